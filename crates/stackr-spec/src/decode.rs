@@ -1,0 +1,1907 @@
+//! KDL document to [`StackFile`]: one function per node kind.
+//!
+//! Decoding checks each node's own shape and values; what needs the whole stack (references,
+//! cycles, port clashes) is left to [`crate::validate`].
+
+use kdl::{KdlDocument, KdlNode, KdlValue};
+
+use crate::diagnostic::Diagnostic;
+use crate::model::*;
+use crate::port::{PortRange, PortSpec, Protocol, parse_port_range, parse_port_spec};
+use crate::problem::Problem;
+use crate::reader::{Reader, Shape, View, describe};
+use crate::source::{Span, Spanned};
+
+const TOP_NODES: &[&str] = &[
+    "stack", "include", "service", "network", "volume", "secret", "config", "profile",
+];
+const PROFILE_NODES: &[&str] = &["service", "network", "volume", "secret", "config"];
+
+const SERVICE_NODES: &[&str] = &[
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "env",
+    "env-file",
+    "port",
+    "expose",
+    "mount",
+    "tmpfs",
+    "networks",
+    "network",
+    "network-mode",
+    "health",
+    "depends-on",
+    "restart",
+    "scale",
+    "container-name",
+    "user",
+    "working-dir",
+    "labels",
+    "init",
+    "tty",
+    "stdin-open",
+    "stop-signal",
+    "stop-grace-period",
+    "limits",
+    "reservations",
+    "shm-size",
+    "device",
+    "read-only",
+    "privileged",
+    "cap-add",
+    "cap-drop",
+    "no-new-privileges",
+    "security-opt",
+    "ulimit",
+    "sysctls",
+    "logging",
+    "extra-hosts",
+    "hostname",
+    "pull-policy",
+    "secret",
+    "config",
+    "watch",
+];
+
+const HEALTH_NODES: &[&str] = &[
+    "exec",
+    "shell",
+    "http",
+    "tcp",
+    "interval",
+    "timeout",
+    "retries",
+    "start-period",
+    "start-interval",
+    "disable",
+];
+
+const BUILD_NODES: &[&str] = &["arg", "args", "pre-build"];
+const WATCH_NODES: &[&str] = &["sync", "rebuild", "sync-restart", "sync-exec"];
+const SERVICE_NETWORK_NODES: &[&str] = &["aliases", "ipv4-address", "ipv6-address"];
+
+fn one(what: &'static str, usage: &'static str) -> Shape {
+    Shape {
+        min: 1,
+        max: Some(1),
+        what,
+        props: &[],
+        children: false,
+        usage,
+    }
+}
+
+fn many(what: &'static str, usage: &'static str) -> Shape {
+    Shape {
+        min: 1,
+        max: None,
+        what,
+        props: &[],
+        children: false,
+        usage,
+    }
+}
+
+/// Decodes a parsed KDL document.
+pub(crate) fn decode_document(r: &mut Reader<'_>, doc: &KdlDocument) -> StackFile {
+    let mut file = StackFile {
+        file: r.file,
+        ..StackFile::default()
+    };
+    let mut profiles: Vec<Profile> = Vec::new();
+    for node in doc.nodes() {
+        match node.name().value() {
+            "stack" => {
+                let v = r.open(node, &one("a stack name", "stack \"NAME\""));
+                if let Some(e) = v.arg(0) {
+                    let name = r.nonempty(e, "`stack`");
+                    r.set_once(&mut file.stack, name, "stack", "the file");
+                }
+            }
+            "include" => {
+                let v = r.open(node, &many("a path", "include \"PATH\""));
+                for e in &v.args {
+                    if let Some(p) = r.path(e, "`include`") {
+                        file.includes.push(p);
+                    }
+                }
+            }
+            "profile" => {
+                let v = r.open(
+                    node,
+                    &Shape {
+                        children: true,
+                        ..one("a profile name", "profile \"NAME\" { ... }")
+                    },
+                );
+                let Some(name) = v.arg(0).and_then(|e| r.nonempty(e, "`profile`")) else {
+                    continue;
+                };
+                check_name(r, "profile", &name);
+                if let Some(first) = profiles.iter().find(|p| p.name.value == name.value) {
+                    r.push(
+                        Diagnostic::error(Problem::Duplicate {
+                            kind: "profile".into(),
+                            name: name.value.clone(),
+                        })
+                        .with_label(name.span, "defined again here")
+                        .with_label(first.name.span, "first defined here")
+                        .with_help("put everything the profile changes in one block"),
+                    );
+                    continue;
+                }
+                let mut body = Declarations::default();
+                for child in v.children() {
+                    decode_declaration(
+                        r,
+                        child,
+                        &mut body,
+                        &format!("profile `{}`", name.value),
+                        PROFILE_NODES,
+                    );
+                }
+                profiles.push(Profile { name, body });
+            }
+            _ => decode_declaration(r, node, &mut file.body, "the stack file", TOP_NODES),
+        }
+    }
+    file.profiles = profiles;
+    file
+}
+
+/// A service, network, volume, secret or config at top level or in a profile.
+fn decode_declaration(
+    r: &mut Reader<'_>,
+    node: &KdlNode,
+    decls: &mut Declarations,
+    place: &str,
+    allowed: &[&str],
+) {
+    match node.name().value() {
+        "service" => {
+            if let Some(s) = decode_service(r, node) {
+                if let Some(first) = decls.services.iter().find(|o| o.name.value == s.name.value) {
+                    r.push(duplicate("service", &s.name, first.name.span, place));
+                } else {
+                    decls.services.push(s);
+                }
+            }
+        }
+        "network" => {
+            if let Some(n) = decode_network(r, node) {
+                if let Some(first) = decls.networks.iter().find(|o| o.name.value == n.name.value) {
+                    r.push(duplicate("network", &n.name, first.name.span, place));
+                } else {
+                    decls.networks.push(n);
+                }
+            }
+        }
+        "volume" => {
+            if let Some(n) = decode_volume(r, node) {
+                if let Some(first) = decls.volumes.iter().find(|o| o.name.value == n.name.value) {
+                    r.push(duplicate("volume", &n.name, first.name.span, place));
+                } else {
+                    decls.volumes.push(n);
+                }
+            }
+        }
+        "secret" => {
+            if let Some(n) = decode_secret(r, node) {
+                if let Some(first) = decls.secrets.iter().find(|o| o.name.value == n.name.value) {
+                    r.push(duplicate("secret", &n.name, first.name.span, place));
+                } else {
+                    decls.secrets.push(n);
+                }
+            }
+        }
+        "config" => {
+            if let Some(n) = decode_config(r, node) {
+                if let Some(first) = decls.configs.iter().find(|o| o.name.value == n.name.value) {
+                    r.push(duplicate("config", &n.name, first.name.span, place));
+                } else {
+                    decls.configs.push(n);
+                }
+            }
+        }
+        "stack" | "include" | "profile" if allowed == PROFILE_NODES => {
+            let name = node.name().value();
+            r.push(
+                Diagnostic::error(Problem::UnknownNode {
+                    name: name.into(),
+                    place: place.into(),
+                })
+                .with_label(r.name_span(node), "only at top level")
+                .with_help(format!("`{name}` belongs at the top level of the file, outside any profile")),
+            );
+        }
+        _ => r.unknown_node(node, place, allowed),
+    }
+}
+
+fn duplicate(kind: &str, name: &Spanned<String>, first: Span, place: &str) -> Diagnostic {
+    let help = if place.starts_with("profile") {
+        format!("a {place} can change a {kind} only once: merge the two blocks")
+    } else {
+        format!("give one of them another name, or merge the two blocks")
+    };
+    Diagnostic::error(Problem::Duplicate {
+        kind: kind.into(),
+        name: name.value.clone(),
+    })
+    .with_label(name.span, "defined again here")
+    .with_label(first, "first defined here")
+    .with_help(help)
+}
+
+/// Names of services, networks, volumes, secrets, configs and profiles: what compose accepts.
+fn check_name(r: &mut Reader<'_>, what: &str, name: &Spanned<String>) -> bool {
+    let s = &name.value;
+    let first_ok = s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if first_ok && rest_ok {
+        return true;
+    }
+    r.push(
+        Diagnostic::error(Problem::InvalidName {
+            what: what.into(),
+            name: s.clone(),
+            reason: "names start with a letter or digit and hold only letters, digits, `_`, `.` and `-`".into(),
+        })
+        .with_label(name.span, "invalid name"),
+    );
+    false
+}
+
+fn name_arg(r: &mut Reader<'_>, v: &View<'_>, what: &str) -> Option<Spanned<String>> {
+    let name = r.nonempty(v.arg(0)?, &format!("the {what} name"))?;
+    check_name(r, what, &name);
+    Some(name)
+}
+
+fn decode_network(r: &mut Reader<'_>, node: &KdlNode) -> Option<Network> {
+    let v = r.open(
+        node,
+        &Shape {
+            min: 1,
+            max: Some(1),
+            what: "a network name",
+            props: &["name", "driver", "internal", "external"],
+            children: true,
+            usage: "network \"NAME\" driver=\"bridge\" internal=#true external=#true name=\"ENGINE-NAME\"",
+        },
+    );
+    let name = name_arg(r, &v, "network")?;
+    let mut n = Network {
+        name,
+        ..Network::default()
+    };
+    if let Some(e) = v.prop("name") {
+        n.engine_name = r.nonempty(e, "the network's `name`");
+    }
+    if let Some(e) = v.prop("driver") {
+        n.driver = r.nonempty(e, "the network's `driver`");
+    }
+    if let Some(e) = v.prop("internal") {
+        n.internal = r.bool(e, "`internal`");
+    }
+    if let Some(e) = v.prop("external") {
+        n.external = r.bool(e, "`external`");
+    }
+    for child in v.children() {
+        match child.name().value() {
+            "labels" => n.labels.extend(r.map(child, "the network's labels")),
+            _ => r.unknown_node(child, &format!("network `{}`", n.name.value), &["labels"]),
+        }
+    }
+    Some(n)
+}
+
+fn decode_volume(r: &mut Reader<'_>, node: &KdlNode) -> Option<Volume> {
+    let v = r.open(
+        node,
+        &Shape {
+            min: 1,
+            max: Some(1),
+            what: "a volume name",
+            props: &["name", "driver", "external"],
+            children: true,
+            usage: "volume \"NAME\" driver=\"local\" external=#true name=\"ENGINE-NAME\"",
+        },
+    );
+    let name = name_arg(r, &v, "volume")?;
+    let mut vol = Volume {
+        name,
+        ..Volume::default()
+    };
+    if let Some(e) = v.prop("name") {
+        vol.engine_name = r.nonempty(e, "the volume's `name`");
+    }
+    if let Some(e) = v.prop("driver") {
+        vol.driver = r.nonempty(e, "the volume's `driver`");
+    }
+    if let Some(e) = v.prop("external") {
+        vol.external = r.bool(e, "`external`");
+    }
+    for child in v.children() {
+        match child.name().value() {
+            "labels" => vol.labels.extend(r.map(child, "the volume's labels")),
+            "driver-opts" => vol
+                .driver_opts
+                .extend(r.map(child, "the volume's driver options")),
+            _ => r.unknown_node(
+                child,
+                &format!("volume `{}`", vol.name.value),
+                &["labels", "driver-opts"],
+            ),
+        }
+    }
+    Some(vol)
+}
+
+fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
+    let v = r.open(
+        node,
+        &Shape {
+            min: 1,
+            max: Some(1),
+            what: "a secret name",
+            props: &["file", "env", "external", "name"],
+            children: false,
+            usage: "secret \"NAME\" file=\"PATH\" | env=\"VARIABLE\" | external=#true",
+        },
+    );
+    let name = name_arg(r, &v, "secret")?;
+    let mut sources: Vec<Spanned<SecretSource>> = Vec::new();
+    if let Some(e) = v.prop("file") {
+        if let Some(p) = r.path(e, "the secret's `file`") {
+            sources.push(p.map(SecretSource::File));
+        }
+    }
+    if let Some(e) = v.prop("env") {
+        if let Some(s) = r.nonempty(e, "the secret's `env`") {
+            check_env_name(r, &s);
+            sources.push(s.map(SecretSource::Env));
+        }
+    }
+    if let Some(e) = v.prop("external") {
+        if let Some(b) = r.bool(e, "`external`") {
+            if b.value {
+                let engine = match v.prop("name") {
+                    Some(n) => r
+                        .nonempty(n, "the secret's `name`")
+                        .map_or(name.value.clone(), |s| s.value),
+                    None => name.value.clone(),
+                };
+                sources.push(Spanned::new(SecretSource::External(engine), b.span));
+            }
+        }
+    } else if let Some(e) = v.prop("name") {
+        r.push(
+            Diagnostic::error(Problem::Other {
+                message: format!("`name` on secret `{}` only applies to external secrets", name.value),
+            })
+            .with_label(r.entry_span(e), "not external")
+            .with_help("add `external=#true`, or remove `name`"),
+        );
+    }
+    let source = several_sources(r, sources, &format!("secret `{}`", name.value));
+    Some(Secret { name, source })
+}
+
+fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
+    let v = r.open(
+        node,
+        &Shape {
+            min: 1,
+            max: Some(1),
+            what: "a config name",
+            props: &["file", "content", "external", "name"],
+            children: false,
+            usage: "config \"NAME\" file=\"PATH\" | content=\"TEXT\" | external=#true",
+        },
+    );
+    let name = name_arg(r, &v, "config")?;
+    let mut sources: Vec<Spanned<ConfigSource>> = Vec::new();
+    if let Some(e) = v.prop("file") {
+        if let Some(p) = r.path(e, "the config's `file`") {
+            sources.push(p.map(ConfigSource::File));
+        }
+    }
+    if let Some(e) = v.prop("content") {
+        if let Some(s) = r.string(e, "the config's `content`") {
+            sources.push(s.map(ConfigSource::Content));
+        }
+    }
+    if let Some(e) = v.prop("external") {
+        if let Some(b) = r.bool(e, "`external`") {
+            if b.value {
+                let engine = match v.prop("name") {
+                    Some(n) => r
+                        .nonempty(n, "the config's `name`")
+                        .map_or(name.value.clone(), |s| s.value),
+                    None => name.value.clone(),
+                };
+                sources.push(Spanned::new(ConfigSource::External(engine), b.span));
+            }
+        }
+    }
+    let source = several_sources(r, sources, &format!("config `{}`", name.value));
+    Some(Config { name, source })
+}
+
+fn several_sources<T>(r: &mut Reader<'_>, mut sources: Vec<Spanned<T>>, what: &str) -> Option<Spanned<T>> {
+    if sources.len() > 1 {
+        let mut d = Diagnostic::error(Problem::SeveralSources { what: what.into() });
+        for s in &sources {
+            d = d.with_label(s.span, "a source");
+        }
+        r.push(d.with_help("keep exactly one of `file`, `env`, `content` or `external`"));
+    }
+    if sources.is_empty() { None } else { Some(sources.remove(0)) }
+}
+
+fn check_env_name(r: &mut Reader<'_>, s: &Spanned<String>) {
+    let ok = s.value.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        r.push(
+            Diagnostic::error(Problem::InvalidName {
+                what: "environment variable".into(),
+                name: s.value.clone(),
+                reason: "a variable name holds letters, digits and `_`, and does not start with a digit".into(),
+            })
+            .with_label(s.span, "invalid name"),
+        );
+    }
+}
+
+/// A service block: `service "name" { ... }`.
+fn decode_service(r: &mut Reader<'_>, node: &KdlNode) -> Option<Service> {
+    let v = r.open(
+        node,
+        &Shape {
+            children: true,
+            ..one("a service name", "service \"NAME\" { image \"IMAGE\" }")
+        },
+    );
+    let name = name_arg(r, &v, "service")?;
+    let place = format!("service `{}`", name.value);
+    let mut s = Service {
+        name,
+        ..Service::default()
+    };
+    for child in v.children() {
+        decode_service_child(r, child, &mut s, &place);
+    }
+    Some(s)
+}
+
+fn bool_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<bool>>, place: &str) {
+    let name = child.name().value();
+    let v = r.open(
+        child,
+        &Shape {
+            min: 1,
+            max: Some(1),
+            what: "#true or #false",
+            props: &[],
+            children: false,
+            usage: "NAME #true",
+        },
+    );
+    if let Some(e) = v.arg(0) {
+        let b = r.bool(e, &format!("`{name}`"));
+        r.set_once(slot, b, name, place);
+    }
+}
+
+fn string_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<String>>, place: &str) {
+    let name = child.name().value();
+    let v = r.open(child, &one("a value", "NAME \"VALUE\""));
+    if let Some(e) = v.arg(0) {
+        let s = r.nonempty(e, &format!("`{name}`"));
+        r.set_once(slot, s, name, place);
+    }
+}
+
+fn strings_node(r: &mut Reader<'_>, child: &KdlNode, out: &mut Vec<Spanned<String>>) {
+    let name = child.name().value();
+    let v = r.open(child, &many("one or more values", "NAME \"VALUE\" \"VALUE\""));
+    for e in &v.args {
+        if let Some(s) = r.nonempty(e, &format!("`{name}`")) {
+            out.push(s);
+        }
+    }
+}
+
+fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let name = child.name().value();
+    match name {
+        "image" => {
+            let v = r.open(child, &one("an image reference", "image \"NAME:TAG\""));
+            if let Some(e) = v.arg(0) {
+                let img = r.nonempty(e, "`image`");
+                if let Some(img) = &img {
+                    if img.value.chars().any(char::is_whitespace) {
+                        r.push(
+                            Diagnostic::error(Problem::InvalidValue {
+                                field: "image".into(),
+                                value: img.value.clone(),
+                                reason: "an image reference has no spaces".into(),
+                            })
+                            .with_label(img.span, "invalid reference"),
+                        );
+                    }
+                }
+                r.set_once(&mut s.image, img, "image", place);
+            }
+        }
+        "build" => decode_build(r, child, s, place),
+        "command" | "entrypoint" => {
+            let v = r.open(child, &many("the program and its arguments", "command \"PROGRAM\" \"ARG\" ..."));
+            let argv = r.argv(&v, &format!("`{name}`"));
+            let slot = if name == "command" {
+                &mut s.command
+            } else {
+                &mut s.entrypoint
+            };
+            r.set_once(slot, argv, name, place);
+        }
+        "env" => decode_env(r, child, s, place),
+        "env-file" => {
+            let v = r.open(
+                child,
+                &Shape {
+                    props: &["required"],
+                    ..many("a path", "env-file \"PATH\" required=#false")
+                },
+            );
+            let required = v
+                .prop("required")
+                .and_then(|e| r.bool(e, "`required`"))
+                .is_none_or(|b| b.value);
+            for e in &v.args {
+                if let Some(path) = r.path(e, "`env-file`") {
+                    s.env_files.push(EnvFile { path, required });
+                }
+            }
+        }
+        "port" => decode_port(r, child, s),
+        "expose" => {
+            let v = r.open(child, &many("a port", "expose 8000 \"9000-9010/udp\""));
+            for e in &v.args {
+                let span = r.value_span(e);
+                let text = match e.value() {
+                    KdlValue::Integer(i) => i.to_string(),
+                    KdlValue::String(t) => t.clone(),
+                    other => {
+                        r.push(
+                            Diagnostic::error(Problem::WrongType {
+                                what: "`expose`".into(),
+                                expected: "a port".into(),
+                                found: describe(other),
+                            })
+                            .with_label(span, "expected a port"),
+                        );
+                        continue;
+                    }
+                };
+                let (range, proto) = match text.rsplit_once('/') {
+                    Some((p, proto)) => (p.to_string(), Protocol::parse(proto)),
+                    None => (text.clone(), Ok(Protocol::Tcp)),
+                };
+                match proto.and_then(|p| parse_port_range(&range).map(|r| (r, p))) {
+                    Ok(v) => s.expose.push(Spanned::new(v, span)),
+                    Err(error) => r.push(
+                        Diagnostic::error(Problem::InvalidPort { value: text, error })
+                            .with_label(span, "invalid port")
+                            .with_help("write a container port or range: `8000`, `9000-9010/udp`"),
+                    ),
+                }
+            }
+        }
+        "mount" => decode_mount(r, child, s),
+        "tmpfs" => decode_tmpfs(r, child, s),
+        "networks" => {
+            let v = r.open(child, &many("one or more network names", "networks \"NAME\" \"NAME\""));
+            for e in &v.args {
+                if let Some(n) = r.nonempty(e, "`networks`") {
+                    push_service_network(
+                        r,
+                        s,
+                        ServiceNetwork {
+                            name: n,
+                            aliases: Vec::new(),
+                            ipv4_address: None,
+                            ipv6_address: None,
+                        },
+                        place,
+                    );
+                }
+            }
+        }
+        "network" => {
+            let v = r.open(
+                child,
+                &Shape {
+                    children: true,
+                    ..one("a network name", "network \"NAME\" { aliases \"ALIAS\" }")
+                },
+            );
+            let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, "`network`")) else {
+                return;
+            };
+            let mut net = ServiceNetwork {
+                name: n,
+                aliases: Vec::new(),
+                ipv4_address: None,
+                ipv6_address: None,
+            };
+            let nplace = format!("network `{}` of {place}", net.name.value);
+            for c in v.children() {
+                match c.name().value() {
+                    "aliases" => strings_node(r, c, &mut net.aliases),
+                    "ipv4-address" => string_node(r, c, &mut net.ipv4_address, &nplace),
+                    "ipv6-address" => string_node(r, c, &mut net.ipv6_address, &nplace),
+                    _ => r.unknown_node(c, &nplace, SERVICE_NETWORK_NODES),
+                }
+            }
+            push_service_network(r, s, net, place);
+        }
+        "network-mode" => {
+            let v = r.open(child, &one("a mode", "network-mode \"host\""));
+            if let Some(m) = v.arg(0).and_then(|e| r.nonempty(e, "`network-mode`")) {
+                let mode = match m.value.as_str() {
+                    "bridge" => Some(NetworkMode::Bridge),
+                    "host" => Some(NetworkMode::Host),
+                    "none" => Some(NetworkMode::None),
+                    other => {
+                        if let Some(svc) = other.strip_prefix("service:") {
+                            Some(NetworkMode::Service(svc.into()))
+                        } else if let Some(c) = other.strip_prefix("container:") {
+                            Some(NetworkMode::Container(c.into()))
+                        } else {
+                            r.push(
+                                Diagnostic::error(Problem::InvalidValue {
+                                    field: "network-mode".into(),
+                                    value: other.into(),
+                                    reason: "unknown mode".into(),
+                                })
+                                .with_label(m.span, "unknown mode")
+                                .with_help("one of `bridge`, `host`, `none`, `service:NAME`, `container:NAME`"),
+                            );
+                            None
+                        }
+                    }
+                };
+                let mode = mode.map(|mode| Spanned::new(mode, m.span));
+                r.set_once(&mut s.network_mode, mode, "network-mode", place);
+            }
+        }
+        "health" => {
+            let h = decode_health(r, child, place);
+            if let Some(first) = &s.health {
+                r.push(
+                    Diagnostic::error(Problem::SetTwice {
+                        field: "health".into(),
+                        place: place.into(),
+                    })
+                    .with_label(h.span, "set again here")
+                    .with_label(first.span, "first set here")
+                    .with_help("put the whole health check in one `health` block"),
+                );
+            } else {
+                s.health = Some(h);
+            }
+        }
+        "depends-on" => decode_depends_on(r, child, s),
+        "restart" => {
+            let v = r.open(
+                child,
+                &Shape {
+                    props: &["max-retries"],
+                    ..one("a policy", "restart \"unless-stopped\"")
+                },
+            );
+            let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`restart`")) else {
+                return;
+            };
+            let max = v.prop("max-retries").and_then(|e| r.u32(e, "`max-retries`"));
+            let policy = match p.value.as_str() {
+                "no" => Some(RestartPolicy::No),
+                "always" => Some(RestartPolicy::Always),
+                "unless-stopped" => Some(RestartPolicy::UnlessStopped),
+                "on-failure" => Some(RestartPolicy::OnFailure {
+                    max_retries: max.as_ref().map(|m| m.value),
+                }),
+                other => {
+                    let help = if let Some(n) = other.strip_prefix("on-failure:") {
+                        format!("write `restart \"on-failure\" max-retries={n}`")
+                    } else {
+                        "one of `no`, `always`, `unless-stopped`, `on-failure`".into()
+                    };
+                    r.push(
+                        Diagnostic::error(Problem::InvalidValue {
+                            field: "restart".into(),
+                            value: other.into(),
+                            reason: "unknown restart policy".into(),
+                        })
+                        .with_label(p.span, "unknown policy")
+                        .with_help(help),
+                    );
+                    None
+                }
+            };
+            if let (Some(m), Some(pol)) = (&max, &policy) {
+                if !matches!(pol, RestartPolicy::OnFailure { .. }) {
+                    r.push(
+                        Diagnostic::error(Problem::Other {
+                            message: "`max-retries` only applies to `restart \"on-failure\"`".into(),
+                        })
+                        .with_label(m.span, "not used by this policy"),
+                    );
+                }
+            }
+            let policy = policy.map(|pol| Spanned::new(pol, p.span));
+            r.set_once(&mut s.restart, policy, "restart", place);
+        }
+        "scale" => {
+            let v = r.open(child, &one("a count", "scale 3"));
+            if let Some(e) = v.arg(0) {
+                let n = r.integer(e, "`scale`", 0, 1000).map(|n| n.map(|v| v as u32));
+                r.set_once(&mut s.scale, n, "scale", place);
+            }
+        }
+        "container-name" => {
+            let mut slot = s.container_name.take();
+            string_node(r, child, &mut slot, place);
+            if let Some(n) = &slot {
+                let ok = n.value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && n.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                if !ok {
+                    r.push(
+                        Diagnostic::error(Problem::InvalidName {
+                            what: "container name".into(),
+                            name: n.value.clone(),
+                            reason: "Docker accepts letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
+                        })
+                        .with_label(n.span, "invalid name"),
+                    );
+                }
+            }
+            s.container_name = slot;
+        }
+        "user" => {
+            let v = r.open(child, &one("a user", "user \"1000:1000\""));
+            if let Some(e) = v.arg(0) {
+                let u = r.text(e, "`user`");
+                r.set_once(&mut s.user, u, "user", place);
+            }
+        }
+        "working-dir" => {
+            let v = r.open(child, &one("a directory", "working-dir \"/app\""));
+            if let Some(e) = v.arg(0) {
+                let d = r.container_path(e, "`working-dir`");
+                r.set_once(&mut s.working_dir, d, "working-dir", place);
+            }
+        }
+        "labels" => {
+            let kv = r.map(child, &format!("the labels of {place}"));
+            s.labels.extend(kv);
+        }
+        "init" => bool_node(r, child, &mut s.init, place),
+        "tty" => bool_node(r, child, &mut s.tty, place),
+        "stdin-open" => bool_node(r, child, &mut s.stdin_open, place),
+        "read-only" => bool_node(r, child, &mut s.read_only, place),
+        "privileged" => bool_node(r, child, &mut s.privileged, place),
+        "no-new-privileges" => bool_node(r, child, &mut s.no_new_privileges, place),
+        "stop-signal" => {
+            let mut slot = s.stop_signal.take();
+            string_node(r, child, &mut slot, place);
+            if let Some(sig) = &slot {
+                if !is_signal(&sig.value) {
+                    r.push(
+                        Diagnostic::error(Problem::InvalidValue {
+                            field: "stop-signal".into(),
+                            value: sig.value.clone(),
+                            reason: "not a signal".into(),
+                        })
+                        .with_label(sig.span, "unknown signal")
+                        .with_help("write a signal name such as `SIGTERM`, `SIGINT`, `SIGQUIT`, or its number"),
+                    );
+                }
+            }
+            s.stop_signal = slot;
+        }
+        "stop-grace-period" => {
+            let v = r.open(child, &one("a duration", "stop-grace-period \"10s\""));
+            if let Some(e) = v.arg(0) {
+                let d = r.duration(e, "`stop-grace-period`");
+                r.set_once(&mut s.stop_grace_period, d, "stop-grace-period", place);
+            }
+        }
+        "limits" | "reservations" => {
+            let v = r.open(
+                child,
+                &Shape {
+                    min: 0,
+                    max: Some(0),
+                    what: "",
+                    props: &["cpus", "memory", "pids"],
+                    children: false,
+                    usage: "limits cpus=2 memory=\"512m\" pids=100",
+                },
+            );
+            if v.props.is_empty() {
+                r.push(
+                    Diagnostic::error(Problem::MissingArgument {
+                        node: name.into(),
+                        what: "`cpus`, `memory` or `pids`".into(),
+                    })
+                    .with_label(r.name_span(child), "sets nothing")
+                    .with_help(format!("write it as `{name} cpus=2 memory=\"512m\" pids=100`")),
+                );
+            }
+            let cpus = v.prop("cpus").and_then(|e| r.cpus(e, &format!("{name} cpus")));
+            let memory = v.prop("memory").and_then(|e| r.size(e, &format!("{name} memory")));
+            let pids = v
+                .prop("pids")
+                .and_then(|e| r.integer(e, &format!("{name} pids"), -1, i128::from(i64::MAX)))
+                .map(|p| p.map(|v| v as i64));
+            let res = if name == "limits" {
+                &mut s.limits
+            } else {
+                &mut s.reservations
+            };
+            r.set_once(&mut res.cpus, cpus, &format!("{name} cpus"), place);
+            r.set_once(&mut res.memory, memory, &format!("{name} memory"), place);
+            r.set_once(&mut res.pids, pids, &format!("{name} pids"), place);
+        }
+        "shm-size" => {
+            let v = r.open(child, &one("a size", "shm-size \"64m\""));
+            if let Some(e) = v.arg(0) {
+                let sz = r.size(e, "`shm-size`");
+                r.set_once(&mut s.shm_size, sz, "shm-size", place);
+            }
+        }
+        "device" => strings_node(r, child, &mut s.devices),
+        "cap-add" => strings_node(r, child, &mut s.cap_add),
+        "cap-drop" => strings_node(r, child, &mut s.cap_drop),
+        "security-opt" => strings_node(r, child, &mut s.security_opt),
+        "ulimit" => {
+            let v = r.open(
+                child,
+                &Shape {
+                    min: 1,
+                    max: Some(2),
+                    what: "a limit name",
+                    props: &["soft", "hard"],
+                    children: false,
+                    usage: "ulimit \"nofile\" soft=1024 hard=2048",
+                },
+            );
+            let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, "`ulimit`")) else {
+                return;
+            };
+            let what = format!("ulimit `{}`", n.value);
+            let both = v.arg(1).and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+            let soft = v.prop("soft").and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+            let hard = v.prop("hard").and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+            let (soft, hard) = match (both, soft, hard) {
+                (Some(b), None, None) => (b.value, b.value),
+                (None, Some(s), Some(h)) => (s.value, h.value),
+                (None, Some(s), None) => (s.value, s.value),
+                (None, None, Some(h)) => (h.value, h.value),
+                _ => {
+                    r.push(
+                        Diagnostic::error(Problem::Other {
+                            message: format!("{what} needs one value, or `soft` and `hard`"),
+                        })
+                        .with_label(r.name_span(child), "unclear limit")
+                        .with_help("write `ulimit \"nofile\" 65536` or `ulimit \"nofile\" soft=1024 hard=2048`"),
+                    );
+                    return;
+                }
+            };
+            if soft > hard && hard >= 0 {
+                r.push(
+                    Diagnostic::error(Problem::InvalidValue {
+                        field: what.clone(),
+                        value: format!("soft={soft} hard={hard}"),
+                        reason: "the soft limit is above the hard limit".into(),
+                    })
+                    .with_label(r.name_span(child), "soft above hard"),
+                );
+            }
+            if let Some(first) = s.ulimits.iter().find(|u| u.name.value == n.value) {
+                r.push(
+                    Diagnostic::error(Problem::SetTwice {
+                        field: what,
+                        place: place.into(),
+                    })
+                    .with_label(n.span, "set again here")
+                    .with_label(first.name.span, "first set here"),
+                );
+                return;
+            }
+            s.ulimits.push(Ulimit {
+                name: n,
+                soft: soft as i64,
+                hard: hard as i64,
+            });
+        }
+        "sysctls" => {
+            let kv = r.map(child, &format!("the sysctls of {place}"));
+            s.sysctls.extend(kv);
+        }
+        "logging" => {
+            let v = r.open(
+                child,
+                &Shape {
+                    children: true,
+                    ..one("a logging driver", "logging \"json-file\" { max-size \"10m\" }")
+                },
+            );
+            let Some(driver) = v.arg(0).and_then(|e| r.nonempty(e, "`logging`")) else {
+                return;
+            };
+            let mut options = Vec::new();
+            for c in v.children() {
+                let cv = r.open(c, &one("a value", "OPTION \"VALUE\""));
+                if let Some(val) = cv.arg(0).and_then(|e| r.text(e, "a logging option")) {
+                    options.push(KeyValue {
+                        key: Spanned::new(c.name().value().into(), r.name_span(c)),
+                        value: val,
+                    });
+                }
+            }
+            r.check_unique_keys(&options, "the logging options");
+            if let Some(first) = &s.logging {
+                r.push(
+                    Diagnostic::error(Problem::SetTwice {
+                        field: "logging".into(),
+                        place: place.into(),
+                    })
+                    .with_label(driver.span, "set again here")
+                    .with_label(first.driver.span, "first set here"),
+                );
+                return;
+            }
+            s.logging = Some(Logging { driver, options });
+        }
+        "extra-hosts" => {
+            let kv = r.map(child, &format!("the extra hosts of {place}"));
+            s.extra_hosts.extend(kv);
+        }
+        "hostname" => string_node(r, child, &mut s.hostname, place),
+        "pull-policy" => {
+            let v = r.open(child, &one("a policy", "pull-policy \"missing\""));
+            if let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`pull-policy`")) {
+                let policy = match p.value.as_str() {
+                    "always" => Some(PullPolicy::Always),
+                    "missing" => Some(PullPolicy::Missing),
+                    "never" => Some(PullPolicy::Never),
+                    "build" => Some(PullPolicy::Build),
+                    other => {
+                        let help = match other {
+                            "if_not_present" | "if-not-present" => "compose's `if_not_present` is `missing`".into(),
+                            _ => "one of `always`, `missing`, `never`, `build`".to_string(),
+                        };
+                        r.push(
+                            Diagnostic::error(Problem::InvalidValue {
+                                field: "pull-policy".into(),
+                                value: other.into(),
+                                reason: "unknown pull policy".into(),
+                            })
+                            .with_label(p.span, "unknown policy")
+                            .with_help(help),
+                        );
+                        None
+                    }
+                };
+                let policy = policy.map(|pol| Spanned::new(pol, p.span));
+                r.set_once(&mut s.pull_policy, policy, "pull-policy", place);
+            }
+        }
+        "secret" | "config" => {
+            let v = r.open(
+                child,
+                &Shape {
+                    props: &["target", "uid", "gid", "mode"],
+                    ..one(
+                        "a name",
+                        "secret \"NAME\" target=\"PATH\" uid=1000 gid=1000 mode=0o400",
+                    )
+                },
+            );
+            let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, &format!("`{name}`"))) else {
+                return;
+            };
+            let fref = FileRef {
+                target: v.prop("target").and_then(|e| r.nonempty(e, "`target`")),
+                uid: v.prop("uid").and_then(|e| r.u32(e, "`uid`")),
+                gid: v.prop("gid").and_then(|e| r.u32(e, "`gid`")),
+                mode: v.prop("mode").and_then(|e| r.mode(e, "`mode`")),
+                name: n,
+            };
+            let list = if name == "secret" {
+                &mut s.secrets
+            } else {
+                &mut s.configs
+            };
+            if let Some(first) = list.iter().find(|f| f.name.value == fref.name.value) {
+                r.push(
+                    Diagnostic::error(Problem::SetTwice {
+                        field: format!("{name} `{}`", fref.name.value),
+                        place: place.into(),
+                    })
+                    .with_label(fref.name.span, "set again here")
+                    .with_label(first.name.span, "first set here"),
+                );
+                return;
+            }
+            list.push(fref);
+        }
+        "watch" => decode_watch(r, child, s, place),
+        _ => r.unknown_node(child, place, SERVICE_NODES),
+    }
+}
+
+fn is_signal(s: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+        "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+        "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "SYS",
+    ];
+    if let Ok(n) = s.parse::<u32>() {
+        return (1..=64).contains(&n);
+    }
+    let upper = s.to_ascii_uppercase();
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    NAMES.contains(&bare) || bare.starts_with("RTMIN") || bare.starts_with("RTMAX")
+}
+
+fn push_service_network(r: &mut Reader<'_>, s: &mut Service, net: ServiceNetwork, place: &str) {
+    if let Some(first) = s.networks.iter().find(|n| n.name.value == net.name.value) {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: format!("network `{}`", net.name.value),
+                place: place.into(),
+            })
+            .with_label(net.name.span, "joined again here")
+            .with_label(first.name.span, "first joined here"),
+        );
+        return;
+    }
+    s.networks.push(net);
+}
+
+fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: Some(1),
+            what: "a build context",
+            props: &["dockerfile", "target"],
+            children: true,
+            usage: "build \"./CONTEXT\" dockerfile=\"Dockerfile\" target=\"STAGE\"",
+        },
+    );
+    let mut b = Build {
+        span: r.name_span(child),
+        context: v.arg(0).and_then(|e| r.path(e, "the build context")),
+        dockerfile: v.prop("dockerfile").and_then(|e| r.nonempty(e, "`dockerfile`")),
+        target: v.prop("target").and_then(|e| r.nonempty(e, "`target`")),
+        ..Build::default()
+    };
+    let bplace = format!("the build of {place}");
+    for c in v.children() {
+        match c.name().value() {
+            "arg" => {
+                let cv = r.open(
+                    c,
+                    &Shape {
+                        min: 2,
+                        max: Some(2),
+                        what: "a name and a value",
+                        props: &[],
+                        children: false,
+                        usage: "arg \"NAME\" \"VALUE\"",
+                    },
+                );
+                if let (Some(k), Some(val)) = (
+                    cv.arg(0).and_then(|e| r.nonempty(e, "a build arg name")),
+                    cv.arg(1).and_then(|e| r.text(e, "a build arg value")),
+                ) {
+                    b.args.push(KeyValue { key: k, value: val });
+                }
+            }
+            "args" => b.args.extend(r.map(c, &bplace)),
+            "pre-build" => {
+                let cv = r.open(c, &many("a command", "pre-build \"PROGRAM\" \"ARG\" ..."));
+                if let Some(argv) = r.argv(&cv, "`pre-build`") {
+                    b.pre_build.push(argv);
+                }
+            }
+            _ => r.unknown_node(c, &bplace, BUILD_NODES),
+        }
+    }
+    r.check_unique_keys(&b.args, &format!("the build args of {place}"));
+    if let Some(first) = &s.build {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: "build".into(),
+                place: place.into(),
+            })
+            .with_label(b.span, "set again here")
+            .with_label(first.span, "first set here")
+            .with_help("put the whole build in one `build` node"),
+        );
+        return;
+    }
+    s.build = Some(b);
+}
+
+fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open_annotated(
+        child,
+        &Shape {
+            min: 0,
+            max: None,
+            what: "variables",
+            props: &[],
+            children: true,
+            usage: "env NAME=\"value\"",
+        },
+    );
+    let _ = v;
+    let mut vars: Vec<EnvVar> = Vec::new();
+    let entries: Vec<(Spanned<String>, &kdl::KdlEntry)> = child
+        .entries()
+        .iter()
+        .filter_map(|e| {
+            e.name()
+                .map(|k| (Spanned::new(k.value().to_string(), r.span(k.span())), e))
+        })
+        .collect();
+    for e in child.entries().iter().filter(|e| e.name().is_none()) {
+        // `env "NAME=value"`, as compose's list form.
+        let Some(t) = r.string(e, "an `env` entry") else { continue };
+        match t.value.split_once('=') {
+            Some((k, val)) if !k.is_empty() => vars.push(EnvVar {
+                name: Spanned::new(k.into(), t.span),
+                value: Spanned::new(EnvValue::Text(val.into()), t.span),
+            }),
+            _ => r.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: "env".into(),
+                    value: t.value.clone(),
+                    reason: "expected `NAME=value`".into(),
+                })
+                .with_label(t.span, "no `=`")
+                .with_help("write `env NAME=\"value\"` or `env { NAME \"value\" }`"),
+            ),
+        }
+    }
+    for (key, e) in entries {
+        if let Some(val) = env_value(r, e) {
+            vars.push(EnvVar { name: key, value: val });
+        }
+    }
+    for c in child.children().map_or(&[][..], |d| d.nodes()) {
+        let cv = r.open_annotated(c, &one("a value", "NAME \"value\""));
+        if let Some(e) = cv.arg(0) {
+            if let Some(val) = env_value(r, e) {
+                vars.push(EnvVar {
+                    name: Spanned::new(c.name().value().into(), r.name_span(c)),
+                    value: val,
+                });
+            }
+        }
+    }
+    for var in vars {
+        if let Some(first) = s.env.iter().find(|o| o.name.value == var.name.value) {
+            r.push(
+                Diagnostic::error(Problem::SetTwice {
+                    field: format!("env `{}`", var.name.value),
+                    place: place.into(),
+                })
+                .with_label(var.name.span, "set again here")
+                .with_label(first.name.span, "first set here"),
+            );
+            continue;
+        }
+        s.env.push(var);
+    }
+}
+
+fn env_value(r: &mut Reader<'_>, e: &kdl::KdlEntry) -> Option<Spanned<EnvValue>> {
+    let span = r.value_span(e);
+    if let Some(ty) = e.ty() {
+        if ty.value() != "secret" {
+            r.push(
+                Diagnostic::error(Problem::UnexpectedAnnotation {
+                    node: "env".into(),
+                    annotation: ty.value().into(),
+                })
+                .with_label(r.span(ty.span()), "unknown annotation")
+                .with_help("the only annotation on an env value is `(secret)\"NAME\"`: the path where that secret is mounted"),
+            );
+            return None;
+        }
+        let name = r.nonempty(e, "a `(secret)` value")?;
+        return Some(Spanned::new(EnvValue::SecretPath(name.value), span));
+    }
+    if e.value().is_null() {
+        return Some(Spanned::new(EnvValue::Unset, span));
+    }
+    r.text(e, "an env value").map(|t| t.map(EnvValue::Text))
+}
+
+fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: None,
+            what: "a port spec",
+            props: &["target", "published", "host-ip", "protocol"],
+            children: false,
+            usage: "port \"[IP:]HOST:CONTAINER[/PROTOCOL]\"",
+        },
+    );
+    if v.args.is_empty() && v.props.is_empty() {
+        r.push(
+            Diagnostic::error(Problem::MissingArgument {
+                node: "port".into(),
+                what: "a port spec".into(),
+            })
+            .with_label(r.name_span(child), "needs a port")
+            .with_help("write `port \"8080:80\"` or `port target=80 published=8080`"),
+        );
+        return;
+    }
+    if !v.args.is_empty() && !v.props.is_empty() {
+        r.push(
+            Diagnostic::error(Problem::Conflict {
+                first: "a short port spec".into(),
+                second: "long-form properties".into(),
+                place: "one `port`".into(),
+            })
+            .with_label(r.name_span(child), "mixed forms")
+            .with_help("write `port \"8080:80\"` or `port target=80 published=8080`, in separate nodes"),
+        );
+        return;
+    }
+    for e in &v.args {
+        let span = r.value_span(e);
+        let text = match e.value() {
+            KdlValue::String(t) => t.clone(),
+            KdlValue::Integer(i) => i.to_string(),
+            other => {
+                r.push(
+                    Diagnostic::error(Problem::WrongType {
+                        what: "`port`".into(),
+                        expected: "a port spec string".into(),
+                        found: describe(other),
+                    })
+                    .with_label(span, "expected a port spec"),
+                );
+                continue;
+            }
+        };
+        match parse_port_spec(&text) {
+            Ok(p) => s.ports.push(Spanned::new(p, span)),
+            Err(error) => r.push(
+                Diagnostic::error(Problem::InvalidPort { value: text, error })
+                    .with_label(span, "invalid port")
+                    .with_help("write `[IP:]HOST:CONTAINER[/PROTOCOL]`, e.g. \"8080:80\", \"127.0.0.1:5432:5432\", \"53:53/udp\""),
+            ),
+        }
+    }
+    if v.props.is_empty() {
+        return;
+    }
+    let Some(target_e) = v.prop("target") else {
+        r.push(
+            Diagnostic::error(Problem::MissingArgument {
+                node: "port".into(),
+                what: "`target` (the container port)".into(),
+            })
+            .with_label(r.name_span(child), "needs target")
+            .with_help("write `port target=80 published=8080`"),
+        );
+        return;
+    };
+    let range_of = |r: &mut Reader<'_>, e: &kdl::KdlEntry, what: &str| -> Option<PortRange> {
+        let span = r.value_span(e);
+        let text = match e.value() {
+            KdlValue::Integer(i) => i.to_string(),
+            KdlValue::String(t) => t.clone(),
+            _ => {
+                r.push(
+                    Diagnostic::error(Problem::WrongType {
+                        what: what.into(),
+                        expected: "a port or range".into(),
+                        found: describe(e.value()),
+                    })
+                    .with_label(span, "expected a port"),
+                );
+                return None;
+            }
+        };
+        match parse_port_range(&text) {
+            Ok(p) => Some(p),
+            Err(error) => {
+                r.push(
+                    Diagnostic::error(Problem::InvalidPort { value: text, error })
+                        .with_label(span, "invalid port"),
+                );
+                None
+            }
+        }
+    };
+    let Some(target) = range_of(r, target_e, "`target`") else { return };
+    let published = match v.prop("published") {
+        Some(e) => match range_of(r, e, "`published`") {
+            Some(p) => Some(p),
+            None => return,
+        },
+        None => None,
+    };
+    let host_ip = match v.prop("host-ip").and_then(|e| r.nonempty(e, "`host-ip`")) {
+        Some(ip) => match ip.value.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                r.push(
+                    Diagnostic::error(Problem::InvalidPort {
+                        value: ip.value.clone(),
+                        error: crate::port::PortError::BadIp(ip.value.clone()),
+                    })
+                    .with_label(ip.span, "not an IP address"),
+                );
+                return;
+            }
+        },
+        None => None,
+    };
+    let protocol = match v.prop("protocol").and_then(|e| r.nonempty(e, "`protocol`")) {
+        Some(p) => match Protocol::parse(&p.value) {
+            Ok(proto) => proto,
+            Err(error) => {
+                r.push(
+                    Diagnostic::error(Problem::InvalidPort {
+                        value: p.value.clone(),
+                        error,
+                    })
+                    .with_label(p.span, "unknown protocol"),
+                );
+                return;
+            }
+        },
+        None => Protocol::Tcp,
+    };
+    if let Some(p) = published {
+        if p.len() != target.len() && target.len() != 1 {
+            r.push(
+                Diagnostic::error(Problem::InvalidPort {
+                    value: format!("{p}:{target}"),
+                    error: crate::port::PortError::RangeMismatch {
+                        host: p.len(),
+                        container: target.len(),
+                    },
+                })
+                .with_label(r.name_span(child), "ranges differ"),
+            );
+            return;
+        }
+    }
+    s.ports.push(Spanned::new(
+        PortSpec {
+            host_ip,
+            published,
+            target,
+            protocol,
+        },
+        r.span(child.span()),
+    ));
+}
+
+fn decode_mount(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let v = r.open(
+        child,
+        &Shape {
+            min: 1,
+            max: Some(2),
+            what: "a source and a target",
+            props: &["read-only"],
+            children: false,
+            usage: "mount \"VOLUME-OR-./PATH\" \"/TARGET\" read-only=#true",
+        },
+    );
+    let read_only = v
+        .prop("read-only")
+        .and_then(|e| r.bool(e, "`read-only`"))
+        .is_some_and(|b| b.value);
+    let span = r.span(child.span());
+    let (source, target) = match v.args.len() {
+        1 => {
+            let Some(t) = r.container_path(v.args[0], "the mount target") else { return };
+            (Spanned::new(MountSource::Anonymous, t.span), t)
+        }
+        2 => {
+            let Some(src) = r.nonempty(v.args[0], "the mount source") else { return };
+            let Some(t) = r.container_path(v.args[1], "the mount target") else { return };
+            let is_path = src.value.starts_with('/')
+                || src.value.starts_with('.')
+                || src.value.starts_with('~');
+            let source = if is_path {
+                let p = crate::reader::resolve_path(&r.dir, &src.value);
+                Spanned::new(MountSource::Bind(p), src.span)
+            } else {
+                let ok = src.value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                    && src.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                if !ok {
+                    r.push(
+                        Diagnostic::error(Problem::InvalidName {
+                            what: "volume".into(),
+                            name: src.value.clone(),
+                            reason: "not a volume name; a host path starts with `/`, `./`, `../` or `~`".into(),
+                        })
+                        .with_label(src.span, "neither a volume nor a path")
+                        .with_help(format!("for a host path write \"./{}\"", src.value)),
+                    );
+                    return;
+                }
+                Spanned::new(MountSource::Volume(src.value.clone()), src.span)
+            };
+            (source, t)
+        }
+        _ => return,
+    };
+    s.mounts.push(Mount {
+        span,
+        source,
+        target,
+        read_only,
+    });
+}
+
+fn decode_tmpfs(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let v = r.open(
+        child,
+        &Shape {
+            props: &["size", "mode"],
+            ..one("a target", "tmpfs \"/TARGET\" size=\"64m\" mode=0o1777")
+        },
+    );
+    let Some(target) = v.arg(0).and_then(|e| r.container_path(e, "the tmpfs target")) else {
+        return;
+    };
+    let size = v.prop("size").and_then(|e| r.size(e, "tmpfs `size`"));
+    let mode = v.prop("mode").and_then(|e| r.mode(e, "tmpfs `mode`"));
+    s.mounts.push(Mount {
+        span: r.span(child.span()),
+        source: Spanned::new(
+            MountSource::Tmpfs {
+                size: size.map(|s| s.value),
+                mode: mode.map(|m| m.value),
+            },
+            r.name_span(child),
+        ),
+        target,
+        read_only: false,
+    });
+}
+
+fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: Some(0),
+            what: "",
+            props: &[],
+            children: true,
+            usage: "health { http port=8000 path=\"/health\"; interval \"10s\" }",
+        },
+    );
+    let mut h = Health {
+        span: r.name_span(child),
+        ..Health::default()
+    };
+    let hplace = format!("the health check of {place}");
+    for c in v.children() {
+        let cname = c.name().value();
+        match cname {
+            "exec" => {
+                let cv = r.open(c, &many("a program and its arguments", "exec \"PROGRAM\" \"ARG\" ..."));
+                let t = r.argv(&cv, "`exec`").map(|a| a.map(HealthTest::Exec));
+                set_test(r, &mut h, t, &hplace);
+            }
+            "shell" => {
+                let cv = r.open(c, &one("a shell command", "shell \"pg_isready -U postgres\""));
+                let t = cv
+                    .arg(0)
+                    .and_then(|e| r.nonempty(e, "`shell`"))
+                    .map(|s| s.map(HealthTest::Shell));
+                set_test(r, &mut h, t, &hplace);
+            }
+            "http" => {
+                let cv = r.open(
+                    c,
+                    &Shape {
+                        min: 0,
+                        max: Some(0),
+                        what: "",
+                        props: &["port", "path", "host", "status", "body"],
+                        children: false,
+                        usage: "http port=8000 path=\"/health\" status=\"200-399\" body=\"ok\"",
+                    },
+                );
+                let Some(port) = probe_port(r, &cv, c) else { continue };
+                let path = match cv.prop("path").and_then(|e| r.nonempty(e, "`path`")) {
+                    Some(p) if !p.value.starts_with('/') => {
+                        r.push(
+                            Diagnostic::error(Problem::InvalidValue {
+                                field: "http path".into(),
+                                value: p.value.clone(),
+                                reason: "a path starts with `/`".into(),
+                            })
+                            .with_label(p.span, "no leading `/`")
+                            .with_help(format!("write \"/{}\"", p.value)),
+                        );
+                        continue;
+                    }
+                    Some(p) => p.value,
+                    None => "/".into(),
+                };
+                let status = match cv.prop("status") {
+                    Some(e) => match status_range(r, e) {
+                        Some(s) => s,
+                        None => continue,
+                    },
+                    None => (200, 399),
+                };
+                let probe = HttpProbe {
+                    port,
+                    path,
+                    host: cv.prop("host").and_then(|e| r.nonempty(e, "`host`")).map(|s| s.value),
+                    status,
+                    body: cv.prop("body").and_then(|e| r.string(e, "`body`")).map(|s| s.value),
+                };
+                let t = Some(Spanned::new(HealthTest::Http(probe), r.span(c.span())));
+                set_test(r, &mut h, t, &hplace);
+            }
+            "tcp" => {
+                let cv = r.open(
+                    c,
+                    &Shape {
+                        min: 0,
+                        max: Some(0),
+                        what: "",
+                        props: &["port", "host"],
+                        children: false,
+                        usage: "tcp port=5432",
+                    },
+                );
+                let Some(port) = probe_port(r, &cv, c) else { continue };
+                let probe = TcpProbe {
+                    port,
+                    host: cv.prop("host").and_then(|e| r.nonempty(e, "`host`")).map(|s| s.value),
+                };
+                let t = Some(Spanned::new(HealthTest::Tcp(probe), r.span(c.span())));
+                set_test(r, &mut h, t, &hplace);
+            }
+            "interval" | "timeout" | "start-period" | "start-interval" => {
+                let cv = r.open(c, &one("a duration", "interval \"10s\""));
+                let d = cv.arg(0).and_then(|e| r.duration(e, &format!("`{cname}`")));
+                if let Some(d) = &d {
+                    if d.value.is_zero() && cname != "start-period" {
+                        r.push(
+                            Diagnostic::error(Problem::InvalidValue {
+                                field: cname.into(),
+                                value: "0".into(),
+                                reason: "it must be more than zero".into(),
+                            })
+                            .with_label(d.span, "zero"),
+                        );
+                    }
+                }
+                let slot = match cname {
+                    "interval" => &mut h.interval,
+                    "timeout" => &mut h.timeout,
+                    "start-period" => &mut h.start_period,
+                    _ => &mut h.start_interval,
+                };
+                r.set_once(slot, d, cname, &hplace);
+            }
+            "retries" => {
+                let cv = r.open(c, &one("a count", "retries 3"));
+                let n = cv.arg(0).and_then(|e| r.u32(e, "`retries`"));
+                r.set_once(&mut h.retries, n, "retries", &hplace);
+            }
+            "disable" => bool_node(r, c, &mut h.disabled, &hplace),
+            _ => r.unknown_node(c, &hplace, HEALTH_NODES),
+        }
+    }
+    if h.disabled.as_ref().is_some_and(|d| d.value) {
+        if let Some(t) = &h.test {
+            r.push(
+                Diagnostic::error(Problem::Conflict {
+                    first: "`disable #true`".into(),
+                    second: "a test".into(),
+                    place: hplace.clone(),
+                })
+                .with_label(t.span, "a test")
+                .with_help("remove the test, or `disable`"),
+            );
+        }
+    }
+    h
+}
+
+fn set_test(r: &mut Reader<'_>, h: &mut Health, t: Option<Spanned<HealthTest>>, place: &str) {
+    let Some(t) = t else { return };
+    if let Some(first) = &h.test {
+        r.push(
+            Diagnostic::error(Problem::Conflict {
+                first: "two tests".into(),
+                second: "one health check".into(),
+                place: place.into(),
+            })
+            .with_label(t.span, "second test")
+            .with_label(first.span, "first test")
+            .with_help("a health check runs one test: keep one of `exec`, `shell`, `http` or `tcp`"),
+        );
+        return;
+    }
+    h.test = Some(t);
+}
+
+fn probe_port(r: &mut Reader<'_>, v: &View<'_>, node: &KdlNode) -> Option<u16> {
+    match v.prop("port") {
+        Some(e) => r.port_number(e, "the probe's `port`").map(|p| p.value),
+        None => {
+            r.push(
+                Diagnostic::error(Problem::MissingArgument {
+                    node: node.name().value().into(),
+                    what: "`port`".into(),
+                })
+                .with_label(r.name_span(node), "needs port")
+                .with_help(format!("write `{} port=8000`", node.name().value())),
+            );
+            None
+        }
+    }
+}
+
+fn status_range(r: &mut Reader<'_>, e: &kdl::KdlEntry) -> Option<(u16, u16)> {
+    let span = r.value_span(e);
+    let text = match e.value() {
+        KdlValue::Integer(i) => i.to_string(),
+        KdlValue::String(s) => s.clone(),
+        other => {
+            r.push(
+                Diagnostic::error(Problem::WrongType {
+                    what: "`status`".into(),
+                    expected: "a status or range".into(),
+                    found: describe(other),
+                })
+                .with_label(span, "expected a status"),
+            );
+            return None;
+        }
+    };
+    let parse = |s: &str| s.trim().parse::<u16>().ok().filter(|n| (100..=599).contains(n));
+    let range = match text.split_once('-') {
+        Some((a, b)) => parse(a).zip(parse(b)).filter(|(a, b)| a <= b),
+        None => parse(&text).map(|n| (n, n)),
+    };
+    if range.is_none() {
+        r.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: "status".into(),
+                value: text,
+                reason: "expected an HTTP status (100-599) or a range such as `200-299`".into(),
+            })
+            .with_label(span, "not a status"),
+        );
+    }
+    range
+}
+
+fn decode_depends_on(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let v = r.open(
+        child,
+        &Shape {
+            props: &["condition", "restart", "required"],
+            ..many(
+                "a service name",
+                "depends-on \"SERVICE\" condition=\"started|healthy|completed\"",
+            )
+        },
+    );
+    let condition = match v.prop("condition").and_then(|e| r.nonempty(e, "`condition`")) {
+        Some(c) => match c.value.as_str() {
+            "started" => Condition::Started,
+            "healthy" => Condition::Healthy,
+            "completed" => Condition::Completed,
+            other => {
+                let help = match other {
+                    "service_started" => "compose's `service_started` is `started`".to_string(),
+                    "service_healthy" => "compose's `service_healthy` is `healthy`".to_string(),
+                    "service_completed_successfully" => {
+                        "compose's `service_completed_successfully` is `completed`".to_string()
+                    }
+                    _ => crate::suggest::help_for(other, &["started", "healthy", "completed"], "one of")
+                        .unwrap_or_default(),
+                };
+                r.push(
+                    Diagnostic::error(Problem::InvalidValue {
+                        field: "condition".into(),
+                        value: other.into(),
+                        reason: "unknown condition".into(),
+                    })
+                    .with_label(c.span, "unknown condition")
+                    .with_help(help),
+                );
+                return;
+            }
+        },
+        None => Condition::Started,
+    };
+    let restart = v
+        .prop("restart")
+        .and_then(|e| r.bool(e, "`restart`"))
+        .is_some_and(|b| b.value);
+    let required = v
+        .prop("required")
+        .and_then(|e| r.bool(e, "`required`"))
+        .is_none_or(|b| b.value);
+    for e in &v.args {
+        let Some(name) = r.nonempty(e, "`depends-on`") else { continue };
+        if let Some(first) = s.depends_on.iter().find(|d| d.service.value == name.value) {
+            r.push(
+                Diagnostic::error(Problem::SetTwice {
+                    field: format!("depends-on `{}`", name.value),
+                    place: format!("service `{}`", s.name.value),
+                })
+                .with_label(name.span, "again here")
+                .with_label(first.service.span, "first here"),
+            );
+            continue;
+        }
+        s.depends_on.push(Dependency {
+            span: r.span(child.span()),
+            service: name,
+            condition,
+            restart,
+            required,
+        });
+    }
+}
+
+fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: Some(0),
+            what: "",
+            props: &[],
+            children: true,
+            usage: "watch { sync \"./src\" target=\"/app/src\" }",
+        },
+    );
+    let wplace = format!("the watch rules of {place}");
+    for c in v.children() {
+        let action = match c.name().value() {
+            "sync" => WatchAction::Sync,
+            "rebuild" => WatchAction::Rebuild,
+            "sync-restart" => WatchAction::SyncRestart,
+            "sync-exec" => WatchAction::SyncExec,
+            _ => {
+                r.unknown_node(c, &wplace, WATCH_NODES);
+                continue;
+            }
+        };
+        let props: &'static [&'static str] = if action == WatchAction::Rebuild {
+            &[]
+        } else {
+            &["target"]
+        };
+        let usage = match action {
+            WatchAction::Sync => "sync \"./PATH\" target=\"/CONTAINER/PATH\" { ignore \"PATTERN\" }",
+            WatchAction::Rebuild => "rebuild \"./PATH\"",
+            WatchAction::SyncRestart => "sync-restart \"./PATH\" target=\"/CONTAINER/PATH\"",
+            WatchAction::SyncExec => "sync-exec \"./PATH\" target=\"/CONTAINER/PATH\" { exec \"PROGRAM\" \"ARG\" }",
+        };
+        let cv = r.open(
+            c,
+            &Shape {
+                min: 1,
+                max: Some(1),
+                what: "a host path",
+                props,
+                children: true,
+                usage,
+            },
+        );
+        let Some(path) = cv.arg(0).and_then(|e| r.path(e, "the watched path")) else {
+            continue;
+        };
+        let target = cv.prop("target").and_then(|e| r.container_path(e, "the sync `target`"));
+        if action != WatchAction::Rebuild && target.is_none() && cv.prop("target").is_none() {
+            r.push(
+                Diagnostic::error(Problem::MissingArgument {
+                    node: action.as_str().into(),
+                    what: "`target`".into(),
+                })
+                .with_label(r.name_span(c), "needs target")
+                .with_help(format!("write it as `{usage}`")),
+            );
+        }
+        let mut rule = WatchRule {
+            action: Spanned::new(action, r.name_span(c)),
+            path,
+            target,
+            exec: None,
+            ignore: Vec::new(),
+            include: Vec::new(),
+        };
+        let allowed: &[&str] = if action == WatchAction::SyncExec {
+            &["ignore", "include", "exec"]
+        } else {
+            &["ignore", "include"]
+        };
+        for g in cv.children() {
+            match g.name().value() {
+                "ignore" => strings_node(r, g, &mut rule.ignore),
+                "include" => strings_node(r, g, &mut rule.include),
+                "exec" if action == WatchAction::SyncExec => {
+                    let gv = r.open(g, &many("a command", "exec \"PROGRAM\" \"ARG\" ..."));
+                    let argv = r.argv(&gv, "`exec`");
+                    r.set_once(&mut rule.exec, argv, "exec", &wplace);
+                }
+                _ => r.unknown_node(g, &format!("a `{}` rule", action.as_str()), allowed),
+            }
+        }
+        if action == WatchAction::SyncExec && rule.exec.is_none() {
+            r.push(
+                Diagnostic::error(Problem::MissingArgument {
+                    node: "sync-exec".into(),
+                    what: "an `exec` command".into(),
+                })
+                .with_label(r.name_span(c), "needs exec")
+                .with_help(format!("write it as `{usage}`")),
+            );
+        }
+        s.watch.push(rule);
+    }
+}

@@ -1,0 +1,208 @@
+//! Diagnostics: every problem found in a stack file, as data.
+//!
+//! A [`Diagnostic`] is a [`Problem`] (what is wrong, with the facts), labelled spans (where) and
+//! an optional help line (what to do). It implements [`miette::Diagnostic`] so the edge can
+//! render it; this crate never prints.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{LabeledSpan, NamedSource, SourceCode};
+
+use crate::problem::Problem;
+use crate::source::{SourceMap, Span};
+
+/// How bad a diagnostic is: errors make the stack invalid, warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A labelled span.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub span: Span,
+    pub text: Option<String>,
+}
+
+/// One problem in a stack, with where it is and how to fix it.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub problem: Problem,
+    /// The first label is the primary one.
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+    source: Option<Arc<NamedSource<Arc<str>>>>,
+    /// Labels that point into another file than the primary one, shown as nested reports.
+    related: Vec<Diagnostic>,
+}
+
+impl Diagnostic {
+    pub fn error(problem: Problem) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            problem,
+            labels: Vec::new(),
+            help: None,
+            source: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(problem: Problem) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(problem)
+        }
+    }
+
+    pub fn with_label(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.labels.push(Label {
+            span,
+            text: Some(text.into()),
+        });
+        self
+    }
+
+    pub fn with_span(mut self, span: Span) -> Self {
+        self.labels.push(Label { span, text: None });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_help_opt(mut self, help: Option<String>) -> Self {
+        if help.is_some() {
+            self.help = help;
+        }
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The primary span, if the diagnostic points anywhere.
+    pub fn primary(&self) -> Option<Span> {
+        self.labels.first().map(|l| l.span)
+    }
+
+    /// Attaches the source text the labels point into. Labels in another file than the primary
+    /// one become related notes with their own source.
+    pub fn attach(mut self, sources: &SourceMap) -> Self {
+        let Some(primary) = self.primary() else {
+            return self;
+        };
+        let (here, elsewhere): (Vec<_>, Vec<_>) = self
+            .labels
+            .into_iter()
+            .partition(|l| l.span.file == primary.file);
+        self.labels = here;
+        self.source = sources.get(primary.file).map(|f| f.named());
+        for label in elsewhere {
+            let note = Diagnostic {
+                severity: Severity::Warning,
+                problem: Problem::Note {
+                    text: label.text.clone().unwrap_or_else(|| "see here".into()),
+                },
+                labels: vec![label],
+                help: None,
+                source: None,
+                related: Vec::new(),
+            };
+            self.related.push(note.attach(sources));
+        }
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.problem.fmt(f)
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+impl miette::Diagnostic for Diagnostic {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(format!("stackr::{}", self.problem.code())))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match (self.severity, &self.problem) {
+            (_, Problem::Note { .. }) => miette::Severity::Advice,
+            (Severity::Error, _) => miette::Severity::Error,
+            (Severity::Warning, _) => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() || self.source.is_none() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().enumerate().map(|(i, l)| {
+            if i == 0 {
+                LabeledSpan::new_primary_with_span(l.text.clone(), l.span.source_span())
+            } else {
+                LabeledSpan::new_with_span(l.text.clone(), l.span.source_span())
+            }
+        })))
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.related.iter().map(|d| d as &dyn miette::Diagnostic),
+        ))
+    }
+}
+
+/// Collects diagnostics while decoding and validating.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    list: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.list.push(d);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.list.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.list.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn into_vec(self) -> Vec<Diagnostic> {
+        self.list
+    }
+
+    pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
+        self.list.extend(other);
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.list.iter()
+    }
+}

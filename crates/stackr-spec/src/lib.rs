@@ -1,0 +1,470 @@
+//! stackr's stack language: KDL text to a validated [`Stack`], or every problem at once.
+//!
+//! This crate does no IO: files are read through the [`FileReader`] the caller passes, so the
+//! same code serves the CLI, tests (with an in-memory reader) and the fuzzer. It never panics
+//! on any input; every problem becomes a [`Diagnostic`] with a span.
+//!
+//! ```
+//! use stackr_spec::{load_str, Options};
+//! let loaded = load_str("/app/stack.kdl", r#"service "web" { image "nginx" }"#, &Options::default());
+//! let stack = loaded.stack.expect("valid");
+//! assert_eq!(stack.name, "app");
+//! assert!(stack.services.contains_key("web"));
+//! ```
+
+mod decode;
+pub mod diagnostic;
+pub mod merge;
+pub mod model;
+pub mod port;
+pub mod problem;
+mod reader;
+pub mod source;
+mod suggest;
+pub mod units;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use model::*;
+pub use problem::Problem;
+pub use source::{FileId, SourceFile, SourceMap, Span, Spanned};
+
+/// Reads stack files for [`load`]; the CLI reads the disk, tests read memory.
+pub trait FileReader {
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+
+    /// What diagnostics call the file; the CLI shortens paths under the working directory.
+    fn display_name(&self, path: &Path) -> String {
+        path.display().to_string()
+    }
+}
+
+/// Reads nothing: every path but the ones given is missing.
+#[derive(Debug, Default)]
+pub struct MemoryReader {
+    pub files: BTreeMap<PathBuf, String>,
+}
+
+impl FileReader for MemoryReader {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+}
+
+/// What the caller chose on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `-p/--stack-name`: beats the file's `stack` node and the directory name.
+    pub stack_name: Option<String>,
+    /// `--profile`, in order.
+    pub profiles: Vec<String>,
+}
+
+/// The result of a load: every file read, the stack if it is valid, and every diagnostic.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub files: Vec<StackFile>,
+    pub stack: Option<Stack>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses and decodes one file. Syntax errors are reported and give `None`.
+pub fn parse_file(file: FileId, source: &SourceFile, diags: &mut Diagnostics) -> Option<StackFile> {
+    let doc: kdl::KdlDocument = match source.text.parse() {
+        Ok(doc) => doc,
+        Err(err) => {
+            for d in err.diagnostics {
+                diags.push(syntax_diagnostic(file, &source.text, &d));
+            }
+            return None;
+        }
+    };
+    let mut reader = reader::Reader {
+        file,
+        dir: source.dir().to_path_buf(),
+        diags,
+    };
+    Some(decode::decode_document(&mut reader, &doc))
+}
+
+fn syntax_diagnostic(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagnostic {
+    let offset = d.span.offset().min(text.len());
+    let len = d.span.len().min(text.len() - offset);
+    let span = Span { file, offset, len };
+    let snippet = text.get(offset..offset + len).unwrap_or("");
+    let word: String = text
+        .get(offset..)
+        .unwrap_or("")
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ';' && *c != '}' && *c != '{')
+        .collect();
+    let message = d
+        .message
+        .clone()
+        .unwrap_or_else(|| "invalid KDL".to_string());
+    let help = if matches!(word.as_str(), "true" | "false" | "null") {
+        Some(format!("KDL v2 writes `{word}` as `#{word}` (a bare `{word}` was KDL v1)"))
+    } else if word.contains(':') && word.chars().any(|c| c.is_ascii_digit()) {
+        Some(format!("values with `:` are strings in KDL: write \"{word}\""))
+    } else if word.starts_with('$') {
+        Some(format!("quote values that hold variables: \"{word}\""))
+    } else {
+        d.help.clone()
+    };
+    let label = d.label.clone().unwrap_or_else(|| "here".into());
+    let _ = snippet;
+    Diagnostic::error(Problem::Syntax {
+        message: format!("invalid KDL: {}", lowercase_first(&message)),
+    })
+    .with_label(span, label)
+    .with_help_opt(help)
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Turns a directory name into a stack name as compose does with project names: lowercase,
+/// only `a-z`, `0-9`, `_` and `-`, starting with a letter or digit.
+pub fn normalize_stack_name(dir_name: &str) -> String {
+    let lower: String = dir_name
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect();
+    lower.trim_start_matches(['_', '-']).to_string()
+}
+
+fn valid_stack_name(name: &str) -> bool {
+    !name.is_empty() && normalize_stack_name(name) == name
+}
+
+/// Loads stack files: reads each with its includes, overlays later files on earlier ones,
+/// applies the chosen profiles and validates.
+pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut diags = Diagnostics::default();
+    let mut base = Declarations::default();
+    let mut profiles: Vec<Profile> = Vec::new();
+    let mut stack_node: Option<Spanned<String>> = None;
+    for (i, path) in entries.iter().enumerate() {
+        let mut seen = Vec::new();
+        let Some(file) = read_with_includes(path, None, reader, &mut loaded, &mut diags, &mut seen) else {
+            continue;
+        };
+        if loaded.files[file].stack.is_some() {
+            stack_node = loaded.files[file].stack.clone();
+        }
+        let (decls, profs) = flatten(file, &loaded.files, &loaded.sources, &mut diags, 0);
+        if i == 0 {
+            base = decls;
+        } else {
+            merge::merge_declarations(&mut base, decls);
+        }
+        for p in profs {
+            match profiles.iter_mut().find(|q| q.name.value == p.name.value) {
+                Some(q) => merge::merge_declarations(&mut q.body, p.body),
+                None => profiles.push(p),
+            }
+        }
+    }
+    if diags.has_errors() {
+        finish(&mut loaded, diags);
+        return loaded;
+    }
+    let name = stack_name(entries, opts, stack_node.as_ref(), &mut diags);
+    let profile_services: BTreeMap<String, Vec<String>> = profiles
+        .iter()
+        .map(|p| {
+            (
+                p.name.value.clone(),
+                p.body.services.iter().map(|s| s.name.value.clone()).collect(),
+            )
+        })
+        .collect();
+    let mut decls = base;
+    for wanted in &opts.profiles {
+        match profiles.iter().find(|p| p.name.value == *wanted) {
+            Some(p) => merge::merge_declarations(&mut decls, p.body.clone()),
+            None => {
+                let names: Vec<&str> = profiles.iter().map(|p| p.name.value.as_str()).collect();
+                let help = match suggest::did_you_mean(wanted, &names) {
+                    Some(best) => format!("did you mean `{best}`?"),
+                    None if names.is_empty() => "the stack declares no profile".into(),
+                    None => format!("declared profiles: {}", names.join(", ")),
+                };
+                diags.push(
+                    Diagnostic::error(Problem::UnknownReference {
+                        from: "`--profile`".into(),
+                        kind: "profile".into(),
+                        name: wanted.clone(),
+                    })
+                    .with_help(help),
+                );
+            }
+        }
+    }
+    if !diags.has_errors() {
+        let cx = validate::Context {
+            name,
+            profiles: opts.profiles.clone(),
+            profile_services: &profile_services,
+        };
+        loaded.stack = validate::validate(decls, &cx, &mut diags);
+    }
+    finish(&mut loaded, diags);
+    loaded
+}
+
+/// Validates the base and every declared profile applied on its own, as `stackr check` does.
+/// Returns the base load, with the diagnostics of every profile added (without repeats).
+///
+/// `host` checks each valid stack against the world (files that must exist, for instance); its
+/// diagnostics are attached and merged like the rest.
+pub fn load_all_profiles(
+    entries: &[PathBuf],
+    reader: &dyn FileReader,
+    opts: &Options,
+    host: &dyn Fn(&Stack) -> Vec<Diagnostic>,
+) -> Loaded {
+    let mut loaded = load(entries, reader, opts);
+    if let Some(stack) = &loaded.stack {
+        let extra: Vec<Diagnostic> = host(stack).into_iter().map(|d| d.attach(&loaded.sources)).collect();
+        loaded.diagnostics.extend(extra);
+    }
+    let names: Vec<String> = loaded
+        .files
+        .iter()
+        .flat_map(|f| f.profiles.iter().map(|p| p.name.value.clone()))
+        .collect();
+    if loaded.files.is_empty() || loaded.diagnostics.iter().any(|d| matches!(d.problem, Problem::Syntax { .. })) {
+        return loaded;
+    }
+    let mut done: Vec<String> = Vec::new();
+    for name in names {
+        if done.contains(&name) || opts.profiles.contains(&name) {
+            continue;
+        }
+        done.push(name.clone());
+        let mut o = opts.clone();
+        o.profiles.push(name);
+        let other = load(entries, reader, &o);
+        let extra: Vec<Diagnostic> = match &other.stack {
+            Some(stack) => host(stack).into_iter().map(|d| d.attach(&other.sources)).collect(),
+            None => Vec::new(),
+        };
+        for d in other.diagnostics.into_iter().chain(extra) {
+            let dup = loaded.diagnostics.iter().any(|e| {
+                e.problem == d.problem && e.primary() == d.primary()
+            });
+            if !dup {
+                loaded.diagnostics.push(d);
+            }
+        }
+    }
+    loaded
+}
+
+/// Loads one in-memory file (for tests, examples and the book).
+pub fn load_str(path: &str, text: &str, opts: &Options) -> Loaded {
+    let mut reader = MemoryReader::default();
+    reader.files.insert(PathBuf::from(path), text.to_string());
+    load(&[PathBuf::from(path)], &reader, opts)
+}
+
+fn finish(loaded: &mut Loaded, diags: Diagnostics) {
+    let mut list = diags.into_vec();
+    list.sort_by_key(|d| d.primary().map(|s| (s.file, s.offset)));
+    loaded.diagnostics = list.into_iter().map(|d| d.attach(&loaded.sources)).collect();
+}
+
+fn stack_name(
+    entries: &[PathBuf],
+    opts: &Options,
+    node: Option<&Spanned<String>>,
+    diags: &mut Diagnostics,
+) -> String {
+    if let Some(n) = &opts.stack_name {
+        if !valid_stack_name(n) {
+            diags.push(
+                Diagnostic::error(Problem::InvalidName {
+                    what: "stack".into(),
+                    name: n.clone(),
+                    reason: "stack names hold only lowercase letters, digits, `_` and `-`, and start with a letter or digit".into(),
+                })
+                .with_help(format!("try `{}`", normalize_stack_name(n))),
+            );
+        }
+        return n.clone();
+    }
+    if let Some(n) = node {
+        if !valid_stack_name(&n.value) {
+            let fixed = normalize_stack_name(&n.value);
+            diags.push(
+                Diagnostic::error(Problem::InvalidName {
+                    what: "stack".into(),
+                    name: n.value.clone(),
+                    reason: "stack names hold only lowercase letters, digits, `_` and `-`, and start with a letter or digit".into(),
+                })
+                .with_label(n.span, "invalid stack name")
+                .with_help_opt((!fixed.is_empty()).then(|| format!("write `stack \"{fixed}\"`"))),
+            );
+        }
+        return n.value.clone();
+    }
+    let dir = entries
+        .first()
+        .and_then(|p| p.parent())
+        .and_then(|d| d.file_name())
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = normalize_stack_name(&dir);
+    if name.is_empty() {
+        diags.push(
+            Diagnostic::error(Problem::InvalidName {
+                what: "stack".into(),
+                name: dir,
+                reason: "no stack name can be made from the directory name".into(),
+            })
+            .with_help("name the stack with `stack \"NAME\"` in the file, or `-p NAME`"),
+        );
+    }
+    name
+}
+
+/// Reads a file and, depth first, the files it includes.
+fn read_with_includes(
+    path: &Path,
+    from: Option<Span>,
+    reader: &dyn FileReader,
+    loaded: &mut Loaded,
+    diags: &mut Diagnostics,
+    seen: &mut Vec<PathBuf>,
+) -> Option<usize> {
+    if seen.iter().any(|p| p == path) {
+        let mut d = Diagnostic::error(Problem::Other {
+            message: format!("`{}` includes itself (through an include cycle)", path.display()),
+        });
+        if let Some(span) = from {
+            d = d.with_label(span, "included again here");
+        }
+        diags.push(d.with_help("remove one of the `include` nodes"));
+        return None;
+    }
+    let text = match reader.read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let mut d = Diagnostic::error(Problem::Other {
+                message: format!("cannot read `{}`: {e}", path.display()),
+            });
+            if let Some(span) = from {
+                d = d.with_label(span, "included here");
+            }
+            diags.push(d);
+            return None;
+        }
+    };
+    let name = reader.display_name(path);
+    let source = SourceFile::new(path, name, text);
+    let id = loaded.sources.add(source.clone());
+    let file = parse_file(id, &source, diags)?;
+    seen.push(path.to_path_buf());
+    let includes = file.includes.clone();
+    loaded.files.push(file);
+    let index = loaded.files.len() - 1;
+    for inc in includes {
+        read_with_includes(&inc.value, Some(inc.span), reader, loaded, diags, seen);
+    }
+    seen.pop();
+    Some(index)
+}
+
+/// A file's declarations with its includes' added (included first; a name declared in both is
+/// an error), and its profiles.
+fn flatten(
+    index: usize,
+    files: &[StackFile],
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+    depth: usize,
+) -> (Declarations, Vec<Profile>) {
+    let file = &files[index];
+    let mut decls = Declarations::default();
+    let mut profiles: Vec<Profile> = Vec::new();
+    if depth < 32 {
+        for inc in &file.includes {
+            let Some(j) = files
+                .iter()
+                .position(|f| sources.get(f.file).is_some_and(|s| s.path == inc.value))
+            else {
+                continue;
+            };
+            let (d, p) = flatten(j, files, sources, diags, depth + 1);
+            union(&mut decls, d, diags);
+            for prof in p {
+                match profiles.iter_mut().find(|q| q.name.value == prof.name.value) {
+                    Some(q) => merge::merge_declarations(&mut q.body, prof.body),
+                    None => profiles.push(prof),
+                }
+            }
+        }
+    }
+    union(&mut decls, file.body.clone(), diags);
+    for prof in file.profiles.clone() {
+        match profiles.iter_mut().find(|q| q.name.value == prof.name.value) {
+            Some(q) => merge::merge_declarations(&mut q.body, prof.body),
+            None => profiles.push(prof),
+        }
+    }
+    (decls, profiles)
+}
+
+/// Adds declarations from an included file; the same name in both is an error.
+fn union(into: &mut Declarations, from: Declarations, diags: &mut Diagnostics) {
+    fn add<T>(
+        list: &mut Vec<T>,
+        items: Vec<T>,
+        kind: &str,
+        name: impl Fn(&T) -> &Spanned<String>,
+        diags: &mut Diagnostics,
+    ) {
+        for item in items {
+            if let Some(first) = list.iter().find(|o| name(o).value == name(&item).value) {
+                let n = name(&item);
+                diags.push(
+                    Diagnostic::error(Problem::Duplicate {
+                        kind: kind.into(),
+                        name: n.value.clone(),
+                    })
+                    .with_label(n.span, "defined again here")
+                    .with_label(name(first).span, "first defined here")
+                    .with_help("an included file cannot redefine what the stack already has: rename one of them"),
+                );
+                continue;
+            }
+            list.push(item);
+        }
+    }
+    add(&mut into.services, from.services, "service", |s| &s.name, diags);
+    add(&mut into.networks, from.networks, "network", |s| &s.name, diags);
+    add(&mut into.volumes, from.volumes, "volume", |s| &s.name, diags);
+    add(&mut into.secrets, from.secrets, "secret", |s| &s.name, diags);
+    add(&mut into.configs, from.configs, "config", |s| &s.name, diags);
+}

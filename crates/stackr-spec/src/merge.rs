@@ -1,0 +1,171 @@
+//! Overlaying declarations: a profile on the base, a later file on an earlier one.
+//!
+//! Compose's override rules: maps merge by key, lists append with de-duplication keys (ports
+//! by value, mounts by target, env by name, secrets by target), scalars replace, and
+//! `command`, `entrypoint` and the health test replace.
+
+use crate::model::*;
+
+fn replace<T>(base: &mut Option<T>, over: Option<T>) {
+    if over.is_some() {
+        *base = over;
+    }
+}
+
+fn merge_by_key<T, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> K) {
+    for item in over {
+        let k = key(&item);
+        match base.iter_mut().find(|b| key(b) == k) {
+            Some(slot) => *slot = item,
+            None => base.push(item),
+        }
+    }
+}
+
+fn merge_kv(base: &mut Vec<KeyValue>, over: Vec<KeyValue>) {
+    merge_by_key(base, over, |kv| kv.key.value.clone());
+}
+
+fn append_unique<T: PartialEq, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> K) {
+    for item in over {
+        let k = key(&item);
+        if !base.iter().any(|b| key(b) == k) {
+            base.push(item);
+        }
+    }
+}
+
+/// Overlays one service on another.
+pub fn merge_service(base: &mut Service, over: Service) {
+    replace(&mut base.image, over.image);
+    match (&mut base.build, over.build) {
+        (Some(b), Some(o)) => {
+            b.span = o.span;
+            replace(&mut b.context, o.context);
+            replace(&mut b.dockerfile, o.dockerfile);
+            replace(&mut b.target, o.target);
+            merge_kv(&mut b.args, o.args);
+            if !o.pre_build.is_empty() {
+                b.pre_build = o.pre_build;
+            }
+        }
+        (slot @ None, Some(o)) => *slot = Some(o),
+        (_, None) => {}
+    }
+    replace(&mut base.command, over.command);
+    replace(&mut base.entrypoint, over.entrypoint);
+    merge_by_key(&mut base.env, over.env, |v| v.name.value.clone());
+    append_unique(&mut base.env_files, over.env_files, |f| f.path.value.clone());
+    append_unique(&mut base.ports, over.ports, |p| p.value.clone());
+    append_unique(&mut base.expose, over.expose, |p| p.value);
+    merge_by_key(&mut base.mounts, over.mounts, |m| m.target.value.clone());
+    merge_by_key(&mut base.networks, over.networks, |n| n.name.value.clone());
+    replace(&mut base.network_mode, over.network_mode);
+    match (&mut base.health, over.health) {
+        (Some(b), Some(o)) => {
+            b.span = o.span;
+            replace(&mut b.test, o.test);
+            replace(&mut b.interval, o.interval);
+            replace(&mut b.timeout, o.timeout);
+            replace(&mut b.retries, o.retries);
+            replace(&mut b.start_period, o.start_period);
+            replace(&mut b.start_interval, o.start_interval);
+            replace(&mut b.disabled, o.disabled);
+        }
+        (slot @ None, Some(o)) => *slot = Some(o),
+        (_, None) => {}
+    }
+    merge_by_key(&mut base.depends_on, over.depends_on, |d| d.service.value.clone());
+    replace(&mut base.restart, over.restart);
+    replace(&mut base.scale, over.scale);
+    replace(&mut base.container_name, over.container_name);
+    replace(&mut base.user, over.user);
+    replace(&mut base.working_dir, over.working_dir);
+    merge_kv(&mut base.labels, over.labels);
+    replace(&mut base.init, over.init);
+    replace(&mut base.tty, over.tty);
+    replace(&mut base.stdin_open, over.stdin_open);
+    replace(&mut base.stop_signal, over.stop_signal);
+    replace(&mut base.stop_grace_period, over.stop_grace_period);
+    merge_resources(&mut base.limits, over.limits);
+    merge_resources(&mut base.reservations, over.reservations);
+    replace(&mut base.shm_size, over.shm_size);
+    append_unique(&mut base.devices, over.devices, |d| d.value.clone());
+    replace(&mut base.read_only, over.read_only);
+    replace(&mut base.privileged, over.privileged);
+    append_unique(&mut base.cap_add, over.cap_add, |d| d.value.clone());
+    append_unique(&mut base.cap_drop, over.cap_drop, |d| d.value.clone());
+    replace(&mut base.no_new_privileges, over.no_new_privileges);
+    append_unique(&mut base.security_opt, over.security_opt, |d| d.value.clone());
+    merge_by_key(&mut base.ulimits, over.ulimits, |u| u.name.value.clone());
+    merge_kv(&mut base.sysctls, over.sysctls);
+    match (&mut base.logging, over.logging) {
+        (Some(b), Some(o)) if b.driver.value == o.driver.value => merge_kv(&mut b.options, o.options),
+        (slot, Some(o)) => *slot = Some(o),
+        (_, None) => {}
+    }
+    merge_kv(&mut base.extra_hosts, over.extra_hosts);
+    replace(&mut base.hostname, over.hostname);
+    replace(&mut base.pull_policy, over.pull_policy);
+    merge_by_key(&mut base.secrets, over.secrets, FileRef::secret_path);
+    merge_by_key(&mut base.configs, over.configs, FileRef::config_path);
+    append_unique(&mut base.watch, over.watch, |w| {
+        (w.action.value, w.path.value.clone(), w.target.as_ref().map(|t| t.value.clone()))
+    });
+}
+
+fn merge_resources(base: &mut Resources, over: Resources) {
+    replace(&mut base.cpus, over.cpus);
+    replace(&mut base.memory, over.memory);
+    replace(&mut base.pids, over.pids);
+}
+
+fn merge_network(base: &mut Network, over: Network) {
+    replace(&mut base.engine_name, over.engine_name);
+    replace(&mut base.driver, over.driver);
+    replace(&mut base.internal, over.internal);
+    replace(&mut base.external, over.external);
+    merge_kv(&mut base.labels, over.labels);
+}
+
+fn merge_volume(base: &mut Volume, over: Volume) {
+    replace(&mut base.engine_name, over.engine_name);
+    replace(&mut base.driver, over.driver);
+    merge_kv(&mut base.driver_opts, over.driver_opts);
+    replace(&mut base.external, over.external);
+    merge_kv(&mut base.labels, over.labels);
+}
+
+/// Overlays declarations (a profile's, or a later file's) on a base.
+pub fn merge_declarations(base: &mut Declarations, over: Declarations) {
+    for s in over.services {
+        match base.services.iter_mut().find(|b| b.name.value == s.name.value) {
+            Some(b) => merge_service(b, s),
+            None => base.services.push(s),
+        }
+    }
+    for n in over.networks {
+        match base.networks.iter_mut().find(|b| b.name.value == n.name.value) {
+            Some(b) => merge_network(b, n),
+            None => base.networks.push(n),
+        }
+    }
+    for v in over.volumes {
+        match base.volumes.iter_mut().find(|b| b.name.value == v.name.value) {
+            Some(b) => merge_volume(b, v),
+            None => base.volumes.push(v),
+        }
+    }
+    for s in over.secrets {
+        match base.secrets.iter_mut().find(|b| b.name.value == s.name.value) {
+            Some(b) => replace(&mut b.source, s.source),
+            None => base.secrets.push(s),
+        }
+    }
+    for c in over.configs {
+        match base.configs.iter_mut().find(|b| b.name.value == c.name.value) {
+            Some(b) => replace(&mut b.source, c.source),
+            None => base.configs.push(c),
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! The typed model of a stack.
+//!
+//! The same declaration types serve two layers: what one file (or one profile block) declares,
+//! where every field is optional so that overlays can be merged, and the validated [`Stack`],
+//! which only [`crate::validate`] constructs. Values keep their [`Span`] so later stages can
+//! point at the text that asked for them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::port::{PortRange, PortSpec, Protocol};
+use crate::source::{FileId, Span, Spanned};
+use crate::units::{ByteSize, Cpus};
+
+/// A `key value` pair from a map node such as `env`, `labels` or `sysctls`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyValue {
+    pub key: Spanned<String>,
+    pub value: Spanned<String>,
+}
+
+/// The value of an environment variable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvValue {
+    Text(String),
+    /// `(secret)"name"`: the path where that secret is mounted in the container.
+    SecretPath(String),
+    /// `#null`: the variable is removed (an overlay can unset what the base set).
+    Unset,
+}
+
+/// One environment variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvVar {
+    pub name: Spanned<String>,
+    pub value: Spanned<EnvValue>,
+}
+
+/// `env-file "path" required=#false`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvFile {
+    pub path: Spanned<PathBuf>,
+    pub required: bool,
+}
+
+/// `build`: how to build the service's image.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Build {
+    pub span: Span,
+    pub context: Option<Spanned<PathBuf>>,
+    pub dockerfile: Option<Spanned<String>>,
+    pub target: Option<Spanned<String>>,
+    pub args: Vec<KeyValue>,
+    /// Host commands run, in order, in the build context before the image build.
+    pub pre_build: Vec<Spanned<Vec<String>>>,
+}
+
+/// What a mount attaches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MountSource {
+    /// A volume declared at top level, by its stack-local name.
+    Volume(String),
+    /// An anonymous volume.
+    Anonymous,
+    /// A host path (absolute after decoding).
+    Bind(PathBuf),
+    /// A tmpfs mount.
+    Tmpfs {
+        size: Option<ByteSize>,
+        mode: Option<u32>,
+    },
+}
+
+/// `mount SOURCE TARGET`, `tmpfs TARGET`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    pub span: Span,
+    pub source: Spanned<MountSource>,
+    pub target: Spanned<String>,
+    pub read_only: bool,
+}
+
+/// A network a service joins.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceNetwork {
+    pub name: Spanned<String>,
+    pub aliases: Vec<Spanned<String>>,
+    pub ipv4_address: Option<Spanned<String>>,
+    pub ipv6_address: Option<Spanned<String>>,
+}
+
+/// `network-mode`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetworkMode {
+    Bridge,
+    Host,
+    None,
+    Service(String),
+    Container(String),
+}
+
+/// An HTTP probe run by stackr, not by a tool in the image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpProbe {
+    pub port: u16,
+    pub path: String,
+    pub host: Option<String>,
+    /// Accepted status codes, inclusive.
+    pub status: (u16, u16),
+    /// A substring the body must contain.
+    pub body: Option<String>,
+}
+
+/// A TCP probe run by stackr: healthy when a connection opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpProbe {
+    pub port: u16,
+    pub host: Option<String>,
+}
+
+/// The test a health check runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HealthTest {
+    /// Run by Docker without a shell.
+    Exec(Vec<String>),
+    /// Run by Docker with `/bin/sh -c`.
+    Shell(String),
+    Http(HttpProbe),
+    Tcp(TcpProbe),
+}
+
+/// `health { ... }`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Health {
+    pub span: Span,
+    /// `None`: keep the image's own test (timings may still be changed).
+    pub test: Option<Spanned<HealthTest>>,
+    pub interval: Option<Spanned<Duration>>,
+    pub timeout: Option<Spanned<Duration>>,
+    pub retries: Option<Spanned<u32>>,
+    pub start_period: Option<Spanned<Duration>>,
+    pub start_interval: Option<Spanned<Duration>>,
+    /// `disable #true`: turn off the image's health check.
+    pub disabled: Option<Spanned<bool>>,
+}
+
+impl Health {
+    /// Whether this health block gives the service a check (its own or the image's).
+    pub fn is_check(&self) -> bool {
+        self.test.is_some() && !self.disabled.as_ref().is_some_and(|d| d.value)
+    }
+}
+
+/// When a dependency counts as ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Condition {
+    #[default]
+    Started,
+    Healthy,
+    Completed,
+}
+
+impl Condition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Started => "started",
+            Condition::Healthy => "healthy",
+            Condition::Completed => "completed",
+        }
+    }
+}
+
+/// `depends-on "service" condition=... restart=... required=...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependency {
+    pub span: Span,
+    pub service: Spanned<String>,
+    pub condition: Condition,
+    /// Restart this service when the dependency is restarted or recreated.
+    pub restart: bool,
+    /// `required=#false`: go on without it when it is not enabled or fails to start.
+    pub required: bool,
+}
+
+/// `restart`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestartPolicy {
+    No,
+    Always,
+    UnlessStopped,
+    OnFailure { max_retries: Option<u32> },
+}
+
+/// `pull-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    Missing,
+    Never,
+    Build,
+}
+
+/// `limits` or `reservations`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Resources {
+    pub cpus: Option<Spanned<Cpus>>,
+    pub memory: Option<Spanned<ByteSize>>,
+    pub pids: Option<Spanned<i64>>,
+}
+
+impl Resources {
+    pub fn is_empty(&self) -> bool {
+        self.cpus.is_none() && self.memory.is_none() && self.pids.is_none()
+    }
+}
+
+/// `ulimit "nofile" soft=1024 hard=2048`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ulimit {
+    pub name: Spanned<String>,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// `logging "driver" { options ... }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logging {
+    pub driver: Spanned<String>,
+    pub options: Vec<KeyValue>,
+}
+
+/// A secret or config a service mounts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRef {
+    pub name: Spanned<String>,
+    pub target: Option<Spanned<String>>,
+    pub uid: Option<Spanned<u32>>,
+    pub gid: Option<Spanned<u32>>,
+    pub mode: Option<Spanned<u32>>,
+}
+
+impl FileRef {
+    /// Where a secret is mounted: its `target` (absolute, or relative to `/run/secrets`), or
+    /// `/run/secrets/NAME`.
+    pub fn secret_path(&self) -> String {
+        match &self.target {
+            Some(t) if t.value.starts_with('/') => t.value.clone(),
+            Some(t) => format!("/run/secrets/{}", t.value),
+            None => format!("/run/secrets/{}", self.name.value),
+        }
+    }
+
+    /// Where a config is mounted: its `target`, or `/NAME`.
+    pub fn config_path(&self) -> String {
+        match &self.target {
+            Some(t) if t.value.starts_with('/') => t.value.clone(),
+            Some(t) => format!("/{}", t.value),
+            None => format!("/{}", self.name.value),
+        }
+    }
+}
+
+/// What a watch rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchAction {
+    Sync,
+    Rebuild,
+    SyncRestart,
+    SyncExec,
+}
+
+impl WatchAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchAction::Sync => "sync",
+            WatchAction::Rebuild => "rebuild",
+            WatchAction::SyncRestart => "sync-restart",
+            WatchAction::SyncExec => "sync-exec",
+        }
+    }
+}
+
+/// One `watch` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchRule {
+    pub action: Spanned<WatchAction>,
+    /// The host path watched (absolute after decoding).
+    pub path: Spanned<PathBuf>,
+    /// Where files are synced in the container.
+    pub target: Option<Spanned<String>>,
+    /// The command `sync-exec` runs in the container after a sync.
+    pub exec: Option<Spanned<Vec<String>>>,
+    /// Gitignore patterns, relative to `path`.
+    pub ignore: Vec<Spanned<String>>,
+    /// Globs: when any are given, only matching files trigger the rule.
+    pub include: Vec<Spanned<String>>,
+}
+
+/// A service.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Service {
+    pub name: Spanned<String>,
+    pub image: Option<Spanned<String>>,
+    pub build: Option<Build>,
+    pub command: Option<Spanned<Vec<String>>>,
+    pub entrypoint: Option<Spanned<Vec<String>>>,
+    pub env: Vec<EnvVar>,
+    pub env_files: Vec<EnvFile>,
+    pub ports: Vec<Spanned<PortSpec>>,
+    pub expose: Vec<Spanned<(PortRange, Protocol)>>,
+    pub mounts: Vec<Mount>,
+    pub networks: Vec<ServiceNetwork>,
+    pub network_mode: Option<Spanned<NetworkMode>>,
+    pub health: Option<Health>,
+    pub depends_on: Vec<Dependency>,
+    pub restart: Option<Spanned<RestartPolicy>>,
+    pub scale: Option<Spanned<u32>>,
+    pub container_name: Option<Spanned<String>>,
+    pub user: Option<Spanned<String>>,
+    pub working_dir: Option<Spanned<String>>,
+    pub labels: Vec<KeyValue>,
+    pub init: Option<Spanned<bool>>,
+    pub tty: Option<Spanned<bool>>,
+    pub stdin_open: Option<Spanned<bool>>,
+    pub stop_signal: Option<Spanned<String>>,
+    pub stop_grace_period: Option<Spanned<Duration>>,
+    pub limits: Resources,
+    pub reservations: Resources,
+    pub shm_size: Option<Spanned<ByteSize>>,
+    pub devices: Vec<Spanned<String>>,
+    pub read_only: Option<Spanned<bool>>,
+    pub privileged: Option<Spanned<bool>>,
+    pub cap_add: Vec<Spanned<String>>,
+    pub cap_drop: Vec<Spanned<String>>,
+    pub no_new_privileges: Option<Spanned<bool>>,
+    pub security_opt: Vec<Spanned<String>>,
+    pub ulimits: Vec<Ulimit>,
+    pub sysctls: Vec<KeyValue>,
+    pub logging: Option<Logging>,
+    pub extra_hosts: Vec<KeyValue>,
+    pub hostname: Option<Spanned<String>>,
+    pub pull_policy: Option<Spanned<PullPolicy>>,
+    pub secrets: Vec<FileRef>,
+    pub configs: Vec<FileRef>,
+    pub watch: Vec<WatchRule>,
+}
+
+impl Service {
+    /// How many containers the service runs (default 1).
+    pub fn scale(&self) -> u32 {
+        self.scale.as_ref().map_or(1, |s| s.value)
+    }
+
+    /// Whether the service has a health check (its own test; an image's own `HEALTHCHECK` is
+    /// not known here).
+    pub fn has_health_check(&self) -> bool {
+        self.health.as_ref().is_some_and(Health::is_check)
+    }
+
+    /// The networks the service joins by name; `default` when it names none and has no
+    /// network mode.
+    pub fn network_names(&self) -> Vec<&str> {
+        if self.network_mode.is_some() {
+            return Vec::new();
+        }
+        if self.networks.is_empty() {
+            return vec![DEFAULT_NETWORK];
+        }
+        self.networks.iter().map(|n| n.name.value.as_str()).collect()
+    }
+}
+
+/// The name of the network every stack has and services join when they name none.
+pub const DEFAULT_NETWORK: &str = "default";
+
+/// A top-level network.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Network {
+    pub name: Spanned<String>,
+    /// The engine-side name (`name=`); default `{stack}_{name}`.
+    pub engine_name: Option<Spanned<String>>,
+    pub driver: Option<Spanned<String>>,
+    pub internal: Option<Spanned<bool>>,
+    pub external: Option<Spanned<bool>>,
+    pub labels: Vec<KeyValue>,
+}
+
+impl Network {
+    pub fn is_internal(&self) -> bool {
+        self.internal.as_ref().is_some_and(|b| b.value)
+    }
+    pub fn is_external(&self) -> bool {
+        self.external.as_ref().is_some_and(|b| b.value)
+    }
+}
+
+/// A top-level volume.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Volume {
+    pub name: Spanned<String>,
+    pub engine_name: Option<Spanned<String>>,
+    pub driver: Option<Spanned<String>>,
+    pub driver_opts: Vec<KeyValue>,
+    pub external: Option<Spanned<bool>>,
+    pub labels: Vec<KeyValue>,
+}
+
+impl Volume {
+    pub fn is_external(&self) -> bool {
+        self.external.as_ref().is_some_and(|b| b.value)
+    }
+}
+
+/// Where a secret's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecretSource {
+    /// A file on the deployer's machine (absolute after decoding).
+    File(PathBuf),
+    /// An environment variable of the deployer's shell.
+    Env(String),
+    /// Managed outside stackr; the engine-side name.
+    External(String),
+}
+
+/// A top-level secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    pub name: Spanned<String>,
+    pub source: Option<Spanned<SecretSource>>,
+}
+
+/// Where a config's content comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    Content(String),
+    External(String),
+}
+
+/// A top-level config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub name: Spanned<String>,
+    pub source: Option<Spanned<ConfigSource>>,
+}
+
+/// Top-level declarations: what a file or a profile block declares.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Declarations {
+    pub services: Vec<Service>,
+    pub networks: Vec<Network>,
+    pub volumes: Vec<Volume>,
+    pub secrets: Vec<Secret>,
+    pub configs: Vec<Config>,
+}
+
+/// A `profile "name" { ... }` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    pub name: Spanned<String>,
+    pub body: Declarations,
+}
+
+/// What one stack file declares, decoded but not yet validated.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StackFile {
+    pub file: FileId,
+    pub stack: Option<Spanned<String>>,
+    pub includes: Vec<Spanned<PathBuf>>,
+    pub body: Declarations,
+    pub profiles: Vec<Profile>,
+}
+
+/// A validated stack: every reference resolves, every value is in range, the dependency graph
+/// has no cycle. Only [`crate::validate`] builds one.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Stack {
+    pub name: String,
+    pub services: BTreeMap<String, Service>,
+    pub networks: BTreeMap<String, Network>,
+    pub volumes: BTreeMap<String, Volume>,
+    pub secrets: BTreeMap<String, Secret>,
+    pub configs: BTreeMap<String, Config>,
+    /// The profiles applied, in order.
+    pub profiles: Vec<String>,
+    /// Every profile the files declare.
+    pub available_profiles: Vec<String>,
+    /// Start order as waves: each wave depends only on earlier ones.
+    pub waves: Vec<Vec<String>>,
+}

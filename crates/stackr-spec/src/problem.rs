@@ -1,0 +1,193 @@
+//! What can be wrong with a stack file: one variant per kind of problem, carrying the facts.
+//! All message text lives in the `#[error]` attributes here.
+
+use thiserror::Error;
+
+use crate::port::PortError;
+use crate::units::{CpusError, DurationError, SizeError};
+
+/// One kind of problem, with the facts a message needs.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Problem {
+    #[error("{message}")]
+    Syntax { message: String },
+
+    #[error("unknown node `{name}` in {place}")]
+    UnknownNode { name: String, place: String },
+
+    #[error("unknown property `{name}` on `{node}`")]
+    UnknownProperty { name: String, node: String },
+
+    #[error("`{node}` takes {expected}, found {found}")]
+    ArgumentCount {
+        node: String,
+        expected: String,
+        found: usize,
+    },
+
+    #[error("`{node}` is missing {what}")]
+    MissingArgument { node: String, what: String },
+
+    #[error("{what} must be {expected}, found {found}")]
+    WrongType {
+        what: String,
+        expected: String,
+        found: String,
+    },
+
+    #[error("`{node}` takes no children block")]
+    UnexpectedChildren { node: String },
+
+    #[error("`{node}` does not take a type annotation `({annotation})`")]
+    UnexpectedAnnotation { node: String, annotation: String },
+
+    #[error("{kind} `{name}` is defined twice")]
+    Duplicate { kind: String, name: String },
+
+    #[error("`{field}` is set twice in {place}")]
+    SetTwice { field: String, place: String },
+
+    #[error("{what} `{name}` is invalid: {reason}")]
+    InvalidName {
+        what: String,
+        name: String,
+        reason: String,
+    },
+
+    #[error("{from} refers to unknown {kind} `{name}`")]
+    UnknownReference {
+        from: String,
+        kind: String,
+        name: String,
+    },
+
+    #[error("dependency cycle: {}", cycle.join(" -> "))]
+    Cycle { cycle: Vec<String> },
+
+    #[error("service `{service}` depends on itself")]
+    SelfDependency { service: String },
+
+    #[error("invalid duration `{value}` for `{field}`: {error}")]
+    InvalidDuration {
+        field: String,
+        value: String,
+        error: DurationError,
+    },
+
+    #[error("invalid size `{value}` for `{field}`: {error}")]
+    InvalidSize {
+        field: String,
+        value: String,
+        error: SizeError,
+    },
+
+    #[error("invalid cpus `{value}` for `{field}`: {error}")]
+    InvalidCpus {
+        field: String,
+        value: String,
+        error: CpusError,
+    },
+
+    #[error("invalid port `{value}`: {error}")]
+    InvalidPort { value: String, error: PortError },
+
+    #[error("invalid value `{value}` for `{field}`: {reason}")]
+    InvalidValue {
+        field: String,
+        value: String,
+        reason: String,
+    },
+
+    #[error("host port {port} is published twice")]
+    PortConflict { port: String },
+
+    #[error(
+        "service `{service}` publishes port {port}, but every network it joins is internal: Docker drops the port silently"
+    )]
+    PortOnInternalNetwork { service: String, port: String },
+
+    #[error("service `{service}` has neither `image` nor `build`")]
+    NoImage { service: String },
+
+    #[error("secret `{secret}` has no source")]
+    SecretWithoutSource { secret: String },
+
+    #[error("config `{config}` has no source")]
+    ConfigWithoutSource { config: String },
+
+    #[error("{what} has more than one source")]
+    SeveralSources { what: String },
+
+    #[error("{first} and {second} cannot be used together in {place}")]
+    Conflict {
+        first: String,
+        second: String,
+        place: String,
+    },
+
+    #[error("service `{service}` waits for `{dependency}` to be healthy, but `{dependency}` has no health check")]
+    HealthyWithoutCheck { service: String, dependency: String },
+
+    #[error("env `{name}` of service `{service}` names secret `{secret}`, which the service does not mount")]
+    SecretPathNotMounted {
+        service: String,
+        name: String,
+        secret: String,
+    },
+
+    #[error("service `{service}` has a `rebuild` watch rule but no `build`")]
+    RebuildWithoutBuild { service: String },
+
+    #[error("{what} must be an absolute path inside the container, found `{path}`")]
+    RelativeContainerPath { what: String, path: String },
+
+    #[error("{what} `{path}` does not exist")]
+    MissingPath { what: String, path: String },
+
+    #[error("{message}")]
+    Other { message: String },
+
+    #[error("{text}")]
+    Note { text: String },
+}
+
+impl Problem {
+    /// A stable, kebab-case code shown as `stackr::CODE`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Syntax { .. } => "syntax",
+            Problem::UnknownNode { .. } => "unknown-node",
+            Problem::UnknownProperty { .. } => "unknown-property",
+            Problem::ArgumentCount { .. } => "argument-count",
+            Problem::MissingArgument { .. } => "missing-argument",
+            Problem::WrongType { .. } => "wrong-type",
+            Problem::UnexpectedChildren { .. } => "unexpected-children",
+            Problem::UnexpectedAnnotation { .. } => "unexpected-annotation",
+            Problem::Duplicate { .. } => "duplicate",
+            Problem::SetTwice { .. } => "set-twice",
+            Problem::InvalidName { .. } => "invalid-name",
+            Problem::UnknownReference { .. } => "unknown-reference",
+            Problem::Cycle { .. } => "cycle",
+            Problem::SelfDependency { .. } => "self-dependency",
+            Problem::InvalidDuration { .. } => "invalid-duration",
+            Problem::InvalidSize { .. } => "invalid-size",
+            Problem::InvalidCpus { .. } => "invalid-cpus",
+            Problem::InvalidPort { .. } => "invalid-port",
+            Problem::InvalidValue { .. } => "invalid-value",
+            Problem::PortConflict { .. } => "port-conflict",
+            Problem::PortOnInternalNetwork { .. } => "port-on-internal-network",
+            Problem::NoImage { .. } => "no-image",
+            Problem::SecretWithoutSource { .. } => "secret-without-source",
+            Problem::ConfigWithoutSource { .. } => "config-without-source",
+            Problem::SeveralSources { .. } => "several-sources",
+            Problem::Conflict { .. } => "conflict",
+            Problem::HealthyWithoutCheck { .. } => "healthy-without-check",
+            Problem::SecretPathNotMounted { .. } => "secret-path-not-mounted",
+            Problem::RebuildWithoutBuild { .. } => "rebuild-without-build",
+            Problem::RelativeContainerPath { .. } => "relative-container-path",
+            Problem::MissingPath { .. } => "missing-path",
+            Problem::Other { .. } => "invalid",
+            Problem::Note { .. } => "note",
+        }
+    }
+}

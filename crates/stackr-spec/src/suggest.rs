@@ -1,0 +1,105 @@
+//! "Did you mean" suggestions.
+
+/// Compose keys (and other habits) that have another name in stackr.
+const ALIASES: &[(&str, &str)] = &[
+    ("environment", "env"),
+    ("healthcheck", "health"),
+    ("volumes", "mount"),
+    ("volume", "mount"),
+    ("ports", "port"),
+    ("depends_on", "depends-on"),
+    ("depends", "depends-on"),
+    ("container_name", "container-name"),
+    ("env_file", "env-file"),
+    ("working_dir", "working-dir"),
+    ("workdir", "working-dir"),
+    ("stop_grace_period", "stop-grace-period"),
+    ("stop_signal", "stop-signal"),
+    ("network_mode", "network-mode"),
+    ("read_only", "read-only"),
+    ("readonly", "read-only"),
+    ("security_opt", "security-opt"),
+    ("cap_add", "cap-add"),
+    ("cap_drop", "cap-drop"),
+    ("shm_size", "shm-size"),
+    ("extra_hosts", "extra-hosts"),
+    ("pull_policy", "pull-policy"),
+    ("stdin_open", "stdin-open"),
+    ("deploy", "limits"),
+    ("resources", "limits"),
+    ("mem_limit", "limits"),
+    ("cpus", "limits"),
+    ("develop", "watch"),
+    ("test", "exec"),
+    ("cmd", "exec"),
+    ("start_period", "start-period"),
+    ("start_interval", "start-interval"),
+    ("label", "labels"),
+    ("arg", "args"),
+    ("alias", "aliases"),
+    ("sysctl", "sysctls"),
+    ("devices", "device"),
+    ("secrets", "secret"),
+    ("configs", "config"),
+    ("ulimits", "ulimit"),
+    ("expose", "expose"),
+    ("services", "service"),
+    ("name", "stack"),
+    ("project", "stack"),
+    ("x-", "(compose extension fields are not needed: KDL has no anchors to share)"),
+];
+
+/// The closest candidate to `name`, if one is close enough to be a likely typo, or the stackr
+/// name for a compose habit.
+pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == name) {
+        if let Some(c) = candidates.iter().find(|c| *c == to) {
+            return Some(c);
+        }
+    }
+    let dashed = name.replace('_', "-");
+    if let Some(c) = candidates.iter().find(|c| **c == dashed) {
+        return Some(c);
+    }
+    let lower = name.to_ascii_lowercase();
+    if let Some(c) = candidates.iter().find(|c| **c == lower) {
+        return Some(c);
+    }
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(name, c), *c))
+        .filter(|(score, c)| *score >= 0.85 || strsim::levenshtein(name, c) <= 1)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// A help line: "did you mean `x`?" or the list of what is allowed.
+pub fn help_for(name: &str, candidates: &[&str], what: &str) -> Option<String> {
+    if let Some(best) = did_you_mean(name, candidates) {
+        return Some(format!("did you mean `{best}`?"));
+    }
+    if candidates.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+    Some(format!("{what}: {}", list.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(did_you_mean("imag", &["image", "build"]), Some("image"));
+        assert_eq!(
+            did_you_mean("environment", &["env", "image"]),
+            Some("env")
+        );
+        assert_eq!(
+            did_you_mean("container_name", &["container-name"]),
+            Some("container-name")
+        );
+        assert_eq!(did_you_mean("zzz", &["image", "build"]), None);
+    }
+}

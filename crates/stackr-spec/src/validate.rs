@@ -1,0 +1,517 @@
+//! Declarations to a validated [`Stack`]: references, cycles, port clashes and the rest of what
+//! needs the whole stack. The only place a [`Stack`] is built.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::*;
+use crate::port::PortSpec;
+use crate::problem::Problem;
+use crate::source::{Span, Spanned};
+use crate::suggest::did_you_mean;
+
+/// What validation needs to know besides the declarations.
+pub struct Context<'a> {
+    pub name: String,
+    pub profiles: Vec<String>,
+    /// Every declared profile and the services it declares.
+    pub profile_services: &'a BTreeMap<String, Vec<String>>,
+}
+
+fn unknown_ref(
+    from: String,
+    kind: &str,
+    name: &Spanned<String>,
+    known: &[&str],
+    extra_help: Option<String>,
+) -> Diagnostic {
+    let help = extra_help.or_else(|| match did_you_mean(&name.value, known) {
+        Some(best) => Some(format!("did you mean `{best}`?")),
+        None if known.is_empty() => Some(format!("no {kind} is declared; declare it with `{kind} \"{}\"`", name.value)),
+        None => Some(format!(
+            "declared {kind}s: {}",
+            known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        )),
+    });
+    Diagnostic::error(Problem::UnknownReference {
+        from,
+        kind: kind.into(),
+        name: name.value.clone(),
+    })
+    .with_label(name.span, format!("no such {kind}"))
+    .with_help_opt(help)
+}
+
+/// Validates merged declarations. Returns the stack when there is no error.
+pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) -> Option<Stack> {
+    let errors_before = diags.error_count();
+    let service_names: Vec<&str> = decls.services.iter().map(|s| s.name.value.as_str()).collect();
+    let network_names: Vec<&str> = decls.networks.iter().map(|n| n.name.value.as_str()).collect();
+    let volume_names: Vec<&str> = decls.volumes.iter().map(|n| n.name.value.as_str()).collect();
+    let secret_names: Vec<&str> = decls.secrets.iter().map(|n| n.name.value.as_str()).collect();
+    let config_names: Vec<&str> = decls.configs.iter().map(|n| n.name.value.as_str()).collect();
+
+    for s in &decls.secrets {
+        if s.source.is_none() {
+            diags.push(
+                Diagnostic::error(Problem::SecretWithoutSource {
+                    secret: s.name.value.clone(),
+                })
+                .with_label(s.name.span, "no `file`, `env` or `external`")
+                .with_help(format!(
+                    "write `secret \"{0}\" file=\"./secrets/{0}.txt\"`, `env=\"VARIABLE\"` or `external=#true`",
+                    s.name.value
+                )),
+            );
+        }
+    }
+    for c in &decls.configs {
+        if c.source.is_none() {
+            diags.push(
+                Diagnostic::error(Problem::ConfigWithoutSource {
+                    config: c.name.value.clone(),
+                })
+                .with_label(c.name.span, "no `file`, `content` or `external`")
+                .with_help(format!("write `config \"{}\" file=\"./PATH\"` or `content=\"...\"`", c.name.value)),
+            );
+        }
+    }
+    for n in &decls.networks {
+        if n.is_external() {
+            external_conflicts(diags, "network", &n.name, &[("driver", n.driver.as_ref().map(|d| d.span)), ("internal", n.internal.as_ref().map(|d| d.span))]);
+        }
+    }
+    for v in &decls.volumes {
+        if v.is_external() {
+            let opts = v.driver_opts.first().map(|o| o.key.span);
+            external_conflicts(diags, "volume", &v.name, &[("driver", v.driver.as_ref().map(|d| d.span)), ("driver-opts", opts)]);
+        }
+    }
+
+    let is_internal = |name: &str| -> bool {
+        decls
+            .networks
+            .iter()
+            .find(|n| n.name.value == name)
+            .is_some_and(Network::is_internal)
+    };
+
+    for s in &decls.services {
+        let sname = &s.name.value;
+        let place = format!("service `{sname}`");
+        if s.image.is_none() && s.build.is_none() {
+            diags.push(
+                Diagnostic::error(Problem::NoImage {
+                    service: sname.clone(),
+                })
+                .with_label(s.name.span, "no image to run")
+                .with_help("add `image \"NAME:TAG\"` or `build \"./DIRECTORY\"`"),
+            );
+        }
+        for d in &s.depends_on {
+            if d.service.value == *sname {
+                diags.push(
+                    Diagnostic::error(Problem::SelfDependency {
+                        service: sname.clone(),
+                    })
+                    .with_label(d.service.span, "depends on itself")
+                    .with_help("remove this `depends-on`"),
+                );
+                continue;
+            }
+            if !service_names.contains(&d.service.value.as_str()) {
+                if !d.required {
+                    continue;
+                }
+                let enabling: Vec<&String> = cx
+                    .profile_services
+                    .iter()
+                    .filter(|(_, svcs)| svcs.contains(&d.service.value))
+                    .map(|(p, _)| p)
+                    .collect();
+                let help = if enabling.is_empty() {
+                    None
+                } else {
+                    let list: Vec<String> = enabling.iter().map(|p| format!("`--profile {p}`")).collect();
+                    Some(format!(
+                        "`{}` exists only in profile {}: enable it with {}, or mark the dependency `required=#false`",
+                        d.service.value,
+                        enabling.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+                        list.join(" or ")
+                    ))
+                };
+                diags.push(unknown_ref(format!("`depends-on` of {place}"), "service", &d.service, &service_names, help));
+                continue;
+            }
+            if d.condition == Condition::Healthy {
+                let dep = decls.services.iter().find(|o| o.name.value == d.service.value);
+                if let Some(dep) = dep {
+                    if !dep.has_health_check() {
+                        diags.push(
+                            Diagnostic::warning(Problem::HealthyWithoutCheck {
+                                service: sname.clone(),
+                                dependency: dep.name.value.clone(),
+                            })
+                            .with_label(d.service.span, "waits for healthy")
+                            .with_label(dep.name.span, "no `health` here")
+                            .with_help(format!(
+                                "give `{}` a `health` block, unless its image has a HEALTHCHECK; otherwise `{sname}` never starts",
+                                dep.name.value
+                            )),
+                        );
+                    }
+                }
+            }
+        }
+        for n in &s.networks {
+            if n.name.value != DEFAULT_NETWORK && !network_names.contains(&n.name.value.as_str()) {
+                diags.push(unknown_ref(format!("{place}"), "network", &n.name, &network_names, None));
+            }
+        }
+        if let Some(mode) = &s.network_mode {
+            if let Some(first) = s.networks.first() {
+                diags.push(
+                    Diagnostic::error(Problem::Conflict {
+                        first: "`network-mode`".into(),
+                        second: "`networks`".into(),
+                        place: place.clone(),
+                    })
+                    .with_label(mode.span, "network mode")
+                    .with_label(first.name.span, "networks")
+                    .with_help("a container with a network mode joins no other network: keep one of them"),
+                );
+            }
+            if let NetworkMode::Service(other) = &mode.value {
+                if !service_names.contains(&other.as_str()) {
+                    let name = Spanned::new(other.clone(), mode.span);
+                    diags.push(unknown_ref(format!("`network-mode` of {place}"), "service", &name, &service_names, None));
+                }
+            }
+            if matches!(mode.value, NetworkMode::Host) {
+                if let Some(p) = s.ports.first() {
+                    diags.push(
+                        Diagnostic::warning(Problem::Conflict {
+                            first: "`network-mode \"host\"`".into(),
+                            second: "`port`".into(),
+                            place: place.clone(),
+                        })
+                        .with_label(p.span, "ignored with host networking")
+                        .with_help("with host networking the container's ports are the host's: remove `port`"),
+                    );
+                }
+            }
+        }
+        for m in &s.mounts {
+            if let MountSource::Volume(v) = &m.source.value {
+                if !volume_names.contains(&v.as_str()) {
+                    let name = Spanned::new(v.clone(), m.source.span);
+                    let help = Some(match did_you_mean(v, &volume_names) {
+                        Some(best) => format!("did you mean `{best}`? (a host path starts with `./` or `/`)"),
+                        None => format!("declare it at top level with `volume \"{v}\"`, or write a host path as \"./{v}\""),
+                    });
+                    diags.push(unknown_ref(format!("a mount of {place}"), "volume", &name, &volume_names, help));
+                }
+            }
+        }
+        for (i, m) in s.mounts.iter().enumerate() {
+            if let Some(first) = s.mounts[..i].iter().find(|o| o.target.value == m.target.value) {
+                diags.push(
+                    Diagnostic::error(Problem::SetTwice {
+                        field: format!("mount target `{}`", m.target.value),
+                        place: place.clone(),
+                    })
+                    .with_label(m.target.span, "mounted again here")
+                    .with_label(first.target.span, "first mounted here"),
+                );
+            }
+        }
+        for f in &s.secrets {
+            if !secret_names.contains(&f.name.value.as_str()) {
+                diags.push(unknown_ref(format!("{place}"), "secret", &f.name, &secret_names, None));
+            }
+        }
+        for f in &s.configs {
+            if !config_names.contains(&f.name.value.as_str()) {
+                diags.push(unknown_ref(format!("{place}"), "config", &f.name, &config_names, None));
+            }
+        }
+        for var in &s.env {
+            if let EnvValue::SecretPath(secret) = &var.value.value {
+                if !s.secrets.iter().any(|f| f.name.value == *secret) {
+                    let declared = secret_names.contains(&secret.as_str());
+                    let help = if declared {
+                        format!("add `secret \"{secret}\"` to the service so that it is mounted")
+                    } else {
+                        format!("declare it at top level with `secret \"{secret}\" file=\"PATH\"` and add `secret \"{secret}\"` to the service")
+                    };
+                    diags.push(
+                        Diagnostic::error(Problem::SecretPathNotMounted {
+                            service: sname.clone(),
+                            name: var.name.value.clone(),
+                            secret: secret.clone(),
+                        })
+                        .with_label(var.value.span, "not mounted in this service")
+                        .with_help(help),
+                    );
+                }
+            }
+        }
+        if s.build.is_none() {
+            if let Some(rule) = s.watch.iter().find(|w| w.action.value == WatchAction::Rebuild) {
+                diags.push(
+                    Diagnostic::error(Problem::RebuildWithoutBuild {
+                        service: sname.clone(),
+                    })
+                    .with_label(rule.action.span, "needs a build")
+                    .with_help("add `build \"./DIRECTORY\"`, or use `sync-restart` to copy files in and restart"),
+                );
+            }
+        }
+        if let (Some(cn), Some(scale)) = (&s.container_name, &s.scale) {
+            if scale.value > 1 {
+                diags.push(
+                    Diagnostic::error(Problem::Conflict {
+                        first: "`container-name`".into(),
+                        second: format!("`scale {}`", scale.value),
+                        place: place.clone(),
+                    })
+                    .with_label(cn.span, "one name")
+                    .with_label(scale.span, "several containers")
+                    .with_help("container names are unique: remove `container-name` to scale"),
+                );
+            }
+        }
+        if s.scale() > 1 {
+            if let Some(p) = s.ports.iter().find(|p| p.value.published.is_some_and(|r| r.len() == 1)) {
+                diags.push(
+                    Diagnostic::error(Problem::PortConflict {
+                        port: port_label(&p.value),
+                    })
+                    .with_label(p.span, format!("published by each of {} containers", s.scale()))
+                    .with_help("publish a range as wide as the scale, or let the engine pick: `port \"80\"`"),
+                );
+            }
+        }
+        // Ports on a service whose every network is internal are dropped by Docker.
+        if !s.ports.is_empty() && s.network_mode.is_none() {
+            let nets = s.network_names();
+            if !nets.is_empty() && nets.iter().all(|n| is_internal(n)) {
+                let p = &s.ports[0];
+                let mut d = Diagnostic::error(Problem::PortOnInternalNetwork {
+                    service: sname.clone(),
+                    port: port_label(&p.value),
+                })
+                .with_label(p.span, "never reachable");
+                for n in &s.networks {
+                    if let Some(net) = decls.networks.iter().find(|x| x.name.value == n.name.value) {
+                        if let Some(i) = &net.internal {
+                            d = d.with_label(i.span, format!("`{}` is internal", net.name.value));
+                        }
+                    }
+                }
+                diags.push(d.with_help("join a network that is not internal as well, or remove the port"));
+            }
+        }
+    }
+
+    check_port_conflicts(&decls.services, diags);
+    let waves = check_graph(&decls.services, diags);
+
+    if diags.error_count() > errors_before {
+        return None;
+    }
+    let mut services = BTreeMap::new();
+    for mut s in decls.services {
+        s.env.retain(|v| v.value.value != EnvValue::Unset);
+        services.insert(s.name.value.clone(), s);
+    }
+    let mut networks: BTreeMap<String, Network> = decls
+        .networks
+        .into_iter()
+        .map(|n| (n.name.value.clone(), n))
+        .collect();
+    let uses_default = services
+        .values()
+        .any(|s| s.network_names().contains(&DEFAULT_NETWORK));
+    if uses_default && !networks.contains_key(DEFAULT_NETWORK) {
+        networks.insert(
+            DEFAULT_NETWORK.into(),
+            Network {
+                name: Spanned::new(DEFAULT_NETWORK.into(), Span::default()),
+                ..Network::default()
+            },
+        );
+    }
+    Some(Stack {
+        name: cx.name.clone(),
+        services,
+        networks,
+        volumes: decls.volumes.into_iter().map(|v| (v.name.value.clone(), v)).collect(),
+        secrets: decls.secrets.into_iter().map(|v| (v.name.value.clone(), v)).collect(),
+        configs: decls.configs.into_iter().map(|v| (v.name.value.clone(), v)).collect(),
+        profiles: cx.profiles.clone(),
+        available_profiles: cx.profile_services.keys().cloned().collect(),
+        waves,
+    })
+}
+
+fn external_conflicts(diags: &mut Diagnostics, kind: &str, name: &Spanned<String>, fields: &[(&str, Option<Span>)]) {
+    for (field, span) in fields {
+        if let Some(span) = span {
+            diags.push(
+                Diagnostic::error(Problem::Conflict {
+                    first: "`external=#true`".into(),
+                    second: format!("`{field}`"),
+                    place: format!("{kind} `{}`", name.value),
+                })
+                .with_label(*span, "not used for an external one")
+                .with_label(name.span, format!("external {kind}"))
+                .with_help(format!("an external {kind} is created outside stackr: remove `{field}`")),
+            );
+        }
+    }
+}
+
+fn port_label(p: &PortSpec) -> String {
+    match (p.host_ip, p.published) {
+        (Some(ip), Some(h)) => format!("{ip}:{h}/{}", p.protocol),
+        (None, Some(h)) => format!("{h}/{}", p.protocol),
+        _ => format!("{}/{}", p.target, p.protocol),
+    }
+}
+
+fn check_port_conflicts(services: &[Service], diags: &mut Diagnostics) {
+    let mut seen: Vec<(&str, &Spanned<PortSpec>)> = Vec::new();
+    for s in services {
+        for p in &s.ports {
+            let Some(range) = p.value.published else { continue };
+            let clash = seen.iter().find(|(_, q)| {
+                let Some(other) = q.value.published else { return false };
+                let ip_overlap = match (p.value.host_ip, q.value.host_ip) {
+                    (Some(a), Some(b)) => a == b || a.is_unspecified() || b.is_unspecified(),
+                    _ => true,
+                };
+                ip_overlap && q.value.protocol == p.value.protocol && other.overlaps(&range)
+            });
+            if let Some((other_service, q)) = clash {
+                let same = *other_service == s.name.value;
+                let first_label = if same {
+                    "first published here".to_string()
+                } else {
+                    format!("published by `{other_service}`")
+                };
+                diags.push(
+                    Diagnostic::error(Problem::PortConflict {
+                        port: port_label(&p.value),
+                    })
+                    .with_label(p.span, format!("published by `{}`", s.name.value))
+                    .with_label(q.span, first_label)
+                    .with_help("a host port can be bound once: pick another host port for one of them"),
+                );
+                continue;
+            }
+            seen.push((s.name.value.as_str(), p));
+        }
+    }
+}
+
+/// Checks the dependency graph for cycles; returns the start waves.
+fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>> {
+    let mut graph: DiGraph<&str, ()> = DiGraph::new();
+    let mut index: BTreeMap<&str, NodeIndex> = BTreeMap::new();
+    for s in services {
+        index.insert(&s.name.value, graph.add_node(&s.name.value));
+    }
+    let mut implicit: Vec<(&str, &str)> = Vec::new();
+    for s in services {
+        if let Some(Spanned { value: NetworkMode::Service(other), .. }) = &s.network_mode {
+            implicit.push((s.name.value.as_str(), other.as_str()));
+        }
+    }
+    for s in services {
+        let Some(&from) = index.get(s.name.value.as_str()) else { continue };
+        for d in &s.depends_on {
+            if d.service.value == s.name.value {
+                continue;
+            }
+            if let Some(&to) = index.get(d.service.value.as_str()) {
+                graph.add_edge(to, from, ());
+            }
+        }
+    }
+    for (svc, other) in &implicit {
+        if let (Some(&from), Some(&to)) = (index.get(svc), index.get(other)) {
+            if from != to && !graph.contains_edge(to, from) {
+                graph.add_edge(to, from, ());
+            }
+        }
+    }
+    let mut has_cycle = false;
+    for scc in tarjan_scc(&graph) {
+        if scc.len() < 2 {
+            continue;
+        }
+        has_cycle = true;
+        let members: BTreeSet<&str> = scc.iter().map(|i| graph[*i]).collect();
+        // Walk the cycle from its alphabetically first member so the report is stable.
+        let mut order: Vec<&str> = Vec::new();
+        let mut at = *members.iter().next().unwrap_or(&"");
+        while !order.contains(&at) {
+            order.push(at);
+            let next = services
+                .iter()
+                .find(|s| s.name.value == at)
+                .and_then(|s| {
+                    s.depends_on
+                        .iter()
+                        .map(|d| d.service.value.as_str())
+                        .find(|d| members.contains(d) && (!order.contains(d) || *d == order[0]))
+                });
+            match next {
+                Some(n) => at = n,
+                None => break,
+            }
+        }
+        let mut cycle: Vec<String> = order.iter().map(|s| s.to_string()).collect();
+        cycle.push(order[0].to_string());
+        let mut d = Diagnostic::error(Problem::Cycle { cycle: cycle.clone() });
+        for pair in cycle.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            if let Some(dep) = services
+                .iter()
+                .find(|s| s.name.value == *a)
+                .and_then(|s| s.depends_on.iter().find(|d| d.service.value == *b))
+            {
+                d = d.with_label(dep.service.span, format!("`{a}` depends on `{b}`"));
+            }
+        }
+        diags.push(d.with_help("services start after what they depend on, so a cycle can never start: remove one of these `depends-on`"));
+    }
+    if has_cycle {
+        return Vec::new();
+    }
+    // Waves: each service's wave is one more than the highest of its dependencies.
+    let mut wave_of: BTreeMap<&str, usize> = BTreeMap::new();
+    if let Ok(order) = petgraph::algo::toposort(&graph, None) {
+        for i in order {
+            let w = graph
+                .neighbors_directed(i, petgraph::Direction::Incoming)
+                .filter_map(|p| wave_of.get(graph[p]))
+                .map(|w| w + 1)
+                .max()
+                .unwrap_or(0);
+            wave_of.insert(graph[i], w);
+        }
+    }
+    let mut waves: Vec<Vec<String>> = Vec::new();
+    for (name, w) in wave_of {
+        if waves.len() <= w {
+            waves.resize(w + 1, Vec::new());
+        }
+        waves[w].push(name.to_string());
+    }
+    waves
+}
