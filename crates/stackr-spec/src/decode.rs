@@ -409,7 +409,11 @@ fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
         );
     }
     let source = several_sources(r, sources, &format!("secret `{}`", name.value));
-    Some(Secret { name, source })
+    Some(Secret {
+        span: r.span(node.span()),
+        name,
+        source,
+    })
 }
 
 fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
@@ -450,7 +454,11 @@ fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
         }
     }
     let source = several_sources(r, sources, &format!("config `{}`", name.value));
-    Some(Config { name, source })
+    Some(Config {
+        span: r.span(node.span()),
+        name,
+        source,
+    })
 }
 
 fn several_sources<T>(r: &mut Reader<'_>, mut sources: Vec<Spanned<T>>, what: &str) -> Option<Spanned<T>> {
@@ -491,6 +499,7 @@ fn decode_service(r: &mut Reader<'_>, node: &KdlNode) -> Option<Service> {
     let name = name_arg(r, &v, "service")?;
     let place = format!("service `{}`", name.value);
     let mut s = Service {
+        span: r.span(node.span()),
         name,
         ..Service::default()
     };
@@ -549,7 +558,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                     if img.value.chars().any(char::is_whitespace) {
                         r.push(
                             Diagnostic::error(Problem::InvalidValue {
-                                field: "image".into(),
+                                field: "`image`".into(),
                                 value: img.value.clone(),
                                 reason: "an image reference has no spaces".into(),
                             })
@@ -687,7 +696,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                         } else {
                             r.push(
                                 Diagnostic::error(Problem::InvalidValue {
-                                    field: "network-mode".into(),
+                                    field: "`network-mode`".into(),
                                     value: other.into(),
                                     reason: "unknown mode".into(),
                                 })
@@ -707,7 +716,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             if let Some(first) = &s.health {
                 r.push(
                     Diagnostic::error(Problem::SetTwice {
-                        field: "health".into(),
+                        field: "`health`".into(),
                         place: place.into(),
                     })
                     .with_label(h.span, "set again here")
@@ -746,7 +755,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                     };
                     r.push(
                         Diagnostic::error(Problem::InvalidValue {
-                            field: "restart".into(),
+                            field: "`restart`".into(),
                             value: other.into(),
                             reason: "unknown restart policy".into(),
                         })
@@ -826,7 +835,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                 if !is_signal(&sig.value) {
                     r.push(
                         Diagnostic::error(Problem::InvalidValue {
-                            field: "stop-signal".into(),
+                            field: "`stop-signal`".into(),
                             value: sig.value.clone(),
                             reason: "not a signal".into(),
                         })
@@ -866,11 +875,11 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                     .with_help(format!("write it as `{name} cpus=2 memory=\"512m\" pids=100`")),
                 );
             }
-            let cpus = v.prop("cpus").and_then(|e| r.cpus(e, &format!("{name} cpus")));
-            let memory = v.prop("memory").and_then(|e| r.size(e, &format!("{name} memory")));
+            let cpus = v.prop("cpus").and_then(|e| r.cpus(e, &format!("`{name} cpus`")));
+            let memory = v.prop("memory").and_then(|e| r.size(e, &format!("`{name} memory`")));
             let pids = v
                 .prop("pids")
-                .and_then(|e| r.integer(e, &format!("{name} pids"), -1, i128::from(i64::MAX)))
+                .and_then(|e| r.integer(e, &format!("`{name} pids`"), -1, i128::from(i64::MAX)))
                 .map(|p| p.map(|v| v as i64));
             let res = if name == "limits" {
                 &mut s.limits
@@ -983,7 +992,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             if let Some(first) = &s.logging {
                 r.push(
                     Diagnostic::error(Problem::SetTwice {
-                        field: "logging".into(),
+                        field: "`logging`".into(),
                         place: place.into(),
                     })
                     .with_label(driver.span, "set again here")
@@ -1013,7 +1022,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                         };
                         r.push(
                             Diagnostic::error(Problem::InvalidValue {
-                                field: "pull-policy".into(),
+                                field: "`pull-policy`".into(),
                                 value: other.into(),
                                 reason: "unknown pull policy".into(),
                             })
@@ -1155,7 +1164,7 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
     if let Some(first) = &s.build {
         r.push(
             Diagnostic::error(Problem::SetTwice {
-                field: "build".into(),
+                field: "`build`".into(),
                 place: place.into(),
             })
             .with_label(b.span, "set again here")
@@ -1174,7 +1183,7 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str)
             min: 0,
             max: None,
             what: "variables",
-            props: &[],
+            props: &["*"],
             children: true,
             usage: "env NAME=\"value\"",
         },
@@ -1199,7 +1208,7 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str)
             }),
             _ => r.push(
                 Diagnostic::error(Problem::InvalidValue {
-                    field: "env".into(),
+                    field: "`env`".into(),
                     value: t.value.clone(),
                     reason: "expected `NAME=value`".into(),
                 })
@@ -1569,7 +1578,7 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
                     Some(p) if !p.value.starts_with('/') => {
                         r.push(
                             Diagnostic::error(Problem::InvalidValue {
-                                field: "http path".into(),
+                                field: "`path`".into(),
                                 value: p.value.clone(),
                                 reason: "a path starts with `/`".into(),
                             })
@@ -1625,7 +1634,7 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
                     if d.value.is_zero() && cname != "start-period" {
                         r.push(
                             Diagnostic::error(Problem::InvalidValue {
-                                field: cname.into(),
+                                field: format!("`{cname}`"),
                                 value: "0".into(),
                                 reason: "it must be more than zero".into(),
                             })
@@ -1670,10 +1679,8 @@ fn set_test(r: &mut Reader<'_>, h: &mut Health, t: Option<Spanned<HealthTest>>, 
     let Some(t) = t else { return };
     if let Some(first) = &h.test {
         r.push(
-            Diagnostic::error(Problem::Conflict {
-                first: "two tests".into(),
-                second: "one health check".into(),
-                place: place.into(),
+            Diagnostic::error(Problem::Other {
+                message: format!("{place} has two tests"),
             })
             .with_label(t.span, "second test")
             .with_label(first.span, "first test")
@@ -1726,7 +1733,7 @@ fn status_range(r: &mut Reader<'_>, e: &kdl::KdlEntry) -> Option<(u16, u16)> {
     if range.is_none() {
         r.push(
             Diagnostic::error(Problem::InvalidValue {
-                field: "status".into(),
+                field: "`status`".into(),
                 value: text,
                 reason: "expected an HTTP status (100-599) or a range such as `200-299`".into(),
             })
@@ -1764,7 +1771,7 @@ fn decode_depends_on(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
                 };
                 r.push(
                     Diagnostic::error(Problem::InvalidValue {
-                        field: "condition".into(),
+                        field: "`condition`".into(),
                         value: other.into(),
                         reason: "unknown condition".into(),
                     })

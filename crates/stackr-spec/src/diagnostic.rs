@@ -92,16 +92,27 @@ impl Diagnostic {
         self.labels.first().map(|l| l.span)
     }
 
-    /// Attaches the source text the labels point into. Labels in another file than the primary
-    /// one become related notes with their own source.
+    /// Attaches the source text the labels point into. Secondary labels in another file, or
+    /// too far from the primary one to show in one excerpt, become related notes with their own
+    /// excerpt.
     pub fn attach(mut self, sources: &SourceMap) -> Self {
         let Some(primary) = self.primary() else {
             return self;
         };
-        let (here, elsewhere): (Vec<_>, Vec<_>) = self
-            .labels
-            .into_iter()
-            .partition(|l| l.span.file == primary.file);
+        let primary_line = sources.line_col(primary).map_or(0, |(l, _)| l);
+        let mut here = Vec::new();
+        let mut elsewhere = Vec::new();
+        for (i, label) in self.labels.into_iter().enumerate() {
+            let near = label.span.file == primary.file
+                && sources
+                    .line_col(label.span)
+                    .is_some_and(|(l, _)| l.abs_diff(primary_line) <= MAX_LABEL_DISTANCE);
+            if i == 0 || near {
+                here.push(label);
+            } else {
+                elsewhere.push(label);
+            }
+        }
         self.labels = here;
         self.source = sources.get(primary.file).map(|f| f.named());
         for label in elsewhere {
@@ -120,6 +131,9 @@ impl Diagnostic {
         self
     }
 }
+
+/// Secondary labels more lines away than this from the primary one are shown on their own.
+const MAX_LABEL_DISTANCE: usize = 6;
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -188,6 +202,17 @@ impl Diagnostics {
 
     pub fn has_errors(&self) -> bool {
         self.list.iter().any(Diagnostic::is_error)
+    }
+
+    /// Whether an error was already reported inside `span` (so that a follow-on problem, such
+    /// as a missing image after a mistyped `image`, is not reported as well).
+    pub fn has_error_within(&self, span: Span) -> bool {
+        self.list.iter().any(|d| {
+            d.is_error()
+                && d.primary().is_some_and(|p| {
+                    p.file == span.file && p.offset >= span.offset && p.offset < span.offset + span.len
+                })
+        })
     }
 
     pub fn error_count(&self) -> usize {

@@ -164,9 +164,11 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
     let mut base = Declarations::default();
     let mut profiles: Vec<Profile> = Vec::new();
     let mut stack_node: Option<Spanned<String>> = None;
+    let mut unreadable = false;
     for (i, path) in entries.iter().enumerate() {
         let mut seen = Vec::new();
         let Some(file) = read_with_includes(path, None, reader, &mut loaded, &mut diags, &mut seen) else {
+            unreadable = true;
             continue;
         };
         if loaded.files[file].stack.is_some() {
@@ -185,7 +187,9 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
             }
         }
     }
-    if diags.has_errors() {
+    // Validation runs after decoding errors too, so that every problem is reported in one run;
+    // it only stops when a file could not be read or parsed at all.
+    if unreadable || diags.iter().any(|d| matches!(d.problem, Problem::Syntax { .. })) {
         finish(&mut loaded, diags);
         return loaded;
     }
@@ -221,7 +225,7 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
             }
         }
     }
-    if !diags.has_errors() {
+    {
         let cx = validate::Context {
             name,
             profiles: opts.profiles.clone(),
@@ -233,7 +237,8 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
     loaded
 }
 
-/// Validates the base and every declared profile applied on its own, as `stackr check` does.
+/// Validates the base and every declared profile applied on its own, as `stackr check` does
+/// (or, when `opts` names profiles, exactly that combination).
 /// Returns the base load, with the diagnostics of every profile added (without repeats).
 ///
 /// `host` checks each valid stack against the world (files that must exist, for instance); its
@@ -259,12 +264,12 @@ pub fn load_all_profiles(
     }
     let mut done: Vec<String> = Vec::new();
     for name in names {
-        if done.contains(&name) || opts.profiles.contains(&name) {
-            continue;
+        if !opts.profiles.is_empty() || done.contains(&name) {
+            break;
         }
         done.push(name.clone());
         let mut o = opts.clone();
-        o.profiles.push(name);
+        o.profiles = vec![name];
         let other = load(entries, reader, &o);
         let extra: Vec<Diagnostic> = match &other.stack {
             Some(stack) => host(stack).into_iter().map(|d| d.attach(&other.sources)).collect(),

@@ -300,6 +300,8 @@ pub struct WatchRule {
 /// A service.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Service {
+    /// The whole `service` node.
+    pub span: Span,
     pub name: Spanned<String>,
     pub image: Option<Spanned<String>>,
     pub build: Option<Build>,
@@ -426,6 +428,7 @@ pub enum SecretSource {
 /// A top-level secret.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Secret {
+    pub span: Span,
     pub name: Spanned<String>,
     pub source: Option<Spanned<SecretSource>>,
 }
@@ -441,6 +444,7 @@ pub enum ConfigSource {
 /// A top-level config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    pub span: Span,
     pub name: Spanned<String>,
     pub source: Option<Spanned<ConfigSource>>,
 }

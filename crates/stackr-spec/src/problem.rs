@@ -44,7 +44,7 @@ pub enum Problem {
     #[error("{kind} `{name}` is defined twice")]
     Duplicate { kind: String, name: String },
 
-    #[error("`{field}` is set twice in {place}")]
+    #[error("{field} is set twice in {place}")]
     SetTwice { field: String, place: String },
 
     #[error("{what} `{name}` is invalid: {reason}")]
@@ -67,21 +67,21 @@ pub enum Problem {
     #[error("service `{service}` depends on itself")]
     SelfDependency { service: String },
 
-    #[error("invalid duration `{value}` for `{field}`: {error}")]
+    #[error("invalid duration `{value}` for {field}: {error}")]
     InvalidDuration {
         field: String,
         value: String,
         error: DurationError,
     },
 
-    #[error("invalid size `{value}` for `{field}`: {error}")]
+    #[error("invalid size `{value}` for {field}: {error}")]
     InvalidSize {
         field: String,
         value: String,
         error: SizeError,
     },
 
-    #[error("invalid cpus `{value}` for `{field}`: {error}")]
+    #[error("invalid cpus `{value}` for {field}: {error}")]
     InvalidCpus {
         field: String,
         value: String,
@@ -91,7 +91,7 @@ pub enum Problem {
     #[error("invalid port `{value}`: {error}")]
     InvalidPort { value: String, error: PortError },
 
-    #[error("invalid value `{value}` for `{field}`: {reason}")]
+    #[error("invalid value `{value}` for {field}: {reason}")]
     InvalidValue {
         field: String,
         value: String,
@@ -144,6 +144,9 @@ pub enum Problem {
     #[error("{what} `{path}` does not exist")]
     MissingPath { what: String, path: String },
 
+    #[error("the ports of service `{service}` are ignored: it uses the host's network")]
+    PortsIgnoredWithHostNetwork { service: String },
+
     #[error("{message}")]
     Other { message: String },
 
@@ -186,6 +189,7 @@ impl Problem {
             Problem::RebuildWithoutBuild { .. } => "rebuild-without-build",
             Problem::RelativeContainerPath { .. } => "relative-container-path",
             Problem::MissingPath { .. } => "missing-path",
+            Problem::PortsIgnoredWithHostNetwork { .. } => "ports-ignored",
             Problem::Other { .. } => "invalid",
             Problem::Note { .. } => "note",
         }

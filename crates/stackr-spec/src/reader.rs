@@ -24,6 +24,7 @@ pub(crate) struct Shape {
     pub max: Option<usize>,
     /// What the arguments are, for "missing" messages: `a service name`.
     pub what: &'static str,
+    /// Allowed property names; `["*"]` allows any (map nodes such as `env`).
     pub props: &'static [&'static str],
     pub children: bool,
     /// How the node is written, for help lines.
@@ -176,7 +177,7 @@ impl<'a> Reader<'a> {
                 None => args.push(e),
                 Some(key) => {
                     let key_name = key.value();
-                    if !shape.props.contains(&key_name) {
+                    if shape.props != ["*"] && !shape.props.contains(&key_name) {
                         let help = if shape.props.is_empty() {
                             Some(format!("`{name}` takes no properties; it is written `{}`", shape.usage))
                         } else {
@@ -196,7 +197,7 @@ impl<'a> Reader<'a> {
                         let first_span = self.entry_span(first);
                         self.push(
                             Diagnostic::error(Problem::SetTwice {
-                                field: key_name.into(),
+                                field: format!("`{key_name}`"),
                                 place: format!("`{name}`"),
                             })
                             .with_label(self.entry_span(e), "set again here")
@@ -589,7 +590,7 @@ impl<'a> Reader<'a> {
                         }),
                         _ => self.push(
                             Diagnostic::error(Problem::InvalidValue {
-                                field: name.into(),
+                                field: format!("`{name}`"),
                                 value: s.value.clone(),
                                 reason: "expected `KEY=value`".into(),
                             })
@@ -632,7 +633,7 @@ impl<'a> Reader<'a> {
             if let Some(first) = items[..i].iter().find(|o| o.key.value == kv.key.value) {
                 self.push(
                     Diagnostic::error(Problem::SetTwice {
-                        field: kv.key.value.clone(),
+                        field: format!("`{}`", kv.key.value),
                         place: place.into(),
                     })
                     .with_label(kv.key.span, "set again here")
@@ -648,7 +649,7 @@ impl<'a> Reader<'a> {
         if let Some(first) = slot {
             self.push(
                 Diagnostic::error(Problem::SetTwice {
-                    field: field.into(),
+                    field: format!("`{field}`"),
                     place: place.into(),
                 })
                 .with_label(value.span, "set again here")

@@ -47,7 +47,6 @@ fn unknown_ref(
 
 /// Validates merged declarations. Returns the stack when there is no error.
 pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) -> Option<Stack> {
-    let errors_before = diags.error_count();
     let service_names: Vec<&str> = decls.services.iter().map(|s| s.name.value.as_str()).collect();
     let network_names: Vec<&str> = decls.networks.iter().map(|n| n.name.value.as_str()).collect();
     let volume_names: Vec<&str> = decls.volumes.iter().map(|n| n.name.value.as_str()).collect();
@@ -55,7 +54,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
     let config_names: Vec<&str> = decls.configs.iter().map(|n| n.name.value.as_str()).collect();
 
     for s in &decls.secrets {
-        if s.source.is_none() {
+        if s.source.is_none() && !diags.has_error_within(s.span) {
             diags.push(
                 Diagnostic::error(Problem::SecretWithoutSource {
                     secret: s.name.value.clone(),
@@ -69,7 +68,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         }
     }
     for c in &decls.configs {
-        if c.source.is_none() {
+        if c.source.is_none() && !diags.has_error_within(c.span) {
             diags.push(
                 Diagnostic::error(Problem::ConfigWithoutSource {
                     config: c.name.value.clone(),
@@ -102,7 +101,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
     for s in &decls.services {
         let sname = &s.name.value;
         let place = format!("service `{sname}`");
-        if s.image.is_none() && s.build.is_none() {
+        if s.image.is_none() && s.build.is_none() && !diags.has_error_within(s.span) {
             diags.push(
                 Diagnostic::error(Problem::NoImage {
                     service: sname.clone(),
@@ -193,10 +192,8 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
             if matches!(mode.value, NetworkMode::Host) {
                 if let Some(p) = s.ports.first() {
                     diags.push(
-                        Diagnostic::warning(Problem::Conflict {
-                            first: "`network-mode \"host\"`".into(),
-                            second: "`port`".into(),
-                            place: place.clone(),
+                        Diagnostic::warning(Problem::PortsIgnoredWithHostNetwork {
+                            service: sname.clone(),
                         })
                         .with_label(p.span, "ignored with host networking")
                         .with_help("with host networking the container's ports are the host's: remove `port`"),
@@ -320,7 +317,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
     check_port_conflicts(&decls.services, diags);
     let waves = check_graph(&decls.services, diags);
 
-    if diags.error_count() > errors_before {
+    if diags.has_errors() {
         return None;
     }
     let mut services = BTreeMap::new();

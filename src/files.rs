@@ -1,0 +1,145 @@
+//! The file system side of loading: reading stack files, finding the default one, and checking
+//! that the paths a stack names exist on this machine.
+
+use std::path::{Path, PathBuf};
+
+use stackr_spec::{
+    ConfigSource, Diagnostic, FileReader, MountSource, Problem, SecretSource, Spanned, Stack,
+};
+
+/// Reads stack files from disk; names them relative to the working directory.
+pub struct DiskReader {
+    pub cwd: PathBuf,
+}
+
+impl FileReader for DiskReader {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn display_name(&self, path: &Path) -> String {
+        match path.strip_prefix(&self.cwd) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => path.display().to_string(),
+        }
+    }
+}
+
+/// The stack files to load: the `-f` paths made absolute, or `stack.kdl` in `cwd` or its
+/// nearest parent that has one.
+pub fn stack_files(cwd: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    if !given.is_empty() {
+        return Ok(given.iter().map(|p| cwd.join(p)).collect());
+    }
+    let mut dir = Some(cwd);
+    while let Some(d) = dir {
+        let candidate = d.join("stack.kdl");
+        if candidate.is_file() {
+            return Ok(vec![candidate]);
+        }
+        dir = d.parent();
+    }
+    Err(format!(
+        "no stack.kdl in {} or any parent directory",
+        cwd.display()
+    ))
+}
+
+fn missing(what: &str, path: &Spanned<PathBuf>) -> Diagnostic {
+    Diagnostic::error(Problem::MissingPath {
+        what: what.into(),
+        path: path.value.display().to_string(),
+    })
+    .with_label(path.span, "not found")
+}
+
+/// Checks that the host paths a stack needs exist: build contexts and Dockerfiles, env files,
+/// secret and config files, and bind mount sources (a warning: Docker would create an empty
+/// directory there).
+pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for s in stack.services.values() {
+        if let Some(b) = &s.build {
+            let ctx = b.context.clone();
+            let dir = ctx.as_ref().map(|c| c.value.clone());
+            if let Some(c) = &ctx {
+                if !c.value.is_dir() {
+                    out.push(
+                        missing("build context", c)
+                            .with_help("the build context is a directory, relative to the stack file"),
+                    );
+                    continue;
+                }
+            }
+            let dockerfile = b.dockerfile.as_ref().map_or("Dockerfile", |d| d.value.as_str());
+            if let Some(dir) = dir {
+                let path = dir.join(dockerfile);
+                if !path.is_file() {
+                    let span = b.dockerfile.as_ref().map_or(b.span, |d| d.span);
+                    out.push(
+                        Diagnostic::error(Problem::MissingPath {
+                            what: format!("the Dockerfile of service `{}`", s.name.value),
+                            path: path.display().to_string(),
+                        })
+                        .with_label(span, "not found")
+                        .with_help("`dockerfile` is relative to the build context"),
+                    );
+                }
+            }
+        }
+        for f in &s.env_files {
+            if f.required && !f.path.value.is_file() {
+                out.push(
+                    missing("env file", &f.path)
+                        .with_help("create it, or mark it `required=#false`"),
+                );
+            }
+        }
+        for m in &s.mounts {
+            if let MountSource::Bind(p) = &m.source.value {
+                if !p.starts_with("~") && !p.exists() {
+                    out.push(
+                        Diagnostic::warning(Problem::MissingPath {
+                            what: "bind mount source".into(),
+                            path: p.display().to_string(),
+                        })
+                        .with_label(m.source.span, "not found")
+                        .with_help("Docker would create an empty directory owned by root here"),
+                    );
+                }
+            }
+        }
+    }
+    for sec in stack.secrets.values() {
+        if let Some(Spanned {
+            value: SecretSource::File(p),
+            span,
+        }) = &sec.source
+        {
+            if !p.is_file() {
+                out.push(
+                    missing(
+                        &format!("the file of secret `{}`", sec.name.value),
+                        &Spanned::new(p.clone(), *span),
+                    )
+                    .with_help("secret files are relative to the stack file"),
+                );
+            }
+        }
+    }
+    for c in stack.configs.values() {
+        if let Some(Spanned {
+            value: ConfigSource::File(p),
+            span,
+        }) = &c.source
+        {
+            if !p.is_file() {
+                out.push(missing(
+                    &format!("the file of config `{}`", c.name.value),
+                    &Spanned::new(p.clone(), *span),
+                ));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,58 @@
+//! Rendering for people: diagnostics through miette, colour only where it helps.
+
+use std::io::IsTerminal;
+
+use miette::{GraphicalReportHandler, GraphicalTheme};
+use stackr_spec::Diagnostic;
+
+/// Where and how output goes.
+pub struct Output {
+    pub color: bool,
+    pub width: usize,
+}
+
+impl Output {
+    /// Colour when stderr is a terminal, `--no-color` is not given and `NO_COLOR` is unset.
+    pub fn new(no_color: bool) -> Self {
+        let env_off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let tty = std::io::stderr().is_terminal();
+        let width = if tty {
+            std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(100)
+        } else {
+            100
+        };
+        Output {
+            color: tty && !no_color && !env_off,
+            width,
+        }
+    }
+
+    /// A diagnostic as text: source excerpt, labels, help.
+    pub fn diagnostic(&self, d: &Diagnostic) -> String {
+        let theme = if self.color {
+            GraphicalTheme::unicode()
+        } else {
+            GraphicalTheme::unicode_nocolor()
+        };
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(self.width)
+            .with_links(false);
+        let mut out = String::new();
+        if handler.render_report(&mut out, d).is_err() {
+            out = format!("{d}\n");
+        }
+        out
+    }
+}
+
+/// "1 error", "2 warnings".
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}

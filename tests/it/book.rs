@@ -1,0 +1,123 @@
+//! Every KDL snippet in the book, the README and the examples is checked.
+//!
+//! A ```` ```kdl ```` block must be a valid stack file on its own; a ```` ```kdl,invalid ````
+//! block must fail (it shows a diagnostic).
+
+use std::path::{Path, PathBuf};
+
+use stackr_spec::{Options, load_all_profiles, load_str};
+
+use crate::support::{FixtureReader, render_all, root};
+
+struct Block {
+    file: PathBuf,
+    line: usize,
+    invalid: bool,
+    text: String,
+}
+
+fn blocks(path: &Path) -> Vec<Block> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    let mut current: Option<Block> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        match &mut current {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```kdl") {
+                    current = Some(Block {
+                        file: path.to_path_buf(),
+                        line: i + 1,
+                        invalid: info.contains("invalid"),
+                        text: String::new(),
+                    });
+                }
+            }
+            Some(b) => {
+                if trimmed.starts_with("```") {
+                    out.extend(current.take());
+                } else {
+                    b.text.push_str(line);
+                    b.text.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            markdown_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "md") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_kdl_block_in_the_book_and_readme() {
+    let mut files = vec![root().join("README.md")];
+    markdown_files(&root().join("book/src"), &mut files);
+    files.sort();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for file in &files {
+        for b in blocks(file) {
+            checked += 1;
+            let loaded = load_str("/book/snippet/stack.kdl", &b.text, &Options::default());
+            let ok = if b.invalid { loaded.has_errors() } else { !loaded.has_errors() };
+            if !ok {
+                failures.push(format!(
+                    "{}:{} ({}):\n{}",
+                    b.file.display(),
+                    b.line,
+                    if b.invalid { "expected errors" } else { "expected valid" },
+                    render_all(&loaded)
+                ));
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} KDL blocks found in the book");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_example_stack_is_valid() {
+    let mut found = 0;
+    for entry in std::fs::read_dir(root().join("examples")).unwrap_or_else(|e| panic!("{e}")).flatten() {
+        let path = entry.path().join("stack.kdl");
+        if !path.is_file() {
+            continue;
+        }
+        found += 1;
+        let loaded = load_all_profiles(&[path.clone()], &FixtureReader, &Options::default(), &|_| Vec::new());
+        assert!(!loaded.has_errors(), "{}:\n{}", path.display(), render_all(&loaded));
+    }
+    assert!(found >= 1);
+    let loaded = load_all_profiles(&[root().join("stack.kdl")], &FixtureReader, &Options::default(), &|_| Vec::new());
+    assert!(!loaded.has_errors(), "stack.kdl:\n{}", render_all(&loaded));
+}
+
+/// The book's SUMMARY links every chapter, and every chapter file is linked.
+#[test]
+fn book_summary_links_every_chapter() {
+    let src = root().join("book/src");
+    let summary = std::fs::read_to_string(src.join("SUMMARY.md")).unwrap_or_else(|e| panic!("{e}"));
+    let mut files = Vec::new();
+    markdown_files(&src, &mut files);
+    for f in files {
+        let rel = f.strip_prefix(&src).unwrap_or(&f).display().to_string();
+        if rel == "SUMMARY.md" {
+            continue;
+        }
+        assert!(summary.contains(&format!("({rel})")), "{rel} is not in SUMMARY.md");
+    }
+    for link in summary.split("](").skip(1) {
+        let target = link.split(')').next().unwrap_or("");
+        assert!(src.join(target).is_file(), "SUMMARY.md links missing {target}");
+    }
+}

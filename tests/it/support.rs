@@ -1,0 +1,64 @@
+//! Shared helpers: loading in-memory stacks and rendering diagnostics as users see them.
+
+use std::path::{Path, PathBuf};
+
+use miette::{GraphicalReportHandler, GraphicalTheme};
+use stackr_spec::{Diagnostic, FileReader, Loaded, Options};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Renders a diagnostic without colour at a fixed width, as `stackr --no-color` does.
+pub fn render(d: &Diagnostic) -> String {
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .with_links(false);
+    let mut out = String::new();
+    handler
+        .render_report(&mut out, d)
+        .unwrap_or_else(|e| panic!("rendering failed: {e}"));
+    out
+}
+
+/// Every diagnostic of a load, rendered, one after another.
+pub fn render_all(loaded: &Loaded) -> String {
+    loaded
+        .diagnostics
+        .iter()
+        .map(render)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Reads fixture files from disk but names them by file name only, so snapshots do not depend
+/// on where the repository is checked out.
+pub struct FixtureReader;
+
+impl FileReader for FixtureReader {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn display_name(&self, path: &Path) -> String {
+        path.file_name()
+            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+}
+
+/// Loads a file from disk with the base and every profile checked, as `stackr check` does, but
+/// without host checks (fixtures name files that need not exist).
+pub fn load_fixture(path: &Path) -> Loaded {
+    stackr_spec::load_all_profiles(&[path.to_path_buf()], &FixtureReader, &Options::default(), &|_| {
+        Vec::new()
+    })
+}
+
+/// The `// expect: CODE` header of a fixture.
+pub fn expected_code(text: &str) -> Option<&str> {
+    text.lines()
+        .next()
+        .and_then(|l| l.strip_prefix("// expect: "))
+        .map(str::trim)
+}
