@@ -43,10 +43,7 @@ pub fn run(global: &Global, out: &Output) -> i32 {
     }
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = loaded.diagnostics.len() - errors;
-    let names: Vec<String> = files
-        .iter()
-        .map(|f| reader_name(&cwd, f))
-        .collect();
+    let names: Vec<String> = files.iter().map(|f| reader_name(&cwd, f)).collect();
     let shown = names.join(", ");
     if errors > 0 {
         let _ = writeln!(
@@ -79,7 +76,11 @@ pub fn run(global: &Global, out: &Output) -> i32 {
     if !stack.configs.is_empty() {
         parts.push(count(stack.configs.len(), "config"));
     }
-    let mut line = format!("{shown}: stack `{}` is valid: {}", stack.name, parts.join(", "));
+    let mut line = format!(
+        "{shown}: stack `{}` is valid: {}",
+        stack.name,
+        parts.join(", ")
+    );
     if !stack.profiles.is_empty() {
         line.push_str(&format!("; with profile {}", stack.profiles.join(", ")));
     } else if !stack.available_profiles.is_empty() {

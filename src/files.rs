@@ -62,16 +62,19 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
         if let Some(b) = &s.build {
             let ctx = b.context.clone();
             let dir = ctx.as_ref().map(|c| c.value.clone());
-            if let Some(c) = &ctx {
-                if !c.value.is_dir() {
-                    out.push(
-                        missing("build context", c)
-                            .with_help("the build context is a directory, relative to the stack file"),
-                    );
-                    continue;
-                }
+            if let Some(c) = &ctx
+                && !c.value.is_dir()
+            {
+                out.push(
+                    missing("build context", c)
+                        .with_help("the build context is a directory, relative to the stack file"),
+                );
+                continue;
             }
-            let dockerfile = b.dockerfile.as_ref().map_or("Dockerfile", |d| d.value.as_str());
+            let dockerfile = b
+                .dockerfile
+                .as_ref()
+                .map_or("Dockerfile", |d| d.value.as_str());
             if let Some(dir) = dir {
                 let path = dir.join(dockerfile);
                 if !path.is_file() {
@@ -96,17 +99,18 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
             }
         }
         for m in &s.mounts {
-            if let MountSource::Bind(p) = &m.source.value {
-                if !p.starts_with("~") && !p.exists() {
-                    out.push(
-                        Diagnostic::warning(Problem::MissingPath {
-                            what: "bind mount source".into(),
-                            path: p.display().to_string(),
-                        })
-                        .with_label(m.source.span, "not found")
-                        .with_help("Docker would create an empty directory owned by root here"),
-                    );
-                }
+            if let MountSource::Bind(p) = &m.source.value
+                && !p.starts_with("~")
+                && !p.exists()
+            {
+                out.push(
+                    Diagnostic::warning(Problem::MissingPath {
+                        what: "bind mount source".into(),
+                        path: p.display().to_string(),
+                    })
+                    .with_label(m.source.span, "not found")
+                    .with_help("Docker would create an empty directory owned by root here"),
+                );
             }
         }
     }
@@ -115,16 +119,15 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
             value: SecretSource::File(p),
             span,
         }) = &sec.source
+            && !p.is_file()
         {
-            if !p.is_file() {
-                out.push(
-                    missing(
-                        &format!("the file of secret `{}`", sec.name.value),
-                        &Spanned::new(p.clone(), *span),
-                    )
-                    .with_help("secret files are relative to the stack file"),
-                );
-            }
+            out.push(
+                missing(
+                    &format!("the file of secret `{}`", sec.name.value),
+                    &Spanned::new(p.clone(), *span),
+                )
+                .with_help("secret files are relative to the stack file"),
+            );
         }
     }
     for c in stack.configs.values() {
@@ -132,13 +135,12 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
             value: ConfigSource::File(p),
             span,
         }) = &c.source
+            && !p.is_file()
         {
-            if !p.is_file() {
-                out.push(missing(
-                    &format!("the file of config `{}`", c.name.value),
-                    &Spanned::new(p.clone(), *span),
-                ));
-            }
+            out.push(missing(
+                &format!("the file of config `{}`", c.name.value),
+                &Spanned::new(p.clone(), *span),
+            ));
         }
     }
     out

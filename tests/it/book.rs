@@ -47,7 +47,9 @@ fn blocks(path: &Path) -> Vec<Block> {
 }
 
 fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -69,13 +71,21 @@ fn every_kdl_block_in_the_book_and_readme() {
         for b in blocks(file) {
             checked += 1;
             let loaded = load_str("/book/snippet/stack.kdl", &b.text, &Options::default());
-            let ok = if b.invalid { loaded.has_errors() } else { !loaded.has_errors() };
+            let ok = if b.invalid {
+                loaded.has_errors()
+            } else {
+                !loaded.has_errors()
+            };
             if !ok {
                 failures.push(format!(
                     "{}:{} ({}):\n{}",
                     b.file.display(),
                     b.line,
-                    if b.invalid { "expected errors" } else { "expected valid" },
+                    if b.invalid {
+                        "expected errors"
+                    } else {
+                        "expected valid"
+                    },
                     render_all(&loaded)
                 ));
             }
@@ -88,17 +98,35 @@ fn every_kdl_block_in_the_book_and_readme() {
 #[test]
 fn every_example_stack_is_valid() {
     let mut found = 0;
-    for entry in std::fs::read_dir(root().join("examples")).unwrap_or_else(|e| panic!("{e}")).flatten() {
+    for entry in std::fs::read_dir(root().join("examples"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
         let path = entry.path().join("stack.kdl");
         if !path.is_file() {
             continue;
         }
         found += 1;
-        let loaded = load_all_profiles(&[path.clone()], &FixtureReader, &Options::default(), &|_| Vec::new());
-        assert!(!loaded.has_errors(), "{}:\n{}", path.display(), render_all(&loaded));
+        let loaded = load_all_profiles(
+            std::slice::from_ref(&path),
+            &FixtureReader,
+            &Options::default(),
+            &|_| Vec::new(),
+        );
+        assert!(
+            !loaded.has_errors(),
+            "{}:\n{}",
+            path.display(),
+            render_all(&loaded)
+        );
     }
     assert!(found >= 1);
-    let loaded = load_all_profiles(&[root().join("stack.kdl")], &FixtureReader, &Options::default(), &|_| Vec::new());
+    let loaded = load_all_profiles(
+        &[root().join("stack.kdl")],
+        &FixtureReader,
+        &Options::default(),
+        &|_| Vec::new(),
+    );
     assert!(!loaded.has_errors(), "stack.kdl:\n{}", render_all(&loaded));
 }
 
@@ -114,10 +142,16 @@ fn book_summary_links_every_chapter() {
         if rel == "SUMMARY.md" {
             continue;
         }
-        assert!(summary.contains(&format!("({rel})")), "{rel} is not in SUMMARY.md");
+        assert!(
+            summary.contains(&format!("({rel})")),
+            "{rel} is not in SUMMARY.md"
+        );
     }
     for link in summary.split("](").skip(1) {
         let target = link.split(')').next().unwrap_or("");
-        assert!(src.join(target).is_file(), "SUMMARY.md links missing {target}");
+        assert!(
+            src.join(target).is_file(),
+            "SUMMARY.md links missing {target}"
+        );
     }
 }

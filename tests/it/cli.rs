@@ -22,7 +22,9 @@ struct Run {
 }
 
 fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run stackr: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run stackr: {e}"));
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -53,7 +55,11 @@ fn check_residency_example_every_profile() {
     for profile in ["dev", "prod"] {
         let r = run(stackr(&dir).args(["check", "--profile", profile]));
         assert_eq!(r.code, 0, "{profile}: {}", r.stderr);
-        assert!(r.stdout.contains(&format!("with profile {profile}")), "{}", r.stdout);
+        assert!(
+            r.stdout.contains(&format!("with profile {profile}")),
+            "{}",
+            r.stdout
+        );
     }
 }
 
@@ -76,7 +82,10 @@ fn invalid_stack_exits_1_with_plain_diagnostics() {
     let r = run(stackr(&dir).arg("check"));
     assert_eq!(r.code, 1);
     assert_eq!(r.stdout, "");
-    assert!(!r.stderr.contains('\u{1b}'), "NO_COLOR output has escape codes");
+    assert!(
+        !r.stderr.contains('\u{1b}'),
+        "NO_COLOR output has escape codes"
+    );
     insta::assert_snapshot!(r.stderr, @r#"
     stackr::unknown-reference
 
@@ -117,9 +126,16 @@ fn file_flag_env_var_and_stack_name() {
         .unwrap_or_else(|e| panic!("{e}"));
     let r = run(stackr(&dir).args(["-f", "a.kdl", "check", "-p", "shop"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.starts_with("a.kdl: stack `shop` is valid"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("a.kdl: stack `shop` is valid"),
+        "{}",
+        r.stdout
+    );
 
-    let r = run(stackr(&dir).env("STACKR_FILE", "a.kdl").env("STACKR_STACK_NAME", "env-name").arg("check"));
+    let r = run(stackr(&dir)
+        .env("STACKR_FILE", "a.kdl")
+        .env("STACKR_STACK_NAME", "env-name")
+        .arg("check"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("stack `env-name`"), "{}", r.stdout);
 
@@ -133,8 +149,11 @@ fn file_flag_env_var_and_stack_name() {
 fn default_stack_name_is_the_normalised_directory_name() {
     let dir = temp_dir("Dir_Name.With-Dots").join("My App");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.join("stack.kdl"), "service \"web\" { image \"nginx\" }\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("stack.kdl"),
+        "service \"web\" { image \"nginx\" }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = run(stackr(&dir).arg("check"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("stack `myapp`"), "{}", r.stdout);

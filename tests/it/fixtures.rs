@@ -54,7 +54,16 @@ fn valid_fixtures() {
         for (i, wave) in stack.waves.iter().enumerate() {
             let _ = writeln!(summary, "wave {}: {}", i + 1, wave.join(", "));
         }
-        let _ = writeln!(summary, "networks: {}", stack.networks.keys().cloned().collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            summary,
+            "networks: {}",
+            stack
+                .networks
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         if !stack.available_profiles.is_empty() {
             let _ = writeln!(summary, "profiles: {}", stack.available_profiles.join(", "));
         }
@@ -69,8 +78,17 @@ fn valid_fixtures() {
 fn all_problems_reported_at_once() {
     let path = root().join("tests/fixtures/invalid/many-problems-at-once.kdl");
     let loaded = load_fixture(&path);
-    let codes: Vec<&str> = loaded.diagnostics.iter().map(|d| d.problem.code()).collect();
-    for code in ["unknown-reference", "invalid-size", "invalid-value", "port-conflict"] {
+    let codes: Vec<&str> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.problem.code())
+        .collect();
+    for code in [
+        "unknown-reference",
+        "invalid-size",
+        "invalid-value",
+        "port-conflict",
+    ] {
         assert!(codes.contains(&code), "missing {code} in {codes:?}");
     }
     assert!(loaded.diagnostics.len() >= 5, "{codes:?}");

@@ -42,17 +42,22 @@ impl FileReader for FixtureReader {
     }
 
     fn display_name(&self, path: &Path) -> String {
-        path.file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
     }
 }
 
 /// Loads a file from disk with the base and every profile checked, as `stackr check` does, but
 /// without host checks (fixtures name files that need not exist).
 pub fn load_fixture(path: &Path) -> Loaded {
-    stackr_spec::load_all_profiles(&[path.to_path_buf()], &FixtureReader, &Options::default(), &|_| {
-        Vec::new()
-    })
+    stackr_spec::load_all_profiles(
+        &[path.to_path_buf()],
+        &FixtureReader,
+        &Options::default(),
+        &|_| Vec::new(),
+    )
 }
 
 /// The `// expect: CODE` header of a fixture.

@@ -233,7 +233,9 @@ fn decode_declaration(
                     place: place.into(),
                 })
                 .with_label(r.name_span(node), "only at top level")
-                .with_help(format!("`{name}` belongs at the top level of the file, outside any profile")),
+                .with_help(format!(
+                    "`{name}` belongs at the top level of the file, outside any profile"
+                )),
             );
         }
         _ => r.unknown_node(node, place, allowed),
@@ -244,7 +246,7 @@ fn duplicate(kind: &str, name: &Spanned<String>, first: Span, place: &str) -> Di
     let help = if place.starts_with("profile") {
         format!("a {place} can change a {kind} only once: merge the two blocks")
     } else {
-        format!("give one of them another name, or merge the two blocks")
+        "give one of them another name, or merge the two blocks".to_string()
     };
     Diagnostic::error(Problem::Duplicate {
         kind: kind.into(),
@@ -269,7 +271,9 @@ fn check_name(r: &mut Reader<'_>, what: &str, name: &Spanned<String>) -> bool {
         Diagnostic::error(Problem::InvalidName {
             what: what.into(),
             name: s.clone(),
-            reason: "names start with a letter or digit and hold only letters, digits, `_`, `.` and `-`".into(),
+            reason:
+                "names start with a letter or digit and hold only letters, digits, `_`, `.` and `-`"
+                    .into(),
         })
         .with_label(name.span, "invalid name"),
     );
@@ -376,33 +380,36 @@ fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
     );
     let name = name_arg(r, &v, "secret")?;
     let mut sources: Vec<Spanned<SecretSource>> = Vec::new();
-    if let Some(e) = v.prop("file") {
-        if let Some(p) = r.path(e, "the secret's `file`") {
-            sources.push(p.map(SecretSource::File));
-        }
+    if let Some(e) = v.prop("file")
+        && let Some(p) = r.path(e, "the secret's `file`")
+    {
+        sources.push(p.map(SecretSource::File));
     }
-    if let Some(e) = v.prop("env") {
-        if let Some(s) = r.nonempty(e, "the secret's `env`") {
-            check_env_name(r, &s);
-            sources.push(s.map(SecretSource::Env));
-        }
+    if let Some(e) = v.prop("env")
+        && let Some(s) = r.nonempty(e, "the secret's `env`")
+    {
+        check_env_name(r, &s);
+        sources.push(s.map(SecretSource::Env));
     }
     if let Some(e) = v.prop("external") {
-        if let Some(b) = r.bool(e, "`external`") {
-            if b.value {
-                let engine = match v.prop("name") {
-                    Some(n) => r
-                        .nonempty(n, "the secret's `name`")
-                        .map_or(name.value.clone(), |s| s.value),
-                    None => name.value.clone(),
-                };
-                sources.push(Spanned::new(SecretSource::External(engine), b.span));
-            }
+        if let Some(b) = r.bool(e, "`external`")
+            && b.value
+        {
+            let engine = match v.prop("name") {
+                Some(n) => r
+                    .nonempty(n, "the secret's `name`")
+                    .map_or(name.value.clone(), |s| s.value),
+                None => name.value.clone(),
+            };
+            sources.push(Spanned::new(SecretSource::External(engine), b.span));
         }
     } else if let Some(e) = v.prop("name") {
         r.push(
             Diagnostic::error(Problem::Other {
-                message: format!("`name` on secret `{}` only applies to external secrets", name.value),
+                message: format!(
+                    "`name` on secret `{}` only applies to external secrets",
+                    name.value
+                ),
             })
             .with_label(r.entry_span(e), "not external")
             .with_help("add `external=#true`, or remove `name`"),
@@ -430,28 +437,27 @@ fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
     );
     let name = name_arg(r, &v, "config")?;
     let mut sources: Vec<Spanned<ConfigSource>> = Vec::new();
-    if let Some(e) = v.prop("file") {
-        if let Some(p) = r.path(e, "the config's `file`") {
-            sources.push(p.map(ConfigSource::File));
-        }
+    if let Some(e) = v.prop("file")
+        && let Some(p) = r.path(e, "the config's `file`")
+    {
+        sources.push(p.map(ConfigSource::File));
     }
-    if let Some(e) = v.prop("content") {
-        if let Some(s) = r.string(e, "the config's `content`") {
-            sources.push(s.map(ConfigSource::Content));
-        }
+    if let Some(e) = v.prop("content")
+        && let Some(s) = r.string(e, "the config's `content`")
+    {
+        sources.push(s.map(ConfigSource::Content));
     }
-    if let Some(e) = v.prop("external") {
-        if let Some(b) = r.bool(e, "`external`") {
-            if b.value {
-                let engine = match v.prop("name") {
-                    Some(n) => r
-                        .nonempty(n, "the config's `name`")
-                        .map_or(name.value.clone(), |s| s.value),
-                    None => name.value.clone(),
-                };
-                sources.push(Spanned::new(ConfigSource::External(engine), b.span));
-            }
-        }
+    if let Some(e) = v.prop("external")
+        && let Some(b) = r.bool(e, "`external`")
+        && b.value
+    {
+        let engine = match v.prop("name") {
+            Some(n) => r
+                .nonempty(n, "the config's `name`")
+                .map_or(name.value.clone(), |s| s.value),
+            None => name.value.clone(),
+        };
+        sources.push(Spanned::new(ConfigSource::External(engine), b.span));
     }
     let source = several_sources(r, sources, &format!("config `{}`", name.value));
     Some(Config {
@@ -461,7 +467,11 @@ fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
     })
 }
 
-fn several_sources<T>(r: &mut Reader<'_>, mut sources: Vec<Spanned<T>>, what: &str) -> Option<Spanned<T>> {
+fn several_sources<T>(
+    r: &mut Reader<'_>,
+    mut sources: Vec<Spanned<T>>,
+    what: &str,
+) -> Option<Spanned<T>> {
     if sources.len() > 1 {
         let mut d = Diagnostic::error(Problem::SeveralSources { what: what.into() });
         for s in &sources {
@@ -469,18 +479,30 @@ fn several_sources<T>(r: &mut Reader<'_>, mut sources: Vec<Spanned<T>>, what: &s
         }
         r.push(d.with_help("keep exactly one of `file`, `env`, `content` or `external`"));
     }
-    if sources.is_empty() { None } else { Some(sources.remove(0)) }
+    if sources.is_empty() {
+        None
+    } else {
+        Some(sources.remove(0))
+    }
 }
 
 fn check_env_name(r: &mut Reader<'_>, s: &Spanned<String>) {
-    let ok = s.value.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && s.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let ok = s
+        .value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok {
         r.push(
             Diagnostic::error(Problem::InvalidName {
                 what: "environment variable".into(),
                 name: s.value.clone(),
-                reason: "a variable name holds letters, digits and `_`, and does not start with a digit".into(),
+                reason:
+                    "a variable name holds letters, digits and `_`, and does not start with a digit"
+                        .into(),
             })
             .with_label(s.span, "invalid name"),
         );
@@ -528,7 +550,12 @@ fn bool_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<bool
     }
 }
 
-fn string_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<String>>, place: &str) {
+fn string_node(
+    r: &mut Reader<'_>,
+    child: &KdlNode,
+    slot: &mut Option<Spanned<String>>,
+    place: &str,
+) {
     let name = child.name().value();
     let v = r.open(child, &one("a value", "NAME \"VALUE\""));
     if let Some(e) = v.arg(0) {
@@ -539,7 +566,10 @@ fn string_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<St
 
 fn strings_node(r: &mut Reader<'_>, child: &KdlNode, out: &mut Vec<Spanned<String>>) {
     let name = child.name().value();
-    let v = r.open(child, &many("one or more values", "NAME \"VALUE\" \"VALUE\""));
+    let v = r.open(
+        child,
+        &many("one or more values", "NAME \"VALUE\" \"VALUE\""),
+    );
     for e in &v.args {
         if let Some(s) = r.nonempty(e, &format!("`{name}`")) {
             out.push(s);
@@ -554,24 +584,30 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             let v = r.open(child, &one("an image reference", "image \"NAME:TAG\""));
             if let Some(e) = v.arg(0) {
                 let img = r.nonempty(e, "`image`");
-                if let Some(img) = &img {
-                    if img.value.chars().any(char::is_whitespace) {
-                        r.push(
-                            Diagnostic::error(Problem::InvalidValue {
-                                field: "`image`".into(),
-                                value: img.value.clone(),
-                                reason: "an image reference has no spaces".into(),
-                            })
-                            .with_label(img.span, "invalid reference"),
-                        );
-                    }
+                if let Some(img) = &img
+                    && img.value.chars().any(char::is_whitespace)
+                {
+                    r.push(
+                        Diagnostic::error(Problem::InvalidValue {
+                            field: "`image`".into(),
+                            value: img.value.clone(),
+                            reason: "an image reference has no spaces".into(),
+                        })
+                        .with_label(img.span, "invalid reference"),
+                    );
                 }
                 r.set_once(&mut s.image, img, "image", place);
             }
         }
         "build" => decode_build(r, child, s, place),
         "command" | "entrypoint" => {
-            let v = r.open(child, &many("the program and its arguments", "command \"PROGRAM\" \"ARG\" ..."));
+            let v = r.open(
+                child,
+                &many(
+                    "the program and its arguments",
+                    "command \"PROGRAM\" \"ARG\" ...",
+                ),
+            );
             let argv = r.argv(&v, &format!("`{name}`"));
             let slot = if name == "command" {
                 &mut s.command
@@ -636,7 +672,10 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         "mount" => decode_mount(r, child, s),
         "tmpfs" => decode_tmpfs(r, child, s),
         "networks" => {
-            let v = r.open(child, &many("one or more network names", "networks \"NAME\" \"NAME\""));
+            let v = r.open(
+                child,
+                &many("one or more network names", "networks \"NAME\" \"NAME\""),
+            );
             for e in &v.args {
                 if let Some(n) = r.nonempty(e, "`networks`") {
                     push_service_network(
@@ -739,7 +778,9 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`restart`")) else {
                 return;
             };
-            let max = v.prop("max-retries").and_then(|e| r.u32(e, "`max-retries`"));
+            let max = v
+                .prop("max-retries")
+                .and_then(|e| r.u32(e, "`max-retries`"));
             let policy = match p.value.as_str() {
                 "no" => Some(RestartPolicy::No),
                 "always" => Some(RestartPolicy::Always),
@@ -765,15 +806,15 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                     None
                 }
             };
-            if let (Some(m), Some(pol)) = (&max, &policy) {
-                if !matches!(pol, RestartPolicy::OnFailure { .. }) {
-                    r.push(
-                        Diagnostic::error(Problem::Other {
-                            message: "`max-retries` only applies to `restart \"on-failure\"`".into(),
-                        })
-                        .with_label(m.span, "not used by this policy"),
-                    );
-                }
+            if let (Some(m), Some(pol)) = (&max, &policy)
+                && !matches!(pol, RestartPolicy::OnFailure { .. })
+            {
+                r.push(
+                    Diagnostic::error(Problem::Other {
+                        message: "`max-retries` only applies to `restart \"on-failure\"`".into(),
+                    })
+                    .with_label(m.span, "not used by this policy"),
+                );
             }
             let policy = policy.map(|pol| Spanned::new(pol, p.span));
             r.set_once(&mut s.restart, policy, "restart", place);
@@ -781,7 +822,9 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         "scale" => {
             let v = r.open(child, &one("a count", "scale 3"));
             if let Some(e) = v.arg(0) {
-                let n = r.integer(e, "`scale`", 0, 1000).map(|n| n.map(|v| v as u32));
+                let n = r
+                    .integer(e, "`scale`", 0, 1000)
+                    .map(|n| n.map(|v| v as u32));
                 r.set_once(&mut s.scale, n, "scale", place);
             }
         }
@@ -789,8 +832,14 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             let mut slot = s.container_name.take();
             string_node(r, child, &mut slot, place);
             if let Some(n) = &slot {
-                let ok = n.value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                    && n.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                let ok = n
+                    .value
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+                    && n.value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
                 if !ok {
                     r.push(
                         Diagnostic::error(Problem::InvalidName {
@@ -831,18 +880,20 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         "stop-signal" => {
             let mut slot = s.stop_signal.take();
             string_node(r, child, &mut slot, place);
-            if let Some(sig) = &slot {
-                if !is_signal(&sig.value) {
-                    r.push(
-                        Diagnostic::error(Problem::InvalidValue {
-                            field: "`stop-signal`".into(),
-                            value: sig.value.clone(),
-                            reason: "not a signal".into(),
-                        })
-                        .with_label(sig.span, "unknown signal")
-                        .with_help("write a signal name such as `SIGTERM`, `SIGINT`, `SIGQUIT`, or its number"),
-                    );
-                }
+            if let Some(sig) = &slot
+                && !is_signal(&sig.value)
+            {
+                r.push(
+                    Diagnostic::error(Problem::InvalidValue {
+                        field: "`stop-signal`".into(),
+                        value: sig.value.clone(),
+                        reason: "not a signal".into(),
+                    })
+                    .with_label(sig.span, "unknown signal")
+                    .with_help(
+                        "write a signal name such as `SIGTERM`, `SIGINT`, `SIGQUIT`, or its number",
+                    ),
+                );
             }
             s.stop_signal = slot;
         }
@@ -872,11 +923,17 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                         what: "`cpus`, `memory` or `pids`".into(),
                     })
                     .with_label(r.name_span(child), "sets nothing")
-                    .with_help(format!("write it as `{name} cpus=2 memory=\"512m\" pids=100`")),
+                    .with_help(format!(
+                        "write it as `{name} cpus=2 memory=\"512m\" pids=100`"
+                    )),
                 );
             }
-            let cpus = v.prop("cpus").and_then(|e| r.cpus(e, &format!("`{name} cpus`")));
-            let memory = v.prop("memory").and_then(|e| r.size(e, &format!("`{name} memory`")));
+            let cpus = v
+                .prop("cpus")
+                .and_then(|e| r.cpus(e, &format!("`{name} cpus`")));
+            let memory = v
+                .prop("memory")
+                .and_then(|e| r.size(e, &format!("`{name} memory`")));
             let pids = v
                 .prop("pids")
                 .and_then(|e| r.integer(e, &format!("`{name} pids`"), -1, i128::from(i64::MAX)))
@@ -917,9 +974,15 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                 return;
             };
             let what = format!("ulimit `{}`", n.value);
-            let both = v.arg(1).and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
-            let soft = v.prop("soft").and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
-            let hard = v.prop("hard").and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+            let both = v
+                .arg(1)
+                .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+            let soft = v
+                .prop("soft")
+                .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+            let hard = v
+                .prop("hard")
+                .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
             let (soft, hard) = match (both, soft, hard) {
                 (Some(b), None, None) => (b.value, b.value),
                 (None, Some(s), Some(h)) => (s.value, h.value),
@@ -972,7 +1035,10 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                 child,
                 &Shape {
                     children: true,
-                    ..one("a logging driver", "logging \"json-file\" { max-size \"10m\" }")
+                    ..one(
+                        "a logging driver",
+                        "logging \"json-file\" { max-size \"10m\" }",
+                    )
                 },
             );
             let Some(driver) = v.arg(0).and_then(|e| r.nonempty(e, "`logging`")) else {
@@ -1017,7 +1083,9 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                     "build" => Some(PullPolicy::Build),
                     other => {
                         let help = match other {
-                            "if_not_present" | "if-not-present" => "compose's `if_not_present` is `missing`".into(),
+                            "if_not_present" | "if-not-present" => {
+                                "compose's `if_not_present` is `missing`".into()
+                            }
                             _ => "one of `always`, `missing`, `never`, `build`".to_string(),
                         };
                         r.push(
@@ -1124,7 +1192,9 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
     let mut b = Build {
         span: r.name_span(child),
         context: v.arg(0).and_then(|e| r.path(e, "the build context")),
-        dockerfile: v.prop("dockerfile").and_then(|e| r.nonempty(e, "`dockerfile`")),
+        dockerfile: v
+            .prop("dockerfile")
+            .and_then(|e| r.nonempty(e, "`dockerfile`")),
         target: v.prop("target").and_then(|e| r.nonempty(e, "`target`")),
         ..Build::default()
     };
@@ -1200,7 +1270,9 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str)
         .collect();
     for e in child.entries().iter().filter(|e| e.name().is_none()) {
         // `env "NAME=value"`, as compose's list form.
-        let Some(t) = r.string(e, "an `env` entry") else { continue };
+        let Some(t) = r.string(e, "an `env` entry") else {
+            continue;
+        };
         match t.value.split_once('=') {
             Some((k, val)) if !k.is_empty() => vars.push(EnvVar {
                 name: Spanned::new(k.into(), t.span),
@@ -1219,18 +1291,21 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str)
     }
     for (key, e) in entries {
         if let Some(val) = env_value(r, e) {
-            vars.push(EnvVar { name: key, value: val });
+            vars.push(EnvVar {
+                name: key,
+                value: val,
+            });
         }
     }
     for c in child.children().map_or(&[][..], |d| d.nodes()) {
         let cv = r.open_annotated(c, &one("a value", "NAME \"value\""));
-        if let Some(e) = cv.arg(0) {
-            if let Some(val) = env_value(r, e) {
-                vars.push(EnvVar {
-                    name: Spanned::new(c.name().value().into(), r.name_span(c)),
-                    value: val,
-                });
-            }
+        if let Some(e) = cv.arg(0)
+            && let Some(val) = env_value(r, e)
+        {
+            vars.push(EnvVar {
+                name: Spanned::new(c.name().value().into(), r.name_span(c)),
+                value: val,
+            });
         }
     }
     for var in vars {
@@ -1303,7 +1378,9 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
                 place: "one `port`".into(),
             })
             .with_label(r.name_span(child), "mixed forms")
-            .with_help("write `port \"8080:80\"` or `port target=80 published=8080`, in separate nodes"),
+            .with_help(
+                "write `port \"8080:80\"` or `port target=80 published=8080`, in separate nodes",
+            ),
         );
         return;
     }
@@ -1375,7 +1452,9 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             }
         }
     };
-    let Some(target) = range_of(r, target_e, "`target`") else { return };
+    let Some(target) = range_of(r, target_e, "`target`") else {
+        return;
+    };
     let published = match v.prop("published") {
         Some(e) => match range_of(r, e, "`published`") {
             Some(p) => Some(p),
@@ -1415,20 +1494,21 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
         },
         None => Protocol::Tcp,
     };
-    if let Some(p) = published {
-        if p.len() != target.len() && target.len() != 1 {
-            r.push(
-                Diagnostic::error(Problem::InvalidPort {
-                    value: format!("{p}:{target}"),
-                    error: crate::port::PortError::RangeMismatch {
-                        host: p.len(),
-                        container: target.len(),
-                    },
-                })
-                .with_label(r.name_span(child), "ranges differ"),
-            );
-            return;
-        }
+    if let Some(p) = published
+        && p.len() != target.len()
+        && target.len() != 1
+    {
+        r.push(
+            Diagnostic::error(Problem::InvalidPort {
+                value: format!("{p}:{target}"),
+                error: crate::port::PortError::RangeMismatch {
+                    host: p.len(),
+                    container: target.len(),
+                },
+            })
+            .with_label(r.name_span(child), "ranges differ"),
+        );
+        return;
     }
     s.ports.push(Spanned::new(
         PortSpec {
@@ -1460,12 +1540,18 @@ fn decode_mount(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
     let span = r.span(child.span());
     let (source, target) = match v.args.len() {
         1 => {
-            let Some(t) = r.container_path(v.args[0], "the mount target") else { return };
+            let Some(t) = r.container_path(v.args[0], "the mount target") else {
+                return;
+            };
             (Spanned::new(MountSource::Anonymous, t.span), t)
         }
         2 => {
-            let Some(src) = r.nonempty(v.args[0], "the mount source") else { return };
-            let Some(t) = r.container_path(v.args[1], "the mount target") else { return };
+            let Some(src) = r.nonempty(v.args[0], "the mount source") else {
+                return;
+            };
+            let Some(t) = r.container_path(v.args[1], "the mount target") else {
+                return;
+            };
             let is_path = src.value.starts_with('/')
                 || src.value.starts_with('.')
                 || src.value.starts_with('~');
@@ -1473,14 +1559,23 @@ fn decode_mount(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
                 let p = crate::reader::resolve_path(&r.dir, &src.value);
                 Spanned::new(MountSource::Bind(p), src.span)
             } else {
-                let ok = src.value.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                    && src.value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+                let ok = src
+                    .value
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+                    && src
+                        .value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
                 if !ok {
                     r.push(
                         Diagnostic::error(Problem::InvalidName {
                             what: "volume".into(),
                             name: src.value.clone(),
-                            reason: "not a volume name; a host path starts with `/`, `./`, `../` or `~`".into(),
+                            reason:
+                                "not a volume name; a host path starts with `/`, `./`, `../` or `~`"
+                                    .into(),
                         })
                         .with_label(src.span, "neither a volume nor a path")
                         .with_help(format!("for a host path write \"./{}\"", src.value)),
@@ -1509,7 +1604,10 @@ fn decode_tmpfs(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             ..one("a target", "tmpfs \"/TARGET\" size=\"64m\" mode=0o1777")
         },
     );
-    let Some(target) = v.arg(0).and_then(|e| r.container_path(e, "the tmpfs target")) else {
+    let Some(target) = v
+        .arg(0)
+        .and_then(|e| r.container_path(e, "the tmpfs target"))
+    else {
         return;
     };
     let size = v.prop("size").and_then(|e| r.size(e, "tmpfs `size`"));
@@ -1549,12 +1647,21 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
         let cname = c.name().value();
         match cname {
             "exec" => {
-                let cv = r.open(c, &many("a program and its arguments", "exec \"PROGRAM\" \"ARG\" ..."));
+                let cv = r.open(
+                    c,
+                    &many(
+                        "a program and its arguments",
+                        "exec \"PROGRAM\" \"ARG\" ...",
+                    ),
+                );
                 let t = r.argv(&cv, "`exec`").map(|a| a.map(HealthTest::Exec));
                 set_test(r, &mut h, t, &hplace);
             }
             "shell" => {
-                let cv = r.open(c, &one("a shell command", "shell \"pg_isready -U postgres\""));
+                let cv = r.open(
+                    c,
+                    &one("a shell command", "shell \"pg_isready -U postgres\""),
+                );
                 let t = cv
                     .arg(0)
                     .and_then(|e| r.nonempty(e, "`shell`"))
@@ -1573,7 +1680,9 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
                         usage: "http port=8000 path=\"/health\" status=\"200-399\" body=\"ok\"",
                     },
                 );
-                let Some(port) = probe_port(r, &cv, c) else { continue };
+                let Some(port) = probe_port(r, &cv, c) else {
+                    continue;
+                };
                 let path = match cv.prop("path").and_then(|e| r.nonempty(e, "`path`")) {
                     Some(p) if !p.value.starts_with('/') => {
                         r.push(
@@ -1600,9 +1709,15 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
                 let probe = HttpProbe {
                     port,
                     path,
-                    host: cv.prop("host").and_then(|e| r.nonempty(e, "`host`")).map(|s| s.value),
+                    host: cv
+                        .prop("host")
+                        .and_then(|e| r.nonempty(e, "`host`"))
+                        .map(|s| s.value),
                     status,
-                    body: cv.prop("body").and_then(|e| r.string(e, "`body`")).map(|s| s.value),
+                    body: cv
+                        .prop("body")
+                        .and_then(|e| r.string(e, "`body`"))
+                        .map(|s| s.value),
                 };
                 let t = Some(Spanned::new(HealthTest::Http(probe), r.span(c.span())));
                 set_test(r, &mut h, t, &hplace);
@@ -1619,10 +1734,15 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
                         usage: "tcp port=5432",
                     },
                 );
-                let Some(port) = probe_port(r, &cv, c) else { continue };
+                let Some(port) = probe_port(r, &cv, c) else {
+                    continue;
+                };
                 let probe = TcpProbe {
                     port,
-                    host: cv.prop("host").and_then(|e| r.nonempty(e, "`host`")).map(|s| s.value),
+                    host: cv
+                        .prop("host")
+                        .and_then(|e| r.nonempty(e, "`host`"))
+                        .map(|s| s.value),
                 };
                 let t = Some(Spanned::new(HealthTest::Tcp(probe), r.span(c.span())));
                 set_test(r, &mut h, t, &hplace);
@@ -1630,17 +1750,18 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
             "interval" | "timeout" | "start-period" | "start-interval" => {
                 let cv = r.open(c, &one("a duration", "interval \"10s\""));
                 let d = cv.arg(0).and_then(|e| r.duration(e, &format!("`{cname}`")));
-                if let Some(d) = &d {
-                    if d.value.is_zero() && cname != "start-period" {
-                        r.push(
-                            Diagnostic::error(Problem::InvalidValue {
-                                field: format!("`{cname}`"),
-                                value: "0".into(),
-                                reason: "it must be more than zero".into(),
-                            })
-                            .with_label(d.span, "zero"),
-                        );
-                    }
+                if let Some(d) = &d
+                    && d.value.is_zero()
+                    && cname != "start-period"
+                {
+                    r.push(
+                        Diagnostic::error(Problem::InvalidValue {
+                            field: format!("`{cname}`"),
+                            value: "0".into(),
+                            reason: "it must be more than zero".into(),
+                        })
+                        .with_label(d.span, "zero"),
+                    );
                 }
                 let slot = match cname {
                     "interval" => &mut h.interval,
@@ -1659,18 +1780,18 @@ fn decode_health(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Health {
             _ => r.unknown_node(c, &hplace, HEALTH_NODES),
         }
     }
-    if h.disabled.as_ref().is_some_and(|d| d.value) {
-        if let Some(t) = &h.test {
-            r.push(
-                Diagnostic::error(Problem::Conflict {
-                    first: "`disable #true`".into(),
-                    second: "a test".into(),
-                    place: hplace.clone(),
-                })
-                .with_label(t.span, "a test")
-                .with_help("remove the test, or `disable`"),
-            );
-        }
+    if h.disabled.as_ref().is_some_and(|d| d.value)
+        && let Some(t) = &h.test
+    {
+        r.push(
+            Diagnostic::error(Problem::Conflict {
+                first: "`disable #true`".into(),
+                second: "a test".into(),
+                place: hplace.clone(),
+            })
+            .with_label(t.span, "a test")
+            .with_help("remove the test, or `disable`"),
+        );
     }
     h
 }
@@ -1684,7 +1805,9 @@ fn set_test(r: &mut Reader<'_>, h: &mut Health, t: Option<Spanned<HealthTest>>, 
             })
             .with_label(t.span, "second test")
             .with_label(first.span, "first test")
-            .with_help("a health check runs one test: keep one of `exec`, `shell`, `http` or `tcp`"),
+            .with_help(
+                "a health check runs one test: keep one of `exec`, `shell`, `http` or `tcp`",
+            ),
         );
         return;
     }
@@ -1725,7 +1848,12 @@ fn status_range(r: &mut Reader<'_>, e: &kdl::KdlEntry) -> Option<(u16, u16)> {
             return None;
         }
     };
-    let parse = |s: &str| s.trim().parse::<u16>().ok().filter(|n| (100..=599).contains(n));
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (100..=599).contains(n))
+    };
     let range = match text.split_once('-') {
         Some((a, b)) => parse(a).zip(parse(b)).filter(|(a, b)| a <= b),
         None => parse(&text).map(|n| (n, n)),
@@ -1754,7 +1882,10 @@ fn decode_depends_on(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             )
         },
     );
-    let condition = match v.prop("condition").and_then(|e| r.nonempty(e, "`condition`")) {
+    let condition = match v
+        .prop("condition")
+        .and_then(|e| r.nonempty(e, "`condition`"))
+    {
         Some(c) => match c.value.as_str() {
             "started" => Condition::Started,
             "healthy" => Condition::Healthy,
@@ -1766,8 +1897,12 @@ fn decode_depends_on(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
                     "service_completed_successfully" => {
                         "compose's `service_completed_successfully` is `completed`".to_string()
                     }
-                    _ => crate::suggest::help_for(other, &["started", "healthy", "completed"], "one of")
-                        .unwrap_or_default(),
+                    _ => crate::suggest::help_for(
+                        other,
+                        &["started", "healthy", "completed"],
+                        "one of",
+                    )
+                    .unwrap_or_default(),
                 };
                 r.push(
                     Diagnostic::error(Problem::InvalidValue {
@@ -1792,7 +1927,9 @@ fn decode_depends_on(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
         .and_then(|e| r.bool(e, "`required`"))
         .is_none_or(|b| b.value);
     for e in &v.args {
-        let Some(name) = r.nonempty(e, "`depends-on`") else { continue };
+        let Some(name) = r.nonempty(e, "`depends-on`") else {
+            continue;
+        };
         if let Some(first) = s.depends_on.iter().find(|d| d.service.value == name.value) {
             r.push(
                 Diagnostic::error(Problem::SetTwice {
@@ -1844,10 +1981,14 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
             &["target"]
         };
         let usage = match action {
-            WatchAction::Sync => "sync \"./PATH\" target=\"/CONTAINER/PATH\" { ignore \"PATTERN\" }",
+            WatchAction::Sync => {
+                "sync \"./PATH\" target=\"/CONTAINER/PATH\" { ignore \"PATTERN\" }"
+            }
             WatchAction::Rebuild => "rebuild \"./PATH\"",
             WatchAction::SyncRestart => "sync-restart \"./PATH\" target=\"/CONTAINER/PATH\"",
-            WatchAction::SyncExec => "sync-exec \"./PATH\" target=\"/CONTAINER/PATH\" { exec \"PROGRAM\" \"ARG\" }",
+            WatchAction::SyncExec => {
+                "sync-exec \"./PATH\" target=\"/CONTAINER/PATH\" { exec \"PROGRAM\" \"ARG\" }"
+            }
         };
         let cv = r.open(
             c,
@@ -1863,7 +2004,9 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
         let Some(path) = cv.arg(0).and_then(|e| r.path(e, "the watched path")) else {
             continue;
         };
-        let target = cv.prop("target").and_then(|e| r.container_path(e, "the sync `target`"));
+        let target = cv
+            .prop("target")
+            .and_then(|e| r.container_path(e, "the sync `target`"));
         if action != WatchAction::Rebuild && target.is_none() && cv.prop("target").is_none() {
             r.push(
                 Diagnostic::error(Problem::MissingArgument {

@@ -210,7 +210,9 @@ impl Diagnostics {
         self.list.iter().any(|d| {
             d.is_error()
                 && d.primary().is_some_and(|p| {
-                    p.file == span.file && p.offset >= span.offset && p.offset < span.offset + span.len
+                    p.file == span.file
+                        && p.offset >= span.offset
+                        && p.offset < span.offset + span.len
                 })
         })
     }

@@ -116,9 +116,13 @@ fn syntax_diagnostic(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagno
         .clone()
         .unwrap_or_else(|| "invalid KDL".to_string());
     let help = if matches!(word.as_str(), "true" | "false" | "null") {
-        Some(format!("KDL v2 writes `{word}` as `#{word}` (a bare `{word}` was KDL v1)"))
+        Some(format!(
+            "KDL v2 writes `{word}` as `#{word}` (a bare `{word}` was KDL v1)"
+        ))
     } else if word.contains(':') && word.chars().any(|c| c.is_ascii_digit()) {
-        Some(format!("values with `:` are strings in KDL: write \"{word}\""))
+        Some(format!(
+            "values with `:` are strings in KDL: write \"{word}\""
+        ))
     } else if word.starts_with('$') {
         Some(format!("quote values that hold variables: \"{word}\""))
     } else {
@@ -167,7 +171,8 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
     let mut unreadable = false;
     for (i, path) in entries.iter().enumerate() {
         let mut seen = Vec::new();
-        let Some(file) = read_with_includes(path, None, reader, &mut loaded, &mut diags, &mut seen) else {
+        let Some(file) = read_with_includes(path, None, reader, &mut loaded, &mut diags, &mut seen)
+        else {
             unreadable = true;
             continue;
         };
@@ -189,7 +194,11 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
     }
     // Validation runs after decoding errors too, so that every problem is reported in one run;
     // it only stops when a file could not be read or parsed at all.
-    if unreadable || diags.iter().any(|d| matches!(d.problem, Problem::Syntax { .. })) {
+    if unreadable
+        || diags
+            .iter()
+            .any(|d| matches!(d.problem, Problem::Syntax { .. }))
+    {
         finish(&mut loaded, diags);
         return loaded;
     }
@@ -199,7 +208,11 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
         .map(|p| {
             (
                 p.name.value.clone(),
-                p.body.services.iter().map(|s| s.name.value.clone()).collect(),
+                p.body
+                    .services
+                    .iter()
+                    .map(|s| s.name.value.clone())
+                    .collect(),
             )
         })
         .collect();
@@ -251,7 +264,10 @@ pub fn load_all_profiles(
 ) -> Loaded {
     let mut loaded = load(entries, reader, opts);
     if let Some(stack) = &loaded.stack {
-        let extra: Vec<Diagnostic> = host(stack).into_iter().map(|d| d.attach(&loaded.sources)).collect();
+        let extra: Vec<Diagnostic> = host(stack)
+            .into_iter()
+            .map(|d| d.attach(&loaded.sources))
+            .collect();
         loaded.diagnostics.extend(extra);
     }
     let names: Vec<String> = loaded
@@ -259,7 +275,12 @@ pub fn load_all_profiles(
         .iter()
         .flat_map(|f| f.profiles.iter().map(|p| p.name.value.clone()))
         .collect();
-    if loaded.files.is_empty() || loaded.diagnostics.iter().any(|d| matches!(d.problem, Problem::Syntax { .. })) {
+    if loaded.files.is_empty()
+        || loaded
+            .diagnostics
+            .iter()
+            .any(|d| matches!(d.problem, Problem::Syntax { .. }))
+    {
         return loaded;
     }
     let mut done: Vec<String> = Vec::new();
@@ -272,13 +293,17 @@ pub fn load_all_profiles(
         o.profiles = vec![name];
         let other = load(entries, reader, &o);
         let extra: Vec<Diagnostic> = match &other.stack {
-            Some(stack) => host(stack).into_iter().map(|d| d.attach(&other.sources)).collect(),
+            Some(stack) => host(stack)
+                .into_iter()
+                .map(|d| d.attach(&other.sources))
+                .collect(),
             None => Vec::new(),
         };
         for d in other.diagnostics.into_iter().chain(extra) {
-            let dup = loaded.diagnostics.iter().any(|e| {
-                e.problem == d.problem && e.primary() == d.primary()
-            });
+            let dup = loaded
+                .diagnostics
+                .iter()
+                .any(|e| e.problem == d.problem && e.primary() == d.primary());
             if !dup {
                 loaded.diagnostics.push(d);
             }
@@ -297,7 +322,10 @@ pub fn load_str(path: &str, text: &str, opts: &Options) -> Loaded {
 fn finish(loaded: &mut Loaded, diags: Diagnostics) {
     let mut list = diags.into_vec();
     list.sort_by_key(|d| d.primary().map(|s| (s.file, s.offset)));
-    loaded.diagnostics = list.into_iter().map(|d| d.attach(&loaded.sources)).collect();
+    loaded.diagnostics = list
+        .into_iter()
+        .map(|d| d.attach(&loaded.sources))
+        .collect();
 }
 
 fn stack_name(
@@ -365,7 +393,10 @@ fn read_with_includes(
 ) -> Option<usize> {
     if seen.iter().any(|p| p == path) {
         let mut d = Diagnostic::error(Problem::Other {
-            message: format!("`{}` includes itself (through an include cycle)", path.display()),
+            message: format!(
+                "`{}` includes itself (through an include cycle)",
+                path.display()
+            ),
         });
         if let Some(span) = from {
             d = d.with_label(span, "included again here");
@@ -424,7 +455,10 @@ fn flatten(
             let (d, p) = flatten(j, files, sources, diags, depth + 1);
             union(&mut decls, d, diags);
             for prof in p {
-                match profiles.iter_mut().find(|q| q.name.value == prof.name.value) {
+                match profiles
+                    .iter_mut()
+                    .find(|q| q.name.value == prof.name.value)
+                {
                     Some(q) => merge::merge_declarations(&mut q.body, prof.body),
                     None => profiles.push(prof),
                 }
@@ -433,7 +467,10 @@ fn flatten(
     }
     union(&mut decls, file.body.clone(), diags);
     for prof in file.profiles.clone() {
-        match profiles.iter_mut().find(|q| q.name.value == prof.name.value) {
+        match profiles
+            .iter_mut()
+            .find(|q| q.name.value == prof.name.value)
+        {
             Some(q) => merge::merge_declarations(&mut q.body, prof.body),
             None => profiles.push(prof),
         }
@@ -467,9 +504,39 @@ fn union(into: &mut Declarations, from: Declarations, diags: &mut Diagnostics) {
             list.push(item);
         }
     }
-    add(&mut into.services, from.services, "service", |s| &s.name, diags);
-    add(&mut into.networks, from.networks, "network", |s| &s.name, diags);
-    add(&mut into.volumes, from.volumes, "volume", |s| &s.name, diags);
-    add(&mut into.secrets, from.secrets, "secret", |s| &s.name, diags);
-    add(&mut into.configs, from.configs, "config", |s| &s.name, diags);
+    add(
+        &mut into.services,
+        from.services,
+        "service",
+        |s| &s.name,
+        diags,
+    );
+    add(
+        &mut into.networks,
+        from.networks,
+        "network",
+        |s| &s.name,
+        diags,
+    );
+    add(
+        &mut into.volumes,
+        from.volumes,
+        "volume",
+        |s| &s.name,
+        diags,
+    );
+    add(
+        &mut into.secrets,
+        from.secrets,
+        "secret",
+        |s| &s.name,
+        diags,
+    );
+    add(
+        &mut into.configs,
+        from.configs,
+        "config",
+        |s| &s.name,
+        diags,
+    );
 }

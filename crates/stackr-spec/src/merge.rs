@@ -26,7 +26,11 @@ fn merge_kv(base: &mut Vec<KeyValue>, over: Vec<KeyValue>) {
     merge_by_key(base, over, |kv| kv.key.value.clone());
 }
 
-fn append_unique<T: PartialEq, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&T) -> K) {
+fn append_unique<T: PartialEq, K: PartialEq>(
+    base: &mut Vec<T>,
+    over: Vec<T>,
+    key: impl Fn(&T) -> K,
+) {
     for item in over {
         let k = key(&item);
         if !base.iter().any(|b| key(b) == k) {
@@ -55,7 +59,9 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.command, over.command);
     replace(&mut base.entrypoint, over.entrypoint);
     merge_by_key(&mut base.env, over.env, |v| v.name.value.clone());
-    append_unique(&mut base.env_files, over.env_files, |f| f.path.value.clone());
+    append_unique(&mut base.env_files, over.env_files, |f| {
+        f.path.value.clone()
+    });
     append_unique(&mut base.ports, over.ports, |p| p.value.clone());
     append_unique(&mut base.expose, over.expose, |p| p.value);
     merge_by_key(&mut base.mounts, over.mounts, |m| m.target.value.clone());
@@ -75,7 +81,9 @@ pub fn merge_service(base: &mut Service, over: Service) {
         (slot @ None, Some(o)) => *slot = Some(o),
         (_, None) => {}
     }
-    merge_by_key(&mut base.depends_on, over.depends_on, |d| d.service.value.clone());
+    merge_by_key(&mut base.depends_on, over.depends_on, |d| {
+        d.service.value.clone()
+    });
     replace(&mut base.restart, over.restart);
     replace(&mut base.scale, over.scale);
     replace(&mut base.container_name, over.container_name);
@@ -96,11 +104,15 @@ pub fn merge_service(base: &mut Service, over: Service) {
     append_unique(&mut base.cap_add, over.cap_add, |d| d.value.clone());
     append_unique(&mut base.cap_drop, over.cap_drop, |d| d.value.clone());
     replace(&mut base.no_new_privileges, over.no_new_privileges);
-    append_unique(&mut base.security_opt, over.security_opt, |d| d.value.clone());
+    append_unique(&mut base.security_opt, over.security_opt, |d| {
+        d.value.clone()
+    });
     merge_by_key(&mut base.ulimits, over.ulimits, |u| u.name.value.clone());
     merge_kv(&mut base.sysctls, over.sysctls);
     match (&mut base.logging, over.logging) {
-        (Some(b), Some(o)) if b.driver.value == o.driver.value => merge_kv(&mut b.options, o.options),
+        (Some(b), Some(o)) if b.driver.value == o.driver.value => {
+            merge_kv(&mut b.options, o.options)
+        }
         (slot, Some(o)) => *slot = Some(o),
         (_, None) => {}
     }
@@ -110,7 +122,11 @@ pub fn merge_service(base: &mut Service, over: Service) {
     merge_by_key(&mut base.secrets, over.secrets, FileRef::secret_path);
     merge_by_key(&mut base.configs, over.configs, FileRef::config_path);
     append_unique(&mut base.watch, over.watch, |w| {
-        (w.action.value, w.path.value.clone(), w.target.as_ref().map(|t| t.value.clone()))
+        (
+            w.action.value,
+            w.path.value.clone(),
+            w.target.as_ref().map(|t| t.value.clone()),
+        )
     });
 }
 
@@ -139,31 +155,51 @@ fn merge_volume(base: &mut Volume, over: Volume) {
 /// Overlays declarations (a profile's, or a later file's) on a base.
 pub fn merge_declarations(base: &mut Declarations, over: Declarations) {
     for s in over.services {
-        match base.services.iter_mut().find(|b| b.name.value == s.name.value) {
+        match base
+            .services
+            .iter_mut()
+            .find(|b| b.name.value == s.name.value)
+        {
             Some(b) => merge_service(b, s),
             None => base.services.push(s),
         }
     }
     for n in over.networks {
-        match base.networks.iter_mut().find(|b| b.name.value == n.name.value) {
+        match base
+            .networks
+            .iter_mut()
+            .find(|b| b.name.value == n.name.value)
+        {
             Some(b) => merge_network(b, n),
             None => base.networks.push(n),
         }
     }
     for v in over.volumes {
-        match base.volumes.iter_mut().find(|b| b.name.value == v.name.value) {
+        match base
+            .volumes
+            .iter_mut()
+            .find(|b| b.name.value == v.name.value)
+        {
             Some(b) => merge_volume(b, v),
             None => base.volumes.push(v),
         }
     }
     for s in over.secrets {
-        match base.secrets.iter_mut().find(|b| b.name.value == s.name.value) {
+        match base
+            .secrets
+            .iter_mut()
+            .find(|b| b.name.value == s.name.value)
+        {
             Some(b) => replace(&mut b.source, s.source),
             None => base.secrets.push(s),
         }
     }
     for c in over.configs {
-        match base.configs.iter_mut().find(|b| b.name.value == c.name.value) {
+        match base
+            .configs
+            .iter_mut()
+            .find(|b| b.name.value == c.name.value)
+        {
             Some(b) => replace(&mut b.source, c.source),
             None => base.configs.push(c),
         }

@@ -369,7 +369,10 @@ impl Service {
         if self.networks.is_empty() {
             return vec![DEFAULT_NETWORK];
         }
-        self.networks.iter().map(|n| n.name.value.as_str()).collect()
+        self.networks
+            .iter()
+            .map(|n| n.name.value.as_str())
+            .collect()
     }
 }
 

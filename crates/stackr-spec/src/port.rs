@@ -200,13 +200,14 @@ pub fn parse_port_spec(text: &str) -> Result<PortSpec, PortError> {
         None | Some("") => None,
         Some(h) => Some(parse_port_range(h)?),
     };
-    if let Some(p) = published {
-        if p.len() != target.len() && target.len() != 1 {
-            return Err(PortError::RangeMismatch {
-                host: p.len(),
-                container: target.len(),
-            });
-        }
+    if let Some(p) = published
+        && p.len() != target.len()
+        && target.len() != 1
+    {
+        return Err(PortError::RangeMismatch {
+            host: p.len(),
+            container: target.len(),
+        });
     }
     Ok(PortSpec {
         host_ip,
@@ -244,10 +245,7 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(parse_port_spec("0:80"), Err(PortError::OutOfRange(0)));
-        assert_eq!(
-            parse_port_spec("70000"),
-            Err(PortError::OutOfRange(70000))
-        );
+        assert_eq!(parse_port_spec("70000"), Err(PortError::OutOfRange(70000)));
         assert_eq!(
             parse_port_spec("80/http"),
             Err(PortError::UnknownProtocol("http".into()))

@@ -125,10 +125,14 @@ pub enum Problem {
         place: String,
     },
 
-    #[error("service `{service}` waits for `{dependency}` to be healthy, but `{dependency}` has no health check")]
+    #[error(
+        "service `{service}` waits for `{dependency}` to be healthy, but `{dependency}` has no health check"
+    )]
     HealthyWithoutCheck { service: String, dependency: String },
 
-    #[error("env `{name}` of service `{service}` names secret `{secret}`, which the service does not mount")]
+    #[error(
+        "env `{name}` of service `{service}` names secret `{secret}`, which the service does not mount"
+    )]
     SecretPathNotMounted {
         service: String,
         name: String,

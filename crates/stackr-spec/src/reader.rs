@@ -161,17 +161,17 @@ impl<'a> Reader<'a> {
         let mut args = Vec::new();
         let mut props: Vec<(&str, &KdlEntry)> = Vec::new();
         for e in node.entries() {
-            if !annotations {
-                if let Some(ty) = e.ty() {
-                    self.push(
-                        Diagnostic::error(Problem::UnexpectedAnnotation {
-                            node: name.into(),
-                            annotation: ty.value().into(),
-                        })
-                        .with_label(self.span(ty.span()), "not used here")
-                        .with_help("type annotations are only read on `env` values: `(secret)\"name\"`"),
-                    );
-                }
+            if !annotations && let Some(ty) = e.ty() {
+                self.push(
+                    Diagnostic::error(Problem::UnexpectedAnnotation {
+                        node: name.into(),
+                        annotation: ty.value().into(),
+                    })
+                    .with_label(self.span(ty.span()), "not used here")
+                    .with_help(
+                        "type annotations are only read on `env` values: `(secret)\"name\"`",
+                    ),
+                );
             }
             match e.name() {
                 None => args.push(e),
@@ -179,7 +179,10 @@ impl<'a> Reader<'a> {
                     let key_name = key.value();
                     if shape.props != ["*"] && !shape.props.contains(&key_name) {
                         let help = if shape.props.is_empty() {
-                            Some(format!("`{name}` takes no properties; it is written `{}`", shape.usage))
+                            Some(format!(
+                                "`{name}` takes no properties; it is written `{}`",
+                                shape.usage
+                            ))
                         } else {
                             help_for(key_name, shape.props, "allowed here")
                         };
@@ -219,35 +222,35 @@ impl<'a> Reader<'a> {
                 .with_help(format!("write it as `{}`", shape.usage)),
             );
         }
-        if let Some(max) = shape.max {
-            if args.len() > max {
-                let expected = match (shape.min, max) {
-                    (0, 0) => "no arguments".to_string(),
-                    (a, b) if a == b => {
-                        format!("{a} argument{}", if a == 1 { "" } else { "s" })
-                    }
-                    (a, b) => format!("{a} to {b} arguments"),
-                };
-                let extra = args[max];
-                self.push(
-                    Diagnostic::error(Problem::ArgumentCount {
-                        node: name.into(),
-                        expected,
-                        found: args.len(),
-                    })
-                    .with_label(self.entry_span(extra), "unexpected argument")
-                    .with_help(format!("write it as `{}`", shape.usage)),
-                );
-            }
+        if let Some(max) = shape.max
+            && args.len() > max
+        {
+            let expected = match (shape.min, max) {
+                (0, 0) => "no arguments".to_string(),
+                (a, b) if a == b => {
+                    format!("{a} argument{}", if a == 1 { "" } else { "s" })
+                }
+                (a, b) => format!("{a} to {b} arguments"),
+            };
+            let extra = args[max];
+            self.push(
+                Diagnostic::error(Problem::ArgumentCount {
+                    node: name.into(),
+                    expected,
+                    found: args.len(),
+                })
+                .with_label(self.entry_span(extra), "unexpected argument")
+                .with_help(format!("write it as `{}`", shape.usage)),
+            );
         }
-        if !shape.children {
-            if let Some(children) = node.children() {
-                self.push(
-                    Diagnostic::error(Problem::UnexpectedChildren { node: name.into() })
-                        .with_label(self.span(children.span()), "not allowed here")
-                        .with_help(format!("write it as `{}`", shape.usage)),
-                );
-            }
+        if !shape.children
+            && let Some(children) = node.children()
+        {
+            self.push(
+                Diagnostic::error(Problem::UnexpectedChildren { node: name.into() })
+                    .with_label(self.span(children.span()), "not allowed here")
+                    .with_help(format!("write it as `{}`", shape.usage)),
+            );
         }
         View { node, args, props }
     }
@@ -345,7 +348,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    pub fn integer(&mut self, e: &KdlEntry, what: &str, min: i128, max: i128) -> Option<Spanned<i128>> {
+    pub fn integer(
+        &mut self,
+        e: &KdlEntry,
+        what: &str,
+        min: i128,
+        max: i128,
+    ) -> Option<Spanned<i128>> {
         let span = self.value_span(e);
         let value = match e.value() {
             KdlValue::Integer(i) => *i,
@@ -401,7 +410,9 @@ impl<'a> Reader<'a> {
         };
         if !(0..=0o7777).contains(&value) {
             let help = if (100..=7777).contains(&value) {
-                Some(format!("KDL reads {value} as decimal; write octal as 0o{value}"))
+                Some(format!(
+                    "KDL reads {value} as decimal; write octal as 0o{value}"
+                ))
             } else {
                 None
             };
@@ -426,7 +437,9 @@ impl<'a> Reader<'a> {
                         reason: format!("this is decimal {value} (octal 0o{value:o})"),
                     })
                     .with_label(span, "decimal")
-                    .with_help(format!("modes are usually octal: write 0o{repr} if that is what you mean")),
+                    .with_help(format!(
+                        "modes are usually octal: write 0o{repr} if that is what you mean"
+                    )),
                 );
             }
         }
@@ -466,9 +479,10 @@ impl<'a> Reader<'a> {
     pub fn size(&mut self, e: &KdlEntry, what: &str) -> Option<Spanned<ByteSize>> {
         let span = self.value_span(e);
         match e.value() {
-            KdlValue::Integer(i) if *i >= 0 => {
-                Some(Spanned::new(ByteSize(u64::try_from(*i).unwrap_or(u64::MAX)), span))
-            }
+            KdlValue::Integer(i) if *i >= 0 => Some(Spanned::new(
+                ByteSize(u64::try_from(*i).unwrap_or(u64::MAX)),
+                span,
+            )),
             KdlValue::String(s) => match parse_size(s) {
                 Ok(b) => Some(Spanned::new(b, span)),
                 Err(error) => {
@@ -535,7 +549,10 @@ impl<'a> Reader<'a> {
                     path: s.value.clone(),
                 })
                 .with_label(s.span, "not absolute")
-                .with_help(format!("write it from the container's root: \"/{}\"", s.value.trim_start_matches("./"))),
+                .with_help(format!(
+                    "write it from the container's root: \"/{}\"",
+                    s.value.trim_start_matches("./")
+                )),
             );
             return None;
         }
@@ -582,7 +599,9 @@ impl<'a> Reader<'a> {
                     }
                 }
                 None => {
-                    let Some(s) = self.string(e, &what) else { continue };
+                    let Some(s) = self.string(e, &what) else {
+                        continue;
+                    };
                     match s.value.split_once('=') {
                         Some((k, v)) if !k.is_empty() => out.push(KeyValue {
                             key: Spanned::new(k.into(), s.span),
@@ -595,7 +614,9 @@ impl<'a> Reader<'a> {
                                 reason: "expected `KEY=value`".into(),
                             })
                             .with_label(s.span, "no `=`")
-                            .with_help(format!("write `{name} KEY=\"value\"` or `{name} {{ KEY \"value\" }}`")),
+                            .with_help(format!(
+                                "write `{name} KEY=\"value\"` or `{name} {{ KEY \"value\" }}`"
+                            )),
                         ),
                     }
                 }
@@ -614,13 +635,13 @@ impl<'a> Reader<'a> {
                     usage: "KEY \"value\"",
                 },
             );
-            if let Some(e) = view.arg(0) {
-                if let Some(value) = self.text(e, &format!("`{key}` in {place}")) {
-                    out.push(KeyValue {
-                        key: Spanned::new(key.into(), self.name_span(child)),
-                        value,
-                    });
-                }
+            if let Some(e) = view.arg(0)
+                && let Some(value) = self.text(e, &format!("`{key}` in {place}"))
+            {
+                out.push(KeyValue {
+                    key: Spanned::new(key.into(), self.name_span(child)),
+                    value,
+                });
             }
         }
         self.check_unique_keys(&out, place);
@@ -644,7 +665,13 @@ impl<'a> Reader<'a> {
     }
 
     /// Stores a single value, reporting a second one.
-    pub fn set_once<T>(&mut self, slot: &mut Option<Spanned<T>>, value: Option<Spanned<T>>, field: &str, place: &str) {
+    pub fn set_once<T>(
+        &mut self,
+        slot: &mut Option<Spanned<T>>,
+        value: Option<Spanned<T>>,
+        field: &str,
+        place: &str,
+    ) {
         let Some(value) = value else { return };
         if let Some(first) = slot {
             self.push(
@@ -669,11 +696,17 @@ mod tests {
     #[test]
     fn paths_resolve_lexically() {
         let dir = Path::new("/srv/app");
-        assert_eq!(resolve_path(dir, "./backend"), PathBuf::from("/srv/app/backend"));
+        assert_eq!(
+            resolve_path(dir, "./backend"),
+            PathBuf::from("/srv/app/backend")
+        );
         assert_eq!(resolve_path(dir, "../x/./y"), PathBuf::from("/srv/x/y"));
         assert_eq!(resolve_path(dir, "/abs"), PathBuf::from("/abs"));
         assert_eq!(resolve_path(dir, "."), PathBuf::from("/srv/app"));
         assert_eq!(resolve_path(dir, "~/data"), PathBuf::from("~/data"));
-        assert_eq!(resolve_path(Path::new("rel"), "../../x"), PathBuf::from("../x"));
+        assert_eq!(
+            resolve_path(Path::new("rel"), "../../x"),
+            PathBuf::from("../x")
+        );
     }
 }

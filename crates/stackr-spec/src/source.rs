@@ -80,7 +80,11 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn new(path: impl Into<PathBuf>, name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+    pub fn new(
+        path: impl Into<PathBuf>,
+        name: impl Into<String>,
+        text: impl Into<Arc<str>>,
+    ) -> Self {
         let name = name.into();
         let text = text.into();
         let named = Arc::new(NamedSource::new(name.clone(), text.clone()).with_language("kdl"));

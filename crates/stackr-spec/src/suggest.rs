@@ -46,16 +46,19 @@ const ALIASES: &[(&str, &str)] = &[
     ("services", "service"),
     ("name", "stack"),
     ("project", "stack"),
-    ("x-", "(compose extension fields are not needed: KDL has no anchors to share)"),
+    (
+        "x-",
+        "(compose extension fields are not needed: KDL has no anchors to share)",
+    ),
 ];
 
 /// The closest candidate to `name`, if one is close enough to be a likely typo, or the stackr
 /// name for a compose habit.
 pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == name) {
-        if let Some(c) = candidates.iter().find(|c| *c == to) {
-            return Some(c);
-        }
+    if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == name)
+        && let Some(c) = candidates.iter().find(|c| *c == to)
+    {
+        return Some(c);
     }
     let dashed = name.replace('_', "-");
     if let Some(c) = candidates.iter().find(|c| **c == dashed) {
@@ -92,10 +95,7 @@ mod tests {
     #[test]
     fn suggestions() {
         assert_eq!(did_you_mean("imag", &["image", "build"]), Some("image"));
-        assert_eq!(
-            did_you_mean("environment", &["env", "image"]),
-            Some("env")
-        );
+        assert_eq!(did_you_mean("environment", &["env", "image"]), Some("env"));
         assert_eq!(
             did_you_mean("container_name", &["container-name"]),
             Some("container-name")

@@ -60,14 +60,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             "m" => 60 * 1_000_000_000,
             "h" => 3_600 * 1_000_000_000,
             other => {
-                return Err(DurationError::UnknownUnit {
-                    unit: other.into(),
-                });
+                return Err(DurationError::UnknownUnit { unit: other.into() });
             }
         };
-        let value: f64 = num.parse().map_err(|_| DurationError::MissingNumber {
-            unit: unit.into(),
-        })?;
+        let value: f64 = num
+            .parse()
+            .map_err(|_| DurationError::MissingNumber { unit: unit.into() })?;
         let nanos = value * nanos_per as f64;
         if !nanos.is_finite() || nanos > u64::MAX as f64 {
             return Err(DurationError::Overflow);
@@ -125,7 +123,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
         for (unit, per) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-            if b >= per && b % per == 0 {
+            if b >= per && b.is_multiple_of(per) {
                 return write!(f, "{}{unit}", b / per);
             }
         }
@@ -234,7 +232,10 @@ mod tests {
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("1h2m3s4ms"), Ok(Duration::from_millis(3_723_004)));
+        assert_eq!(
+            parse_duration("1h2m3s4ms"),
+            Ok(Duration::from_millis(3_723_004))
+        );
         assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
         assert_eq!(
             parse_duration("10"),

@@ -30,10 +30,17 @@ fn unknown_ref(
 ) -> Diagnostic {
     let help = extra_help.or_else(|| match did_you_mean(&name.value, known) {
         Some(best) => Some(format!("did you mean `{best}`?")),
-        None if known.is_empty() => Some(format!("no {kind} is declared; declare it with `{kind} \"{}\"`", name.value)),
+        None if known.is_empty() => Some(format!(
+            "no {kind} is declared; declare it with `{kind} \"{}\"`",
+            name.value
+        )),
         None => Some(format!(
             "declared {kind}s: {}",
-            known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     });
     Diagnostic::error(Problem::UnknownReference {
@@ -47,11 +54,31 @@ fn unknown_ref(
 
 /// Validates merged declarations. Returns the stack when there is no error.
 pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) -> Option<Stack> {
-    let service_names: Vec<&str> = decls.services.iter().map(|s| s.name.value.as_str()).collect();
-    let network_names: Vec<&str> = decls.networks.iter().map(|n| n.name.value.as_str()).collect();
-    let volume_names: Vec<&str> = decls.volumes.iter().map(|n| n.name.value.as_str()).collect();
-    let secret_names: Vec<&str> = decls.secrets.iter().map(|n| n.name.value.as_str()).collect();
-    let config_names: Vec<&str> = decls.configs.iter().map(|n| n.name.value.as_str()).collect();
+    let service_names: Vec<&str> = decls
+        .services
+        .iter()
+        .map(|s| s.name.value.as_str())
+        .collect();
+    let network_names: Vec<&str> = decls
+        .networks
+        .iter()
+        .map(|n| n.name.value.as_str())
+        .collect();
+    let volume_names: Vec<&str> = decls
+        .volumes
+        .iter()
+        .map(|n| n.name.value.as_str())
+        .collect();
+    let secret_names: Vec<&str> = decls
+        .secrets
+        .iter()
+        .map(|n| n.name.value.as_str())
+        .collect();
+    let config_names: Vec<&str> = decls
+        .configs
+        .iter()
+        .map(|n| n.name.value.as_str())
+        .collect();
 
     for s in &decls.secrets {
         if s.source.is_none() && !diags.has_error_within(s.span) {
@@ -74,19 +101,38 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
                     config: c.name.value.clone(),
                 })
                 .with_label(c.name.span, "no `file`, `content` or `external`")
-                .with_help(format!("write `config \"{}\" file=\"./PATH\"` or `content=\"...\"`", c.name.value)),
+                .with_help(format!(
+                    "write `config \"{}\" file=\"./PATH\"` or `content=\"...\"`",
+                    c.name.value
+                )),
             );
         }
     }
     for n in &decls.networks {
         if n.is_external() {
-            external_conflicts(diags, "network", &n.name, &[("driver", n.driver.as_ref().map(|d| d.span)), ("internal", n.internal.as_ref().map(|d| d.span))]);
+            external_conflicts(
+                diags,
+                "network",
+                &n.name,
+                &[
+                    ("driver", n.driver.as_ref().map(|d| d.span)),
+                    ("internal", n.internal.as_ref().map(|d| d.span)),
+                ],
+            );
         }
     }
     for v in &decls.volumes {
         if v.is_external() {
             let opts = v.driver_opts.first().map(|o| o.key.span);
-            external_conflicts(diags, "volume", &v.name, &[("driver", v.driver.as_ref().map(|d| d.span)), ("driver-opts", opts)]);
+            external_conflicts(
+                diags,
+                "volume",
+                &v.name,
+                &[
+                    ("driver", v.driver.as_ref().map(|d| d.span)),
+                    ("driver-opts", opts),
+                ],
+            );
         }
     }
 
@@ -134,22 +180,39 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
                 let help = if enabling.is_empty() {
                     None
                 } else {
-                    let list: Vec<String> = enabling.iter().map(|p| format!("`--profile {p}`")).collect();
+                    let list: Vec<String> = enabling
+                        .iter()
+                        .map(|p| format!("`--profile {p}`"))
+                        .collect();
                     Some(format!(
                         "`{}` exists only in profile {}: enable it with {}, or mark the dependency `required=#false`",
                         d.service.value,
-                        enabling.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+                        enabling
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         list.join(" or ")
                     ))
                 };
-                diags.push(unknown_ref(format!("`depends-on` of {place}"), "service", &d.service, &service_names, help));
+                diags.push(unknown_ref(
+                    format!("`depends-on` of {place}"),
+                    "service",
+                    &d.service,
+                    &service_names,
+                    help,
+                ));
                 continue;
             }
             if d.condition == Condition::Healthy {
-                let dep = decls.services.iter().find(|o| o.name.value == d.service.value);
-                if let Some(dep) = dep {
-                    if !dep.has_health_check() {
-                        diags.push(
+                let dep = decls
+                    .services
+                    .iter()
+                    .find(|o| o.name.value == d.service.value);
+                if let Some(dep) = dep
+                    && !dep.has_health_check()
+                {
+                    diags.push(
                             Diagnostic::warning(Problem::HealthyWithoutCheck {
                                 service: sname.clone(),
                                 dependency: dep.name.value.clone(),
@@ -161,13 +224,18 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
                                 dep.name.value
                             )),
                         );
-                    }
                 }
             }
         }
         for n in &s.networks {
             if n.name.value != DEFAULT_NETWORK && !network_names.contains(&n.name.value.as_str()) {
-                diags.push(unknown_ref(format!("{place}"), "network", &n.name, &network_names, None));
+                diags.push(unknown_ref(
+                    place.to_string(),
+                    "network",
+                    &n.name,
+                    &network_names,
+                    None,
+                ));
             }
         }
         if let Some(mode) = &s.network_mode {
@@ -180,41 +248,64 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
                     })
                     .with_label(mode.span, "network mode")
                     .with_label(first.name.span, "networks")
-                    .with_help("a container with a network mode joins no other network: keep one of them"),
+                    .with_help(
+                        "a container with a network mode joins no other network: keep one of them",
+                    ),
                 );
             }
-            if let NetworkMode::Service(other) = &mode.value {
-                if !service_names.contains(&other.as_str()) {
-                    let name = Spanned::new(other.clone(), mode.span);
-                    diags.push(unknown_ref(format!("`network-mode` of {place}"), "service", &name, &service_names, None));
-                }
+            if let NetworkMode::Service(other) = &mode.value
+                && !service_names.contains(&other.as_str())
+            {
+                let name = Spanned::new(other.clone(), mode.span);
+                diags.push(unknown_ref(
+                    format!("`network-mode` of {place}"),
+                    "service",
+                    &name,
+                    &service_names,
+                    None,
+                ));
             }
-            if matches!(mode.value, NetworkMode::Host) {
-                if let Some(p) = s.ports.first() {
-                    diags.push(
-                        Diagnostic::warning(Problem::PortsIgnoredWithHostNetwork {
-                            service: sname.clone(),
-                        })
-                        .with_label(p.span, "ignored with host networking")
-                        .with_help("with host networking the container's ports are the host's: remove `port`"),
-                    );
-                }
+            if matches!(mode.value, NetworkMode::Host)
+                && let Some(p) = s.ports.first()
+            {
+                diags.push(
+                    Diagnostic::warning(Problem::PortsIgnoredWithHostNetwork {
+                        service: sname.clone(),
+                    })
+                    .with_label(p.span, "ignored with host networking")
+                    .with_help(
+                        "with host networking the container's ports are the host's: remove `port`",
+                    ),
+                );
             }
         }
         for m in &s.mounts {
-            if let MountSource::Volume(v) = &m.source.value {
-                if !volume_names.contains(&v.as_str()) {
-                    let name = Spanned::new(v.clone(), m.source.span);
-                    let help = Some(match did_you_mean(v, &volume_names) {
-                        Some(best) => format!("did you mean `{best}`? (a host path starts with `./` or `/`)"),
-                        None => format!("declare it at top level with `volume \"{v}\"`, or write a host path as \"./{v}\""),
-                    });
-                    diags.push(unknown_ref(format!("a mount of {place}"), "volume", &name, &volume_names, help));
-                }
+            if let MountSource::Volume(v) = &m.source.value
+                && !volume_names.contains(&v.as_str())
+            {
+                let name = Spanned::new(v.clone(), m.source.span);
+                let help = Some(match did_you_mean(v, &volume_names) {
+                    Some(best) => {
+                        format!("did you mean `{best}`? (a host path starts with `./` or `/`)")
+                    }
+                    None => format!(
+                        "declare it at top level with `volume \"{v}\"`, or write a host path as \"./{v}\""
+                    ),
+                });
+                diags.push(unknown_ref(
+                    format!("a mount of {place}"),
+                    "volume",
+                    &name,
+                    &volume_names,
+                    help,
+                ));
             }
         }
         for (i, m) in s.mounts.iter().enumerate() {
-            if let Some(first) = s.mounts[..i].iter().find(|o| o.target.value == m.target.value) {
+            if let Some(first) = s.mounts[..i]
+                .iter()
+                .find(|o| o.target.value == m.target.value)
+            {
                 diags.push(
                     Diagnostic::error(Problem::SetTwice {
                         field: format!("mount target `{}`", m.target.value),
@@ -227,70 +318,95 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         }
         for f in &s.secrets {
             if !secret_names.contains(&f.name.value.as_str()) {
-                diags.push(unknown_ref(format!("{place}"), "secret", &f.name, &secret_names, None));
+                diags.push(unknown_ref(
+                    place.to_string(),
+                    "secret",
+                    &f.name,
+                    &secret_names,
+                    None,
+                ));
             }
         }
         for f in &s.configs {
             if !config_names.contains(&f.name.value.as_str()) {
-                diags.push(unknown_ref(format!("{place}"), "config", &f.name, &config_names, None));
+                diags.push(unknown_ref(
+                    place.to_string(),
+                    "config",
+                    &f.name,
+                    &config_names,
+                    None,
+                ));
             }
         }
         for var in &s.env {
-            if let EnvValue::SecretPath(secret) = &var.value.value {
-                if !s.secrets.iter().any(|f| f.name.value == *secret) {
-                    let declared = secret_names.contains(&secret.as_str());
-                    let help = if declared {
-                        format!("add `secret \"{secret}\"` to the service so that it is mounted")
-                    } else {
-                        format!("declare it at top level with `secret \"{secret}\" file=\"PATH\"` and add `secret \"{secret}\"` to the service")
-                    };
-                    diags.push(
-                        Diagnostic::error(Problem::SecretPathNotMounted {
-                            service: sname.clone(),
-                            name: var.name.value.clone(),
-                            secret: secret.clone(),
-                        })
-                        .with_label(var.value.span, "not mounted in this service")
-                        .with_help(help),
-                    );
-                }
+            if let EnvValue::SecretPath(secret) = &var.value.value
+                && !s.secrets.iter().any(|f| f.name.value == *secret)
+            {
+                let declared = secret_names.contains(&secret.as_str());
+                let help = if declared {
+                    format!("add `secret \"{secret}\"` to the service so that it is mounted")
+                } else {
+                    format!(
+                        "declare it at top level with `secret \"{secret}\" file=\"PATH\"` and add `secret \"{secret}\"` to the service"
+                    )
+                };
+                diags.push(
+                    Diagnostic::error(Problem::SecretPathNotMounted {
+                        service: sname.clone(),
+                        name: var.name.value.clone(),
+                        secret: secret.clone(),
+                    })
+                    .with_label(var.value.span, "not mounted in this service")
+                    .with_help(help),
+                );
             }
         }
-        if s.build.is_none() {
-            if let Some(rule) = s.watch.iter().find(|w| w.action.value == WatchAction::Rebuild) {
-                diags.push(
+        if s.build.is_none()
+            && let Some(rule) = s
+                .watch
+                .iter()
+                .find(|w| w.action.value == WatchAction::Rebuild)
+        {
+            diags.push(
                     Diagnostic::error(Problem::RebuildWithoutBuild {
                         service: sname.clone(),
                     })
                     .with_label(rule.action.span, "needs a build")
                     .with_help("add `build \"./DIRECTORY\"`, or use `sync-restart` to copy files in and restart"),
                 );
-            }
         }
-        if let (Some(cn), Some(scale)) = (&s.container_name, &s.scale) {
-            if scale.value > 1 {
-                diags.push(
-                    Diagnostic::error(Problem::Conflict {
-                        first: "`container-name`".into(),
-                        second: format!("`scale {}`", scale.value),
-                        place: place.clone(),
-                    })
-                    .with_label(cn.span, "one name")
-                    .with_label(scale.span, "several containers")
-                    .with_help("container names are unique: remove `container-name` to scale"),
-                );
-            }
+        if let (Some(cn), Some(scale)) = (&s.container_name, &s.scale)
+            && scale.value > 1
+        {
+            diags.push(
+                Diagnostic::error(Problem::Conflict {
+                    first: "`container-name`".into(),
+                    second: format!("`scale {}`", scale.value),
+                    place: place.clone(),
+                })
+                .with_label(cn.span, "one name")
+                .with_label(scale.span, "several containers")
+                .with_help("container names are unique: remove `container-name` to scale"),
+            );
         }
-        if s.scale() > 1 {
-            if let Some(p) = s.ports.iter().find(|p| p.value.published.is_some_and(|r| r.len() == 1)) {
-                diags.push(
-                    Diagnostic::error(Problem::PortConflict {
-                        port: port_label(&p.value),
-                    })
-                    .with_label(p.span, format!("published by each of {} containers", s.scale()))
-                    .with_help("publish a range as wide as the scale, or let the engine pick: `port \"80\"`"),
-                );
-            }
+        if s.scale() > 1
+            && let Some(p) = s
+                .ports
+                .iter()
+                .find(|p| p.value.published.is_some_and(|r| r.len() == 1))
+        {
+            diags.push(
+                Diagnostic::error(Problem::PortConflict {
+                    port: port_label(&p.value),
+                })
+                .with_label(
+                    p.span,
+                    format!("published by each of {} containers", s.scale()),
+                )
+                .with_help(
+                    "publish a range as wide as the scale, or let the engine pick: `port \"80\"`",
+                ),
+            );
         }
         // Ports on a service whose every network is internal are dropped by Docker.
         if !s.ports.is_empty() && s.network_mode.is_none() {
@@ -303,13 +419,15 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
                 })
                 .with_label(p.span, "never reachable");
                 for n in &s.networks {
-                    if let Some(net) = decls.networks.iter().find(|x| x.name.value == n.name.value) {
-                        if let Some(i) = &net.internal {
-                            d = d.with_label(i.span, format!("`{}` is internal", net.name.value));
-                        }
+                    if let Some(net) = decls.networks.iter().find(|x| x.name.value == n.name.value)
+                        && let Some(i) = &net.internal
+                    {
+                        d = d.with_label(i.span, format!("`{}` is internal", net.name.value));
                     }
                 }
-                diags.push(d.with_help("join a network that is not internal as well, or remove the port"));
+                diags.push(
+                    d.with_help("join a network that is not internal as well, or remove the port"),
+                );
             }
         }
     }
@@ -346,16 +464,33 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         name: cx.name.clone(),
         services,
         networks,
-        volumes: decls.volumes.into_iter().map(|v| (v.name.value.clone(), v)).collect(),
-        secrets: decls.secrets.into_iter().map(|v| (v.name.value.clone(), v)).collect(),
-        configs: decls.configs.into_iter().map(|v| (v.name.value.clone(), v)).collect(),
+        volumes: decls
+            .volumes
+            .into_iter()
+            .map(|v| (v.name.value.clone(), v))
+            .collect(),
+        secrets: decls
+            .secrets
+            .into_iter()
+            .map(|v| (v.name.value.clone(), v))
+            .collect(),
+        configs: decls
+            .configs
+            .into_iter()
+            .map(|v| (v.name.value.clone(), v))
+            .collect(),
         profiles: cx.profiles.clone(),
         available_profiles: cx.profile_services.keys().cloned().collect(),
         waves,
     })
 }
 
-fn external_conflicts(diags: &mut Diagnostics, kind: &str, name: &Spanned<String>, fields: &[(&str, Option<Span>)]) {
+fn external_conflicts(
+    diags: &mut Diagnostics,
+    kind: &str,
+    name: &Spanned<String>,
+    fields: &[(&str, Option<Span>)],
+) {
     for (field, span) in fields {
         if let Some(span) = span {
             diags.push(
@@ -366,7 +501,9 @@ fn external_conflicts(diags: &mut Diagnostics, kind: &str, name: &Spanned<String
                 })
                 .with_label(*span, "not used for an external one")
                 .with_label(name.span, format!("external {kind}"))
-                .with_help(format!("an external {kind} is created outside stackr: remove `{field}`")),
+                .with_help(format!(
+                    "an external {kind} is created outside stackr: remove `{field}`"
+                )),
             );
         }
     }
@@ -384,9 +521,13 @@ fn check_port_conflicts(services: &[Service], diags: &mut Diagnostics) {
     let mut seen: Vec<(&str, &Spanned<PortSpec>)> = Vec::new();
     for s in services {
         for p in &s.ports {
-            let Some(range) = p.value.published else { continue };
+            let Some(range) = p.value.published else {
+                continue;
+            };
             let clash = seen.iter().find(|(_, q)| {
-                let Some(other) = q.value.published else { return false };
+                let Some(other) = q.value.published else {
+                    return false;
+                };
                 let ip_overlap = match (p.value.host_ip, q.value.host_ip) {
                     (Some(a), Some(b)) => a == b || a.is_unspecified() || b.is_unspecified(),
                     _ => true,
@@ -406,7 +547,9 @@ fn check_port_conflicts(services: &[Service], diags: &mut Diagnostics) {
                     })
                     .with_label(p.span, format!("published by `{}`", s.name.value))
                     .with_label(q.span, first_label)
-                    .with_help("a host port can be bound once: pick another host port for one of them"),
+                    .with_help(
+                        "a host port can be bound once: pick another host port for one of them",
+                    ),
                 );
                 continue;
             }
@@ -424,12 +567,18 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
     }
     let mut implicit: Vec<(&str, &str)> = Vec::new();
     for s in services {
-        if let Some(Spanned { value: NetworkMode::Service(other), .. }) = &s.network_mode {
+        if let Some(Spanned {
+            value: NetworkMode::Service(other),
+            ..
+        }) = &s.network_mode
+        {
             implicit.push((s.name.value.as_str(), other.as_str()));
         }
     }
     for s in services {
-        let Some(&from) = index.get(s.name.value.as_str()) else { continue };
+        let Some(&from) = index.get(s.name.value.as_str()) else {
+            continue;
+        };
         for d in &s.depends_on {
             if d.service.value == s.name.value {
                 continue;
@@ -440,10 +589,11 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
         }
     }
     for (svc, other) in &implicit {
-        if let (Some(&from), Some(&to)) = (index.get(svc), index.get(other)) {
-            if from != to && !graph.contains_edge(to, from) {
-                graph.add_edge(to, from, ());
-            }
+        if let (Some(&from), Some(&to)) = (index.get(svc), index.get(other))
+            && from != to
+            && !graph.contains_edge(to, from)
+        {
+            graph.add_edge(to, from, ());
         }
     }
     let mut has_cycle = false;
@@ -458,15 +608,12 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
         let mut at = *members.iter().next().unwrap_or(&"");
         while !order.contains(&at) {
             order.push(at);
-            let next = services
-                .iter()
-                .find(|s| s.name.value == at)
-                .and_then(|s| {
-                    s.depends_on
-                        .iter()
-                        .map(|d| d.service.value.as_str())
-                        .find(|d| members.contains(d) && (!order.contains(d) || *d == order[0]))
-                });
+            let next = services.iter().find(|s| s.name.value == at).and_then(|s| {
+                s.depends_on
+                    .iter()
+                    .map(|d| d.service.value.as_str())
+                    .find(|d| members.contains(d) && (!order.contains(d) || *d == order[0]))
+            });
             match next {
                 Some(n) => at = n,
                 None => break,
@@ -474,7 +621,9 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
         }
         let mut cycle: Vec<String> = order.iter().map(|s| s.to_string()).collect();
         cycle.push(order[0].to_string());
-        let mut d = Diagnostic::error(Problem::Cycle { cycle: cycle.clone() });
+        let mut d = Diagnostic::error(Problem::Cycle {
+            cycle: cycle.clone(),
+        });
         for pair in cycle.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             if let Some(dep) = services
