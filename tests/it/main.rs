@@ -3,4 +3,5 @@
 mod book;
 mod cli;
 mod fixtures;
+mod robustness;
 mod support;
