@@ -5,7 +5,7 @@ use std::io::Write;
 use stackr_spec::{Options, load_all_profiles};
 
 use crate::cli::Global;
-use crate::files::{DiskReader, host_checks, stack_files};
+use crate::files::{DiskReader, host_checks, stack_files, variables};
 use crate::render::{Output, count};
 
 pub fn run(global: &Global, out: &Output) -> i32 {
@@ -24,15 +24,19 @@ pub fn run(global: &Global, out: &Output) -> i32 {
             return 1;
         }
     };
-    for env_file in &global.env_files {
-        if !cwd.join(env_file).is_file() {
-            eprintln!("error: env file `{}` does not exist", env_file.display());
+    let vars = match variables(&cwd, &files, &global.env_files) {
+        Ok(v) => v,
+        Err(problems) => {
+            for d in &problems {
+                eprint!("{}", out.diagnostic(d));
+            }
             return 1;
         }
-    }
+    };
     let opts = Options {
         stack_name: global.stack_name.clone(),
         profiles: global.profile_args(),
+        vars: Some(vars),
     };
     let reader = DiskReader { cwd: cwd.clone() };
     let loaded = load_all_profiles(&files, &reader, &opts, &host_checks);

@@ -1,10 +1,13 @@
 //! The file system side of loading: reading stack files, finding the default one, and checking
 //! that the paths a stack names exist on this machine.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use stackr_spec::interpolate::parse_dotenv;
 use stackr_spec::{
-    ConfigSource, Diagnostic, FileReader, MountSource, Problem, SecretSource, Spanned, Stack,
+    ConfigSource, Diagnostic, FileReader, MountSource, Problem, SecretSource, SourceFile,
+    SourceMap, Span, Spanned, Stack,
 };
 
 /// Reads stack files from disk; names them relative to the working directory.
@@ -144,4 +147,70 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// The variables for interpolation: the env files (`--env-file`, or `.env` beside the first
+/// stack file), with the shell environment winning over them, as compose does.
+pub fn variables(
+    cwd: &Path,
+    stack_files: &[PathBuf],
+    env_files: &[PathBuf],
+) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
+    let shell: BTreeMap<String, String> = std::env::vars().collect();
+    let files: Vec<(PathBuf, bool)> = if env_files.is_empty() {
+        stack_files
+            .first()
+            .and_then(|f| f.parent())
+            .map(|d| vec![(d.join(".env"), false)])
+            .unwrap_or_default()
+    } else {
+        env_files.iter().map(|f| (cwd.join(f), true)).collect()
+    };
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (path, required) in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+            Err(e) => {
+                problems.push(Diagnostic::error(Problem::Other {
+                    message: format!("cannot read env file `{}`: {e}", path.display()),
+                }));
+                continue;
+            }
+        };
+        let mut known = vars.clone();
+        for (k, v) in &shell {
+            known.insert(k.clone(), v.clone());
+        }
+        match parse_dotenv(&text, &known) {
+            Ok(pairs) => vars.extend(pairs),
+            Err(e) => {
+                let name = match path.strip_prefix(cwd) {
+                    Ok(rel) => rel.display().to_string(),
+                    Err(_) => path.display().to_string(),
+                };
+                let mut map = SourceMap::default();
+                let id = map.add(SourceFile::new(&path, name, text));
+                let span = Span {
+                    file: id,
+                    offset: e.offset,
+                    len: e.len,
+                };
+                problems.push(
+                    Diagnostic::error(Problem::Other {
+                        message: format!("invalid env file: {}", e.reason),
+                    })
+                    .with_label(span, "cannot read this line")
+                    .with_help("env files hold `KEY=value` lines; quote values with spaces or `#`")
+                    .attach(&map),
+                );
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    vars.extend(shell);
+    Ok(vars)
 }

@@ -13,6 +13,7 @@
 //! ```
 
 mod decode;
+pub mod interpolate;
 pub mod diagnostic;
 pub mod merge;
 pub mod model;
@@ -64,6 +65,9 @@ pub struct Options {
     pub stack_name: Option<String>,
     /// `--profile`, in order.
     pub profiles: Vec<String>,
+    /// Variables for interpolation: the shell environment over the env files. `None` turns
+    /// interpolation off (values are taken as written).
+    pub vars: Option<BTreeMap<String, String>>,
 }
 
 /// The result of a load: every file read, the stack if it is valid, and every diagnostic.
@@ -81,9 +85,17 @@ impl Loaded {
     }
 }
 
-/// Parses and decodes one file. Syntax errors are reported and give `None`.
-pub fn parse_file(file: FileId, source: &SourceFile, diags: &mut Diagnostics) -> Option<StackFile> {
-    let doc: kdl::KdlDocument = match source.text.parse() {
+/// Parses and decodes one file, interpolating variables in string values when `vars` is
+/// given. Syntax errors are reported and give `None`. `warned` holds the unset variables
+/// already reported, so each is reported once per load.
+pub fn parse_file(
+    file: FileId,
+    source: &SourceFile,
+    vars: Option<&BTreeMap<String, String>>,
+    warned: &mut Vec<String>,
+    diags: &mut Diagnostics,
+) -> Option<StackFile> {
+    let mut doc: kdl::KdlDocument = match source.text.parse() {
         Ok(doc) => doc,
         Err(err) => {
             for d in err.diagnostics {
@@ -97,7 +109,63 @@ pub fn parse_file(file: FileId, source: &SourceFile, diags: &mut Diagnostics) ->
         dir: source.dir().to_path_buf(),
         diags,
     };
+    if let Some(vars) = vars {
+        interpolate_nodes(&mut reader, doc.nodes_mut(), vars, warned);
+    }
     Some(decode::decode_document(&mut reader, &doc))
+}
+
+fn interpolate_nodes(
+    r: &mut reader::Reader<'_>,
+    nodes: &mut [kdl::KdlNode],
+    vars: &BTreeMap<String, String>,
+    warned: &mut Vec<String>,
+) {
+    for node in nodes {
+        for entry in node.entries_mut() {
+            let kdl::KdlValue::String(text) = entry.value() else { continue };
+            if !text.contains('$') {
+                continue;
+            }
+            let span = r.value_span(entry);
+            match interpolate::interpolate(text, vars) {
+                Ok(done) => {
+                    for name in done.unset {
+                        if warned.contains(&name) {
+                            continue;
+                        }
+                        r.push(
+                            Diagnostic::warning(Problem::UnsetVariable { name: name.clone() })
+                                .with_label(span, "not set")
+                                .with_help(format!(
+                                    "set it in the shell or in `.env` beside the stack file, or give it a default: `${{{name}:-default}}`"
+                                )),
+                        );
+                        warned.push(name);
+                    }
+                    *entry.value_mut() = kdl::KdlValue::String(done.text);
+                }
+                Err(error) => {
+                    let help = match &error {
+                        interpolate::InterpolationError::Required { name, .. } => format!(
+                            "set `{name}` in the shell or in `.env` beside the stack file"
+                        ),
+                        interpolate::InterpolationError::Invalid { .. } => {
+                            "write `$$` for a literal `$`".to_string()
+                        }
+                    };
+                    r.push(
+                        Diagnostic::error(Problem::Interpolation { error })
+                            .with_label(span, "cannot interpolate")
+                            .with_help(help),
+                    );
+                }
+            }
+        }
+        if let Some(children) = node.children_mut() {
+            interpolate_nodes(r, children.nodes_mut(), vars, warned);
+        }
+    }
 }
 
 fn syntax_diagnostic(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagnostic {
@@ -160,68 +228,71 @@ fn valid_stack_name(name: &str) -> bool {
     !name.is_empty() && normalize_stack_name(name) == name
 }
 
-/// Loads stack files: reads each with its includes, overlays later files on earlier ones,
-/// applies the chosen profiles and validates.
-pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loaded {
-    let mut loaded = Loaded::default();
-    let mut diags = Diagnostics::default();
-    let mut base = Declarations::default();
-    let mut profiles: Vec<Profile> = Vec::new();
-    let mut stack_node: Option<Spanned<String>> = None;
-    let mut unreadable = false;
+/// Every file read and decoded, before profiles are chosen: what [`assemble`] works from.
+struct Read {
+    base: Declarations,
+    profiles: Vec<Profile>,
+    stack_node: Option<Spanned<String>>,
+    /// A file could not be read or parsed: there is nothing sound to validate.
+    broken: bool,
+}
+
+/// Reads each entry file with its includes and overlays later files on earlier ones.
+fn read_all(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options, loaded: &mut Loaded, diags: &mut Diagnostics) -> Read {
+    let mut read = Read {
+        base: Declarations::default(),
+        profiles: Vec::new(),
+        stack_node: None,
+        broken: false,
+    };
+    let mut warned = Vec::new();
     for (i, path) in entries.iter().enumerate() {
         let mut seen = Vec::new();
-        let Some(file) = read_with_includes(path, None, reader, &mut loaded, &mut diags, &mut seen)
-        else {
-            unreadable = true;
+        let Some(file) = read_with_includes(path, None, reader, opts, loaded, diags, &mut seen, &mut warned) else {
+            read.broken = true;
             continue;
         };
         if loaded.files[file].stack.is_some() {
-            stack_node = loaded.files[file].stack.clone();
+            read.stack_node = loaded.files[file].stack.clone();
         }
-        let (decls, profs) = flatten(file, &loaded.files, &loaded.sources, &mut diags, 0);
+        let (decls, profs) = flatten(file, &loaded.files, &loaded.sources, diags, 0);
         if i == 0 {
-            base = decls;
+            read.base = decls;
         } else {
-            merge::merge_declarations(&mut base, decls);
+            merge::merge_declarations(&mut read.base, decls);
         }
         for p in profs {
-            match profiles.iter_mut().find(|q| q.name.value == p.name.value) {
+            match read.profiles.iter_mut().find(|q| q.name.value == p.name.value) {
                 Some(q) => merge::merge_declarations(&mut q.body, p.body),
-                None => profiles.push(p),
+                None => read.profiles.push(p),
             }
         }
     }
-    // Validation runs after decoding errors too, so that every problem is reported in one run;
-    // it only stops when a file could not be read or parsed at all.
-    if unreadable
-        || diags
-            .iter()
-            .any(|d| matches!(d.problem, Problem::Syntax { .. }))
-    {
-        finish(&mut loaded, diags);
-        return loaded;
+    if diags.iter().any(|d| matches!(d.problem, Problem::Syntax { .. })) {
+        read.broken = true;
     }
-    let name = stack_name(entries, opts, stack_node.as_ref(), &mut diags);
-    let profile_services: BTreeMap<String, Vec<String>> = profiles
+    read
+}
+
+/// Applies profiles to what was read and validates.
+fn assemble(read: &Read, entries: &[PathBuf], opts: &Options, diags: &mut Diagnostics) -> Option<Stack> {
+    let name = stack_name(entries, opts, read.stack_node.as_ref(), diags);
+    let profile_services: BTreeMap<String, Vec<String>> = read
+        .profiles
         .iter()
         .map(|p| {
             (
                 p.name.value.clone(),
-                p.body
-                    .services
-                    .iter()
-                    .map(|s| s.name.value.clone())
-                    .collect(),
+                p.body.services.iter().map(|s| s.name.value.clone()).collect(),
             )
         })
         .collect();
-    let mut decls = base;
+    let mut decls = read.base.clone();
     for wanted in &opts.profiles {
-        match profiles.iter().find(|p| p.name.value == *wanted) {
+        match read.profiles.iter().find(|p| p.name.value == *wanted) {
             Some(p) => merge::merge_declarations(&mut decls, p.body.clone()),
             None => {
-                let names: Vec<&str> = profiles.iter().map(|p| p.name.value.as_str()).collect();
+                let names: Vec<&str> = read.profiles.iter().map(|p| p.name.value.as_str()).collect();
                 let help = match suggest::did_you_mean(wanted, &names) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None if names.is_empty() => "the stack declares no profile".into(),
@@ -238,77 +309,83 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
             }
         }
     }
-    {
-        let cx = validate::Context {
-            name,
-            profiles: opts.profiles.clone(),
-            profile_services: &profile_services,
-        };
-        loaded.stack = validate::validate(decls, &cx, &mut diags);
+    let cx = validate::Context {
+        name,
+        profiles: opts.profiles.clone(),
+        profile_services: &profile_services,
+    };
+    validate::validate(decls, &cx, diags)
+}
+
+/// Loads stack files: reads each with its includes, overlays later files on earlier ones,
+/// applies the chosen profiles and validates.
+pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut diags = Diagnostics::default();
+    let read = read_all(entries, reader, opts, &mut loaded, &mut diags);
+    // Validation runs after decoding errors too, so that every problem is reported in one run;
+    // it only stops when a file could not be read or parsed at all.
+    if !read.broken {
+        loaded.stack = assemble(&read, entries, opts, &mut diags);
     }
     finish(&mut loaded, diags);
     loaded
 }
 
 /// Validates the base and every declared profile applied on its own, as `stackr check` does
-/// (or, when `opts` names profiles, exactly that combination).
-/// Returns the base load, with the diagnostics of every profile added (without repeats).
+/// (or, when `opts` names profiles, exactly that combination). Files are read once. Returns the
+/// base (or chosen) stack, with the diagnostics of every profile added without repeats.
 ///
-/// `host` checks each valid stack against the world (files that must exist, for instance); its
-/// diagnostics are attached and merged like the rest.
+/// `host` checks each valid stack against the world (files that must exist, for instance).
 pub fn load_all_profiles(
     entries: &[PathBuf],
     reader: &dyn FileReader,
     opts: &Options,
     host: &dyn Fn(&Stack) -> Vec<Diagnostic>,
 ) -> Loaded {
-    let mut loaded = load(entries, reader, opts);
-    if let Some(stack) = &loaded.stack {
-        let extra: Vec<Diagnostic> = host(stack)
-            .into_iter()
-            .map(|d| d.attach(&loaded.sources))
-            .collect();
-        loaded.diagnostics.extend(extra);
-    }
-    let names: Vec<String> = loaded
-        .files
-        .iter()
-        .flat_map(|f| f.profiles.iter().map(|p| p.name.value.clone()))
-        .collect();
-    if loaded.files.is_empty()
-        || loaded
-            .diagnostics
-            .iter()
-            .any(|d| matches!(d.problem, Problem::Syntax { .. }))
-    {
+    let mut loaded = Loaded::default();
+    let mut diags = Diagnostics::default();
+    let read = read_all(entries, reader, opts, &mut loaded, &mut diags);
+    if read.broken {
+        finish(&mut loaded, diags);
         return loaded;
     }
-    let mut done: Vec<String> = Vec::new();
-    for name in names {
-        if !opts.profiles.is_empty() || done.contains(&name) {
-            break;
-        }
-        done.push(name.clone());
-        let mut o = opts.clone();
-        o.profiles = vec![name];
-        let other = load(entries, reader, &o);
-        let extra: Vec<Diagnostic> = match &other.stack {
-            Some(stack) => host(stack)
-                .into_iter()
-                .map(|d| d.attach(&other.sources))
-                .collect(),
-            None => Vec::new(),
-        };
-        for d in other.diagnostics.into_iter().chain(extra) {
-            let dup = loaded
-                .diagnostics
-                .iter()
-                .any(|e| e.problem == d.problem && e.primary() == d.primary());
-            if !dup {
-                loaded.diagnostics.push(d);
-            }
+    let mut runs: Vec<Options> = vec![opts.clone()];
+    if opts.profiles.is_empty() {
+        for p in &read.profiles {
+            let mut o = opts.clone();
+            o.profiles = vec![p.name.value.clone()];
+            runs.push(o);
         }
     }
+    let mut all: Vec<Diagnostic> = diags.into_vec();
+    let decode_count = all.len();
+    for (i, run) in runs.iter().enumerate() {
+        // Each run sees the decoding diagnostics, so follow-on problems stay suppressed.
+        let mut d = Diagnostics::default();
+        d.extend(all[..decode_count].iter().cloned());
+        let stack = assemble(&read, entries, run, &mut d);
+        if let Some(stack) = &stack {
+            d.extend(host(stack));
+        }
+        for diag in d.into_vec().into_iter().skip(decode_count) {
+            let dup = all[decode_count..]
+                .iter()
+                .any(|e| e.problem == diag.problem && e.primary() == diag.primary());
+            if !dup {
+                all.push(diag);
+            }
+        }
+        if i == 0 {
+            loaded.stack = stack;
+        }
+    }
+    let mut diags = Diagnostics::default();
+    diags.extend(all);
+    if diags.has_errors() {
+        loaded.stack = None;
+    }
+    finish(&mut loaded, diags);
     loaded
 }
 
@@ -383,13 +460,16 @@ fn stack_name(
 }
 
 /// Reads a file and, depth first, the files it includes.
+#[allow(clippy::too_many_arguments)]
 fn read_with_includes(
     path: &Path,
     from: Option<Span>,
     reader: &dyn FileReader,
+    opts: &Options,
     loaded: &mut Loaded,
     diags: &mut Diagnostics,
     seen: &mut Vec<PathBuf>,
+    warned: &mut Vec<String>,
 ) -> Option<usize> {
     if seen.iter().any(|p| p == path) {
         let mut d = Diagnostic::error(Problem::Other {
@@ -420,13 +500,13 @@ fn read_with_includes(
     let name = reader.display_name(path);
     let source = SourceFile::new(path, name, text);
     let id = loaded.sources.add(source.clone());
-    let file = parse_file(id, &source, diags)?;
+    let file = parse_file(id, &source, opts.vars.as_ref(), warned, diags)?;
     seen.push(path.to_path_buf());
     let includes = file.includes.clone();
     loaded.files.push(file);
     let index = loaded.files.len() - 1;
     for inc in includes {
-        read_with_includes(&inc.value, Some(inc.span), reader, loaded, diags, seen);
+        read_with_includes(&inc.value, Some(inc.span), reader, opts, loaded, diags, seen, warned);
     }
     seen.pop();
     Some(index)

@@ -151,6 +151,14 @@ pub enum Problem {
     #[error("the ports of service `{service}` are ignored: it uses the host's network")]
     PortsIgnoredWithHostNetwork { service: String },
 
+    #[error("{error}")]
+    Interpolation {
+        error: crate::interpolate::InterpolationError,
+    },
+
+    #[error("variable `{name}` is not set: using an empty string")]
+    UnsetVariable { name: String },
+
     #[error("{message}")]
     Other { message: String },
 
@@ -194,6 +202,8 @@ impl Problem {
             Problem::RelativeContainerPath { .. } => "relative-container-path",
             Problem::MissingPath { .. } => "missing-path",
             Problem::PortsIgnoredWithHostNetwork { .. } => "ports-ignored",
+            Problem::Interpolation { .. } => "interpolation",
+            Problem::UnsetVariable { .. } => "unset-variable",
             Problem::Other { .. } => "invalid",
             Problem::Note { .. } => "note",
         }

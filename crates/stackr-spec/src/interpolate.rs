@@ -1,0 +1,510 @@
+//! Variable interpolation with compose's syntax and precedence.
+//!
+//! `$VAR`, `${VAR}`, `${VAR:-default}` (unset or empty), `${VAR-default}` (unset),
+//! `${VAR:?message}` / `${VAR?message}` (an error), `${VAR:+replacement}` /
+//! `${VAR+replacement}`, nested expansions inside defaults and messages, and `$$` for a
+//! literal `$`. The operator is the one right after the name, so `${A-x:?y}` is a default.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+/// Why a value could not be interpolated.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InterpolationError {
+    #[error("required variable {name} is missing a value{}", message_suffix(.message))]
+    Required { name: String, message: String },
+    #[error("invalid interpolation `{text}`: {reason}")]
+    Invalid { text: String, reason: &'static str },
+}
+
+fn message_suffix(m: &str) -> String {
+    if m.is_empty() {
+        String::new()
+    } else {
+        format!(": {m}")
+    }
+}
+
+/// Where variables come from.
+pub trait Variables {
+    fn get(&self, name: &str) -> Option<&str>;
+}
+
+impl Variables for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<&str> {
+        BTreeMap::get(self, name).map(String::as_str)
+    }
+}
+
+/// The result of interpolating one value: the text, and the variables that were used but not
+/// set (compose warns about each and uses an empty string).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Interpolated {
+    pub text: String,
+    pub unset: Vec<String>,
+}
+
+fn is_name_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Interpolates `text`.
+pub fn interpolate(text: &str, vars: &dyn Variables) -> Result<Interpolated, InterpolationError> {
+    let mut out = Interpolated::default();
+    let chars: Vec<char> = text.chars().collect();
+    expand(&chars, vars, &mut out)?;
+    Ok(out)
+}
+
+fn invalid(chars: &[char], reason: &'static str) -> InterpolationError {
+    InterpolationError::Invalid {
+        text: chars.iter().collect(),
+        reason,
+    }
+}
+
+fn expand(chars: &[char], vars: &dyn Variables, out: &mut Interpolated) -> Result<(), InterpolationError> {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c != '$' {
+            out.text.push(c);
+            i += 1;
+            continue;
+        }
+        match chars.get(i + 1) {
+            Some('$') => {
+                out.text.push('$');
+                i += 2;
+            }
+            Some('{') => {
+                let end = matching_brace(chars, i + 1)
+                    .ok_or_else(|| invalid(chars, "a `${` is not closed by `}`"))?;
+                let inner = &chars[i + 2..end];
+                substitute(inner, chars, vars, out)?;
+                i = end + 1;
+            }
+            Some(&n) if is_name_start(n) => {
+                let mut j = i + 1;
+                while j < chars.len() && is_name_char(chars[j]) {
+                    j += 1;
+                }
+                let name: String = chars[i + 1..j].iter().collect();
+                lookup(&name, vars, out);
+                i = j;
+            }
+            _ => {
+                return Err(invalid(
+                    chars,
+                    "a `$` must start a variable (`$NAME`, `${NAME}`); write `$$` for a literal `$`",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The index of the `}` closing the `{` at `open`, counting nested `${`.
+fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = open;
+    while i < chars.len() {
+        match chars[i] {
+            '$' if chars.get(i + 1) == Some(&'$') => {
+                i += 2;
+                continue;
+            }
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn lookup(name: &str, vars: &dyn Variables, out: &mut Interpolated) {
+    match vars.get(name) {
+        Some(v) => out.text.push_str(v),
+        None => {
+            if !out.unset.iter().any(|u| u == name) {
+                out.unset.push(name.to_string());
+            }
+        }
+    }
+}
+
+fn substitute(
+    inner: &[char],
+    whole: &[char],
+    vars: &dyn Variables,
+    out: &mut Interpolated,
+) -> Result<(), InterpolationError> {
+    let name_len = inner.iter().take_while(|c| is_name_char(**c)).count();
+    if name_len == 0 || !is_name_start(inner[0]) {
+        return Err(invalid(whole, "`${...}` must start with a variable name"));
+    }
+    let name: String = inner[..name_len].iter().collect();
+    let rest = &inner[name_len..];
+    if rest.is_empty() {
+        lookup(&name, vars, out);
+        return Ok(());
+    }
+    let (op, arg): (&str, &[char]) = match (rest[0], rest.get(1)) {
+        (':', Some('-')) => (":-", &rest[2..]),
+        (':', Some('?')) => (":?", &rest[2..]),
+        (':', Some('+')) => (":+", &rest[2..]),
+        ('-', _) => ("-", &rest[1..]),
+        ('?', _) => ("?", &rest[1..]),
+        ('+', _) => ("+", &rest[1..]),
+        _ => {
+            return Err(invalid(
+                whole,
+                "after the name comes `}`, `:-`, `-`, `:?`, `?`, `:+` or `+`",
+            ));
+        }
+    };
+    let value = vars.get(&name);
+    let set = value.is_some();
+    let non_empty = value.is_some_and(|v| !v.is_empty());
+    let expand_arg = |out: &mut Interpolated| -> Result<String, InterpolationError> {
+        let mut sub = Interpolated::default();
+        expand(arg, vars, &mut sub)?;
+        for u in sub.unset {
+            if !out.unset.contains(&u) {
+                out.unset.push(u);
+            }
+        }
+        Ok(sub.text)
+    };
+    match op {
+        ":-" | "-" => {
+            let use_value = if op == ":-" { non_empty } else { set };
+            if use_value {
+                out.text.push_str(value.unwrap_or_default());
+            } else {
+                let d = expand_arg(out)?;
+                out.text.push_str(&d);
+            }
+        }
+        ":?" | "?" => {
+            let ok = if op == ":?" { non_empty } else { set };
+            if ok {
+                out.text.push_str(value.unwrap_or_default());
+            } else {
+                let message = expand_arg(out)?;
+                return Err(InterpolationError::Required { name, message });
+            }
+        }
+        _ => {
+            let replace = if op == ":+" { non_empty } else { set };
+            if replace {
+                let r = expand_arg(out)?;
+                out.text.push_str(&r);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `KEY=value` line of an env file that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}: {reason}")]
+pub struct DotenvError {
+    pub line: usize,
+    pub offset: usize,
+    pub len: usize,
+    pub reason: String,
+}
+
+/// Parses an env file as compose does: `KEY=value`, `export KEY=value`, `#` comments, single
+/// quotes (literal), double quotes (with `\n`, `\t`, `\"`, `\\` escapes, may span lines), and
+/// ` #` starting a comment after an unquoted value. Values are interpolated with the variables
+/// known so far (`vars`, then earlier lines), except in single quotes.
+pub fn parse_dotenv(
+    text: &str,
+    vars: &dyn Variables,
+) -> Result<Vec<(String, String)>, DotenvError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut offset = 0usize;
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut idx = 0;
+    while idx < lines.len() {
+        let raw = lines[idx];
+        let line_no = idx + 1;
+        let line_start = offset;
+        offset += raw.len();
+        idx += 1;
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let body = trimmed.strip_prefix("export ").map_or(trimmed, str::trim_start);
+        let err = |reason: String| DotenvError {
+            line: line_no,
+            offset: line_start,
+            len: line.len(),
+            reason,
+        };
+        let Some((key, value)) = body.split_once('=') else {
+            // A bare name is compose's "take it from the environment".
+            let key = body.trim();
+            if key.chars().all(is_name_char) && key.chars().next().is_some_and(is_name_start) {
+                if let Some(v) = vars.get(key) {
+                    out.push((key.to_string(), v.to_string()));
+                }
+                continue;
+            }
+            return Err(err(format!("expected `KEY=value`, found `{body}`")));
+        };
+        let key = key.trim();
+        if !(key.chars().next().is_some_and(is_name_start) && key.chars().all(|c| is_name_char(c) || c == '.' || c == '-')) {
+            return Err(err(format!("`{key}` is not a variable name")));
+        }
+        let value = value.trim_start();
+        let parsed = if let Some(rest) = value.strip_prefix('\'') {
+            match rest.find('\'') {
+                Some(end) => rest[..end].to_string(),
+                None => return Err(err("a single quote is not closed".into())),
+            }
+        } else if let Some(rest) = value.strip_prefix('"') {
+            let mut buf = String::new();
+            let mut chunk = rest.to_string();
+            let closed = loop {
+                let mut chars = chunk.chars().peekable();
+                let mut done = false;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => match chars.next() {
+                            Some('n') => buf.push('\n'),
+                            Some('t') => buf.push('\t'),
+                            Some('r') => buf.push('\r'),
+                            Some('"') => buf.push('"'),
+                            Some('\\') => buf.push('\\'),
+                            Some('$') => buf.push_str("$$"),
+                            Some(o) => {
+                                buf.push('\\');
+                                buf.push(o);
+                            }
+                            None => buf.push('\\'),
+                        },
+                        '"' => {
+                            done = true;
+                            break;
+                        }
+                        o => buf.push(o),
+                    }
+                }
+                if done {
+                    break true;
+                }
+                // The value goes on on the next line.
+                match lines.get(idx) {
+                    Some(next) => {
+                        offset += next.len();
+                        idx += 1;
+                        chunk = next.to_string();
+                    }
+                    None => break false,
+                }
+            };
+            if !closed {
+                return Err(err("a double quote is not closed".into()));
+            }
+            let known = Chain { first: &out, then: vars };
+            interpolate(&buf, &known).map_err(|e| err(e.to_string()))?.text
+        } else {
+            let v = match value.find(" #") {
+                Some(i) => &value[..i],
+                None => value,
+            };
+            let known = Chain { first: &out, then: vars };
+            interpolate(v.trim_end(), &known).map_err(|e| err(e.to_string()))?.text
+        };
+        out.retain(|(k, _)| k != key);
+        out.push((key.to_string(), parsed));
+    }
+    Ok(out)
+}
+
+/// Earlier lines of an env file, then the outer variables.
+struct Chain<'a> {
+    first: &'a [(String, String)],
+    then: &'a dyn Variables,
+}
+
+impl Variables for Chain<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.first
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .or_else(|| self.then.get(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// compose-go's test mapping: FOO is set, BAR is set but empty.
+    fn vars() -> BTreeMap<String, String> {
+        BTreeMap::from([("FOO".into(), "first".into()), ("BAR".into(), String::new())])
+    }
+
+    fn sub(t: &str) -> Result<String, InterpolationError> {
+        interpolate(t, &vars()).map(|i| i.text)
+    }
+
+    fn ok(t: &str) -> String {
+        sub(t).unwrap_or_else(|e| panic!("{t}: {e}"))
+    }
+
+    // The cases below mirror compose-go's template tests one by one.
+
+    #[test]
+    fn escaped() {
+        assert_eq!(ok("$${foo}"), "${foo}");
+        assert_eq!(ok("$$FOO"), "$FOO");
+    }
+
+    #[test]
+    fn no_match() {
+        assert_eq!(ok("foo"), "foo");
+    }
+
+    #[test]
+    fn invalid_templates() {
+        for t in ["${", "$}", "${}", "${ }", "${ foo}", "${foo }", "${foo!}", "$", "$5", "a $ b"] {
+            assert!(
+                matches!(sub(t), Err(InterpolationError::Invalid { .. })),
+                "{t} should be invalid: {:?}",
+                sub(t)
+            );
+        }
+    }
+
+    #[test]
+    fn non_braced_stops_at_non_name_char() {
+        assert_eq!(ok("$FOO-bar"), "first-bar");
+    }
+
+    #[test]
+    fn unset_and_empty_without_default() {
+        let r = interpolate("This ${missing} var", &vars()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.text, "This  var");
+        assert_eq!(r.unset, vec!["missing".to_string()]);
+        let r = interpolate("This ${BAR} var", &vars()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.text, "This  var");
+        assert!(r.unset.is_empty(), "an empty variable is set");
+    }
+
+    #[test]
+    fn value_without_default() {
+        assert_eq!(ok("This $FOO var"), "This first var");
+        assert_eq!(ok("This ${FOO} var"), "This first var");
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(ok("ok ${missing:-def}"), "ok def");
+        assert_eq!(ok("ok ${missing-def}"), "ok def");
+        assert_eq!(ok("ok ${BAR:-def}"), "ok def");
+        assert_eq!(ok("ok ${FOO:-def}"), "ok first");
+        assert_eq!(ok("ok ${BAR-def}"), "ok ");
+        assert_eq!(ok("ok ${BAR:-/non:-alphanumeric}"), "ok /non:-alphanumeric");
+    }
+
+    #[test]
+    fn nested_defaults() {
+        assert_eq!(ok("ok ${UNSET_VAR-$FOO}"), "ok first");
+        assert_eq!(ok("ok ${UNSET_VAR-${FOO}}"), "ok first");
+        assert_eq!(ok("ok ${UNSET_VAR-${FOO} ${FOO}}"), "ok first first");
+        assert_eq!(ok("ok ${BAR:-$FOO}"), "ok first");
+        assert_eq!(ok("ok ${BAR:-${FOO}}"), "ok first");
+        assert_eq!(ok("ok ${BAR:-${FOO} ${FOO}}"), "ok first first");
+        assert_eq!(ok("${A:-${B:-${FOO}}}"), "first");
+    }
+
+    #[test]
+    fn mandatory_errors() {
+        for (t, msg) in [
+            ("not ok ${UNSET_VAR:?Mandatory Variable Unset}", "required variable UNSET_VAR is missing a value: Mandatory Variable Unset"),
+            ("not ok ${BAR:?Mandatory Variable Empty}", "required variable BAR is missing a value: Mandatory Variable Empty"),
+            ("not ok ${UNSET_VAR:?}", "required variable UNSET_VAR is missing a value"),
+            ("not ok ${UNSET_VAR?Mandatory Variable Unset}", "required variable UNSET_VAR is missing a value: Mandatory Variable Unset"),
+            ("not ok ${UNSET_VAR?}", "required variable UNSET_VAR is missing a value"),
+            ("not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}", "required variable UNSET_VAR is missing a value: Mandatory Variable first"),
+            ("not ok ${UNSET_VAR?Mandatory Variable ${FOO}}", "required variable UNSET_VAR is missing a value: Mandatory Variable first"),
+        ] {
+            match sub(t) {
+                Err(e @ InterpolationError::Required { .. }) => assert_eq!(e.to_string(), msg, "{t}"),
+                other => panic!("{t}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn mandatory_satisfied() {
+        assert_eq!(ok("ok ${FOO:?err}"), "ok first");
+        assert_eq!(ok("ok ${FOO?err}"), "ok first");
+        assert_eq!(ok("ok ${BAR?err}"), "ok ");
+    }
+
+    #[test]
+    fn precedence_is_the_first_operator() {
+        assert!(matches!(sub("${UNSET_VAR?bar-baz}"), Err(InterpolationError::Required { message, .. }) if message == "bar-baz"));
+        assert_eq!(ok("${UNSET_VAR-myerror?msg}"), "myerror?msg");
+        assert_eq!(ok("${FOO?bar-baz}"), "first");
+        assert_eq!(ok("${BAR:-default_value_for_empty_var}"), "default_value_for_empty_var");
+        assert_eq!(ok("${UNSET_VAR-default_value_for_unset_var}"), "default_value_for_unset_var");
+    }
+
+    #[test]
+    fn replacements() {
+        assert_eq!(ok("${FOO:+set}"), "set");
+        assert_eq!(ok("${BAR:+set}"), "");
+        assert_eq!(ok("${BAR+set}"), "set");
+        assert_eq!(ok("${UNSET+set}"), "");
+        assert_eq!(ok("${FOO:+x-$FOO}"), "x-first");
+    }
+
+    #[test]
+    fn dotenv_forms() {
+        let text = "# comment\nA=1\nexport B = two\nC='lit $A'\nD=\"q $A\\n\"\nE=x #comment\nF=a#b\nG=\"multi\nline\"\nH=${A:-z}$B\n\nI\n";
+        let env = BTreeMap::from([("I".to_string(), "from-env".to_string())]);
+        let parsed = parse_dotenv(text, &env).unwrap_or_else(|e| panic!("{e}"));
+        let get = |k: &str| parsed.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("A"), Some("1"));
+        assert_eq!(get("B"), Some("two"));
+        assert_eq!(get("C"), Some("lit $A"));
+        assert_eq!(get("D"), Some("q 1\n"));
+        assert_eq!(get("E"), Some("x"));
+        assert_eq!(get("F"), Some("a#b"));
+        assert_eq!(get("G"), Some("multi\nline"));
+        assert_eq!(get("H"), Some("1two"));
+        assert_eq!(get("I"), Some("from-env"));
+    }
+
+    #[test]
+    fn dotenv_errors() {
+        let empty = BTreeMap::new();
+        assert!(parse_dotenv("A='open\n", &empty).is_err());
+        assert!(parse_dotenv("A=\"open\n", &empty).is_err());
+        assert!(parse_dotenv("1A=x\n", &empty).is_err());
+        let e = parse_dotenv("A=1\nnot valid line\n", &empty).err();
+        assert_eq!(e.map(|e| e.line), Some(2));
+    }
+}
