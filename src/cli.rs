@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// stackr: declarative stacks of containers, with a plan.
 #[derive(Debug, Parser)]
@@ -50,6 +50,47 @@ pub struct Global {
 pub enum Command {
     /// Validate the stack file, the base and every profile; print every problem found.
     Check,
+    /// Print the fully resolved stack: profiles applied, variables interpolated, defaults
+    /// filled, paths absolute. Secret values are never read.
+    Config(ConfigArgs),
+    /// Print the dependency graph: the conditions on its edges and the start order as waves.
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Kdl)]
+    pub format: ConfigFormat,
+    /// Print only the service names, one a line.
+    #[arg(long = "services", conflicts_with_all = ["list_profiles", "list_volumes"])]
+    pub list_services: bool,
+    /// Print only the profile names the stack declares, one a line.
+    #[arg(long = "profiles", conflicts_with = "list_volumes")]
+    pub list_profiles: bool,
+    /// Print only the volume names, one a line.
+    #[arg(long = "volumes")]
+    pub list_volumes: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ConfigFormat {
+    Kdl,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
 }
 
 impl Global {

@@ -3,7 +3,10 @@
 
 mod check;
 mod cli;
+mod config;
 mod files;
+mod graph;
+mod load;
 mod render;
 
 use std::process::ExitCode;
@@ -15,6 +18,8 @@ fn main() -> ExitCode {
     let out = render::Output::new(args.global.no_color);
     let code = match &args.command {
         cli::Command::Check => check::run(&args.global, &out),
+        cli::Command::Config(c) => config::run(&args.global, c, &out),
+        cli::Command::Graph(g) => graph::run(&args.global, g, &out),
     };
     ExitCode::from(code as u8)
 }

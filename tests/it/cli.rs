@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::support::root;
 
-fn stackr(dir: &Path) -> Command {
+pub fn stackr(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackr"));
     cmd.current_dir(dir)
         .env_remove("STACKR_FILE")
@@ -15,13 +15,13 @@ fn stackr(dir: &Path) -> Command {
     cmd
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn run(cmd: &mut Command) -> Run {
+pub fn run(cmd: &mut Command) -> Run {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run stackr: {e}"));
@@ -32,7 +32,7 @@ fn run(cmd: &mut Command) -> Run {
     }
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("stackr-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));

@@ -2,6 +2,8 @@
 
 mod book;
 mod cli;
+mod config;
 mod fixtures;
+mod interpolation;
 mod robustness;
 mod support;

@@ -8,7 +8,9 @@ use crate::support::{render_all, root};
 fn fixtures() -> Vec<String> {
     let mut out = Vec::new();
     for dir in ["tests/fixtures/valid", "tests/fixtures/invalid"] {
-        let Ok(entries) = std::fs::read_dir(root().join(dir)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root().join(dir)) else {
+            continue;
+        };
         for e in entries.flatten() {
             if let Ok(text) = std::fs::read_to_string(e.path()) {
                 out.push(text);
@@ -33,7 +35,10 @@ fn every_prefix_of_every_fixture() {
     let files = fixtures();
     assert!(files.len() > 40);
     for text in &files {
-        let cuts: Vec<usize> = (0..=text.len()).filter(|i| text.is_char_boundary(*i)).step_by(2).collect();
+        let cuts: Vec<usize> = (0..=text.len())
+            .filter(|i| text.is_char_boundary(*i))
+            .step_by(2)
+            .collect();
         for cut in cuts {
             check(&text[..cut]);
         }
@@ -58,9 +63,29 @@ impl Rng {
 #[test]
 fn mutations_of_every_fixture() {
     const PIECES: &[&str] = &[
-        "\"", "{", "}", "=", "#true", "#null", "0o777", "-1", "99999999999999999999", "\"\"",
-        "(secret)", "\n", ";", "\"a:b:c:d\"", "\"1e400s\"", "\"-5m\"", "é", "\\", "/*", "*/",
-        "depends-on \"x\"", "port \"0:0\"", "service \"s\" {}",
+        "\"",
+        "{",
+        "}",
+        "=",
+        "#true",
+        "#null",
+        "0o777",
+        "-1",
+        "99999999999999999999",
+        "\"\"",
+        "(secret)",
+        "\n",
+        ";",
+        "\"a:b:c:d\"",
+        "\"1e400s\"",
+        "\"-5m\"",
+        "é",
+        "\\",
+        "/*",
+        "*/",
+        "depends-on \"x\"",
+        "port \"0:0\"",
+        "service \"s\" {}",
     ];
     let mut rng = Rng(0x5eed_cafe);
     for text in fixtures() {

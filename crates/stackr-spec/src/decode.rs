@@ -1191,6 +1191,7 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
     );
     let mut b = Build {
         span: r.name_span(child),
+        dir: r.dir.clone(),
         context: v.arg(0).and_then(|e| r.path(e, "the build context")),
         dockerfile: v
             .prop("dockerfile")

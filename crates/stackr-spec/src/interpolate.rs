@@ -68,7 +68,11 @@ fn invalid(chars: &[char], reason: &'static str) -> InterpolationError {
     }
 }
 
-fn expand(chars: &[char], vars: &dyn Variables, out: &mut Interpolated) -> Result<(), InterpolationError> {
+fn expand(
+    chars: &[char],
+    vars: &dyn Variables,
+    out: &mut Interpolated,
+) -> Result<(), InterpolationError> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -250,7 +254,9 @@ pub fn parse_dotenv(
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let body = trimmed.strip_prefix("export ").map_or(trimmed, str::trim_start);
+        let body = trimmed
+            .strip_prefix("export ")
+            .map_or(trimmed, str::trim_start);
         let err = |reason: String| DotenvError {
             line: line_no,
             offset: line_start,
@@ -269,7 +275,9 @@ pub fn parse_dotenv(
             return Err(err(format!("expected `KEY=value`, found `{body}`")));
         };
         let key = key.trim();
-        if !(key.chars().next().is_some_and(is_name_start) && key.chars().all(|c| is_name_char(c) || c == '.' || c == '-')) {
+        if !(key.chars().next().is_some_and(is_name_start)
+            && key.chars().all(|c| is_name_char(c) || c == '.' || c == '-'))
+        {
             return Err(err(format!("`{key}` is not a variable name")));
         }
         let value = value.trim_start();
@@ -280,7 +288,12 @@ pub fn parse_dotenv(
             }
         } else if let Some(rest) = value.strip_prefix('"') {
             let mut buf = String::new();
-            let mut chunk = rest.to_string();
+            // Keep the line break: a double-quoted value may go on over several lines.
+            let mut chunk = if raw.ends_with('\n') {
+                format!("{rest}\n")
+            } else {
+                rest.to_string()
+            };
             let closed = loop {
                 let mut chars = chunk.chars().peekable();
                 let mut done = false;
@@ -322,15 +335,25 @@ pub fn parse_dotenv(
             if !closed {
                 return Err(err("a double quote is not closed".into()));
             }
-            let known = Chain { first: &out, then: vars };
-            interpolate(&buf, &known).map_err(|e| err(e.to_string()))?.text
+            let known = Chain {
+                first: &out,
+                then: vars,
+            };
+            interpolate(&buf, &known)
+                .map_err(|e| err(e.to_string()))?
+                .text
         } else {
             let v = match value.find(" #") {
                 Some(i) => &value[..i],
                 None => value,
             };
-            let known = Chain { first: &out, then: vars };
-            interpolate(v.trim_end(), &known).map_err(|e| err(e.to_string()))?.text
+            let known = Chain {
+                first: &out,
+                then: vars,
+            };
+            interpolate(v.trim_end(), &known)
+                .map_err(|e| err(e.to_string()))?
+                .text
         };
         out.retain(|(k, _)| k != key);
         out.push((key.to_string(), parsed));
@@ -361,7 +384,10 @@ mod tests {
 
     /// compose-go's test mapping: FOO is set, BAR is set but empty.
     fn vars() -> BTreeMap<String, String> {
-        BTreeMap::from([("FOO".into(), "first".into()), ("BAR".into(), String::new())])
+        BTreeMap::from([
+            ("FOO".into(), "first".into()),
+            ("BAR".into(), String::new()),
+        ])
     }
 
     fn sub(t: &str) -> Result<String, InterpolationError> {
@@ -387,7 +413,9 @@ mod tests {
 
     #[test]
     fn invalid_templates() {
-        for t in ["${", "$}", "${}", "${ }", "${ foo}", "${foo }", "${foo!}", "$", "$5", "a $ b"] {
+        for t in [
+            "${", "$}", "${}", "${ }", "${ foo}", "${foo }", "${foo!}", "$", "$5", "a $ b",
+        ] {
             assert!(
                 matches!(sub(t), Err(InterpolationError::Invalid { .. })),
                 "{t} should be invalid: {:?}",
@@ -441,16 +469,39 @@ mod tests {
     #[test]
     fn mandatory_errors() {
         for (t, msg) in [
-            ("not ok ${UNSET_VAR:?Mandatory Variable Unset}", "required variable UNSET_VAR is missing a value: Mandatory Variable Unset"),
-            ("not ok ${BAR:?Mandatory Variable Empty}", "required variable BAR is missing a value: Mandatory Variable Empty"),
-            ("not ok ${UNSET_VAR:?}", "required variable UNSET_VAR is missing a value"),
-            ("not ok ${UNSET_VAR?Mandatory Variable Unset}", "required variable UNSET_VAR is missing a value: Mandatory Variable Unset"),
-            ("not ok ${UNSET_VAR?}", "required variable UNSET_VAR is missing a value"),
-            ("not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}", "required variable UNSET_VAR is missing a value: Mandatory Variable first"),
-            ("not ok ${UNSET_VAR?Mandatory Variable ${FOO}}", "required variable UNSET_VAR is missing a value: Mandatory Variable first"),
+            (
+                "not ok ${UNSET_VAR:?Mandatory Variable Unset}",
+                "required variable UNSET_VAR is missing a value: Mandatory Variable Unset",
+            ),
+            (
+                "not ok ${BAR:?Mandatory Variable Empty}",
+                "required variable BAR is missing a value: Mandatory Variable Empty",
+            ),
+            (
+                "not ok ${UNSET_VAR:?}",
+                "required variable UNSET_VAR is missing a value",
+            ),
+            (
+                "not ok ${UNSET_VAR?Mandatory Variable Unset}",
+                "required variable UNSET_VAR is missing a value: Mandatory Variable Unset",
+            ),
+            (
+                "not ok ${UNSET_VAR?}",
+                "required variable UNSET_VAR is missing a value",
+            ),
+            (
+                "not ok ${UNSET_VAR:?Mandatory Variable ${FOO}}",
+                "required variable UNSET_VAR is missing a value: Mandatory Variable first",
+            ),
+            (
+                "not ok ${UNSET_VAR?Mandatory Variable ${FOO}}",
+                "required variable UNSET_VAR is missing a value: Mandatory Variable first",
+            ),
         ] {
             match sub(t) {
-                Err(e @ InterpolationError::Required { .. }) => assert_eq!(e.to_string(), msg, "{t}"),
+                Err(e @ InterpolationError::Required { .. }) => {
+                    assert_eq!(e.to_string(), msg, "{t}")
+                }
                 other => panic!("{t}: {other:?}"),
             }
         }
@@ -465,11 +516,19 @@ mod tests {
 
     #[test]
     fn precedence_is_the_first_operator() {
-        assert!(matches!(sub("${UNSET_VAR?bar-baz}"), Err(InterpolationError::Required { message, .. }) if message == "bar-baz"));
+        assert!(
+            matches!(sub("${UNSET_VAR?bar-baz}"), Err(InterpolationError::Required { message, .. }) if message == "bar-baz")
+        );
         assert_eq!(ok("${UNSET_VAR-myerror?msg}"), "myerror?msg");
         assert_eq!(ok("${FOO?bar-baz}"), "first");
-        assert_eq!(ok("${BAR:-default_value_for_empty_var}"), "default_value_for_empty_var");
-        assert_eq!(ok("${UNSET_VAR-default_value_for_unset_var}"), "default_value_for_unset_var");
+        assert_eq!(
+            ok("${BAR:-default_value_for_empty_var}"),
+            "default_value_for_empty_var"
+        );
+        assert_eq!(
+            ok("${UNSET_VAR-default_value_for_unset_var}"),
+            "default_value_for_unset_var"
+        );
     }
 
     #[test]

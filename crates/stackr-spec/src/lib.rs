@@ -13,13 +13,15 @@
 //! ```
 
 mod decode;
-pub mod interpolate;
 pub mod diagnostic;
+pub mod interpolate;
 pub mod merge;
 pub mod model;
 pub mod port;
+pub mod print;
 pub mod problem;
 mod reader;
+mod serde_util;
 pub mod source;
 mod suggest;
 pub mod units;
@@ -123,7 +125,9 @@ fn interpolate_nodes(
 ) {
     for node in nodes {
         for entry in node.entries_mut() {
-            let kdl::KdlValue::String(text) = entry.value() else { continue };
+            let kdl::KdlValue::String(text) = entry.value() else {
+                continue;
+            };
             if !text.contains('$') {
                 continue;
             }
@@ -147,9 +151,9 @@ fn interpolate_nodes(
                 }
                 Err(error) => {
                     let help = match &error {
-                        interpolate::InterpolationError::Required { name, .. } => format!(
-                            "set `{name}` in the shell or in `.env` beside the stack file"
-                        ),
+                        interpolate::InterpolationError::Required { name, .. } => {
+                            format!("set `{name}` in the shell or in `.env` beside the stack file")
+                        }
                         interpolate::InterpolationError::Invalid { .. } => {
                             "write `$$` for a literal `$`".to_string()
                         }
@@ -238,7 +242,13 @@ struct Read {
 }
 
 /// Reads each entry file with its includes and overlays later files on earlier ones.
-fn read_all(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options, loaded: &mut Loaded, diags: &mut Diagnostics) -> Read {
+fn read_all(
+    entries: &[PathBuf],
+    reader: &dyn FileReader,
+    opts: &Options,
+    loaded: &mut Loaded,
+    diags: &mut Diagnostics,
+) -> Read {
     let mut read = Read {
         base: Declarations::default(),
         profiles: Vec::new(),
@@ -248,7 +258,16 @@ fn read_all(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options, loaded
     let mut warned = Vec::new();
     for (i, path) in entries.iter().enumerate() {
         let mut seen = Vec::new();
-        let Some(file) = read_with_includes(path, None, reader, opts, loaded, diags, &mut seen, &mut warned) else {
+        let Some(file) = read_with_includes(
+            path,
+            None,
+            reader,
+            opts,
+            loaded,
+            diags,
+            &mut seen,
+            &mut warned,
+        ) else {
             read.broken = true;
             continue;
         };
@@ -262,20 +281,32 @@ fn read_all(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options, loaded
             merge::merge_declarations(&mut read.base, decls);
         }
         for p in profs {
-            match read.profiles.iter_mut().find(|q| q.name.value == p.name.value) {
+            match read
+                .profiles
+                .iter_mut()
+                .find(|q| q.name.value == p.name.value)
+            {
                 Some(q) => merge::merge_declarations(&mut q.body, p.body),
                 None => read.profiles.push(p),
             }
         }
     }
-    if diags.iter().any(|d| matches!(d.problem, Problem::Syntax { .. })) {
+    if diags
+        .iter()
+        .any(|d| matches!(d.problem, Problem::Syntax { .. }))
+    {
         read.broken = true;
     }
     read
 }
 
 /// Applies profiles to what was read and validates.
-fn assemble(read: &Read, entries: &[PathBuf], opts: &Options, diags: &mut Diagnostics) -> Option<Stack> {
+fn assemble(
+    read: &Read,
+    entries: &[PathBuf],
+    opts: &Options,
+    diags: &mut Diagnostics,
+) -> Option<Stack> {
     let name = stack_name(entries, opts, read.stack_node.as_ref(), diags);
     let profile_services: BTreeMap<String, Vec<String>> = read
         .profiles
@@ -283,7 +314,11 @@ fn assemble(read: &Read, entries: &[PathBuf], opts: &Options, diags: &mut Diagno
         .map(|p| {
             (
                 p.name.value.clone(),
-                p.body.services.iter().map(|s| s.name.value.clone()).collect(),
+                p.body
+                    .services
+                    .iter()
+                    .map(|s| s.name.value.clone())
+                    .collect(),
             )
         })
         .collect();
@@ -292,7 +327,11 @@ fn assemble(read: &Read, entries: &[PathBuf], opts: &Options, diags: &mut Diagno
         match read.profiles.iter().find(|p| p.name.value == *wanted) {
             Some(p) => merge::merge_declarations(&mut decls, p.body.clone()),
             None => {
-                let names: Vec<&str> = read.profiles.iter().map(|p| p.name.value.as_str()).collect();
+                let names: Vec<&str> = read
+                    .profiles
+                    .iter()
+                    .map(|p| p.name.value.as_str())
+                    .collect();
                 let help = match suggest::did_you_mean(wanted, &names) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None if names.is_empty() => "the stack declares no profile".into(),
@@ -506,7 +545,16 @@ fn read_with_includes(
     loaded.files.push(file);
     let index = loaded.files.len() - 1;
     for inc in includes {
-        read_with_includes(&inc.value, Some(inc.span), reader, opts, loaded, diags, seen, warned);
+        read_with_includes(
+            &inc.value,
+            Some(inc.span),
+            reader,
+            opts,
+            loaded,
+            diags,
+            seen,
+            warned,
+        );
     }
     seen.pop();
     Some(index)

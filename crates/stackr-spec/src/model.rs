@@ -9,19 +9,23 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::port::{PortRange, PortSpec, Protocol};
 use crate::source::{FileId, Span, Spanned};
 use crate::units::{ByteSize, Cpus};
 
 /// A `key value` pair from a map node such as `env`, `labels` or `sysctls`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct KeyValue {
     pub key: Spanned<String>,
     pub value: Spanned<String>,
 }
 
 /// The value of an environment variable.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum EnvValue {
     Text(String),
     /// `(secret)"name"`: the path where that secret is mounted in the container.
@@ -31,23 +35,30 @@ pub enum EnvValue {
 }
 
 /// One environment variable.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct EnvVar {
     pub name: Spanned<String>,
     pub value: Spanned<EnvValue>,
 }
 
 /// `env-file "path" required=#false`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct EnvFile {
     pub path: Spanned<PathBuf>,
     pub required: bool,
 }
 
 /// `build`: how to build the service's image.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Build {
+    #[serde(skip)]
     pub span: Span,
+    /// The directory of the file that declared the build: the context when none is given.
+    #[serde(skip)]
+    pub dir: PathBuf,
     pub context: Option<Spanned<PathBuf>>,
     pub dockerfile: Option<Spanned<String>>,
     pub target: Option<Spanned<String>>,
@@ -57,7 +68,8 @@ pub struct Build {
 }
 
 /// What a mount attaches.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MountSource {
     /// A volume declared at top level, by its stack-local name.
     Volume(String),
@@ -73,8 +85,10 @@ pub enum MountSource {
 }
 
 /// `mount SOURCE TARGET`, `tmpfs TARGET`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Mount {
+    #[serde(skip)]
     pub span: Span,
     pub source: Spanned<MountSource>,
     pub target: Spanned<String>,
@@ -82,7 +96,8 @@ pub struct Mount {
 }
 
 /// A network a service joins.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct ServiceNetwork {
     pub name: Spanned<String>,
     pub aliases: Vec<Spanned<String>>,
@@ -91,7 +106,8 @@ pub struct ServiceNetwork {
 }
 
 /// `network-mode`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum NetworkMode {
     Bridge,
     Host,
@@ -101,7 +117,8 @@ pub enum NetworkMode {
 }
 
 /// An HTTP probe run by stackr, not by a tool in the image.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct HttpProbe {
     pub port: u16,
     pub path: String,
@@ -113,14 +130,16 @@ pub struct HttpProbe {
 }
 
 /// A TCP probe run by stackr: healthy when a connection opens.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct TcpProbe {
     pub port: u16,
     pub host: Option<String>,
 }
 
 /// The test a health check runs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum HealthTest {
     /// Run by Docker without a shell.
     Exec(Vec<String>),
@@ -131,15 +150,21 @@ pub enum HealthTest {
 }
 
 /// `health { ... }`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Health {
+    #[serde(skip)]
     pub span: Span,
     /// `None`: keep the image's own test (timings may still be changed).
     pub test: Option<Spanned<HealthTest>>,
+    #[serde(serialize_with = "crate::serde_util::opt_duration")]
     pub interval: Option<Spanned<Duration>>,
+    #[serde(serialize_with = "crate::serde_util::opt_duration")]
     pub timeout: Option<Spanned<Duration>>,
     pub retries: Option<Spanned<u32>>,
+    #[serde(serialize_with = "crate::serde_util::opt_duration")]
     pub start_period: Option<Spanned<Duration>>,
+    #[serde(serialize_with = "crate::serde_util::opt_duration")]
     pub start_interval: Option<Spanned<Duration>>,
     /// `disable #true`: turn off the image's health check.
     pub disabled: Option<Spanned<bool>>,
@@ -153,7 +178,8 @@ impl Health {
 }
 
 /// When a dependency counts as ready.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Condition {
     #[default]
     Started,
@@ -172,8 +198,10 @@ impl Condition {
 }
 
 /// `depends-on "service" condition=... restart=... required=...`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Dependency {
+    #[serde(skip)]
     pub span: Span,
     pub service: Spanned<String>,
     pub condition: Condition,
@@ -184,7 +212,8 @@ pub struct Dependency {
 }
 
 /// `restart`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     No,
     Always,
@@ -193,7 +222,8 @@ pub enum RestartPolicy {
 }
 
 /// `pull-policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum PullPolicy {
     Always,
     Missing,
@@ -202,7 +232,8 @@ pub enum PullPolicy {
 }
 
 /// `limits` or `reservations`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Resources {
     pub cpus: Option<Spanned<Cpus>>,
     pub memory: Option<Spanned<ByteSize>>,
@@ -216,7 +247,8 @@ impl Resources {
 }
 
 /// `ulimit "nofile" soft=1024 hard=2048`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Ulimit {
     pub name: Spanned<String>,
     pub soft: i64,
@@ -224,14 +256,16 @@ pub struct Ulimit {
 }
 
 /// `logging "driver" { options ... }`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Logging {
     pub driver: Spanned<String>,
     pub options: Vec<KeyValue>,
 }
 
 /// A secret or config a service mounts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct FileRef {
     pub name: Spanned<String>,
     pub target: Option<Spanned<String>>,
@@ -262,7 +296,8 @@ impl FileRef {
 }
 
 /// What a watch rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum WatchAction {
     Sync,
     Rebuild,
@@ -282,7 +317,8 @@ impl WatchAction {
 }
 
 /// One `watch` rule.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct WatchRule {
     pub action: Spanned<WatchAction>,
     /// The host path watched (absolute after decoding).
@@ -298,9 +334,11 @@ pub struct WatchRule {
 }
 
 /// A service.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Service {
     /// The whole `service` node.
+    #[serde(skip)]
     pub span: Span,
     pub name: Spanned<String>,
     pub image: Option<Spanned<String>>,
@@ -326,6 +364,7 @@ pub struct Service {
     pub tty: Option<Spanned<bool>>,
     pub stdin_open: Option<Spanned<bool>>,
     pub stop_signal: Option<Spanned<String>>,
+    #[serde(serialize_with = "crate::serde_util::opt_duration")]
     pub stop_grace_period: Option<Spanned<Duration>>,
     pub limits: Resources,
     pub reservations: Resources,
@@ -380,7 +419,8 @@ impl Service {
 pub const DEFAULT_NETWORK: &str = "default";
 
 /// A top-level network.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Network {
     pub name: Spanned<String>,
     /// The engine-side name (`name=`); default `{stack}_{name}`.
@@ -401,7 +441,8 @@ impl Network {
 }
 
 /// A top-level volume.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Volume {
     pub name: Spanned<String>,
     pub engine_name: Option<Spanned<String>>,
@@ -418,7 +459,8 @@ impl Volume {
 }
 
 /// Where a secret's value comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SecretSource {
     /// A file on the deployer's machine (absolute after decoding).
     File(PathBuf),
@@ -429,15 +471,18 @@ pub enum SecretSource {
 }
 
 /// A top-level secret.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Secret {
+    #[serde(skip)]
     pub span: Span,
     pub name: Spanned<String>,
     pub source: Option<Spanned<SecretSource>>,
 }
 
 /// Where a config's content comes from.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ConfigSource {
     File(PathBuf),
     Content(String),
@@ -445,15 +490,18 @@ pub enum ConfigSource {
 }
 
 /// A top-level config.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Config {
+    #[serde(skip)]
     pub span: Span,
     pub name: Spanned<String>,
     pub source: Option<Spanned<ConfigSource>>,
 }
 
 /// Top-level declarations: what a file or a profile block declares.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Declarations {
     pub services: Vec<Service>,
     pub networks: Vec<Network>,
@@ -463,15 +511,18 @@ pub struct Declarations {
 }
 
 /// A `profile "name" { ... }` block.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Profile {
     pub name: Spanned<String>,
     pub body: Declarations,
 }
 
 /// What one stack file declares, decoded but not yet validated.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct StackFile {
+    #[serde(skip)]
     pub file: FileId,
     pub stack: Option<Spanned<String>>,
     pub includes: Vec<Spanned<PathBuf>>,
@@ -481,7 +532,8 @@ pub struct StackFile {
 
 /// A validated stack: every reference resolves, every value is in range, the dependency graph
 /// has no cycle. Only [`crate::validate`] builds one.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Stack {
     pub name: String,

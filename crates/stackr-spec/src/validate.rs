@@ -441,6 +441,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
     let mut services = BTreeMap::new();
     for mut s in decls.services {
         s.env.retain(|v| v.value.value != EnvValue::Unset);
+        fill_defaults(&mut s);
         services.insert(s.name.value.clone(), s);
     }
     let mut networks: BTreeMap<String, Network> = decls
@@ -660,4 +661,37 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
         waves[w].push(name.to_string());
     }
     waves
+}
+
+/// Docker's and compose's defaults, written into the model so that every consumer (and
+/// `stackr config`) sees the values that apply.
+fn fill_defaults(s: &mut Service) {
+    let at = s.name.span;
+    let d = |secs: u64| Some(Spanned::new(std::time::Duration::from_secs(secs), at));
+    if let Some(b) = &mut s.build {
+        if b.context.is_none() {
+            b.context = Some(Spanned::new(b.dir.clone(), b.span));
+        }
+        if b.dockerfile.is_none() {
+            b.dockerfile = Some(Spanned::new("Dockerfile".into(), b.span));
+        }
+    }
+    if let Some(h) = &mut s.health
+        && h.test.is_some()
+    {
+        h.interval = h.interval.take().or_else(|| d(30));
+        h.timeout = h.timeout.take().or_else(|| d(30));
+        h.retries = h.retries.take().or(Some(Spanned::new(3, at)));
+        h.start_period = h.start_period.take().or_else(|| d(0));
+        h.start_interval = h.start_interval.take().or_else(|| d(5));
+    }
+    if s.restart.is_none() {
+        s.restart = Some(Spanned::new(RestartPolicy::No, at));
+    }
+    if s.stop_grace_period.is_none() {
+        s.stop_grace_period = d(10);
+    }
+    if s.pull_policy.is_none() {
+        s.pull_policy = Some(Spanned::new(PullPolicy::Missing, at));
+    }
 }

@@ -1,0 +1,550 @@
+//! A [`Stack`] back to KDL: the canonical, fully resolved stack file `stackr config` prints.
+//!
+//! Reading the output again gives the same stack (the round-trip tests hold this). Every `$` is
+//! written as `$$`, since the values are already interpolated.
+
+use std::path::Path;
+
+use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+
+use crate::model::*;
+use crate::port::PortSpec;
+use crate::units::format_duration;
+
+fn esc(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
+fn text(s: &str) -> KdlEntry {
+    KdlEntry::new(KdlValue::String(esc(s)))
+}
+
+fn path(p: &Path) -> KdlEntry {
+    text(&p.to_string_lossy())
+}
+
+fn prop(key: &str, value: impl Into<KdlValue>) -> KdlEntry {
+    let value = match value.into() {
+        KdlValue::String(s) => KdlValue::String(esc(&s)),
+        other => other,
+    };
+    KdlEntry::new_prop(key, value)
+}
+
+fn int(n: impl Into<i128>) -> KdlEntry {
+    KdlEntry::new(KdlValue::Integer(n.into()))
+}
+
+fn node(name: &str, entries: Vec<KdlEntry>) -> KdlNode {
+    let mut n = KdlNode::new(name);
+    n.entries_mut().extend(entries);
+    n
+}
+
+fn with_children(mut n: KdlNode, children: Vec<KdlNode>) -> KdlNode {
+    if !children.is_empty() {
+        n.ensure_children().nodes_mut().extend(children);
+    }
+    n
+}
+
+fn map_node(name: &str, items: &[KeyValue]) -> Option<KdlNode> {
+    if items.is_empty() {
+        return None;
+    }
+    let children = items
+        .iter()
+        .map(|kv| node(&kv.key.value, vec![text(&kv.value.value)]))
+        .collect();
+    Some(with_children(KdlNode::new(name), children))
+}
+
+fn argv(name: &str, args: &[String]) -> KdlNode {
+    node(name, args.iter().map(|a| text(a)).collect())
+}
+
+fn duration(
+    name: &str,
+    d: &Option<crate::source::Spanned<std::time::Duration>>,
+) -> Option<KdlNode> {
+    d.as_ref()
+        .map(|d| node(name, vec![text(&format_duration(d.value))]))
+}
+
+fn flag(name: &str, b: &Option<crate::source::Spanned<bool>>) -> Option<KdlNode> {
+    b.as_ref().map(|b| node(name, vec![KdlEntry::new(b.value)]))
+}
+
+fn string(name: &str, s: &Option<crate::source::Spanned<String>>) -> Option<KdlNode> {
+    s.as_ref().map(|s| node(name, vec![text(&s.value)]))
+}
+
+fn mode_entry(key: &str, mode: u32) -> KdlEntry {
+    KdlEntry::new_prop(key, KdlValue::Integer(i128::from(mode)))
+}
+
+fn port(p: &PortSpec) -> KdlNode {
+    node("port", vec![text(&p.to_string())])
+}
+
+fn resources(name: &str, r: &Resources) -> Option<KdlNode> {
+    if r.is_empty() {
+        return None;
+    }
+    let mut entries = Vec::new();
+    if let Some(c) = &r.cpus {
+        let n = c.value.nano_cpus();
+        let value = if n % 1_000_000_000 == 0 {
+            KdlValue::Integer(i128::from(n / 1_000_000_000))
+        } else {
+            KdlValue::Float(n as f64 / 1e9)
+        };
+        entries.push(prop("cpus", value));
+    }
+    if let Some(m) = &r.memory {
+        entries.push(prop("memory", m.value.to_string()));
+    }
+    if let Some(p) = &r.pids {
+        entries.push(prop("pids", KdlValue::Integer(i128::from(p.value))));
+    }
+    Some(node(name, entries))
+}
+
+fn file_ref(name: &str, f: &FileRef) -> KdlNode {
+    let mut entries = vec![text(&f.name.value)];
+    if let Some(t) = &f.target {
+        entries.push(prop("target", t.value.as_str()));
+    }
+    if let Some(u) = &f.uid {
+        entries.push(prop("uid", KdlValue::Integer(i128::from(u.value))));
+    }
+    if let Some(g) = &f.gid {
+        entries.push(prop("gid", KdlValue::Integer(i128::from(g.value))));
+    }
+    if let Some(m) = &f.mode {
+        entries.push(mode_entry("mode", m.value));
+    }
+    node(name, entries)
+}
+
+fn health(h: &Health) -> KdlNode {
+    let mut children = Vec::new();
+    if let Some(t) = &h.test {
+        children.push(match &t.value {
+            HealthTest::Exec(args) => argv("exec", args),
+            HealthTest::Shell(cmd) => node("shell", vec![text(cmd)]),
+            HealthTest::Http(p) => {
+                let mut e = vec![
+                    prop("port", KdlValue::Integer(i128::from(p.port))),
+                    prop("path", p.path.as_str()),
+                ];
+                if let Some(host) = &p.host {
+                    e.push(prop("host", host.as_str()));
+                }
+                let status = if p.status.0 == p.status.1 {
+                    p.status.0.to_string()
+                } else {
+                    format!("{}-{}", p.status.0, p.status.1)
+                };
+                e.push(prop("status", status));
+                if let Some(b) = &p.body {
+                    e.push(prop("body", b.as_str()));
+                }
+                node("http", e)
+            }
+            HealthTest::Tcp(p) => {
+                let mut e = vec![prop("port", KdlValue::Integer(i128::from(p.port)))];
+                if let Some(host) = &p.host {
+                    e.push(prop("host", host.as_str()));
+                }
+                node("tcp", e)
+            }
+        });
+    }
+    children.extend(duration("interval", &h.interval));
+    children.extend(duration("timeout", &h.timeout));
+    if let Some(r) = &h.retries {
+        children.push(node("retries", vec![int(r.value)]));
+    }
+    children.extend(duration("start-period", &h.start_period));
+    children.extend(duration("start-interval", &h.start_interval));
+    children.extend(flag("disable", &h.disabled));
+    with_children(KdlNode::new("health"), children)
+}
+
+fn service(s: &Service) -> KdlNode {
+    let mut c: Vec<KdlNode> = Vec::new();
+    c.extend(string("image", &s.image));
+    if let Some(b) = &s.build {
+        let mut e = Vec::new();
+        if let Some(ctx) = &b.context {
+            e.push(path(&ctx.value));
+        }
+        if let Some(d) = &b.dockerfile {
+            e.push(prop("dockerfile", d.value.as_str()));
+        }
+        if let Some(t) = &b.target {
+            e.push(prop("target", t.value.as_str()));
+        }
+        let mut bc: Vec<KdlNode> = b
+            .args
+            .iter()
+            .map(|kv| node("arg", vec![text(&kv.key.value), text(&kv.value.value)]))
+            .collect();
+        bc.extend(b.pre_build.iter().map(|cmd| argv("pre-build", &cmd.value)));
+        c.push(with_children(node("build", e), bc));
+    }
+    if let Some(e) = &s.entrypoint {
+        c.push(argv("entrypoint", &e.value));
+    }
+    if let Some(cmd) = &s.command {
+        c.push(argv("command", &cmd.value));
+    }
+    if !s.env.is_empty() {
+        let vars = s
+            .env
+            .iter()
+            .map(|v| {
+                let value = match &v.value.value {
+                    EnvValue::Text(t) => text(t),
+                    EnvValue::SecretPath(name) => {
+                        let mut e = text(name);
+                        e.set_ty("secret");
+                        e
+                    }
+                    EnvValue::Unset => KdlEntry::new(KdlValue::Null),
+                };
+                node(&v.name.value, vec![value])
+            })
+            .collect();
+        c.push(with_children(KdlNode::new("env"), vars));
+    }
+    for f in &s.env_files {
+        let mut e = vec![path(&f.path.value)];
+        if !f.required {
+            e.push(prop("required", false));
+        }
+        c.push(node("env-file", e));
+    }
+    c.extend(s.ports.iter().map(|p| port(&p.value)));
+    if !s.expose.is_empty() {
+        let e = s
+            .expose
+            .iter()
+            .map(|x| text(&format!("{}/{}", x.value.0, x.value.1)))
+            .collect();
+        c.push(node("expose", e));
+    }
+    for m in &s.mounts {
+        match &m.source.value {
+            MountSource::Tmpfs { size, mode } => {
+                let mut e = vec![text(&m.target.value)];
+                if let Some(sz) = size {
+                    e.push(prop("size", sz.to_string()));
+                }
+                if let Some(md) = mode {
+                    e.push(mode_entry("mode", *md));
+                }
+                c.push(node("tmpfs", e));
+            }
+            other => {
+                let mut e = match other {
+                    MountSource::Volume(v) => vec![text(v)],
+                    MountSource::Bind(p) => vec![path(p)],
+                    _ => Vec::new(),
+                };
+                e.push(text(&m.target.value));
+                if m.read_only {
+                    e.push(prop("read-only", true));
+                }
+                c.push(node("mount", e));
+            }
+        }
+    }
+    for n in &s.networks {
+        let mut nc: Vec<KdlNode> = Vec::new();
+        if !n.aliases.is_empty() {
+            nc.push(node(
+                "aliases",
+                n.aliases.iter().map(|a| text(&a.value)).collect(),
+            ));
+        }
+        nc.extend(string("ipv4-address", &n.ipv4_address));
+        nc.extend(string("ipv6-address", &n.ipv6_address));
+        c.push(with_children(
+            node("network", vec![text(&n.name.value)]),
+            nc,
+        ));
+    }
+    if let Some(m) = &s.network_mode {
+        let mode = match &m.value {
+            NetworkMode::Bridge => "bridge".to_string(),
+            NetworkMode::Host => "host".to_string(),
+            NetworkMode::None => "none".to_string(),
+            NetworkMode::Service(x) => format!("service:{x}"),
+            NetworkMode::Container(x) => format!("container:{x}"),
+        };
+        c.push(node("network-mode", vec![text(&mode)]));
+    }
+    if let Some(h) = &s.health {
+        c.push(health(h));
+    }
+    for d in &s.depends_on {
+        let mut e = vec![
+            text(&d.service.value),
+            prop("condition", d.condition.as_str()),
+        ];
+        if d.restart {
+            e.push(prop("restart", true));
+        }
+        if !d.required {
+            e.push(prop("required", false));
+        }
+        c.push(node("depends-on", e));
+    }
+    if let Some(r) = &s.restart {
+        let mut e = vec![text(match r.value {
+            RestartPolicy::No => "no",
+            RestartPolicy::Always => "always",
+            RestartPolicy::UnlessStopped => "unless-stopped",
+            RestartPolicy::OnFailure { .. } => "on-failure",
+        })];
+        if let RestartPolicy::OnFailure {
+            max_retries: Some(n),
+        } = r.value
+        {
+            e.push(prop("max-retries", KdlValue::Integer(i128::from(n))));
+        }
+        c.push(node("restart", e));
+    }
+    if let Some(n) = &s.scale {
+        c.push(node("scale", vec![int(n.value)]));
+    }
+    c.extend(string("container-name", &s.container_name));
+    c.extend(string("user", &s.user));
+    c.extend(string("working-dir", &s.working_dir));
+    c.extend(map_node("labels", &s.labels));
+    c.extend(flag("init", &s.init));
+    c.extend(flag("tty", &s.tty));
+    c.extend(flag("stdin-open", &s.stdin_open));
+    c.extend(string("stop-signal", &s.stop_signal));
+    c.extend(duration("stop-grace-period", &s.stop_grace_period));
+    c.extend(resources("limits", &s.limits));
+    c.extend(resources("reservations", &s.reservations));
+    if let Some(sz) = &s.shm_size {
+        c.push(node("shm-size", vec![text(&sz.value.to_string())]));
+    }
+    for (name, list) in [
+        ("device", &s.devices),
+        ("cap-add", &s.cap_add),
+        ("cap-drop", &s.cap_drop),
+        ("security-opt", &s.security_opt),
+    ] {
+        if !list.is_empty() {
+            c.push(node(name, list.iter().map(|x| text(&x.value)).collect()));
+        }
+    }
+    c.extend(flag("read-only", &s.read_only));
+    c.extend(flag("privileged", &s.privileged));
+    c.extend(flag("no-new-privileges", &s.no_new_privileges));
+    for u in &s.ulimits {
+        c.push(node(
+            "ulimit",
+            vec![
+                text(&u.name.value),
+                prop("soft", KdlValue::Integer(i128::from(u.soft))),
+                prop("hard", KdlValue::Integer(i128::from(u.hard))),
+            ],
+        ));
+    }
+    c.extend(map_node("sysctls", &s.sysctls));
+    if let Some(l) = &s.logging {
+        let opts = l
+            .options
+            .iter()
+            .map(|kv| node(&kv.key.value, vec![text(&kv.value.value)]))
+            .collect();
+        c.push(with_children(
+            node("logging", vec![text(&l.driver.value)]),
+            opts,
+        ));
+    }
+    c.extend(map_node("extra-hosts", &s.extra_hosts));
+    c.extend(string("hostname", &s.hostname));
+    if let Some(p) = &s.pull_policy {
+        let v = match p.value {
+            PullPolicy::Always => "always",
+            PullPolicy::Missing => "missing",
+            PullPolicy::Never => "never",
+            PullPolicy::Build => "build",
+        };
+        c.push(node("pull-policy", vec![text(v)]));
+    }
+    c.extend(s.secrets.iter().map(|f| file_ref("secret", f)));
+    c.extend(s.configs.iter().map(|f| file_ref("config", f)));
+    if !s.watch.is_empty() {
+        let rules = s
+            .watch
+            .iter()
+            .map(|w| {
+                let mut e = vec![path(&w.path.value)];
+                if let Some(t) = &w.target {
+                    e.push(prop("target", t.value.as_str()));
+                }
+                let mut rc = Vec::new();
+                if !w.ignore.is_empty() {
+                    rc.push(node(
+                        "ignore",
+                        w.ignore.iter().map(|i| text(&i.value)).collect(),
+                    ));
+                }
+                if !w.include.is_empty() {
+                    rc.push(node(
+                        "include",
+                        w.include.iter().map(|i| text(&i.value)).collect(),
+                    ));
+                }
+                if let Some(x) = &w.exec {
+                    rc.push(argv("exec", &x.value));
+                }
+                with_children(node(w.action.value.as_str(), e), rc)
+            })
+            .collect();
+        c.push(with_children(KdlNode::new("watch"), rules));
+    }
+    with_children(node("service", vec![text(&s.name.value)]), c)
+}
+
+/// The stack as a canonical stack file.
+pub fn to_kdl(stack: &Stack) -> String {
+    let mut doc = KdlDocument::new();
+    let nodes = doc.nodes_mut();
+    nodes.push(node("stack", vec![text(&stack.name)]));
+    for n in stack.networks.values() {
+        let mut e = vec![text(&n.name.value)];
+        if let Some(x) = &n.engine_name {
+            e.push(prop("name", x.value.as_str()));
+        }
+        if let Some(x) = &n.driver {
+            e.push(prop("driver", x.value.as_str()));
+        }
+        if let Some(x) = &n.internal {
+            e.push(prop("internal", x.value));
+        }
+        if let Some(x) = &n.external {
+            e.push(prop("external", x.value));
+        }
+        nodes.push(with_children(
+            node("network", e),
+            map_node("labels", &n.labels).into_iter().collect(),
+        ));
+    }
+    for v in stack.volumes.values() {
+        let mut e = vec![text(&v.name.value)];
+        if let Some(x) = &v.engine_name {
+            e.push(prop("name", x.value.as_str()));
+        }
+        if let Some(x) = &v.driver {
+            e.push(prop("driver", x.value.as_str()));
+        }
+        if let Some(x) = &v.external {
+            e.push(prop("external", x.value));
+        }
+        let children = map_node("driver-opts", &v.driver_opts)
+            .into_iter()
+            .chain(map_node("labels", &v.labels))
+            .collect();
+        nodes.push(with_children(node("volume", e), children));
+    }
+    for s in stack.secrets.values() {
+        let mut e = vec![text(&s.name.value)];
+        match s.source.as_ref().map(|x| &x.value) {
+            Some(SecretSource::File(p)) => e.push(prop("file", p.to_string_lossy().into_owned())),
+            Some(SecretSource::Env(v)) => e.push(prop("env", v.as_str())),
+            Some(SecretSource::External(name)) => {
+                e.push(prop("external", true));
+                if *name != s.name.value {
+                    e.push(prop("name", name.as_str()));
+                }
+            }
+            None => {}
+        }
+        nodes.push(node("secret", e));
+    }
+    for cfg in stack.configs.values() {
+        let mut e = vec![text(&cfg.name.value)];
+        match cfg.source.as_ref().map(|x| &x.value) {
+            Some(ConfigSource::File(p)) => e.push(prop("file", p.to_string_lossy().into_owned())),
+            Some(ConfigSource::Content(t)) => e.push(prop("content", t.as_str())),
+            Some(ConfigSource::External(name)) => {
+                e.push(prop("external", true));
+                if *name != cfg.name.value {
+                    e.push(prop("name", name.as_str()));
+                }
+            }
+            None => {}
+        }
+        nodes.push(node("config", e));
+    }
+    for s in stack.services.values() {
+        nodes.push(service(s));
+    }
+    doc.autoformat();
+    octal_modes(doc.nodes_mut());
+    format!("// The resolved stack, as `stackr config` prints it.\n{doc}")
+}
+
+/// Autoformatting writes integers in decimal and strings bare where it can; file modes read
+/// better in octal, and values read better quoted.
+fn octal_modes(nodes: &mut [KdlNode]) {
+    for n in nodes {
+        for e in n.entries_mut() {
+            if let KdlValue::String(v) = e.value() {
+                let repr = quote(v);
+                let leading = e
+                    .format()
+                    .map(|f| f.leading.clone())
+                    .unwrap_or_else(|| " ".into());
+                let after_ty = e.format().map(|f| f.after_ty.clone()).unwrap_or_default();
+                e.set_format(kdl::KdlEntryFormat {
+                    value_repr: repr,
+                    leading,
+                    after_ty,
+                    ..Default::default()
+                });
+                continue;
+            }
+            let is_mode = e.name().is_some_and(|k| k.value() == "mode");
+            if let (true, KdlValue::Integer(m)) = (is_mode, e.value()) {
+                let repr = format!("0o{m:o}");
+                e.set_format(kdl::KdlEntryFormat {
+                    value_repr: repr,
+                    leading: " ".into(),
+                    ..Default::default()
+                });
+            }
+        }
+        if let Some(c) = n.children_mut() {
+            octal_modes(c.nodes_mut());
+        }
+    }
+}
+
+/// A KDL v2 quoted string.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,106 @@
+//! Loading the stack for a command: find the files, read the variables, load, print
+//! diagnostics.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use stackr_spec::{Loaded, Options, Stack, load, load_all_profiles};
+
+use crate::cli::Global;
+use crate::files::{DiskReader, host_checks, stack_files, variables};
+use crate::render::{Output, count};
+
+/// What a command needs to name the files it read.
+pub struct Context {
+    pub cwd: PathBuf,
+    pub files: Vec<PathBuf>,
+}
+
+impl Context {
+    /// The stack files as the user would name them: relative to the working directory.
+    pub fn shown(&self) -> String {
+        self.files
+            .iter()
+            .map(|f| match f.strip_prefix(&self.cwd) {
+                Ok(rel) => rel.display().to_string(),
+                Err(_) => f.display().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// How much to check.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The base and every profile on its own (or the chosen profiles): `stackr check`.
+    EveryProfile,
+    /// The chosen profiles only.
+    Chosen,
+}
+
+/// Loads the stack and prints its diagnostics to stderr. `Err` carries the exit code.
+pub fn load_stack(global: &Global, out: &Output, scope: Scope) -> Result<(Context, Loaded), i32> {
+    let cwd = std::env::current_dir().map_err(|e| {
+        eprintln!("error: cannot read the working directory: {e}");
+        1
+    })?;
+    let files = stack_files(&cwd, &global.file_args()).map_err(|msg| {
+        eprintln!("error: {msg}");
+        eprintln!("  help: create a stack.kdl, or name one with `-f PATH`");
+        1
+    })?;
+    let vars = variables(&cwd, &files, &global.env_files).map_err(|problems| {
+        for d in &problems {
+            eprint!("{}", out.diagnostic(d));
+        }
+        1
+    })?;
+    let opts = Options {
+        stack_name: global.stack_name.clone(),
+        profiles: global.profile_args(),
+        vars: Some(vars),
+    };
+    let reader = DiskReader { cwd: cwd.clone() };
+    let loaded = match scope {
+        Scope::EveryProfile => load_all_profiles(&files, &reader, &opts, &host_checks),
+        Scope::Chosen => {
+            let mut l = load(&files, &reader, &opts);
+            if let Some(stack) = &l.stack {
+                let extra: Vec<_> = host_checks(stack)
+                    .into_iter()
+                    .map(|d| d.attach(&l.sources))
+                    .collect();
+                if extra.iter().any(|d| d.is_error()) {
+                    l.stack = None;
+                }
+                l.diagnostics.extend(extra);
+            }
+            l
+        }
+    };
+    let cx = Context { cwd, files };
+    let mut stderr = std::io::stderr().lock();
+    for d in &loaded.diagnostics {
+        let _ = write!(stderr, "{}", out.diagnostic(d));
+        let _ = writeln!(stderr);
+    }
+    Ok((cx, loaded))
+}
+
+/// Loads a valid stack or reports why not (exit code 1).
+pub fn valid_stack(global: &Global, out: &Output) -> Result<(Context, Stack), i32> {
+    let (cx, loaded) = load_stack(global, out, Scope::Chosen)?;
+    let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+    match loaded.stack {
+        Some(stack) if errors == 0 => Ok((cx, stack)),
+        _ => {
+            eprintln!(
+                "error: {} is invalid: {}",
+                cx.shown(),
+                count(errors.max(1), "error")
+            );
+            Err(1)
+        }
+    }
+}
