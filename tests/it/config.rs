@@ -76,7 +76,7 @@ fn round_trip(path: &Path, profiles: &[String]) {
 fn config_round_trips_through_kdl() {
     let mut checked = 0;
     for path in stacks_to_check() {
-        let base = load(&[path.clone()], &FixtureReader, &opts(&[]));
+        let base = load(std::slice::from_ref(&path), &FixtureReader, &opts(&[]));
         let profiles = base
             .stack
             .as_ref()
