@@ -1,0 +1,133 @@
+//! `cargo bench --bench check`: how long the stack language takes, next to the `kdl` crate's
+//! own parse, and a whole `stackr check` process (next to `docker-compose config` when it is
+//! installed, as a ratio measured in the same run).
+//!
+//! Goals (issue "the stack language, part 2"): for a generated 1000-service stack (about
+//! 190 KB), decoding, validating and building the graph take under 25 ms beyond the `kdl`
+//! parse; a typical 50-service stack checks in under 30 ms as a whole process.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use stackr_spec::{MemoryReader, Options, load};
+
+/// A stack of `n` services shaped like real ones: image, env, a port, a volume, a health
+/// check, dependencies on earlier services, labels and limits.
+fn stack_kdl(n: usize) -> String {
+    let mut s = String::from("stack \"bench\"\n\n");
+    for i in 0..n {
+        s.push_str(&format!("volume \"data{i}\"\n"));
+    }
+    for i in 0..n {
+        let port = 8000 + (i % 1000);
+        s.push_str(&format!(
+            "service \"svc{i}\" {{\n    image \"app{i}:1.{i}\"\n    env PORT=\"{port}\" ID=\"{i}\"\n    port \"{host}:{port}\"\n    mount \"data{i}\" \"/data\"\n    health {{ http port={port} path=\"/health\" }}\n",
+            host = 10000 + i,
+        ));
+        if i > 0 {
+            s.push_str(&format!("    depends-on \"svc{}\" condition=\"healthy\"\n", i - 1));
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
+fn compose_yaml(n: usize) -> String {
+    let mut s = String::from("services:\n");
+    for i in 0..n {
+        let port = 8000 + (i % 1000);
+        s.push_str(&format!(
+            "  svc{i}:\n    image: registry.local/app{i}:1.{i}\n    environment:\n      LOG_LEVEL: info\n      PORT: \"{port}\"\n      ID: \"{i}\"\n    ports:\n      - \"127.0.0.1:{host}:{port}\"\n    volumes:\n      - data{i}:/data\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:{port}/health\"]\n      interval: 10s\n",
+            host = 10000 + i
+        ));
+        if i > 0 {
+            s.push_str(&format!("    depends_on:\n      svc{}:\n        condition: service_healthy\n", i - 1));
+        }
+    }
+    s.push_str("volumes:\n");
+    for i in 0..n {
+        s.push_str(&format!("  data{i}: {{}}\n"));
+    }
+    s
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    let _ = f();
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn in_memory(n: usize, runs: usize) {
+    let text = stack_kdl(n);
+    let path = PathBuf::from("/bench/stack.kdl");
+    let mut reader = MemoryReader::default();
+    reader.files.insert(path.clone(), text.clone());
+    let opts = Options {
+        vars: Some(Default::default()),
+        ..Options::default()
+    };
+    let parse = time(runs, || text.parse::<kdl::KdlDocument>().map(|d| d.nodes().len()));
+    let full = time(runs, || load(std::slice::from_ref(&path), &reader, &opts).stack.is_some());
+    let loaded = load(std::slice::from_ref(&path), &reader, &opts);
+    assert!(loaded.stack.is_some(), "the generated stack must be valid");
+    let beyond = full.saturating_sub(parse);
+    println!(
+        "{n:>5} services ({:>4} KB): kdl parse {:>10}, stackr load {:>10}, stackr's own work {:>10}",
+        text.len() / 1024,
+        ms(parse),
+        ms(full),
+        ms(beyond)
+    );
+}
+
+fn process(dir: &Path, runs: usize, program: &str, args: &[&str]) -> Option<Duration> {
+    let ok = Command::new(program).args(args).current_dir(dir).output().ok()?.status.success();
+    if !ok {
+        return None;
+    }
+    Some(time(runs, || Command::new(program).args(args).current_dir(dir).output().map(|o| o.status.success())))
+}
+
+fn main() {
+    println!("stack language, release build, median of runs");
+    in_memory(50, 50);
+    in_memory(1000, 15);
+
+    let dir = std::env::temp_dir().join(format!("stackr-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("stack.kdl"), stack_kdl(50));
+    let _ = std::fs::write(dir.join("docker-compose.yml"), compose_yaml(50));
+    let stackr = env!("CARGO_BIN_EXE_stackr");
+    let ours = process(&dir, 20, stackr, &["check"]);
+    match ours {
+        Some(t) => println!("whole process, 50 services: stackr check {}", ms(t)),
+        None => println!("whole process: stackr check failed"),
+    }
+    let compose = process(&dir, 5, "docker-compose", &["config", "-q"]);
+    match (ours, compose) {
+        (Some(a), Some(b)) => println!(
+            "whole process, 50 services: docker-compose config -q {} (stackr is {:.1}x faster)",
+            ms(b),
+            b.as_secs_f64() / a.as_secs_f64()
+        ),
+        _ => println!("docker-compose is not installed here: no side-by-side number"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
