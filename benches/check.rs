@@ -26,7 +26,10 @@ fn stack_kdl(n: usize) -> String {
             host = 10000 + i,
         ));
         if i > 0 {
-            s.push_str(&format!("    depends-on \"svc{}\" condition=\"healthy\"\n", i - 1));
+            s.push_str(&format!(
+                "    depends-on \"svc{}\" condition=\"healthy\"\n",
+                i - 1
+            ));
         }
         s.push_str("}\n");
     }
@@ -42,7 +45,10 @@ fn compose_yaml(n: usize) -> String {
             host = 10000 + i
         ));
         if i > 0 {
-            s.push_str(&format!("    depends_on:\n      svc{}:\n        condition: service_healthy\n", i - 1));
+            s.push_str(&format!(
+                "    depends_on:\n      svc{}:\n        condition: service_healthy\n",
+                i - 1
+            ));
         }
     }
     s.push_str("volumes:\n");
@@ -83,8 +89,14 @@ fn in_memory(n: usize, runs: usize) {
         vars: Some(Default::default()),
         ..Options::default()
     };
-    let parse = time(runs, || text.parse::<kdl::KdlDocument>().map(|d| d.nodes().len()));
-    let full = time(runs, || load(std::slice::from_ref(&path), &reader, &opts).stack.is_some());
+    let parse = time(runs, || {
+        text.parse::<kdl::KdlDocument>().map(|d| d.nodes().len())
+    });
+    let full = time(runs, || {
+        load(std::slice::from_ref(&path), &reader, &opts)
+            .stack
+            .is_some()
+    });
     let loaded = load(std::slice::from_ref(&path), &reader, &opts);
     assert!(loaded.stack.is_some(), "the generated stack must be valid");
     let beyond = full.saturating_sub(parse);
@@ -98,11 +110,23 @@ fn in_memory(n: usize, runs: usize) {
 }
 
 fn process(dir: &Path, runs: usize, program: &str, args: &[&str]) -> Option<Duration> {
-    let ok = Command::new(program).args(args).current_dir(dir).output().ok()?.status.success();
+    let ok = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()?
+        .status
+        .success();
     if !ok {
         return None;
     }
-    Some(time(runs, || Command::new(program).args(args).current_dir(dir).output().map(|o| o.status.success())))
+    Some(time(runs, || {
+        Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map(|o| o.status.success())
+    }))
 }
 
 fn main() {

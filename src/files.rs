@@ -72,13 +72,12 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
                     missing("build context", c)
                         .with_help("the build context is a directory, relative to the stack file"),
                 );
-                continue;
             }
             let dockerfile = b
                 .dockerfile
                 .as_ref()
                 .map_or("Dockerfile", |d| d.value.as_str());
-            if let Some(dir) = dir {
+            if let Some(dir) = dir.filter(|d| d.is_dir()) {
                 let path = dir.join(dockerfile);
                 if !path.is_file() {
                     let span = b.dockerfile.as_ref().map_or(b.span, |d| d.span);

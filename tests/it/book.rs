@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use stackr_spec::{Options, load_all_profiles, load_str};
+use stackr_spec::{MemoryReader, Options, load_all_profiles};
 
 use crate::support::{FixtureReader, render_all, root};
 
@@ -70,7 +70,11 @@ fn every_kdl_block_in_the_book_and_readme() {
     for file in &files {
         for b in blocks(file) {
             checked += 1;
-            let loaded = load_str("/book/snippet/stack.kdl", &b.text, &Options::default());
+            // The base and every profile, as `stackr check` does (without host paths).
+            let mut reader = MemoryReader::default();
+            let path = PathBuf::from("/book/snippet/stack.kdl");
+            reader.files.insert(path.clone(), b.text.clone());
+            let loaded = load_all_profiles(&[path], &reader, &Options::default(), &|_| Vec::new());
             let ok = if b.invalid {
                 loaded.has_errors()
             } else {

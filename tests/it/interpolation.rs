@@ -72,8 +72,8 @@ fn required_variable_is_an_error_at_the_value() {
         ╭─[/app/stack.kdl:9:10]
       8 │     }
       9 │     port "${PUBLISH:?set PUBLISH to the host port}:80"
-        ·          ────────────────────┬────────────────────
-        ·                              ╰── cannot interpolate
+        ·          ──────────────────────┬──────────────────────
+        ·                                ╰── cannot interpolate
      10 │ }
         ╰────
       help: set `PUBLISH` in the shell or in `.env` beside the stack file

@@ -52,12 +52,21 @@ impl FileReader for FixtureReader {
 /// Loads a file from disk with the base and every profile checked, as `stackr check` does, but
 /// without host checks (fixtures name files that need not exist).
 pub fn load_fixture(path: &Path) -> Loaded {
-    stackr_spec::load_all_profiles(
-        &[path.to_path_buf()],
-        &FixtureReader,
-        &Options::default(),
-        &|_| Vec::new(),
-    )
+    let opts = Options {
+        vars: Some(fixture_vars()),
+        ..Options::default()
+    };
+    stackr_spec::load_all_profiles(&[path.to_path_buf()], &FixtureReader, &opts, &|_| {
+        Vec::new()
+    })
+}
+
+/// The variables fixtures are interpolated with.
+pub fn fixture_vars() -> std::collections::BTreeMap<String, String> {
+    [("TAG", "1.27"), ("EMPTY", "")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The `// expect: CODE` header of a fixture.

@@ -415,7 +415,12 @@ fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
             .with_help("add `external=#true`, or remove `name`"),
         );
     }
-    let source = several_sources(r, sources, &format!("secret `{}`", name.value));
+    let source = several_sources(
+        r,
+        sources,
+        &format!("secret `{}`", name.value),
+        "`file`, `env` or `external`",
+    );
     Some(Secret {
         span: r.span(node.span()),
         name,
@@ -459,7 +464,27 @@ fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
         };
         sources.push(Spanned::new(ConfigSource::External(engine), b.span));
     }
-    let source = several_sources(r, sources, &format!("config `{}`", name.value));
+    let external = sources
+        .iter()
+        .any(|s| matches!(s.value, ConfigSource::External(_)));
+    if !external && let Some(e) = v.prop("name") {
+        r.push(
+            Diagnostic::error(Problem::Other {
+                message: format!(
+                    "`name` on config `{}` only applies to external configs",
+                    name.value
+                ),
+            })
+            .with_label(r.entry_span(e), "not external")
+            .with_help("add `external=#true`, or remove `name`"),
+        );
+    }
+    let source = several_sources(
+        r,
+        sources,
+        &format!("config `{}`", name.value),
+        "`file`, `content` or `external`",
+    );
     Some(Config {
         span: r.span(node.span()),
         name,
@@ -471,13 +496,14 @@ fn several_sources<T>(
     r: &mut Reader<'_>,
     mut sources: Vec<Spanned<T>>,
     what: &str,
+    keys: &str,
 ) -> Option<Spanned<T>> {
     if sources.len() > 1 {
         let mut d = Diagnostic::error(Problem::SeveralSources { what: what.into() });
         for s in &sources {
             d = d.with_label(s.span, "a source");
         }
-        r.push(d.with_help("keep exactly one of `file`, `env`, `content` or `external`"));
+        r.push(d.with_help(format!("keep exactly one of {keys}")));
     }
     if sources.is_empty() {
         None
@@ -713,8 +739,38 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             for c in v.children() {
                 match c.name().value() {
                     "aliases" => strings_node(r, c, &mut net.aliases),
-                    "ipv4-address" => string_node(r, c, &mut net.ipv4_address, &nplace),
-                    "ipv6-address" => string_node(r, c, &mut net.ipv6_address, &nplace),
+                    "ipv4-address" | "ipv6-address" => {
+                        let v6 = c.name().value() == "ipv6-address";
+                        let mut slot = None;
+                        string_node(r, c, &mut slot, &nplace);
+                        if let Some(ip) = &slot {
+                            let ok = if v6 {
+                                ip.value.parse::<std::net::Ipv6Addr>().is_ok()
+                            } else {
+                                ip.value.parse::<std::net::Ipv4Addr>().is_ok()
+                            };
+                            if !ok {
+                                r.push(
+                                    Diagnostic::error(Problem::InvalidValue {
+                                        field: format!("`{}`", c.name().value()),
+                                        value: ip.value.clone(),
+                                        reason: format!(
+                                            "not an IPv{} address",
+                                            if v6 { 6 } else { 4 }
+                                        ),
+                                    })
+                                    .with_label(ip.span, "not an address"),
+                                );
+                                slot = None;
+                            }
+                        }
+                        let target = if v6 {
+                            &mut net.ipv6_address
+                        } else {
+                            &mut net.ipv4_address
+                        };
+                        r.set_once(target, slot, c.name().value(), &nplace);
+                    }
                     _ => r.unknown_node(c, &nplace, SERVICE_NETWORK_NODES),
                 }
             }
@@ -938,6 +994,17 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                 .prop("pids")
                 .and_then(|e| r.integer(e, &format!("`{name} pids`"), -1, i128::from(i64::MAX)))
                 .map(|p| p.map(|v| v as i64));
+            if name == "reservations"
+                && let Some(e) = v.prop("pids")
+            {
+                r.push(
+                    Diagnostic::error(Problem::Other {
+                        message: "Docker cannot reserve pids: `pids` is a limit only".into(),
+                    })
+                    .with_label(r.entry_span(e), "not a reservation")
+                    .with_help("move it to `limits pids=N`"),
+                );
+            }
             let res = if name == "limits" {
                 &mut s.limits
             } else {
@@ -1069,7 +1136,28 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             s.logging = Some(Logging { driver, options });
         }
         "extra-hosts" => {
-            let kv = r.map(child, &format!("the extra hosts of {place}"));
+            // compose's `HOST:IP` form is accepted beside `HOST=IP` and the block form.
+            let mut kv = Vec::new();
+            let mut rest = child.clone();
+            rest.entries_mut().retain(|e| {
+                let colon_form = e.name().is_none()
+                    && matches!(e.value(), KdlValue::String(t) if !t.contains('=') && t.contains(':'));
+                !colon_form
+            });
+            for e in child.entries() {
+                if let (None, KdlValue::String(t)) = (e.name(), e.value())
+                    && !t.contains('=')
+                    && let Some((host, ip)) = t.split_once(':')
+                {
+                    let span = r.value_span(e);
+                    kv.push(KeyValue {
+                        key: Spanned::new(host.into(), span),
+                        value: Spanned::new(ip.into(), span),
+                    });
+                }
+            }
+            kv.extend(r.map(&rest, &format!("the extra hosts of {place}")));
+            r.check_unique_keys(&kv, &format!("the extra hosts of {place}"));
             s.extra_hosts.extend(kv);
         }
         "hostname" => string_node(r, child, &mut s.hostname, place),
@@ -1801,8 +1889,8 @@ fn set_test(r: &mut Reader<'_>, h: &mut Health, t: Option<Spanned<HealthTest>>, 
     let Some(t) = t else { return };
     if let Some(first) = &h.test {
         r.push(
-            Diagnostic::error(Problem::Other {
-                message: format!("{place} has two tests"),
+            Diagnostic::error(Problem::TwoHealthTests {
+                place: place.into(),
             })
             .with_label(t.span, "second test")
             .with_label(first.span, "first test")

@@ -76,6 +76,19 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a note shown under the diagnostic, with no source excerpt.
+    pub fn with_note(mut self, text: impl Into<String>) -> Self {
+        self.related.push(Diagnostic {
+            severity: Severity::Warning,
+            problem: Problem::Note { text: text.into() },
+            labels: Vec::new(),
+            help: None,
+            source: None,
+            related: Vec::new(),
+        });
+        self
+    }
+
     pub fn with_help_opt(mut self, help: Option<String>) -> Self {
         if help.is_some() {
             self.help = help;
@@ -196,7 +209,23 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Adds a diagnostic, unless it points into a value that could not be interpolated: what
+    /// is said about the raw text of such a value would only repeat that error.
     pub fn push(&mut self, d: Diagnostic) {
+        if let Some(p) = d.primary() {
+            let follows_interpolation = self.list.iter().any(|e| {
+                matches!(e.problem, Problem::Interpolation { .. })
+                    && e.primary().is_some_and(|s| {
+                        s.file == p.file
+                            && p.offset >= s.offset
+                            && p.offset < s.offset + s.len.max(1)
+                    })
+                    && !matches!(d.problem, Problem::Interpolation { .. })
+            });
+            if follows_interpolation {
+                return;
+            }
+        }
         self.list.push(d);
     }
 
@@ -226,7 +255,9 @@ impl Diagnostics {
     }
 
     pub fn extend(&mut self, other: impl IntoIterator<Item = Diagnostic>) {
-        self.list.extend(other);
+        for d in other {
+            self.push(d);
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {

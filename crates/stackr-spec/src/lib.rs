@@ -274,7 +274,7 @@ fn read_all(
         if loaded.files[file].stack.is_some() {
             read.stack_node = loaded.files[file].stack.clone();
         }
-        let (decls, profs) = flatten(file, &loaded.files, &loaded.sources, diags, 0);
+        let (decls, profs) = flatten(file, &loaded.files, &loaded.sources, diags, &mut Vec::new());
         if i == 0 {
             read.base = decls;
         } else {
@@ -412,6 +412,12 @@ pub fn load_all_profiles(
                 .iter()
                 .any(|e| e.problem == diag.problem && e.primary() == diag.primary());
             if !dup {
+                // A problem only a profile brings says which profile.
+                let diag = if i > 0 {
+                    diag.with_note(format!("found with `--profile {}`", run.profiles.join(",")))
+                } else {
+                    diag
+                };
                 all.push(diag);
             }
         }
@@ -511,11 +517,8 @@ fn read_with_includes(
     warned: &mut Vec<String>,
 ) -> Option<usize> {
     if seen.iter().any(|p| p == path) {
-        let mut d = Diagnostic::error(Problem::Other {
-            message: format!(
-                "`{}` includes itself (through an include cycle)",
-                path.display()
-            ),
+        let mut d = Diagnostic::error(Problem::IncludeCycle {
+            path: reader.display_name(path),
         });
         if let Some(span) = from {
             d = d.with_label(span, "included again here");
@@ -526,8 +529,9 @@ fn read_with_includes(
     let text = match reader.read(path) {
         Ok(t) => t,
         Err(e) => {
-            let mut d = Diagnostic::error(Problem::Other {
-                message: format!("cannot read `{}`: {e}", path.display()),
+            let mut d = Diagnostic::error(Problem::Unreadable {
+                path: reader.display_name(path),
+                error: e.to_string(),
             });
             if let Some(span) = from {
                 d = d.with_label(span, "included here");
@@ -542,6 +546,19 @@ fn read_with_includes(
     let file = parse_file(id, &source, opts.vars.as_ref(), warned, diags)?;
     seen.push(path.to_path_buf());
     let includes = file.includes.clone();
+    if let (Some(span), Some(name)) = (from, &file.stack) {
+        diags.push(
+            Diagnostic::warning(Problem::Other {
+                message: format!(
+                    "the `stack` name `{}` of an included file is not used",
+                    name.value
+                ),
+            })
+            .with_label(name.span, "ignored")
+            .with_label(span, "included here")
+            .with_help("the including file (or `-p`) names the stack; remove `stack` here"),
+        );
+    }
     loaded.files.push(file);
     let index = loaded.files.len() - 1;
     for inc in includes {
@@ -567,20 +584,23 @@ fn flatten(
     files: &[StackFile],
     sources: &SourceMap,
     diags: &mut Diagnostics,
-    depth: usize,
+    on_path: &mut Vec<usize>,
 ) -> (Declarations, Vec<Profile>) {
     let file = &files[index];
     let mut decls = Declarations::default();
     let mut profiles: Vec<Profile> = Vec::new();
-    if depth < 32 {
+    on_path.push(index);
+    {
         for inc in &file.includes {
+            // An include cycle was reported while reading; follow each file once per path.
             let Some(j) = files
                 .iter()
                 .position(|f| sources.get(f.file).is_some_and(|s| s.path == inc.value))
+                .filter(|j| !on_path.contains(j))
             else {
                 continue;
             };
-            let (d, p) = flatten(j, files, sources, diags, depth + 1);
+            let (d, p) = flatten(j, files, sources, diags, on_path);
             union(&mut decls, d, diags);
             for prof in p {
                 match profiles
@@ -603,6 +623,7 @@ fn flatten(
             None => profiles.push(prof),
         }
     }
+    on_path.pop();
     (decls, profiles)
 }
 

@@ -145,8 +145,17 @@ pub enum Problem {
     #[error("{what} must be an absolute path inside the container, found `{path}`")]
     RelativeContainerPath { what: String, path: String },
 
-    #[error("{what} `{path}` does not exist")]
+    #[error("{what} does not exist: `{path}`")]
     MissingPath { what: String, path: String },
+
+    #[error("{place} has two tests")]
+    TwoHealthTests { place: String },
+
+    #[error("`{path}` includes itself (through an include cycle)")]
+    IncludeCycle { path: String },
+
+    #[error("cannot read `{path}`: {error}")]
+    Unreadable { path: String, error: String },
 
     #[error("the ports of service `{service}` are ignored: it uses the host's network")]
     PortsIgnoredWithHostNetwork { service: String },
@@ -201,6 +210,9 @@ impl Problem {
             Problem::RebuildWithoutBuild { .. } => "rebuild-without-build",
             Problem::RelativeContainerPath { .. } => "relative-container-path",
             Problem::MissingPath { .. } => "missing-path",
+            Problem::TwoHealthTests { .. } => "two-health-tests",
+            Problem::IncludeCycle { .. } => "include-cycle",
+            Problem::Unreadable { .. } => "unreadable",
             Problem::PortsIgnoredWithHostNetwork { .. } => "ports-ignored",
             Problem::Interpolation { .. } => "interpolation",
             Problem::UnsetVariable { .. } => "unset-variable",

@@ -320,10 +320,12 @@ impl<'a> Reader<'a> {
     /// A string, or a number or boolean written as one (for env values, labels, argv).
     pub fn text(&mut self, e: &KdlEntry, what: &str) -> Option<Spanned<String>> {
         let span = self.value_span(e);
+        // Numbers keep the form they were written in (`1.10`, `0o755`), as a string would.
+        let written = e.format().map(|f| f.value_repr.clone());
         let text = match e.value() {
             KdlValue::String(s) => s.clone(),
-            KdlValue::Integer(i) => i.to_string(),
-            KdlValue::Float(f) => f.to_string(),
+            KdlValue::Integer(i) => written.unwrap_or_else(|| i.to_string()),
+            KdlValue::Float(f) => written.unwrap_or_else(|| f.to_string()),
             KdlValue::Bool(b) => b.to_string(),
             KdlValue::Null => {
                 self.wrong_type(e, what, "a string", None);

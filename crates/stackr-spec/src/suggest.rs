@@ -42,7 +42,6 @@ const ALIASES: &[(&str, &str)] = &[
     ("secrets", "secret"),
     ("configs", "config"),
     ("ulimits", "ulimit"),
-    ("expose", "expose"),
     ("services", "service"),
     ("name", "stack"),
     ("project", "stack"),
@@ -71,7 +70,7 @@ pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::jaro_winkler(name, c), *c))
-        .filter(|(score, c)| *score >= 0.85 || strsim::levenshtein(name, c) <= 1)
+        .filter(|(score, c)| *score >= 0.85 || strsim::osa_distance(name, c) <= 1)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
@@ -101,5 +100,6 @@ mod tests {
             Some("container-name")
         );
         assert_eq!(did_you_mean("zzz", &["image", "build"]), None);
+        assert_eq!(did_you_mean("dve", &["dev", "prod"]), Some("dev"));
     }
 }

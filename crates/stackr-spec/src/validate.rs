@@ -362,6 +362,18 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
             }
         }
         if s.build.is_none()
+            && let Some(p) = &s.pull_policy
+            && p.value == PullPolicy::Build
+        {
+            diags.push(
+                Diagnostic::error(Problem::Other {
+                    message: format!("{place} has `pull-policy \"build\"` but no `build`"),
+                })
+                .with_label(p.span, "nothing to build")
+                .with_help("add `build \"./DIRECTORY\"`, or use another pull policy"),
+            );
+        }
+        if s.build.is_none()
             && let Some(rule) = s
                 .watch
                 .iter()
