@@ -5,5 +5,6 @@ mod cli;
 mod config;
 mod fixtures;
 mod interpolation;
+mod merge;
 mod robustness;
 mod support;
