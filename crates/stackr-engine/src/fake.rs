@@ -1,0 +1,490 @@
+//! An in-memory [`Engine`] for tests: it keeps containers, networks, volumes and images, emits
+//! events as a daemon would, records every call, and can be told to misbehave (a check that
+//! never passes, a one-shot that exits non-zero, a failing create).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use tokio::sync::broadcast;
+
+use crate::*;
+
+/// How the fake behaves, per service.
+#[derive(Debug, Default, Clone)]
+pub struct Behaviour {
+    /// Services whose health check never passes.
+    pub unhealthy: BTreeSet<String>,
+    /// Services whose containers exit right after starting, with this code.
+    pub exit_codes: BTreeMap<String, i64>,
+    /// Container names whose creation fails.
+    pub fail_create: BTreeSet<String>,
+}
+
+#[derive(Debug, Clone)]
+struct FakeContainer {
+    info: ContainerInfo,
+    spec: ContainerSpec,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: u64,
+    containers: BTreeMap<String, FakeContainer>,
+    networks: BTreeMap<String, NetworkInfo>,
+    volumes: BTreeMap<String, VolumeInfo>,
+    images: BTreeMap<String, ImageInfo>,
+    calls: Vec<String>,
+}
+
+/// The fake engine.
+pub struct FakeEngine {
+    state: Mutex<State>,
+    behaviour: Mutex<Behaviour>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Default for FakeEngine {
+    fn default() -> Self {
+        FakeEngine::new()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl FakeEngine {
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(4096);
+        FakeEngine {
+            state: Mutex::new(State::default()),
+            behaviour: Mutex::new(Behaviour::default()),
+            events,
+        }
+    }
+
+    /// Makes an image available, as if it had been pulled or loaded.
+    pub fn add_image(&self, reference: &str) {
+        let mut st = lock(&self.state);
+        st.next_id += 1;
+        let id = format!("sha256:{:064x}", st.next_id);
+        st.images.insert(
+            reference.to_string(),
+            ImageInfo {
+                id,
+                labels: BTreeMap::new(),
+            },
+        );
+    }
+
+    pub fn set_behaviour(&self, b: Behaviour) {
+        *lock(&self.behaviour) = b;
+    }
+
+    /// Every call made so far, as `verb target`, in order.
+    pub fn calls(&self) -> Vec<String> {
+        lock(&self.state).calls.clone()
+    }
+
+    /// Forgets the calls made so far.
+    pub fn clear_calls(&self) {
+        lock(&self.state).calls.clear();
+    }
+
+    /// The spec a container was created from.
+    pub fn spec_of(&self, name: &str) -> Option<ContainerSpec> {
+        lock(&self.state)
+            .containers
+            .values()
+            .find(|c| c.info.name == name)
+            .map(|c| c.spec.clone())
+    }
+
+    /// Containers by name, with their state.
+    pub fn container_states(&self) -> BTreeMap<String, ContainerState> {
+        lock(&self.state)
+            .containers
+            .values()
+            .map(|c| (c.info.name.clone(), c.info.state))
+            .collect()
+    }
+
+    fn record(&self, call: String) {
+        lock(&self.state).calls.push(call);
+    }
+
+    fn emit(&self, info: &ContainerInfo, kind: EventKind) {
+        let _ = self.events.send(Event {
+            container_id: info.id.clone(),
+            container_name: info.name.clone(),
+            service: info.service().map(String::from),
+            kind,
+        });
+    }
+
+    fn with_container<T>(&self, id: &str, f: impl FnOnce(&mut FakeContainer) -> T) -> Result<T> {
+        let mut st = lock(&self.state);
+        let key = st
+            .containers
+            .iter()
+            .find(|(k, c)| *k == id || c.info.name == id)
+            .map(|(k, _)| k.clone())
+            .ok_or_else(|| EngineError::NotFound {
+                what: format!("container {id}"),
+            })?;
+        let c = st.containers.get_mut(&key).ok_or_else(|| EngineError::NotFound {
+            what: format!("container {id}"),
+        })?;
+        Ok(f(c))
+    }
+}
+
+fn of_stack(labels: &BTreeMap<String, String>, stack: &str) -> bool {
+    labels.get(LABEL_STACK).is_some_and(|s| s == stack)
+}
+
+impl Engine for FakeEngine {
+    async fn info(&self) -> Result<EngineInfo> {
+        Ok(EngineInfo {
+            server_version: "fake".into(),
+            api_version: "1.41".into(),
+            endpoint: "fake://".into(),
+        })
+    }
+
+    async fn list_containers(&self, stack: &str) -> Result<Vec<ContainerInfo>> {
+        Ok(lock(&self.state)
+            .containers
+            .values()
+            .filter(|c| of_stack(&c.info.labels, stack))
+            .map(|c| c.info.clone())
+            .collect())
+    }
+
+    async fn list_all_containers(&self) -> Result<Vec<ContainerInfo>> {
+        Ok(lock(&self.state)
+            .containers
+            .values()
+            .filter(|c| c.info.labels.contains_key(LABEL_STACK))
+            .map(|c| c.info.clone())
+            .collect())
+    }
+
+    async fn list_networks(&self, stack: &str) -> Result<Vec<NetworkInfo>> {
+        Ok(lock(&self.state)
+            .networks
+            .values()
+            .filter(|n| of_stack(&n.labels, stack))
+            .cloned()
+            .collect())
+    }
+
+    async fn list_volumes(&self, stack: &str) -> Result<Vec<VolumeInfo>> {
+        Ok(lock(&self.state)
+            .volumes
+            .values()
+            .filter(|v| of_stack(&v.labels, stack))
+            .cloned()
+            .collect())
+    }
+
+    async fn inspect_network(&self, name: &str) -> Result<Option<NetworkInfo>> {
+        Ok(lock(&self.state)
+            .networks
+            .values()
+            .find(|n| n.name == name || n.id == name)
+            .cloned())
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeInfo>> {
+        Ok(lock(&self.state).volumes.get(name).cloned())
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>> {
+        Ok(lock(&self.state)
+            .containers
+            .values()
+            .find(|c| c.info.id == id || c.info.name == id)
+            .map(|c| c.info.clone()))
+    }
+
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>> {
+        let st = lock(&self.state);
+        Ok(st
+            .images
+            .get(reference)
+            .or_else(|| st.images.values().find(|i| i.id == reference))
+            .cloned())
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<String> {
+        self.record(format!("create-network {}", spec.name));
+        let mut st = lock(&self.state);
+        if st.networks.values().any(|n| n.name == spec.name) {
+            return Err(EngineError::Conflict {
+                what: format!("network {}", spec.name),
+                message: "a network with this name exists".into(),
+            });
+        }
+        st.next_id += 1;
+        let id = format!("net{:04}", st.next_id);
+        st.networks.insert(
+            id.clone(),
+            NetworkInfo {
+                id: id.clone(),
+                name: spec.name.clone(),
+                driver: spec.driver.clone().unwrap_or_else(|| "bridge".into()),
+                internal: spec.internal,
+                labels: spec.labels.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn remove_network(&self, id: &str) -> Result<()> {
+        self.record(format!("remove-network {id}"));
+        let mut st = lock(&self.state);
+        let key = st
+            .networks
+            .iter()
+            .find(|(k, n)| *k == id || n.name == id)
+            .map(|(k, _)| k.clone());
+        match key {
+            Some(k) => {
+                st.networks.remove(&k);
+                Ok(())
+            }
+            None => Err(EngineError::NotFound {
+                what: format!("network {id}"),
+            }),
+        }
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<()> {
+        self.record(format!("create-volume {}", spec.name));
+        lock(&self.state).volumes.insert(
+            spec.name.clone(),
+            VolumeInfo {
+                name: spec.name.clone(),
+                driver: spec.driver.clone().unwrap_or_else(|| "local".into()),
+                labels: spec.labels.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.record(format!("remove-volume {name}"));
+        match lock(&self.state).volumes.remove(name) {
+            Some(_) => Ok(()),
+            None => Err(EngineError::NotFound {
+                what: format!("volume {name}"),
+            }),
+        }
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        self.record(format!("create {}", spec.name));
+        if lock(&self.behaviour).fail_create.contains(&spec.name) {
+            return Err(EngineError::Other(format!("create {} failed (fake)", spec.name)));
+        }
+        let info = {
+            let mut st = lock(&self.state);
+            if st.containers.values().any(|c| c.info.name == spec.name) {
+                return Err(EngineError::Conflict {
+                    what: format!("container name {}", spec.name),
+                    message: "the name is in use".into(),
+                });
+            }
+            if !st.images.contains_key(&spec.image) && !st.images.values().any(|i| i.id == spec.image) {
+                return Err(EngineError::ImageMissing {
+                    image: spec.image.clone(),
+                });
+            }
+            st.next_id += 1;
+            let id = format!("{:012x}{:052x}", st.next_id, 0);
+            let info = ContainerInfo {
+                id: id.clone(),
+                name: spec.name.clone(),
+                image: spec.image.clone(),
+                labels: spec.labels.clone(),
+                state: ContainerState::Created,
+                exit_code: None,
+                health: None,
+                health_output: None,
+                ports: Vec::new(),
+            };
+            st.containers.insert(
+                id,
+                FakeContainer {
+                    info: info.clone(),
+                    spec: spec.clone(),
+                },
+            );
+            info
+        };
+        self.emit(&info, EventKind::Create);
+        Ok(info.id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        let behaviour = lock(&self.behaviour).clone();
+        let info = self.with_container(id, |c| c.info.clone())?;
+        self.record(format!("start {}", info.name));
+        // A host port held by another running container.
+        {
+            let st = lock(&self.state);
+            let spec = st.containers.get(&info.id).map(|c| c.spec.clone()).unwrap_or_default();
+            for p in spec.ports.iter().filter(|p| p.host_port.is_some()) {
+                let taken = st.containers.values().any(|o| {
+                    o.info.id != info.id
+                        && o.info.state == ContainerState::Running
+                        && o.spec.ports.iter().any(|q| q.host_port == p.host_port && q.protocol == p.protocol)
+                });
+                if taken {
+                    return Err(EngineError::PortAllocated {
+                        message: format!(
+                            "Bind for 0.0.0.0:{} failed: port is already allocated",
+                            p.host_port.unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+        }
+        let service = info.service().unwrap_or_default().to_string();
+        let has_health = self.with_container(id, |c| {
+            c.info.state = ContainerState::Running;
+            c.info.exit_code = None;
+            c.info.ports = c
+                .spec
+                .ports
+                .iter()
+                .map(|p| PublishedPort {
+                    container_port: p.container_port,
+                    protocol: p.protocol.clone(),
+                    host_ip: p.host_ip.clone(),
+                    host_port: p.host_port,
+                })
+                .collect();
+            let checks = c.spec.health.as_ref().is_some_and(|h| h.test.first().is_some_and(|t| t != "NONE"));
+            if checks {
+                c.info.health = Some(HealthState::Starting);
+            }
+            checks
+        })?;
+        self.emit(&info, EventKind::Start);
+        if let Some(code) = behaviour.exit_codes.get(&service) {
+            let code = *code;
+            self.with_container(id, |c| {
+                c.info.state = ContainerState::Exited;
+                c.info.exit_code = Some(code);
+            })?;
+            self.emit(&info, EventKind::Die { exit_code: code });
+            return Ok(());
+        }
+        if has_health {
+            let health = if behaviour.unhealthy.contains(&service) {
+                HealthState::Unhealthy
+            } else {
+                HealthState::Healthy
+            };
+            self.with_container(id, |c| {
+                c.info.health = Some(health);
+                if health == HealthState::Unhealthy {
+                    c.info.health_output = Some("check failed (fake)".into());
+                }
+            })?;
+            self.emit(&info, EventKind::Health(health));
+        }
+        Ok(())
+    }
+
+    async fn stop_container(&self, id: &str, _timeout: Option<Duration>) -> Result<()> {
+        let info = self.with_container(id, |c| {
+            let was_running = c.info.state == ContainerState::Running;
+            c.info.state = ContainerState::Exited;
+            c.info.exit_code = Some(0);
+            c.info.health = None;
+            (c.info.clone(), was_running)
+        })?;
+        self.record(format!("stop {}", info.0.name));
+        if info.1 {
+            self.emit(&info.0, EventKind::Die { exit_code: 0 });
+        }
+        Ok(())
+    }
+
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()> {
+        let info = self.with_container(id, |c| {
+            c.info.state = ContainerState::Exited;
+            c.info.exit_code = Some(137);
+            c.info.clone()
+        })?;
+        self.record(format!("kill {} {signal}", info.name));
+        self.emit(&info, EventKind::Die { exit_code: 137 });
+        Ok(())
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        let info = self.with_container(id, |c| c.info.clone())?;
+        self.record(format!("remove {}", info.name));
+        lock(&self.state).containers.remove(&info.id);
+        self.emit(&info, EventKind::Destroy);
+        Ok(())
+    }
+
+    async fn events(&self, stack: &str) -> Result<BoxStream<'static, Result<Event>>> {
+        let rx = self.events.subscribe();
+        let state_stack = stack.to_string();
+        let stream = futures::stream::unfold(rx, move |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(ev) => return Some((Ok(ev), rx)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .filter(move |ev| {
+            // Events of other stacks' containers are dropped; the fake names containers
+            // `{stack}-...`, as stackr does.
+            let keep = match ev {
+                Ok(e) => e.container_name.starts_with(&format!("{state_stack}-")),
+                Err(_) => true,
+            };
+            futures::future::ready(keep)
+        });
+        Ok(stream.boxed())
+    }
+
+    async fn build_image(&self, spec: &BuildSpec, progress: &(dyn Fn(&str) + Send + Sync)) -> Result<String> {
+        self.record(format!("build {}", spec.tag));
+        progress(&format!("Step 1/1 : FROM scratch (fake build of {})", spec.tag));
+        let mut st = lock(&self.state);
+        st.next_id += 1;
+        let id = format!("sha256:{:064x}", st.next_id);
+        st.images.insert(
+            spec.tag.clone(),
+            ImageInfo {
+                id: id.clone(),
+                labels: spec.labels.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn logs(&self, id: &str, _options: &LogOptions) -> Result<BoxStream<'static, Result<LogChunk>>> {
+        let name = self.with_container(id, |c| c.info.name.clone())?;
+        let chunk = LogChunk {
+            stream: LogStream::Stdout,
+            text: format!("{name} started (fake)\n"),
+        };
+        Ok(futures::stream::iter(vec![Ok(chunk)]).boxed())
+    }
+}

@@ -1,0 +1,424 @@
+//! The boundary between stackr and a container engine.
+//!
+//! [`Engine`] is what the reconciler needs from an engine, in plain data: the containers,
+//! networks, volumes and images stackr wants ([`ContainerSpec`], [`NetworkSpec`],
+//! [`VolumeSpec`], [`BuildSpec`]) and what it observes ([`ContainerInfo`], [`NetworkInfo`],
+//! [`VolumeInfo`], [`Event`]). `stackr-docker` implements it over the Docker Engine API;
+//! [`fake::FakeEngine`] implements it in memory for tests. This crate knows nothing of bollard
+//! or of the stack language.
+
+pub mod fake;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Every object stackr creates carries this label, with the stack's name.
+pub const LABEL_STACK: &str = "io.stackr.stack";
+/// Containers carry the service they run.
+pub const LABEL_SERVICE: &str = "io.stackr.service";
+/// Containers carry their number within the service (1, 2, ...).
+pub const LABEL_NUMBER: &str = "io.stackr.container-number";
+/// Containers carry the hash of everything that, changed, means recreating them.
+pub const LABEL_HASH: &str = "io.stackr.spec-hash";
+/// Containers carry the spec they were created from (JSON), so a plan can say which field
+/// changed. Never holds a secret value: secrets are mounted from files.
+pub const LABEL_SPEC: &str = "io.stackr.spec";
+/// Images built by stackr carry the hash of their build inputs.
+pub const LABEL_BUILD_HASH: &str = "io.stackr.build-hash";
+
+/// What the engine is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineInfo {
+    pub server_version: String,
+    pub api_version: String,
+    /// Where the engine was reached (`unix:///var/run/docker.sock`, `tcp://...`).
+    pub endpoint: String,
+}
+
+/// A mount of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum MountSpec {
+    /// A named volume (its engine name) or, with `source: None`, an anonymous one.
+    Volume {
+        source: Option<String>,
+        target: String,
+        read_only: bool,
+    },
+    Bind {
+        source: PathBuf,
+        target: String,
+        read_only: bool,
+    },
+    Tmpfs {
+        target: String,
+        size: Option<u64>,
+        mode: Option<u32>,
+    },
+}
+
+/// A published port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortBinding {
+    pub container_port: u16,
+    /// `tcp`, `udp`, `sctp`.
+    pub protocol: String,
+    pub host_ip: Option<String>,
+    /// `None`: the engine picks one.
+    pub host_port: Option<u16>,
+}
+
+/// A health check, in Docker's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthSpec {
+    /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    pub test: Vec<String>,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub start_period: Option<Duration>,
+    /// Engine API 1.44 and newer only.
+    pub start_interval: Option<Duration>,
+}
+
+/// A network a container joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkAttachment {
+    /// The engine-side network name.
+    pub network: String,
+    pub aliases: Vec<String>,
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+}
+
+/// A ulimit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UlimitSpec {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+/// A container stackr wants.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    /// `KEY=value`, in order.
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub hostname: Option<String>,
+    pub tty: bool,
+    pub stdin_open: bool,
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<Duration>,
+    /// `8000/tcp`.
+    pub exposed_ports: Vec<String>,
+    pub health: Option<HealthSpec>,
+    pub mounts: Vec<MountSpec>,
+    pub ports: Vec<PortBinding>,
+    /// `host`, `none`, `container:ID`; `None`: the networks below.
+    pub network_mode: Option<String>,
+    pub networks: Vec<NetworkAttachment>,
+    /// `no`, `always`, `unless-stopped`, `on-failure`.
+    pub restart: String,
+    pub restart_max_retries: Option<i64>,
+    pub init: Option<bool>,
+    pub read_only: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub memory: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    pub nano_cpus: Option<i64>,
+    pub pids_limit: Option<i64>,
+    pub shm_size: Option<i64>,
+    /// `HOST[:CONTAINER[:PERMISSIONS]]`.
+    pub devices: Vec<String>,
+    pub ulimits: Vec<UlimitSpec>,
+    pub sysctls: BTreeMap<String, String>,
+    pub log_driver: Option<String>,
+    pub log_options: BTreeMap<String, String>,
+    /// `HOST:IP`.
+    pub extra_hosts: Vec<String>,
+}
+
+/// A network stackr wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub driver: Option<String>,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A volume stackr wants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeSpec {
+    pub name: String,
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An image to build.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildSpec {
+    /// The build context directory; `.dockerignore` in it is honoured.
+    pub context: PathBuf,
+    /// Relative to the context.
+    pub dockerfile: String,
+    pub target: Option<String>,
+    pub args: BTreeMap<String, String>,
+    /// The tag the image gets.
+    pub tag: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A container's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerState {
+    Created,
+    Running,
+    Restarting,
+    Paused,
+    Exited,
+    Removing,
+    Dead,
+}
+
+impl ContainerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerState::Created => "created",
+            ContainerState::Running => "running",
+            ContainerState::Restarting => "restarting",
+            ContainerState::Paused => "paused",
+            ContainerState::Exited => "exited",
+            ContainerState::Removing => "removing",
+            ContainerState::Dead => "dead",
+        }
+    }
+}
+
+/// A container's health, when it has a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HealthState {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+impl HealthState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Starting => "starting",
+            HealthState::Healthy => "healthy",
+            HealthState::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// A published port as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPort {
+    pub container_port: u16,
+    pub protocol: String,
+    pub host_ip: Option<String>,
+    pub host_port: Option<u16>,
+}
+
+/// A container as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerInfo {
+    pub id: String,
+    /// Without the leading `/`.
+    pub name: String,
+    pub image: String,
+    pub labels: BTreeMap<String, String>,
+    pub state: ContainerState,
+    pub exit_code: Option<i64>,
+    pub health: Option<HealthState>,
+    /// The last health check's output, when the engine reports it (inspect only).
+    pub health_output: Option<String>,
+    pub ports: Vec<PublishedPort>,
+}
+
+impl ContainerInfo {
+    pub fn service(&self) -> Option<&str> {
+        self.labels.get(LABEL_SERVICE).map(String::as_str)
+    }
+
+    pub fn number(&self) -> Option<u32> {
+        self.labels.get(LABEL_NUMBER).and_then(|n| n.parse().ok())
+    }
+}
+
+/// A network as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A volume as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeInfo {
+    pub name: String,
+    pub driver: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An image as the engine reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInfo {
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What happened to a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    Create,
+    Start,
+    Die { exit_code: i64 },
+    Health(HealthState),
+    Destroy,
+    Other(String),
+}
+
+/// A container event of the engine's stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub container_id: String,
+    pub container_name: String,
+    pub service: Option<String>,
+    pub kind: EventKind,
+}
+
+/// Which output stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+}
+
+/// A chunk of a container's output (usually one line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogChunk {
+    pub stream: LogStream,
+    pub text: String,
+}
+
+/// Options for [`Engine::logs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    pub follow: bool,
+    /// `None`: all lines.
+    pub tail: Option<u64>,
+    pub timestamps: bool,
+}
+
+/// What can go wrong talking to an engine.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EngineError {
+    #[error("cannot reach the Docker engine at {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{what} already exists: {message}")]
+    Conflict { what: String, message: String },
+    #[error("host port already allocated: {message}")]
+    PortAllocated { message: String },
+    #[error("image `{image}` is not on the engine, and it cannot be pulled here")]
+    ImageMissing { image: String },
+    #[error("build failed{}: {message}", step.as_ref().map(|s| format!(" at `{s}`")).unwrap_or_default())]
+    BuildFailed {
+        step: Option<String>,
+        message: String,
+        /// The last lines of the build's output.
+        output: String,
+    },
+    #[error("the engine refused: {message} (HTTP {status})")]
+    Api { status: u16, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// What stackr needs from a container engine.
+///
+/// Every method takes plain data and returns plain data; implementations map their errors to
+/// [`EngineError`]. Lists are filtered by the `io.stackr.stack` label.
+pub trait Engine: Send + Sync {
+    fn info(&self) -> impl Future<Output = Result<EngineInfo>> + Send;
+
+    /// The stack's containers (stopped ones too).
+    fn list_containers(&self, stack: &str) -> impl Future<Output = Result<Vec<ContainerInfo>>> + Send;
+    /// Every container labelled by stackr, of any stack.
+    fn list_all_containers(&self) -> impl Future<Output = Result<Vec<ContainerInfo>>> + Send;
+    fn list_networks(&self, stack: &str) -> impl Future<Output = Result<Vec<NetworkInfo>>> + Send;
+    fn list_volumes(&self, stack: &str) -> impl Future<Output = Result<Vec<VolumeInfo>>> + Send;
+
+    /// A network by engine name, whoever owns it.
+    fn inspect_network(&self, name: &str) -> impl Future<Output = Result<Option<NetworkInfo>>> + Send;
+    /// A volume by engine name, whoever owns it.
+    fn inspect_volume(&self, name: &str) -> impl Future<Output = Result<Option<VolumeInfo>>> + Send;
+    /// A container by id or name, whoever owns it.
+    fn inspect_container(&self, id: &str) -> impl Future<Output = Result<Option<ContainerInfo>>> + Send;
+    /// An image by reference or id.
+    fn inspect_image(&self, reference: &str) -> impl Future<Output = Result<Option<ImageInfo>>> + Send;
+
+    fn create_network(&self, spec: &NetworkSpec) -> impl Future<Output = Result<String>> + Send;
+    fn remove_network(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    fn create_volume(&self, spec: &VolumeSpec) -> impl Future<Output = Result<()>> + Send;
+    fn remove_volume(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Creates a container; returns its id.
+    fn create_container(&self, spec: &ContainerSpec) -> impl Future<Output = Result<String>> + Send;
+    fn start_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Stops with the container's stop signal, then kills after `timeout` (the container's own
+    /// stop timeout when `None`).
+    fn stop_container(&self, id: &str, timeout: Option<Duration>) -> impl Future<Output = Result<()>> + Send;
+    fn kill_container(&self, id: &str, signal: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Removes a container (forcibly), with its anonymous volumes.
+    fn remove_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Container events of a stack, from now on. The stream must be subscribed before the
+    /// actions it should report are taken (it is opened when this is called).
+    fn events(&self, stack: &str) -> impl Future<Output = Result<BoxStream<'static, Result<Event>>>> + Send;
+
+    /// Builds an image; `progress` receives the build's output lines. Returns the image id.
+    fn build_image(
+        &self,
+        spec: &BuildSpec,
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> impl Future<Output = Result<String>> + Send;
+
+    /// A container's output.
+    fn logs(
+        &self,
+        id: &str,
+        options: &LogOptions,
+    ) -> impl Future<Output = Result<BoxStream<'static, Result<LogChunk>>>> + Send;
+}
