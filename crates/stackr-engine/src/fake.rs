@@ -73,7 +73,7 @@ impl FakeEngine {
     pub fn add_image(&self, reference: &str) {
         let mut st = lock(&self.state);
         st.next_id += 1;
-        let id = format!("sha256:{:064x}", st.next_id);
+        let id = format!("sha256:{:016x}{:048x}", st.next_id, 0);
         st.images.insert(
             reference.to_string(),
             ImageInfo {
@@ -138,9 +138,12 @@ impl FakeEngine {
             .ok_or_else(|| EngineError::NotFound {
                 what: format!("container {id}"),
             })?;
-        let c = st.containers.get_mut(&key).ok_or_else(|| EngineError::NotFound {
-            what: format!("container {id}"),
-        })?;
+        let c = st
+            .containers
+            .get_mut(&key)
+            .ok_or_else(|| EngineError::NotFound {
+                what: format!("container {id}"),
+            })?;
         Ok(f(c))
     }
 }
@@ -292,7 +295,10 @@ impl Engine for FakeEngine {
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         self.record(format!("create {}", spec.name));
         if lock(&self.behaviour).fail_create.contains(&spec.name) {
-            return Err(EngineError::Other(format!("create {} failed (fake)", spec.name)));
+            return Err(EngineError::Other(format!(
+                "create {} failed (fake)",
+                spec.name
+            )));
         }
         let info = {
             let mut st = lock(&self.state);
@@ -302,7 +308,9 @@ impl Engine for FakeEngine {
                     message: "the name is in use".into(),
                 });
             }
-            if !st.images.contains_key(&spec.image) && !st.images.values().any(|i| i.id == spec.image) {
+            if !st.images.contains_key(&spec.image)
+                && !st.images.values().any(|i| i.id == spec.image)
+            {
                 return Err(EngineError::ImageMissing {
                     image: spec.image.clone(),
                 });
@@ -340,12 +348,19 @@ impl Engine for FakeEngine {
         // A host port held by another running container.
         {
             let st = lock(&self.state);
-            let spec = st.containers.get(&info.id).map(|c| c.spec.clone()).unwrap_or_default();
+            let spec = st
+                .containers
+                .get(&info.id)
+                .map(|c| c.spec.clone())
+                .unwrap_or_default();
             for p in spec.ports.iter().filter(|p| p.host_port.is_some()) {
                 let taken = st.containers.values().any(|o| {
                     o.info.id != info.id
                         && o.info.state == ContainerState::Running
-                        && o.spec.ports.iter().any(|q| q.host_port == p.host_port && q.protocol == p.protocol)
+                        && o.spec
+                            .ports
+                            .iter()
+                            .any(|q| q.host_port == p.host_port && q.protocol == p.protocol)
                 });
                 if taken {
                     return Err(EngineError::PortAllocated {
@@ -372,7 +387,11 @@ impl Engine for FakeEngine {
                     host_port: p.host_port,
                 })
                 .collect();
-            let checks = c.spec.health.as_ref().is_some_and(|h| h.test.first().is_some_and(|t| t != "NONE"));
+            let checks = c
+                .spec
+                .health
+                .as_ref()
+                .is_some_and(|h| h.test.first().is_some_and(|t| t != "NONE"));
             if checks {
                 c.info.health = Some(HealthState::Starting);
             }
@@ -463,12 +482,19 @@ impl Engine for FakeEngine {
         Ok(stream.boxed())
     }
 
-    async fn build_image(&self, spec: &BuildSpec, progress: &(dyn Fn(&str) + Send + Sync)) -> Result<String> {
+    async fn build_image(
+        &self,
+        spec: &BuildSpec,
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<String> {
         self.record(format!("build {}", spec.tag));
-        progress(&format!("Step 1/1 : FROM scratch (fake build of {})", spec.tag));
+        progress(&format!(
+            "Step 1/1 : FROM scratch (fake build of {})",
+            spec.tag
+        ));
         let mut st = lock(&self.state);
         st.next_id += 1;
-        let id = format!("sha256:{:064x}", st.next_id);
+        let id = format!("sha256:{:016x}{:048x}", st.next_id, 0);
         st.images.insert(
             spec.tag.clone(),
             ImageInfo {
@@ -479,7 +505,11 @@ impl Engine for FakeEngine {
         Ok(id)
     }
 
-    async fn logs(&self, id: &str, _options: &LogOptions) -> Result<BoxStream<'static, Result<LogChunk>>> {
+    async fn logs(
+        &self,
+        id: &str,
+        _options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogChunk>>> {
         let name = self.with_container(id, |c| c.info.name.clone())?;
         let chunk = LogChunk {
             stream: LogStream::Stdout,

@@ -374,20 +374,33 @@ pub trait Engine: Send + Sync {
     fn info(&self) -> impl Future<Output = Result<EngineInfo>> + Send;
 
     /// The stack's containers (stopped ones too).
-    fn list_containers(&self, stack: &str) -> impl Future<Output = Result<Vec<ContainerInfo>>> + Send;
+    fn list_containers(
+        &self,
+        stack: &str,
+    ) -> impl Future<Output = Result<Vec<ContainerInfo>>> + Send;
     /// Every container labelled by stackr, of any stack.
     fn list_all_containers(&self) -> impl Future<Output = Result<Vec<ContainerInfo>>> + Send;
     fn list_networks(&self, stack: &str) -> impl Future<Output = Result<Vec<NetworkInfo>>> + Send;
     fn list_volumes(&self, stack: &str) -> impl Future<Output = Result<Vec<VolumeInfo>>> + Send;
 
     /// A network by engine name, whoever owns it.
-    fn inspect_network(&self, name: &str) -> impl Future<Output = Result<Option<NetworkInfo>>> + Send;
+    fn inspect_network(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<NetworkInfo>>> + Send;
     /// A volume by engine name, whoever owns it.
-    fn inspect_volume(&self, name: &str) -> impl Future<Output = Result<Option<VolumeInfo>>> + Send;
+    fn inspect_volume(&self, name: &str)
+    -> impl Future<Output = Result<Option<VolumeInfo>>> + Send;
     /// A container by id or name, whoever owns it.
-    fn inspect_container(&self, id: &str) -> impl Future<Output = Result<Option<ContainerInfo>>> + Send;
+    fn inspect_container(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ContainerInfo>>> + Send;
     /// An image by reference or id.
-    fn inspect_image(&self, reference: &str) -> impl Future<Output = Result<Option<ImageInfo>>> + Send;
+    fn inspect_image(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = Result<Option<ImageInfo>>> + Send;
 
     fn create_network(&self, spec: &NetworkSpec) -> impl Future<Output = Result<String>> + Send;
     fn remove_network(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
@@ -395,18 +408,26 @@ pub trait Engine: Send + Sync {
     fn remove_volume(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Creates a container; returns its id.
-    fn create_container(&self, spec: &ContainerSpec) -> impl Future<Output = Result<String>> + Send;
+    fn create_container(&self, spec: &ContainerSpec)
+    -> impl Future<Output = Result<String>> + Send;
     fn start_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Stops with the container's stop signal, then kills after `timeout` (the container's own
     /// stop timeout when `None`).
-    fn stop_container(&self, id: &str, timeout: Option<Duration>) -> impl Future<Output = Result<()>> + Send;
+    fn stop_container(
+        &self,
+        id: &str,
+        timeout: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn kill_container(&self, id: &str, signal: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes a container (forcibly), with its anonymous volumes.
     fn remove_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Container events of a stack, from now on. The stream must be subscribed before the
     /// actions it should report are taken (it is opened when this is called).
-    fn events(&self, stack: &str) -> impl Future<Output = Result<BoxStream<'static, Result<Event>>>> + Send;
+    fn events(
+        &self,
+        stack: &str,
+    ) -> impl Future<Output = Result<BoxStream<'static, Result<Event>>>> + Send;
 
     /// Builds an image; `progress` receives the build's output lines. Returns the image id.
     fn build_image(

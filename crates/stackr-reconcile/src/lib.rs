@@ -1,1 +1,48 @@
-//! placeholder
+//! Reconciling: from a [`stackr_spec::Stack`] and what the engine runs to a [`plan::Plan`]
+//! (pure), and the plan applied ([`apply`], idempotent: applying a converged stack does
+//! nothing).
+//!
+//! - [`desired`]: the one place where a service becomes a container spec.
+//! - [`plan`]: desired vs observed, with field-level reasons.
+//! - [`apply`]: runs a plan with as much parallelism as the dependencies allow, learning
+//!   conditions from the engine's event stream.
+//! - [`observe`]: reads what the engine runs for a stack.
+//! - [`lock`]: one run per stack at a time.
+
+pub mod apply;
+pub mod desired;
+pub mod lock;
+pub mod observe;
+pub mod plan;
+
+use thiserror::Error;
+
+/// Why a stack cannot be reconciled.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ReconcileError {
+    #[error("service `{service}` uses {what}, which `up` does not support yet")]
+    Unsupported {
+        service: String,
+        what: String,
+        help: String,
+    },
+    #[error(
+        "service `{service}` uses external secret `{secret}`: external secrets need a Swarm, and this is a single engine"
+    )]
+    ExternalSecret { service: String, secret: String },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ReconcileError {
+    /// What the user can do about it.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            ReconcileError::Unsupported { help, .. } => Some(help.clone()),
+            ReconcileError::ExternalSecret { .. } => Some(
+                "give the secret a source on this machine (`file=` or `env=`) in the profile you deploy with".into(),
+            ),
+            ReconcileError::Internal(_) => None,
+        }
+    }
+}

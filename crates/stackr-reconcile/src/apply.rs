@@ -1,0 +1,871 @@
+//! Applying a plan, and tearing a stack down.
+//!
+//! Every service runs as its own future: it removes and creates what its plan items ask for
+//! right away (so that only the start remains), then waits until each of its dependencies meets
+//! its condition, then starts. Conditions are learnt from the engine's event stream, subscribed
+//! before anything is created; a dependency that is overdue is inspected, so a missed event
+//! never hangs the run.
+//!
+//! A recreate stops and removes the old container before creating the new one under the same
+//! name: an interruption at any point leaves at most one container per slot, never a temporary
+//! name, and the next run converges.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use stackr_engine::{
+    ContainerInfo, ContainerState, Engine, EngineError, EventKind, HealthState, LABEL_STACK,
+};
+use stackr_spec::{Condition, Stack};
+use thiserror::Error;
+use tokio::sync::watch;
+
+use crate::ReconcileError;
+use crate::desired::{DesiredContainer, DesiredService, Inputs, desired};
+use crate::plan::{Action, ObjectKind, Plan, PlanItem};
+
+/// Something that happened while applying, for the user to see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    NetworkCreated {
+        name: String,
+    },
+    VolumeCreated {
+        name: String,
+    },
+    PreBuild {
+        service: String,
+        command: String,
+    },
+    Building {
+        service: String,
+        tag: String,
+    },
+    BuildOutput {
+        service: String,
+        line: String,
+    },
+    Built {
+        service: String,
+        id: String,
+    },
+    Removed {
+        service: String,
+        name: String,
+    },
+    Created {
+        service: String,
+        name: String,
+    },
+    Waiting {
+        service: String,
+        dependency: String,
+        condition: Condition,
+    },
+    Started {
+        service: String,
+        name: String,
+    },
+    Restarted {
+        service: String,
+        name: String,
+    },
+    Healthy {
+        service: String,
+        name: String,
+    },
+    Exited {
+        service: String,
+        name: String,
+        code: i64,
+    },
+}
+
+/// Why applying stopped.
+#[derive(Debug, Error)]
+pub enum ApplyError {
+    #[error("{context}: {error}")]
+    Engine {
+        context: String,
+        service: Option<String>,
+        error: EngineError,
+    },
+    #[error("the build of service `{service}` failed: {error}")]
+    Build { service: String, error: EngineError },
+    #[error("the pre-build command `{command}` of service `{service}` failed ({status})")]
+    PreBuild {
+        service: String,
+        command: String,
+        status: String,
+        output: String,
+    },
+    #[error("service `{service}` cannot start: dependency `{dependency}` {reason}")]
+    Dependency {
+        service: String,
+        dependency: String,
+        reason: String,
+        /// The dependency's last health check output, when it is unhealthy.
+        output: Option<String>,
+    },
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
+}
+
+/// How to apply.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// How long a stopping container gets before it is killed; `None`: its own grace period.
+    pub stop_timeout: Option<Duration>,
+}
+
+/// What a container has shown so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Seen {
+    started: bool,
+    health: Option<HealthState>,
+    exit_code: Option<i64>,
+    health_output: Option<String>,
+}
+
+type Shared = Arc<Mutex<State>>;
+
+#[derive(Debug, Default)]
+struct State {
+    /// Container id → service.
+    ids: BTreeMap<String, String>,
+    /// Container id → what it showed.
+    seen: BTreeMap<String, Seen>,
+    /// Services whose containers are all started (or kept running).
+    started: BTreeMap<String, bool>,
+    /// Services that failed to start.
+    failed: BTreeMap<String, String>,
+}
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
+    match s.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+fn engine_err(context: String, service: Option<&str>, error: EngineError) -> ApplyError {
+    ApplyError::Engine {
+        context,
+        service: service.map(String::from),
+        error,
+    }
+}
+
+/// Runs a service's pre-build host commands in its build context.
+async fn pre_build(
+    service: &DesiredService,
+    context: &Path,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), ApplyError> {
+    for cmd in &service.pre_build {
+        let Some((program, args)) = cmd.split_first() else {
+            continue;
+        };
+        let shown = cmd.join(" ");
+        progress(Step::PreBuild {
+            service: service.name.clone(),
+            command: shown.clone(),
+        });
+        let out = tokio::process::Command::new(program)
+            .args(args)
+            .current_dir(context)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await;
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                let mut output = String::from_utf8_lossy(&o.stdout).into_owned();
+                output.push_str(&String::from_utf8_lossy(&o.stderr));
+                return Err(ApplyError::PreBuild {
+                    service: service.name.clone(),
+                    command: shown,
+                    status: o.status.to_string(),
+                    output,
+                });
+            }
+            Err(e) => {
+                return Err(ApplyError::PreBuild {
+                    service: service.name.clone(),
+                    command: shown,
+                    status: e.to_string(),
+                    output: String::new(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the images the plan asks for; returns the new image ids by reference.
+pub async fn build_images<E: Engine>(
+    engine: &E,
+    services: &[&DesiredService],
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<BTreeMap<String, String>, ApplyError> {
+    let mut ids = BTreeMap::new();
+    for s in services {
+        let Some(b) = &s.build else { continue };
+        pre_build(s, &b.context, progress).await?;
+        progress(Step::Building {
+            service: s.name.clone(),
+            tag: b.tag.clone(),
+        });
+        let name = s.name.clone();
+        let on_line = move |line: &str| {
+            progress(Step::BuildOutput {
+                service: name.clone(),
+                line: line.to_string(),
+            })
+        };
+        let id = engine
+            .build_image(b, &on_line)
+            .await
+            .map_err(|error| ApplyError::Build {
+                service: s.name.clone(),
+                error,
+            })?;
+        progress(Step::Built {
+            service: s.name.clone(),
+            id: id.clone(),
+        });
+        ids.insert(b.tag.clone(), id);
+    }
+    Ok(ids)
+}
+
+/// Applies a plan. `inputs` are those the plan was made with; images the plan builds are built
+/// first and their new ids go into the containers' specs.
+pub async fn apply<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    mut inputs: Inputs,
+    plan: &Plan,
+    opts: &ApplyOptions,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), ApplyError> {
+    let events = engine
+        .events(&stack.name)
+        .await
+        .map_err(|e| engine_err("cannot follow the engine's events".into(), None, e))?;
+    let first = desired(stack, &inputs)?;
+
+    for it in plan
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Network && i.action == Action::Create)
+    {
+        if let Some(n) = first.networks.iter().find(|n| n.spec.name == it.name) {
+            engine
+                .create_network(&n.spec)
+                .await
+                .map_err(|e| engine_err(format!("cannot create network `{}`", it.name), None, e))?;
+            progress(Step::NetworkCreated {
+                name: it.name.clone(),
+            });
+        }
+    }
+    for it in plan
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Volume && i.action == Action::Create)
+    {
+        if let Some(v) = first.volumes.iter().find(|v| v.spec.name == it.name) {
+            engine
+                .create_volume(&v.spec)
+                .await
+                .map_err(|e| engine_err(format!("cannot create volume `{}`", it.name), None, e))?;
+            progress(Step::VolumeCreated {
+                name: it.name.clone(),
+            });
+        }
+    }
+    let to_build: Vec<&DesiredService> = plan
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Image && i.action == Action::Build)
+        .filter_map(|i| i.service.as_deref().and_then(|s| first.service(s)))
+        .collect();
+    let built = build_images(engine, &to_build, progress).await?;
+    let desired = if built.is_empty() {
+        first
+    } else {
+        inputs.image_ids.extend(built);
+        crate::desired::desired(stack, &inputs)?
+    };
+
+    // Orphans and surplus containers go first.
+    for it in plan
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Container && i.action == Action::Remove)
+    {
+        if let Some(id) = &it.id {
+            remove(engine, id, opts.stop_timeout).await.map_err(|e| {
+                engine_err(
+                    format!("cannot remove container `{}`", it.name),
+                    it.service.as_deref(),
+                    e,
+                )
+            })?;
+            progress(Step::Removed {
+                service: it.service.clone().unwrap_or_default(),
+                name: it.name.clone(),
+            });
+        }
+    }
+
+    let shared: Shared = Arc::new(Mutex::new(State::default()));
+    let (tx, rx) = watch::channel(0u64);
+    let tx = Arc::new(tx);
+
+    // What kept containers already show.
+    for it in plan
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Container && i.action == Action::Keep)
+    {
+        let (Some(id), Some(service)) = (&it.id, &it.service) else {
+            continue;
+        };
+        let info = engine
+            .inspect_container(id)
+            .await
+            .map_err(|e| engine_err(format!("cannot inspect `{}`", it.name), Some(service), e))?;
+        let mut st = lock(&shared);
+        st.ids.insert(id.clone(), service.clone());
+        if let Some(info) = info {
+            st.seen.insert(id.clone(), seen_of(&info));
+        }
+    }
+    {
+        let mut st = lock(&shared);
+        for s in &desired.services {
+            let items: Vec<&PlanItem> = container_items(plan, &s.name);
+            let all_kept = !items.is_empty() && items.iter().all(|i| i.action == Action::Keep);
+            let none = items.is_empty();
+            if all_kept || none {
+                st.started.insert(s.name.clone(), true);
+            }
+        }
+    }
+
+    let event_loop = follow_events(
+        engine,
+        events,
+        shared.clone(),
+        tx.clone(),
+        &desired,
+        progress,
+    );
+    let services = futures::future::try_join_all(desired.services.iter().map(|s| {
+        let shared = shared.clone();
+        let tx = tx.clone();
+        let rx = rx.clone();
+        let desired = &desired;
+        async move {
+            let r = run_service(engine, desired, s, plan, opts, &shared, &tx, rx, progress).await;
+            if let Err(e) = &r {
+                lock(&shared).failed.insert(s.name.clone(), e.to_string());
+                tx.send_modify(|n| *n += 1);
+            }
+            r
+        }
+    }));
+    futures::pin_mut!(event_loop);
+    futures::pin_mut!(services);
+    match futures::future::select(services, event_loop).await {
+        futures::future::Either::Left((result, _)) => result.map(|_| ()),
+        futures::future::Either::Right((result, _)) => result,
+    }
+}
+
+fn container_items<'a>(plan: &'a Plan, service: &str) -> Vec<&'a PlanItem> {
+    plan.items
+        .iter()
+        .filter(|i| {
+            i.kind == ObjectKind::Container
+                && i.service.as_deref() == Some(service)
+                && i.action != Action::Remove
+        })
+        .collect()
+}
+
+fn seen_of(info: &ContainerInfo) -> Seen {
+    Seen {
+        started: matches!(
+            info.state,
+            ContainerState::Running | ContainerState::Restarting
+        ) || info.exit_code.is_some(),
+        health: info.health,
+        exit_code: if info.state == ContainerState::Exited {
+            info.exit_code
+        } else {
+            None
+        },
+        health_output: info.health_output.clone(),
+    }
+}
+
+async fn remove<E: Engine>(
+    engine: &E,
+    id: &str,
+    timeout: Option<Duration>,
+) -> stackr_engine::Result<()> {
+    match engine.stop_container(id, timeout).await {
+        Ok(()) | Err(EngineError::NotFound { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    match engine.remove_container(id).await {
+        Ok(()) | Err(EngineError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads the engine's events into the shared state; re-inspects containers whose condition is
+/// overdue. Ends only with an error.
+async fn follow_events<E: Engine>(
+    engine: &E,
+    mut events: futures::stream::BoxStream<'static, stackr_engine::Result<stackr_engine::Event>>,
+    shared: Shared,
+    tx: Arc<watch::Sender<u64>>,
+    desired: &crate::desired::Desired,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), ApplyError> {
+    let _ = desired;
+    loop {
+        match tokio::time::timeout(Duration::from_millis(1000), events.next()).await {
+            Ok(Some(Ok(ev))) => {
+                let service = {
+                    let st = lock(&shared);
+                    st.ids.get(&ev.container_id).cloned()
+                };
+                let Some(service) = service else { continue };
+                // An unhealthy container's last probe output comes with an inspect.
+                let output = if ev.kind == EventKind::Health(HealthState::Unhealthy) {
+                    engine
+                        .inspect_container(&ev.container_id)
+                        .await
+                        .ok()
+                        .flatten()
+                        .and_then(|i| i.health_output)
+                } else {
+                    None
+                };
+                let mut st = lock(&shared);
+                let seen = st.seen.entry(ev.container_id.clone()).or_default();
+                match ev.kind {
+                    EventKind::Start => seen.started = true,
+                    EventKind::Die { exit_code } => {
+                        seen.exit_code = Some(exit_code);
+                        progress(Step::Exited {
+                            service,
+                            name: ev.container_name.clone(),
+                            code: exit_code,
+                        });
+                    }
+                    EventKind::Health(h) => {
+                        seen.health = Some(h);
+                        if output.is_some() {
+                            seen.health_output = output;
+                        }
+                        if h == HealthState::Healthy {
+                            progress(Step::Healthy {
+                                service,
+                                name: ev.container_name.clone(),
+                            });
+                        }
+                    }
+                    _ => continue,
+                }
+                drop(st);
+                tx.send_modify(|n| *n += 1);
+            }
+            Ok(Some(Err(e))) => {
+                return Err(engine_err(
+                    "the engine's event stream failed".into(),
+                    None,
+                    e,
+                ));
+            }
+            Ok(None) => {
+                return Err(engine_err(
+                    "the engine's event stream ended".into(),
+                    None,
+                    EngineError::Other("event stream closed".into()),
+                ));
+            }
+            Err(_) => {
+                // Nothing for a while: re-inspect containers still waited on.
+                let pending: Vec<String> = {
+                    let st = lock(&shared);
+                    st.ids
+                        .keys()
+                        .filter(|id| {
+                            st.seen.get(*id).is_none_or(|s| {
+                                s.exit_code.is_none() && s.health != Some(HealthState::Healthy)
+                            })
+                        })
+                        .cloned()
+                        .collect()
+                };
+                let mut changed = false;
+                for id in pending {
+                    if let Ok(Some(info)) = engine.inspect_container(&id).await {
+                        let now = seen_of(&info);
+                        let mut st = lock(&shared);
+                        let old = st.seen.get(&id).cloned().unwrap_or_default();
+                        let merged = Seen {
+                            started: old.started || now.started,
+                            health: now.health.or(old.health),
+                            exit_code: now.exit_code.or(old.exit_code),
+                            health_output: now.health_output.or(old.health_output.clone()),
+                        };
+                        if merged != old {
+                            st.seen.insert(id, merged);
+                            changed = true;
+                        }
+                    }
+                }
+                if changed {
+                    tx.send_modify(|n| *n += 1);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `dep` meets `condition`: `Ok(true)` met, `Ok(false)` not yet, `Err` never will.
+fn condition_met(
+    st: &State,
+    desired: &crate::desired::Desired,
+    dep: &str,
+    condition: Condition,
+) -> Result<bool, (String, Option<String>)> {
+    if let Some(reason) = st.failed.get(dep) {
+        return Err((format!("failed: {reason}"), None));
+    }
+    let ids: Vec<&String> = st
+        .ids
+        .iter()
+        .filter(|(_, s)| *s == dep)
+        .map(|(id, _)| id)
+        .collect();
+    let all_started = st.started.get(dep).copied().unwrap_or(false);
+    if !all_started {
+        return Ok(false);
+    }
+    let has_check = desired.service(dep).is_some_and(|s| s.has_health_check);
+    for id in ids {
+        let seen = st.seen.get(id).cloned().unwrap_or_default();
+        match condition {
+            Condition::Started => {
+                if let Some(code) = seen.exit_code
+                    && code != 0
+                {
+                    return Err((format!("exited with code {code}"), None));
+                }
+            }
+            Condition::Healthy => {
+                if let Some(code) = seen.exit_code {
+                    return Err((
+                        format!("exited with code {code} before it was healthy"),
+                        None,
+                    ));
+                }
+                match seen.health {
+                    Some(HealthState::Healthy) => {}
+                    Some(HealthState::Unhealthy) => {
+                        return Err(("is unhealthy".into(), seen.health_output.clone()));
+                    }
+                    None if !has_check => {
+                        return Err((
+                            "has no health check, so it never becomes healthy".into(),
+                            None,
+                        ));
+                    }
+                    _ => return Ok(false),
+                }
+            }
+            Condition::Completed => match seen.exit_code {
+                Some(0) => {}
+                Some(code) => return Err((format!("exited with code {code}"), None)),
+                None => return Ok(false),
+            },
+        }
+    }
+    Ok(true)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_service<E: Engine>(
+    engine: &E,
+    desired: &crate::desired::Desired,
+    s: &DesiredService,
+    plan: &Plan,
+    opts: &ApplyOptions,
+    shared: &Shared,
+    tx: &watch::Sender<u64>,
+    mut rx: watch::Receiver<u64>,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), ApplyError> {
+    let items = container_items(plan, &s.name);
+    if items.is_empty() || items.iter().all(|i| i.action == Action::Keep) {
+        return Ok(());
+    }
+    let svc = Some(s.name.as_str());
+    // 1. Make the containers, so that only the start waits for the dependencies.
+    let mut to_start: Vec<(String, String, Action)> = Vec::new();
+    for it in &items {
+        let want: Option<&DesiredContainer> = s.containers.iter().find(|c| c.spec.name == it.name);
+        match it.action {
+            Action::Create | Action::Recreate => {
+                let Some(want) = want else { continue };
+                if let (Action::Recreate, Some(old)) = (it.action, &it.id) {
+                    remove(engine, old, opts.stop_timeout).await.map_err(|e| {
+                        engine_err(format!("cannot remove the old `{}`", it.name), svc, e)
+                    })?;
+                    progress(Step::Removed {
+                        service: s.name.clone(),
+                        name: it.name.clone(),
+                    });
+                }
+                let id = create(engine, &want.spec)
+                    .await
+                    .map_err(|e| engine_err(format!("cannot create `{}`", it.name), svc, e))?;
+                progress(Step::Created {
+                    service: s.name.clone(),
+                    name: it.name.clone(),
+                });
+                lock(shared).ids.insert(id.clone(), s.name.clone());
+                to_start.push((id, it.name.clone(), it.action));
+            }
+            Action::Start | Action::Restart => {
+                if let Some(id) = &it.id {
+                    lock(shared).ids.insert(id.clone(), s.name.clone());
+                    to_start.push((id.clone(), it.name.clone(), it.action));
+                }
+            }
+            _ => {
+                if let Some(id) = &it.id {
+                    lock(shared).ids.insert(id.clone(), s.name.clone());
+                }
+            }
+        }
+    }
+    // 2. Wait for the dependencies.
+    for d in &s.depends_on {
+        progress(Step::Waiting {
+            service: s.name.clone(),
+            dependency: d.service.clone(),
+            condition: d.condition,
+        });
+    }
+    loop {
+        let verdict = {
+            let st = lock(shared);
+            let mut all = true;
+            let mut failure = None;
+            for d in &s.depends_on {
+                match condition_met(&st, desired, &d.service, d.condition) {
+                    Ok(true) => {}
+                    Ok(false) => all = false,
+                    Err(reason) if d.required => {
+                        failure = Some((d.service.clone(), reason));
+                        break;
+                    }
+                    Err(_) => {}
+                }
+            }
+            match failure {
+                Some(f) => Err(f),
+                None => Ok(all),
+            }
+        };
+        match verdict {
+            Ok(true) => break,
+            Ok(false) => {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+            Err((dependency, (reason, output))) => {
+                return Err(ApplyError::Dependency {
+                    service: s.name.clone(),
+                    dependency,
+                    reason,
+                    output,
+                });
+            }
+        }
+    }
+    // 3. Start.
+    for (id, name, action) in to_start {
+        if action == Action::Restart {
+            engine
+                .stop_container(&id, opts.stop_timeout)
+                .await
+                .map_err(|e| engine_err(format!("cannot stop `{name}`"), svc, e))?;
+        }
+        {
+            let mut st = lock(shared);
+            st.seen.insert(id.clone(), Seen::default());
+        }
+        engine
+            .start_container(&id)
+            .await
+            .map_err(|e| engine_err(format!("cannot start `{name}`"), svc, e))?;
+        {
+            let mut st = lock(shared);
+            st.seen.entry(id.clone()).or_default().started = true;
+        }
+        progress(if action == Action::Restart {
+            Step::Restarted {
+                service: s.name.clone(),
+                name,
+            }
+        } else {
+            Step::Started {
+                service: s.name.clone(),
+                name,
+            }
+        });
+    }
+    lock(shared).started.insert(s.name.clone(), true);
+    tx.send_modify(|n| *n += 1);
+    Ok(())
+}
+
+/// Creates a container; a container of this stack already holding the name (left by an
+/// interrupted run) is removed first, since the plan did not know it.
+async fn create<E: Engine>(
+    engine: &E,
+    spec: &stackr_engine::ContainerSpec,
+) -> stackr_engine::Result<String> {
+    match engine.create_container(spec).await {
+        Err(EngineError::Conflict { what, message }) => {
+            let ours = engine
+                .inspect_container(&spec.name)
+                .await?
+                .is_some_and(|c| c.labels.get(LABEL_STACK) == spec.labels.get(LABEL_STACK));
+            if !ours {
+                return Err(EngineError::Conflict {
+                    what,
+                    message: format!("{message}; it does not belong to this stack"),
+                });
+            }
+            if let Some(c) = engine.inspect_container(&spec.name).await? {
+                remove(engine, &c.id, Some(Duration::from_secs(10))).await?;
+            }
+            engine.create_container(spec).await
+        }
+        other => other,
+    }
+}
+
+/// What `down` removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DownReport {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+    pub kept: Vec<String>,
+}
+
+/// How to tear down.
+#[derive(Debug, Clone, Default)]
+pub struct DownOptions {
+    pub remove_volumes: bool,
+    pub remove_orphans: bool,
+    pub timeout: Option<Duration>,
+}
+
+/// Stops and removes a stack's containers in reverse dependency order, then its networks, and
+/// with `remove_volumes` its named volumes. Nothing without the stack's label is touched.
+pub async fn down<E: Engine>(
+    engine: &E,
+    stack: &str,
+    waves: &[Vec<String>],
+    opts: &DownOptions,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<DownReport, ApplyError> {
+    let mut report = DownReport::default();
+    let containers = engine
+        .list_containers(stack)
+        .await
+        .map_err(|e| engine_err("cannot list the stack's containers".into(), None, e))?;
+    let known: Vec<&str> = waves.iter().flatten().map(String::as_str).collect();
+    // Orphans first (they depend on nothing stackr knows), then the waves backwards.
+    let mut batches: Vec<Vec<&ContainerInfo>> = Vec::new();
+    let orphans: Vec<&ContainerInfo> = containers
+        .iter()
+        .filter(|c| c.service().is_none_or(|s| !known.contains(&s)))
+        .collect();
+    if opts.remove_orphans {
+        batches.push(orphans.clone());
+    } else {
+        report.kept.extend(orphans.iter().map(|c| c.name.clone()));
+    }
+    for wave in waves.iter().rev() {
+        batches.push(
+            containers
+                .iter()
+                .filter(|c| c.service().is_some_and(|s| wave.iter().any(|w| w == s)))
+                .collect(),
+        );
+    }
+    for batch in batches {
+        let results = futures::future::join_all(batch.iter().map(|c| async move {
+            let r = remove(engine, &c.id, opts.timeout).await;
+            (c, r)
+        }))
+        .await;
+        for (c, r) in results {
+            r.map_err(|e| engine_err(format!("cannot remove `{}`", c.name), c.service(), e))?;
+            progress(Step::Removed {
+                service: c.service().unwrap_or_default().to_string(),
+                name: c.name.clone(),
+            });
+            report.containers.push(c.name.clone());
+        }
+    }
+    let networks = engine
+        .list_networks(stack)
+        .await
+        .map_err(|e| engine_err("cannot list the stack's networks".into(), None, e))?;
+    for n in networks {
+        match engine.remove_network(&n.id).await {
+            Ok(()) | Err(EngineError::NotFound { .. }) => report.networks.push(n.name),
+            Err(_) if !report.kept.is_empty() => report.kept.push(format!("network {}", n.name)),
+            Err(e) => {
+                return Err(engine_err(
+                    format!("cannot remove network `{}`", n.name),
+                    None,
+                    e,
+                ));
+            }
+        }
+    }
+    if opts.remove_volumes {
+        let volumes = engine
+            .list_volumes(stack)
+            .await
+            .map_err(|e| engine_err("cannot list the stack's volumes".into(), None, e))?;
+        for v in volumes {
+            engine
+                .remove_volume(&v.name)
+                .await
+                .map_err(|e| engine_err(format!("cannot remove volume `{}`", v.name), None, e))?;
+            report.volumes.push(v.name);
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,581 @@
+//! From a [`Stack`] to the objects stackr wants on the engine: the one place where a service
+//! becomes a container spec.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use stackr_engine::{
+    BuildSpec, ContainerSpec, HealthSpec, LABEL_HASH, LABEL_NUMBER, LABEL_SERVICE, LABEL_SPEC,
+    LABEL_STACK, MountSpec, NetworkAttachment, NetworkSpec, PortBinding, UlimitSpec, VolumeSpec,
+};
+use stackr_spec::{
+    Condition, ConfigSource, DEFAULT_NETWORK, EnvValue, HealthTest, MountSource, NetworkMode,
+    RestartPolicy, SecretSource, Service, Stack,
+};
+
+use crate::ReconcileError;
+
+/// What the caller learnt from the world that the spec alone does not say.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// The image id each image reference resolves to on the engine (a new build or pull
+    /// changes it, and so the containers using it).
+    pub image_ids: BTreeMap<String, String>,
+    /// Variables read from each service's env files, by file path.
+    pub env_files: BTreeMap<PathBuf, Vec<(String, String)>>,
+}
+
+/// A network stackr wants, or uses without owning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredNetwork {
+    /// The name in the stack file.
+    pub key: String,
+    pub spec: NetworkSpec,
+    pub external: bool,
+}
+
+/// A volume stackr wants, or uses without owning.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredVolume {
+    pub key: String,
+    pub spec: VolumeSpec,
+    pub external: bool,
+}
+
+/// One container of a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredContainer {
+    pub number: u32,
+    pub spec: ContainerSpec,
+    /// The hash of everything that, changed, means recreating the container.
+    pub hash: String,
+}
+
+/// A dependency edge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependency {
+    pub service: String,
+    pub condition: Condition,
+    pub restart: bool,
+    pub required: bool,
+}
+
+/// A service and its containers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredService {
+    pub name: String,
+    pub image: String,
+    /// Set when the service builds its image.
+    pub build: Option<BuildSpec>,
+    /// Host commands to run before building, in the build context.
+    pub pre_build: Vec<Vec<String>>,
+    pub depends_on: Vec<Dependency>,
+    pub has_health_check: bool,
+    pub containers: Vec<DesiredContainer>,
+}
+
+/// Everything a stack wants on the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Desired {
+    pub stack: String,
+    pub networks: Vec<DesiredNetwork>,
+    pub volumes: Vec<DesiredVolume>,
+    /// In start order.
+    pub services: Vec<DesiredService>,
+    pub waves: Vec<Vec<String>>,
+}
+
+impl Desired {
+    pub fn service(&self, name: &str) -> Option<&DesiredService> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+fn stack_labels(stack: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(LABEL_STACK.to_string(), stack.to_string())])
+}
+
+/// The engine name of a stack's network.
+pub fn network_name(stack: &Stack, key: &str) -> String {
+    match stack.networks.get(key) {
+        Some(n) => match (&n.engine_name, n.is_external()) {
+            (Some(name), _) => name.value.clone(),
+            (None, true) => key.to_string(),
+            (None, false) => format!("{}_{key}", stack.name),
+        },
+        None => format!("{}_{key}", stack.name),
+    }
+}
+
+/// The engine name of a stack's volume.
+pub fn volume_name(stack: &Stack, key: &str) -> String {
+    match stack.volumes.get(key) {
+        Some(v) => match (&v.engine_name, v.is_external()) {
+            (Some(name), _) => name.value.clone(),
+            (None, true) => key.to_string(),
+            (None, false) => format!("{}_{key}", stack.name),
+        },
+        None => format!("{}_{key}", stack.name),
+    }
+}
+
+/// The image a service runs: its `image`, or `{stack}-{service}` when it builds one.
+pub fn image_of(stack: &Stack, s: &Service) -> String {
+    match (&s.image, &s.build) {
+        (Some(i), _) => i.value.clone(),
+        (None, _) => format!("{}-{}", stack.name, s.name.value),
+    }
+}
+
+/// A container's name: `container-name`, or `{stack}-{service}-{n}` as compose names them.
+pub fn container_name(stack: &Stack, s: &Service, n: u32) -> String {
+    match &s.container_name {
+        Some(c) => c.value.clone(),
+        None => format!("{}-{}-{n}", stack.name, s.name.value),
+    }
+}
+
+fn health_spec(s: &Service) -> Result<Option<HealthSpec>, ReconcileError> {
+    let Some(h) = &s.health else { return Ok(None) };
+    let test = match (&h.test, h.disabled.as_ref().is_some_and(|d| d.value)) {
+        (_, true) => vec!["NONE".to_string()],
+        (None, false) => Vec::new(),
+        (Some(t), false) => match &t.value {
+            HealthTest::Exec(args) => std::iter::once("CMD".to_string())
+                .chain(args.iter().cloned())
+                .collect(),
+            HealthTest::Shell(cmd) => vec!["CMD-SHELL".to_string(), cmd.clone()],
+            HealthTest::Http(_) | HealthTest::Tcp(_) => {
+                return Err(ReconcileError::Unsupported {
+                    service: s.name.value.clone(),
+                    what: "native `http` and `tcp` probes".into(),
+                    help: "they need stackr's probe runner in the container, which lands with the health work; until then use `exec` or `shell`".into(),
+                });
+            }
+        },
+    };
+    Ok(Some(HealthSpec {
+        test,
+        interval: h.interval.as_ref().map(|d| d.value),
+        timeout: h.timeout.as_ref().map(|d| d.value),
+        retries: h.retries.as_ref().map(|r| r.value),
+        start_period: h.start_period.as_ref().map(|d| d.value),
+        start_interval: h.start_interval.as_ref().map(|d| d.value),
+    }))
+}
+
+fn sha(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The spec of container `n` of service `s`, with its hash. The hash covers the spec (labels
+/// included, the hash and spec labels excluded) and the id of the image it runs.
+pub fn container_spec(
+    stack: &Stack,
+    s: &Service,
+    n: u32,
+    inputs: &Inputs,
+) -> Result<DesiredContainer, ReconcileError> {
+    let service = s.name.value.clone();
+    let mut labels: BTreeMap<String, String> = s
+        .labels
+        .iter()
+        .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+        .collect();
+    labels.insert(LABEL_STACK.into(), stack.name.clone());
+    labels.insert(LABEL_SERVICE.into(), service.clone());
+    labels.insert(LABEL_NUMBER.into(), n.to_string());
+
+    let mut env: Vec<(String, String)> = Vec::new();
+    for f in &s.env_files {
+        if let Some(vars) = inputs.env_files.get(&f.path.value) {
+            for (k, v) in vars {
+                env.retain(|(e, _)| e != k);
+                env.push((k.clone(), v.clone()));
+            }
+        }
+    }
+    for var in &s.env {
+        let value = match &var.value.value {
+            EnvValue::Text(t) => t.clone(),
+            EnvValue::SecretPath(name) => s
+                .secrets
+                .iter()
+                .find(|f| f.name.value == *name)
+                .map(|f| f.secret_path())
+                .unwrap_or_else(|| format!("/run/secrets/{name}")),
+            EnvValue::Unset => continue,
+        };
+        env.retain(|(e, _)| *e != var.name.value);
+        env.push((var.name.value.clone(), value));
+    }
+
+    let mut mounts = Vec::new();
+    for m in &s.mounts {
+        mounts.push(match &m.source.value {
+            MountSource::Volume(v) => MountSpec::Volume {
+                source: Some(volume_name(stack, v)),
+                target: m.target.value.clone(),
+                read_only: m.read_only,
+            },
+            MountSource::Anonymous => MountSpec::Volume {
+                source: None,
+                target: m.target.value.clone(),
+                read_only: m.read_only,
+            },
+            MountSource::Bind(p) => MountSpec::Bind {
+                source: p.clone(),
+                target: m.target.value.clone(),
+                read_only: m.read_only,
+            },
+            MountSource::Tmpfs { size, mode } => MountSpec::Tmpfs {
+                target: m.target.value.clone(),
+                size: size.map(|b| b.0),
+                mode: *mode,
+            },
+        });
+    }
+    // Secrets from files are read-only bind mounts, as compose mounts them.
+    for f in &s.secrets {
+        let Some(secret) = stack.secrets.get(&f.name.value) else {
+            continue;
+        };
+        match secret.source.as_ref().map(|x| &x.value) {
+            Some(SecretSource::File(p)) => mounts.push(MountSpec::Bind {
+                source: p.clone(),
+                target: f.secret_path(),
+                read_only: true,
+            }),
+            Some(SecretSource::Env(_)) => {
+                return Err(ReconcileError::Unsupported {
+                    service,
+                    what: format!("secret `{}` from an environment variable", f.name.value),
+                    help: "delivering secrets from the environment lands with the secrets work; until then use `file=`".into(),
+                });
+            }
+            Some(SecretSource::External(_)) | None => {
+                return Err(ReconcileError::ExternalSecret {
+                    service,
+                    secret: f.name.value.clone(),
+                });
+            }
+        }
+    }
+    for f in &s.configs {
+        let Some(config) = stack.configs.get(&f.name.value) else {
+            continue;
+        };
+        match config.source.as_ref().map(|x| &x.value) {
+            Some(ConfigSource::File(p)) => mounts.push(MountSpec::Bind {
+                source: p.clone(),
+                target: f.config_path(),
+                read_only: true,
+            }),
+            _ => {
+                return Err(ReconcileError::Unsupported {
+                    service,
+                    what: format!("config `{}` from inline content or external", f.name.value),
+                    help: "use `file=` for now".into(),
+                });
+            }
+        }
+    }
+
+    let ports: Vec<PortBinding> = s
+        .ports
+        .iter()
+        .flat_map(|p| {
+            let p = &p.value;
+            (0..p.target.len()).map(move |i| PortBinding {
+                container_port: p.target.start + i as u16,
+                protocol: p.protocol.as_str().into(),
+                host_ip: p.host_ip.map(|ip| ip.to_string()),
+                host_port: p.published.map(|h| {
+                    if h.len() == p.target.len() {
+                        h.start + i as u16
+                    } else {
+                        h.start
+                    }
+                }),
+            })
+        })
+        .collect();
+    let mut exposed: Vec<String> = s
+        .expose
+        .iter()
+        .flat_map(|e| {
+            let (range, proto) = e.value;
+            (range.start..=range.end).map(move |p| format!("{p}/{proto}"))
+        })
+        .collect();
+    for p in &ports {
+        let e = format!("{}/{}", p.container_port, p.protocol);
+        if !exposed.contains(&e) {
+            exposed.push(e);
+        }
+    }
+
+    let (network_mode, networks) = match &s.network_mode {
+        Some(m) => (
+            Some(match &m.value {
+                NetworkMode::Bridge => "bridge".to_string(),
+                NetworkMode::Host => "host".to_string(),
+                NetworkMode::None => "none".to_string(),
+                NetworkMode::Container(c) => format!("container:{c}"),
+                NetworkMode::Service(other) => {
+                    let target = stack
+                        .services
+                        .get(other)
+                        .map(|o| container_name(stack, o, 1))
+                        .unwrap_or_else(|| other.clone());
+                    format!("container:{target}")
+                }
+            }),
+            Vec::new(),
+        ),
+        None => {
+            let nets: Vec<NetworkAttachment> = if s.networks.is_empty() {
+                vec![NetworkAttachment {
+                    network: network_name(stack, DEFAULT_NETWORK),
+                    aliases: vec![service.clone()],
+                    ipv4_address: None,
+                    ipv6_address: None,
+                }]
+            } else {
+                s.networks
+                    .iter()
+                    .map(|n| {
+                        let mut aliases = vec![service.clone()];
+                        aliases.extend(n.aliases.iter().map(|a| a.value.clone()));
+                        NetworkAttachment {
+                            network: network_name(stack, &n.name.value),
+                            aliases,
+                            ipv4_address: n.ipv4_address.as_ref().map(|a| a.value.clone()),
+                            ipv6_address: n.ipv6_address.as_ref().map(|a| a.value.clone()),
+                        }
+                    })
+                    .collect()
+            };
+            (None, nets)
+        }
+    };
+
+    let (restart, max_retries) = match s.restart.as_ref().map(|r| &r.value) {
+        Some(RestartPolicy::Always) => ("always", None),
+        Some(RestartPolicy::UnlessStopped) => ("unless-stopped", None),
+        Some(RestartPolicy::OnFailure { max_retries }) => {
+            ("on-failure", max_retries.map(i64::from))
+        }
+        Some(RestartPolicy::No) | None => ("no", None),
+    };
+    let mut security_opt: Vec<String> = s.security_opt.iter().map(|x| x.value.clone()).collect();
+    if s.no_new_privileges.as_ref().is_some_and(|b| b.value)
+        && !security_opt
+            .iter()
+            .any(|o| o.starts_with("no-new-privileges"))
+    {
+        security_opt.push("no-new-privileges:true".into());
+    }
+    let flag = |b: &Option<stackr_spec::Spanned<bool>>| b.as_ref().is_some_and(|b| b.value);
+
+    let mut spec = ContainerSpec {
+        name: container_name(stack, s, n),
+        image: image_of(stack, s),
+        labels,
+        command: s.command.as_ref().map(|c| c.value.clone()),
+        entrypoint: s.entrypoint.as_ref().map(|c| c.value.clone()),
+        env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        user: s.user.as_ref().map(|u| u.value.clone()),
+        working_dir: s.working_dir.as_ref().map(|u| u.value.clone()),
+        hostname: s.hostname.as_ref().map(|u| u.value.clone()),
+        tty: flag(&s.tty),
+        stdin_open: flag(&s.stdin_open),
+        stop_signal: s.stop_signal.as_ref().map(|u| u.value.clone()),
+        stop_timeout: s.stop_grace_period.as_ref().map(|d| d.value),
+        exposed_ports: exposed,
+        health: health_spec(s)?,
+        mounts,
+        ports,
+        network_mode,
+        networks,
+        restart: restart.into(),
+        restart_max_retries: max_retries,
+        init: s.init.as_ref().map(|b| b.value),
+        read_only: flag(&s.read_only),
+        privileged: flag(&s.privileged),
+        cap_add: s.cap_add.iter().map(|x| x.value.clone()).collect(),
+        cap_drop: s.cap_drop.iter().map(|x| x.value.clone()).collect(),
+        security_opt,
+        memory: s.limits.memory.as_ref().map(|m| m.value.0 as i64),
+        memory_reservation: s.reservations.memory.as_ref().map(|m| m.value.0 as i64),
+        nano_cpus: s.limits.cpus.as_ref().map(|c| c.value.nano_cpus() as i64),
+        pids_limit: s.limits.pids.as_ref().map(|p| p.value),
+        shm_size: s.shm_size.as_ref().map(|m| m.value.0 as i64),
+        devices: s.devices.iter().map(|x| x.value.clone()).collect(),
+        ulimits: s
+            .ulimits
+            .iter()
+            .map(|u| UlimitSpec {
+                name: u.name.value.clone(),
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect(),
+        sysctls: s
+            .sysctls
+            .iter()
+            .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+            .collect(),
+        log_driver: s.logging.as_ref().map(|l| l.driver.value.clone()),
+        log_options: s
+            .logging
+            .as_ref()
+            .map(|l| {
+                l.options
+                    .iter()
+                    .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        extra_hosts: s
+            .extra_hosts
+            .iter()
+            .map(|kv| format!("{}:{}", kv.key.value, kv.value.value))
+            .collect(),
+    };
+    let json = serde_json::to_string(&spec).map_err(|e| ReconcileError::Internal(e.to_string()))?;
+    let image_id = inputs
+        .image_ids
+        .get(&spec.image)
+        .map(String::as_str)
+        .unwrap_or("");
+    let hash = sha(&[&json, image_id]);
+    spec.labels.insert(LABEL_HASH.into(), hash.clone());
+    spec.labels.insert(LABEL_SPEC.into(), json);
+    spec.labels
+        .insert(crate::plan::LABEL_IMAGE_ID.into(), image_id.to_string());
+    Ok(DesiredContainer {
+        number: n,
+        spec,
+        hash,
+    })
+}
+
+/// The hash of a build's inputs: the build spec itself (the context's content is the
+/// engine's business: the image id it produces changes with it).
+pub fn build_spec(stack: &Stack, s: &Service) -> Option<(BuildSpec, Vec<Vec<String>>)> {
+    let b = s.build.as_ref()?;
+    let tag = image_of(stack, s);
+    let spec = BuildSpec {
+        context: b
+            .context
+            .as_ref()
+            .map(|c| c.value.clone())
+            .unwrap_or_else(|| b.dir.clone()),
+        dockerfile: b
+            .dockerfile
+            .as_ref()
+            .map_or_else(|| "Dockerfile".to_string(), |d| d.value.clone()),
+        target: b.target.as_ref().map(|t| t.value.clone()),
+        args: b
+            .args
+            .iter()
+            .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+            .collect(),
+        tag,
+        labels: stack_labels(&stack.name),
+    };
+    Some((spec, b.pre_build.iter().map(|c| c.value.clone()).collect()))
+}
+
+/// Everything the stack wants.
+pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError> {
+    let mut networks = Vec::new();
+    for (key, n) in &stack.networks {
+        let mut labels: BTreeMap<String, String> = n
+            .labels
+            .iter()
+            .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+            .collect();
+        labels.insert(LABEL_STACK.into(), stack.name.clone());
+        networks.push(DesiredNetwork {
+            key: key.clone(),
+            spec: NetworkSpec {
+                name: network_name(stack, key),
+                driver: n.driver.as_ref().map(|d| d.value.clone()),
+                internal: n.is_internal(),
+                labels,
+            },
+            external: n.is_external(),
+        });
+    }
+    let mut volumes = Vec::new();
+    for (key, v) in &stack.volumes {
+        let mut labels: BTreeMap<String, String> = v
+            .labels
+            .iter()
+            .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+            .collect();
+        labels.insert(LABEL_STACK.into(), stack.name.clone());
+        volumes.push(DesiredVolume {
+            key: key.clone(),
+            spec: VolumeSpec {
+                name: volume_name(stack, key),
+                driver: v.driver.as_ref().map(|d| d.value.clone()),
+                driver_opts: v
+                    .driver_opts
+                    .iter()
+                    .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+                    .collect(),
+                labels,
+            },
+            external: v.is_external(),
+        });
+    }
+    let mut services = Vec::new();
+    for name in stack.waves.iter().flatten() {
+        let Some(s) = stack.services.get(name) else {
+            continue;
+        };
+        let containers = (1..=s.scale())
+            .map(|n| container_spec(stack, s, n, inputs))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (build, pre_build) = match build_spec(stack, s) {
+            Some((b, p)) => (Some(b), p),
+            None => (None, Vec::new()),
+        };
+        services.push(DesiredService {
+            name: name.clone(),
+            image: image_of(stack, s),
+            build,
+            pre_build,
+            depends_on: s
+                .depends_on
+                .iter()
+                .filter(|d| stack.services.contains_key(&d.service.value))
+                .map(|d| Dependency {
+                    service: d.service.value.clone(),
+                    condition: d.condition,
+                    restart: d.restart,
+                    required: d.required,
+                })
+                .collect(),
+            has_health_check: s.has_health_check(),
+            containers,
+        });
+    }
+    Ok(Desired {
+        stack: stack.name.clone(),
+        networks,
+        volumes,
+        services,
+        waves: stack.waves.clone(),
+    })
+}

@@ -1,0 +1,47 @@
+//! Reading what the engine runs for a stack.
+
+use std::collections::BTreeMap;
+
+use stackr_engine::{Engine, Result};
+
+use crate::desired::Desired;
+use crate::plan::Observed;
+
+/// Everything [`crate::plan::plan`] needs to know about the engine, read in parallel.
+pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observed> {
+    let stack = desired.stack.as_str();
+    let (containers, networks, volumes) = futures::try_join!(
+        engine.list_containers(stack),
+        engine.list_networks(stack),
+        engine.list_volumes(stack)
+    )?;
+    let mut images = BTreeMap::new();
+    let refs: Vec<&str> = {
+        let mut r: Vec<&str> = desired.services.iter().map(|s| s.image.as_str()).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let found = futures::future::try_join_all(refs.iter().map(|r| engine.inspect_image(r))).await?;
+    for (r, info) in refs.into_iter().zip(found) {
+        images.insert(r.to_string(), info);
+    }
+    let mut external_networks = BTreeMap::new();
+    for n in desired.networks.iter().filter(|n| n.external) {
+        let exists = engine.inspect_network(&n.spec.name).await?.is_some();
+        external_networks.insert(n.spec.name.clone(), exists);
+    }
+    let mut external_volumes = BTreeMap::new();
+    for v in desired.volumes.iter().filter(|v| v.external) {
+        let exists = engine.inspect_volume(&v.spec.name).await?.is_some();
+        external_volumes.insert(v.spec.name.clone(), exists);
+    }
+    Ok(Observed {
+        containers,
+        networks,
+        volumes,
+        images,
+        external_networks,
+        external_volumes,
+    })
+}

@@ -1,0 +1,597 @@
+//! The plan: what must change on the engine for it to run the stack, and why. Pure: the same
+//! desired state and observations always give the same plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use stackr_engine::{
+    ContainerInfo, ContainerState, ImageInfo, LABEL_HASH, LABEL_SPEC, NetworkInfo, VolumeInfo,
+};
+
+use crate::desired::Desired;
+
+/// Label holding the id of the image a container was created from.
+pub const LABEL_IMAGE_ID: &str = "io.stackr.image-id";
+
+/// What the engine runs for a stack, and the images and external objects a stack names.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub containers: Vec<ContainerInfo>,
+    pub networks: Vec<NetworkInfo>,
+    pub volumes: Vec<VolumeInfo>,
+    /// Every image reference the stack uses, and what the engine has for it.
+    pub images: BTreeMap<String, Option<ImageInfo>>,
+    /// External networks and volumes by engine name: whether they exist.
+    pub external_networks: BTreeMap<String, bool>,
+    pub external_volumes: BTreeMap<String, bool>,
+}
+
+/// What the caller asked for.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Rebuild every image that is built.
+    pub build: bool,
+    pub force_recreate: bool,
+    pub no_recreate: bool,
+    pub remove_orphans: bool,
+    /// Only these services (and what they depend on); empty: all.
+    pub services: Vec<String>,
+}
+
+/// What kind of object an item is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectKind {
+    Network,
+    Volume,
+    Image,
+    Container,
+}
+
+/// What happens to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Build,
+    Recreate,
+    Start,
+    Restart,
+    Keep,
+    Remove,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Build => "build",
+            Action::Recreate => "recreate",
+            Action::Start => "start",
+            Action::Restart => "restart",
+            Action::Keep => "keep",
+            Action::Remove => "remove",
+        }
+    }
+
+    pub fn is_change(self) -> bool {
+        self != Action::Keep
+    }
+}
+
+/// A field that differs between a running container and the stack file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// One object and what happens to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanItem {
+    pub kind: ObjectKind,
+    /// The engine-side name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    pub action: Action,
+    /// The existing object's id, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A problem that stops the plan from being applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// The plan for a stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub stack: String,
+    pub items: Vec<PlanItem>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<PlanError>,
+}
+
+impl Plan {
+    /// Whether applying the plan would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.items.iter().any(|i| i.action.is_change())
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.items.iter().filter(|i| i.action == action).count()
+    }
+
+    pub fn item(&self, kind: ObjectKind, name: &str) -> Option<&PlanItem> {
+        self.items.iter().find(|i| i.kind == kind && i.name == name)
+    }
+}
+
+fn item(kind: ObjectKind, name: &str, action: Action) -> PlanItem {
+    PlanItem {
+        kind,
+        name: name.to_string(),
+        service: None,
+        action,
+        id: None,
+        changes: Vec::new(),
+        reason: None,
+    }
+}
+
+/// The services to act on: the ones asked for and everything they depend on.
+fn selected(desired: &Desired, wanted: &[String]) -> BTreeSet<String> {
+    if wanted.is_empty() {
+        return desired.services.iter().map(|s| s.name.clone()).collect();
+    }
+    let mut out = BTreeSet::new();
+    let mut todo: Vec<String> = wanted.to_vec();
+    while let Some(name) = todo.pop() {
+        if !out.insert(name.clone()) {
+            continue;
+        }
+        if let Some(s) = desired.service(&name) {
+            todo.extend(s.depends_on.iter().map(|d| d.service.clone()));
+        }
+    }
+    out
+}
+
+/// Flattens a spec's JSON into `field → value` for a readable diff; `env` is keyed by name and
+/// the bookkeeping labels are left out.
+fn flatten(json: &serde_json::Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(obj) = json.as_object() else {
+        return out;
+    };
+    for (k, v) in obj {
+        match (k.as_str(), v) {
+            ("env", serde_json::Value::Array(items)) => {
+                for item in items {
+                    let s = item.as_str().unwrap_or_default();
+                    let (name, value) = s.split_once('=').unwrap_or((s, ""));
+                    out.insert(format!("env.{name}"), format!("{value:?}"));
+                }
+            }
+            ("labels", serde_json::Value::Object(labels)) => {
+                for (lk, lv) in labels {
+                    if lk == LABEL_HASH || lk == LABEL_SPEC || lk == LABEL_IMAGE_ID {
+                        continue;
+                    }
+                    out.insert(format!("labels.{lk}"), lv.to_string());
+                }
+            }
+            (_, serde_json::Value::Null) => {
+                out.insert(k.clone(), "none".into());
+            }
+            (_, other) => {
+                out.insert(k.clone(), other.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Field-level differences between the spec a container was created from and the wanted one.
+pub fn diff_specs(old_json: &str, new: &stackr_engine::ContainerSpec) -> Vec<Change> {
+    let Ok(old) = serde_json::from_str::<serde_json::Value>(old_json) else {
+        return vec![Change {
+            field: "spec".into(),
+            from: "unreadable".into(),
+            to: "current".into(),
+        }];
+    };
+    let Ok(new) = serde_json::to_value(new) else {
+        return Vec::new();
+    };
+    let (a, b) = (flatten(&old), flatten(&new));
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let from = a.get(k).cloned().unwrap_or_else(|| "none".into());
+            let to = b.get(k).cloned().unwrap_or_else(|| "none".into());
+            (from != to).then(|| Change {
+                field: k.clone(),
+                from,
+                to,
+            })
+        })
+        .collect()
+}
+
+fn short(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+/// Computes the plan.
+pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan {
+    let mut p = Plan {
+        stack: desired.stack.clone(),
+        items: Vec::new(),
+        warnings: Vec::new(),
+        errors: Vec::new(),
+    };
+    let chosen = selected(desired, &opts.services);
+    for name in &opts.services {
+        if desired.service(name).is_none() {
+            p.errors.push(PlanError {
+                service: Some(name.clone()),
+                message: format!("no service `{name}` in stack `{}`", desired.stack),
+                help: None,
+            });
+        }
+    }
+
+    for n in &desired.networks {
+        if n.external {
+            if !observed
+                .external_networks
+                .get(&n.spec.name)
+                .copied()
+                .unwrap_or(false)
+            {
+                p.errors.push(PlanError {
+                    service: None,
+                    message: format!("external network `{}` does not exist", n.spec.name),
+                    help: Some(format!(
+                        "create it first: `docker network create {}`",
+                        n.spec.name
+                    )),
+                });
+            }
+            continue;
+        }
+        match observed.networks.iter().find(|o| o.name == n.spec.name) {
+            Some(o) if o.internal != n.spec.internal => {
+                let mut it = item(ObjectKind::Network, &n.spec.name, Action::Recreate);
+                it.id = Some(o.id.clone());
+                it.changes.push(Change {
+                    field: "internal".into(),
+                    from: o.internal.to_string(),
+                    to: n.spec.internal.to_string(),
+                });
+                p.items.push(it);
+            }
+            Some(o) => {
+                let mut it = item(ObjectKind::Network, &n.spec.name, Action::Keep);
+                it.id = Some(o.id.clone());
+                p.items.push(it);
+            }
+            None => p
+                .items
+                .push(item(ObjectKind::Network, &n.spec.name, Action::Create)),
+        }
+    }
+    for v in &desired.volumes {
+        if v.external {
+            if !observed
+                .external_volumes
+                .get(&v.spec.name)
+                .copied()
+                .unwrap_or(false)
+            {
+                p.errors.push(PlanError {
+                    service: None,
+                    message: format!("external volume `{}` does not exist", v.spec.name),
+                    help: Some(format!(
+                        "create it first: `docker volume create {}`",
+                        v.spec.name
+                    )),
+                });
+            }
+            continue;
+        }
+        let exists = observed.volumes.iter().any(|o| o.name == v.spec.name);
+        p.items.push(item(
+            ObjectKind::Volume,
+            &v.spec.name,
+            if exists { Action::Keep } else { Action::Create },
+        ));
+    }
+
+    // Images: built ones are built when missing or asked for; others must be there.
+    let mut rebuilt: BTreeSet<String> = BTreeSet::new();
+    for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
+        let have = observed.images.get(&s.image).cloned().flatten();
+        match (&s.build, have) {
+            (Some(_), None) => {
+                let mut it = item(ObjectKind::Image, &s.image, Action::Build);
+                it.service = Some(s.name.clone());
+                it.reason = Some("not built yet".into());
+                p.items.push(it);
+                rebuilt.insert(s.name.clone());
+            }
+            (Some(_), Some(img)) if opts.build => {
+                let mut it = item(ObjectKind::Image, &s.image, Action::Build);
+                it.service = Some(s.name.clone());
+                it.id = Some(img.id);
+                it.reason = Some("--build".into());
+                p.items.push(it);
+                rebuilt.insert(s.name.clone());
+            }
+            (Some(_), Some(img)) => {
+                let mut it = item(ObjectKind::Image, &s.image, Action::Keep);
+                it.service = Some(s.name.clone());
+                it.id = Some(img.id);
+                p.items.push(it);
+            }
+            (None, None) => p.errors.push(PlanError {
+                service: Some(s.name.clone()),
+                message: format!("service `{}`: image `{}` is not on the engine", s.name, s.image),
+                help: Some("no registry is configured to pull from: load or build the image first (`docker load`, or give the service a `build`)".into()),
+            }),
+            (None, Some(_)) => {}
+        }
+    }
+
+    // Containers, in start order.
+    let mut recreated: BTreeSet<String> = BTreeSet::new();
+    let mut claimed: BTreeSet<String> = BTreeSet::new();
+    for s in &desired.services {
+        let mine: Vec<&ContainerInfo> = observed
+            .containers
+            .iter()
+            .filter(|c| c.service() == Some(s.name.as_str()))
+            .collect();
+        if !chosen.contains(&s.name) {
+            for c in &mine {
+                claimed.insert(c.id.clone());
+            }
+            continue;
+        }
+        for want in &s.containers {
+            let mut candidates: Vec<&&ContainerInfo> = mine
+                .iter()
+                .filter(|c| c.number() == Some(want.number))
+                .collect();
+            // Prefer a running container, then the one with the wanted spec.
+            candidates.sort_by_key(|c| {
+                (
+                    c.state != ContainerState::Running,
+                    c.labels.get(LABEL_HASH) != Some(&want.hash),
+                )
+            });
+            let Some(current) = candidates.first() else {
+                let mut it = item(ObjectKind::Container, &want.spec.name, Action::Create);
+                it.service = Some(s.name.clone());
+                p.items.push(it);
+                continue;
+            };
+            for extra in candidates.iter().skip(1) {
+                let mut it = item(ObjectKind::Container, &extra.name, Action::Remove);
+                it.service = Some(s.name.clone());
+                it.id = Some(extra.id.clone());
+                it.reason = Some("a second container for the same slot".into());
+                p.items.push(it);
+                claimed.insert(extra.id.clone());
+            }
+            claimed.insert(current.id.clone());
+            let same = current.labels.get(LABEL_HASH) == Some(&want.hash);
+            let image_rebuilt = rebuilt.contains(&s.name);
+            let mut it = item(ObjectKind::Container, &want.spec.name, Action::Keep);
+            it.service = Some(s.name.clone());
+            it.id = Some(current.id.clone());
+            if opts.force_recreate && !opts.no_recreate {
+                it.action = Action::Recreate;
+                it.reason = Some("--force-recreate".into());
+            } else if (!same || image_rebuilt || current.name != want.spec.name)
+                && !opts.no_recreate
+            {
+                it.action = Action::Recreate;
+                let old = current.labels.get(LABEL_SPEC).cloned().unwrap_or_default();
+                it.changes = diff_specs(&old, &want.spec);
+                if current.name != want.spec.name {
+                    it.changes.push(Change {
+                        field: "name".into(),
+                        from: current.name.clone(),
+                        to: want.spec.name.clone(),
+                    });
+                }
+                let old_image = current
+                    .labels
+                    .get(LABEL_IMAGE_ID)
+                    .cloned()
+                    .unwrap_or_default();
+                let new_image = want
+                    .spec
+                    .labels
+                    .get(LABEL_IMAGE_ID)
+                    .cloned()
+                    .unwrap_or_default();
+                if image_rebuilt {
+                    it.reason = Some("its image is rebuilt".into());
+                } else if old_image != new_image && !it.changes.iter().any(|c| c.field == "image") {
+                    it.changes.push(Change {
+                        field: "image id".into(),
+                        from: short(&old_image),
+                        to: short(&new_image),
+                    });
+                }
+                if it.changes.is_empty() && it.reason.is_none() {
+                    it.reason = Some("created from another version of stackr".into());
+                }
+            } else if current.state != ContainerState::Running {
+                // A one-shot that others wait to complete, and that did, stays done; anything
+                // else that is not running is started again, as compose does.
+                let waited_on = desired.services.iter().any(|o| {
+                    o.depends_on.iter().any(|d| {
+                        d.service == s.name && d.condition == stackr_spec::Condition::Completed
+                    })
+                });
+                let completed = current.state == ContainerState::Exited
+                    && current.exit_code == Some(0)
+                    && want.spec.restart == "no"
+                    && waited_on;
+                if completed {
+                    it.reason = Some("completed".into());
+                } else {
+                    it.action = Action::Start;
+                    it.reason = Some(match (current.state, current.exit_code) {
+                        (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
+                        (state, _) => state.as_str().to_string(),
+                    });
+                }
+            }
+            if it.action == Action::Recreate {
+                recreated.insert(s.name.clone());
+            }
+            p.items.push(it);
+        }
+        // Scaled down: the highest numbers go.
+        for c in &mine {
+            let wanted = c.number().is_some_and(|n| n as usize <= s.containers.len());
+            if !wanted && !claimed.contains(&c.id) {
+                let mut it = item(ObjectKind::Container, &c.name, Action::Remove);
+                it.service = Some(s.name.clone());
+                it.id = Some(c.id.clone());
+                it.reason = Some("scaled down".into());
+                p.items.push(it);
+                claimed.insert(c.id.clone());
+            }
+        }
+    }
+    // Dependents that ask to restart with a recreated dependency.
+    for s in &desired.services {
+        let restart_for: Vec<&str> = s
+            .depends_on
+            .iter()
+            .filter(|d| d.restart && recreated.contains(&d.service))
+            .map(|d| d.service.as_str())
+            .collect();
+        if restart_for.is_empty() {
+            continue;
+        }
+        for it in p.items.iter_mut().filter(|i| {
+            i.kind == ObjectKind::Container && i.service.as_deref() == Some(s.name.as_str())
+        }) {
+            if matches!(it.action, Action::Keep | Action::Start) {
+                it.action = Action::Restart;
+                it.reason = Some(format!("`{}` is recreated", restart_for.join("`, `")));
+            }
+        }
+    }
+    // Orphans: containers of services the stack no longer has.
+    for c in &observed.containers {
+        if claimed.contains(&c.id) {
+            continue;
+        }
+        let service = c.service().unwrap_or("?").to_string();
+        if desired.service(&service).is_some() {
+            continue;
+        }
+        if opts.remove_orphans {
+            let mut it = item(ObjectKind::Container, &c.name, Action::Remove);
+            it.service = Some(service);
+            it.id = Some(c.id.clone());
+            it.reason = Some("orphan: its service is no longer in the stack".into());
+            p.items.push(it);
+        } else {
+            p.warnings.push(format!(
+                "container `{}` of service `{service}` is not in the stack any more: `--remove-orphans` removes it",
+                c.name
+            ));
+        }
+    }
+    p
+}
+
+/// The plan as people read it: one line per object, the changed fields under the recreated
+/// ones, then warnings and errors.
+pub fn render_text(plan: &Plan) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut counts = Vec::new();
+    for (action, word) in [
+        (Action::Create, "to create"),
+        (Action::Build, "to build"),
+        (Action::Recreate, "to recreate"),
+        (Action::Start, "to start"),
+        (Action::Restart, "to restart"),
+        (Action::Remove, "to remove"),
+        (Action::Keep, "unchanged"),
+    ] {
+        let n = plan.count(action);
+        if n > 0 {
+            counts.push(format!("{n} {word}"));
+        }
+    }
+    if counts.is_empty() {
+        counts.push("nothing to do".into());
+    }
+    let _ = writeln!(out, "stack `{}`: {}", plan.stack, counts.join(", "));
+    let width = plan.items.iter().map(|i| i.name.len()).max().unwrap_or(0);
+    for it in &plan.items {
+        let sign = match it.action {
+            Action::Create | Action::Build => '+',
+            Action::Recreate => '~',
+            Action::Start => '>',
+            Action::Restart => 'r',
+            Action::Remove => '-',
+            Action::Keep => '=',
+        };
+        let kind = match it.kind {
+            ObjectKind::Network => "network",
+            ObjectKind::Volume => "volume",
+            ObjectKind::Image => "image",
+            ObjectKind::Container => "container",
+        };
+        let reason = it
+            .reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {sign} {kind:<9} {:<width$}  {}{reason}",
+            it.name,
+            it.action.as_str()
+        );
+        for c in &it.changes {
+            let _ = writeln!(out, "        {}: {} -> {}", c.field, c.from, c.to);
+        }
+    }
+    for w in &plan.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    for e in &plan.errors {
+        let _ = writeln!(out, "error: {}", e.message);
+        if let Some(h) = &e.help {
+            let _ = writeln!(out, "  help: {h}");
+        }
+    }
+    out
+}
