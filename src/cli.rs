@@ -17,9 +17,10 @@ pub struct Cli {
 /// Flags every command takes.
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Stack file (repeatable; later files overlay earlier ones). Default: `stack.kdl` in the
+    /// Stack file, given before the command (repeatable; later files overlay earlier ones).
+    /// Default: `stack.kdl` in the
     /// current directory or the nearest parent that has one. Also `STACKR_FILE`, `:`-separated.
-    #[arg(short = 'f', long = "file", global = true, value_name = "PATH")]
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
     /// Profile to apply (repeatable). Also `STACKR_PROFILE`, `,`-separated.
@@ -55,6 +56,110 @@ pub enum Command {
     Config(ConfigArgs),
     /// Print the dependency graph: the conditions on its edges and the start order as waves.
     Graph(GraphArgs),
+    /// Show what `up` would change, and why, without changing anything.
+    Plan(PlanArgs),
+    /// Build, create and start the stack; change only what differs from the stack file.
+    Up(UpArgs),
+    /// Stop and remove the stack's containers and networks (volumes with `-v`).
+    Down(DownArgs),
+    /// List the stack's containers.
+    Ps(PsArgs),
+    /// Show the output of the stack's containers.
+    Logs(LogsArgs),
+    /// Build the images of services that have a `build`.
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Exit 2 when there are changes, 0 when there are none, 1 on errors (as terraform does).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Only these services (and what they depend on).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Return once the stack is up, instead of streaming its logs.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Rebuild images before starting.
+    #[arg(long)]
+    pub build: bool,
+    /// Recreate every container, even unchanged ones.
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Never recreate existing containers, even changed ones.
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Remove containers of services that are no longer in the stack.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Seconds a container gets to stop before it is killed (default: its stop grace period).
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+    /// Only these services (and what they depend on).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Remove the stack's named volumes too.
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    /// Remove containers of services that are no longer in the stack.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Seconds a container gets to stop before it is killed.
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show stopped containers too.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TableFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Keep following new output.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only the last N lines of each container.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<u64>,
+    /// Show timestamps.
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// Only these services.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Only these services.
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

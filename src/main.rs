@@ -4,9 +4,13 @@
 mod check;
 mod cli;
 mod config;
+mod engine;
 mod files;
 mod graph;
+mod lifecycle;
 mod load;
+mod logs;
+mod ps;
 mod render;
 
 use std::process::ExitCode;
@@ -20,6 +24,12 @@ fn main() -> ExitCode {
         cli::Command::Check => check::run(&args.global, &out),
         cli::Command::Config(c) => config::run(&args.global, c, &out),
         cli::Command::Graph(g) => graph::run(&args.global, g, &out),
+        cli::Command::Plan(a) => lifecycle::plan_cmd(&args.global, a, &out),
+        cli::Command::Up(a) => lifecycle::up_cmd(&args.global, a, &out),
+        cli::Command::Down(a) => lifecycle::down_cmd(&args.global, a, &out),
+        cli::Command::Ps(a) => ps::ps_cmd(&args.global, a, &out),
+        cli::Command::Logs(a) => logs::logs_cmd(&args.global, a, &out),
+        cli::Command::Build(a) => lifecycle::build_cmd(&args.global, a, &out),
     };
-    ExitCode::from(code as u8)
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

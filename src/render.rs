@@ -7,7 +7,10 @@ use stackr_spec::Diagnostic;
 
 /// Where and how output goes.
 pub struct Output {
+    /// Colour on stderr (diagnostics, progress).
     pub color: bool,
+    /// Colour on stdout (log prefixes).
+    pub color_stdout: bool,
     pub width: usize,
 }
 
@@ -26,6 +29,7 @@ impl Output {
         };
         Output {
             color: tty && !no_color && !env_off,
+            color_stdout: std::io::stdout().is_terminal() && !no_color && !env_off,
             width,
         }
     }

@@ -139,7 +139,7 @@ fn file_flag_env_var_and_stack_name() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("stack `env-name`"), "{}", r.stdout);
 
-    let r = run(stackr(&dir).args(["check", "-f", "missing.kdl"]));
+    let r = run(stackr(&dir).args(["-f", "missing.kdl", "check"]));
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("cannot read"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);

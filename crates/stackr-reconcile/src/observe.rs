@@ -45,3 +45,32 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
         external_volumes,
     })
 }
+
+/// Desired state, observations and the inputs they were computed with, ready for
+/// [`crate::plan::plan`]: image ids come from the engine, env files from `env_files`.
+pub async fn prepare<E: Engine>(
+    engine: &E,
+    stack: &stackr_spec::Stack,
+    env_files: BTreeMap<std::path::PathBuf, Vec<(String, String)>>,
+) -> std::result::Result<(Desired, Observed, crate::desired::Inputs), crate::apply::ApplyError> {
+    let mut inputs = crate::desired::Inputs {
+        env_files,
+        ..Default::default()
+    };
+    let first = crate::desired::desired(stack, &inputs)?;
+    let observed =
+        observe(engine, &first)
+            .await
+            .map_err(|error| crate::apply::ApplyError::Engine {
+                context: "cannot read the stack's state from the engine".into(),
+                service: None,
+                error,
+            })?;
+    for (reference, info) in &observed.images {
+        if let Some(info) = info {
+            inputs.image_ids.insert(reference.clone(), info.id.clone());
+        }
+    }
+    let desired = crate::desired::desired(stack, &inputs)?;
+    Ok((desired, observed, inputs))
+}

@@ -349,6 +349,8 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 it.id = Some(img.id);
                 p.items.push(it);
             }
+            // Built by another service of the stack, before any container is created.
+            (None, None) if desired.services.iter().any(|o| o.build.as_ref().is_some_and(|b| b.tag == s.image)) => {}
             (None, None) => p.errors.push(PlanError {
                 service: Some(s.name.clone()),
                 message: format!("service `{}`: image `{}` is not on the engine", s.name, s.image),

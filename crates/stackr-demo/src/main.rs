@@ -1,0 +1,199 @@
+//! The programs of stackr's demo stack (the repository's `stack.kdl`), in one static binary
+//! with no dependencies, so that its images can be built `FROM scratch` without a registry:
+//!
+//! - `stackr-demo seed DIR`: a one-shot that writes the site into DIR (a named volume);
+//! - `stackr-demo api PORT DIR`: a JSON API that counts visits in DIR/visits (the count
+//!   survives a recreate, since DIR is a volume);
+//! - `stackr-demo web PORT DIR API`: serves DIR and forwards `/api/...` to the API;
+//! - `stackr-demo check URL`: exits 0 when URL answers 2xx: a health check without curl.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["seed", dir] => seed(Path::new(dir)),
+        ["api", port, dir] => serve(port, Mode::Api(PathBuf::from(dir))),
+        ["web", port, dir, api] => serve(
+            port,
+            Mode::Web {
+                dir: PathBuf::from(dir),
+                api: api.to_string(),
+            },
+        ),
+        ["check", url] => check(url),
+        _ => Err(
+            "usage: stackr-demo seed DIR | api PORT DIR | web PORT DIR API_ADDR | check URL".into(),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("stackr-demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, String>;
+
+fn seed(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let page = "<!doctype html>\n<title>stackr demo</title>\n<h1>Hello from stackr</h1>\n<p>This page was written by the one-shot <code>seed</code> service into a named volume.</p>\n<p>Visits so far: <a href=\"/api/visits\">/api/visits</a></p>\n";
+    std::fs::write(dir.join("index.html"), page)
+        .map_err(|e| format!("cannot write the page: {e}"))?;
+    println!("seed: wrote {}/index.html", dir.display());
+    Ok(())
+}
+
+enum Mode {
+    Api(PathBuf),
+    Web { dir: PathBuf, api: String },
+}
+
+fn serve(port: &str, mode: Mode) -> Result<()> {
+    let listener = TcpListener::bind(format!("0.0.0.0:{port}"))
+        .map_err(|e| format!("cannot listen on {port}: {e}"))?;
+    println!("listening on :{port}");
+    for conn in listener.incoming() {
+        let Ok(mut conn) = conn else { continue };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        let path = match request_path(&conn) {
+            Some(p) => p,
+            None => continue,
+        };
+        let (status, kind, body) = match &mode {
+            Mode::Api(dir) => api(dir, &path),
+            Mode::Web { dir, api } => web(dir, api, &path),
+        };
+        if path != "/health" {
+            println!("{status} {path}");
+        }
+        let _ = write!(
+            conn,
+            "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    Ok(())
+}
+
+fn request_path(conn: &TcpStream) -> Option<String> {
+    let mut reader = BufReader::new(conn);
+    let mut first = String::new();
+    reader.read_line(&mut first).ok()?;
+    // Read the headers so the client is not cut off.
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 || line == "\r\n" || line == "\n" {
+            break;
+        }
+    }
+    first.split_whitespace().nth(1).map(String::from)
+}
+
+fn api(dir: &Path, path: &str) -> (&'static str, &'static str, String) {
+    match path {
+        "/health" => ("200 OK", "application/json", "{\"status\":\"ok\"}".into()),
+        "/visits" => {
+            let file = dir.join("visits");
+            let n: u64 = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0)
+                + 1;
+            if let Err(e) = std::fs::write(&file, n.to_string()) {
+                return (
+                    "500 Internal Server Error",
+                    "text/plain",
+                    format!("cannot count: {e}\n"),
+                );
+            }
+            (
+                "200 OK",
+                "application/json",
+                format!("{{\"visits\":{n}}}\n"),
+            )
+        }
+        _ => ("404 Not Found", "text/plain", "not found\n".into()),
+    }
+}
+
+fn web(dir: &Path, api_addr: &str, path: &str) -> (&'static str, &'static str, String) {
+    if path == "/health" {
+        return ("200 OK", "text/plain", "ok\n".into());
+    }
+    if let Some(rest) = path.strip_prefix("/api") {
+        return match get(api_addr, rest) {
+            Ok((200..=299, body)) => ("200 OK", "application/json", body),
+            Ok((code, _)) => (
+                "502 Bad Gateway",
+                "text/plain",
+                format!("the api answered {code}\n"),
+            ),
+            Err(e) => (
+                "502 Bad Gateway",
+                "text/plain",
+                format!("the api is unreachable: {e}\n"),
+            ),
+        };
+    }
+    let file = if path == "/" {
+        "index.html"
+    } else {
+        path.trim_start_matches('/')
+    };
+    if file.contains("..") {
+        return ("400 Bad Request", "text/plain", "bad path\n".into());
+    }
+    match std::fs::read_to_string(dir.join(file)) {
+        Ok(body) => ("200 OK", "text/html", body),
+        Err(_) => ("404 Not Found", "text/plain", "not found\n".into()),
+    }
+}
+
+/// A minimal HTTP/1.1 GET: `(status, body)`.
+fn get(addr: &str, path: &str) -> Result<(u16, String)> {
+    let mut conn = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let path = if path.is_empty() { "/" } else { path };
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no HTTP status in the answer")?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn check(url: &str) -> Result<()> {
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let (addr, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    match get(addr, path)? {
+        (200..=299, _) => Ok(()),
+        (code, _) => Err(format!("{url} answered {code}")),
+    }
+}

@@ -1,0 +1,149 @@
+//! Talking to the engine from a command: connecting, reading a stack's env files, and
+//! printing what went wrong in words that name the service.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use stackr_docker::DockerEngine;
+use stackr_engine::EngineError;
+use stackr_reconcile::apply::ApplyError;
+use stackr_spec::Stack;
+use stackr_spec::interpolate::parse_dotenv;
+
+/// Connects to the engine (`DOCKER_HOST`, or the local socket).
+pub async fn connect() -> Result<DockerEngine, i32> {
+    match DockerEngine::connect().await {
+        Ok(e) => Ok(e),
+        Err(e) => {
+            print_engine_error(&e, None);
+            Err(1)
+        }
+    }
+}
+
+/// Reads every env file the stack's services name (missing optional ones are skipped).
+pub fn env_files(stack: &Stack) -> Result<BTreeMap<PathBuf, Vec<(String, String)>>, i32> {
+    let shell: BTreeMap<String, String> = std::env::vars().collect();
+    let mut out = BTreeMap::new();
+    for s in stack.services.values() {
+        for f in &s.env_files {
+            if out.contains_key(&f.path.value) {
+                continue;
+            }
+            match std::fs::read_to_string(&f.path.value) {
+                Ok(text) => match parse_dotenv(&text, &shell) {
+                    Ok(vars) => {
+                        out.insert(f.path.value.clone(), vars);
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "error: env file `{}` of service `{}`: {e}",
+                            f.path.value.display(),
+                            s.name.value
+                        );
+                        return Err(1);
+                    }
+                },
+                Err(_) if !f.required => {}
+                Err(e) => {
+                    eprintln!(
+                        "error: cannot read env file `{}` of service `{}`: {e}",
+                        f.path.value.display(),
+                        s.name.value
+                    );
+                    return Err(1);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn help_for(e: &EngineError) -> Option<String> {
+    match e {
+        EngineError::Unreachable { .. } => Some(
+            "is the Docker daemon running? stackr uses `DOCKER_HOST` when it is set, else the local socket".into(),
+        ),
+        EngineError::ImageMissing { .. } => Some(
+            "no registry can be reached from here: build the image (`build` in the stack file) or load it with `docker load`".into(),
+        ),
+        EngineError::PortAllocated { .. } => Some(
+            "another process or container already listens on that host port: stop it, or publish another port".into(),
+        ),
+        EngineError::Conflict { .. } => Some(
+            "a container or network of that name exists and does not belong to this stack: remove or rename it, or set `container-name`".into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Prints an engine error with its help.
+pub fn print_engine_error(e: &EngineError, service: Option<&str>) {
+    match service {
+        Some(s) => eprintln!("error: service `{s}`: {e}"),
+        None => eprintln!("error: {e}"),
+    }
+    if let Some(h) = help_for(e) {
+        eprintln!("  help: {h}");
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    let start = all.len().saturating_sub(lines);
+    all[start..].join("\n")
+}
+
+/// Prints why applying stopped.
+pub fn print_apply_error(e: &ApplyError) {
+    match e {
+        ApplyError::Engine {
+            context,
+            service,
+            error,
+        } => {
+            match service {
+                Some(s) => eprintln!("error: service `{s}`: {context}: {error}"),
+                None => eprintln!("error: {context}: {error}"),
+            }
+            if let Some(h) = help_for(error) {
+                eprintln!("  help: {h}");
+            }
+        }
+        ApplyError::Build { service, error } => {
+            eprintln!("error: the build of service `{service}` failed: {error}");
+            if let EngineError::BuildFailed { output, .. } = error {
+                if !output.trim().is_empty() {
+                    eprintln!("  its last output:");
+                    for line in tail(output, 20).lines() {
+                        eprintln!("  | {line}");
+                    }
+                }
+            }
+        }
+        ApplyError::PreBuild { output, .. } => {
+            eprintln!("error: {e}");
+            if !output.trim().is_empty() {
+                eprintln!("  its output:");
+                for line in tail(output, 20).lines() {
+                    eprintln!("  | {line}");
+                }
+            }
+        }
+        ApplyError::Dependency { output, .. } => {
+            eprintln!("error: {e}");
+            if let Some(out) = output {
+                eprintln!("  its last health check said:");
+                for line in tail(out, 10).lines() {
+                    eprintln!("  | {line}");
+                }
+            }
+        }
+        ApplyError::Reconcile(r) => {
+            eprintln!("error: {r}");
+            if let Some(h) = r.help() {
+                eprintln!("  help: {h}");
+            }
+        }
+    }
+}

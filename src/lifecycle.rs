@@ -1,0 +1,397 @@
+//! `plan`, `up`, `down` and `build`: the commands that read and change what runs.
+
+use std::time::Duration;
+
+use stackr_docker::DockerEngine;
+use stackr_engine::Engine;
+use stackr_reconcile::apply::{ApplyOptions, DownOptions, Step, apply, build_images, down};
+use stackr_reconcile::lock::{LockError, StackLock, lock_dir};
+use stackr_reconcile::observe::prepare;
+use stackr_reconcile::plan::{Plan, PlanOptions, plan, render_text};
+use stackr_spec::Stack;
+
+use crate::cli::{BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, UpArgs};
+use crate::engine::{connect, env_files, print_apply_error, print_engine_error};
+use crate::load::valid_stack;
+use crate::logs::{LogPrinter, follow};
+use crate::render::Output;
+
+/// A runtime for the engine commands.
+pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            1
+        })
+}
+
+/// One line per step, for people.
+pub fn print_step(step: Step) {
+    let line = match &step {
+        Step::NetworkCreated { name } => format!("network {name}: created"),
+        Step::VolumeCreated { name } => format!("volume {name}: created"),
+        Step::PreBuild { service, command } => format!("{service}: running `{command}`"),
+        Step::Building { service, tag } => format!("{service}: building image {tag}"),
+        Step::BuildOutput { service, line } => {
+            let line = line.trim_end();
+            if line.is_empty() {
+                return;
+            }
+            format!("{service}: | {line}")
+        }
+        Step::Built { service, id } => {
+            format!(
+                "{service}: built {}",
+                id.trim_start_matches("sha256:")
+                    .chars()
+                    .take(12)
+                    .collect::<String>()
+            )
+        }
+        Step::Removed { name, .. } => format!("{name}: removed"),
+        Step::Created { name, .. } => format!("{name}: created"),
+        Step::Waiting { .. } => return,
+        Step::Started { name, .. } => format!("{name}: started"),
+        Step::Restarted { name, .. } => format!("{name}: restarted"),
+        Step::Healthy { name, .. } => format!("{name}: healthy"),
+        Step::Exited { name, code, .. } => format!("{name}: exited with code {code}"),
+    };
+    eprintln!("{line}");
+}
+
+async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock, i32> {
+    let endpoint = engine.endpoint().to_string();
+    match StackLock::acquire(&lock_dir(), &stack.name, &endpoint, Duration::from_secs(2)) {
+        Ok(l) => Ok(l),
+        Err(e @ LockError::Busy { .. }) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "  help: wait for it to finish, or stop it; two runs on one stack at once would fight over its containers"
+            );
+            Err(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(1)
+        }
+    }
+}
+
+async fn make_plan(
+    engine: &DockerEngine,
+    stack: &Stack,
+    opts: &PlanOptions,
+) -> Result<(Plan, stackr_reconcile::desired::Inputs), i32> {
+    let env = env_files(stack)?;
+    match prepare(engine, stack, env).await {
+        Ok((desired, observed, inputs)) => Ok((plan(&desired, &observed, opts), inputs)),
+        Err(e) => {
+            print_apply_error(&e);
+            Err(1)
+        }
+    }
+}
+
+fn print_plan_problems(p: &Plan) -> bool {
+    for w in &p.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &p.errors {
+        match &e.service {
+            Some(s) if !e.message.contains(s.as_str()) => {
+                eprintln!("error: service `{s}`: {}", e.message)
+            }
+            _ => eprintln!("error: {}", e.message),
+        }
+        if let Some(h) = &e.help {
+            eprintln!("  help: {h}");
+        }
+    }
+    !p.errors.is_empty()
+}
+
+/// `stackr plan`: what `up` would do. Exit 0: no changes; 2 with `--detailed-exitcode` when
+/// there are changes; 1 on errors.
+pub fn plan_cmd(global: &Global, args: &PlanArgs, out: &Output) -> i32 {
+    let (_, stack) = match valid_stack(global, out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let engine = match connect().await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let opts = PlanOptions {
+            services: args.services.clone(),
+            ..PlanOptions::default()
+        };
+        let (p, _) = match make_plan(&engine, &stack, &opts).await {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        match args.format {
+            PlanFormat::Text => {
+                print!("{}", render_text(&p));
+            }
+            PlanFormat::Json => match serde_json::to_string_pretty(&p) {
+                Ok(j) => println!("{j}"),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 1;
+                }
+            },
+        }
+        if !p.errors.is_empty() {
+            return 1;
+        }
+        if args.detailed_exitcode && p.has_changes() {
+            2
+        } else {
+            0
+        }
+    })
+}
+
+/// `stackr up`.
+pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
+    let (_, stack) = match valid_stack(global, out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let color = out.color;
+    rt.block_on(async move {
+        let engine = match connect().await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let lock = match take_lock(&engine, &stack).await {
+            Ok(l) => l,
+            Err(code) => return code,
+        };
+        let opts = PlanOptions {
+            build: args.build,
+            force_recreate: args.force_recreate,
+            no_recreate: args.no_recreate,
+            remove_orphans: args.remove_orphans,
+            services: args.services.clone(),
+        };
+        let (p, inputs) = match make_plan(&engine, &stack, &opts).await {
+            Ok(x) => x,
+            Err(code) => return code,
+        };
+        if print_plan_problems(&p) {
+            return 1;
+        }
+        if p.has_changes() {
+            let apply_opts = ApplyOptions {
+                stop_timeout: args.timeout.map(Duration::from_secs),
+            };
+            let run = apply(&engine, &stack, inputs, &p, &apply_opts, &print_step);
+            tokio::select! {
+                r = run => {
+                    if let Err(e) = r {
+                        print_apply_error(&e);
+                        return 1;
+                    }
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("interrupted: the next `stackr up` picks up where this one stopped");
+                    return 130;
+                }
+            }
+        }
+        let running = p
+            .items
+            .iter()
+            .filter(|i| i.kind == stackr_reconcile::plan::ObjectKind::Container)
+            .count();
+        if !p.has_changes() {
+            eprintln!(
+                "stack `{}` is up to date ({running} containers)",
+                stack.name
+            );
+        }
+        drop(lock);
+        if args.detach {
+            return 0;
+        }
+        attached(&engine, &stack, &args.services, color, args.timeout).await
+    })
+}
+
+/// Attached `up`: streams logs; the first Ctrl-C stops the stack gracefully, a second kills.
+async fn attached(
+    engine: &DockerEngine,
+    stack: &Stack,
+    services: &[String],
+    color: bool,
+    timeout: Option<u64>,
+) -> i32 {
+    let printer = LogPrinter::new(stack, color, false);
+    let logs = follow(engine, &stack.name, services, Some(0), &printer);
+    tokio::select! {
+        r = logs => {
+            if let Err(e) = r {
+                print_engine_error(&e, None);
+                return 1;
+            }
+            0
+        }
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("stopping (Ctrl-C again to kill)");
+            let stop = stop_all(engine, stack, timeout.map(Duration::from_secs));
+            tokio::select! {
+                r = stop => {
+                    if let Err(e) = r {
+                        print_engine_error(&e, None);
+                        return 1;
+                    }
+                    130
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("killing");
+                    if let Ok(list) = engine.list_containers(&stack.name).await {
+                        let kills = list.iter().map(|c| engine.kill_container(&c.id, "SIGKILL"));
+                        futures::future::join_all(kills).await;
+                    }
+                    130
+                }
+            }
+        }
+    }
+}
+
+/// Stops every container of the stack, dependents first.
+async fn stop_all(
+    engine: &DockerEngine,
+    stack: &Stack,
+    timeout: Option<Duration>,
+) -> stackr_engine::Result<()> {
+    let list = engine.list_containers(&stack.name).await?;
+    for wave in stack.waves.iter().rev() {
+        let stops = list
+            .iter()
+            .filter(|c| c.service().is_some_and(|s| wave.iter().any(|w| w == s)))
+            .filter(|c| c.state == stackr_engine::ContainerState::Running)
+            .map(|c| async move {
+                let r = engine.stop_container(&c.id, timeout).await;
+                if r.is_ok() {
+                    eprintln!("{}: stopped", c.name);
+                }
+                r
+            });
+        for r in futures::future::join_all(stops).await {
+            r?;
+        }
+    }
+    Ok(())
+}
+
+/// `stackr down`.
+pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
+    let (_, stack) = match valid_stack(global, out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let engine = match connect().await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let _lock = match take_lock(&engine, &stack).await {
+            Ok(l) => l,
+            Err(code) => return code,
+        };
+        let opts = DownOptions {
+            remove_volumes: args.volumes,
+            remove_orphans: args.remove_orphans,
+            timeout: args.timeout.map(Duration::from_secs),
+        };
+        match down(&engine, &stack.name, &stack.waves, &opts, &print_step).await {
+            Ok(report) => {
+                for n in &report.networks {
+                    eprintln!("network {n}: removed");
+                }
+                for v in &report.volumes {
+                    eprintln!("volume {v}: removed");
+                }
+                for k in &report.kept {
+                    eprintln!("warning: {k} is kept: its service is not in the stack (`--remove-orphans` removes it)");
+                }
+                if report.containers.is_empty() && report.networks.is_empty() {
+                    eprintln!("stack `{}`: nothing to remove", stack.name);
+                }
+                0
+            }
+            Err(e) => {
+                print_apply_error(&e);
+                1
+            }
+        }
+    })
+}
+
+/// `stackr build`.
+pub fn build_cmd(global: &Global, args: &BuildArgs, out: &Output) -> i32 {
+    let (_, stack) = match valid_stack(global, out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let engine = match connect().await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let inputs = stackr_reconcile::desired::Inputs::default();
+        let desired = match stackr_reconcile::desired::desired(&stack, &inputs) {
+            Ok(d) => d,
+            Err(e) => {
+                print_apply_error(&e.into());
+                return 1;
+            }
+        };
+        for s in &args.services {
+            if desired.service(s).is_none() {
+                eprintln!("error: no service `{s}` in stack `{}`", stack.name);
+                return 1;
+            }
+        }
+        let chosen: Vec<&stackr_reconcile::desired::DesiredService> = desired
+            .services
+            .iter()
+            .filter(|s| s.build.is_some())
+            .filter(|s| args.services.is_empty() || args.services.contains(&s.name))
+            .collect();
+        if chosen.is_empty() {
+            eprintln!("nothing to build: no chosen service has a `build`");
+            return 0;
+        }
+        match build_images(&engine, &chosen, &print_step).await {
+            Ok(_) => 0,
+            Err(e) => {
+                print_apply_error(&e);
+                1
+            }
+        }
+    })
+}

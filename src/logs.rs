@@ -1,0 +1,223 @@
+//! `stackr logs`, and the log view of an attached `up`: one prefix per container, aligned and
+//! coloured, following containers that restart.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use futures::StreamExt;
+use futures::stream::{BoxStream, SelectAll};
+use stackr_engine::{ContainerState, Engine, EventKind, LogChunk, LogOptions, LogStream};
+use stackr_spec::Stack;
+
+use crate::cli::{Global, LogsArgs};
+use crate::engine::{connect, print_engine_error};
+use crate::lifecycle::runtime;
+use crate::load::valid_stack;
+use crate::render::Output;
+
+const COLORS: &[&str] = &["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
+
+/// Prints log lines with a `name | ` prefix.
+pub struct LogPrinter {
+    color: bool,
+    width: usize,
+    services: Vec<String>,
+    timestamps: bool,
+}
+
+impl LogPrinter {
+    pub fn new(stack: &Stack, color: bool, timestamps: bool) -> Self {
+        let width = stack
+            .services
+            .values()
+            .map(|s| stackr_reconcile::desired::container_name(stack, s, s.scale().max(1)).len())
+            .max()
+            .unwrap_or(0);
+        LogPrinter {
+            color,
+            width,
+            services: stack.services.keys().cloned().collect(),
+            timestamps,
+        }
+    }
+
+    pub fn print(&self, name: &str, service: &str, chunk: &LogChunk) {
+        let _ = self.timestamps;
+        let prefix = format!("{name:<width$} |", width = self.width);
+        let prefix = if self.color {
+            let i = self.services.iter().position(|s| s == service).unwrap_or(0);
+            format!("\x1b[{}m{prefix}\x1b[0m", COLORS[i % COLORS.len()])
+        } else {
+            prefix
+        };
+        let mut out = std::io::stdout().lock();
+        for line in chunk.text.lines() {
+            let _ = match chunk.stream {
+                LogStream::Stdout | LogStream::Stderr => writeln!(out, "{prefix} {line}"),
+            };
+        }
+        let _ = out.flush();
+    }
+}
+
+enum Item {
+    Chunk(String, String, LogChunk),
+    End(String),
+}
+
+fn tagged(
+    id: String,
+    name: String,
+    service: String,
+    stream: BoxStream<'static, stackr_engine::Result<LogChunk>>,
+) -> BoxStream<'static, Item> {
+    stream
+        .filter_map(move |r| {
+            let (name, service) = (name.clone(), service.clone());
+            async move { r.ok().map(|c| Item::Chunk(name, service, c)) }
+        })
+        .chain(futures::stream::once(async move { Item::End(id) }))
+        .boxed()
+}
+
+/// Follows the logs of the chosen services (all when empty) until every followed container has
+/// stopped; containers that start again meanwhile are followed again.
+pub async fn follow<E: Engine>(
+    engine: &E,
+    stack: &str,
+    services: &[String],
+    tail: Option<u64>,
+    printer: &LogPrinter,
+) -> stackr_engine::Result<()> {
+    let mut events = engine.events(stack).await?;
+    let chosen =
+        |s: Option<&str>| services.is_empty() || s.is_some_and(|s| services.iter().any(|x| x == s));
+    let containers = engine.list_containers(stack).await?;
+    let mut all: SelectAll<BoxStream<'static, Item>> = SelectAll::new();
+    let mut active: BTreeSet<String> = BTreeSet::new();
+    let opts = LogOptions {
+        follow: true,
+        tail,
+        timestamps: printer.timestamps,
+    };
+    for c in containers.iter().filter(|c| chosen(c.service())) {
+        if c.state != ContainerState::Running {
+            continue;
+        }
+        let stream = engine.logs(&c.id, &opts).await?;
+        active.insert(c.id.clone());
+        all.push(tagged(
+            c.id.clone(),
+            c.name.clone(),
+            c.service().unwrap_or_default().to_string(),
+            stream,
+        ));
+    }
+    if active.is_empty() {
+        return Ok(());
+    }
+    loop {
+        tokio::select! {
+            item = all.next(), if !all.is_empty() => {
+                match item {
+                    Some(Item::Chunk(name, service, chunk)) => printer.print(&name, &service, &chunk),
+                    Some(Item::End(id)) => {
+                        active.remove(&id);
+                        if active.is_empty() {
+                            return Ok(());
+                        }
+                    }
+                    None => return Ok(()),
+                }
+            }
+            ev = events.next() => {
+                let Some(Ok(ev)) = ev else { continue };
+                if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) && !active.contains(&ev.container_id) {
+                    let again = LogOptions { tail: Some(0), ..opts.clone() };
+                    if let Ok(stream) = engine.logs(&ev.container_id, &again).await {
+                        active.insert(ev.container_id.clone());
+                        all.push(tagged(ev.container_id.clone(), ev.container_name.clone(), ev.service.clone().unwrap_or_default(), stream));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `stackr logs`.
+pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> i32 {
+    let (_, stack) = match valid_stack(global, out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    for s in &args.services {
+        if !stack.services.contains_key(s) {
+            eprintln!("error: no service `{s}` in stack `{}`", stack.name);
+            return 1;
+        }
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let color = out.color_stdout;
+    rt.block_on(async {
+        let engine = match connect().await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        let printer = LogPrinter::new(&stack, color, args.timestamps);
+        if args.follow {
+            return match follow(&engine, &stack.name, &args.services, args.tail, &printer).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    print_engine_error(&e, None);
+                    1
+                }
+            };
+        }
+        let containers = match engine.list_containers(&stack.name).await {
+            Ok(c) => c,
+            Err(e) => {
+                print_engine_error(&e, None);
+                return 1;
+            }
+        };
+        let opts = LogOptions {
+            follow: false,
+            tail: args.tail,
+            timestamps: args.timestamps,
+        };
+        let mut chosen: Vec<_> = containers
+            .iter()
+            .filter(|c| {
+                args.services.is_empty()
+                    || c.service()
+                        .is_some_and(|s| args.services.iter().any(|x| x == s))
+            })
+            .collect();
+        chosen.sort_by(|a, b| a.name.cmp(&b.name));
+        for c in chosen {
+            match engine.logs(&c.id, &opts).await {
+                Ok(mut stream) => {
+                    while let Some(chunk) = stream.next().await {
+                        match chunk {
+                            Ok(chunk) => {
+                                printer.print(&c.name, c.service().unwrap_or_default(), &chunk)
+                            }
+                            Err(e) => {
+                                print_engine_error(&e, c.service());
+                                return 1;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    print_engine_error(&e, c.service());
+                    return 1;
+                }
+            }
+        }
+        0
+    })
+}
