@@ -112,12 +112,12 @@ pub fn print_apply_error(e: &ApplyError) {
         }
         ApplyError::Build { service, error } => {
             eprintln!("error: the build of service `{service}` failed: {error}");
-            if let EngineError::BuildFailed { output, .. } = error {
-                if !output.trim().is_empty() {
-                    eprintln!("  its last output:");
-                    for line in tail(output, 20).lines() {
-                        eprintln!("  | {line}");
-                    }
+            if let EngineError::BuildFailed { output, .. } = error
+                && !output.trim().is_empty()
+            {
+                eprintln!("  its last output:");
+                for line in tail(output, 20).lines() {
+                    eprintln!("  | {line}");
                 }
             }
         }

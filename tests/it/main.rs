@@ -3,6 +3,7 @@
 mod book;
 mod cli;
 mod config;
+mod engine;
 mod fixtures;
 mod interpolation;
 mod merge;

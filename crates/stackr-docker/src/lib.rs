@@ -1,1 +1,585 @@
-//! placeholder
+//! stackr's [`Engine`] over the Docker Engine API, with bollard.
+//!
+//! [`DockerEngine::connect`] reaches the daemon named by `DOCKER_HOST` (the local socket by
+//! default) and negotiates the API version, so newer request fields are only sent to daemons
+//! that know them. This is the only crate that names bollard: everything it exposes is
+//! `stackr-engine`'s plain data, and every error is an [`EngineError`].
+
+mod context;
+mod convert;
+mod error;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::models::{NetworkConnectRequest, NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateContainerOptionsBuilder, EventsOptionsBuilder,
+    InspectContainerOptions, InspectNetworkOptions, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptions, StartContainerOptions,
+    StopContainerOptionsBuilder,
+};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use stackr_engine::{
+    BuildSpec, ContainerInfo, ContainerSpec, Engine, EngineError, EngineInfo, Event, ImageInfo,
+    LABEL_STACK, LogChunk, LogOptions, LogStream, NetworkInfo, NetworkSpec, Result, VolumeInfo,
+    VolumeSpec,
+};
+
+use crate::convert::ApiVersion;
+
+/// The endpoint used when `DOCKER_HOST` is not set.
+const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
+
+/// How many lines of a build's output a [`EngineError::BuildFailed`] carries.
+const BUILD_TAIL_LINES: usize = 20;
+
+/// A Docker daemon, reached over its Engine API.
+#[derive(Debug, Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    endpoint: String,
+    api: ApiVersion,
+}
+
+impl DockerEngine {
+    /// Connects to the daemon of `DOCKER_HOST` (the local socket when unset) and negotiates
+    /// the API version.
+    pub async fn connect() -> Result<DockerEngine> {
+        let endpoint = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        DockerEngine::connect_to(&endpoint).await
+    }
+
+    /// Connects to the daemon at `endpoint` (`unix:///var/run/docker.sock`, `tcp://host:2375`)
+    /// and negotiates the API version.
+    pub async fn connect_to(endpoint: &str) -> Result<DockerEngine> {
+        let docker =
+            Docker::connect_with_host(endpoint).map_err(|e| error::map(endpoint, "connect", e))?;
+        let docker = docker
+            .negotiate_version()
+            .await
+            .map_err(|e| error::map(endpoint, "API version negotiation", e))?;
+        let v = docker.client_version();
+        Ok(DockerEngine {
+            docker,
+            endpoint: endpoint.to_string(),
+            api: ApiVersion {
+                major: v.major_version,
+                minor: v.minor_version,
+            },
+        })
+    }
+
+    /// Where the daemon was reached.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The negotiated Engine API version, like `1.41`.
+    pub fn api_version(&self) -> String {
+        self.api.to_string()
+    }
+
+    fn err(&self, what: &str, e: bollard::errors::Error) -> EngineError {
+        error::map(&self.endpoint, what, e)
+    }
+
+    fn stack_filter(stack: &str) -> HashMap<String, Vec<String>> {
+        HashMap::from([("label".to_string(), vec![format!("{LABEL_STACK}={stack}")])])
+    }
+
+    async fn containers(
+        &self,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<ContainerInfo>> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| self.err("containers", e))?;
+        let mut infos: Vec<ContainerInfo> =
+            list.into_iter().map(convert::info_of_summary).collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(infos)
+    }
+
+    /// The daemon's clock, as `docker events --since` takes it (this machine's when the
+    /// daemon does not say).
+    async fn daemon_now(&self) -> Result<String> {
+        let info = self.docker.info().await.map_err(|e| self.err("info", e))?;
+        if let Some(t) = info
+            .system_time
+            .as_deref()
+            .and_then(convert::unix_timestamp)
+        {
+            return Ok(t);
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Ok(format!("{}.{:09}", now.as_secs(), now.subsec_nanos()))
+    }
+}
+
+impl Engine for DockerEngine {
+    async fn info(&self) -> Result<EngineInfo> {
+        let v = self
+            .docker
+            .version()
+            .await
+            .map_err(|e| self.err("version", e))?;
+        Ok(EngineInfo {
+            server_version: v.version.unwrap_or_default(),
+            api_version: v.api_version.unwrap_or_else(|| self.api.to_string()),
+            endpoint: self.endpoint.clone(),
+        })
+    }
+
+    async fn list_containers(&self, stack: &str) -> Result<Vec<ContainerInfo>> {
+        self.containers(Self::stack_filter(stack)).await
+    }
+
+    async fn list_all_containers(&self) -> Result<Vec<ContainerInfo>> {
+        self.containers(HashMap::from([(
+            "label".to_string(),
+            vec![LABEL_STACK.to_string()],
+        )]))
+        .await
+    }
+
+    async fn list_networks(&self, stack: &str) -> Result<Vec<NetworkInfo>> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&Self::stack_filter(stack))
+            .build();
+        let list = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.err("networks", e))?;
+        let mut infos: Vec<NetworkInfo> = list.into_iter().map(convert::network_of_list).collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(infos)
+    }
+
+    async fn list_volumes(&self, stack: &str) -> Result<Vec<VolumeInfo>> {
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&Self::stack_filter(stack))
+            .build();
+        let list = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| self.err("volumes", e))?;
+        let mut infos: Vec<VolumeInfo> = list
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(convert::volume_info)
+            .collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(infos)
+    }
+
+    async fn inspect_network(&self, name: &str) -> Result<Option<NetworkInfo>> {
+        match self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions>)
+            .await
+        {
+            Ok(n) => Ok(Some(convert::network_of_inspect(n))),
+            Err(e) if error::is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(&format!("network `{name}`"), e)),
+        }
+    }
+
+    async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeInfo>> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) => Ok(Some(convert::volume_info(v))),
+            Err(e) if error::is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(&format!("volume `{name}`"), e)),
+        }
+    }
+
+    async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>> {
+        match self
+            .docker
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(c) => Ok(Some(convert::info_of_inspect(c))),
+            Err(e) if error::is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(&format!("container `{id}`"), e)),
+        }
+    }
+
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>> {
+        match self.docker.inspect_image(reference).await {
+            Ok(i) => Ok(Some(ImageInfo {
+                id: i.id.unwrap_or_default(),
+                labels: i
+                    .config
+                    .and_then(|c| c.labels)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+            })),
+            Err(e) if error::is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(&format!("image `{reference}`"), e)),
+        }
+    }
+
+    async fn create_network(&self, spec: &NetworkSpec) -> Result<String> {
+        let what = format!("network `{}`", spec.name);
+        // Before API 1.44 the daemon creates a second network of the same name unless asked
+        // to check; the check is done here, so every version behaves alike.
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&HashMap::from([(
+                "name".to_string(),
+                vec![spec.name.clone()],
+            )]))
+            .build();
+        let existing = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.err(&what, e))?;
+        if existing
+            .iter()
+            .any(|n| n.name.as_deref() == Some(spec.name.as_str()))
+        {
+            return Err(EngineError::Conflict {
+                what,
+                message: "a network with this name exists".to_string(),
+            });
+        }
+        let request = NetworkCreateRequest {
+            name: spec.name.clone(),
+            driver: spec.driver.clone(),
+            internal: Some(spec.internal),
+            labels: Some(
+                spec.labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_network(request)
+            .await
+            .map_err(|e| self.err(&what, e))?;
+        Ok(created.id)
+    }
+
+    async fn remove_network(&self, id: &str) -> Result<()> {
+        self.docker
+            .remove_network(id)
+            .await
+            .map_err(|e| self.err(&format!("network `{id}`"), e))
+    }
+
+    async fn create_volume(&self, spec: &VolumeSpec) -> Result<()> {
+        let request = VolumeCreateRequest {
+            name: Some(spec.name.clone()),
+            driver: spec.driver.clone(),
+            driver_opts: Some(
+                spec.driver_opts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            labels: Some(
+                spec.labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map_err(|e| self.err(&format!("volume `{}`", spec.name), e))?;
+        Ok(())
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<()> {
+        self.docker
+            .remove_volume(name, None::<RemoveVolumeOptions>)
+            .await
+            .map_err(|e| self.err(&format!("volume `{name}`"), e))
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+        let what = format!("container `{}`", spec.name);
+        let body = convert::create_body(spec, self.api)?;
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        let created = match self.docker.create_container(Some(options), body).await {
+            Ok(c) => c,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                message,
+            }) if message.contains("No such image") => {
+                return Err(EngineError::ImageMissing {
+                    image: spec.image.clone(),
+                });
+            }
+            Err(e) => return Err(self.err(&what, e)),
+        };
+        let id = created.id;
+        // The API takes one network at create time; the others are connected now.
+        if spec.network_mode.is_none() {
+            for attachment in spec.networks.iter().skip(1) {
+                let request = NetworkConnectRequest {
+                    container: id.clone(),
+                    endpoint_config: Some(convert::endpoint(attachment)),
+                };
+                if let Err(e) = self
+                    .docker
+                    .connect_network(&attachment.network, request)
+                    .await
+                {
+                    let err = self.err(
+                        &format!("network `{}` (joined by {what})", attachment.network),
+                        e,
+                    );
+                    // No half-connected container is left behind.
+                    let _ = self.remove_container(&id).await;
+                    return Err(err);
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .start_container(id, None::<StartContainerOptions>)
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
+    async fn stop_container(&self, id: &str, timeout: Option<Duration>) -> Result<()> {
+        let mut options = StopContainerOptionsBuilder::default();
+        if let Some(t) = timeout {
+            options = options.t(i32::try_from(convert::whole_seconds(t)).unwrap_or(i32::MAX));
+        }
+        self.docker
+            .stop_container(id, Some(options.build()))
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
+    async fn kill_container(&self, id: &str, signal: &str) -> Result<()> {
+        let options = KillContainerOptionsBuilder::default()
+            .signal(signal)
+            .build();
+        self.docker
+            .kill_container(id, Some(options))
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        self.docker
+            .remove_container(id, Some(options))
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
+    async fn events(&self, stack: &str) -> Result<BoxStream<'static, Result<Event>>> {
+        // The request is sent by a task, so it may reach the daemon after this returns; the
+        // daemon replays what happened since `since` (its own clock, read now) before
+        // streaming, so nothing done after this returns is missed.
+        let since = self.daemon_now().await?;
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("label".to_string(), vec![format!("{LABEL_STACK}={stack}")]),
+        ]);
+        let options = EventsOptionsBuilder::default()
+            .since(&since)
+            .filters(&filters)
+            .build();
+        let mut stream = self.docker.events(Some(options));
+        let endpoint = self.endpoint.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Event>>(1024);
+        tokio::spawn(async move {
+            loop {
+                let item = tokio::select! {
+                    _ = tx.closed() => return,
+                    item = stream.next() => item,
+                };
+                let forwarded = match item {
+                    None => return,
+                    Some(Ok(message)) => match convert::event(message) {
+                        Some(event) => Ok(event),
+                        None => continue,
+                    },
+                    Some(Err(e)) => Err(error::map(&endpoint, "events", e)),
+                };
+                let failed = forwarded.is_err();
+                if tx.send(forwarded).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let events = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        Ok(events.boxed())
+    }
+
+    async fn build_image(
+        &self,
+        spec: &BuildSpec,
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<String> {
+        let body = context::tar_context(&spec.context, &spec.dockerfile)?;
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile(&spec.dockerfile)
+            .t(&spec.tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(
+                &spec
+                    .args
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<HashMap<_, _>>(),
+            )
+            .labels(
+                &spec
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<HashMap<_, _>>(),
+            );
+        if let Some(target) = &spec.target {
+            options = options.target(target);
+        }
+        let mut stream =
+            self.docker
+                .build_image(options.build(), None, Some(bollard::body_full(body.into())));
+
+        let mut tail: VecDeque<String> = VecDeque::with_capacity(BUILD_TAIL_LINES);
+        let mut step: Option<String> = None;
+        let mut image_id: Option<String> = None;
+        let remember = |line: &str, tail: &mut VecDeque<String>, step: &mut Option<String>| {
+            if line.starts_with("Step ") && line.contains(" : ") {
+                *step = Some(line.to_string());
+            }
+            if tail.len() == BUILD_TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line.to_string());
+            progress(line);
+        };
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(text) = info.stream.as_deref().or(info.status.as_deref()) {
+                        for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                            remember(line, &mut tail, &mut step);
+                            if let Some(id) = line.strip_prefix("Successfully built ") {
+                                image_id.get_or_insert_with(|| id.trim().to_string());
+                            }
+                        }
+                    }
+                    if let Some(id) = info.aux.and_then(|a| a.id) {
+                        image_id = Some(id);
+                    }
+                }
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    remember(&error, &mut tail, &mut step);
+                    return Err(EngineError::BuildFailed {
+                        step,
+                        message: error,
+                        output: Vec::from(tail).join("\n"),
+                    });
+                }
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message,
+                }) if (400..500).contains(&status_code) => {
+                    return Err(EngineError::BuildFailed {
+                        step,
+                        message,
+                        output: Vec::from(tail).join("\n"),
+                    });
+                }
+                Err(e) => return Err(self.err(&format!("build of `{}`", spec.tag), e)),
+            }
+        }
+        match image_id {
+            Some(id) => Ok(id),
+            None => match self.inspect_image(&spec.tag).await? {
+                Some(image) => Ok(image.id),
+                None => Err(EngineError::BuildFailed {
+                    step,
+                    message: format!("the build produced no image `{}`", spec.tag),
+                    output: Vec::from(tail).join("\n"),
+                }),
+            },
+        }
+    }
+
+    async fn logs(
+        &self,
+        id: &str,
+        options: &LogOptions,
+    ) -> Result<BoxStream<'static, Result<LogChunk>>> {
+        // A missing container is reported now rather than as the stream's first item.
+        if self.inspect_container(id).await?.is_none() {
+            return Err(EngineError::NotFound {
+                what: format!("container `{id}`"),
+            });
+        }
+        let tail = options
+            .tail
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "all".to_string());
+        let request = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(options.follow)
+            .timestamps(options.timestamps)
+            .tail(&tail)
+            .build();
+        let endpoint = self.endpoint.clone();
+        let what = format!("logs of container `{id}`");
+        let stream = self.docker.logs(id, Some(request)).filter_map(move |item| {
+            let chunk = match item {
+                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                    Some(Ok(LogChunk {
+                        stream: LogStream::Stdout,
+                        text: String::from_utf8_lossy(&message).into_owned(),
+                    }))
+                }
+                Ok(LogOutput::StdErr { message }) => Some(Ok(LogChunk {
+                    stream: LogStream::Stderr,
+                    text: String::from_utf8_lossy(&message).into_owned(),
+                })),
+                Ok(LogOutput::StdIn { .. }) => None,
+                Err(e) => Some(Err(error::map(&endpoint, &what, e))),
+            };
+            futures::future::ready(chunk)
+        });
+        Ok(stream.boxed())
+    }
+}

@@ -1,0 +1,200 @@
+//! The build context: a tar of the context directory that honours `.dockerignore` (as
+//! Docker's patterns, anchored at the context root) and always holds the Dockerfile and the
+//! `.dockerignore` itself.
+
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use stackr_engine::EngineError;
+
+/// The `.dockerignore` of a context, as a matcher. Docker's patterns are relative to the
+/// context root, so each one is anchored there.
+fn dockerignore(context: &Path) -> Result<Gitignore, EngineError> {
+    let mut builder = GitignoreBuilder::new(context);
+    let path = context.join(".dockerignore");
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(EngineError::Other(format!(
+                "cannot read `{}`: {e}",
+                path.display()
+            )));
+        }
+    };
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (negate, pattern) = match line.strip_prefix('!') {
+            Some(p) => (true, p.trim()),
+            None => (false, line),
+        };
+        let pattern = pattern.trim_start_matches("./").trim_start_matches('/');
+        if pattern.is_empty() {
+            continue;
+        }
+        let anchored = format!("{}/{pattern}", if negate { "!" } else { "" });
+        builder
+            .add_line(Some(path.clone()), &anchored)
+            .map_err(|e| {
+                EngineError::Other(format!(
+                    "`{}`: invalid pattern `{line}`: {e}",
+                    path.display()
+                ))
+            })?;
+    }
+    builder
+        .build()
+        .map_err(|e| EngineError::Other(format!("`{}`: {e}", path.display())))
+}
+
+/// The context's files, as a tar archive.
+pub(crate) fn tar_context(context: &Path, dockerfile: &str) -> Result<Vec<u8>, EngineError> {
+    let meta = fs::metadata(context).map_err(|e| {
+        EngineError::Other(format!(
+            "build context `{}` cannot be read: {e}",
+            context.display()
+        ))
+    })?;
+    if !meta.is_dir() {
+        return Err(EngineError::Other(format!(
+            "build context `{}` is not a directory",
+            context.display()
+        )));
+    }
+    let ignore = dockerignore(context)?;
+    let always: Vec<PathBuf> = [dockerfile, ".dockerignore"]
+        .iter()
+        .map(|p| normalise(Path::new(p)))
+        .collect();
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.mode(tar::HeaderMode::Deterministic);
+    tar.follow_symlinks(false);
+    let mut walker = Walker {
+        root: context,
+        ignore: &ignore,
+        always: &always,
+        descend_ignored: ignore.num_whitelists() > 0,
+        tar: &mut tar,
+    };
+    walker.walk(Path::new("")).map_err(|e| {
+        EngineError::Other(format!(
+            "cannot pack build context `{}`: {e}",
+            context.display()
+        ))
+    })?;
+    tar.into_inner().map_err(|e| {
+        EngineError::Other(format!(
+            "cannot pack build context `{}`: {e}",
+            context.display()
+        ))
+    })
+}
+
+/// `a/./b` → `a/b`, without a leading `./` or `/`.
+fn normalise(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect()
+}
+
+struct Walker<'a> {
+    root: &'a Path,
+    ignore: &'a Gitignore,
+    always: &'a [PathBuf],
+    /// Whether an ignored directory may hold a re-included (`!`) file.
+    descend_ignored: bool,
+    tar: &'a mut tar::Builder<Vec<u8>>,
+}
+
+impl Walker<'_> {
+    fn walk(&mut self, rel_dir: &Path) -> io::Result<()> {
+        let mut entries: Vec<_> =
+            fs::read_dir(self.root.join(rel_dir))?.collect::<io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let rel = rel_dir.join(entry.file_name());
+            let file_type = entry.file_type()?;
+            let is_dir = file_type.is_dir();
+            let kept = self.always.contains(&rel)
+                || !self
+                    .ignore
+                    .matched_path_or_any_parents(&rel, is_dir)
+                    .is_ignore();
+            if is_dir {
+                if kept {
+                    self.tar.append_dir(&rel, entry.path())?;
+                }
+                let holds_kept_file = self.always.iter().any(|a| a.starts_with(&rel));
+                if kept || self.descend_ignored || holds_kept_file {
+                    self.walk(&rel)?;
+                }
+            } else if kept && (file_type.is_file() || file_type.is_symlink()) {
+                // Sockets, fifos and devices are no part of a build context.
+                self.tar.append_path_with_name(entry.path(), &rel)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(tar_bytes: &[u8]) -> Vec<String> {
+        let mut archive = tar::Archive::new(tar_bytes);
+        let mut names: Vec<String> = archive
+            .entries()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|e| {
+                let e = e.unwrap_or_else(|e| panic!("{e}"));
+                e.path()
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn dockerignore_is_honoured_and_the_dockerfile_kept() {
+        let dir =
+            std::env::temp_dir().join(format!("stackr-docker-context-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let write = |p: &str, text: &str| {
+            let path = dir.join(p);
+            fs::create_dir_all(path.parent().unwrap_or(&dir)).unwrap_or_else(|e| panic!("{e}"));
+            fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+        };
+        write("Dockerfile", "FROM scratch\n");
+        write(
+            ".dockerignore",
+            "# comment\nDockerfile\n*.log\nsecret/\n!secret/keep.txt\n",
+        );
+        write("app.txt", "app");
+        write("debug.log", "x");
+        write("sub/deep.log", "kept: patterns are anchored at the root");
+        write("secret/key", "k");
+        write("secret/keep.txt", "keep");
+        let tar = tar_context(&dir, "Dockerfile").unwrap_or_else(|e| panic!("{e}"));
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(
+            entries(&tar),
+            vec![
+                ".dockerignore",
+                "Dockerfile",
+                "app.txt",
+                "secret/keep.txt",
+                "sub",
+                "sub/deep.log"
+            ]
+        );
+    }
+}

@@ -1,0 +1,369 @@
+//! The CLI against the real Docker daemon: up, ps, a second up that changes nothing, a change
+//! that recreates only its service, down that leaves nothing, an interrupted up, and two ups at
+//! once. Every test uses its own stack name and removes everything with that label when it
+//! ends, even when it fails. Without a daemon these tests fail: they never skip.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::cli::{Run, run};
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// A stack of the tests' own, in a temp dir, removed from the engine when dropped.
+pub struct TestStack {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run docker: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl TestStack {
+    pub fn new(tag: &str, text: impl Fn(&str) -> String) -> TestStack {
+        let info = Command::new("docker").arg("info").output();
+        assert!(
+            info.as_ref().is_ok_and(|o| o.status.success()),
+            "the Docker daemon is not reachable: these tests need one (.ci/run starts it)"
+        );
+        let name = format!(
+            "stackr-it-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let dir = std::env::temp_dir().join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("img")).unwrap_or_else(|e| panic!("{e}"));
+        let busybox = which_busybox();
+        std::fs::copy(&busybox, dir.join("img/busybox"))
+            .unwrap_or_else(|e| panic!("cannot copy busybox: {e}"));
+        std::fs::write(
+            dir.join("img/Dockerfile"),
+            "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("stack.kdl"), text(&name)).unwrap_or_else(|e| panic!("{e}"));
+        TestStack { name, dir }
+    }
+
+    pub fn write(&self, text: String) {
+        std::fs::write(self.dir.join("stack.kdl"), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    pub fn stackr(&self, args: &[&str]) -> Run {
+        run(crate::cli::stackr(&self.dir).args(args))
+    }
+
+    /// Container name → (id, state) of the stack, from the engine.
+    pub fn containers(&self) -> BTreeMap<String, (String, String)> {
+        docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=io.stackr.stack={}", self.name),
+            "--format",
+            "{{.Names}} {{.ID}} {{.State}}",
+        ])
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            Some((
+                parts.next()?.to_string(),
+                (parts.next()?.to_string(), parts.next()?.to_string()),
+            ))
+        })
+        .collect()
+    }
+
+    pub fn count(&self, kind: &str) -> usize {
+        let format = if kind == "volume" {
+            "{{.Name}}"
+        } else {
+            "{{.ID}}"
+        };
+        docker(&[
+            kind,
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=io.stackr.stack={}", self.name),
+            "--format",
+            format,
+        ])
+        .lines()
+        .count()
+    }
+}
+
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        let filter = format!("label=io.stackr.stack={}", self.name);
+        for id in docker(&["ps", "-aq", "--filter", &filter]).lines() {
+            docker(&["rm", "-f", "-v", id]);
+        }
+        for id in docker(&["network", "ls", "-q", "--filter", &filter]).lines() {
+            docker(&["network", "rm", id]);
+        }
+        for v in docker(&["volume", "ls", "-q", "--filter", &filter]).lines() {
+            docker(&["volume", "rm", "-f", v]);
+        }
+        docker(&["image", "rm", "-f", &format!("{}:img", self.name)]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn which_busybox() -> PathBuf {
+    for p in ["/usr/bin/busybox", "/bin/busybox"] {
+        if Path::new(p).is_file() {
+            return PathBuf::from(p);
+        }
+    }
+    panic!("busybox-static is not installed (.ci/run installs it)");
+}
+
+/// init (one-shot) -> db (healthy) -> api -> web (restarts with api).
+fn stack_text(name: &str, api_mode: &str) -> String {
+    format!(
+        r#"
+stack "{name}"
+volume "data"
+
+service "init" {{
+    image "{name}:img"
+    build "./img"
+    command "sh" "-c" "echo seeded > /data/seed.txt"
+    mount "data" "/data"
+    restart "no"
+}}
+
+service "db" {{
+    image "{name}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    mount "data" "/data"
+    depends-on "init" condition="completed"
+    health {{
+        shell "test -f /data/seed.txt"
+        interval "200ms"
+        timeout "1s"
+        retries 20
+    }}
+}}
+
+service "api" {{
+    image "{name}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    env MODE="{api_mode}"
+    depends-on "db" condition="healthy"
+}}
+
+service "web" {{
+    image "{name}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    depends-on "api" restart=#true
+}}
+"#
+    )
+}
+
+fn ok(r: &Run, what: &str) {
+    assert_eq!(
+        r.code, 0,
+        "{what} failed:\nstdout:\n{}\nstderr:\n{}",
+        r.stdout, r.stderr
+    );
+}
+
+#[test]
+fn up_ps_noop_change_down() {
+    let s = TestStack::new("cycle", |n| stack_text(n, "one"));
+    let r = s.stackr(&["up", "-d"]);
+    ok(&r, "up");
+    let first = s.containers();
+    assert_eq!(first.len(), 4, "{first:?}");
+    for (name, (_, state)) in &first {
+        let want = if name.contains("-init-") {
+            "exited"
+        } else {
+            "running"
+        };
+        assert_eq!(state, want, "{name}");
+    }
+
+    let r = s.stackr(&["ps", "--format", "json"]);
+    ok(&r, "ps");
+    let rows: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    let db = rows
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["service"] == "db"))
+        .unwrap_or_else(|| panic!("no db in {rows}"));
+    assert_eq!(db["health"], "healthy", "{rows}");
+
+    // A second up changes nothing: the same containers.
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "plan after up shows changes:\n{}", r.stdout);
+    let r = s.stackr(&["up", "-d"]);
+    ok(&r, "second up");
+    assert!(r.stderr.contains("up to date"), "{}", r.stderr);
+    assert_eq!(s.containers(), first);
+
+    // Change one service: only it and the dependent that asks to restart move.
+    s.write(stack_text(&s.name, "two"));
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(r#"env.MODE: "one" -> "two""#),
+        "{}",
+        r.stdout
+    );
+    let r = s.stackr(&["up", "-d"]);
+    ok(&r, "up after a change");
+    let after = s.containers();
+    let id = |m: &BTreeMap<String, (String, String)>, svc: &str| {
+        m.iter()
+            .find(|(n, _)| n.contains(&format!("-{svc}-")))
+            .map(|(_, v)| v.0.clone())
+    };
+    assert_ne!(id(&after, "api"), id(&first, "api"), "api is recreated");
+    for svc in ["init", "db", "web"] {
+        assert_eq!(
+            id(&after, svc),
+            id(&first, svc),
+            "{svc} is kept (web is restarted, not recreated)"
+        );
+    }
+    assert!(r.stderr.contains("web-1: restarted"), "{}", r.stderr);
+
+    let r = s.stackr(&["down"]);
+    ok(&r, "down");
+    assert!(s.containers().is_empty(), "{:?}", s.containers());
+    assert_eq!(s.count("network"), 0);
+    assert_eq!(s.count("volume"), 1, "named volumes stay without -v");
+    let r = s.stackr(&["down", "-v"]);
+    ok(&r, "down -v");
+    assert_eq!(s.count("volume"), 0);
+}
+
+#[test]
+fn an_interrupted_up_converges_without_duplicates() {
+    let s = TestStack::new("kill", |n| stack_text(n, "one"));
+    ok(&s.stackr(&["up", "-d"]), "up");
+    s.write(stack_text(&s.name, "changed"));
+    // Kill stackr at several points of a run that recreates everything.
+    for delay in [150u64, 400, 800] {
+        let mut child = crate::cli::stackr(&s.dir)
+            .args(["up", "-d", "--force-recreate"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let r = s.stackr(&["up", "-d"]);
+    ok(&r, "up after the interruptions");
+    let containers = s.containers();
+    assert_eq!(
+        containers.len(),
+        4,
+        "exactly one container per service: {containers:?}"
+    );
+    for name in containers.keys() {
+        assert!(name.starts_with(&s.name), "no temporary names: {name}");
+    }
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "converged:\n{}", r.stdout);
+}
+
+#[test]
+fn two_ups_at_once_do_not_collide() {
+    let s = TestStack::new("race", |n| stack_text(n, "one"));
+    // Build first, so that both runs race on the containers.
+    ok(&s.stackr(&["build"]), "build");
+    let start = Instant::now();
+    let spawn = || {
+        crate::cli::stackr(&s.dir)
+            .args(["up", "-d"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (a, b) = (spawn(), spawn());
+    let outs =
+        [a.wait_with_output(), b.wait_with_output()].map(|o| o.unwrap_or_else(|e| panic!("{e}")));
+    for o in &outs {
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            o.status.success() || stderr.contains("another stackr run holds stack"),
+            "a run failed without saying why: {stderr}"
+        );
+    }
+    assert!(outs.iter().any(|o| o.status.success()));
+    assert_eq!(
+        s.containers().len(),
+        4,
+        "{:?} after {:?}",
+        s.containers(),
+        start.elapsed()
+    );
+}
+
+#[test]
+fn errors_name_the_service() {
+    let s = TestStack::new("errors", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "base" {{
+    image "{n}:img"
+    build "./img"
+    command "true"
+    restart "no"
+}}
+service "broken" {{
+    image "{n}:img"
+    command "sh" "-c" "exit 7"
+    restart "no"
+}}
+service "after" {{
+    image "{n}:img"
+    command "sleep" "60"
+    depends-on "broken" condition="completed"
+}}
+service "missing" {{
+    image "stackr-no-such-image:never"
+}}
+"#
+        )
+    });
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("service `missing`: image `stackr-no-such-image:never` is not on the engine"),
+        "{}",
+        r.stderr
+    );
+    // Without the missing image, the failing dependency is named.
+    let text = std::fs::read_to_string(s.dir.join("stack.kdl")).unwrap_or_default();
+    let cut = text.find("service \"missing\"").unwrap_or(text.len());
+    s.write(text[..cut].to_string());
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("service `after` cannot start: dependency `broken` exited with code 7"),
+        "{}",
+        r.stderr
+    );
+}
