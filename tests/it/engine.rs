@@ -367,3 +367,84 @@ service "missing" {{
         r.stderr
     );
 }
+
+/// The repository's own `stack.kdl`, as the README runs it: built from this workspace, a
+/// healthy chain, a one-shot, a volume that survives a recreate, an internal network.
+#[test]
+fn the_root_stack_runs() {
+    let name = format!("stackr-it-root-{}", std::process::id());
+    let guard = TestStack {
+        name: name.clone(),
+        dir: std::env::temp_dir().join(&name),
+    };
+    let root = crate::support::root();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        l.local_addr()
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let stackr = |args: &[&str]| {
+        run(crate::cli::stackr(&root)
+            .env("DEMO_PORT", port.to_string())
+            .arg("-p")
+            .arg(&name)
+            .args(args))
+    };
+    let r = stackr(&["up", "-d"]);
+    ok(&r, "up of the root stack");
+    let get = |path: &str| -> String {
+        use std::io::{Read, Write};
+        let mut c =
+            std::net::TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+        let _ = write!(
+            c,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        );
+        let mut s = String::new();
+        let _ = c.read_to_string(&mut s);
+        s
+    };
+    assert!(get("/").contains("Hello from stackr"));
+    assert!(get("/api/visits").contains("\"visits\":1"));
+    // `up -d` returns once `web` started (`--wait` comes with the health work); its check
+    // passes within a few intervals.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ps = stackr(&["ps", "--format", "json"]);
+        let rows: serde_json::Value =
+            serde_json::from_str(&ps.stdout).unwrap_or_else(|e| panic!("{e}: {}", ps.stdout));
+        let healthy = ["api", "web"].iter().all(|svc| {
+            rows.as_array()
+                .and_then(|a| a.iter().find(|r| r["service"] == *svc))
+                .is_some_and(|r| r["health"] == "healthy")
+        });
+        if healthy {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not healthy in time: {rows}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The count lives in the volume: it survives recreating everything.
+    ok(
+        &stackr(&["up", "-d", "--force-recreate"]),
+        "up --force-recreate",
+    );
+    assert!(
+        get("/api/visits").contains("\"visits\":2"),
+        "the volume kept the count"
+    );
+    // The api is on the internal network only: it has no published port and no way out.
+    let api = docker(&[
+        "inspect",
+        "--format",
+        "{{json .NetworkSettings.Networks}}",
+        &format!("{name}-api-1"),
+    ]);
+    assert!(
+        api.contains(&format!("{name}_internal")) && !api.contains("_edge"),
+        "{api}"
+    );
+    ok(&stackr(&["down", "-v"]), "down");
+    assert!(guard.containers().is_empty());
+}
