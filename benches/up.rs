@@ -1,0 +1,197 @@
+//! `cargo bench --bench up`: `stackr up` on a 20-service stack against the real engine, next to
+//! the same containers created straight through the Docker API at full parallelism, and next to
+//! `docker-compose` where it is installed, all in one run.
+//!
+//! Goals (issue "Run stacks on Docker"): a no-op `up` on a converged 20-service stack under
+//! 100 ms and at least 10x faster than `docker-compose up -d`; a cold `up -d` of 20 independent
+//! services within 1.2x of the straight-through API baseline.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use stackr_docker::DockerEngine;
+use stackr_engine::{ContainerSpec, Engine, LABEL_STACK, NetworkAttachment, NetworkSpec};
+
+const N: usize = 20;
+const IMAGE: &str = "stackr-bench-busybox:1";
+const CMD: &str = "trap 'exit 0' TERM; while true; do sleep 1; done";
+
+fn sh(cmd: &mut Command) -> bool {
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn build_image(dir: &Path) {
+    let ctx = dir.join("img");
+    let _ = std::fs::create_dir_all(&ctx);
+    let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .unwrap_or_else(|| panic!("busybox-static is needed (.ci/run installs it)"));
+    std::fs::copy(busybox, ctx.join("busybox")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(sh(Command::new("docker").args(["build", "-q", "-t", IMAGE]).arg(&ctx)), "docker build failed");
+}
+
+fn stack_kdl(name: &str) -> String {
+    let mut s = format!("stack \"{name}\"\n");
+    for i in 0..N {
+        s.push_str(&format!(
+            "service \"s{i}\" {{\n    image \"{IMAGE}\"\n    command \"sh\" \"-c\" \"{CMD}\"\n    stop-grace-period \"2s\"\n}}\n"
+        ));
+    }
+    s
+}
+
+fn compose_yaml() -> String {
+    let mut s = String::from("services:\n");
+    for i in 0..N {
+        s.push_str(&format!(
+            "  s{i}:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"{}\"]\n    stop_grace_period: 2s\n",
+            CMD.replace('$', "$$")
+        ));
+    }
+    s
+}
+
+fn clean(label: &str) {
+    let out = Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label={label}")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for id in out.lines() {
+        sh(Command::new("docker").args(["rm", "-f", id]));
+    }
+    let out = Command::new("docker")
+        .args(["network", "ls", "-q", "--filter", &format!("label={label}")])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    for id in out.lines() {
+        sh(Command::new("docker").args(["network", "rm", id]));
+    }
+}
+
+fn timed(cmd: &mut Command) -> Duration {
+    let t = Instant::now();
+    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+    let d = t.elapsed();
+    assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    d
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1e3)
+}
+
+/// The baseline: one network and N containers created, then started, straight through the API,
+/// everything in parallel.
+async fn api_baseline(engine: &DockerEngine, name: &str) -> Duration {
+    let labels = std::collections::BTreeMap::from([(LABEL_STACK.to_string(), name.to_string())]);
+    let t = Instant::now();
+    let net = format!("{name}_default");
+    engine
+        .create_network(&NetworkSpec {
+            name: net.clone(),
+            driver: None,
+            internal: false,
+            labels: labels.clone(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let specs: Vec<ContainerSpec> = (0..N)
+        .map(|i| ContainerSpec {
+            name: format!("{name}-s{i}-1"),
+            image: IMAGE.into(),
+            labels: labels.clone(),
+            command: Some(vec!["sh".into(), "-c".into(), CMD.into()]),
+            networks: vec![NetworkAttachment {
+                network: net.clone(),
+                aliases: vec![format!("s{i}")],
+                ipv4_address: None,
+                ipv6_address: None,
+            }],
+            restart: "no".into(),
+            stop_timeout: Some(Duration::from_secs(2)),
+            ..ContainerSpec::default()
+        })
+        .collect();
+    let ids = futures::future::try_join_all(specs.iter().map(|s| engine.create_container(s)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    futures::future::try_join_all(ids.iter().map(|id| engine.start_container(id)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    t.elapsed()
+}
+
+fn main() {
+    let stackr = env!("CARGO_BIN_EXE_stackr");
+    let dir = std::env::temp_dir().join(format!("stackr-bench-up-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    build_image(&dir);
+    let name = format!("stackr-bench-{}", std::process::id());
+    std::fs::write(dir.join("stack.kdl"), stack_kdl(&name)).unwrap_or_else(|e| panic!("{e}"));
+    let label = format!("io.stackr.stack={name}");
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let engine = rt.block_on(DockerEngine::connect()).unwrap_or_else(|e| panic!("{e}"));
+
+    println!("{N} independent services, busybox FROM scratch, median of 3 runs");
+    let mut cold = Vec::new();
+    let mut baseline = Vec::new();
+    for _ in 0..3 {
+        clean(&label);
+        baseline.push(rt.block_on(api_baseline(&engine, &name)));
+        clean(&label);
+        cold.push(timed(Command::new(stackr).args(["up", "-d"]).current_dir(&dir)));
+        clean(&label);
+    }
+    let (cold, baseline) = (median(cold), median(baseline));
+    println!(
+        "cold up -d:   stackr {:>7}   straight API (all parallel) {:>7}   ratio {:.2}x (goal <= 1.2x)",
+        ms(cold),
+        ms(baseline),
+        cold.as_secs_f64() / baseline.as_secs_f64()
+    );
+    timed(Command::new(stackr).args(["up", "-d"]).current_dir(&dir));
+    let noop = median((0..10).map(|_| timed(Command::new(stackr).args(["up", "-d"]).current_dir(&dir))).collect());
+    println!("no-op up -d:  stackr {:>7} (goal < 100 ms)", ms(noop));
+    clean(&label);
+
+    let compose = Command::new("docker-compose").arg("version").output().is_ok_and(|o| o.status.success());
+    if compose {
+        std::fs::write(dir.join("docker-compose.yml"), compose_yaml()).unwrap_or_else(|e| panic!("{e}"));
+        let project = format!("{name}c");
+        let dc = |args: &[&str]| {
+            let mut c = Command::new("docker-compose");
+            c.args(["-p", &project]).args(args).current_dir(&dir);
+            c
+        };
+        let cold_c = timed(&mut dc(&["up", "-d"]));
+        let noop_c = median((0..3).map(|_| timed(&mut dc(&["up", "-d"]))).collect());
+        let _ = dc(&["down", "-t", "2"]).output();
+        println!(
+            "docker-compose: cold up -d {:>7} (stackr {:.1}x faster); no-op up -d {:>7} (stackr {:.1}x faster, goal >= 10x)",
+            ms(cold_c),
+            cold_c.as_secs_f64() / cold.as_secs_f64(),
+            ms(noop_c),
+            noop_c.as_secs_f64() / noop.as_secs_f64()
+        );
+    } else {
+        println!("docker-compose is not installed: no side-by-side numbers");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
