@@ -37,7 +37,12 @@ fn build_image(dir: &Path) {
         "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    assert!(sh(Command::new("docker").args(["build", "-q", "-t", IMAGE]).arg(&ctx)), "docker build failed");
+    assert!(
+        sh(Command::new("docker")
+            .args(["build", "-q", "-t", IMAGE])
+            .arg(&ctx)),
+        "docker build failed"
+    );
 }
 
 fn stack_kdl(name: &str) -> String {
@@ -84,7 +89,12 @@ fn timed(cmd: &mut Command) -> Duration {
     let t = Instant::now();
     let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
     let d = t.elapsed();
-    assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
     d
 }
 
@@ -147,7 +157,9 @@ fn main() {
     std::fs::write(dir.join("stack.kdl"), stack_kdl(&name)).unwrap_or_else(|e| panic!("{e}"));
     let label = format!("io.stackr.stack={name}");
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
-    let engine = rt.block_on(DockerEngine::connect()).unwrap_or_else(|e| panic!("{e}"));
+    let engine = rt
+        .block_on(DockerEngine::connect())
+        .unwrap_or_else(|e| panic!("{e}"));
 
     println!("{N} independent services, busybox FROM scratch, median of 3 runs");
     let mut cold = Vec::new();
@@ -156,7 +168,9 @@ fn main() {
         clean(&label);
         baseline.push(rt.block_on(api_baseline(&engine, &name)));
         clean(&label);
-        cold.push(timed(Command::new(stackr).args(["up", "-d"]).current_dir(&dir)));
+        cold.push(timed(
+            Command::new(stackr).args(["up", "-d"]).current_dir(&dir),
+        ));
         clean(&label);
     }
     let (cold, baseline) = (median(cold), median(baseline));
@@ -167,13 +181,21 @@ fn main() {
         cold.as_secs_f64() / baseline.as_secs_f64()
     );
     timed(Command::new(stackr).args(["up", "-d"]).current_dir(&dir));
-    let noop = median((0..10).map(|_| timed(Command::new(stackr).args(["up", "-d"]).current_dir(&dir))).collect());
+    let noop = median(
+        (0..10)
+            .map(|_| timed(Command::new(stackr).args(["up", "-d"]).current_dir(&dir)))
+            .collect(),
+    );
     println!("no-op up -d:  stackr {:>7} (goal < 100 ms)", ms(noop));
     clean(&label);
 
-    let compose = Command::new("docker-compose").arg("version").output().is_ok_and(|o| o.status.success());
+    let compose = Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if compose {
-        std::fs::write(dir.join("docker-compose.yml"), compose_yaml()).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.join("docker-compose.yml"), compose_yaml())
+            .unwrap_or_else(|e| panic!("{e}"));
         let project = format!("{name}c");
         let dc = |args: &[&str]| {
             let mut c = Command::new("docker-compose");

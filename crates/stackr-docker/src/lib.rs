@@ -5,7 +5,6 @@
 //! that know them. This is the only crate that names bollard: everything it exposes is
 //! `stackr-engine`'s plain data, and every error is an [`EngineError`].
 
-mod context;
 mod convert;
 mod error;
 
@@ -450,7 +449,7 @@ impl Engine for DockerEngine {
         spec: &BuildSpec,
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String> {
-        let body = context::tar_context(&spec.context, &spec.dockerfile)?;
+        let body = stackr_engine::context::tar_context(&spec.context, &spec.dockerfile)?;
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&spec.dockerfile)
             .t(&spec.tag)

@@ -7,6 +7,7 @@
 //! [`fake::FakeEngine`] implements it in memory for tests. This crate knows nothing of bollard
 //! or of the stack language.
 
+pub mod context;
 pub mod fake;
 
 use std::collections::BTreeMap;

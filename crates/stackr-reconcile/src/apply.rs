@@ -215,6 +215,21 @@ pub async fn build_images<E: Engine>(
     for s in services {
         let Some(b) = &s.build else { continue };
         pre_build(s, &b.context, progress).await?;
+        // The inputs as they are now that the host commands ran: the label the next plan
+        // compares with.
+        let mut b = b.clone();
+        let spec = b.clone();
+        let digest =
+            tokio::task::spawn_blocking(move || stackr_engine::context::build_digest(&spec))
+                .await
+                .map_err(|e| ApplyError::Reconcile(ReconcileError::Internal(e.to_string())))?
+                .map_err(|error| ApplyError::Build {
+                    service: s.name.clone(),
+                    error,
+                })?;
+        b.labels
+            .insert(stackr_engine::LABEL_BUILD_HASH.into(), digest);
+        let b = &b;
         progress(Step::Building {
             service: s.name.clone(),
             tag: b.tag.clone(),

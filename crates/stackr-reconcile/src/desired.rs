@@ -24,6 +24,8 @@ pub struct Inputs {
     pub image_ids: BTreeMap<String, String>,
     /// Variables read from each service's env files, by file path.
     pub env_files: BTreeMap<PathBuf, Vec<(String, String)>>,
+    /// The digest of each built image's inputs (context, Dockerfile, target, args), by tag.
+    pub build_digests: BTreeMap<String, String>,
 }
 
 /// A network stackr wants, or uses without owning.
@@ -470,9 +472,17 @@ pub fn container_spec(
 
 /// The hash of a build's inputs: the build spec itself (the context's content is the
 /// engine's business: the image id it produces changes with it).
-pub fn build_spec(stack: &Stack, s: &Service) -> Option<(BuildSpec, Vec<Vec<String>>)> {
+pub fn build_spec(
+    stack: &Stack,
+    s: &Service,
+    inputs: &Inputs,
+) -> Option<(BuildSpec, Vec<Vec<String>>)> {
     let b = s.build.as_ref()?;
     let tag = image_of(stack, s);
+    let mut labels = stack_labels(&stack.name);
+    if let Some(d) = inputs.build_digests.get(&tag) {
+        labels.insert(stackr_engine::LABEL_BUILD_HASH.into(), d.clone());
+    }
     let spec = BuildSpec {
         context: b
             .context
@@ -490,7 +500,7 @@ pub fn build_spec(stack: &Stack, s: &Service) -> Option<(BuildSpec, Vec<Vec<Stri
             .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
             .collect(),
         tag,
-        labels: stack_labels(&stack.name),
+        labels,
     };
     Some((spec, b.pre_build.iter().map(|c| c.value.clone()).collect()))
 }
@@ -547,7 +557,7 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
         let containers = (1..=s.scale())
             .map(|n| container_spec(stack, s, n, inputs))
             .collect::<Result<Vec<_>, _>>()?;
-        let (build, pre_build) = match build_spec(stack, s) {
+        let (build, pre_build) = match build_spec(stack, s, inputs) {
             Some((b, p)) => (Some(b), p),
             None => (None, Vec::new()),
         };

@@ -58,6 +58,28 @@ pub async fn prepare<E: Engine>(
         ..Default::default()
     };
     let first = crate::desired::desired(stack, &inputs)?;
+    // The digest of each build's inputs, so that a changed Dockerfile, context or arg rebuilds.
+    for s in &first.services {
+        let Some(b) = &s.build else { continue };
+        if inputs.build_digests.contains_key(&b.tag) {
+            continue;
+        }
+        let spec = b.clone();
+        let digest =
+            tokio::task::spawn_blocking(move || stackr_engine::context::build_digest(&spec))
+                .await
+                .map_err(|e| {
+                    crate::apply::ApplyError::Reconcile(crate::ReconcileError::Internal(
+                        e.to_string(),
+                    ))
+                })?
+                .map_err(|error| crate::apply::ApplyError::Build {
+                    service: s.name.clone(),
+                    error,
+                })?;
+        inputs.build_digests.insert(b.tag.clone(), digest);
+    }
+    let first = crate::desired::desired(stack, &inputs)?;
     let observed =
         observe(engine, &first)
             .await

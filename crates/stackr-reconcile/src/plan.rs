@@ -323,7 +323,8 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
         ));
     }
 
-    // Images: built ones are built when missing or asked for; others must be there.
+    // Images: built ones are built when missing, changed or asked for; others must be there.
+    // `rebuilt` holds the image references that will change.
     let mut rebuilt: BTreeSet<String> = BTreeSet::new();
     for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
         let have = observed.images.get(&s.image).cloned().flatten();
@@ -333,7 +334,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 it.service = Some(s.name.clone());
                 it.reason = Some("not built yet".into());
                 p.items.push(it);
-                rebuilt.insert(s.name.clone());
+                rebuilt.insert(s.image.clone());
             }
             (Some(_), Some(img)) if opts.build => {
                 let mut it = item(ObjectKind::Image, &s.image, Action::Build);
@@ -341,7 +342,19 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 it.id = Some(img.id);
                 it.reason = Some("--build".into());
                 p.items.push(it);
-                rebuilt.insert(s.name.clone());
+                rebuilt.insert(s.image.clone());
+            }
+            (Some(b), Some(img))
+                if b.labels.get(stackr_engine::LABEL_BUILD_HASH).is_some_and(|want| {
+                    img.labels.get(stackr_engine::LABEL_BUILD_HASH) != Some(want)
+                }) =>
+            {
+                let mut it = item(ObjectKind::Image, &s.image, Action::Build);
+                it.service = Some(s.name.clone());
+                it.id = Some(img.id);
+                it.reason = Some("its build inputs changed".into());
+                p.items.push(it);
+                rebuilt.insert(s.image.clone());
             }
             (Some(_), Some(img)) => {
                 let mut it = item(ObjectKind::Image, &s.image, Action::Keep);
@@ -403,7 +416,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             }
             claimed.insert(current.id.clone());
             let same = current.labels.get(LABEL_HASH) == Some(&want.hash);
-            let image_rebuilt = rebuilt.contains(&s.name);
+            let image_rebuilt = rebuilt.contains(&s.image);
             let mut it = item(ObjectKind::Container, &want.spec.name, Action::Keep);
             it.service = Some(s.name.clone());
             it.id = Some(current.id.clone());

@@ -366,3 +366,62 @@ async fn down_removes_in_reverse_order_and_keeps_volumes() {
     .unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(report.volumes, vec!["shop_pgdata".to_string()]);
 }
+
+#[tokio::test]
+async fn changed_build_inputs_rebuild_and_recreate_every_user_of_the_image() {
+    let dir = std::env::temp_dir().join(format!("stackr-fake-build-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("app")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("app/Dockerfile"), "FROM scratch\n").unwrap_or_else(|e| panic!("{e}"));
+    let text = |arg: &str| {
+        format!(
+            r#"stack "shop"
+service "worker" {{
+    image "shop-app:dev"
+    build "./app" {{ arg "MODE" "{arg}" }}
+}}
+service "web" {{
+    image "shop-app:dev"
+    depends-on "worker"
+}}"#
+        )
+    };
+    let load = |t: &str| {
+        let loaded = load_str(
+            &dir.join("stack.kdl").to_string_lossy(),
+            t,
+            &Options::default(),
+        );
+        loaded.stack.unwrap_or_else(|| panic!("invalid"))
+    };
+    let e = engine();
+    let stack = load(&text("a"));
+    let (p, inputs) = {
+        let (d, o, i) = stackr_reconcile::observe::prepare(&e, &stack, BTreeMap::new())
+            .await
+            .unwrap_or_else(|err| panic!("{err}"));
+        (plan(&d, &o, &PlanOptions::default()), i)
+    };
+    apply(&e, &stack, inputs, &p, &ApplyOptions::default(), &|_| {})
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let (d, o, _) = stackr_reconcile::observe::prepare(&e, &stack, BTreeMap::new())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        !plan(&d, &o, &PlanOptions::default()).has_changes(),
+        "converged"
+    );
+
+    let changed = load(&text("b"));
+    let (d, o, _) = stackr_reconcile::observe::prepare(&e, &changed, BTreeMap::new())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    insta::assert_snapshot!(render_text(&plan(&d, &o, &PlanOptions::default())), @r"
+    stack `shop`: 1 to build, 2 to recreate, 1 unchanged
+      = network   shop_default   keep
+      + image     shop-app:dev   build (its build inputs changed)
+      ~ container shop-worker-1  recreate (its image is rebuilt)
+      ~ container shop-web-1     recreate (its image is rebuilt)
+    ");
+    let _ = std::fs::remove_dir_all(&dir);
+}

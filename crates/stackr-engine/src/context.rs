@@ -6,8 +6,8 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
+use crate::EngineError;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use stackr_engine::EngineError;
 
 /// The `.dockerignore` of a context, as a matcher. Docker's patterns are relative to the
 /// context root, so each one is anchored there.
@@ -53,7 +53,7 @@ fn dockerignore(context: &Path) -> Result<Gitignore, EngineError> {
 }
 
 /// The context's files, as a tar archive.
-pub(crate) fn tar_context(context: &Path, dockerfile: &str) -> Result<Vec<u8>, EngineError> {
+pub fn tar_context(context: &Path, dockerfile: &str) -> Result<Vec<u8>, EngineError> {
     let meta = fs::metadata(context).map_err(|e| {
         EngineError::Other(format!(
             "build context `{}` cannot be read: {e}",
@@ -142,6 +142,47 @@ impl Walker<'_> {
     }
 }
 
+/// A digest of a build's inputs: the context as it would be sent (after `.dockerignore`), the
+/// Dockerfile's name, the target and the build args. A change of any of them means a rebuild.
+pub fn build_digest(spec: &crate::BuildSpec) -> Result<String, EngineError> {
+    use sha2::{Digest, Sha256};
+    let tar = tar_context(&spec.context, &spec.dockerfile)?;
+    let mut h = Sha256::new();
+    // Paths, modes and contents; not times, so that a checkout or a `touch` rebuilds nothing.
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let entries = archive
+        .entries()
+        .map_err(|e| EngineError::Other(format!("cannot read the build context: {e}")))?;
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|e| EngineError::Other(format!("cannot read the build context: {e}")))?;
+        let path = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mode = entry.header().mode().unwrap_or(0);
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update(mode.to_le_bytes());
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content)
+            .map_err(|e| EngineError::Other(format!("cannot read the build context: {e}")))?;
+        h.update((content.len() as u64).to_le_bytes());
+        h.update(&content);
+    }
+    h.update(spec.dockerfile.as_bytes());
+    h.update([0]);
+    h.update(spec.target.as_deref().unwrap_or("").as_bytes());
+    h.update([0]);
+    for (k, v) in &spec.args {
+        h.update(k.as_bytes());
+        h.update([b'=']);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,3 +239,4 @@ mod tests {
         );
     }
 }
+
