@@ -240,7 +240,7 @@ async fn attached(
     timeout: Option<u64>,
 ) -> i32 {
     let printer = LogPrinter::new(stack, color, false);
-    let logs = follow(engine, &stack.name, services, Some(0), &printer);
+    let logs = follow(engine, &stack.name, services, None, &printer);
     tokio::select! {
         r = logs => {
             if let Err(e) = r {

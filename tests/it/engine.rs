@@ -448,3 +448,73 @@ fn the_root_stack_runs() {
     ok(&stackr(&["down", "-v"]), "down");
     assert!(guard.containers().is_empty());
 }
+
+/// Attached `up` streams logs with aligned prefixes; Ctrl-C stops the stack gracefully.
+#[test]
+fn attached_up_streams_logs_and_ctrl_c_stops() {
+    use std::io::{BufRead, BufReader};
+    let s = TestStack::new("attached", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "talker" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "echo hello from talker; trap 'echo bye; exit 0' TERM; while true; do sleep 0.2; done"
+}}
+service "quiet-one" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    let mut child = crate::cli::stackr(&s.dir)
+        .arg("up")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while !seen
+        .iter()
+        .any(|l: &String| l.contains("hello from talker"))
+    {
+        assert!(Instant::now() < deadline, "no log line in time: {seen:?}");
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+    }
+    let line = seen
+        .iter()
+        .find(|l| l.contains("hello from talker"))
+        .cloned()
+        .unwrap_or_default();
+    let prefix = format!("{}-talker-1    | hello from talker", s.name);
+    assert_eq!(
+        line, prefix,
+        "the prefix is aligned to the longest container name"
+    );
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .is_ok_and(|st| st.success())
+    );
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(130));
+    let states = s.containers();
+    assert_eq!(states.len(), 2);
+    for (name, (_, state)) in states {
+        assert_eq!(state, "exited", "{name} is stopped, not removed");
+    }
+}
