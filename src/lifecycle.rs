@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use stackr_docker::DockerEngine;
 use stackr_engine::Engine;
-use stackr_reconcile::apply::{ApplyOptions, DownOptions, Step, apply, build_images, down};
+use stackr_reconcile::apply::{
+    ApplyOptions, DownOptions, ProbeRunner, Step, apply, build_images, down,
+};
 use stackr_reconcile::lock::{LockError, StackLock, lock_dir};
 use stackr_reconcile::observe::prepare;
 use stackr_reconcile::plan::{Plan, PlanOptions, plan, render_text};
@@ -26,6 +28,21 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, i32> {
             eprintln!("error: cannot start the async runtime: {e}");
             1
         })
+}
+
+/// stackr's probe runner, embedded at build time, and the volume named after its digest (so
+/// two versions of stackr never share one).
+pub fn probe() -> ProbeRunner {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(crate::PROBE)
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    ProbeRunner {
+        volume: format!("stackr-probe-{digest}"),
+        binary: crate::PROBE,
+    }
 }
 
 /// One line per step, for people.
@@ -85,8 +102,12 @@ async fn make_plan(
     stack: &Stack,
     opts: &PlanOptions,
 ) -> Result<(Plan, stackr_reconcile::desired::Inputs), i32> {
-    let env = env_files(stack)?;
-    match prepare(engine, stack, env).await {
+    let base = stackr_reconcile::desired::Inputs {
+        env_files: env_files(stack)?,
+        probe_volume: Some(probe().volume),
+        ..Default::default()
+    };
+    match prepare(engine, stack, base).await {
         Ok((desired, observed, inputs)) => Ok((plan(&desired, &observed, opts), inputs)),
         Err(e) => {
             print_apply_error(&e);
@@ -197,6 +218,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
         if p.has_changes() {
             let apply_opts = ApplyOptions {
                 stop_timeout: args.timeout.map(Duration::from_secs),
+                probe: Some(probe()),
             };
             let run = apply(&engine, &stack, inputs, &p, &apply_opts, &print_step);
             tokio::select! {

@@ -33,3 +33,6 @@ fn main() -> ExitCode {
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
+
+/// The static probe runner given to containers for native health checks.
+pub static PROBE: &[u8] = include_bytes!(env!("STACKR_PROBE_PATH"));

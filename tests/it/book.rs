@@ -99,6 +99,14 @@ fn every_kdl_block_in_the_book_and_readme() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Examples are loaded as the CLI loads them: with interpolation (and no variables set).
+fn interpolating() -> Options {
+    Options {
+        vars: Some(std::collections::BTreeMap::new()),
+        ..Options::default()
+    }
+}
+
 #[test]
 fn every_example_stack_is_valid() {
     let mut found = 0;
@@ -114,7 +122,7 @@ fn every_example_stack_is_valid() {
         let loaded = load_all_profiles(
             std::slice::from_ref(&path),
             &FixtureReader,
-            &Options::default(),
+            &interpolating(),
             &|_| Vec::new(),
         );
         assert!(
@@ -128,7 +136,7 @@ fn every_example_stack_is_valid() {
     let loaded = load_all_profiles(
         &[root().join("stack.kdl")],
         &FixtureReader,
-        &Options::default(),
+        &interpolating(),
         &|_| Vec::new(),
     );
     assert!(!loaded.has_errors(), "stack.kdl:\n{}", render_all(&loaded));

@@ -321,6 +321,16 @@ impl Engine for DockerEngine {
             .map_err(|e| self.err(&format!("volume `{name}`"), e))
     }
 
+    async fn upload_archive(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<()> {
+        let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        self.docker
+            .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         let what = format!("container `{}`", spec.name);
         let body = convert::create_body(spec, self.api)?;

@@ -183,6 +183,21 @@ pub fn build_digest(spec: &crate::BuildSpec) -> Result<String, EngineError> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A tar archive holding one file.
+pub fn single_file_tar(name: &str, content: &[u8], mode: u32) -> Result<Vec<u8>, EngineError> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(mode);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, name, content)
+        .map_err(|e| EngineError::Other(format!("cannot pack {name}: {e}")))?;
+    builder
+        .into_inner()
+        .map_err(|e| EngineError::Other(format!("cannot pack {name}: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

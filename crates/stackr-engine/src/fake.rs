@@ -458,6 +458,12 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn upload_archive(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<()> {
+        let name = self.with_container(id, |c| c.info.name.clone())?;
+        self.record(format!("upload {name} {path} ({} bytes)", tar.len()));
+        Ok(())
+    }
+
     async fn events(&self, stack: &str) -> Result<BoxStream<'static, Result<Event>>> {
         let rx = self.events.subscribe();
         let state_stack = stack.to_string();

@@ -30,6 +30,11 @@ pub const LABEL_HASH: &str = "io.stackr.spec-hash";
 /// Containers carry the spec they were created from (JSON), so a plan can say which field
 /// changed. Never holds a secret value: secrets are mounted from files.
 pub const LABEL_SPEC: &str = "io.stackr.spec";
+/// Short-lived helper containers stackr makes (to fill a volume) carry this label; they are not
+/// a service's and are never reported as orphans.
+pub const LABEL_HELPER: &str = "io.stackr.helper";
+/// The volume holding stackr's probe runner carries this label, with the probe's digest.
+pub const LABEL_PROBE: &str = "io.stackr.probe";
 /// Images built by stackr carry the hash of their build inputs.
 pub const LABEL_BUILD_HASH: &str = "io.stackr.build-hash";
 
@@ -422,6 +427,16 @@ pub trait Engine: Send + Sync {
     fn kill_container(&self, id: &str, signal: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes a container (forcibly), with its anonymous volumes.
     fn remove_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+
+    /// Extracts a tar archive into `path` of a container (created or running). Files land in
+    /// volumes and bind mounts under `path` as in the container's view; a read-only root
+    /// filesystem refuses them.
+    fn upload_archive(
+        &self,
+        id: &str,
+        path: &str,
+        tar: Vec<u8>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Container events of a stack, from now on. The stream must be subscribed before the
     /// actions it should report are taken (it is opened when this is called).

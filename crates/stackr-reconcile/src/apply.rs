@@ -114,11 +114,78 @@ pub enum ApplyError {
     Reconcile(#[from] ReconcileError),
 }
 
+/// stackr's probe runner: the volume it lives in and the static binary to put there.
+#[derive(Debug, Clone)]
+pub struct ProbeRunner {
+    pub volume: String,
+    pub binary: &'static [u8],
+}
+
 /// How to apply.
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     /// How long a stopping container gets before it is killed; `None`: its own grace period.
     pub stop_timeout: Option<Duration>,
+    /// Given to containers with native `http`/`tcp` checks.
+    pub probe: Option<ProbeRunner>,
+}
+
+/// Puts the probe runner into its volume, creating the volume when missing. The volume is
+/// filled through a helper container that is never started (made from `image`, which any
+/// image does, since nothing in it runs), then removed. Filling again is harmless, so it is
+/// done whenever a container that needs the probe is created: an interrupted fill never
+/// leaves a volume without its probe for good.
+pub async fn ensure_probe<E: Engine>(
+    engine: &E,
+    probe: &ProbeRunner,
+    image: &str,
+    stack: &str,
+) -> stackr_engine::Result<()> {
+    if engine.inspect_volume(&probe.volume).await?.is_none() {
+        engine
+            .create_volume(&stackr_engine::VolumeSpec {
+                name: probe.volume.clone(),
+                driver: None,
+                driver_opts: BTreeMap::new(),
+                labels: BTreeMap::from([(
+                    stackr_engine::LABEL_PROBE.to_string(),
+                    probe.volume.clone(),
+                )]),
+            })
+            .await?;
+    }
+    let name = format!("{stack}-stackr-probe-fill");
+    if let Some(old) = engine.inspect_container(&name).await? {
+        engine.remove_container(&old.id).await?;
+    }
+    let helper = stackr_engine::ContainerSpec {
+        name,
+        image: image.to_string(),
+        labels: BTreeMap::from([
+            (LABEL_STACK.to_string(), stack.to_string()),
+            (
+                stackr_engine::LABEL_HELPER.to_string(),
+                "probe-fill".to_string(),
+            ),
+        ]),
+        entrypoint: Some(vec![format!("{}/probe", crate::desired::PROBE_DIR)]),
+        mounts: vec![stackr_engine::MountSpec::Volume {
+            source: Some(probe.volume.clone()),
+            target: crate::desired::PROBE_DIR.into(),
+            read_only: false,
+        }],
+        network_mode: Some("none".into()),
+        restart: "no".into(),
+        ..stackr_engine::ContainerSpec::default()
+    };
+    let id = engine.create_container(&helper).await?;
+    let tar = stackr_engine::context::single_file_tar("probe", probe.binary, 0o755)?;
+    let uploaded = engine
+        .upload_archive(&id, crate::desired::PROBE_DIR, tar)
+        .await;
+    let removed = engine.remove_container(&id).await;
+    uploaded?;
+    removed
 }
 
 /// What a container has shown so far.
@@ -316,6 +383,33 @@ pub async fn apply<E: Engine>(
         inputs.image_ids.extend(built);
         crate::desired::desired(stack, &inputs)?
     };
+
+    // Containers with native probes need the probe runner in its volume.
+    if let Some(probe) = &opts.probe {
+        let needs: Option<&DesiredContainer> = desired
+            .services
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .filter(|c| {
+                plan.items.iter().any(|i| {
+                    i.kind == ObjectKind::Container
+                        && i.name == c.spec.name
+                        && matches!(i.action, Action::Create | Action::Recreate)
+                })
+            })
+            .find(|c| {
+                c.spec.mounts.iter().any(|m| {
+                    matches!(m, stackr_engine::MountSpec::Volume { source: Some(v), .. } if *v == probe.volume)
+                })
+            });
+        if let Some(c) = needs {
+            ensure_probe(engine, probe, &c.spec.image, &stack.name)
+                .await
+                .map_err(|e| {
+                    engine_err("cannot give containers the probe runner".into(), None, e)
+                })?;
+        }
+    }
 
     // Orphans and surplus containers go first.
     for it in plan

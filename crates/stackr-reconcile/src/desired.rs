@@ -26,7 +26,12 @@ pub struct Inputs {
     pub env_files: BTreeMap<PathBuf, Vec<(String, String)>>,
     /// The digest of each built image's inputs (context, Dockerfile, target, args), by tag.
     pub build_digests: BTreeMap<String, String>,
+    /// The volume holding stackr's probe runner, for native `http` and `tcp` checks.
+    pub probe_volume: Option<String>,
 }
+
+/// Where the probe volume is mounted in containers that use native probes.
+pub const PROBE_DIR: &str = "/.stackr";
 
 /// A network stackr wants, or uses without owning.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,8 +143,26 @@ pub fn container_name(stack: &Stack, s: &Service, n: u32) -> String {
     }
 }
 
-fn health_spec(s: &Service) -> Result<Option<HealthSpec>, ReconcileError> {
-    let Some(h) = &s.health else { return Ok(None) };
+/// The container's health check; `true` when it runs stackr's probe (so the probe volume must
+/// be mounted).
+fn health_spec(s: &Service, inputs: &Inputs) -> Result<(Option<HealthSpec>, bool), ReconcileError> {
+    let Some(h) = &s.health else {
+        return Ok((None, false));
+    };
+    let probe = |args: Vec<String>| -> Result<Vec<String>, ReconcileError> {
+        if inputs.probe_volume.is_none() {
+            return Err(ReconcileError::Unsupported {
+                service: s.name.value.clone(),
+                what: "native `http` and `tcp` probes".into(),
+                help: "this build of stackr has no probe runner; use `exec` or `shell`".into(),
+            });
+        }
+        Ok(["CMD".to_string(), format!("{PROBE_DIR}/probe")]
+            .into_iter()
+            .chain(args)
+            .collect())
+    };
+    let mut uses_probe = false;
     let test = match (&h.test, h.disabled.as_ref().is_some_and(|d| d.value)) {
         (_, true) => vec!["NONE".to_string()],
         (None, false) => Vec::new(),
@@ -148,23 +171,41 @@ fn health_spec(s: &Service) -> Result<Option<HealthSpec>, ReconcileError> {
                 .chain(args.iter().cloned())
                 .collect(),
             HealthTest::Shell(cmd) => vec!["CMD-SHELL".to_string(), cmd.clone()],
-            HealthTest::Http(_) | HealthTest::Tcp(_) => {
-                return Err(ReconcileError::Unsupported {
-                    service: s.name.value.clone(),
-                    what: "native `http` and `tcp` probes".into(),
-                    help: "they need stackr's probe runner in the container, which lands with the health work; until then use `exec` or `shell`".into(),
-                });
+            HealthTest::Http(p) => {
+                uses_probe = true;
+                let mut args = vec![
+                    "http".to_string(),
+                    p.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
+                    p.port.to_string(),
+                    p.path.clone(),
+                    format!("{}-{}", p.status.0, p.status.1),
+                ];
+                if let Some(b) = &p.body {
+                    args.push(b.clone());
+                }
+                probe(args)?
+            }
+            HealthTest::Tcp(p) => {
+                uses_probe = true;
+                probe(vec![
+                    "tcp".to_string(),
+                    p.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
+                    p.port.to_string(),
+                ])?
             }
         },
     };
-    Ok(Some(HealthSpec {
-        test,
-        interval: h.interval.as_ref().map(|d| d.value),
-        timeout: h.timeout.as_ref().map(|d| d.value),
-        retries: h.retries.as_ref().map(|r| r.value),
-        start_period: h.start_period.as_ref().map(|d| d.value),
-        start_interval: h.start_interval.as_ref().map(|d| d.value),
-    }))
+    Ok((
+        Some(HealthSpec {
+            test,
+            interval: h.interval.as_ref().map(|d| d.value),
+            timeout: h.timeout.as_ref().map(|d| d.value),
+            retries: h.retries.as_ref().map(|r| r.value),
+            start_period: h.start_period.as_ref().map(|d| d.value),
+            start_interval: h.start_interval.as_ref().map(|d| d.value),
+        }),
+        uses_probe,
+    ))
 }
 
 fn sha(parts: &[&str]) -> String {
@@ -386,6 +427,14 @@ pub fn container_spec(
         security_opt.push("no-new-privileges:true".into());
     }
     let flag = |b: &Option<stackr_spec::Spanned<bool>>| b.as_ref().is_some_and(|b| b.value);
+    let (health, uses_probe) = health_spec(s, inputs)?;
+    if uses_probe && let Some(volume) = &inputs.probe_volume {
+        mounts.push(MountSpec::Volume {
+            source: Some(volume.clone()),
+            target: PROBE_DIR.into(),
+            read_only: true,
+        });
+    }
 
     let mut spec = ContainerSpec {
         name: container_name(stack, s, n),
@@ -402,7 +451,7 @@ pub fn container_spec(
         stop_signal: s.stop_signal.as_ref().map(|u| u.value.clone()),
         stop_timeout: s.stop_grace_period.as_ref().map(|d| d.value),
         exposed_ports: exposed,
-        health: health_spec(s)?,
+        health,
         mounts,
         ports,
         network_mode,

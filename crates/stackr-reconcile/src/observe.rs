@@ -47,16 +47,14 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
 }
 
 /// Desired state, observations and the inputs they were computed with, ready for
-/// [`crate::plan::plan`]: image ids come from the engine, env files from `env_files`.
+/// [`crate::plan::plan`]: image ids and build digests are added to `base` (env files, the
+/// probe volume).
 pub async fn prepare<E: Engine>(
     engine: &E,
     stack: &stackr_spec::Stack,
-    env_files: BTreeMap<std::path::PathBuf, Vec<(String, String)>>,
+    base: crate::desired::Inputs,
 ) -> std::result::Result<(Desired, Observed, crate::desired::Inputs), crate::apply::ApplyError> {
-    let mut inputs = crate::desired::Inputs {
-        env_files,
-        ..Default::default()
-    };
+    let mut inputs = base;
     let first = crate::desired::desired(stack, &inputs)?;
     // The digest of each build's inputs, so that a changed Dockerfile, context or arg rebuilds.
     for s in &first.services {

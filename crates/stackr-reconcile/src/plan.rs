@@ -521,7 +521,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     }
     // Orphans: containers of services the stack no longer has.
     for c in &observed.containers {
-        if claimed.contains(&c.id) {
+        if claimed.contains(&c.id) || c.labels.contains_key(stackr_engine::LABEL_HELPER) {
             continue;
         }
         let service = c.service().unwrap_or("?").to_string();

@@ -396,7 +396,7 @@ service "web" {{
     let e = engine();
     let stack = load(&text("a"));
     let (p, inputs) = {
-        let (d, o, i) = stackr_reconcile::observe::prepare(&e, &stack, BTreeMap::new())
+        let (d, o, i) = stackr_reconcile::observe::prepare(&e, &stack, Inputs::default())
             .await
             .unwrap_or_else(|err| panic!("{err}"));
         (plan(&d, &o, &PlanOptions::default()), i)
@@ -404,7 +404,7 @@ service "web" {{
     apply(&e, &stack, inputs, &p, &ApplyOptions::default(), &|_| {})
         .await
         .unwrap_or_else(|err| panic!("{err}"));
-    let (d, o, _) = stackr_reconcile::observe::prepare(&e, &stack, BTreeMap::new())
+    let (d, o, _) = stackr_reconcile::observe::prepare(&e, &stack, Inputs::default())
         .await
         .unwrap_or_else(|err| panic!("{err}"));
     assert!(
@@ -413,7 +413,7 @@ service "web" {{
     );
 
     let changed = load(&text("b"));
-    let (d, o, _) = stackr_reconcile::observe::prepare(&e, &changed, BTreeMap::new())
+    let (d, o, _) = stackr_reconcile::observe::prepare(&e, &changed, Inputs::default())
         .await
         .unwrap_or_else(|err| panic!("{err}"));
     insta::assert_snapshot!(render_text(&plan(&d, &o, &PlanOptions::default())), @r"

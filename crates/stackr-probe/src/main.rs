@@ -1,0 +1,127 @@
+//! stackr's probe runner. stackr puts this static binary into a read-only volume mounted in
+//! the container at `/.stackr`, and registers it as the container's Docker health check, so
+//! native `http` and `tcp` probes need nothing in the image (no shell, no curl):
+//!
+//! - `probe http HOST PORT PATH MIN-MAX [BODY]`: healthy when `GET PATH` answers a status in
+//!   MIN..=MAX (and, when given, a body containing BODY);
+//! - `probe tcp HOST PORT`: healthy when a connection opens;
+//! - `probe rm PATH...`: removes files and folders (for watch mode, in images without `rm`).
+//!
+//! It prints one line saying what it saw: Docker keeps it as the check's output.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match argv.as_slice() {
+        ["http", host, port, path, range, rest @ ..] => {
+            http(host, port, path, range, rest.first().copied())
+        }
+        ["tcp", host, port] => tcp(host, port).map(|addr| format!("tcp {addr}: connected")),
+        ["rm", paths @ ..] => rm(paths),
+        _ => Err(
+            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH...".into(),
+        ),
+    };
+    match result {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            println!("{msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn connect(host: &str, port: &str) -> Result<TcpStream, String> {
+    let addr = format!("{host}:{port}");
+    let addrs = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {addr}: {e}"))?;
+    let mut last = format!("no address for {addr}");
+    for a in addrs {
+        match TcpStream::connect_timeout(&a, TIMEOUT) {
+            Ok(s) => {
+                let _ = s.set_read_timeout(Some(TIMEOUT));
+                let _ = s.set_write_timeout(Some(TIMEOUT));
+                return Ok(s);
+            }
+            Err(e) => last = format!("cannot connect to {addr}: {e}"),
+        }
+    }
+    Err(last)
+}
+
+fn tcp(host: &str, port: &str) -> Result<String, String> {
+    connect(host, port).map(|_| format!("{host}:{port}"))
+}
+
+fn http(
+    host: &str,
+    port: &str,
+    path: &str,
+    range: &str,
+    body: Option<&str>,
+) -> Result<String, String> {
+    let (min, max) = match range.split_once('-') {
+        Some((a, b)) => (a.parse::<u16>(), b.parse::<u16>()),
+        None => (range.parse::<u16>(), range.parse::<u16>()),
+    };
+    let (Ok(min), Ok(max)) = (min, max) else {
+        return Err(format!("bad status range {range}"));
+    };
+    let mut conn = connect(host, port)?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: stackr-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
+    conn.write_all(request.as_bytes())
+        .map_err(|e| format!("http {host}:{port}{path}: cannot send: {e}"))?;
+    // Read at most 64 KiB: enough for a status line and a health body.
+    let mut buf = Vec::new();
+    let _ = conn.take(64 * 1024).read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("http {host}:{port}{path}: no HTTP answer"))?;
+    let answer_body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    if !(min..=max).contains(&status) {
+        return Err(format!(
+            "http {host}:{port}{path}: status {status}, expected {range}"
+        ));
+    }
+    if let Some(want) = body
+        && !answer_body.contains(want)
+    {
+        let shown: String = answer_body.chars().take(200).collect();
+        return Err(format!(
+            "http {host}:{port}{path}: status {status}, but the body lacks {want:?}: {shown:?}"
+        ));
+    }
+    Ok(format!("http {host}:{port}{path}: status {status}"))
+}
+
+fn rm(paths: &[&str]) -> Result<String, String> {
+    let mut removed = 0;
+    for p in paths {
+        let path = std::path::Path::new(p);
+        let r = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => Err(e),
+        };
+        r.map_err(|e| format!("cannot remove {p}: {e}"))?;
+        removed += 1;
+    }
+    Ok(format!("removed {removed}"))
+}
