@@ -108,8 +108,24 @@ pub struct UpArgs {
     /// Seconds a container gets to stop before it is killed (default: its stop grace period).
     #[arg(short = 't', long)]
     pub timeout: Option<u64>,
+    /// Return once every service is running, healthy where it has a check, and one-shots have
+    /// exited 0; fail naming the service otherwise. Implies `-d`.
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds `--wait` waits at most.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, requires = "wait")]
+    pub wait_timeout: u64,
+    /// Progress as text (a live view on a terminal) or as JSON events, one per line.
+    #[arg(long, value_enum, default_value_t = ProgressFormat::Text)]
+    pub format: ProgressFormat,
     /// Only these services (and what they depend on).
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +139,9 @@ pub struct DownArgs {
     /// Seconds a container gets to stop before it is killed.
     #[arg(short = 't', long)]
     pub timeout: Option<u64>,
+    /// Progress as text or as JSON events, one per line.
+    #[arg(long, value_enum, default_value_t = ProgressFormat::Text)]
+    pub format: ProgressFormat,
 }
 
 #[derive(Debug, Args)]

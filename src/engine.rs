@@ -130,7 +130,7 @@ pub fn print_apply_error(e: &ApplyError) {
                 }
             }
         }
-        ApplyError::Dependency { output, .. } => {
+        ApplyError::Dependency { output, .. } | ApplyError::NotReady { output, .. } => {
             eprintln!("error: {e}");
             if let Some(out) = output {
                 eprintln!("  its last health check said:");

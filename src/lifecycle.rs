@@ -5,17 +5,18 @@ use std::time::Duration;
 use stackr_docker::DockerEngine;
 use stackr_engine::Engine;
 use stackr_reconcile::apply::{
-    ApplyOptions, DownOptions, ProbeRunner, Step, apply, build_images, down,
+    ApplyOptions, DownOptions, ProbeRunner, Step, apply, build_images, down, wait_ready,
 };
 use stackr_reconcile::lock::{LockError, StackLock, lock_dir};
 use stackr_reconcile::observe::prepare;
 use stackr_reconcile::plan::{Plan, PlanOptions, plan, render_text};
 use stackr_spec::Stack;
 
-use crate::cli::{BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, UpArgs};
+use crate::cli::{BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, UpArgs};
 use crate::engine::{connect, env_files, print_apply_error, print_engine_error};
 use crate::load::valid_stack;
 use crate::logs::{LogPrinter, follow};
+use crate::progress::Reporter;
 use crate::render::Output;
 
 /// A runtime for the engine commands.
@@ -45,38 +46,11 @@ pub fn probe() -> ProbeRunner {
     }
 }
 
-/// One line per step, for people.
+/// Plain progress lines (for commands without a reporter).
 pub fn print_step(step: Step) {
-    let line = match &step {
-        Step::NetworkCreated { name } => format!("network {name}: created"),
-        Step::VolumeCreated { name } => format!("volume {name}: created"),
-        Step::PreBuild { service, command } => format!("{service}: running `{command}`"),
-        Step::Building { service, tag } => format!("{service}: building image {tag}"),
-        Step::BuildOutput { service, line } => {
-            let line = line.trim_end();
-            if line.is_empty() {
-                return;
-            }
-            format!("{service}: | {line}")
-        }
-        Step::Built { service, id } => {
-            format!(
-                "{service}: built {}",
-                id.trim_start_matches("sha256:")
-                    .chars()
-                    .take(12)
-                    .collect::<String>()
-            )
-        }
-        Step::Removed { name, .. } => format!("{name}: removed"),
-        Step::Created { name, .. } => format!("{name}: created"),
-        Step::Waiting { .. } => return,
-        Step::Started { name, .. } => format!("{name}: started"),
-        Step::Restarted { name, .. } => format!("{name}: restarted"),
-        Step::Healthy { name, .. } => format!("{name}: healthy"),
-        Step::Exited { name, code, .. } => format!("{name}: exited with code {code}"),
-    };
-    eprintln!("{line}");
+    if let Some(line) = crate::progress::plain(&step) {
+        eprintln!("{line}");
+    }
 }
 
 async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock, i32> {
@@ -191,8 +165,9 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let color = out.color;
-    rt.block_on(async move {
+    let color = out.color_stdout;
+    let reporter = Reporter::new(args.format == ProgressFormat::Json);
+    let code = rt.block_on(async {
         let engine = match connect().await {
             Ok(e) => e,
             Err(code) => return code,
@@ -213,44 +188,79 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
             Err(code) => return code,
         };
         if print_plan_problems(&p) {
+            reporter.event(
+                "error",
+                serde_json::json!({"message": "the plan has errors"}),
+            );
             return 1;
         }
+        let on_step = |s: Step| reporter.step(s);
         if p.has_changes() {
             let apply_opts = ApplyOptions {
                 stop_timeout: args.timeout.map(Duration::from_secs),
                 probe: Some(probe()),
             };
-            let run = apply(&engine, &stack, inputs, &p, &apply_opts, &print_step);
+            let run = apply(&engine, &stack, inputs.clone(), &p, &apply_opts, &on_step);
             tokio::select! {
                 r = run => {
                     if let Err(e) = r {
+                        reporter.finish();
+                        reporter.event("error", serde_json::json!({"message": e.to_string()}));
                         print_apply_error(&e);
                         return 1;
                     }
                 }
                 _ = tokio::signal::ctrl_c() => {
+                    reporter.finish();
                     eprintln!("interrupted: the next `stackr up` picks up where this one stopped");
                     return 130;
                 }
             }
-        }
-        let running = p
-            .items
-            .iter()
-            .filter(|i| i.kind == stackr_reconcile::plan::ObjectKind::Container)
-            .count();
-        if !p.has_changes() {
-            eprintln!(
-                "stack `{}` is up to date ({running} containers)",
-                stack.name
+        } else {
+            let n = p
+                .items
+                .iter()
+                .filter(|i| i.kind == stackr_reconcile::plan::ObjectKind::Container)
+                .count();
+            reporter.event(
+                "up-to-date",
+                serde_json::json!({"stack": stack.name, "containers": n}),
             );
+            if !reporter.is_json() {
+                eprintln!("stack `{}` is up to date ({n} containers)", stack.name);
+            }
         }
+        if args.wait {
+            let desired = match stackr_reconcile::desired::desired(&stack, &inputs) {
+                Ok(d) => d,
+                Err(e) => {
+                    print_apply_error(&e.into());
+                    return 1;
+                }
+            };
+            let wait = wait_ready(
+                &engine,
+                &desired,
+                &args.services,
+                Duration::from_secs(args.wait_timeout),
+                &on_step,
+            );
+            if let Err(e) = wait.await {
+                reporter.finish();
+                reporter.event("error", serde_json::json!({"message": e.to_string()}));
+                print_apply_error(&e);
+                return 1;
+            }
+        }
+        reporter.finish();
+        reporter.event("done", serde_json::json!({"stack": stack.name}));
         drop(lock);
-        if args.detach {
+        if args.detach || args.wait || reporter.is_json() {
             return 0;
         }
         attached(&engine, &stack, &args.services, color, args.timeout).await
-    })
+    });
+    code
 }
 
 /// Attached `up`: streams logs; the first Ctrl-C stops the stack gracefully, a second kills.
@@ -345,7 +355,30 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
             remove_orphans: args.remove_orphans,
             timeout: args.timeout.map(Duration::from_secs),
         };
-        match down(&engine, &stack.name, &stack.waves, &opts, &print_step).await {
+        let reporter = Reporter::new(args.format == ProgressFormat::Json);
+        let on_step = |s: Step| reporter.step(s);
+        let result = down(&engine, &stack.name, &stack.waves, &opts, &on_step).await;
+        reporter.finish();
+        if reporter.is_json() {
+            return match result {
+                Ok(report) => {
+                    for n in &report.networks {
+                        reporter.event("network-removed", serde_json::json!({"network": n}));
+                    }
+                    for v in &report.volumes {
+                        reporter.event("volume-removed", serde_json::json!({"volume": v}));
+                    }
+                    reporter.event("done", serde_json::json!({"stack": stack.name}));
+                    0
+                }
+                Err(e) => {
+                    reporter.event("error", serde_json::json!({"message": e.to_string()}));
+                    print_apply_error(&e);
+                    1
+                }
+            };
+        }
+        match result {
             Ok(report) => {
                 for n in &report.networks {
                     eprintln!("network {n}: removed");

@@ -10,6 +10,7 @@ mod graph;
 mod lifecycle;
 mod load;
 mod logs;
+mod progress;
 mod ps;
 mod render;
 

@@ -518,3 +518,161 @@ service "quiet-one" {{
         assert_eq!(state, "exited", "{name} is stopped, not removed");
     }
 }
+
+/// `docker events` of a stack between two times: (action, container name, time in ns).
+fn engine_events(stack: &str, since: u64) -> Vec<(String, String, i128)> {
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() + 1)
+        .unwrap_or_default();
+    docker(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        &format!("label=io.stackr.stack={stack}"),
+        "--format",
+        "{{.Action}}\t{{.Actor.Attributes.name}}\t{{.TimeNano}}",
+    ])
+    .lines()
+    .filter_map(|l| {
+        let mut p = l.split('\t');
+        Some((
+            p.next()?.to_string(),
+            p.next()?.to_string(),
+            p.next()?.parse().ok()?,
+        ))
+    })
+    .collect()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A healthy chain a -> b -> c, with native tcp and http probes on a busybox image: each start
+/// comes after its dependency's healthy event, the health shows in `docker inspect` after
+/// stackr exits, and `--wait` returns once all are healthy.
+#[test]
+fn a_healthy_chain_with_native_probes() {
+    let s = TestStack::new("chain", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "a" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; sleep 0.5; httpd -p 7000 -h /; while true; do sleep 0.2; done"
+    health {{
+        tcp port=7000
+        interval "200ms"
+        retries 50
+    }}
+}}
+service "b" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; mkdir -p /www; echo ok > /www/health; httpd -p 8000 -h /www; while true; do sleep 0.2; done"
+    depends-on "a" condition="healthy"
+    health {{
+        http port=8000 path="/health" body="ok"
+        interval "200ms"
+        retries 50
+    }}
+}}
+service "c" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    depends-on "b" condition="healthy"
+    health {{
+        exec "true"
+        interval "200ms"
+    }}
+}}
+"#
+        )
+    });
+    let since = unix_now().saturating_sub(1);
+    let r = s.stackr(&["up", "--wait", "--wait-timeout", "60", "--format", "json"]);
+    ok(&r, "up --wait");
+    let events: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    assert!(events.iter().all(|e| e["v"] == 1));
+    assert_eq!(
+        events.last().map(|e| e["event"].clone()),
+        Some(serde_json::json!("done"))
+    );
+    // Each start request follows its dependency's healthy event.
+    let time_of = |event: &str, container: &str| -> i128 {
+        engine_events(&s.name, since)
+            .into_iter()
+            .find(|(a, n, _)| a == event && n == container)
+            .map(|(_, _, t)| t)
+            .unwrap_or_else(|| panic!("no {event} for {container}"))
+    };
+    let name = |svc: &str| format!("{}-{svc}-1", s.name);
+    for (dep, svc) in [("a", "b"), ("b", "c")] {
+        let healthy = time_of("health_status: healthy", &name(dep));
+        let started = time_of("start", &name(svc));
+        assert!(healthy < started, "{svc} started before {dep} was healthy");
+    }
+    // The health lives in the engine: docker shows it after stackr is gone.
+    for svc in ["a", "b", "c"] {
+        let status = docker(&[
+            "inspect",
+            "--format",
+            "{{.State.Health.Status}}",
+            &name(svc),
+        ]);
+        assert_eq!(status.trim(), "healthy", "{svc}");
+    }
+    let output = docker(&[
+        "inspect",
+        "--format",
+        "{{(index .State.Health.Log 0).Output}}",
+        &name("b"),
+    ]);
+    assert!(output.contains("status 200"), "{output}");
+}
+
+/// A probe that never passes fails `--wait`, naming the service and showing the probe's output.
+#[test]
+fn a_probe_that_never_passes_fails_wait_with_its_output() {
+    let s = TestStack::new("never", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "stuck" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    health {{
+        http port=9 path="/ready"
+        interval "200ms"
+        timeout "1s"
+        retries 2
+    }}
+}}
+"#
+        )
+    });
+    let r = s.stackr(&["up", "--wait", "--wait-timeout", "30"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("service `stuck` is not ready"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("127.0.0.1:9"),
+        "the probe's output is shown: {}",
+        r.stderr
+    );
+}

@@ -536,6 +536,7 @@ pub(crate) fn event(m: EventMessage) -> Option<Event> {
         container_name: attributes.get("name").cloned().unwrap_or_default(),
         service: attributes.get(LABEL_SERVICE).cloned(),
         kind,
+        time_nanos: m.time_nano,
     })
 }
 

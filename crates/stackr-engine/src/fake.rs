@@ -125,6 +125,10 @@ impl FakeEngine {
             container_name: info.name.clone(),
             service: info.service().map(String::from),
             kind,
+            time_nanos: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| i64::try_from(d.as_nanos()).ok()),
         });
     }
 

@@ -318,6 +318,8 @@ pub struct Event {
     pub container_name: String,
     pub service: Option<String>,
     pub kind: EventKind,
+    /// When the engine says it happened, in nanoseconds since the Unix epoch.
+    pub time_nanos: Option<i64>,
 }
 
 /// Which output stream a log line came from.

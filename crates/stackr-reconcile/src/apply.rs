@@ -65,6 +65,11 @@ pub enum Step {
         dependency: String,
         condition: Condition,
     },
+    /// The start request is about to be sent (the dependencies are met).
+    Starting {
+        service: String,
+        name: String,
+    },
     Started {
         service: String,
         name: String,
@@ -73,9 +78,11 @@ pub enum Step {
         service: String,
         name: String,
     },
+    /// `engine_time`: when the engine says the check passed (Unix nanoseconds).
     Healthy {
         service: String,
         name: String,
+        engine_time: Option<i64>,
     },
     Exited {
         service: String,
@@ -108,6 +115,13 @@ pub enum ApplyError {
         dependency: String,
         reason: String,
         /// The dependency's last health check output, when it is unhealthy.
+        output: Option<String>,
+    },
+    #[error("service `{service}` is not ready: {reason}")]
+    NotReady {
+        service: String,
+        reason: String,
+        /// Its last health check output, when it has one.
         output: Option<String>,
     },
     #[error(transparent)]
@@ -590,6 +604,7 @@ async fn follow_events<E: Engine>(
                             progress(Step::Healthy {
                                 service,
                                 name: ev.container_name.clone(),
+                                engine_time: ev.time_nanos,
                             });
                         }
                     }
@@ -828,6 +843,10 @@ async fn run_service<E: Engine>(
             let mut st = lock(shared);
             st.seen.insert(id.clone(), Seen::default());
         }
+        progress(Step::Starting {
+            service: s.name.clone(),
+            name: name.clone(),
+        });
         engine
             .start_container(&id)
             .await
@@ -977,4 +996,129 @@ pub async fn down<E: Engine>(
         }
     }
     Ok(report)
+}
+
+/// Waits until every chosen service (all when empty) is ready: running, healthy where it has
+/// a check, and exited 0 where it is a one-shot (`restart "no"` and exited). Learns from the
+/// engine's events, re-inspecting what is still pending every second.
+pub async fn wait_ready<E: Engine>(
+    engine: &E,
+    desired: &crate::desired::Desired,
+    services: &[String],
+    timeout: Duration,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), ApplyError> {
+    let stack = desired.stack.as_str();
+    let mut events = engine
+        .events(stack)
+        .await
+        .map_err(|e| engine_err("cannot follow the engine's events".into(), None, e))?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let chosen = |s: &str| services.is_empty() || services.iter().any(|x| x == s);
+    let list = engine
+        .list_containers(stack)
+        .await
+        .map_err(|e| engine_err("cannot list the stack's containers".into(), None, e))?;
+    let mut pending: BTreeMap<String, (String, String)> = list
+        .iter()
+        .filter_map(|c| {
+            let svc = c.service()?;
+            (chosen(svc) && desired.service(svc).is_some())
+                .then(|| (c.id.clone(), (svc.to_string(), c.name.clone())))
+        })
+        .collect();
+    let one_shot = |svc: &str| {
+        desired
+            .service(svc)
+            .is_some_and(|s| s.containers.first().is_some_and(|c| c.spec.restart == "no"))
+    };
+    let has_check = |svc: &str| desired.service(svc).is_some_and(|s| s.has_health_check);
+    let mut last: BTreeMap<String, ContainerInfo> = BTreeMap::new();
+    loop {
+        // Check everything still pending.
+        let ids: Vec<String> = pending.keys().cloned().collect();
+        for id in ids {
+            let Some((svc, name)) = pending.get(&id).cloned() else {
+                continue;
+            };
+            let info = engine
+                .inspect_container(&id)
+                .await
+                .map_err(|e| engine_err(format!("cannot inspect `{name}`"), Some(&svc), e))?;
+            let Some(info) = info else {
+                return Err(ApplyError::NotReady {
+                    service: svc,
+                    reason: format!("container `{name}` is gone"),
+                    output: None,
+                });
+            };
+            let ready = match (info.state, info.exit_code) {
+                (ContainerState::Exited, Some(0)) if one_shot(&svc) => true,
+                (ContainerState::Exited, code) => {
+                    return Err(ApplyError::NotReady {
+                        service: svc,
+                        reason: format!("`{name}` exited with code {}", code.unwrap_or(-1)),
+                        output: None,
+                    });
+                }
+                (ContainerState::Running, _) if has_check(&svc) => match info.health {
+                    Some(HealthState::Healthy) => true,
+                    Some(HealthState::Unhealthy) => {
+                        return Err(ApplyError::NotReady {
+                            service: svc,
+                            reason: format!("`{name}` is unhealthy"),
+                            output: info.health_output.clone(),
+                        });
+                    }
+                    _ => false,
+                },
+                (ContainerState::Running, _) => true,
+                _ => false,
+            };
+            if ready {
+                // Reported when it became healthy while waited on, not when it already was.
+                if info.health == Some(HealthState::Healthy) && last.contains_key(&id) {
+                    progress(Step::Healthy {
+                        service: svc.clone(),
+                        name: name.clone(),
+                        engine_time: None,
+                    });
+                }
+                pending.remove(&id);
+            } else {
+                last.insert(id.clone(), info);
+            }
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            let (id, (svc, name)) = pending
+                .iter()
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .unwrap_or_default();
+            let info = last.get(&id);
+            let state = info.map_or("unknown".to_string(), |i| match i.health {
+                Some(h) => format!("{}, health {}", i.state.as_str(), h.as_str()),
+                None => i.state.as_str().to_string(),
+            });
+            return Err(ApplyError::NotReady {
+                service: svc,
+                reason: format!("`{name}` is still {state} after {}s", timeout.as_secs()),
+                output: info.and_then(|i| i.health_output.clone()),
+            });
+        }
+        // Wait for an event about a pending container, or a second, or the deadline.
+        let tick = left.min(Duration::from_secs(1));
+        let _ = tokio::time::timeout(tick, async {
+            while let Some(Ok(ev)) = events.next().await {
+                if pending.contains_key(&ev.container_id) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
 }
