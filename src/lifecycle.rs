@@ -167,7 +167,8 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
     };
     let color = out.color_stdout;
     let reporter = Reporter::new(args.format == ProgressFormat::Json);
-    let code = rt.block_on(async {
+
+    rt.block_on(async {
         let engine = match connect().await {
             Ok(e) => e,
             Err(code) => return code,
@@ -259,8 +260,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
             return 0;
         }
         attached(&engine, &stack, &args.services, color, args.timeout).await
-    });
-    code
+    })
 }
 
 /// Attached `up`: streams logs; the first Ctrl-C stops the stack gracefully, a second kills.

@@ -72,12 +72,12 @@ impl Reporter {
 
     /// Ends the live view, leaving its last lines on screen.
     pub fn finish(&self) {
-        if let Reporter::Live(live) = self {
-            if let Ok(lines) = live.lines.lock() {
-                for bar in lines.values() {
-                    if !bar.is_finished() {
-                        bar.finish();
-                    }
+        if let Reporter::Live(live) = self
+            && let Ok(lines) = live.lines.lock()
+        {
+            for bar in lines.values() {
+                if !bar.is_finished() {
+                    bar.finish();
                 }
             }
         }
