@@ -68,6 +68,155 @@ pub enum Command {
     Logs(LogsArgs),
     /// Build the images of services that have a `build`.
     Build(BuildArgs),
+    /// Stop running containers (dependents first), without removing them.
+    Stop(StopArgs),
+    /// Start stopped containers.
+    Start(ServicesArgs),
+    /// Stop and start containers again.
+    Restart(StopArgs),
+    /// Send a signal to running containers.
+    Kill(KillArgs),
+    /// Remove stopped containers.
+    Rm(RmArgs),
+    /// Run a command in a service's running container; its exit code is stackr's.
+    Exec(ExecArgs),
+    /// Copy files between a service's container and the host: `SERVICE:/PATH PATH` or the
+    /// other way.
+    Cp(CpArgs),
+    /// Print the host address a container port is published on.
+    Port(PortArgs),
+    /// Show the processes running in containers.
+    Top(TopArgs),
+    /// List the stacks on the engine.
+    Ls(LsArgs),
+    /// Print the stack's container events as they happen.
+    Events(EventsArgs),
+    /// Pull the images of services that name one.
+    Pull(ServicesArgs),
+    /// Print stackr's and the engine's versions.
+    Version(VersionArgs),
+    /// Print a shell completion script: `stackr completion bash > /etc/bash_completion.d/stackr`.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `stackr man | man -l -`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// Only these services; all when none.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds a container gets to stop before it is killed.
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// The signal to send.
+    #[arg(short = 's', long, default_value = "SIGKILL")]
+    pub signal: String,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Do not ask (stackr never asks; accepted for compose's sake).
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Stop running containers first.
+    #[arg(short = 's', long)]
+    pub stop: bool,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Start the command and return at once.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Run as this user.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Run in this directory.
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    /// Set an environment variable (`KEY=value`, repeatable).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Which container of a scaled service.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Accepted for compose's sake: no pseudo-terminal is allocated.
+    #[arg(short = 'T', long = "no-tty")]
+    pub no_tty: bool,
+    pub service: String,
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Which container of a scaled service.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    pub source: String,
+    pub dest: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// `tcp` or `udp`, unless written as `PORT/PROTOCOL`.
+    #[arg(long, default_value = "tcp")]
+    pub protocol: String,
+    /// Which container of a scaled service.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    pub service: String,
+    pub port: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Stacks with no running container too.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// One JSON object per event.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
 }
 
 #[derive(Debug, Args)]
@@ -118,8 +267,31 @@ pub struct UpArgs {
     /// Progress as text (a live view on a terminal) or as JSON events, one per line.
     #[arg(long, value_enum, default_value_t = ProgressFormat::Text)]
     pub format: ProgressFormat,
+    /// With services named: do not start what they depend on.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Run N containers of a service (`--scale web=3`, repeatable), instead of its `scale`.
+    #[arg(long, value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
+    /// When to pull images of services that name one: `always`, `missing` or `never`
+    /// (default: each service's `pull-policy`, else `missing`).
+    #[arg(long, value_enum)]
+    pub pull: Option<PullWhen>,
+    /// Attached: stop everything as soon as any container exits.
+    #[arg(long, conflicts_with_all = ["detach", "wait"])]
+    pub abort_on_container_exit: bool,
+    /// Attached: stop everything when this service's container exits, and exit with its code.
+    #[arg(long, value_name = "SERVICE", conflicts_with_all = ["detach", "wait"])]
+    pub exit_code_from: Option<String>,
     /// Only these services (and what they depend on).
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullWhen {
+    Always,
+    Missing,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -154,7 +326,7 @@ pub struct PsArgs {
     pub format: TableFormat,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TableFormat {
     Table,
     Json,

@@ -12,7 +12,9 @@ use stackr_reconcile::observe::prepare;
 use stackr_reconcile::plan::{Plan, PlanOptions, plan, render_text};
 use stackr_spec::Stack;
 
-use crate::cli::{BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, UpArgs};
+use crate::cli::{
+    BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, PullWhen, UpArgs,
+};
 use crate::engine::{connect, env_files, print_apply_error, print_engine_error};
 use crate::load::valid_stack;
 use crate::logs::{LogPrinter, follow};
@@ -155,12 +157,114 @@ pub fn plan_cmd(global: &Global, args: &PlanArgs, out: &Output) -> i32 {
     })
 }
 
+/// Applies `--scale SERVICE=N` to the stack.
+fn apply_scale(stack: &mut Stack, scales: &[String]) -> Result<(), i32> {
+    for s in scales {
+        let Some((svc, n)) = s.split_once('=') else {
+            eprintln!("error: `--scale {s}`: write `--scale SERVICE=N`");
+            return Err(2);
+        };
+        let Ok(n) = n.parse::<u32>() else {
+            eprintln!("error: `--scale {s}`: `{n}` is not a number");
+            return Err(2);
+        };
+        let Some(service) = stack.services.get_mut(svc) else {
+            eprintln!(
+                "error: `--scale {s}`: no service `{svc}` in stack `{}`",
+                stack.name
+            );
+            return Err(1);
+        };
+        if n > 1 && service.container_name.is_some() {
+            eprintln!(
+                "error: service `{svc}` has a `container-name`, so it cannot run {n} containers"
+            );
+            return Err(1);
+        }
+        let span = service.name.span;
+        service.scale = Some(stackr_spec::Spanned::new(n, span));
+    }
+    Ok(())
+}
+
+/// Pulls the images of services that name one, as `--pull` (or their `pull-policy`) asks.
+/// Images that a service of the stack builds are never pulled; with `services` given, only
+/// theirs are considered.
+async fn pull_images(
+    engine: &DockerEngine,
+    stack: &Stack,
+    services: &[String],
+    when: Option<PullWhen>,
+    reporter: &Reporter,
+) -> Result<(), i32> {
+    use stackr_spec::PullPolicy;
+    let built: Vec<String> = stack
+        .services
+        .values()
+        .filter(|s| s.build.is_some())
+        .map(|s| stackr_reconcile::desired::image_of(stack, s))
+        .collect();
+    for s in stack.services.values() {
+        if !services.is_empty() && !services.contains(&s.name.value) {
+            continue;
+        }
+        let (Some(image), None) = (&s.image, &s.build) else {
+            continue;
+        };
+        if built.contains(&image.value) {
+            continue;
+        }
+        let policy = match when {
+            Some(PullWhen::Always) => PullPolicy::Always,
+            Some(PullWhen::Never) => PullPolicy::Never,
+            Some(PullWhen::Missing) => PullPolicy::Missing,
+            None => s
+                .pull_policy
+                .as_ref()
+                .map_or(PullPolicy::Missing, |p| p.value),
+        };
+        let pull = match policy {
+            PullPolicy::Always => true,
+            PullPolicy::Missing => matches!(engine.inspect_image(&image.value).await, Ok(None)),
+            PullPolicy::Never | PullPolicy::Build => false,
+        };
+        if !pull {
+            continue;
+        }
+        reporter.event(
+            "pull-started",
+            serde_json::json!({"service": s.name.value, "image": image.value}),
+        );
+        if let Err(e) = engine.pull_image(&image.value).await {
+            print_engine_error(&e, Some(&s.name.value));
+            return Err(1);
+        }
+        reporter.event(
+            "pull-finished",
+            serde_json::json!({"service": s.name.value, "image": image.value}),
+        );
+    }
+    Ok(())
+}
+
 /// `stackr up`.
 pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
-    let (_, stack) = match valid_stack(global, out) {
+    let (_, mut stack) = match valid_stack(global, out) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Err(code) = apply_scale(&mut stack, &args.scale) {
+        return code;
+    }
+    if let Some(svc) = &args.exit_code_from
+        && !stack.services.contains_key(svc)
+    {
+        eprintln!(
+            "error: `--exit-code-from {svc}`: no service `{svc}` in stack `{}`",
+            stack.name
+        );
+        return 1;
+    }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -183,7 +287,12 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
             no_recreate: args.no_recreate,
             remove_orphans: args.remove_orphans,
             services: args.services.clone(),
+            no_deps: args.no_deps,
         };
+        if let Err(code) = pull_images(&engine, &stack, &args.services, args.pull, &reporter).await
+        {
+            return code;
+        }
         let (p, inputs) = match make_plan(&engine, &stack, &opts).await {
             Ok(x) => x,
             Err(code) => return code,
@@ -259,7 +368,12 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
         if args.detach || args.wait || reporter.is_json() {
             return 0;
         }
-        attached(&engine, &stack, &args.services, color, args.timeout).await
+        let abort = if args.abort_on_container_exit || args.exit_code_from.is_some() {
+            Some(args.exit_code_from.clone())
+        } else {
+            None
+        };
+        attached(&engine, &stack, &args.services, color, args.timeout, abort).await
     })
 }
 
@@ -270,16 +384,53 @@ async fn attached(
     services: &[String],
     color: bool,
     timeout: Option<u64>,
+    abort: Option<Option<String>>,
 ) -> i32 {
     let printer = LogPrinter::new(stack, color, false);
     let logs = follow(engine, &stack.name, services, None, &printer);
+    // `abort`: `Some(None)` stops everything when any container exits; `Some(Some(svc))`
+    // when that service's does, and exits with its code.
+    let exits = async {
+        let Some(which) = &abort else {
+            return std::future::pending::<i32>().await;
+        };
+        let Ok(mut events) = engine.events(&stack.name).await else {
+            return std::future::pending::<i32>().await;
+        };
+        while let Some(Ok(ev)) = futures::StreamExt::next(&mut events).await {
+            if let stackr_engine::EventKind::Die { exit_code } = ev.kind {
+                let matches = match which {
+                    Some(svc) => ev.service.as_deref() == Some(svc.as_str()),
+                    None => true,
+                };
+                if matches {
+                    eprintln!(
+                        "{} exited with code {exit_code}: stopping the stack",
+                        ev.container_name
+                    );
+                    return i32::try_from(exit_code).unwrap_or(1);
+                }
+            }
+        }
+        std::future::pending::<i32>().await
+    };
+    futures::pin_mut!(logs);
     tokio::select! {
-        r = logs => {
+        r = &mut logs => {
             if let Err(e) = r {
                 print_engine_error(&e, None);
                 return 1;
             }
             0
+        }
+        code = exits => {
+            if let Err(e) = stop_all(engine, stack, timeout.map(Duration::from_secs)).await {
+                print_engine_error(&e, None);
+                return 1;
+            }
+            // The last lines of the containers that stopped are still on their way.
+            let _ = tokio::time::timeout(Duration::from_secs(2), &mut logs).await;
+            if matches!(abort, Some(Some(_))) { code } else { 0 }
         }
         _ = tokio::signal::ctrl_c() => {
             eprintln!("stopping (Ctrl-C again to kill)");

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use futures::StreamExt;
 use futures::stream::{BoxStream, SelectAll};
-use stackr_engine::{ContainerState, Engine, EventKind, LogChunk, LogOptions, LogStream};
+use stackr_engine::{Engine, EventKind, LogChunk, LogOptions, LogStream};
 use stackr_spec::Stack;
 
 use crate::cli::{Global, LogsArgs};
@@ -100,10 +100,8 @@ pub async fn follow<E: Engine>(
         tail,
         timestamps: printer.timestamps,
     };
+    // Stopped containers too: their output is shown, and their stream ends at once.
     for c in containers.iter().filter(|c| chosen(c.service())) {
-        if c.state != ContainerState::Running {
-            continue;
-        }
         let stream = engine.logs(&c.id, &opts).await?;
         active.insert(c.id.clone());
         all.push(tagged(

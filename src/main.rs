@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod commands;
 mod config;
 mod engine;
 mod files;
@@ -31,6 +32,34 @@ fn main() -> ExitCode {
         cli::Command::Ps(a) => ps::ps_cmd(&args.global, a, &out),
         cli::Command::Logs(a) => logs::logs_cmd(&args.global, a, &out),
         cli::Command::Build(a) => lifecycle::build_cmd(&args.global, a, &out),
+        cli::Command::Stop(a) => commands::stop(&args.global, a, &out),
+        cli::Command::Start(a) => commands::start(&args.global, a, &out),
+        cli::Command::Restart(a) => commands::restart(&args.global, a, &out),
+        cli::Command::Kill(a) => commands::kill(&args.global, a, &out),
+        cli::Command::Rm(a) => commands::rm(&args.global, a, &out),
+        cli::Command::Exec(a) => commands::exec(&args.global, a, &out),
+        cli::Command::Cp(a) => commands::cp(&args.global, a, &out),
+        cli::Command::Port(a) => commands::port(&args.global, a, &out),
+        cli::Command::Top(a) => commands::top(&args.global, a, &out),
+        cli::Command::Ls(a) => commands::ls(a),
+        cli::Command::Events(a) => commands::events(&args.global, a, &out),
+        cli::Command::Pull(a) => commands::pull(&args.global, a, &out),
+        cli::Command::Version(a) => commands::version(a),
+        cli::Command::Completion { shell } => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "stackr", &mut std::io::stdout());
+            0
+        }
+        cli::Command::Man => {
+            let cmd = <cli::Cli as clap::CommandFactory>::command();
+            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    1
+                }
+            }
+        }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

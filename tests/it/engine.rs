@@ -346,7 +346,8 @@ service "missing" {{
 "#
         )
     });
-    let r = s.stackr(&["up", "-d"]);
+    // `--pull never`: tests send nothing to a registry.
+    let r = s.stackr(&["up", "-d", "--pull", "never"]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr
@@ -391,7 +392,7 @@ fn the_root_stack_runs() {
             .arg(&name)
             .args(args))
     };
-    let r = stackr(&["up", "-d"]);
+    let r = stackr(&["up", "--wait", "--wait-timeout", "120"]);
     ok(&r, "up of the root stack");
     let get = |path: &str| -> String {
         use std::io::{Read, Write};
@@ -427,7 +428,7 @@ fn the_root_stack_runs() {
     }
     // The count lives in the volume: it survives recreating everything.
     ok(
-        &stackr(&["up", "-d", "--force-recreate"]),
+        &stackr(&["up", "--wait", "--force-recreate"]),
         "up --force-recreate",
     );
     assert!(
@@ -675,4 +676,111 @@ service "stuck" {{
         "the probe's output is shown: {}",
         r.stderr
     );
+}
+
+/// The rest of the compose CLI against the daemon: exec (exit codes), cp both ways, port,
+/// stop/start/restart/kill/rm, ls, events, version, scale up and down, --exit-code-from.
+#[test]
+fn the_compose_commands() {
+    let s = TestStack::new("cmds", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; mkdir -p /srv; echo inside > /srv/file.txt; while true; do sleep 0.2; done"
+    port "127.0.0.1::8000"
+}}
+service "job" {{
+    image "{n}:img"
+    command "sh" "-c" "echo job ran; exit 4"
+    restart "no"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d", "app"]), "up app");
+    // exec passes the command's exit code through, and its output.
+    let r = s.stackr(&["exec", "app", "sh", "-c", "cat /srv/file.txt; exit 3"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.stdout, "inside\n");
+    let r = s.stackr(&[
+        "exec",
+        "-e",
+        "GREETING=hi",
+        "-w",
+        "/srv",
+        "app",
+        "sh",
+        "-c",
+        "echo $GREETING from $(pwd)",
+    ]);
+    assert_eq!(r.stdout, "hi from /srv\n", "{}", r.stderr);
+    // cp both ways.
+    let host = s.dir.join("copied.txt");
+    ok(
+        &s.stackr(&["cp", "app:/srv/file.txt", host.to_str().unwrap_or_default()]),
+        "cp out",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&host).unwrap_or_default(),
+        "inside\n"
+    );
+    std::fs::write(s.dir.join("in.txt"), "from the host\n").unwrap_or_else(|e| panic!("{e}"));
+    ok(
+        &s.stackr(&[
+            "cp",
+            s.dir.join("in.txt").to_str().unwrap_or_default(),
+            "app:/srv/in.txt",
+        ]),
+        "cp in",
+    );
+    let r = s.stackr(&["exec", "app", "cat", "/srv/in.txt"]);
+    assert_eq!(r.stdout, "from the host\n");
+    // port: the engine chose a host port on 127.0.0.1.
+    let r = s.stackr(&["port", "app", "8000"]);
+    assert!(
+        r.stdout.starts_with("127.0.0.1:"),
+        "{} {}",
+        r.stdout,
+        r.stderr
+    );
+    // stop, start, restart, kill, rm.
+    ok(&s.stackr(&["stop", "-t", "1"]), "stop");
+    assert!(s.containers().values().all(|(_, st)| st == "exited"));
+    ok(&s.stackr(&["start"]), "start");
+    ok(&s.stackr(&["restart", "-t", "1", "app"]), "restart");
+    ok(&s.stackr(&["kill", "app"]), "kill");
+    ok(&s.stackr(&["rm"]), "rm");
+    assert!(s.containers().is_empty(), "{:?}", s.containers());
+    // scale up and down, numbered like compose, scaled down from the highest number.
+    ok(
+        &s.stackr(&["up", "-d", "--scale", "app=3", "app"]),
+        "scale up",
+    );
+    let names: Vec<String> = s.containers().into_keys().collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with("-app-3")));
+    ok(
+        &s.stackr(&["up", "-d", "--scale", "app=1", "app"]),
+        "scale down",
+    );
+    let names: Vec<String> = s.containers().into_keys().collect();
+    assert_eq!(names, vec![format!("{}-app-1", s.name)]);
+    // ls lists the stack; version names the engine.
+    let r = run(crate::cli::stackr(&s.dir).args(["ls", "--format", "json"]));
+    assert!(r.stdout.contains(&s.name), "{}", r.stdout);
+    let r = s.stackr(&["version", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["engine"]["api"], "1.41");
+    // --exit-code-from: attached up ends with the job's code.
+    let r = s.stackr(&["up", "--exit-code-from", "job", "job"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stdout.contains("job ran"), "{}", r.stdout);
+    // Completions and the man page come from the same definitions.
+    let r = s.stackr(&["completion", "bash"]);
+    assert!(r.stdout.contains("stackr") && r.stdout.contains("exec"));
+    let r = s.stackr(&["man"]);
+    assert!(r.stdout.contains(".TH stackr"));
 }

@@ -321,6 +321,117 @@ impl Engine for DockerEngine {
             .map_err(|e| self.err(&format!("volume `{name}`"), e))
     }
 
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.err(&format!("`{path}` in container `{id}`"), e))?;
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        spec: &stackr_engine::ExecSpec,
+        output: &(dyn Fn(LogChunk) + Send + Sync),
+    ) -> Result<Option<i64>> {
+        let what = format!("container `{id}`");
+        let config = bollard::models::ExecConfig {
+            attach_stdout: Some(!spec.detach),
+            attach_stderr: Some(!spec.detach),
+            tty: Some(spec.tty),
+            env: (!spec.env.is_empty()).then(|| spec.env.clone()),
+            cmd: Some(spec.cmd.clone()),
+            user: spec.user.clone(),
+            working_dir: spec.working_dir.clone(),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(id, config)
+            .await
+            .map_err(|e| self.err(&what, e))?;
+        let start = bollard::exec::StartExecOptions {
+            detach: spec.detach,
+            tty: spec.tty,
+            output_capacity: None,
+        };
+        match self
+            .docker
+            .start_exec(&created.id, Some(start))
+            .await
+            .map_err(|e| self.err(&what, e))?
+        {
+            bollard::exec::StartExecResults::Detached => return Ok(None),
+            bollard::exec::StartExecResults::Attached {
+                output: mut stream, ..
+            } => {
+                while let Some(item) = stream.next().await {
+                    match item.map_err(|e| self.err(&what, e))? {
+                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                            output(LogChunk {
+                                stream: LogStream::Stdout,
+                                text: String::from_utf8_lossy(&message).into_owned(),
+                            })
+                        }
+                        LogOutput::StdErr { message } => output(LogChunk {
+                            stream: LogStream::Stderr,
+                            text: String::from_utf8_lossy(&message).into_owned(),
+                        }),
+                        LogOutput::StdIn { .. } => {}
+                    }
+                }
+            }
+        }
+        let inspected = self
+            .docker
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| self.err(&what, e))?;
+        Ok(Some(inspected.exit_code.unwrap_or(-1)))
+    }
+
+    async fn top(&self, id: &str) -> Result<stackr_engine::Processes> {
+        let top = self
+            .docker
+            .top_processes(id, None::<bollard::query_parameters::TopOptions>)
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))?;
+        Ok(stackr_engine::Processes {
+            titles: top.titles.unwrap_or_default(),
+            rows: top.processes.unwrap_or_default(),
+        })
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<()> {
+        let (image, tag) = match reference.rsplit_once(':') {
+            Some((i, t)) if !t.contains('/') => (i, t),
+            _ => (reference, "latest"),
+        };
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
+            .from_image(image)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            if let Err(e) = item {
+                let mapped = self.err(&format!("image `{reference}`"), e);
+                return Err(match mapped {
+                    EngineError::Api { message, .. } | EngineError::Other(message) => {
+                        EngineError::Other(format!("cannot pull `{reference}`: {message}"))
+                    }
+                    other => other,
+                });
+            }
+        }
+        Ok(())
+    }
+
     async fn upload_archive(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<()> {
         let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
             .path(path)

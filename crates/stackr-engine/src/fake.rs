@@ -468,6 +468,51 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn download_archive(&self, id: &str, path: &str) -> Result<Vec<u8>> {
+        let name = self.with_container(id, |c| c.info.name.clone())?;
+        self.record(format!("download {name} {path}"));
+        crate::context::single_file_tar("file", b"fake\n", 0o644)
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        spec: &ExecSpec,
+        output: &(dyn Fn(LogChunk) + Send + Sync),
+    ) -> Result<Option<i64>> {
+        let (name, state) = self.with_container(id, |c| (c.info.name.clone(), c.info.state))?;
+        if state != ContainerState::Running {
+            return Err(EngineError::Conflict {
+                what: format!("container {name}"),
+                message: "it is not running".into(),
+            });
+        }
+        self.record(format!("exec {name} {}", spec.cmd.join(" ")));
+        if spec.detach {
+            return Ok(None);
+        }
+        output(LogChunk {
+            stream: LogStream::Stdout,
+            text: format!("{}\n", spec.cmd.join(" ")),
+        });
+        Ok(Some(0))
+    }
+
+    async fn top(&self, id: &str) -> Result<Processes> {
+        let name = self.with_container(id, |c| c.info.name.clone())?;
+        Ok(Processes {
+            titles: vec!["PID".into(), "CMD".into()],
+            rows: vec![vec!["1".into(), name]],
+        })
+    }
+
+    async fn pull_image(&self, reference: &str) -> Result<()> {
+        self.record(format!("pull {reference}"));
+        Err(EngineError::ImageMissing {
+            image: reference.to_string(),
+        })
+    }
+
     async fn events(&self, stack: &str) -> Result<BoxStream<'static, Result<Event>>> {
         let rx = self.events.subscribe();
         let state_stack = stack.to_string();

@@ -346,6 +346,27 @@ pub struct LogOptions {
     pub timestamps: bool,
 }
 
+/// A command to run in a running container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecSpec {
+    pub cmd: Vec<String>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    /// `KEY=value`.
+    pub env: Vec<String>,
+    /// Allocate a pseudo-terminal (output comes as one stream).
+    pub tty: bool,
+    /// Start it and return at once.
+    pub detach: bool,
+}
+
+/// The processes of a container, as `ps` shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Processes {
+    pub titles: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
 /// What can go wrong talking to an engine.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EngineError {
@@ -439,6 +460,28 @@ pub trait Engine: Send + Sync {
         path: &str,
         tar: Vec<u8>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A tar archive of `path` in a container.
+    fn download_archive(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<Vec<u8>>> + Send;
+
+    /// Runs a command in a running container, streaming its output; returns its exit code
+    /// (`None` when detached).
+    fn exec(
+        &self,
+        id: &str,
+        spec: &ExecSpec,
+        output: &(dyn Fn(LogChunk) + Send + Sync),
+    ) -> impl Future<Output = Result<Option<i64>>> + Send;
+
+    /// The processes running in a container.
+    fn top(&self, id: &str) -> impl Future<Output = Result<Processes>> + Send;
+
+    /// Pulls an image from its registry.
+    fn pull_image(&self, reference: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Container events of a stack, from now on. The stream must be subscribed before the
     /// actions it should report are taken (it is opened when this is called).

@@ -36,6 +36,8 @@ pub struct PlanOptions {
     pub remove_orphans: bool,
     /// Only these services (and what they depend on); empty: all.
     pub services: Vec<String>,
+    /// With `services`: not what they depend on.
+    pub no_deps: bool,
 }
 
 /// What kind of object an item is about.
@@ -245,7 +247,11 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
         warnings: Vec::new(),
         errors: Vec::new(),
     };
-    let chosen = selected(desired, &opts.services);
+    let chosen = if opts.no_deps && !opts.services.is_empty() {
+        opts.services.iter().cloned().collect()
+    } else {
+        selected(desired, &opts.services)
+    };
     for name in &opts.services {
         if desired.service(name).is_none() {
             p.errors.push(PlanError {
