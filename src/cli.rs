@@ -32,11 +32,11 @@ pub struct Global {
     #[arg(long = "env-file", global = true, value_name = "PATH")]
     pub env_files: Vec<PathBuf>,
 
-    /// Stack name, instead of the file's `stack` node or its directory's name.
+    /// Stack name, given before the command, instead of the file's `stack` node or its
+    /// directory's name.
     #[arg(
         short = 'p',
         long = "stack-name",
-        global = true,
         env = "STACKR_STACK_NAME",
         value_name = "NAME"
     )]
@@ -80,6 +80,9 @@ pub enum Command {
     Rm(RmArgs),
     /// Run a command in a service's running container; its exit code is stackr's.
     Exec(ExecArgs),
+    /// Run a one-off container of a service (its dependencies are started first); its exit
+    /// code is stackr's.
+    Run(RunArgs),
     /// Copy files between a service's container and the host: `SERVICE:/PATH PATH` or the
     /// other way.
     Cp(CpArgs),
@@ -95,6 +98,9 @@ pub enum Command {
     Pull(ServicesArgs),
     /// Print stackr's and the engine's versions.
     Version(VersionArgs),
+    /// Turn compose files into a stack file: the first is the base, each later one a profile
+    /// (`FILE:PROFILE` names it). Prints what cannot be carried over.
+    Import(ImportArgs),
     /// Print a shell completion script: `stackr completion bash > /etc/bash_completion.d/stackr`.
     Completion {
         #[arg(value_enum)]
@@ -102,6 +108,19 @@ pub enum Command {
     },
     /// Print the man page (roff): `stackr man | man -l -`.
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Where to write the stack file (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Overwrite the output file when it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Compose files: `docker-compose.yml docker-compose.dev.yml:dev ...`.
+    #[arg(required = true, value_name = "FILE[:PROFILE]")]
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +182,39 @@ pub struct ExecArgs {
     pub service: String,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Remove the container when it exits.
+    #[arg(long)]
+    pub rm: bool,
+    /// Do not start the service's dependencies.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// Start it and return at once, printing its name.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Set an environment variable (`KEY=value`, repeatable).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Publish a port (`[IP:]HOST:CONTAINER[/PROTOCOL]`, repeatable); the service's own ports
+    /// are not published, as compose does.
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// Override the image's entrypoint.
+    #[arg(long)]
+    pub entrypoint: Option<String>,
+    /// Run as this user.
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Run in this directory.
+    #[arg(short = 'w', long)]
+    pub workdir: Option<String>,
+    pub service: String,
+    /// The command and its arguments (default: the service's).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 

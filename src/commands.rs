@@ -13,8 +13,8 @@ use stackr_engine::{ContainerInfo, ContainerState, Engine, ExecSpec, LABEL_STACK
 use stackr_spec::Stack;
 
 use crate::cli::{
-    CpArgs, EventsArgs, ExecArgs, Global, KillArgs, LsArgs, PortArgs, RmArgs, ServicesArgs,
-    StopArgs, TableFormat, TopArgs, VersionArgs,
+    CpArgs, EventsArgs, ExecArgs, Global, KillArgs, LsArgs, PortArgs, RmArgs, RunArgs,
+    ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
 };
 use crate::engine::{connect, print_engine_error};
 use crate::lifecycle::runtime;
@@ -625,5 +625,192 @@ pub fn pull(global: &Global, args: &ServicesArgs, out: &Output) -> i32 {
             }
         }
         code
+    })
+}
+
+/// `stackr run`: a one-off container of a service. Its dependencies are brought up first (as
+/// `up -d` would, unless `--no-deps`); the container is named `{stack}-{service}-run-{n}`,
+/// gets the service's settings without its published ports, streams its output, and its exit
+/// code is stackr's.
+pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
+    with_engine(global, out, async |engine, stack| {
+        let Some(service) = stack.services.get(&args.service) else {
+            eprintln!(
+                "error: no service `{}` in stack `{}`",
+                args.service, stack.name
+            );
+            return 1;
+        };
+        // Bring up what it depends on.
+        let deps: Vec<String> = service
+            .depends_on
+            .iter()
+            .map(|d| d.service.value.clone())
+            .collect();
+        if !args.no_deps && !deps.is_empty() {
+            let lock = match crate::lifecycle::take_lock(engine, stack).await {
+                Ok(l) => l,
+                Err(code) => return code,
+            };
+            let opts = stackr_reconcile::plan::PlanOptions {
+                services: deps.clone(),
+                ..Default::default()
+            };
+            let (p, inputs) = match crate::lifecycle::make_plan(engine, stack, &opts).await {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            if crate::lifecycle::print_plan_problems(&p) {
+                return 1;
+            }
+            if p.has_changes() {
+                let apply_opts = stackr_reconcile::apply::ApplyOptions {
+                    stop_timeout: None,
+                    probe: Some(crate::lifecycle::probe()),
+                };
+                let steps = crate::lifecycle::print_step;
+                if let Err(e) =
+                    stackr_reconcile::apply::apply(engine, stack, inputs, &p, &apply_opts, &steps)
+                        .await
+                {
+                    crate::engine::print_apply_error(&e);
+                    return 1;
+                }
+            }
+            drop(lock);
+        }
+        // The one-off's spec: the service's, under another name, without its ports.
+        let inputs = stackr_reconcile::desired::Inputs {
+            env_files: match crate::engine::env_files(stack) {
+                Ok(e) => e,
+                Err(code) => return code,
+            },
+            probe_volume: Some(crate::lifecycle::probe().volume),
+            ..Default::default()
+        };
+        let mut spec = match stackr_reconcile::desired::container_spec(stack, service, 1, &inputs) {
+            Ok(c) => c.spec,
+            Err(e) => {
+                crate::engine::print_apply_error(&e.into());
+                return 1;
+            }
+        };
+        let existing = engine
+            .list_containers(&stack.name)
+            .await
+            .unwrap_or_default();
+        let n = (1..)
+            .find(|n| {
+                !existing
+                    .iter()
+                    .any(|c| c.name == format!("{}-{}-run-{n}", stack.name, args.service))
+            })
+            .unwrap_or(1);
+        spec.name = format!("{}-{}-run-{n}", stack.name, args.service);
+        for label in [
+            stackr_engine::LABEL_NUMBER,
+            stackr_engine::LABEL_HASH,
+            stackr_engine::LABEL_SPEC,
+        ] {
+            spec.labels.remove(label);
+        }
+        spec.labels
+            .insert(stackr_engine::LABEL_HELPER.into(), "run".into());
+        spec.ports.clear();
+        spec.restart = "no".into();
+        spec.health = None;
+        if !args.command.is_empty() {
+            spec.command = Some(args.command.clone());
+        }
+        if let Some(ep) = &args.entrypoint {
+            spec.entrypoint = Some(vec![ep.clone()]);
+        }
+        if let Some(u) = &args.user {
+            spec.user = Some(u.clone());
+        }
+        if let Some(w) = &args.workdir {
+            spec.working_dir = Some(w.clone());
+        }
+        for kv in &args.env {
+            let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
+            spec.env
+                .retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
+            spec.env.push(kv.clone());
+        }
+        for p in &args.publish {
+            match stackr_spec::port::parse_port_spec(p) {
+                Ok(ps) => {
+                    for i in 0..ps.target.len() {
+                        spec.ports.push(stackr_engine::PortBinding {
+                            container_port: ps.target.start + i as u16,
+                            protocol: ps.protocol.as_str().into(),
+                            host_ip: ps.host_ip.map(|ip| ip.to_string()),
+                            host_port: ps.published.map(|h| h.start + i as u16),
+                        });
+                    }
+                }
+                Err(e) => {
+                    eprintln!("error: `-p {p}`: {e}");
+                    return 2;
+                }
+            }
+        }
+        let id = match engine.create_container(&spec).await {
+            Ok(id) => id,
+            Err(e) => {
+                print_engine_error(&e, Some(&args.service));
+                return 1;
+            }
+        };
+        let mut events = match engine.events(&stack.name).await {
+            Ok(ev) => ev,
+            Err(e) => {
+                print_engine_error(&e, None);
+                return 1;
+            }
+        };
+        if let Err(e) = engine.start_container(&id).await {
+            print_engine_error(&e, Some(&args.service));
+            let _ = engine.remove_container(&id).await;
+            return 1;
+        }
+        if args.detach {
+            println!("{}", spec.name);
+            return 0;
+        }
+        let opts = stackr_engine::LogOptions {
+            follow: true,
+            tail: None,
+            timestamps: false,
+        };
+        if let Ok(mut logs) = engine.logs(&id, &opts).await {
+            while let Some(Ok(chunk)) = logs.next().await {
+                match chunk.stream {
+                    LogStream::Stdout => {
+                        let mut o = std::io::stdout().lock();
+                        let _ = o.write_all(chunk.text.as_bytes());
+                        let _ = o.flush();
+                    }
+                    LogStream::Stderr => {
+                        let _ = std::io::stderr().lock().write_all(chunk.text.as_bytes());
+                    }
+                }
+            }
+        }
+        // The exit code: from the container (its `die` event may have passed already).
+        let mut code = None;
+        for _ in 0..50 {
+            if let Ok(Some(info)) = engine.inspect_container(&id).await
+                && info.state == ContainerState::Exited
+            {
+                code = info.exit_code;
+                break;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(200), events.next()).await;
+        }
+        if args.rm {
+            let _ = engine.remove_container(&id).await;
+        }
+        code.map_or(1, |c| i32::try_from(c).unwrap_or(1))
     })
 }

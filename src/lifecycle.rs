@@ -55,7 +55,7 @@ pub fn print_step(step: Step) {
     }
 }
 
-async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock, i32> {
+pub async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock, i32> {
     let endpoint = engine.endpoint().to_string();
     match StackLock::acquire(&lock_dir(), &stack.name, &endpoint, Duration::from_secs(2)) {
         Ok(l) => Ok(l),
@@ -73,7 +73,7 @@ async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock, i3
     }
 }
 
-async fn make_plan(
+pub async fn make_plan(
     engine: &DockerEngine,
     stack: &Stack,
     opts: &PlanOptions,
@@ -92,7 +92,7 @@ async fn make_plan(
     }
 }
 
-fn print_plan_problems(p: &Plan) -> bool {
+pub fn print_plan_problems(p: &Plan) -> bool {
     for w in &p.warnings {
         eprintln!("warning: {w}");
     }

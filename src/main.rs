@@ -8,6 +8,7 @@ mod config;
 mod engine;
 mod files;
 mod graph;
+mod import;
 mod lifecycle;
 mod load;
 mod logs;
@@ -20,6 +21,14 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Output piped into `head` and closed early is not an error worth a panic message.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if info.to_string().contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     let args = cli::Cli::parse();
     let out = render::Output::new(args.global.no_color);
     let code = match &args.command {
@@ -38,6 +47,7 @@ fn main() -> ExitCode {
         cli::Command::Kill(a) => commands::kill(&args.global, a, &out),
         cli::Command::Rm(a) => commands::rm(&args.global, a, &out),
         cli::Command::Exec(a) => commands::exec(&args.global, a, &out),
+        cli::Command::Run(a) => commands::run(&args.global, a, &out),
         cli::Command::Cp(a) => commands::cp(&args.global, a, &out),
         cli::Command::Port(a) => commands::port(&args.global, a, &out),
         cli::Command::Top(a) => commands::top(&args.global, a, &out),
@@ -45,6 +55,7 @@ fn main() -> ExitCode {
         cli::Command::Events(a) => commands::events(&args.global, a, &out),
         cli::Command::Pull(a) => commands::pull(&args.global, a, &out),
         cli::Command::Version(a) => commands::version(a),
+        cli::Command::Import(a) => import::run(a, &out),
         cli::Command::Completion { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "stackr", &mut std::io::stdout());

@@ -124,7 +124,7 @@ fn file_flag_env_var_and_stack_name() {
     let dir = temp_dir("flags");
     std::fs::write(dir.join("a.kdl"), "service \"web\" { image \"nginx\" }\n")
         .unwrap_or_else(|e| panic!("{e}"));
-    let r = run(stackr(&dir).args(["-f", "a.kdl", "check", "-p", "shop"]));
+    let r = run(stackr(&dir).args(["-f", "a.kdl", "-p", "shop", "check"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stdout.starts_with("a.kdl: stack `shop` is valid"),
@@ -189,4 +189,46 @@ fn unknown_profile_is_an_error() {
     let r = run(stackr(&dir).args(["check", "--profile", "prdo"]));
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("did you mean `prod`?"), "{}", r.stderr);
+}
+
+#[test]
+fn import_writes_a_stack_file_that_checks() {
+    let dir = temp_dir("import");
+    let seed = root().join("crates/stackr-import/tests/fixtures/seed");
+    for f in ["docker-compose.yml", "docker-compose.dev.yml"] {
+        std::fs::copy(seed.join(f), dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let r = run(stackr(&dir).args([
+        "import",
+        "docker-compose.yml",
+        "docker-compose.dev.yml:dev",
+        "-o",
+        "stack.kdl",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(":delegated"),
+        "the report names what was dropped: {}",
+        r.stderr
+    );
+    let kdl = std::fs::read_to_string(dir.join("stack.kdl")).unwrap_or_default();
+    assert!(kdl.contains("profile \"dev\""), "{kdl}");
+    // Writing over an existing file needs --force.
+    let r = run(stackr(&dir).args(["import", "docker-compose.yml", "-o", "stack.kdl"]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    // A YAML error is a diagnostic with a span, and nothing is written.
+    std::fs::write(
+        dir.join("bad.yml"),
+        "services:\n  web:\n    image: nginx\n    enviroment:\n      A: 1\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(stackr(&dir).args(["import", "bad.yml"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("bad.yml:4:5") && r.stderr.contains("did you mean `environment`?"),
+        "{}",
+        r.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -778,6 +778,30 @@ service "job" {{
     let r = s.stackr(&["up", "--exit-code-from", "job", "job"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
     assert!(r.stdout.contains("job ran"), "{}", r.stdout);
+    // run: a one-off with its own command and env; its code is stackr's; --rm leaves nothing.
+    let before = s.containers().len();
+    let r = s.stackr(&[
+        "run",
+        "--rm",
+        "-e",
+        "WHO=one-off",
+        "app",
+        "sh",
+        "-c",
+        "echo $WHO; exit 5",
+    ]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(r.stdout, "one-off\n");
+    assert_eq!(s.containers().len(), before, "run --rm leaves nothing");
+    let r = s.stackr(&["run", "app", "true"]);
+    ok(&r, "run without --rm");
+    assert!(s.containers().keys().any(|n| n.ends_with("-app-run-1")));
+    let r = s.stackr(&["plan", "app"]);
+    assert!(
+        !r.stdout.contains("run-1"),
+        "a one-off is not a slot of the service:\n{}",
+        r.stdout
+    );
     // Completions and the man page come from the same definitions.
     let r = s.stackr(&["completion", "bash"]);
     assert!(r.stdout.contains("stackr") && r.stdout.contains("exec"));

@@ -383,10 +383,14 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     let mut recreated: BTreeSet<String> = BTreeSet::new();
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     for s in &desired.services {
+        // One-off containers (`stackr run`) are not slots of the service.
         let mine: Vec<&ContainerInfo> = observed
             .containers
             .iter()
-            .filter(|c| c.service() == Some(s.name.as_str()))
+            .filter(|c| {
+                c.service() == Some(s.name.as_str())
+                    && !c.labels.contains_key(stackr_engine::LABEL_HELPER)
+            })
             .collect();
         if !chosen.contains(&s.name) {
             for c in &mine {

@@ -1,0 +1,334 @@
+//! One compose file to declarations: the top-level keys (`name`, `services`, `networks`,
+//! `volumes`, `secrets`, `configs`), with `extends` inside the file resolved and extension
+//! fields (`x-*`) noted as not carried over (their uses through anchors are already written
+//! out in full by the YAML loader).
+
+use stackr_spec::Span;
+
+use crate::ctx::Ctx;
+use crate::ir::{Decl, Entry, Frag, Group, Kind};
+use crate::kdl::{Node, Val};
+use crate::service::{self, Extends};
+use crate::yaml::Yaml;
+
+/// What one compose file declares.
+#[derive(Debug, Default)]
+pub struct File {
+    /// The top-level `name`.
+    pub name: Option<(String, Span)>,
+    pub decls: Vec<Decl>,
+    /// Comment lines for the head of the stack file.
+    pub notes: Vec<String>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models",
+];
+
+/// Converts a parsed compose file.
+pub fn convert(ctx: &mut Ctx<'_>, root: &Yaml) -> File {
+    let mut file = File::default();
+    let mut services: Vec<(Decl, Option<Extends>)> = Vec::new();
+    ctx.place = "the file".into();
+    ctx.path = "the top level".into();
+    if !root.is_null() && root.as_map().is_none() {
+        ctx.wrong_type(
+            root,
+            "a compose file",
+            "a mapping of `services`, `networks`, ...",
+        );
+        return file;
+    }
+    for e in ctx.map(root, "a compose file") {
+        ctx.place = "the file".into();
+        ctx.path = "the top level".into();
+        let v = &e.value;
+        match e.key.as_str() {
+            "version" => {
+                let n = ctx.note(
+                    e.key_span,
+                    "`version` is dropped: it is obsolete, compose ignores it too",
+                );
+                file.notes.push(n);
+            }
+            "name" => {
+                if let Some(t) = ctx.text(v, "`name`") {
+                    file.name = Some((t, v.span));
+                }
+            }
+            "services" => {
+                for s in ctx.map(v, "`services`") {
+                    services.push(service::service(ctx, &s.key, &s.value));
+                }
+            }
+            "networks" => {
+                for n in ctx.map(v, "`networks`") {
+                    file.decls.push(network(ctx, &n.key, &n.value));
+                }
+            }
+            "volumes" => {
+                for n in ctx.map(v, "`volumes`") {
+                    file.decls.push(volume(ctx, &n.key, &n.value));
+                }
+            }
+            "secrets" | "configs" => {
+                let kind = if e.key == "secrets" {
+                    Kind::Secret
+                } else {
+                    Kind::Config
+                };
+                for n in ctx.map(v, &format!("`{}`", e.key)) {
+                    file.decls.push(file_source(ctx, kind, &n.key, &n.value));
+                }
+            }
+            "include" | "models" => {
+                let n = ctx.note(e.key_span, format!("`{}` is not imported: import the included files too, or write `include \"./FILE.kdl\"`", e.key));
+                file.notes.push(n);
+            }
+            k if k.starts_with("x-") => {
+                let n = ctx.note(e.key_span, format!("the extension field `{k}` is not carried over: where anchors and merge keys used it, its values are written out"));
+                file.notes.push(n);
+            }
+            _ => ctx.unknown_key(e, TOP_KEYS),
+        }
+    }
+    resolve_extends(ctx, &mut services);
+    file.decls.extend(services.into_iter().map(|(d, _)| d));
+    file
+}
+
+/// `extends: {service: NAME}` in the same file: the named service, overlaid with this one.
+fn resolve_extends(ctx: &mut Ctx<'_>, services: &mut [(Decl, Option<Extends>)]) {
+    for i in 0..services.len() {
+        let mut chain = vec![services[i].0.name.clone()];
+        let mut layers: Vec<Decl> = Vec::new();
+        let mut cur = i;
+        while let Some(ext) = &services[cur].1 {
+            let Some(j) = services.iter().position(|(d, _)| d.name == ext.service) else {
+                ctx.place = format!("service `{}`", services[cur].0.name);
+                ctx.invalid_span(
+                    ext.span,
+                    "`extends`",
+                    &ext.service,
+                    "no service of this file has that name",
+                );
+                break;
+            };
+            if chain.contains(&ext.service) {
+                ctx.place = format!("service `{}`", services[cur].0.name);
+                ctx.invalid_span(
+                    ext.span,
+                    "`extends`",
+                    &ext.service,
+                    "the services extend each other in a cycle",
+                );
+                break;
+            }
+            chain.push(ext.service.clone());
+            let mut base = services[j].0.clone();
+            base.notes.clear();
+            layers.push(base);
+            cur = j;
+        }
+        if layers.is_empty() {
+            continue;
+        }
+        let own = services[i].0.clone();
+        let mut merged = layers.pop().unwrap_or_else(|| own.clone());
+        while let Some(l) = layers.pop() {
+            merged.overlay(&l);
+        }
+        merged.overlay(&own);
+        merged.name = own.name.clone();
+        merged.profiles = own.profiles.clone();
+        merged.notes = own.notes.clone();
+        services[i].0 = merged;
+    }
+}
+
+fn network(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {
+    ctx.place = format!("network `{name}`");
+    ctx.path = format!("networks.{name}");
+    let mut d = Decl::new(Kind::Network, name);
+    for e in ctx.map(y, "a network") {
+        let v = &e.value;
+        match e.key.as_str() {
+            "driver" | "name" => {
+                if let Some(t) = ctx.text(v, &format!("`{}`", e.key)) {
+                    d.push(head(&e.key, Val::Str(t)));
+                }
+            }
+            "internal" => {
+                if let Some(b) = ctx.bool(v, "`internal`") {
+                    d.push(head("internal", Val::Bool(b)));
+                }
+            }
+            "external" => external(ctx, v, &mut d),
+            "labels" => labels(ctx, v, &mut d),
+            "driver_opts" | "ipam" | "enable_ipv4" | "enable_ipv6" | "attachable" => {
+                let n = ctx.note(
+                    e.key_span,
+                    format!("`{}` is not imported: not supported yet", e.key),
+                );
+                d.notes.push(n);
+            }
+            k if k.starts_with("x-") => {}
+            _ => ctx.unknown_key(
+                e,
+                &[
+                    "driver",
+                    "driver_opts",
+                    "attachable",
+                    "enable_ipv6",
+                    "enable_ipv4",
+                    "ipam",
+                    "internal",
+                    "labels",
+                    "external",
+                    "name",
+                ],
+            ),
+        }
+    }
+    d
+}
+
+fn volume(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {
+    ctx.place = format!("volume `{name}`");
+    ctx.path = format!("volumes.{name}");
+    let mut d = Decl::new(Kind::Volume, name);
+    for e in ctx.map(y, "a volume") {
+        let v = &e.value;
+        match e.key.as_str() {
+            "driver" | "name" => {
+                if let Some(t) = ctx.text(v, &format!("`{}`", e.key)) {
+                    d.push(head(&e.key, Val::Str(t)));
+                }
+            }
+            "external" => external(ctx, v, &mut d),
+            "labels" => labels(ctx, v, &mut d),
+            "driver_opts" => {
+                for (k, val, _) in ctx.key_values(v, "`driver_opts`") {
+                    d.push(Entry::new(
+                        Group::DriverOpts,
+                        format!("opt:{k}"),
+                        Frag::Child(Node::new(k).arg(Val::Str(val.unwrap_or_default()))),
+                    ));
+                }
+            }
+            k if k.starts_with("x-") => {}
+            _ => ctx.unknown_key(e, &["driver", "driver_opts", "external", "labels", "name"]),
+        }
+    }
+    d
+}
+
+fn file_source(ctx: &mut Ctx<'_>, kind: Kind, name: &str, y: &Yaml) -> Decl {
+    let what = kind.node_name();
+    ctx.place = format!("{what} `{name}`");
+    ctx.path = format!("{what}s.{name}");
+    let mut d = Decl::new(kind, name);
+    let mut external_flag = false;
+    let mut engine_name = None;
+    for e in ctx.map(y, &format!("a {what}")) {
+        let v = &e.value;
+        match e.key.as_str() {
+            "file" => {
+                if let Some(t) = ctx.text(v, "`file`") {
+                    d.push(head("file", Val::Str(t)));
+                }
+            }
+            "environment" => {
+                if let Some(t) = ctx.text(v, "`environment`") {
+                    if kind == Kind::Secret {
+                        d.push(head("env", Val::Str(t)));
+                    } else {
+                        let n = ctx.note(e.key_span, format!("config `{name}` from the variable `{t}` is written as `content=\"${{{t}}}\"`: the same text, interpolated"));
+                        d.notes.push(n);
+                        d.push(head("content", Val::Str(format!("${{{t}}}"))));
+                    }
+                }
+            }
+            "content" if kind == Kind::Config => {
+                if let Some(t) = ctx.text(v, "`content`") {
+                    d.push(head("content", Val::Str(t)));
+                }
+            }
+            "external" => {
+                external(ctx, v, &mut d);
+                external_flag = v.as_bool() == Some(true) || v.as_map().is_some();
+                if external_flag && kind == Kind::Secret {
+                    let n = ctx.note(e.key_span, "an external secret: compose refuses external secrets outside Swarm, and stackr cannot mount one on a single engine either (`plan` and `up` fail for a service that uses it); give it `file=` or `env=` to run it here");
+                    d.notes.push(n);
+                }
+            }
+            "name" => engine_name = ctx.text(v, "`name`").map(|t| (t, e.key_span)),
+            "driver" | "driver_opts" | "template_driver" | "labels" => {
+                let n = ctx.note(
+                    e.key_span,
+                    format!("`{}` is not imported: Swarm only", e.key),
+                );
+                d.notes.push(n);
+            }
+            k if k.starts_with("x-") => {}
+            _ => ctx.unknown_key(
+                e,
+                &[
+                    "file",
+                    "environment",
+                    "content",
+                    "external",
+                    "name",
+                    "driver",
+                    "driver_opts",
+                    "template_driver",
+                    "labels",
+                ],
+            ),
+        }
+    }
+    if let Some((n, span)) = engine_name {
+        if external_flag {
+            d.push(head("name", Val::Str(n)));
+        } else {
+            let note = ctx.note(
+                span,
+                format!("`name: {n}` is not imported: stackr names only external {what}s"),
+            );
+            d.notes.push(note);
+        }
+    }
+    d
+}
+
+fn head(key: &str, v: Val) -> Entry {
+    Entry::new(
+        Group::Head,
+        format!("head.{key}"),
+        Frag::Prop(key.into(), v),
+    )
+}
+
+/// `external: true`, or the legacy `external: {name: X}`.
+fn external(ctx: &mut Ctx<'_>, v: &Yaml, d: &mut Decl) {
+    if v.as_map().is_some() {
+        d.push(head("external", Val::Bool(true)));
+        if let Some(n) = v.get("name").and_then(|n| ctx.text(n, "`external.name`")) {
+            d.push(head("name", Val::Str(n)));
+        }
+        return;
+    }
+    if let Some(b) = ctx.bool(v, "`external`") {
+        d.push(head("external", Val::Bool(b)));
+    }
+}
+
+fn labels(ctx: &mut Ctx<'_>, v: &Yaml, d: &mut Decl) {
+    for (k, val, _) in ctx.key_values(v, "`labels`") {
+        d.push(Entry::new(
+            Group::Labels,
+            format!("label:{k}"),
+            Frag::Child(Node::new(k).arg(Val::Str(val.unwrap_or_default()))),
+        ));
+    }
+}

@@ -1,0 +1,960 @@
+//! The importer on the seed's compose files and on compose files written for these tests: the
+//! stack file it writes must load, and what it means (the resolved stack, per profile) must be
+//! what compose would run. Expectations are written by hand from the compose files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use stackr_import::{Imported, Input, import, profile_name};
+use stackr_spec::{Options, load_str};
+
+const DIR: &str = "/project";
+
+fn read(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Imports fixture files as if they were in `/project`: (fixture path, project path, profile).
+fn run(files: &[(&str, &str, Option<&str>)]) -> Imported {
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|(fixture, as_path, profile)| Input {
+            path: PathBuf::from(DIR).join(as_path),
+            text: read(fixture),
+            profile: profile.map(str::to_string),
+        })
+        .collect();
+    let out = import(&inputs);
+    let errors: Vec<String> = out.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(errors.is_empty(), "diagnostics: {errors:#?}\n{}", out.kdl);
+    out
+}
+
+fn one(fixture: &str) -> Imported {
+    run(&[(&format!("compose/{fixture}"), "compose.yml", None)])
+}
+
+/// The stack the output means with these profiles, as JSON.
+fn stack(kdl: &str, profiles: &[&str]) -> Value {
+    let opts = Options {
+        vars: Some(BTreeMap::new()),
+        profiles: profiles.iter().map(|p| p.to_string()).collect(),
+        stack_name: Some("test".into()),
+    };
+    let loaded = load_str(&format!("{DIR}/stack.kdl"), kdl, &opts);
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{kdl}");
+    let stack = loaded.stack.unwrap_or_else(|| panic!("no stack:\n{kdl}"));
+    serde_json::to_value(&stack).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn svc<'a>(s: &'a Value, name: &str) -> &'a Value {
+    let v = &s["services"][name];
+    assert!(!v.is_null(), "no service `{name}` in {:#}", s["services"]);
+    v
+}
+
+fn names(s: &Value, what: &str) -> Vec<String> {
+    s[what]
+        .as_object()
+        .map_or(Vec::new(), |m| m.keys().cloned().collect())
+}
+
+fn env(s: &Value) -> BTreeMap<String, String> {
+    s["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let v = &e["value"];
+            let text = v["text"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| v["secret-path"].as_str().map(|n| format!("(secret){n}")))
+                .unwrap_or_default();
+            (e["name"].as_str().unwrap_or_default().to_string(), text)
+        })
+        .collect()
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Ports as `[IP:][PUBLISHED:]TARGET/PROTOCOL`.
+fn ports(s: &Value) -> Vec<String> {
+    s["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let mut out = String::new();
+            if let Some(ip) = p["host-ip"].as_str() {
+                out.push_str(&format!("{ip}:"));
+            }
+            if let Some(h) = p["published"].as_str() {
+                out.push_str(&format!("{h}:"));
+            }
+            format!(
+                "{out}{}/{}",
+                p["target"].as_str().unwrap_or(""),
+                p["protocol"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// Mounts as `SOURCE->TARGET[:ro]`; SOURCE is a volume name, a host path, `anonymous` or
+/// `tmpfs(SIZE,MODE)`.
+fn mounts(s: &Value) -> Vec<String> {
+    s["mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let src = &m["source"];
+            let source = if let Some(v) = src["volume"].as_str() {
+                v.to_string()
+            } else if let Some(b) = src["bind"].as_str() {
+                b.to_string()
+            } else if src.get("tmpfs").is_some() {
+                format!("tmpfs({},{})", src["tmpfs"]["size"], src["tmpfs"]["mode"])
+            } else {
+                "anonymous".into()
+            };
+            let ro = if m["read-only"] == json!(true) {
+                ":ro"
+            } else {
+                ""
+            };
+            format!("{source}->{}{ro}", m["target"].as_str().unwrap_or(""))
+        })
+        .collect()
+}
+
+fn deps(s: &Value) -> Vec<String> {
+    s["depends-on"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{}:{}",
+                d["service"].as_str().unwrap_or(""),
+                d["condition"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+fn report_has(out: &Imported, needle: &str) {
+    assert!(
+        out.report.iter().any(|l| l.contains(needle)),
+        "no report line with `{needle}`:\n{}",
+        out.report.join("\n")
+    );
+    // Every report item is also in the stack file, as a comment (file-level ones aside).
+}
+
+// --- The seed's compose project ---------------------------------------------------------
+
+fn seed() -> Imported {
+    run(&[
+        ("seed/docker-compose.yml", "docker-compose.yml", None),
+        (
+            "seed/docker-compose.dev.yml",
+            "docker-compose.dev.yml",
+            None,
+        ),
+        (
+            "seed/.docker/docker-compose.prod.yml",
+            ".docker/docker-compose.prod.yml",
+            None,
+        ),
+    ])
+}
+
+#[test]
+fn seed_base_means_what_compose_runs() {
+    let out = seed();
+    let s = stack(&out.kdl, &[]);
+    assert_eq!(
+        names(&s, "services"),
+        ["backend", "db", "frontend", "redis"]
+    );
+    assert_eq!(s["available-profiles"], json!(["dev", "prod"]));
+    let db = svc(&s, "db");
+    assert_eq!(db["image"], "postgres:15-alpine");
+    assert_eq!(
+        env(db),
+        map(&[
+            ("POSTGRES_USER", "scheduler"),
+            ("POSTGRES_PASSWORD", "localdev"),
+            ("POSTGRES_DB", "residency_scheduler")
+        ])
+    );
+    assert_eq!(mounts(db), ["postgres_data->/var/lib/postgresql/data"]);
+    assert_eq!(
+        db["health"]["test"],
+        json!({"shell": "pg_isready -U scheduler"})
+    );
+    assert_eq!(db["health"]["interval"], "10s");
+    assert_eq!(db["health"]["timeout"], "5s");
+    assert_eq!(db["health"]["retries"], 5);
+    assert_eq!(
+        svc(&s, "redis")["health"]["test"],
+        json!({"exec": ["redis-cli", "ping"]})
+    );
+    let backend = svc(&s, "backend");
+    assert_eq!(backend["build"]["context"], "/project/backend");
+    assert_eq!(backend["build"]["dockerfile"], "Dockerfile");
+    assert_eq!(
+        env(backend)["DATABASE_URL"],
+        "postgresql+asyncpg://scheduler:localdev@db:5432/residency_scheduler"
+    );
+    assert_eq!(deps(backend), ["db:healthy", "redis:healthy"]);
+    assert_eq!(
+        backend["health"]["test"],
+        json!({"exec": ["curl", "-f", "http://localhost:8000/health"]})
+    );
+    let frontend = svc(&s, "frontend");
+    assert_eq!(deps(frontend), ["backend:started"]);
+    assert_eq!(
+        env(frontend),
+        map(&[("NEXT_PUBLIC_API_URL", "http://backend:8000")])
+    );
+    // compose's `default` network, declared with its driver: every service is on it.
+    assert_eq!(s["networks"]["default"]["driver"], "bridge");
+    assert!(backend["networks"].as_array().is_some_and(Vec::is_empty));
+    // The curl test is offered as a native probe, in a comment.
+    assert!(out.kdl.contains(
+        "exec \"curl\" \"-f\" \"http://localhost:8000/health\" // or probed by stackr, with no curl needed in the image: http port=8000 path=\"/health\""
+    ));
+    // `${VAR:-default}` is kept as written.
+    assert!(
+        out.kdl
+            .contains("POSTGRES_PASSWORD \"${DB_PASSWORD:-localdev}\"")
+    );
+}
+
+#[test]
+fn seed_dev_profile_is_base_plus_dev_override() {
+    let out = seed();
+    let s = stack(&out.kdl, &["dev"]);
+    assert_eq!(ports(svc(&s, "db")), ["5432:5432/tcp"]);
+    assert_eq!(ports(svc(&s, "redis")), ["6379:6379/tcp"]);
+    let backend = svc(&s, "backend");
+    assert_eq!(backend["build"]["context"], "/project/backend");
+    assert_eq!(backend["build"]["dockerfile"], "Dockerfile.local");
+    assert_eq!(
+        strs(&backend["command"]),
+        [
+            "uvicorn",
+            "app.main:app",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "8000",
+            "--reload"
+        ]
+    );
+    assert_eq!(env(backend)["LOG_LEVEL"], "DEBUG");
+    assert_eq!(env(backend)["REDIS_URL"], "redis://redis:6379/0");
+    assert_eq!(mounts(backend), ["/project/backend/app->/app/app"]);
+    assert_eq!(deps(backend), ["db:healthy", "redis:healthy"]);
+    let frontend = svc(&s, "frontend");
+    assert_eq!(frontend["build"]["dockerfile"], "Dockerfile.local");
+    assert_eq!(strs(&frontend["command"]), ["npm", "run", "dev"]);
+    assert_eq!(ports(frontend), ["3000:3000/tcp"]);
+    assert_eq!(
+        mounts(frontend),
+        [
+            "/project/frontend/src->/app/src",
+            "/project/frontend/public->/app/public"
+        ]
+    );
+    report_has(
+        &out,
+        "docker-compose.dev.yml:16: service `backend`: `:delegated`",
+    );
+    // The profile holds only what the override changes: the build context is the base's.
+    let dev = out
+        .kdl
+        .split("profile \"dev\" {")
+        .nth(1)
+        .unwrap_or_default();
+    let dev = dev.split("profile \"prod\" {").next().unwrap_or_default();
+    assert!(dev.contains("build dockerfile=\"Dockerfile.local\""));
+    assert!(!dev.contains("./backend\""));
+    assert!(!dev.contains("image"));
+}
+
+#[test]
+fn seed_prod_profile_is_base_plus_prod_override() {
+    let out = seed();
+    let s = stack(&out.kdl, &["prod"]);
+    let backend = svc(&s, "backend");
+    assert_eq!(
+        backend["limits"],
+        json!({"cpus": 4.0, "memory": 4u64 << 30, "pids": null})
+    );
+    assert_eq!(
+        backend["reservations"],
+        json!({"cpus": 1.0, "memory": 1u64 << 30, "pids": null})
+    );
+    assert_eq!(backend["no-new-privileges"], true);
+    assert_eq!(backend["read-only"], true);
+    assert_eq!(mounts(backend), ["tmpfs(null,null)->/tmp"]);
+    let secrets: Vec<&str> = backend["secrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(secrets, ["db_password", "secret_key"]);
+    assert_eq!(
+        env(backend)["DATABASE_PASSWORD_FILE"],
+        "(secret)db_password"
+    );
+    assert_eq!(env(backend)["SECRET_KEY_FILE"], "(secret)secret_key");
+    assert_eq!(env(backend)["REDIS_URL"], "redis://redis:6379/0");
+    assert_eq!(
+        svc(&s, "db")["limits"],
+        json!({"cpus": 2.0, "memory": 2u64 << 30, "pids": null})
+    );
+    // External secrets stay external, and the report says what that means.
+    assert_eq!(
+        s["secrets"]["db_password"]["source"],
+        json!({"external": "db_password"})
+    );
+    assert_eq!(
+        s["secrets"]["secret_key"]["source"],
+        json!({"external": "secret_key"})
+    );
+    report_has(
+        &out,
+        ".docker/docker-compose.prod.yml:33: secret `db_password`: an external secret",
+    );
+    // The prod networks are declared as in compose, and reported as unused.
+    assert_eq!(s["networks"]["backend-network"]["internal"], true);
+    assert_eq!(s["networks"]["frontend-network"]["driver"], "bridge");
+    report_has(
+        &out,
+        "network `backend-network` is declared, but no service joins it",
+    );
+    report_has(
+        &out,
+        "network `frontend-network` is declared, but no service joins it",
+    );
+    assert!(out.kdl.contains("// import: an external secret"));
+}
+
+#[test]
+fn seed_profiles_can_be_named_on_the_command_line() {
+    let out = run(&[
+        ("seed/docker-compose.yml", "docker-compose.yml", None),
+        (
+            "seed/docker-compose.dev.yml",
+            "docker-compose.dev.yml",
+            Some("local"),
+        ),
+    ]);
+    assert!(out.kdl.contains("profile \"local\" {"));
+    assert_eq!(stack(&out.kdl, &[])["available-profiles"], json!(["local"]));
+}
+
+// --- Compose files written for these tests ----------------------------------------------
+
+#[test]
+fn web_db_cache() {
+    let out = one("web-db-cache.yml");
+    let s = stack(&out.kdl, &[]);
+    let web = svc(&s, "web");
+    assert_eq!(web["image"], "ghcr.io/example/web:1.4");
+    assert_eq!(web["restart"], "unless-stopped");
+    assert_eq!(
+        ports(web),
+        ["8080:80/tcp", "127.0.0.1:9090:9090/tcp", "3000/tcp"]
+    );
+    assert_eq!(
+        env(web),
+        map(&[
+            ("DATABASE_URL", "postgres://app:secret@db:5432/app"),
+            ("CACHE_URL", "redis://cache:6379"),
+            ("DEBUG", "")
+        ])
+    );
+    assert_eq!(
+        web["env-files"],
+        json!([{"path": "/project/.env.web", "required": true}])
+    );
+    assert_eq!(deps(web), ["db:started", "cache:started"]);
+    assert_eq!(
+        web["health"]["test"],
+        json!({"shell": "wget -q --spider http://localhost/ || exit 1"})
+    );
+    let db = svc(&s, "db");
+    assert_eq!(env(db)["PGPORT"], "5432");
+    assert_eq!(db["health"]["start-period"], "20s");
+    let cache = svc(&s, "cache");
+    assert_eq!(
+        strs(&cache["command"]),
+        ["redis-server", "--appendonly", "yes"]
+    );
+    assert_eq!(mounts(cache), ["cachedata->/data"]);
+    assert_eq!(s["volumes"]["cachedata"]["driver"], "local");
+    report_has(&out, "compose.yml:13: service `web`: `DEBUG` has no value");
+}
+
+#[test]
+fn build_with_args_and_targets() {
+    let out = one("build-args.yml");
+    let s = stack(&out.kdl, &[]);
+    assert_eq!(s["name"], "test"); // `-p` wins over the file's `stack "shop"`
+    assert!(out.kdl.contains("stack \"shop\""));
+    let api = svc(&s, "api");
+    assert_eq!(api["build"]["context"], "/project/api");
+    assert_eq!(api["build"]["dockerfile"], "docker/Dockerfile.prod");
+    assert_eq!(api["build"]["target"], "runtime");
+    assert_eq!(
+        api["build"]["args"],
+        json!([{"key": "PYTHON_VERSION", "value": "3.12"}, {"key": "GIT_SHA", "value": "dev"}])
+    );
+    assert_eq!(api["image"], "shop/api:latest");
+    assert_eq!(strs(&api["entrypoint"]), ["/usr/bin/tini", "--"]);
+    // A folded string is split into words as compose does, quotes included.
+    assert_eq!(
+        strs(&api["command"]),
+        ["sh", "-c", "python -m app --port 8000"]
+    );
+    let worker = svc(&s, "worker");
+    assert_eq!(worker["build"]["context"], "/project/worker");
+    assert_eq!(
+        worker["build"]["args"],
+        json!([{"key": "NODE_ENV", "value": "production"}, {"key": "NPM_TOKEN", "value": ""}])
+    );
+    report_has(&out, "build arg `NPM_TOKEN` has no value");
+    let docs = svc(&s, "docs");
+    assert_eq!(docs["working-dir"], "/srv");
+    assert_eq!(docs["user"], "1000");
+}
+
+#[test]
+fn anchors_merge_keys_and_extension_fields() {
+    let out = one("anchors.yml");
+    let s = stack(&out.kdl, &[]);
+    assert_eq!(names(&s, "services"), ["api", "worker"]);
+    let api = svc(&s, "api");
+    assert_eq!(api["restart"], "always");
+    assert_eq!(
+        env(api),
+        map(&[("TZ", "UTC"), ("LOG_LEVEL", "debug"), ("API_PORT", "8000")])
+    );
+    assert_eq!(api["logging"]["driver"], "json-file");
+    assert_eq!(
+        api["logging"]["options"],
+        json!([{"key": "max-size", "value": "10m"}, {"key": "max-file", "value": "3"}])
+    );
+    assert_eq!(api["health"]["interval"], "5s");
+    assert_eq!(api["health"]["timeout"], "2s");
+    assert_eq!(api["health"]["retries"], 10);
+    assert!(out.kdl.contains("http port=8000 path=\"/healthz\""));
+    let worker = svc(&s, "worker");
+    assert_eq!(worker["restart"], json!({"on-failure": {"max_retries": 5}}));
+    assert_eq!(env(worker), map(&[("TZ", "UTC"), ("LOG_LEVEL", "info")]));
+    report_has(&out, "the extension field `x-common` is not carried over");
+    assert!(!out.kdl.contains("x-team"));
+}
+
+#[test]
+fn long_form_ports_and_volumes() {
+    let out = one("long-forms.yml");
+    let s = stack(&out.kdl, &[]);
+    let proxy = svc(&s, "proxy");
+    assert_eq!(
+        ports(proxy),
+        [
+            "8080:80/tcp",
+            "127.0.0.1:8443:443/tcp",
+            "5353:53/udp",
+            "9000/tcp",
+            "::1:8081:81/tcp"
+        ]
+    );
+    assert_eq!(
+        mounts(proxy),
+        [
+            "static->/usr/share/nginx/html:ro",
+            "/project/conf/nginx.conf->/etc/nginx/nginx.conf:ro",
+            "/project/certs->/etc/nginx/certs",
+            "tmpfs(67108864,1023)->/var/cache/nginx",
+            "anonymous->/var/log/nginx",
+            "/project/html->/srv/html:ro",
+            "tmpfs(16777216,493)->/run",
+        ]
+    );
+    report_has(
+        &out,
+        "`volume.nocopy` on `/usr/share/nginx/html` is not imported",
+    );
+    report_has(&out, "the mount option `z`");
+    report_has(&out, "the tmpfs option `noexec`");
+}
+
+#[test]
+fn external_and_internal_networks() {
+    let out = one("external-networks.yml");
+    let s = stack(&out.kdl, &[]);
+    assert_eq!(s["networks"]["shared"]["external"], true);
+    assert_eq!(s["networks"]["shared"]["engine-name"], "infra_shared");
+    assert_eq!(s["networks"]["legacy"]["engine-name"], "old_net");
+    assert_eq!(s["networks"]["back"]["internal"], true);
+    assert_eq!(
+        s["networks"]["front"]["labels"],
+        json!([{"key": "com.example.tier", "value": "front"}])
+    );
+    let app = svc(&s, "app");
+    let nets: Vec<Value> = app["networks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(nets.len(), 3);
+    assert_eq!(nets[0]["name"], "front");
+    assert_eq!(nets[0]["aliases"], json!(["app.internal", "api"]));
+    assert_eq!(nets[1]["ipv4-address"], "172.30.0.10");
+    assert_eq!(nets[2]["name"], "shared");
+    assert_eq!(
+        svc(&s, "sidecar")["network-mode"],
+        json!({"service": "app"})
+    );
+    report_has(&out, "`ipam` is not imported");
+    report_has(&out, "`priority` is not imported");
+    report_has(
+        &out,
+        "network `legacy` is declared, but no service joins it",
+    );
+}
+
+#[test]
+fn compose_profiles_become_profile_blocks() {
+    let out = one("profiles.yml");
+    let base = stack(&out.kdl, &[]);
+    assert_eq!(names(&base, "services"), ["app", "db"]);
+    assert_eq!(base["available-profiles"], json!(["debug", "mail"]));
+    let debug = stack(&out.kdl, &["debug"]);
+    assert_eq!(
+        names(&debug, "services"),
+        ["adminer", "app", "db", "mailhog"]
+    );
+    assert_eq!(ports(svc(&debug, "adminer")), ["8088:8080/tcp"]);
+    assert_eq!(deps(svc(&debug, "adminer")), ["db:started"]);
+    let mail = stack(&out.kdl, &["mail"]);
+    assert_eq!(names(&mail, "services"), ["app", "db", "mailhog"]);
+    assert!(out.report.is_empty(), "{:?}", out.report);
+}
+
+#[test]
+fn develop_watch_rules() {
+    let out = one("watch.yml");
+    let s = stack(&out.kdl, &[]);
+    let web = svc(&s, "web");
+    let rules: Vec<String> = web["watch"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            format!(
+                "{} {} {}",
+                w["action"].as_str().unwrap_or(""),
+                w["path"].as_str().unwrap_or(""),
+                w["target"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "sync /project/web/src \"/app/src\"",
+            "rebuild /project/web/package.json null",
+            "sync-restart /project/web/config \"/app/config\"",
+            "sync-exec /project/web/templates \"/app/templates\"",
+        ]
+    );
+    assert_eq!(
+        web["watch"][0]["ignore"],
+        json!(["node_modules/", "*.test.js"])
+    );
+    assert_eq!(web["watch"][3]["exec"], json!(["kill", "-HUP", "1"]));
+    report_has(
+        &out,
+        "the watch action `restart` on `./web/.env` is not imported",
+    );
+}
+
+#[test]
+fn secrets_configs_and_octal_modes() {
+    let out = one("secrets-configs.yml");
+    let s = stack(&out.kdl, &[]);
+    assert_eq!(
+        s["secrets"]["db_password"]["source"],
+        json!({"file": "/project/secrets/db_password.txt"})
+    );
+    assert_eq!(s["secrets"]["api_key"]["source"], json!({"env": "API_KEY"}));
+    assert_eq!(
+        s["configs"]["motd"]["source"],
+        json!({"content": "Welcome to the app!\n"})
+    );
+    assert_eq!(s["configs"]["banner"]["source"], json!({"content": ""}));
+    let app = svc(&s, "app");
+    let secrets = &app["secrets"];
+    assert_eq!(
+        secrets[1],
+        json!({"name": "api_key", "target": "api.key", "uid": 1000, "gid": 1000, "mode": 0o400})
+    );
+    // `mode: 400` is decimal in compose too (0o620): kept, and reported.
+    assert_eq!(secrets[2]["mode"], 400);
+    report_has(&out, "`mode` is 400, which compose reads as decimal too");
+    // A quoted mode is octal.
+    assert_eq!(app["configs"][0]["mode"], 0o440);
+    assert_eq!(env(app)["DB_PASSWORD_FILE"], "(secret)db_password");
+    assert_eq!(env(app)["API_KEY_FILE"], "(secret)api_key");
+    report_has(&out, "`name: ignored-name` is not imported");
+    report_has(&out, "config `banner` from the variable `BANNER_TEXT`");
+}
+
+#[test]
+fn swarm_only_keys_are_reported_not_dropped() {
+    let out = one("swarm-deploy.yml");
+    let s = stack(&out.kdl, &[]);
+    let api = svc(&s, "api");
+    assert_eq!(api["scale"], 3);
+    assert_eq!(api["restart"], json!({"on-failure": {"max_retries": 4}}));
+    assert_eq!(
+        api["limits"],
+        json!({"cpus": 1.5, "memory": 512u64 << 20, "pids": 200})
+    );
+    assert_eq!(
+        api["reservations"],
+        json!({"cpus": 0.25, "memory": 128u64 << 20, "pids": null})
+    );
+    let legacy = svc(&s, "legacy");
+    assert_eq!(
+        legacy["limits"],
+        json!({"cpus": 0.5, "memory": 1u64 << 30, "pids": 100})
+    );
+    assert_eq!(legacy["reservations"]["memory"], 256u64 << 20);
+    for needle in [
+        "`version` is dropped",
+        "`deploy.placement` is not imported: Swarm only",
+        "`deploy.update_config` is not imported: Swarm only",
+        "`deploy.endpoint_mode` is not imported: Swarm only",
+        "`deploy.restart_policy.delay` is not imported",
+        "`deploy.resources.reservations.devices` is not imported",
+        "`cpu_shares` is not imported",
+        "`dns` is not imported",
+        "`links` is not imported",
+    ] {
+        report_has(&out, needle);
+        assert!(
+            out.kdl.contains(&format!("// import: {needle}")),
+            "no comment `{needle}`"
+        );
+    }
+}
+
+#[test]
+fn hardening_and_runtime_options() {
+    let out = one("hardening.yml");
+    let s = stack(&out.kdl, &[]);
+    let app = svc(&s, "app");
+    assert_eq!(app["init"], true);
+    assert_eq!(app["read-only"], true);
+    assert_eq!(app["user"], "10001:10001");
+    assert_eq!(app["cap-drop"], json!(["ALL"]));
+    assert_eq!(app["cap-add"], json!(["NET_BIND_SERVICE"]));
+    assert_eq!(app["no-new-privileges"], true);
+    assert_eq!(app["security-opt"], json!(["apparmor=unconfined"]));
+    assert_eq!(
+        app["ulimits"],
+        json!([{"name": "nproc", "soft": 65535, "hard": 65535}, {"name": "nofile", "soft": 20000, "hard": 40000}])
+    );
+    assert_eq!(
+        app["sysctls"],
+        json!([{"key": "net.core.somaxconn", "value": "1024"}])
+    );
+    assert_eq!(app["shm-size"], 256u64 << 20);
+    assert_eq!(app["stop-signal"], "SIGINT");
+    assert_eq!(app["stop-grace-period"], "1m30s");
+    assert_eq!(app["devices"], json!(["/dev/fuse"]));
+    assert_eq!(
+        app["labels"],
+        json!([{"key": "com.example.team", "value": "payments"}, {"key": "traefik.enable", "value": "true"}])
+    );
+    assert_eq!(
+        app["extra-hosts"],
+        json!([{"key": "host.docker.internal", "value": "host-gateway"}, {"key": "db.local", "value": "10.0.0.5"}])
+    );
+    assert_eq!(app["logging"]["driver"], "local");
+    assert_eq!(app["pull-policy"], "missing");
+    assert_eq!(app["hostname"], "app01");
+    assert_eq!(app["container-name"], "my-app");
+    assert_eq!(app["tty"], true);
+    assert_eq!(app["stdin-open"], true);
+    assert_eq!(app["expose"].as_array().map(Vec::len), Some(2));
+    assert_eq!(app["health"]["disabled"], true);
+    let job = svc(&s, "job");
+    assert_eq!(job["health"]["disabled"], true);
+    assert_eq!(job["restart"], "no");
+    assert_eq!(job["scale"], 2);
+    assert_eq!(job["privileged"], false);
+    assert!(out.report.is_empty(), "{:?}", out.report);
+}
+
+#[test]
+fn extends_in_the_same_file() {
+    let out = one("extends.yml");
+    let s = stack(&out.kdl, &[]);
+    let child = svc(&s, "child");
+    assert_eq!(child["image"], "example/base:1");
+    assert_eq!(env(child), map(&[("A", "1"), ("B", "20"), ("C", "3")]));
+    assert_eq!(ports(child), ["7000/tcp", "7001/tcp"]);
+    assert_eq!(child["restart"], "always");
+    let grandchild = svc(&s, "grandchild");
+    assert_eq!(grandchild["image"], "example/other:2");
+    assert_eq!(env(grandchild), env(child));
+}
+
+#[test]
+fn override_file_merges_as_compose_does() {
+    let out = run(&[
+        ("compose/override-base.yml", "compose.yml", None),
+        ("compose/override-local.yml", "compose.local.yml", None),
+    ]);
+    assert!(out.kdl.contains("profile \"local\" {"));
+    let base = stack(&out.kdl, &[]);
+    assert_eq!(names(&base, "services"), ["db", "web"]);
+    let s = stack(&out.kdl, &["local"]);
+    assert_eq!(names(&s, "services"), ["cache", "db", "web"]);
+    let web = svc(&s, "web");
+    // Scalars and commands replace.
+    assert_eq!(web["image"], "example/web:1");
+    assert_eq!(strs(&web["command"]), ["serve", "--port", "80", "--reload"]);
+    // Ports append without duplicates; env and labels merge by key.
+    assert_eq!(ports(web), ["80:80/tcp", "5678:5678/tcp"]);
+    assert_eq!(env(web), map(&[("MODE", "dev"), ("KEEP", "yes")]));
+    assert_eq!(
+        web["labels"],
+        json!([{"key": "tier", "value": "web"}, {"key": "debug", "value": "true"}])
+    );
+    // Volumes merge by target.
+    assert_eq!(
+        mounts(web),
+        ["/project/data->/data", "/project/static->/static:ro"]
+    );
+    // depends_on merges by service; the healthcheck field by field.
+    assert_eq!(deps(web), ["db:healthy", "cache:started"]);
+    assert_eq!(web["health"]["interval"], "5s");
+    assert_eq!(web["health"]["retries"], 3);
+    assert_eq!(
+        web["health"]["test"],
+        json!({"exec": ["curl", "-f", "http://localhost/health"]})
+    );
+    assert_eq!(
+        svc(&s, "db")["health"]["test"],
+        json!({"shell": "pg_isready"})
+    );
+    assert_eq!(s["networks"]["back"]["internal"], true);
+    assert_eq!(base["networks"]["back"]["internal"], Value::Null);
+    // Only the changes are written: not the image the override repeats.
+    let profile = out
+        .kdl
+        .split("profile \"local\" {")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(!profile.contains("example/web:1"));
+    assert!(!profile.contains("\"80:80\""));
+}
+
+// --- Diagnostics ----------------------------------------------------------------------------
+
+fn errors(fixture: &str) -> (Imported, Vec<(String, String, String)>) {
+    let text = read(&format!("errors/{fixture}"));
+    let out = import(&[Input {
+        path: PathBuf::from(fixture),
+        text: text.clone(),
+        profile: None,
+    }]);
+    let found = out
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let at = d.primary().map_or(String::new(), |s| {
+                text[s.offset..s.offset + s.len].to_string()
+            });
+            (d.problem.code().to_string(), d.to_string(), at)
+        })
+        .collect();
+    (out, found)
+}
+
+#[test]
+fn unknown_keys_get_spans_and_suggestions() {
+    let (out, found) = errors("unknown-keys.yml");
+    assert!(out.has_errors());
+    let codes: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(c, _, at)| (c.as_str(), at.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("unknown-property", "enviroment"),
+            ("unknown-property", "portz"),
+            ("unknown-property", "intervall"),
+            ("unknown-property", "bogus"),
+        ]
+    );
+    assert_eq!(
+        found[0].1,
+        "unknown property `enviroment` on `services.web`"
+    );
+    assert_eq!(
+        found[2].1,
+        "unknown property `intervall` on `services.web.healthcheck`"
+    );
+    let helps: Vec<Option<String>> = out.diagnostics.iter().map(|d| d.help.clone()).collect();
+    assert_eq!(helps[0].as_deref(), Some("did you mean `environment`?"));
+    assert_eq!(helps[1].as_deref(), Some("did you mean `ports`?"));
+    assert_eq!(helps[2].as_deref(), Some("did you mean `interval`?"));
+}
+
+#[test]
+fn yaml_errors_get_spans() {
+    let (out, found) = errors("bad-yaml.yml");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "syntax");
+    assert!(found[0].1.starts_with("invalid YAML: "), "{}", found[0].1);
+    assert!(out.diagnostics[0].primary().is_some());
+    let (_, found) = errors("duplicate-key.yml");
+    assert_eq!(
+        found,
+        [(
+            "duplicate".into(),
+            "key `image` is defined twice".into(),
+            "image".into()
+        )]
+    );
+}
+
+#[test]
+fn invalid_values_get_spans() {
+    let (_, found) = errors("bad-values.yml");
+    let at: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(c, _, at)| (c.as_str(), at.as_str()))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            ("invalid-port", "\"99999:80\""),
+            ("invalid-duration", "10"),
+            ("invalid-value", "sometimes")
+        ]
+    );
+}
+
+// --- Edges --------------------------------------------------------------------------------
+
+#[test]
+fn profile_names_come_from_file_names() {
+    for (file, want) in [
+        ("docker-compose.dev.yml", "dev"),
+        (".docker/docker-compose.prod.yml", "prod"),
+        ("compose.override.yaml", "override"),
+        ("staging.yml", "staging"),
+        ("docker-compose.CI Build.yml", "ci-build"),
+    ] {
+        assert_eq!(profile_name(Path::new(file)), want, "{file}");
+    }
+}
+
+#[test]
+fn two_overrides_with_one_profile_name_are_an_error() {
+    let text = "services:\n  a:\n    image: x\n".to_string();
+    let input = |p: &str| Input {
+        path: PathBuf::from(p),
+        text: text.clone(),
+        profile: None,
+    };
+    let out = import(&[
+        input("compose.yml"),
+        input("a/compose.dev.yml"),
+        input("b/compose.dev.yml"),
+    ]);
+    assert!(
+        out.diagnostics
+            .iter()
+            .any(|d| d.problem.code() == "duplicate")
+    );
+}
+
+#[test]
+fn never_panics_on_any_prefix_of_any_fixture() {
+    let mut files = vec![
+        "seed/docker-compose.yml".to_string(),
+        "seed/docker-compose.dev.yml".into(),
+        "seed/.docker/docker-compose.prod.yml".into(),
+    ];
+    for dir in ["compose", "errors"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(dir);
+        for e in std::fs::read_dir(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+        {
+            files.push(format!("{dir}/{}", e.file_name().to_string_lossy()));
+        }
+    }
+    for f in files {
+        let text = read(&f);
+        let cuts: Vec<usize> = text.char_indices().map(|(i, _)| i).step_by(7).collect();
+        for cut in cuts {
+            let prefix = &text[..cut];
+            let _ = import(&[Input {
+                path: PathBuf::from("/p/compose.yml"),
+                text: prefix.to_string(),
+                profile: None,
+            }]);
+            let _ = import(&[
+                Input {
+                    path: PathBuf::from("/p/compose.yml"),
+                    text: text.clone(),
+                    profile: None,
+                },
+                Input {
+                    path: PathBuf::from("/p/compose.x.yml"),
+                    text: prefix.to_string(),
+                    profile: None,
+                },
+            ]);
+        }
+    }
+}

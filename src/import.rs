@@ -1,0 +1,74 @@
+//! `stackr import`: compose files in, a stack file out (the work is `stackr-import`'s).
+
+use std::path::{Path, PathBuf};
+
+use stackr_import::{Input, import};
+
+use crate::cli::ImportArgs;
+use crate::render::Output;
+
+/// `FILE[:PROFILE]`: the suffix is a profile name when the whole argument is not a file.
+fn split(arg: &str) -> (PathBuf, Option<String>) {
+    if Path::new(arg).exists() {
+        return (PathBuf::from(arg), None);
+    }
+    match arg.rsplit_once(':') {
+        Some((file, profile)) if !profile.is_empty() && !profile.contains('/') => {
+            (PathBuf::from(file), Some(profile.to_string()))
+        }
+        _ => (PathBuf::from(arg), None),
+    }
+}
+
+pub fn run(args: &ImportArgs, out: &Output) -> i32 {
+    let mut inputs = Vec::new();
+    for arg in &args.files {
+        let (path, profile) = split(arg);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => inputs.push(Input {
+                path,
+                text,
+                profile,
+            }),
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", path.display());
+                return 1;
+            }
+        }
+    }
+    let imported = import(&inputs);
+    for d in &imported.diagnostics {
+        eprint!("{}", out.diagnostic(d));
+        eprintln!();
+    }
+    if !imported.report.is_empty() {
+        eprintln!("not carried over, or changed in meaning (also written as comments):");
+        for line in &imported.report {
+            eprintln!("  {line}");
+        }
+    }
+    if imported.has_errors() {
+        eprintln!("error: the compose files have errors: nothing written");
+        return 1;
+    }
+    match &args.output {
+        Some(path) => {
+            if path.exists() && !args.force {
+                eprintln!("error: `{}` exists", path.display());
+                eprintln!("  help: pass `--force` to overwrite it");
+                return 1;
+            }
+            if let Err(e) = std::fs::write(path, &imported.kdl) {
+                eprintln!("error: cannot write `{}`: {e}", path.display());
+                return 1;
+            }
+            eprintln!(
+                "wrote {}: check it with `stackr -f {} check`",
+                path.display(),
+                path.display()
+            );
+        }
+        None => print!("{}", imported.kdl),
+    }
+    0
+}
