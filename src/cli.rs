@@ -176,7 +176,8 @@ pub struct ExecArgs {
     /// Which container of a scaled service.
     #[arg(long, default_value_t = 1)]
     pub index: u32,
-    /// Accepted for compose's sake: no pseudo-terminal is allocated.
+    /// No pseudo-terminal, even on a terminal (one is allocated when stdin and stdout are
+    /// terminals).
     #[arg(short = 'T', long = "no-tty")]
     pub no_tty: bool,
     pub service: String,

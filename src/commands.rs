@@ -463,14 +463,23 @@ pub fn exec(global: &Global, args: &ExecArgs, out: &Output) -> i32 {
             eprintln!("error: `{}` is not running ({})", c.name, c.state.as_str());
             return 1;
         }
+        // A terminal on both ends: a pseudo-terminal, raw input, as `docker exec -it`.
+        use std::io::IsTerminal;
+        let interactive = !args.detach
+            && !args.no_tty
+            && std::io::stdin().is_terminal()
+            && std::io::stdout().is_terminal();
         let spec = ExecSpec {
             cmd: args.command.clone(),
             user: args.user.clone(),
             working_dir: args.workdir.clone(),
             env: args.env.clone(),
-            tty: false,
+            tty: interactive,
             detach: args.detach,
+            size: crossterm::terminal::size().ok().filter(|_| interactive),
         };
+        let input = (!args.detach).then(stdin_stream);
+        let _raw = interactive.then(RawMode::enable).flatten();
         let print = |chunk: stackr_engine::LogChunk| match chunk.stream {
             LogStream::Stdout => {
                 let mut o = std::io::stdout().lock();
@@ -482,7 +491,7 @@ pub fn exec(global: &Global, args: &ExecArgs, out: &Output) -> i32 {
                 let _ = e.write_all(chunk.text.as_bytes());
             }
         };
-        match engine.exec(&c.id, &spec, &print).await {
+        match engine.exec(&c.id, &spec, input, &print).await {
             Ok(Some(code)) => i32::try_from(code).unwrap_or(1),
             Ok(None) => 0,
             Err(e) => {
@@ -813,4 +822,37 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
         }
         code.map_or(1, |c| i32::try_from(c).unwrap_or(1))
     })
+}
+
+/// Standard input as a stream of chunks.
+fn stdin_stream() -> futures::stream::BoxStream<'static, Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    futures::stream::unfold(tokio::io::stdin(), |mut stdin| async move {
+        let mut buf = vec![0u8; 4096];
+        match stdin.read(&mut buf).await {
+            Ok(0) | Err(_) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((buf, stdin))
+            }
+        }
+    })
+    .boxed()
+}
+
+/// The terminal in raw mode while it lives (keys go to the container as typed).
+struct RawMode;
+
+impl RawMode {
+    fn enable() -> Option<RawMode> {
+        crossterm::terminal::enable_raw_mode()
+            .ok()
+            .map(|()| RawMode)
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = crossterm::terminal::disable_raw_mode();
+    }
 }

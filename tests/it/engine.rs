@@ -717,6 +717,35 @@ service "job" {{
         "echo $GREETING from $(pwd)",
     ]);
     assert_eq!(r.stdout, "hi from /srv\n", "{}", r.stderr);
+    // Without a terminal there is no pseudo-terminal; on one there is (`script` gives one).
+    let r = s.stackr(&["exec", "app", "tty"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let bin = env!("CARGO_BIN_EXE_stackr");
+    let out = Command::new("script")
+        .args(["-qec", &format!("{bin} exec app tty"), "/dev/null"])
+        .current_dir(&s.dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run script: {e}"));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("/dev/pts/"),
+        "an interactive exec gets a tty: {shown}"
+    );
+    // Standard input is passed on.
+    let mut child = crate::cli::stackr(&s.dir)
+        .args(["exec", "-T", "app", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
+        let _ = stdin.write_all(b"piped in\n");
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "piped in\n");
     // cp both ways.
     let host = s.dir.join("copied.txt");
     ok(

@@ -338,10 +338,12 @@ impl Engine for DockerEngine {
         &self,
         id: &str,
         spec: &stackr_engine::ExecSpec,
+        input: Option<BoxStream<'static, Vec<u8>>>,
         output: &(dyn Fn(LogChunk) + Send + Sync),
     ) -> Result<Option<i64>> {
         let what = format!("container `{id}`");
         let config = bollard::models::ExecConfig {
+            attach_stdin: Some(input.is_some() && !spec.detach),
             attach_stdout: Some(!spec.detach),
             attach_stderr: Some(!spec.detach),
             tty: Some(spec.tty),
@@ -369,8 +371,29 @@ impl Engine for DockerEngine {
         {
             bollard::exec::StartExecResults::Detached => return Ok(None),
             bollard::exec::StartExecResults::Attached {
-                output: mut stream, ..
+                output: mut stream,
+                input: mut writer,
             } => {
+                if let Some((w, h)) = spec.size.filter(|_| spec.tty) {
+                    let resize = bollard::query_parameters::ResizeExecOptions {
+                        h: i32::from(h),
+                        w: i32::from(w),
+                    };
+                    let _ = self.docker.resize_exec(&created.id, resize).await;
+                }
+                // Standard input goes on in the background until it ends or the command does.
+                let feeder = input.map(|mut input| {
+                    tokio::spawn(async move {
+                        use tokio::io::AsyncWriteExt;
+                        while let Some(bytes) = input.next().await {
+                            if writer.write_all(&bytes).await.is_err() {
+                                break;
+                            }
+                            let _ = writer.flush().await;
+                        }
+                        let _ = writer.shutdown().await;
+                    })
+                });
                 while let Some(item) = stream.next().await {
                     match item.map_err(|e| self.err(&what, e))? {
                         LogOutput::StdOut { message } | LogOutput::Console { message } => {
@@ -385,6 +408,9 @@ impl Engine for DockerEngine {
                         }),
                         LogOutput::StdIn { .. } => {}
                     }
+                }
+                if let Some(f) = feeder {
+                    f.abort();
                 }
             }
         }

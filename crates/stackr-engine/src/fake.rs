@@ -478,6 +478,7 @@ impl Engine for FakeEngine {
         &self,
         id: &str,
         spec: &ExecSpec,
+        _input: Option<BoxStream<'static, Vec<u8>>>,
         output: &(dyn Fn(LogChunk) + Send + Sync),
     ) -> Result<Option<i64>> {
         let (name, state) = self.with_container(id, |c| (c.info.name.clone(), c.info.state))?;

@@ -358,6 +358,8 @@ pub struct ExecSpec {
     pub tty: bool,
     /// Start it and return at once.
     pub detach: bool,
+    /// The terminal's size (columns, rows), for a pseudo-terminal.
+    pub size: Option<(u16, u16)>,
 }
 
 /// The processes of a container, as `ps` shows them.
@@ -470,10 +472,12 @@ pub trait Engine: Send + Sync {
 
     /// Runs a command in a running container, streaming its output; returns its exit code
     /// (`None` when detached).
+    /// `input`, when given, is fed to the command's standard input.
     fn exec(
         &self,
         id: &str,
         spec: &ExecSpec,
+        input: Option<BoxStream<'static, Vec<u8>>>,
         output: &(dyn Fn(LogChunk) + Send + Sync),
     ) -> impl Future<Output = Result<Option<i64>>> + Send;
 
