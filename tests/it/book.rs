@@ -167,3 +167,49 @@ fn book_summary_links_every_chapter() {
         );
     }
 }
+
+/// `book/src/commands/reference.md` is every command's `--help`, as the binary prints it.
+/// `STACKR_BLESS=1 cargo test --test it command_reference` rewrites it after a change.
+#[test]
+fn command_reference_matches_help() {
+    let bin = env!("CARGO_BIN_EXE_stackr");
+    let help = |args: &[&str]| -> String {
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .env_remove("STACKR_STACK_NAME")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let top = help(&["--help"]);
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 25, "{commands:?}");
+    let mut page = String::from(
+        "# Command reference\n\nEvery command's `--help`, as `stackr` prints it (a test keeps this page in step with\nthe binary).\n\n## stackr\n\n```text\n",
+    );
+    page.push_str(top.trim_end());
+    page.push_str("\n```\n");
+    for c in &commands {
+        page.push_str(&format!("\n## stackr {c}\n\n```text\n"));
+        page.push_str(help(&[c, "--help"]).trim_end());
+        page.push_str("\n```\n");
+    }
+    let path = root().join("book/src/commands/reference.md");
+    if std::env::var_os("STACKR_BLESS").is_some() {
+        std::fs::write(&path, &page).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == page,
+        "book/src/commands/reference.md is out of date: run `STACKR_BLESS=1 cargo test --test it command_reference`"
+    );
+}
