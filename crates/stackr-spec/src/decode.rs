@@ -611,15 +611,19 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             if let Some(e) = v.arg(0) {
                 let img = r.nonempty(e, "`image`");
                 if let Some(img) = &img
-                    && img.value.chars().any(char::is_whitespace)
+                    && let Some(reason) = image_problem(&img.value)
                 {
+                    let help = img.value.ends_with(':').then(|| {
+                        "an empty tag often comes from an unset variable: give it a default, `${TAG:-latest}`".to_string()
+                    });
                     r.push(
                         Diagnostic::error(Problem::InvalidValue {
                             field: "`image`".into(),
                             value: img.value.clone(),
-                            reason: "an image reference has no spaces".into(),
+                            reason: reason.into(),
                         })
-                        .with_label(img.span, "invalid reference"),
+                        .with_label(img.span, "invalid reference")
+                        .with_help_opt(help),
                     );
                 }
                 r.set_once(&mut s.image, img, "image", place);
@@ -1234,6 +1238,25 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         "watch" => decode_watch(r, child, s, place),
         _ => r.unknown_node(child, place, SERVICE_NODES),
     }
+}
+
+/// Why an image reference cannot be right, if it cannot.
+fn image_problem(image: &str) -> Option<&'static str> {
+    if image.chars().any(char::is_whitespace) {
+        return Some("an image reference has no spaces");
+    }
+    if image.ends_with(':') {
+        return Some("the tag after `:` is empty");
+    }
+    if image.ends_with('@')
+        || image.contains("@sha256:") && image.rsplit("@sha256:").next().is_some_and(str::is_empty)
+    {
+        return Some("the digest after `@` is empty");
+    }
+    if image.starts_with(':') || image.starts_with('/') {
+        return Some("the repository name is missing");
+    }
+    None
 }
 
 fn is_signal(s: &str) -> bool {

@@ -233,8 +233,8 @@ pub struct DotenvError {
 
 /// Parses an env file as compose does: `KEY=value`, `export KEY=value`, `#` comments, single
 /// quotes (literal), double quotes (with `\n`, `\t`, `\"`, `\\` escapes, may span lines), and
-/// ` #` starting a comment after an unquoted value. Values are interpolated with the variables
-/// known so far (`vars`, then earlier lines), except in single quotes.
+/// ` #` starting a comment after an unquoted value. Values are interpolated with `vars` (the
+/// shell, which wins) and then earlier lines, except in single quotes.
 pub fn parse_dotenv(
     text: &str,
     vars: &dyn Variables,
@@ -361,7 +361,7 @@ pub fn parse_dotenv(
     Ok(out)
 }
 
-/// Earlier lines of an env file, then the outer variables.
+/// The outer variables (the shell wins, as in compose), then earlier lines of the env file.
 struct Chain<'a> {
     first: &'a [(String, String)],
     then: &'a dyn Variables,
@@ -369,12 +369,13 @@ struct Chain<'a> {
 
 impl Variables for Chain<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        self.first
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .or_else(|| self.then.get(name))
+        self.then.get(name).or_else(|| {
+            self.first
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        })
     }
 }
 
@@ -555,6 +556,13 @@ mod tests {
         assert_eq!(get("G"), Some("multi\nline"));
         assert_eq!(get("H"), Some("1two"));
         assert_eq!(get("I"), Some("from-env"));
+    }
+
+    #[test]
+    fn dotenv_the_shell_wins_inside_the_file_too() {
+        let shell = BTreeMap::from([("H".to_string(), "shell".to_string())]);
+        let parsed = parse_dotenv("H=file\nI=$H\n", &shell).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed[1], ("I".to_string(), "shell".to_string()));
     }
 
     #[test]

@@ -291,10 +291,14 @@ fn read_all(
             }
         }
     }
-    if diags
-        .iter()
-        .any(|d| matches!(d.problem, Problem::Syntax { .. }))
-    {
+    // A file that could not be parsed, or an include that could not be read, leaves nothing
+    // sound to validate: whatever it declared would show up as unknown references.
+    if diags.iter().any(|d| {
+        matches!(
+            d.problem,
+            Problem::Syntax { .. } | Problem::Unreadable { .. }
+        )
+    }) {
         read.broken = true;
     }
     read
