@@ -115,7 +115,8 @@ impl Drop for TestStack {
         for v in docker(&["volume", "ls", "-q", "--filter", &filter]).lines() {
             docker(&["volume", "rm", "-f", v]);
         }
-        docker(&["image", "rm", "-f", &format!("{}:img", self.name)]);
+        // The test image's tag stays: removing it while another test builds the same layers
+        // can break that build. Tags are cheap; the layers are shared.
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
