@@ -410,6 +410,10 @@ pub(crate) fn info_of_summary(c: ContainerSummary) -> ContainerInfo {
         health,
         health_output: None,
         ports,
+        networks: c
+            .network_settings
+            .and_then(|n| n.networks)
+            .map(|n| n.into_keys().collect()),
     }
 }
 
@@ -437,6 +441,11 @@ pub(crate) fn info_of_inspect(c: ContainerInspectResponse) -> ContainerInfo {
         None
     };
     let mut ports = Vec::new();
+    let networks: Option<Vec<String>> = c
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|n| n.keys().cloned().collect());
     let port_map = c.network_settings.and_then(|n| n.ports).unwrap_or_default();
     for (key, bindings) in port_map {
         let Some((container_port, protocol)) = port_parts(&key) else {
@@ -477,6 +486,7 @@ pub(crate) fn info_of_inspect(c: ContainerInspectResponse) -> ContainerInfo {
         health,
         health_output,
         ports,
+        networks,
     }
 }
 

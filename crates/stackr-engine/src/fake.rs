@@ -115,6 +115,19 @@ impl FakeEngine {
             .collect()
     }
 
+    /// Detaches a container from a network, as a run killed between creating a container and
+    /// attaching its other networks would leave it.
+    pub fn detach_network(&self, container: &str, network: &str) {
+        let mut st = lock(&self.state);
+        for c in st.containers.values_mut() {
+            if c.info.name == container
+                && let Some(nets) = &mut c.info.networks
+            {
+                nets.retain(|n| n != network);
+            }
+        }
+    }
+
     fn record(&self, call: String) {
         lock(&self.state).calls.push(call);
     }
@@ -331,6 +344,7 @@ impl Engine for FakeEngine {
                 health: None,
                 health_output: None,
                 ports: Vec::new(),
+                networks: Some(spec.networks.iter().map(|n| n.network.clone()).collect()),
             };
             st.containers.insert(
                 id,

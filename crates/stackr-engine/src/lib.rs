@@ -262,6 +262,9 @@ pub struct ContainerInfo {
     /// The last health check's output, when the engine reports it (inspect only).
     pub health_output: Option<String>,
     pub ports: Vec<PublishedPort>,
+    /// The networks it is attached to, by name (`None`: not reported).
+    #[serde(default)]
+    pub networks: Option<Vec<String>>,
 }
 
 impl ContainerInfo {

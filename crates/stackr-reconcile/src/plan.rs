@@ -425,7 +425,20 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 claimed.insert(extra.id.clone());
             }
             claimed.insert(current.id.clone());
-            let same = current.labels.get(LABEL_HASH) == Some(&want.hash);
+            // A run killed between creating a container and attaching its other networks leaves
+            // it with the right hash but too few networks: that is a change too.
+            let missing_networks: Vec<&str> = match &current.networks {
+                Some(have) if want.spec.network_mode.is_none() => want
+                    .spec
+                    .networks
+                    .iter()
+                    .map(|n| n.network.as_str())
+                    .filter(|n| !have.iter().any(|h| h == n))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let same =
+                current.labels.get(LABEL_HASH) == Some(&want.hash) && missing_networks.is_empty();
             let image_rebuilt = rebuilt.contains(&s.image);
             let mut it = item(ObjectKind::Container, &want.spec.name, Action::Keep);
             it.service = Some(s.name.clone());
@@ -439,6 +452,13 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 it.action = Action::Recreate;
                 let old = current.labels.get(LABEL_SPEC).cloned().unwrap_or_default();
                 it.changes = diff_specs(&old, &want.spec);
+                if !missing_networks.is_empty() {
+                    it.changes.push(Change {
+                        field: "attached networks".into(),
+                        from: format!("without {}", missing_networks.join(", ")),
+                        to: "all of them".into(),
+                    });
+                }
                 if current.name != want.spec.name {
                     it.changes.push(Change {
                         field: "name".into(),

@@ -425,3 +425,20 @@ service "web" {{
     ");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Regression: a run killed between creating a container and attaching its second network
+/// left a container with the right hash that the next plan kept.
+#[tokio::test]
+async fn a_container_missing_a_network_is_recreated() {
+    let e = engine();
+    let stack = stack_with(STACK, &[]);
+    up(&e, &stack).await.unwrap_or_else(|err| panic!("{err}"));
+    e.detach_network("shop-api-1", "shop_frontend");
+    let (p, _) = make_plan(&e, &stack, &PlanOptions::default()).await;
+    let text = render_text(&p);
+    assert!(text.contains("~ container shop-api-1"), "{text}");
+    assert!(
+        text.contains("attached networks: without shop_frontend -> all of them"),
+        "{text}"
+    );
+}
