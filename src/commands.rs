@@ -559,7 +559,7 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> i32 {
                         return 1;
                     }
                 };
-                match engine.upload_archive(&c.id, dir, tar).await {
+                match engine.upload_archive(&c.id, dir, tar, false).await {
                     Ok(()) => {
                         eprintln!("copied {} to {}:{dir}/{name}", args.source, c.name);
                         0
@@ -695,6 +695,10 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
                 Err(code) => return code,
             },
             probe_volume: Some(crate::lifecycle::probe().volume),
+            secrets: match crate::engine::secret_values(stack) {
+                Ok(s) => s,
+                Err(code) => return code,
+            },
             ..Default::default()
         };
         let mut spec = match stackr_reconcile::desired::container_spec(stack, service, 1, &inputs) {

@@ -21,6 +21,74 @@ pub async fn connect() -> Result<DockerEngine, i32> {
     }
 }
 
+/// Reads the value of every secret a service uses, before anything on the engine is touched: a
+/// missing file or an unset variable is an error here. Values are never printed.
+pub fn secret_values(
+    stack: &Stack,
+) -> Result<BTreeMap<String, stackr_reconcile::desired::SecretValue>, i32> {
+    use stackr_spec::SecretSource;
+    let mut out = BTreeMap::new();
+    let used: std::collections::BTreeSet<&String> = stack
+        .services
+        .values()
+        .flat_map(|s| s.secrets.iter().map(|f| &f.name.value))
+        .collect();
+    for name in used {
+        let Some(secret) = stack.secrets.get(name) else {
+            continue;
+        };
+        let value = match secret.source.as_ref().map(|s| &s.value) {
+            Some(SecretSource::File(path)) => match std::fs::read(path) {
+                Ok(v) => {
+                    warn_if_readable(name, path);
+                    v
+                }
+                Err(e) => {
+                    eprintln!(
+                        "error: secret `{name}`: cannot read `{}`: {e}",
+                        path.display()
+                    );
+                    eprintln!(
+                        "  help: nothing was changed; create the file, or point `file=` at it"
+                    );
+                    return Err(1);
+                }
+            },
+            Some(SecretSource::Env(var)) => match std::env::var_os(var) {
+                Some(v) => v.into_encoded_bytes(),
+                None => {
+                    eprintln!("error: secret `{name}`: the variable `{var}` is not set");
+                    eprintln!(
+                        "  help: nothing was changed; export `{var}` in the shell that runs stackr"
+                    );
+                    return Err(1);
+                }
+            },
+            _ => continue,
+        };
+        out.insert(name.clone(), stackr_reconcile::desired::SecretValue(value));
+    }
+    Ok(out)
+}
+
+#[cfg(unix)]
+fn warn_if_readable(name: &str, path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        eprintln!(
+            "warning: the file of secret `{name}` ({}) can be read by its group or others (mode {:o})",
+            path.display(),
+            meta.permissions().mode() & 0o777
+        );
+        eprintln!("  help: `chmod 600 {}`", path.display());
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable(_name: &str, _path: &std::path::Path) {}
+
 /// Reads every env file the stack's services name (missing optional ones are skipped).
 pub fn env_files(stack: &Stack) -> Result<BTreeMap<PathBuf, Vec<(String, String)>>, i32> {
     let shell: BTreeMap<String, String> = std::env::vars().collect();

@@ -81,6 +81,7 @@ pub async fn make_plan(
     let base = stackr_reconcile::desired::Inputs {
         env_files: env_files(stack)?,
         probe_volume: Some(probe().volume),
+        secrets: crate::engine::secret_values(stack)?,
         ..Default::default()
     };
     match prepare(engine, stack, base).await {
@@ -568,7 +569,13 @@ pub fn build_cmd(global: &Global, args: &BuildArgs, out: &Output) -> i32 {
             Ok(e) => e,
             Err(code) => return code,
         };
-        let inputs = stackr_reconcile::desired::Inputs::default();
+        let inputs = stackr_reconcile::desired::Inputs {
+            secrets: match crate::engine::secret_values(&stack) {
+                Ok(s) => s,
+                Err(code) => return code,
+            },
+            ..Default::default()
+        };
         let desired = match stackr_reconcile::desired::desired(&stack, &inputs) {
             Ok(d) => d,
             Err(e) => {

@@ -838,3 +838,134 @@ service "job" {{
     let r = s.stackr(&["man"]);
     assert!(r.stdout.contains(".TH stackr"));
 }
+
+/// Secrets from a file and from the environment, with uid/gid/mode, on a read-only container:
+/// the process reads them with the right owner and mode; nothing the engine shows holds a
+/// value; rotating one recreates exactly its users; a missing one fails before any change.
+#[test]
+fn secrets_are_delivered_with_owner_and_mode_and_never_leak() {
+    const FILE_SECRET: &str = "file-secret-b9f1c2";
+    const ENV_SECRET: &str = "env-secret-7d3e4a";
+    let s = TestStack::new("secrets", |n| {
+        format!(
+            r#"
+stack "{n}"
+secret "db_password" file="./db_password.txt"
+secret "api_key" env="STACKR_TEST_API_KEY"
+
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    read-only #true
+    user "1000:1000"
+    secret "db_password" uid=1000 gid=1000 mode=0o400
+    secret "api_key" target="keys/api" mode=0o440 gid=1000
+    env {{
+        DB_PASSWORD_FILE (secret)"db_password"
+    }}
+}}
+
+service "other" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    let pw = s.dir.join("db_password.txt");
+    std::fs::write(&pw, FILE_SECRET).unwrap_or_else(|e| panic!("{e}"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600));
+    }
+    let stackr = |args: &[&str]| {
+        run(crate::cli::stackr(&s.dir)
+            .env("STACKR_TEST_API_KEY", ENV_SECRET)
+            .args(args))
+    };
+    // A missing secret fails before anything on the engine is touched.
+    let r = run(crate::cli::stackr(&s.dir)
+        .env_remove("STACKR_TEST_API_KEY")
+        .args(["up", "-d"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("`STACKR_TEST_API_KEY` is not set"),
+        "{}",
+        r.stderr
+    );
+    assert!(s.containers().is_empty(), "nothing was created");
+
+    let mut outputs = Vec::new();
+    let r = stackr(&["up", "-d"]);
+    ok(&r, "up");
+    outputs.push(r);
+    let name = format!("{}-app-1", s.name);
+    let r = stackr(&[
+        "exec",
+        "app",
+        "sh",
+        "-c",
+        "stat -c '%u %g %a' /run/secrets/db_password /run/secrets/keys/api; cat /run/secrets/db_password; echo; cat $DB_PASSWORD_FILE",
+    ]);
+    assert_eq!(
+        r.stdout,
+        format!("1000 1000 400\n0 1000 440\n{FILE_SECRET}\n{FILE_SECRET}"),
+        "{}",
+        r.stderr
+    );
+    // The process (uid 1000, not in the api key's owner) cannot read the 0440 root:1000 file
+    // unless its group matches: it does (gid 1000).
+    let r = stackr(&["exec", "app", "cat", "/run/secrets/keys/api"]);
+    assert_eq!(r.stdout, ENV_SECRET);
+
+    // Nothing the engine shows holds a value.
+    let inspect = docker(&["inspect", &name]);
+    for secret in [FILE_SECRET, ENV_SECRET] {
+        assert!(
+            !inspect.contains(secret),
+            "docker inspect shows a secret value"
+        );
+    }
+    let events = engine_events(&s.name, unix_now().saturating_sub(120));
+    assert!(!format!("{events:?}").contains(FILE_SECRET));
+
+    // Rotating the file secret recreates exactly its users.
+    let other_before = s.containers().get(&format!("{}-other-1", s.name)).cloned();
+    let app_before = s.containers().get(&name).cloned();
+    std::fs::write(&pw, "rotated-value-55aa").unwrap_or_else(|e| panic!("{e}"));
+    let r = stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.contains("secret `db_password`"), "{}", r.stdout);
+    outputs.push(r);
+    let r = stackr(&["up", "-d"]);
+    ok(&r, "up after rotation");
+    outputs.push(r);
+    assert_ne!(
+        s.containers().get(&name).cloned(),
+        app_before,
+        "app is recreated"
+    );
+    assert_eq!(
+        s.containers().get(&format!("{}-other-1", s.name)).cloned(),
+        other_before,
+        "other is kept"
+    );
+    let r = stackr(&["exec", "app", "cat", "/run/secrets/db_password"]);
+    assert_eq!(r.stdout, "rotated-value-55aa");
+    // stackr's own output never shows a value.
+    for r in &outputs {
+        for secret in [FILE_SECRET, ENV_SECRET, "rotated-value-55aa"] {
+            assert!(
+                !r.stdout.contains(secret) && !r.stderr.contains(secret),
+                "stackr printed a secret"
+            );
+        }
+    }
+    ok(&stackr(&["down"]), "down");
+    assert_eq!(
+        s.count("volume"),
+        0,
+        "secrets volumes go with their containers"
+    );
+}

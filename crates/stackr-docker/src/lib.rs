@@ -458,10 +458,19 @@ impl Engine for DockerEngine {
         Ok(())
     }
 
-    async fn upload_archive(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<()> {
-        let options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
+    async fn upload_archive(
+        &self,
+        id: &str,
+        path: &str,
+        tar: Vec<u8>,
+        keep_owner: bool,
+    ) -> Result<()> {
+        let mut options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
             .path(path)
             .build();
+        if keep_owner {
+            options.copy_uidgid = Some("true".into());
+        }
         self.docker
             .upload_to_container(id, Some(options), bollard::body_full(tar.into()))
             .await

@@ -476,7 +476,13 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
-    async fn upload_archive(&self, id: &str, path: &str, tar: Vec<u8>) -> Result<()> {
+    async fn upload_archive(
+        &self,
+        id: &str,
+        path: &str,
+        tar: Vec<u8>,
+        _keep_owner: bool,
+    ) -> Result<()> {
         let name = self.with_container(id, |c| c.info.name.clone())?;
         self.record(format!("upload {name} {path} ({} bytes)", tar.len()));
         Ok(())

@@ -33,6 +33,8 @@ pub const LABEL_SPEC: &str = "io.stackr.spec";
 /// Short-lived helper containers stackr makes (to fill a volume) carry this label; they are not
 /// a service's and are never reported as orphans.
 pub const LABEL_HELPER: &str = "io.stackr.helper";
+/// A container's secrets volume carries this label, with the container's name.
+pub const LABEL_SECRETS_FOR: &str = "io.stackr.secrets-for";
 /// The volume holding stackr's probe runner carries this label, with the probe's digest.
 pub const LABEL_PROBE: &str = "io.stackr.probe";
 /// Images built by stackr carry the hash of their build inputs.
@@ -459,11 +461,13 @@ pub trait Engine: Send + Sync {
     /// Extracts a tar archive into `path` of a container (created or running). Files land in
     /// volumes and bind mounts under `path` as in the container's view; a read-only root
     /// filesystem refuses them.
+    /// `keep_owner`: the files get the owner in the archive, not the container's root.
     fn upload_archive(
         &self,
         id: &str,
         path: &str,
         tar: Vec<u8>,
+        keep_owner: bool,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// A tar archive of `path` in a container.

@@ -195,7 +195,7 @@ pub async fn ensure_probe<E: Engine>(
     let id = engine.create_container(&helper).await?;
     let tar = stackr_engine::context::single_file_tar("probe", probe.binary, 0o755)?;
     let uploaded = engine
-        .upload_archive(&id, crate::desired::PROBE_DIR, tar)
+        .upload_archive(&id, crate::desired::PROBE_DIR, tar, false)
         .await;
     let removed = engine.remove_container(&id).await;
     uploaded?;
@@ -762,6 +762,13 @@ async fn run_service<E: Engine>(
                         name: it.name.clone(),
                     });
                 }
+                if !want.secrets.is_empty() {
+                    fill_secrets(engine, &desired.stack, want)
+                        .await
+                        .map_err(|e| {
+                            engine_err(format!("cannot give `{}` its secrets", it.name), svc, e)
+                        })?;
+                }
                 let id = create(engine, &want.spec)
                     .await
                     .map_err(|e| engine_err(format!("cannot create `{}`", it.name), svc, e))?;
@@ -872,6 +879,94 @@ async fn run_service<E: Engine>(
     Ok(())
 }
 
+/// Puts a container's secrets into its own secrets volume, made anew: each file with its owner
+/// and mode, plus the digest file a later plan compares with. Filled through a helper
+/// container that is never started, then removed.
+async fn fill_secrets<E: Engine>(
+    engine: &E,
+    stack: &str,
+    want: &DesiredContainer,
+) -> stackr_engine::Result<()> {
+    let container = &want.spec.name;
+    let volume = crate::desired::secrets_volume(container);
+    let helper_name = format!("{container}-secrets-fill");
+    if let Some(old) = engine.inspect_container(&helper_name).await? {
+        engine.remove_container(&old.id).await?;
+    }
+    if engine.inspect_volume(&volume).await?.is_some() {
+        engine.remove_volume(&volume).await?;
+    }
+    engine
+        .create_volume(&stackr_engine::VolumeSpec {
+            name: volume.clone(),
+            driver: None,
+            driver_opts: BTreeMap::new(),
+            labels: BTreeMap::from([
+                (LABEL_STACK.to_string(), stack.to_string()),
+                (
+                    stackr_engine::LABEL_SECRETS_FOR.to_string(),
+                    container.clone(),
+                ),
+            ]),
+        })
+        .await?;
+    let helper = stackr_engine::ContainerSpec {
+        name: helper_name,
+        image: want.spec.image.clone(),
+        labels: BTreeMap::from([
+            (LABEL_STACK.to_string(), stack.to_string()),
+            (
+                stackr_engine::LABEL_HELPER.to_string(),
+                "secrets-fill".to_string(),
+            ),
+        ]),
+        entrypoint: Some(vec!["/never-started".into()]),
+        mounts: vec![stackr_engine::MountSpec::Volume {
+            source: Some(volume),
+            target: "/fill".into(),
+            read_only: false,
+        }],
+        network_mode: Some("none".into()),
+        restart: "no".into(),
+        ..stackr_engine::ContainerSpec::default()
+    };
+    let id = engine.create_container(&helper).await?;
+    let tar = secrets_tar(&want.secrets);
+    let uploaded = match tar {
+        Ok(tar) => engine.upload_archive(&id, "/fill", tar, true).await,
+        Err(e) => Err(e),
+    };
+    let removed = engine.remove_container(&id).await;
+    uploaded?;
+    removed
+}
+
+fn secrets_tar(files: &[crate::desired::SecretFile]) -> stackr_engine::Result<Vec<u8>> {
+    let fail = |e: std::io::Error| EngineError::Other(format!("cannot pack the secrets: {e}"));
+    let mut b = tar::Builder::new(Vec::new());
+    let digest = crate::desired::secrets_digest(files);
+    let entries = files
+        .iter()
+        .map(|f| (f.path.as_str(), f.value.0.as_slice(), f.uid, f.gid, f.mode))
+        .chain(std::iter::once((
+            crate::observe::DIGEST_FILE,
+            digest.as_bytes(),
+            0,
+            0,
+            0o400,
+        )));
+    for (path, content, uid, gid, mode) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_uid(u64::from(uid));
+        h.set_gid(u64::from(gid));
+        h.set_mode(mode);
+        h.set_cksum();
+        b.append_data(&mut h, path, content).map_err(fail)?;
+    }
+    b.into_inner().map_err(fail)
+}
+
 /// Creates a container; a container of this stack already holding the name (left by an
 /// interrupted run) is removed first, since the plan did not know it.
 async fn create<E: Engine>(
@@ -933,8 +1028,16 @@ pub async fn down<E: Engine>(
     let known: Vec<&str> = waves.iter().flatten().map(String::as_str).collect();
     // Orphans first (they depend on nothing stackr knows), then the waves backwards.
     let mut batches: Vec<Vec<&ContainerInfo>> = Vec::new();
+    // Helpers stackr left behind (an interrupted fill) always go, first.
+    batches.push(
+        containers
+            .iter()
+            .filter(|c| c.labels.contains_key(stackr_engine::LABEL_HELPER) && c.service().is_none())
+            .collect(),
+    );
     let orphans: Vec<&ContainerInfo> = containers
         .iter()
+        .filter(|c| !c.labels.contains_key(stackr_engine::LABEL_HELPER) || c.service().is_some())
         .filter(|c| c.service().is_none_or(|s| !known.contains(&s)))
         .collect();
     if opts.remove_orphans {
@@ -982,12 +1085,35 @@ pub async fn down<E: Engine>(
             }
         }
     }
+    // Secrets volumes go with their containers, `-v` or not.
+    let volumes = engine
+        .list_volumes(stack)
+        .await
+        .map_err(|e| engine_err("cannot list the stack's volumes".into(), None, e))?;
+    for v in volumes
+        .iter()
+        .filter(|v| v.labels.contains_key(stackr_engine::LABEL_SECRETS_FOR))
+    {
+        match engine.remove_volume(&v.name).await {
+            Ok(()) | Err(EngineError::NotFound { .. }) => {}
+            Err(e) => {
+                return Err(engine_err(
+                    format!("cannot remove volume `{}`", v.name),
+                    None,
+                    e,
+                ));
+            }
+        }
+    }
     if opts.remove_volumes {
         let volumes = engine
             .list_volumes(stack)
             .await
             .map_err(|e| engine_err("cannot list the stack's volumes".into(), None, e))?;
-        for v in volumes {
+        for v in volumes
+            .into_iter()
+            .filter(|v| !v.labels.contains_key(stackr_engine::LABEL_SECRETS_FOR))
+        {
             engine
                 .remove_volume(&v.name)
                 .await

@@ -28,6 +28,54 @@ pub struct Inputs {
     pub build_digests: BTreeMap<String, String>,
     /// The volume holding stackr's probe runner, for native `http` and `tcp` checks.
     pub probe_volume: Option<String>,
+    /// Secret values by secret name, read from their files and variables by the caller. Never
+    /// printed, never in a spec, a label or an event.
+    pub secrets: BTreeMap<String, SecretValue>,
+}
+
+/// A secret's value; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(pub Vec<u8>);
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretValue({} bytes)", self.0.len())
+    }
+}
+
+/// Where secrets are mounted in containers.
+pub const SECRETS_DIR: &str = "/run/secrets";
+
+/// A secret file to put into a container's secrets volume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    pub name: String,
+    /// The file's path inside the secrets volume (relative to `/run/secrets`).
+    pub path: String,
+    pub value: SecretValue,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// The volume holding a container's secrets.
+pub fn secrets_volume(container: &str) -> String {
+    format!("{container}_secrets")
+}
+
+/// One line per secret, `PATH UID GID MODE SHA256`: what the digest file in a secrets volume
+/// holds, so a plan can tell which secret changed without ever reading a value.
+pub fn secrets_digest(files: &[SecretFile]) -> String {
+    let mut out = String::new();
+    for f in files {
+        let d = Sha256::digest(&f.value.0);
+        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        out.push_str(&format!(
+            "{} {} {} {:o} {hex}\n",
+            f.path, f.uid, f.gid, f.mode
+        ));
+    }
+    out
 }
 
 /// Where the probe volume is mounted in containers that use native probes.
@@ -57,6 +105,8 @@ pub struct DesiredContainer {
     pub spec: ContainerSpec,
     /// The hash of everything that, changed, means recreating the container.
     pub hash: String,
+    /// The files of its secrets volume (mounted read-only at `/run/secrets`).
+    pub secrets: Vec<SecretFile>,
 }
 
 /// A dependency edge.
@@ -285,31 +335,56 @@ pub fn container_spec(
             },
         });
     }
-    // Secrets from files are read-only bind mounts, as compose mounts them.
+    // Secrets go into a volume of the container's own, with their owner and mode, mounted
+    // read-only at /run/secrets: never an environment variable, a label or an image layer.
+    let mut secret_files = Vec::new();
     for f in &s.secrets {
         let Some(secret) = stack.secrets.get(&f.name.value) else {
             continue;
         };
-        match secret.source.as_ref().map(|x| &x.value) {
-            Some(SecretSource::File(p)) => mounts.push(MountSpec::Bind {
-                source: p.clone(),
-                target: f.secret_path(),
-                read_only: true,
-            }),
-            Some(SecretSource::Env(_)) => {
-                return Err(ReconcileError::Unsupported {
-                    service,
-                    what: format!("secret `{}` from an environment variable", f.name.value),
-                    help: "delivering secrets from the environment lands with the secrets work; until then use `file=`".into(),
-                });
-            }
-            Some(SecretSource::External(_)) | None => {
-                return Err(ReconcileError::ExternalSecret {
-                    service,
-                    secret: f.name.value.clone(),
-                });
-            }
+        if matches!(
+            secret.source.as_ref().map(|x| &x.value),
+            Some(SecretSource::External(_)) | None
+        ) {
+            return Err(ReconcileError::ExternalSecret {
+                service,
+                secret: f.name.value.clone(),
+            });
         }
+        let path = f.secret_path();
+        let Some(rel) = path.strip_prefix(&format!("{SECRETS_DIR}/")) else {
+            return Err(ReconcileError::Unsupported {
+                service,
+                what: format!(
+                    "secret `{}` at `{path}`, outside {SECRETS_DIR}",
+                    f.name.value
+                ),
+                help: format!(
+                    "give it a `target` under {SECRETS_DIR} (a relative target is), and point the program there"
+                ),
+            });
+        };
+        let Some(value) = inputs.secrets.get(&f.name.value) else {
+            return Err(ReconcileError::Internal(format!(
+                "the value of secret `{}` was not read",
+                f.name.value
+            )));
+        };
+        secret_files.push(SecretFile {
+            name: f.name.value.clone(),
+            path: rel.to_string(),
+            value: value.clone(),
+            uid: f.uid.as_ref().map_or(0, |u| u.value),
+            gid: f.gid.as_ref().map_or(0, |g| g.value),
+            mode: f.mode.as_ref().map_or(0o444, |m| m.value),
+        });
+    }
+    if !secret_files.is_empty() {
+        mounts.push(MountSpec::Volume {
+            source: Some(secrets_volume(&container_name(stack, s, n))),
+            target: SECRETS_DIR.into(),
+            read_only: true,
+        });
     }
     for f in &s.configs {
         let Some(config) = stack.configs.get(&f.name.value) else {
@@ -516,6 +591,7 @@ pub fn container_spec(
         number: n,
         spec,
         hash,
+        secrets: secret_files,
     })
 }
 

@@ -7,6 +7,18 @@ use stackr_engine::{Engine, Result};
 use crate::desired::Desired;
 use crate::plan::Observed;
 
+/// The file in a secrets volume that holds the digests of its secrets.
+pub const DIGEST_FILE: &str = ".stackr-digest";
+
+/// The content of the first file of a tar archive.
+fn first_file(tar: &[u8]) -> Option<String> {
+    let mut archive = tar::Archive::new(tar);
+    let mut entry = archive.entries().ok()?.next()?.ok()?;
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut out).ok()?;
+    Some(out)
+}
+
 /// Everything [`crate::plan::plan`] needs to know about the engine, read in parallel.
 pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observed> {
     let stack = desired.stack.as_str();
@@ -36,7 +48,23 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
         let exists = engine.inspect_volume(&v.spec.name).await?.is_some();
         external_volumes.insert(v.spec.name.clone(), exists);
     }
+    // What the secrets volumes of existing containers hold (digests, never values).
+    let mut secret_digests = BTreeMap::new();
+    for s in &desired.services {
+        for want in s.containers.iter().filter(|c| !c.secrets.is_empty()) {
+            let Some(c) = containers.iter().find(|c| c.name == want.spec.name) else {
+                continue;
+            };
+            let path = format!("{}/{DIGEST_FILE}", crate::desired::SECRETS_DIR);
+            if let Ok(tar) = engine.download_archive(&c.id, &path).await
+                && let Some(text) = first_file(&tar)
+            {
+                secret_digests.insert(c.name.clone(), text);
+            }
+        }
+    }
     Ok(Observed {
+        secret_digests,
         containers,
         networks,
         volumes,

@@ -24,6 +24,8 @@ pub struct Observed {
     /// External networks and volumes by engine name: whether they exist.
     pub external_networks: BTreeMap<String, bool>,
     pub external_volumes: BTreeMap<String, bool>,
+    /// The digest file of each existing container's secrets volume, by container name.
+    pub secret_digests: BTreeMap<String, String>,
 }
 
 /// What the caller asked for.
@@ -437,8 +439,26 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                     .collect(),
                 _ => Vec::new(),
             };
-            let same =
-                current.labels.get(LABEL_HASH) == Some(&want.hash) && missing_networks.is_empty();
+            // A rotated secret (new file content or variable value) recreates its users.
+            let changed_secrets: Vec<String> = if want.secrets.is_empty() {
+                Vec::new()
+            } else {
+                let now = crate::desired::secrets_digest(&want.secrets);
+                let before = observed
+                    .secret_digests
+                    .get(&current.name)
+                    .cloned()
+                    .unwrap_or_default();
+                want.secrets
+                    .iter()
+                    .zip(now.lines())
+                    .filter(|(_, line)| !before.lines().any(|b| b == *line))
+                    .map(|(f, _)| f.name.clone())
+                    .collect()
+            };
+            let same = current.labels.get(LABEL_HASH) == Some(&want.hash)
+                && missing_networks.is_empty()
+                && changed_secrets.is_empty();
             let image_rebuilt = rebuilt.contains(&s.image);
             let mut it = item(ObjectKind::Container, &want.spec.name, Action::Keep);
             it.service = Some(s.name.clone());
@@ -452,6 +472,13 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 it.action = Action::Recreate;
                 let old = current.labels.get(LABEL_SPEC).cloned().unwrap_or_default();
                 it.changes = diff_specs(&old, &want.spec);
+                for name in &changed_secrets {
+                    it.changes.push(Change {
+                        field: format!("secret `{name}`"),
+                        from: "the value it was created with".into(),
+                        to: "another value, owner or mode".into(),
+                    });
+                }
                 if !missing_networks.is_empty() {
                     it.changes.push(Change {
                         field: "attached networks".into(),
