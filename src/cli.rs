@@ -396,6 +396,9 @@ pub struct LogsArgs {
     /// Show timestamps.
     #[arg(short = 't', long)]
     pub timestamps: bool,
+    /// Show secret values instead of `********` where a container prints them.
+    #[arg(long)]
+    pub no_mask: bool,
     /// Only these services.
     pub services: Vec<String>,
 }

@@ -387,7 +387,10 @@ async fn attached(
     timeout: Option<u64>,
     abort: Option<Option<String>>,
 ) -> i32 {
-    let printer = LogPrinter::new(stack, color, false);
+    let printer = match crate::engine::secret_values(stack) {
+        Ok(values) => LogPrinter::new(stack, color, false).mask(&values),
+        Err(code) => return code,
+    };
     let logs = follow(engine, &stack.name, services, None, &printer);
     // `abort`: `Some(None)` stops everything when any container exits; `Some(Some(svc))`
     // when that service's does, and exits with its code.

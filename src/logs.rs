@@ -23,7 +23,12 @@ pub struct LogPrinter {
     width: usize,
     services: Vec<String>,
     timestamps: bool,
+    /// Secret values to mask in the output (longest first).
+    secrets: Vec<String>,
 }
+
+/// Values shorter than this are not masked: they would hide ordinary words.
+pub const MIN_MASKED: usize = 4;
 
 impl LogPrinter {
     pub fn new(stack: &Stack, color: bool, timestamps: bool) -> Self {
@@ -38,7 +43,38 @@ impl LogPrinter {
             width,
             services: stack.services.keys().cloned().collect(),
             timestamps,
+            secrets: Vec::new(),
         }
+    }
+
+    /// Masks these secret values in what is printed; says which are too short to mask.
+    pub fn mask(
+        mut self,
+        values: &std::collections::BTreeMap<String, stackr_reconcile::desired::SecretValue>,
+    ) -> Self {
+        let mut short = Vec::new();
+        for (name, v) in values {
+            let text = String::from_utf8_lossy(&v.0).trim().to_string();
+            if text.chars().count() < MIN_MASKED {
+                short.push(name.clone());
+            } else {
+                self.secrets.push(text);
+            }
+        }
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if !short.is_empty() {
+            eprintln!(
+                "note: secret{} {} {} shorter than {MIN_MASKED} characters: not masked in the output",
+                if short.len() == 1 { "" } else { "s" },
+                short
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if short.len() == 1 { "is" } else { "are" }
+            );
+        }
+        self
     }
 
     pub fn print(&self, name: &str, service: &str, chunk: &LogChunk) {
@@ -51,7 +87,13 @@ impl LogPrinter {
             prefix
         };
         let mut out = std::io::stdout().lock();
-        for line in chunk.text.lines() {
+        let mut text = chunk.text.clone();
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "********");
+            }
+        }
+        for line in text.lines() {
             let _ = match chunk.stream {
                 LogStream::Stdout | LogStream::Stderr => writeln!(out, "{prefix} {line}"),
             };
@@ -164,7 +206,13 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> i32 {
             Ok(e) => e,
             Err(code) => return code,
         };
-        let printer = LogPrinter::new(&stack, color, args.timestamps);
+        let mut printer = LogPrinter::new(&stack, color, args.timestamps);
+        if !args.no_mask {
+            match crate::engine::secret_values(&stack) {
+                Ok(values) => printer = printer.mask(&values),
+                Err(code) => return code,
+            }
+        }
         if args.follow {
             return match follow(&engine, &stack.name, &args.services, args.tail, &printer).await {
                 Ok(()) => 0,

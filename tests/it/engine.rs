@@ -856,7 +856,7 @@ secret "api_key" env="STACKR_TEST_API_KEY"
 service "app" {{
     image "{n}:img"
     build "./img"
-    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    command "sh" "-c" "trap 'exit 0' TERM; echo password is $$(cat /run/secrets/db_password); while true; do sleep 0.2; done"
     read-only #true
     user "1000:1000"
     secret "db_password" uid=1000 gid=1000 mode=0o400
@@ -919,6 +919,12 @@ service "other" {{
     let r = stackr(&["exec", "app", "cat", "/run/secrets/keys/api"]);
     assert_eq!(r.stdout, ENV_SECRET);
 
+    // `logs` masks known secret values; `--no-mask` shows them.
+    let r = stackr(&["logs", "app"]);
+    assert!(r.stdout.contains("password is ********"), "{}", r.stdout);
+    assert!(!r.stdout.contains(FILE_SECRET));
+    let r = stackr(&["logs", "--no-mask", "app"]);
+    assert!(r.stdout.contains(FILE_SECRET), "{}", r.stdout);
     // Nothing the engine shows holds a value.
     let inspect = docker(&["inspect", &name]);
     for secret in [FILE_SECRET, ENV_SECRET] {
