@@ -34,13 +34,16 @@ where
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(async {
+    let code = rt.block_on(async {
         let engine = match connect().await {
             Ok(e) => e,
             Err(code) => return code,
         };
         f(&engine, &stack).await
-    })
+    });
+    // A read of standard input may still be blocked (an interactive `exec`): do not wait for it.
+    rt.shutdown_background();
+    code
 }
 
 fn check_services(stack: &Stack, services: &[String]) -> Result<(), i32> {

@@ -434,7 +434,8 @@ async fn attached(
             }
             // The last lines of the containers that stopped are still on their way.
             let _ = tokio::time::timeout(Duration::from_secs(2), &mut logs).await;
-            if matches!(abort, Some(Some(_))) { code } else { 0 }
+            // The exit code of the container that ended it, as compose gives.
+            code
         }
         _ = tokio::signal::ctrl_c() => {
             eprintln!("stopping (Ctrl-C again to kill)");
@@ -577,6 +578,7 @@ pub fn build_cmd(global: &Global, args: &BuildArgs, out: &Output) -> i32 {
                 Ok(s) => s,
                 Err(code) => return code,
             },
+            probe_volume: Some(probe().volume),
             ..Default::default()
         };
         let desired = match stackr_reconcile::desired::desired(&stack, &inputs) {

@@ -130,6 +130,8 @@ pub struct DesiredService {
     pub depends_on: Vec<Dependency>,
     pub has_health_check: bool,
     pub containers: Vec<DesiredContainer>,
+    /// Hardening warnings the service acknowledges.
+    pub acknowledged: Vec<String>,
 }
 
 /// Everything a stack wants on the engine.
@@ -704,6 +706,7 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
                 .collect(),
             has_health_check: s.has_health_check(),
             containers,
+            acknowledged: s.acknowledge.iter().map(|a| a.value.clone()).collect(),
         });
     }
     Ok(Desired {

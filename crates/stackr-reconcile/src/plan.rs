@@ -128,6 +128,17 @@ pub struct Plan {
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<PlanError>,
+    /// Services that run as root, without a memory limit or with a writable root filesystem,
+    /// unless they acknowledge it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hardening: Vec<Hardening>,
+}
+
+/// A service's hardening warnings: `root`, `no-memory-limit`, `writable-root`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hardening {
+    pub service: String,
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -248,6 +259,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
         items: Vec::new(),
         warnings: Vec::new(),
         errors: Vec::new(),
+        hardening: Vec::new(),
     };
     let chosen = if opts.no_deps && !opts.services.is_empty() {
         opts.services.iter().cloned().collect()
@@ -285,14 +297,17 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
         }
         match observed.networks.iter().find(|o| o.name == n.spec.name) {
             Some(o) if o.internal != n.spec.internal => {
-                let mut it = item(ObjectKind::Network, &n.spec.name, Action::Recreate);
-                it.id = Some(o.id.clone());
-                it.changes.push(Change {
-                    field: "internal".into(),
-                    from: o.internal.to_string(),
-                    to: n.spec.internal.to_string(),
+                // A network cannot change while containers use it.
+                p.errors.push(PlanError {
+                    service: None,
+                    message: format!(
+                        "network `{}` is {}internal on the engine but {}internal in the stack file",
+                        n.spec.name,
+                        if o.internal { "" } else { "not " },
+                        if n.spec.internal { "" } else { "not " }
+                    ),
+                    help: Some("a network cannot change while containers use it: `stackr down`, then `stackr up`".into()),
                 });
-                p.items.push(it);
             }
             Some(o) => {
                 let mut it = item(ObjectKind::Network, &n.spec.name, Action::Keep);
@@ -576,6 +591,33 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             }
         }
     }
+    // Hardening: what a production deploy should not do unknowingly.
+    for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
+        let Some(c) = s.containers.first() else {
+            continue;
+        };
+        let acked = |w: &str| s.acknowledged.iter().any(|a| a == w);
+        let mut found = Vec::new();
+        let root = match c.spec.user.as_deref() {
+            None => true,
+            Some(u) => u == "root" || u == "0" || u.starts_with("0:") || u.starts_with("root:"),
+        };
+        if root && !acked("root") {
+            found.push("root".to_string());
+        }
+        if c.spec.memory.is_none() && !acked("no-memory-limit") {
+            found.push("no-memory-limit".to_string());
+        }
+        if !c.spec.read_only && !acked("writable-root") {
+            found.push("writable-root".to_string());
+        }
+        if !found.is_empty() {
+            p.hardening.push(Hardening {
+                service: s.name.clone(),
+                warnings: found,
+            });
+        }
+    }
     // Orphans: containers of services the stack no longer has.
     for c in &observed.containers {
         if claimed.contains(&c.id) || c.labels.contains_key(stackr_engine::LABEL_HELPER) {
@@ -658,6 +700,26 @@ pub fn render_text(plan: &Plan) -> String {
     }
     for w in &plan.warnings {
         let _ = writeln!(out, "warning: {w}");
+    }
+    if !plan.hardening.is_empty() {
+        let _ = writeln!(
+            out,
+            "hardening (acknowledge one with `acknowledge \"NAME\"` in the service):"
+        );
+        for h in &plan.hardening {
+            let words: Vec<&str> = h
+                .warnings
+                .iter()
+                .map(|w| match w.as_str() {
+                    "root" => "runs as root or the image's user (`root`: set `user`)",
+                    "no-memory-limit" => {
+                        "no memory limit (`no-memory-limit`: set `limits memory=`)"
+                    }
+                    _ => "writable root filesystem (`writable-root`: set `read-only #true`)",
+                })
+                .collect();
+            let _ = writeln!(out, "  {}: {}", h.service, words.join("; "));
+        }
     }
     for e in &plan.errors {
         let _ = writeln!(out, "error: {}", e.message);

@@ -416,13 +416,16 @@ service "web" {{
     let (d, o, _) = stackr_reconcile::observe::prepare(&e, &changed, Inputs::default())
         .await
         .unwrap_or_else(|err| panic!("{err}"));
-    insta::assert_snapshot!(render_text(&plan(&d, &o, &PlanOptions::default())), @r"
+    insta::assert_snapshot!(render_text(&plan(&d, &o, &PlanOptions::default())), @r#"
     stack `shop`: 1 to build, 2 to recreate, 1 unchanged
       = network   shop_default   keep
       + image     shop-app:dev   build (its build inputs changed)
       ~ container shop-worker-1  recreate (its image is rebuilt)
       ~ container shop-web-1     recreate (its image is rebuilt)
-    ");
+    hardening (acknowledge one with `acknowledge "NAME"` in the service):
+      worker: runs as root or the image's user (`root`: set `user`); no memory limit (`no-memory-limit`: set `limits memory=`); writable root filesystem (`writable-root`: set `read-only #true`)
+      web: runs as root or the image's user (`root`: set `user`); no memory limit (`no-memory-limit`: set `limits memory=`); writable root filesystem (`writable-root`: set `read-only #true`)
+    "#);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

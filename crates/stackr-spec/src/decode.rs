@@ -63,6 +63,7 @@ const SERVICE_NODES: &[&str] = &[
     "secret",
     "config",
     "watch",
+    "acknowledge",
 ];
 
 const HEALTH_NODES: &[&str] = &[
@@ -1236,6 +1237,39 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             list.push(fref);
         }
         "watch" => decode_watch(r, child, s, place),
+        "acknowledge" => {
+            let v = r.open(
+                child,
+                &many(
+                    "one or more warnings",
+                    "acknowledge \"root\" \"no-memory-limit\" \"writable-root\"",
+                ),
+            );
+            for e in &v.args {
+                let Some(w) = r.nonempty(e, "`acknowledge`") else {
+                    continue;
+                };
+                if !HARDENING_WARNINGS.contains(&w.value.as_str()) {
+                    r.push(
+                        Diagnostic::error(Problem::InvalidValue {
+                            field: "`acknowledge`".into(),
+                            value: w.value.clone(),
+                            reason: "not a warning stackr gives".into(),
+                        })
+                        .with_label(w.span, "unknown warning")
+                        .with_help_opt(crate::suggest::help_for(
+                            &w.value,
+                            HARDENING_WARNINGS,
+                            "one of",
+                        )),
+                    );
+                    continue;
+                }
+                if !s.acknowledge.iter().any(|a| a.value == w.value) {
+                    s.acknowledge.push(w);
+                }
+            }
+        }
         _ => r.unknown_node(child, place, SERVICE_NODES),
     }
 }

@@ -121,6 +121,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     replace(&mut base.pull_policy, over.pull_policy);
     merge_by_key(&mut base.secrets, over.secrets, FileRef::secret_path);
     merge_by_key(&mut base.configs, over.configs, FileRef::config_path);
+    append_unique(&mut base.acknowledge, over.acknowledge, |a| a.value.clone());
     append_unique(&mut base.watch, over.watch, |w| {
         (
             w.action.value,

@@ -385,7 +385,13 @@ pub struct Service {
     pub secrets: Vec<FileRef>,
     pub configs: Vec<FileRef>,
     pub watch: Vec<WatchRule>,
+    /// Hardening warnings of `plan` this service acknowledges: `root`, `no-memory-limit`,
+    /// `writable-root`.
+    pub acknowledge: Vec<Spanned<String>>,
 }
+
+/// The hardening warnings a service can acknowledge.
+pub const HARDENING_WARNINGS: &[&str] = &["root", "no-memory-limit", "writable-root"];
 
 impl Service {
     /// How many containers the service runs (default 1).

@@ -382,6 +382,12 @@ fn service(s: &Service) -> KdlNode {
     }
     c.extend(s.secrets.iter().map(|f| file_ref("secret", f)));
     c.extend(s.configs.iter().map(|f| file_ref("config", f)));
+    if !s.acknowledge.is_empty() {
+        c.push(node(
+            "acknowledge",
+            s.acknowledge.iter().map(|a| text(&a.value)).collect(),
+        ));
+    }
     if !s.watch.is_empty() {
         let rules = s
             .watch
