@@ -16,35 +16,9 @@ use crate::cli::{
     CpArgs, EventsArgs, ExecArgs, Global, KillArgs, LsArgs, PortArgs, RmArgs, RunArgs,
     ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
 };
-use crate::engine::{connect, print_engine_error};
+use crate::engine::{connect, print_engine_error, with_engine};
 use crate::lifecycle::runtime;
-use crate::load::valid_stack;
 use crate::render::Output;
-
-/// Runs `f` with a valid stack and a connected engine.
-fn with_engine<F>(global: &Global, out: &Output, f: F) -> i32
-where
-    F: AsyncFnOnce(&DockerEngine, &Stack) -> i32,
-{
-    let (_, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let code = rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
-        f(&engine, &stack).await
-    });
-    // A read of standard input may still be blocked (an interactive `exec`): do not wait for it.
-    rt.shutdown_background();
-    code
-}
 
 fn check_services(stack: &Stack, services: &[String]) -> Result<(), i32> {
     for s in services {

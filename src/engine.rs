@@ -5,10 +5,40 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use stackr_docker::DockerEngine;
+
+use crate::cli::Global;
+use crate::lifecycle::runtime;
+use crate::load::valid_stack;
+use crate::render::Output;
 use stackr_engine::EngineError;
 use stackr_reconcile::apply::ApplyError;
 use stackr_spec::Stack;
 use stackr_spec::interpolate::parse_dotenv;
+
+/// Runs `f` with a valid stack and a connected engine.
+pub fn with_engine<F>(global: &Global, out: &Output, f: F) -> i32
+where
+    F: AsyncFnOnce(&DockerEngine, &Stack) -> i32,
+{
+    let (_, stack) = match valid_stack(global, out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let code = rt.block_on(async {
+        let engine = match connect().await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        f(&engine, &stack).await
+    });
+    // A read of standard input may still be blocked (an interactive `exec`): do not wait for it.
+    rt.shutdown_background();
+    code
+}
 
 /// Connects to the engine (`DOCKER_HOST`, or the local socket).
 pub async fn connect() -> Result<DockerEngine, i32> {

@@ -15,7 +15,7 @@ use stackr_spec::Stack;
 use crate::cli::{
     BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, PullWhen, UpArgs,
 };
-use crate::engine::{connect, env_files, print_apply_error, print_engine_error};
+use crate::engine::{connect, env_files, print_apply_error, print_engine_error, with_engine};
 use crate::load::valid_stack;
 use crate::logs::{LogPrinter, follow};
 use crate::progress::Reporter;
@@ -114,24 +114,12 @@ pub fn print_plan_problems(p: &Plan) -> bool {
 /// `stackr plan`: what `up` would do. Exit 0: no changes; 2 with `--detailed-exitcode` when
 /// there are changes; 1 on errors.
 pub fn plan_cmd(global: &Global, args: &PlanArgs, out: &Output) -> i32 {
-    let (_, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    with_engine(global, out, async |engine, stack| {
         let opts = PlanOptions {
             services: args.services.clone(),
             ..PlanOptions::default()
         };
-        let (p, _) = match make_plan(&engine, &stack, &opts).await {
+        let (p, _) = match make_plan(engine, stack, &opts).await {
             Ok(x) => x,
             Err(code) => return code,
         };
@@ -489,20 +477,8 @@ async fn stop_all(
 
 /// `stackr down`.
 pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
-    let (_, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
-        let _lock = match take_lock(&engine, &stack).await {
+    with_engine(global, out, async |engine, stack| {
+        let _lock = match take_lock(engine, stack).await {
             Ok(l) => l,
             Err(code) => return code,
         };
@@ -513,7 +489,7 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
         };
         let reporter = Reporter::new(args.format == ProgressFormat::Json);
         let on_step = |s: Step| reporter.step(s);
-        let result = down(&engine, &stack.name, &stack.waves, &opts, &on_step).await;
+        let result = down(engine, &stack.name, &stack.waves, &opts, &on_step).await;
         reporter.finish();
         if reporter.is_json() {
             return match result {
@@ -543,7 +519,9 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
                     eprintln!("volume {v}: removed");
                 }
                 for k in &report.kept {
-                    eprintln!("warning: {k} is kept: its service is not in the stack (`--remove-orphans` removes it)");
+                    eprintln!(
+                        "warning: {k} is kept: its service is not in the stack (`--remove-orphans` removes it)"
+                    );
                 }
                 if report.containers.is_empty() && report.networks.is_empty() {
                     eprintln!("stack `{}`: nothing to remove", stack.name);
@@ -560,28 +538,16 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
 
 /// `stackr build`.
 pub fn build_cmd(global: &Global, args: &BuildArgs, out: &Output) -> i32 {
-    let (_, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    with_engine(global, out, async |engine, stack| {
         let inputs = stackr_reconcile::desired::Inputs {
-            secrets: match crate::engine::secret_values(&stack) {
+            secrets: match crate::engine::secret_values(stack) {
                 Ok(s) => s,
                 Err(code) => return code,
             },
             probe_volume: Some(probe().volume),
             ..Default::default()
         };
-        let desired = match stackr_reconcile::desired::desired(&stack, &inputs) {
+        let desired = match stackr_reconcile::desired::desired(stack, &inputs) {
             Ok(d) => d,
             Err(e) => {
                 print_apply_error(&e.into());
@@ -604,7 +570,7 @@ pub fn build_cmd(global: &Global, args: &BuildArgs, out: &Output) -> i32 {
             eprintln!("nothing to build: no chosen service has a `build`");
             return 0;
         }
-        match build_images(&engine, &chosen, &print_step).await {
+        match build_images(engine, &chosen, &print_step).await {
             Ok(_) => 0,
             Err(e) => {
                 print_apply_error(&e);

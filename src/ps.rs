@@ -4,9 +4,7 @@ use serde::Serialize;
 use stackr_engine::{ContainerState, Engine};
 
 use crate::cli::{Global, PsArgs, TableFormat};
-use crate::engine::{connect, print_engine_error};
-use crate::lifecycle::runtime;
-use crate::load::valid_stack;
+use crate::engine::{print_engine_error, with_engine};
 use crate::render::Output;
 
 #[derive(Serialize)]
@@ -22,19 +20,7 @@ struct Row {
 }
 
 pub fn ps_cmd(global: &Global, args: &PsArgs, out: &Output) -> i32 {
-    let (_, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    with_engine(global, out, async |engine, stack| {
         let list = match engine.list_containers(&stack.name).await {
             Ok(l) => l,
             Err(e) => {
