@@ -776,6 +776,36 @@ service "job" {{
         r.stdout,
         r.stderr
     );
+    // top shows the processes; events streams what happens, as JSON.
+    let r = s.stackr(&["top", "app"]);
+    assert!(
+        r.stdout.contains("PID") && r.stdout.contains("sleep"),
+        "{}",
+        r.stdout
+    );
+    let mut events = crate::cli::stackr(&s.dir)
+        .args(["events", "--format", "json", "app"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(500));
+    ok(
+        &s.stackr(&["restart", "-t", "1", "app"]),
+        "restart for events",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = events.kill();
+    let out = events.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|e| e["action"] == "start" && e["service"] == "app"),
+        "{lines:?}"
+    );
     // stop, start, restart, kill, rm.
     ok(&s.stackr(&["stop", "-t", "1"]), "stop");
     assert!(s.containers().values().all(|(_, st)| st == "exited"));
