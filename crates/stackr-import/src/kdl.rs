@@ -2,6 +2,7 @@
 //! with four-space indentation. Strings are written as they are (no `$` escaping), so that
 //! compose's `${VAR:-default}` reaches the stack file unchanged.
 
+use stackr_spec::print::quote;
 use std::fmt::Write;
 
 /// A value in a node.
@@ -137,29 +138,6 @@ pub fn ident(s: &str) -> String {
         && !s.starts_with(['-', '.'])
         && !matches!(s, "true" | "false" | "null" | "inf" | "nan");
     if bare { s.to_string() } else { quote(s) }
-}
-
-/// A KDL v2 quoted string.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
