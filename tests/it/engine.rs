@@ -109,8 +109,16 @@ impl Drop for TestStack {
         for id in docker(&["ps", "-aq", "--filter", &filter]).lines() {
             docker(&["rm", "-f", "-v", id]);
         }
-        for id in docker(&["network", "ls", "-q", "--filter", &filter]).lines() {
-            docker(&["network", "rm", id]);
+        // The engine may still be detaching the removed containers: try a few times.
+        for _ in 0..5 {
+            let left = docker(&["network", "ls", "-q", "--filter", &filter]);
+            if left.trim().is_empty() {
+                break;
+            }
+            for id in left.lines() {
+                docker(&["network", "rm", id]);
+            }
+            std::thread::sleep(Duration::from_millis(200));
         }
         for v in docker(&["volume", "ls", "-q", "--filter", &filter]).lines() {
             docker(&["volume", "rm", "-f", v]);
