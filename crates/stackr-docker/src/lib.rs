@@ -90,6 +90,19 @@ impl DockerEngine {
         error::map(&self.endpoint, what, e)
     }
 
+    /// An inspect's answer: the object, `None` when the engine does not know it, or the error.
+    fn found<T>(
+        &self,
+        answer: std::result::Result<T, bollard::errors::Error>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Option<T>> {
+        match answer {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if error::is_not_found(&e) => Ok(None),
+            Err(e) => Err(self.err(&what(), e)),
+        }
+    }
+
     fn stack_filter(stack: &str) -> HashMap<String, Vec<String>> {
         HashMap::from([("label".to_string(), vec![format!("{LABEL_STACK}={stack}")])])
     }
@@ -191,35 +204,27 @@ impl Engine for DockerEngine {
     }
 
     async fn inspect_network(&self, name: &str) -> Result<Option<NetworkInfo>> {
-        match self
+        let found = self
             .docker
             .inspect_network(name, None::<InspectNetworkOptions>)
-            .await
-        {
-            Ok(n) => Ok(Some(convert::network_of_inspect(n))),
-            Err(e) if error::is_not_found(&e) => Ok(None),
-            Err(e) => Err(self.err(&format!("network `{name}`"), e)),
-        }
+            .await;
+        self.found(found, || format!("network `{name}`"))
+            .map(|n| n.map(convert::network_of_inspect))
     }
 
     async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeInfo>> {
-        match self.docker.inspect_volume(name).await {
-            Ok(v) => Ok(Some(convert::volume_info(v))),
-            Err(e) if error::is_not_found(&e) => Ok(None),
-            Err(e) => Err(self.err(&format!("volume `{name}`"), e)),
-        }
+        let found = self.docker.inspect_volume(name).await;
+        self.found(found, || format!("volume `{name}`"))
+            .map(|v| v.map(convert::volume_info))
     }
 
     async fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>> {
-        match self
+        let found = self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(c) => Ok(Some(convert::info_of_inspect(c))),
-            Err(e) if error::is_not_found(&e) => Ok(None),
-            Err(e) => Err(self.err(&format!("container `{id}`"), e)),
-        }
+            .await;
+        self.found(found, || format!("container `{id}`"))
+            .map(|c| c.map(convert::info_of_inspect))
     }
 
     async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>> {

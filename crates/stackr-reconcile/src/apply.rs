@@ -168,24 +168,45 @@ pub async fn ensure_probe<E: Engine>(
             })
             .await?;
     }
-    let name = format!("{stack}-stackr-probe-fill");
-    if let Some(old) = engine.inspect_container(&name).await? {
+    let tar = stackr_engine::context::single_file_tar("probe", probe.binary, 0o755)?;
+    fill_volume(
+        engine,
+        stack,
+        &format!("{stack}-stackr-probe-fill"),
+        image,
+        &probe.volume,
+        tar,
+        false,
+    )
+    .await
+}
+
+/// Extracts `tar` into the root of `volume` through a helper container that is never started
+/// (made from `image`: nothing in it runs), then removes the helper. A helper left by an
+/// interrupted run is removed first.
+async fn fill_volume<E: Engine>(
+    engine: &E,
+    stack: &str,
+    helper_name: &str,
+    image: &str,
+    volume: &str,
+    tar: Vec<u8>,
+    keep_owner: bool,
+) -> stackr_engine::Result<()> {
+    if let Some(old) = engine.inspect_container(helper_name).await? {
         engine.remove_container(&old.id).await?;
     }
     let helper = stackr_engine::ContainerSpec {
-        name,
+        name: helper_name.to_string(),
         image: image.to_string(),
         labels: BTreeMap::from([
             (LABEL_STACK.to_string(), stack.to_string()),
-            (
-                stackr_engine::LABEL_HELPER.to_string(),
-                "probe-fill".to_string(),
-            ),
+            (stackr_engine::LABEL_HELPER.to_string(), "fill".to_string()),
         ]),
-        entrypoint: Some(vec![format!("{}/probe", crate::desired::PROBE_DIR)]),
+        entrypoint: Some(vec!["/never-started".into()]),
         mounts: vec![stackr_engine::MountSpec::Volume {
-            source: Some(probe.volume.clone()),
-            target: crate::desired::PROBE_DIR.into(),
+            source: Some(volume.to_string()),
+            target: "/fill".into(),
             read_only: false,
         }],
         network_mode: Some("none".into()),
@@ -193,10 +214,7 @@ pub async fn ensure_probe<E: Engine>(
         ..stackr_engine::ContainerSpec::default()
     };
     let id = engine.create_container(&helper).await?;
-    let tar = stackr_engine::context::single_file_tar("probe", probe.binary, 0o755)?;
-    let uploaded = engine
-        .upload_archive(&id, crate::desired::PROBE_DIR, tar, false)
-        .await;
+    let uploaded = engine.upload_archive(&id, "/fill", tar, keep_owner).await;
     let removed = engine.remove_container(&id).await;
     uploaded?;
     removed
@@ -889,10 +907,6 @@ async fn fill_secrets<E: Engine>(
 ) -> stackr_engine::Result<()> {
     let container = &want.spec.name;
     let volume = crate::desired::secrets_volume(container);
-    let helper_name = format!("{container}-secrets-fill");
-    if let Some(old) = engine.inspect_container(&helper_name).await? {
-        engine.remove_container(&old.id).await?;
-    }
     if engine.inspect_volume(&volume).await?.is_some() {
         engine.remove_volume(&volume).await?;
     }
@@ -910,35 +924,16 @@ async fn fill_secrets<E: Engine>(
             ]),
         })
         .await?;
-    let helper = stackr_engine::ContainerSpec {
-        name: helper_name,
-        image: want.spec.image.clone(),
-        labels: BTreeMap::from([
-            (LABEL_STACK.to_string(), stack.to_string()),
-            (
-                stackr_engine::LABEL_HELPER.to_string(),
-                "secrets-fill".to_string(),
-            ),
-        ]),
-        entrypoint: Some(vec!["/never-started".into()]),
-        mounts: vec![stackr_engine::MountSpec::Volume {
-            source: Some(volume),
-            target: "/fill".into(),
-            read_only: false,
-        }],
-        network_mode: Some("none".into()),
-        restart: "no".into(),
-        ..stackr_engine::ContainerSpec::default()
-    };
-    let id = engine.create_container(&helper).await?;
-    let tar = secrets_tar(&want.secrets);
-    let uploaded = match tar {
-        Ok(tar) => engine.upload_archive(&id, "/fill", tar, true).await,
-        Err(e) => Err(e),
-    };
-    let removed = engine.remove_container(&id).await;
-    uploaded?;
-    removed
+    fill_volume(
+        engine,
+        stack,
+        &format!("{container}-secrets-fill"),
+        &want.spec.image,
+        &volume,
+        secrets_tar(&want.secrets)?,
+        true,
+    )
+    .await
 }
 
 fn secrets_tar(files: &[crate::desired::SecretFile]) -> stackr_engine::Result<Vec<u8>> {
