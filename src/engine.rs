@@ -70,7 +70,13 @@ pub fn secret_values(
         let value = match secret.source.as_ref().map(|s| &s.value) {
             Some(SecretSource::File(path)) => match std::fs::read(path) {
                 Ok(v) => {
-                    warn_if_readable(name, path);
+                    if !secret
+                        .acknowledge_readable
+                        .as_ref()
+                        .is_some_and(|a| a.value)
+                    {
+                        warn_if_readable(name, path);
+                    }
                     v
                 }
                 Err(e) => {
@@ -112,7 +118,10 @@ fn warn_if_readable(name: &str, path: &std::path::Path) {
             path.display(),
             meta.permissions().mode() & 0o777
         );
-        eprintln!("  help: `chmod 600 {}`", path.display());
+        eprintln!(
+            "  help: `chmod 600 {}`, or, for a demo value, `acknowledge=\"readable-file\"` on the secret",
+            path.display()
+        );
     }
 }
 

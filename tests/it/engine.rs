@@ -416,7 +416,38 @@ fn the_root_stack_runs() {
         s
     };
     assert!(get("/").contains("Hello from stackr"));
+    // `web` forwards with the api token it reads from its secret: the api counts the visit.
     assert!(get("/api/visits").contains("\"visits\":1"));
+    // The token is a file at /run/secrets/api-token, owned by each service's user, on
+    // read-only containers; never in what the engine shows.
+    let token = std::fs::read_to_string(root.join("demo/secrets/api-token.txt"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for svc in ["api", "web"] {
+        let inspect = docker(&["inspect", &format!("{name}-{svc}-1")]);
+        assert!(
+            !inspect.contains(token.trim()),
+            "{svc}'s inspect shows the token"
+        );
+        assert!(
+            inspect.contains("\"ReadonlyRootfs\": true"),
+            "{svc} is read-only"
+        );
+    }
+    assert!(!r.stdout.contains(token.trim()) && !r.stderr.contains(token.trim()));
+    assert!(
+        !r.stderr.contains("warning: the file of secret"),
+        "acknowledged: {}",
+        r.stderr
+    );
+    let logs = stackr(&["logs", "api", "web"]);
+    assert_eq!(
+        logs.stdout
+            .matches("API token loaded from /run/secrets/api-token")
+            .count(),
+        2,
+        "{}",
+        logs.stdout
+    );
     // `up -d` returns once `web` started (`--wait` comes with the health work); its check
     // passes within a few intervals.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -997,6 +1028,41 @@ service "other" {{
     );
     let r = stackr(&["exec", "app", "cat", "/run/secrets/db_password"]);
     assert_eq!(r.stdout, "rotated-value-55aa");
+    // Every other command, in every format it has: none prints a value.
+    for args in [
+        &["check"][..],
+        &["config"],
+        &["config", "--format", "json"],
+        &["graph"],
+        &["plan"],
+        &["plan", "--format", "json"],
+        &["up", "-d", "--format", "json"],
+        &["up", "-d", "--force-recreate", "--format", "json"],
+        &["up", "--wait", "--force-recreate"],
+        &["ps"],
+        &["ps", "--format", "json"],
+        &["logs"],
+        &["logs", "--timestamps", "app"],
+        &["top"],
+        &["ls"],
+        &["build"],
+        &["restart", "app"],
+        &["stop"],
+        &["start"],
+        &[
+            "run",
+            "--rm",
+            "app",
+            "sh",
+            "-c",
+            "test -s $DB_PASSWORD_FILE && echo one-off reads it",
+        ],
+        &["version"],
+    ] {
+        let r = stackr(args);
+        assert!(r.code == 0, "stackr {args:?} failed: {}", r.stderr);
+        outputs.push(r);
+    }
     // stackr's own output never shows a value.
     for r in &outputs {
         for secret in [FILE_SECRET, ENV_SECRET, "rotated-value-55aa"] {
@@ -1006,7 +1072,11 @@ service "other" {{
             );
         }
     }
-    ok(&stackr(&["down"]), "down");
+    let r = stackr(&["down"]);
+    ok(&r, "down");
+    for secret in [FILE_SECRET, ENV_SECRET, "rotated-value-55aa"] {
+        assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    }
     assert_eq!(
         s.count("volume"),
         0,

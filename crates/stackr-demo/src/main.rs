@@ -6,6 +6,9 @@
 //!   survives a recreate, since DIR is a volume);
 //! - `stackr-demo web PORT DIR API`: serves DIR and forwards `/api/...` to the API;
 //! - `stackr-demo check URL`: exits 0 when URL answers 2xx: a health check without curl.
+//!
+//! With `API_TOKEN_FILE` set (a secret's path), the API answers only requests that carry that
+//! token in `X-Api-Token`, and the web server sends it when it forwards.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,14 +25,25 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["seed", dir] => seed(Path::new(dir)),
-        ["api", port, dir] => serve(port, Mode::Api(PathBuf::from(dir))),
-        ["web", port, dir, api] => serve(
-            port,
-            Mode::Web {
-                dir: PathBuf::from(dir),
-                api: api.to_string(),
-            },
-        ),
+        ["api", port, dir] => token().and_then(|token| {
+            serve(
+                port,
+                Mode::Api {
+                    dir: PathBuf::from(dir),
+                    token,
+                },
+            )
+        }),
+        ["web", port, dir, api] => token().and_then(|token| {
+            serve(
+                port,
+                Mode::Web {
+                    dir: PathBuf::from(dir),
+                    api: api.to_string(),
+                    token,
+                },
+            )
+        }),
         ["check", url] => check(url),
         _ => Err(
             "usage: stackr-demo seed DIR | api PORT DIR | web PORT DIR API_ADDR | check URL".into(),
@@ -46,6 +60,25 @@ fn main() -> ExitCode {
 
 type Result<T> = std::result::Result<T, String>;
 
+/// The API token, from the file `API_TOKEN_FILE` names (never printed).
+fn token() -> Result<Option<String>> {
+    let Some(path) = std::env::var_os("API_TOKEN_FILE") else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read the API token {}: {e}",
+            Path::new(&path).display()
+        )
+    })?;
+    println!(
+        "API token loaded from {} ({} bytes)",
+        Path::new(&path).display(),
+        text.trim().len()
+    );
+    Ok(Some(text.trim().to_string()))
+}
+
 fn seed(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let page = "<!doctype html>\n<title>stackr demo</title>\n<h1>Hello from stackr</h1>\n<p>This page was written by the one-shot <code>seed</code> service into a named volume.</p>\n<p>Visits so far: <a href=\"/api/visits\">/api/visits</a></p>\n";
@@ -56,8 +89,15 @@ fn seed(dir: &Path) -> Result<()> {
 }
 
 enum Mode {
-    Api(PathBuf),
-    Web { dir: PathBuf, api: String },
+    Api {
+        dir: PathBuf,
+        token: Option<String>,
+    },
+    Web {
+        dir: PathBuf,
+        api: String,
+        token: Option<String>,
+    },
 }
 
 fn serve(port: &str, mode: Mode) -> Result<()> {
@@ -67,13 +107,17 @@ fn serve(port: &str, mode: Mode) -> Result<()> {
     for conn in listener.incoming() {
         let Ok(mut conn) = conn else { continue };
         let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-        let path = match request_path(&conn) {
-            Some(p) => p,
-            None => continue,
+        let Some((path, given)) = request(&conn) else {
+            continue;
         };
         let (status, kind, body) = match &mode {
-            Mode::Api(dir) => api(dir, &path),
-            Mode::Web { dir, api } => web(dir, api, &path),
+            Mode::Api { token: Some(t), .. } if path != "/health" && given.as_ref() != Some(t) => (
+                "401 Unauthorized",
+                "text/plain",
+                "a valid X-Api-Token is required\n".into(),
+            ),
+            Mode::Api { dir, .. } => api(dir, &path),
+            Mode::Web { dir, api, token } => web(dir, api, token.as_deref(), &path),
         };
         if path != "/health" {
             println!("{status} {path}");
@@ -87,18 +131,26 @@ fn serve(port: &str, mode: Mode) -> Result<()> {
     Ok(())
 }
 
-fn request_path(conn: &TcpStream) -> Option<String> {
+/// The request's path and its `X-Api-Token` header.
+fn request(conn: &TcpStream) -> Option<(String, Option<String>)> {
     let mut reader = BufReader::new(conn);
     let mut first = String::new();
     reader.read_line(&mut first).ok()?;
     // Read the headers so the client is not cut off.
+    let mut token = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 || line == "\r\n" || line == "\n" {
             break;
         }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("x-api-token")
+        {
+            token = Some(value.trim().to_string());
+        }
     }
-    first.split_whitespace().nth(1).map(String::from)
+    let path = first.split_whitespace().nth(1)?.to_string();
+    Some((path, token))
 }
 
 fn api(dir: &Path, path: &str) -> (&'static str, &'static str, String) {
@@ -128,12 +180,17 @@ fn api(dir: &Path, path: &str) -> (&'static str, &'static str, String) {
     }
 }
 
-fn web(dir: &Path, api_addr: &str, path: &str) -> (&'static str, &'static str, String) {
+fn web(
+    dir: &Path,
+    api_addr: &str,
+    token: Option<&str>,
+    path: &str,
+) -> (&'static str, &'static str, String) {
     if path == "/health" {
         return ("200 OK", "text/plain", "ok\n".into());
     }
     if let Some(rest) = path.strip_prefix("/api") {
-        return match get(api_addr, rest) {
+        return match get(api_addr, rest, token) {
             Ok((200..=299, body)) => ("200 OK", "application/json", body),
             Ok((code, _)) => (
                 "502 Bad Gateway",
@@ -162,13 +219,16 @@ fn web(dir: &Path, api_addr: &str, path: &str) -> (&'static str, &'static str, S
 }
 
 /// A minimal HTTP/1.1 GET: `(status, body)`.
-fn get(addr: &str, path: &str) -> Result<(u16, String)> {
+fn get(addr: &str, path: &str, token: Option<&str>) -> Result<(u16, String)> {
     let mut conn = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     let path = if path.is_empty() { "/" } else { path };
     write!(
         conn,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{}Connection: close\r\n\r\n",
+        token
+            .map(|t| format!("X-Api-Token: {t}\r\n"))
+            .unwrap_or_default()
     )
     .map_err(|e| e.to_string())?;
     let mut response = String::new();
@@ -192,7 +252,7 @@ fn check(url: &str) -> Result<()> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    match get(addr, path)? {
+    match get(addr, path, None)? {
         (200..=299, _) => Ok(()),
         (code, _) => Err(format!("{url} answered {code}")),
     }

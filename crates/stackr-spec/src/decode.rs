@@ -374,7 +374,7 @@ fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
             min: 1,
             max: Some(1),
             what: "a secret name",
-            props: &["file", "env", "external", "name"],
+            props: &["file", "env", "external", "name", "acknowledge"],
             children: false,
             usage: "secret \"NAME\" file=\"PATH\" | env=\"VARIABLE\" | external=#true",
         },
@@ -422,10 +422,29 @@ fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
         &format!("secret `{}`", name.value),
         "`file`, `env` or `external`",
     );
+    let mut acknowledge_readable = None;
+    if let Some(e) = v.prop("acknowledge")
+        && let Some(w) = r.nonempty(e, "`acknowledge`")
+    {
+        if w.value == "readable-file" {
+            acknowledge_readable = Some(Spanned::new(true, w.span));
+        } else {
+            r.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: "the secret's `acknowledge`".into(),
+                    value: w.value.clone(),
+                    reason: "a secret can only acknowledge `readable-file`".into(),
+                })
+                .with_label(w.span, "unknown warning")
+                .with_help("write `acknowledge=\"readable-file\"` for a file readable by its group or others on purpose (a demo value)"),
+            );
+        }
+    }
     Some(Secret {
         span: r.span(node.span()),
         name,
         source,
+        acknowledge_readable,
     })
 }
 

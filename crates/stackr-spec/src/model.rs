@@ -484,6 +484,9 @@ pub struct Secret {
     pub span: Span,
     pub name: Spanned<String>,
     pub source: Option<Spanned<SecretSource>>,
+    /// `acknowledge="readable-file"`: the file is readable by its group or others on purpose
+    /// (a demo value), so stackr does not warn about it.
+    pub acknowledge_readable: Option<Spanned<bool>>,
 }
 
 /// Where a config's content comes from.

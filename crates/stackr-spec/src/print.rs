@@ -475,6 +475,9 @@ pub fn to_kdl(stack: &Stack) -> String {
             }
             None => {}
         }
+        if s.acknowledge_readable.as_ref().is_some_and(|a| a.value) {
+            e.push(prop("acknowledge", "readable-file"));
+        }
         nodes.push(node("secret", e));
     }
     for cfg in stack.configs.values() {
