@@ -9,7 +9,7 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default());
     let target = std::env::var("TARGET").unwrap_or_default();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    println!("cargo:rerun-if-changed=crates/stackr-probe/src/main.rs");
+    println!("cargo:rerun-if-changed=crates/stackr-probe/src");
     println!("cargo:rerun-if-changed=crates/stackr-probe/Cargo.toml");
     let target_dir = out.join("probe");
     let status = Command::new(&cargo)

@@ -5,7 +5,10 @@
 //! - `probe http HOST PORT PATH MIN-MAX [BODY]`: healthy when `GET PATH` answers a status in
 //!   MIN..=MAX (and, when given, a body containing BODY);
 //! - `probe tcp HOST PORT`: healthy when a connection opens;
-//! - `probe rm PATH...`: removes files and folders (for watch mode, in images without `rm`).
+//! - `probe rm PATH...`: removes files and folders (for watch mode, in images without `rm`);
+//! - `probe hash DIR`: one line per entry under DIR, `f SHA256 MODE PATH`, `d MODE PATH` or
+//!   `l PATH` (paths relative to DIR; `missing` when DIR does not exist): what watch mode
+//!   compares with the host to sync by content.
 //!
 //! It prints one line saying what it saw: Docker keeps it as the check's output.
 
@@ -25,8 +28,10 @@ fn main() -> ExitCode {
         }
         ["tcp", host, port] => tcp(host, port).map(|addr| format!("tcp {addr}: connected")),
         ["rm", paths @ ..] => rm(paths),
+        ["hash", dir] => hash(std::path::Path::new(dir)),
         _ => Err(
-            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH...".into(),
+            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR"
+                .into(),
         ),
     };
     match result {
@@ -124,4 +129,62 @@ fn rm(paths: &[&str]) -> Result<String, String> {
         removed += 1;
     }
     Ok(format!("removed {removed}"))
+}
+
+fn hash(dir: &std::path::Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(format!("{} is not a directory", dir.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok("missing".into()),
+        Err(e) => return Err(format!("cannot read {}: {e}", dir.display())),
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut stack = vec![std::path::PathBuf::new()];
+    let mut count = 0usize;
+    while let Some(rel) = stack.pop() {
+        let entries = std::fs::read_dir(dir.join(&rel))
+            .map_err(|e| format!("cannot list {}: {e}", dir.join(&rel).display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot list {}: {e}", rel.display()))?;
+            let path = rel.join(entry.file_name());
+            let meta = entry
+                .metadata()
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let mode = meta.permissions().mode() & 0o7777;
+            let line = if meta.is_dir() {
+                stack.push(path.clone());
+                format!("d {mode:o} {}", path.display())
+            } else if meta.is_file() {
+                let digest = file_digest(&dir.join(&path))
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                format!("f {digest} {mode:o} {}", path.display())
+            } else {
+                format!("l {}", path.display())
+            };
+            writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            count += 1;
+        }
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok(format!("hashed {count}"))
+}
+
+fn file_digest(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }

@@ -142,6 +142,13 @@ pub enum Problem {
     #[error("service `{service}` has a `rebuild` watch rule but no `build`")]
     RebuildWithoutBuild { service: String },
 
+    #[error("the sync target `{target}` of service `{service}` {why}")]
+    UnsyncableTarget {
+        service: String,
+        target: String,
+        why: String,
+    },
+
     #[error("{what} must be an absolute path inside the container, found `{path}`")]
     RelativeContainerPath { what: String, path: String },
 
@@ -208,6 +215,7 @@ impl Problem {
             Problem::HealthyWithoutCheck { .. } => "healthy-without-check",
             Problem::SecretPathNotMounted { .. } => "secret-path-not-mounted",
             Problem::RebuildWithoutBuild { .. } => "rebuild-without-build",
+            Problem::UnsyncableTarget { .. } => "unsyncable-target",
             Problem::RelativeContainerPath { .. } => "relative-container-path",
             Problem::MissingPath { .. } => "missing-path",
             Problem::TwoHealthTests { .. } => "two-health-tests",

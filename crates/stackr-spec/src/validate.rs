@@ -387,6 +387,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
                     .with_help("add `build \"./DIRECTORY\"`, or use `sync-restart` to copy files in and restart"),
                 );
         }
+        sync_targets(s, diags);
         if let (Some(cn), Some(scale)) = (&s.container_name, &s.scale)
             && scale.value > 1
         {
@@ -705,5 +706,51 @@ fn fill_defaults(s: &mut Service) {
     }
     if s.pull_policy.is_none() {
         s.pull_policy = Some(Spanned::new(PullPolicy::Missing, at));
+    }
+}
+
+/// Where watch mode can write: archive uploads into a tmpfs land outside it (invisible in the
+/// container), a read-only root filesystem refuses them, and a read-only mount too. A sync
+/// target must be on a writable root filesystem, or in a writable volume or bind mount.
+fn sync_targets(s: &Service, diags: &mut Diagnostics) {
+    let read_only_root = s.read_only.as_ref().is_some_and(|r| r.value);
+    for rule in &s.watch {
+        let Some(target) = &rule.target else { continue };
+        // The deepest mount holding the target.
+        let mount = s
+            .mounts
+            .iter()
+            .filter(|m| {
+                let t = m.target.value.trim_end_matches('/');
+                target.value == t || target.value.starts_with(&format!("{t}/")) || t.is_empty()
+            })
+            .max_by_key(|m| m.target.value.trim_end_matches('/').len());
+        let why = match mount {
+            Some(m) if matches!(m.source.value, MountSource::Tmpfs { .. }) => Some((
+                format!("is in the tmpfs `{}`", m.target.value),
+                "files copied into a running container's tmpfs land beneath it, where the program never sees them: sync into a volume (`mount \"NAME\" \"PATH\"`) instead",
+            )),
+            Some(m) if m.read_only => Some((
+                format!("is in the read-only mount `{}`", m.target.value),
+                "drop `read-only=#true` from that mount in the profile you watch with",
+            )),
+            Some(_) => None,
+            None if read_only_root => Some((
+                "is on a read-only root filesystem".to_string(),
+                "mount a volume at the target (`mount \"NAME\" \"PATH\"`), or drop `read-only` in the profile you watch with",
+            )),
+            None => None,
+        };
+        if let Some((why, help)) = why {
+            diags.push(
+                Diagnostic::error(Problem::UnsyncableTarget {
+                    service: s.name.value.clone(),
+                    target: target.value.clone(),
+                    why,
+                })
+                .with_label(target.span, "cannot be written")
+                .with_help(help),
+            );
+        }
     }
 }
