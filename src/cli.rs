@@ -60,6 +60,9 @@ pub enum Command {
     Plan(PlanArgs),
     /// Build, create and start the stack; change only what differs from the stack file.
     Up(UpArgs),
+    /// Bring the stack up, then keep services in step with files on the host by their watch
+    /// rules (sync, restart, exec, rebuild) until interrupted.
+    Watch(WatchArgs),
     /// Stop and remove the stack's containers and networks (volumes with `-v`).
     Down(DownArgs),
     /// List the stack's containers.
@@ -180,6 +183,9 @@ pub struct ExecArgs {
     /// terminals).
     #[arg(short = 'T', long = "no-tty")]
     pub no_tty: bool,
+    /// Give the command every capability, whatever the container dropped.
+    #[arg(long)]
+    pub privileged: bool,
     pub service: String,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -336,7 +342,20 @@ pub struct UpArgs {
     /// Attached: stop everything when this service's container exits, and exit with its code.
     #[arg(long, value_name = "SERVICE", conflicts_with_all = ["detach", "wait"])]
     pub exit_code_from: Option<String>,
+    /// Once up, watch files by the services' watch rules (as `stackr watch`), streaming logs
+    /// unless `-d`.
+    #[arg(long, conflicts_with_all = ["wait", "abort_on_container_exit", "exit_code_from"])]
+    pub watch: bool,
     /// Only these services (and what they depend on).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Do not bring the stack up first: only watch.
+    #[arg(long)]
+    pub no_up: bool,
+    /// Only these services' rules; all services with rules when none.
     pub services: Vec<String>,
 }
 

@@ -454,6 +454,7 @@ pub fn exec(global: &Global, args: &ExecArgs, out: &Output) -> i32 {
             tty: interactive,
             detach: args.detach,
             size: crossterm::terminal::size().ok().filter(|_| interactive),
+            privileged: args.privileged,
         };
         let input = (!args.detach).then(stdin_stream);
         let _raw = interactive.then(RawMode::enable).flatten();

@@ -236,14 +236,80 @@ async fn pull_images(
     Ok(())
 }
 
+/// Pulls what the services need, plans, and applies the plan, holding the stack's lock:
+/// what `up` does before it waits or attaches. Returns the inputs the plan was made with.
+pub async fn converge(
+    engine: &DockerEngine,
+    stack: &Stack,
+    opts: &PlanOptions,
+    pull: Option<PullWhen>,
+    timeout: Option<u64>,
+    reporter: &Reporter,
+) -> Result<stackr_reconcile::desired::Inputs, i32> {
+    let lock = take_lock(engine, stack).await?;
+    pull_images(engine, stack, &opts.services, pull, reporter).await?;
+    let (p, inputs) = make_plan(engine, stack, opts).await?;
+    if print_plan_problems(&p) {
+        reporter.event(
+            "error",
+            serde_json::json!({"message": "the plan has errors"}),
+        );
+        return Err(1);
+    }
+    let on_step = |s: Step| reporter.step(s);
+    if p.has_changes() {
+        let apply_opts = ApplyOptions {
+            stop_timeout: timeout.map(Duration::from_secs),
+            probe: Some(probe()),
+        };
+        let run = apply(engine, stack, inputs.clone(), &p, &apply_opts, &on_step);
+        tokio::select! {
+            r = run => {
+                if let Err(e) = r {
+                    reporter.finish();
+                    reporter.event("error", serde_json::json!({"message": e.to_string()}));
+                    print_apply_error(&e);
+                    return Err(1);
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                reporter.finish();
+                eprintln!("interrupted: the next `stackr up` picks up where this one stopped");
+                return Err(130);
+            }
+        }
+    } else {
+        let n = p
+            .items
+            .iter()
+            .filter(|i| i.kind == stackr_reconcile::plan::ObjectKind::Container)
+            .count();
+        reporter.event(
+            "up-to-date",
+            serde_json::json!({"stack": stack.name, "containers": n}),
+        );
+        if !reporter.is_json() {
+            eprintln!("stack `{}` is up to date ({n} containers)", stack.name);
+        }
+    }
+    drop(lock);
+    Ok(inputs)
+}
+
 /// `stackr up`.
 pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
-    let (_, mut stack) = match valid_stack(global, out) {
+    let (cx, mut stack) = match valid_stack(global, out) {
         Ok(x) => x,
         Err(code) => return code,
     };
     if let Err(code) = apply_scale(&mut stack, &args.scale) {
         return code;
+    }
+    if args.watch
+        && let Err(e) = stackr_watch::rules::Rules::new(&stack, &[])
+    {
+        eprintln!("error: `--watch`: {e}");
+        return 1;
     }
     if let Some(svc) = &args.exit_code_from
         && !stack.services.contains_key(svc)
@@ -266,10 +332,6 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
             Ok(e) => e,
             Err(code) => return code,
         };
-        let lock = match take_lock(&engine, &stack).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
         let opts = PlanOptions {
             build: args.build,
             force_recreate: args.force_recreate,
@@ -278,57 +340,12 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
             services: args.services.clone(),
             no_deps: args.no_deps,
         };
-        if let Err(code) = pull_images(&engine, &stack, &args.services, args.pull, &reporter).await
-        {
-            return code;
-        }
-        let (p, inputs) = match make_plan(&engine, &stack, &opts).await {
-            Ok(x) => x,
-            Err(code) => return code,
-        };
-        if print_plan_problems(&p) {
-            reporter.event(
-                "error",
-                serde_json::json!({"message": "the plan has errors"}),
-            );
-            return 1;
-        }
-        let on_step = |s: Step| reporter.step(s);
-        if p.has_changes() {
-            let apply_opts = ApplyOptions {
-                stop_timeout: args.timeout.map(Duration::from_secs),
-                probe: Some(probe()),
+        let inputs =
+            match converge(&engine, &stack, &opts, args.pull, args.timeout, &reporter).await {
+                Ok(i) => i,
+                Err(code) => return code,
             };
-            let run = apply(&engine, &stack, inputs.clone(), &p, &apply_opts, &on_step);
-            tokio::select! {
-                r = run => {
-                    if let Err(e) = r {
-                        reporter.finish();
-                        reporter.event("error", serde_json::json!({"message": e.to_string()}));
-                        print_apply_error(&e);
-                        return 1;
-                    }
-                }
-                _ = tokio::signal::ctrl_c() => {
-                    reporter.finish();
-                    eprintln!("interrupted: the next `stackr up` picks up where this one stopped");
-                    return 130;
-                }
-            }
-        } else {
-            let n = p
-                .items
-                .iter()
-                .filter(|i| i.kind == stackr_reconcile::plan::ObjectKind::Container)
-                .count();
-            reporter.event(
-                "up-to-date",
-                serde_json::json!({"stack": stack.name, "containers": n}),
-            );
-            if !reporter.is_json() {
-                eprintln!("stack `{}` is up to date ({n} containers)", stack.name);
-            }
-        }
+        let on_step = |s: Step| reporter.step(s);
         if args.wait {
             let desired = match stackr_reconcile::desired::desired(&stack, &inputs) {
                 Ok(d) => d,
@@ -353,7 +370,34 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
         }
         reporter.finish();
         reporter.event("done", serde_json::json!({"stack": stack.name}));
-        drop(lock);
+        if args.watch {
+            let watching =
+                crate::watch::run(&engine, global, out, cx.files.clone(), stack.clone(), &[]);
+            if args.detach {
+                return watching.await;
+            }
+            let printer = match crate::engine::secret_values(&stack) {
+                Ok(values) => LogPrinter::new(&stack, color, false).mask(&values),
+                Err(code) => return code,
+            };
+            let logs = follow(&engine, &stack.name, &args.services, None, &printer);
+            let code = tokio::select! {
+                code = watching => code,
+                r = logs => match r {
+                    Ok(()) => 0,
+                    Err(e) => {
+                        print_engine_error(&e, None);
+                        1
+                    }
+                },
+            };
+            eprintln!("stopping the stack (the next `stackr up` starts it again)");
+            if let Err(e) = stop_all(&engine, &stack, args.timeout.map(Duration::from_secs)).await {
+                print_engine_error(&e, None);
+                return 1;
+            }
+            return code;
+        }
         if args.detach || args.wait || reporter.is_json() {
             return 0;
         }

@@ -15,6 +15,7 @@ mod logs;
 mod progress;
 mod ps;
 mod render;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Graph(g) => graph::run(&args.global, g, &out),
         cli::Command::Plan(a) => lifecycle::plan_cmd(&args.global, a, &out),
         cli::Command::Up(a) => lifecycle::up_cmd(&args.global, a, &out),
+        cli::Command::Watch(a) => watch::watch_cmd(&args.global, a, &out),
         cli::Command::Down(a) => lifecycle::down_cmd(&args.global, a, &out),
         cli::Command::Ps(a) => ps::ps_cmd(&args.global, a, &out),
         cli::Command::Logs(a) => logs::logs_cmd(&args.global, a, &out),

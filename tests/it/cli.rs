@@ -43,7 +43,7 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
 fn check_root_stack() {
     let r = run(stackr(&root()).arg("check"));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    insta::assert_snapshot!(r.stdout, @"stack.kdl: stack `stackr-demo` is valid: 3 services, 2 networks, 1 volume, 1 secret");
+    insta::assert_snapshot!(r.stdout, @"stack.kdl: stack `stackr-demo` is valid: 3 services, 2 networks, 1 volume, 1 secret; profiles checked: dev");
 }
 
 #[test]

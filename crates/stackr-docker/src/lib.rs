@@ -356,6 +356,7 @@ impl Engine for DockerEngine {
             cmd: Some(spec.cmd.clone()),
             user: spec.user.clone(),
             working_dir: spec.working_dir.clone(),
+            privileged: spec.privileged.then_some(true),
             ..Default::default()
         };
         let created = self

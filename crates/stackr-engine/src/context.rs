@@ -11,7 +11,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 /// The `.dockerignore` of a context, as a matcher. Docker's patterns are relative to the
 /// context root, so each one is anchored there.
-fn dockerignore(context: &Path) -> Result<Gitignore, EngineError> {
+pub fn dockerignore(context: &Path) -> Result<Gitignore, EngineError> {
     let mut builder = GitignoreBuilder::new(context);
     let path = context.join(".dockerignore");
     let text = match fs::read_to_string(&path) {

@@ -365,6 +365,8 @@ pub struct ExecSpec {
     pub detach: bool,
     /// The terminal's size (columns, rows), for a pseudo-terminal.
     pub size: Option<(u16, u16)>,
+    /// Every capability, whatever the container dropped (`exec --privileged`).
+    pub privileged: bool,
 }
 
 /// The processes of a container, as `ps` shows them.

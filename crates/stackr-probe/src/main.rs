@@ -115,20 +115,49 @@ fn http(
     Ok(format!("http {host}:{port}{path}: status {status}"))
 }
 
+/// Removes each path, going on past what cannot be removed (so that a second run with more
+/// rights finishes the job); fails naming the first path that stayed.
 fn rm(paths: &[&str]) -> Result<String, String> {
     let mut removed = 0;
+    let mut first_error = None;
     for p in paths {
-        let path = std::path::Path::new(p);
-        let r = match std::fs::symlink_metadata(path) {
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
-            Ok(_) => std::fs::remove_file(path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => Err(e),
-        };
-        r.map_err(|e| format!("cannot remove {p}: {e}"))?;
-        removed += 1;
+        match remove(std::path::Path::new(p)) {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => {
+                first_error.get_or_insert(format!("cannot remove {p}: {e}"));
+            }
+        }
     }
-    Ok(format!("removed {removed}"))
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(format!("removed {removed}")),
+    }
+}
+
+/// Removes a file or a folder with everything in it; `Ok(false)` when it was not there.
+fn remove(path: &std::path::Path) -> std::io::Result<bool> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !meta.is_dir() {
+        return std::fs::remove_file(path).map(|()| true);
+    }
+    let mut first = None;
+    for entry in std::fs::read_dir(path)? {
+        match entry.and_then(|e| remove(&e.path())) {
+            Ok(_) => {}
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    match std::fs::remove_dir(path) {
+        Ok(()) => Ok(true),
+        Err(e) => Err(first.unwrap_or(e)),
+    }
 }
 
 fn hash(dir: &std::path::Path) -> Result<String, String> {

@@ -505,7 +505,11 @@ pub fn container_spec(
     }
     let flag = |b: &Option<stackr_spec::Spanned<bool>>| b.as_ref().is_some_and(|b| b.value);
     let (health, uses_probe) = health_spec(s, inputs)?;
-    if uses_probe && let Some(volume) = &inputs.probe_volume {
+    // Watch mode removes and compares files through the probe runner too.
+    let syncs = s.watch.iter().any(|w| w.target.is_some());
+    if (uses_probe || syncs)
+        && let Some(volume) = &inputs.probe_volume
+    {
         mounts.push(MountSpec::Volume {
             source: Some(volume.clone()),
             target: PROBE_DIR.into(),

@@ -1,0 +1,600 @@
+//! What to send to a container for changed host paths, and sending it.
+//!
+//! Files and folders that exist on the host are packed into one tar archive and extracted
+//! into the running container by the engine's archive API (no tool in the image needed).
+//! Paths that are gone are removed by stackr's probe runner, mounted read-only at `/.stackr`
+//! in every container with sync rules: the engine API has no delete, and the image may have
+//! no `rm`. Comparing a folder by content (the first sync, or after a restart) runs the probe
+//! runner's `hash` in the container.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+use stackr_engine::{Engine, EngineError, ExecSpec, LogChunk};
+use stackr_reconcile::desired::PROBE_DIR;
+use thiserror::Error;
+
+use crate::rules::Rule;
+
+/// Why a sync failed.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error("cannot copy into `{path}`: {source}")]
+    Upload { path: String, source: EngineError },
+    #[error("cannot remove {paths}: {output}")]
+    Remove { paths: String, output: String },
+    #[error("cannot list `{path}` in the container: {message}")]
+    List { path: String, message: String },
+    #[error("cannot read `{path}`: {source}")]
+    Read { path: String, source: io::Error },
+}
+
+/// What a host path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// A host path to copy to a container path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub host: PathBuf,
+    pub kind: Kind,
+}
+
+/// What one sync sends: uploads by container path (parents before children) and container
+/// paths to remove.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub uploads: BTreeMap<String, Upload>,
+    pub deletes: BTreeSet<String>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.uploads.is_empty() && self.deletes.is_empty()
+    }
+
+    /// How many files (not folders) it copies.
+    pub fn files(&self) -> usize {
+        self.uploads
+            .values()
+            .filter(|u| u.kind != Kind::Dir)
+            .count()
+    }
+
+    /// A one-line summary, paths relative to `target`: `copied a.html, b/c.css; removed
+    /// old.html`, at most `max` names in all, then `+N more`.
+    pub fn summary(&self, target: &str, max: usize) -> String {
+        let rel = |p: &str| -> String {
+            p.strip_prefix(target)
+                .map(|r| r.trim_start_matches('/'))
+                .filter(|r| !r.is_empty())
+                .unwrap_or(p)
+                .to_string()
+        };
+        let mut copied: Vec<String> = self
+            .uploads
+            .iter()
+            .filter(|(_, u)| u.kind != Kind::Dir)
+            .map(|(p, _)| rel(p))
+            .collect();
+        if copied.is_empty() {
+            copied = self
+                .uploads
+                .keys()
+                .map(|p| format!("{}/", rel(p)))
+                .collect();
+        }
+        let removed: Vec<String> = self.deletes.iter().map(|p| rel(p)).collect();
+        let mut budget = max;
+        let mut part = |verb: &str, names: &[String]| -> Option<String> {
+            if names.is_empty() {
+                return None;
+            }
+            let shown = names.len().min(budget.max(1));
+            budget = budget.saturating_sub(shown);
+            let mut s = format!("{verb} {}", names[..shown].join(", "));
+            if names.len() > shown {
+                s.push_str(&format!(" +{} more", names.len() - shown));
+            }
+            Some(s)
+        };
+        let parts: Vec<String> = [part("copied", &copied), part("removed", &removed)]
+            .into_iter()
+            .flatten()
+            .collect();
+        parts.join("; ")
+    }
+
+    fn add_upload(&mut self, rule: &Rule, host: &Path, kind: Kind) {
+        let Some(cpath) = rule.container_path(host) else {
+            return;
+        };
+        // The folders between the rule's path and this one travel too, so that they get the
+        // host's mode and the container user as owner, not the engine's defaults.
+        let mut parent = host.parent();
+        while let Some(p) = parent {
+            if !p.starts_with(&rule.path) || p == rule.path {
+                break;
+            }
+            if let Some(cp) = rule.container_path(p) {
+                self.uploads.entry(cp).or_insert(Upload {
+                    host: p.to_path_buf(),
+                    kind: Kind::Dir,
+                });
+            }
+            parent = p.parent();
+        }
+        self.uploads.insert(
+            cpath,
+            Upload {
+                host: host.to_path_buf(),
+                kind,
+            },
+        );
+    }
+
+    /// Drops removals under another removal, and removals of what is uploaded.
+    fn tidy(&mut self) {
+        let all: Vec<String> = self.deletes.iter().cloned().collect();
+        self.deletes.retain(|d| {
+            !all.iter()
+                .any(|o| o != d && d.starts_with(&format!("{o}/")))
+                && !self.uploads.contains_key(d)
+        });
+    }
+}
+
+/// For changed host paths under a sync rule: what exists is uploaded (a folder with all it
+/// holds that counts for the rule), what is gone is removed. Removals honour the rule's
+/// ignores (a removed folder may have held files its `include` wants, so `include` does not
+/// filter them).
+pub fn batch(rule: &Rule, paths: &BTreeSet<PathBuf>) -> Batch {
+    let mut b = Batch::default();
+    for p in paths {
+        if !rule.covers(p) {
+            continue;
+        }
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if m.is_dir() => {
+                if !rule.counts(p, true) {
+                    continue;
+                }
+                if *p != rule.path {
+                    b.add_upload(rule, p, Kind::Dir);
+                }
+                walk(rule, p, &mut b);
+            }
+            Ok(m) => {
+                if rule.counts(p, false) {
+                    let kind = if m.file_type().is_symlink() {
+                        Kind::Symlink
+                    } else if m.is_file() {
+                        Kind::File
+                    } else {
+                        continue;
+                    };
+                    b.add_upload(rule, p, kind);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if *p == rule.path || rule.ignored(p, false) || rule.ignored(p, true) {
+                    continue;
+                }
+                if let Some(cp) = rule.container_path(p) {
+                    b.deletes.insert(cp);
+                }
+            }
+            Err(_) => {}
+        }
+    }
+    b.tidy();
+    b
+}
+
+/// Everything under `dir` that counts for the rule.
+fn walk(rule: &Rule, dir: &Path, b: &mut Batch) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            if rule.counts(&path, true) {
+                b.add_upload(rule, &path, Kind::Dir);
+                walk(rule, &path, b);
+            }
+        } else if (ft.is_file() || ft.is_symlink()) && rule.counts(&path, false) {
+            let kind = if ft.is_symlink() {
+                Kind::Symlink
+            } else {
+                Kind::File
+            };
+            b.add_upload(rule, &path, kind);
+        }
+    }
+}
+
+/// Who owns the files in the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owner {
+    pub uid: u64,
+    pub gid: u64,
+    /// Let the engine give the files the container user's ids (a user given by name).
+    pub container_user: bool,
+}
+
+impl Owner {
+    /// From a service's `user`: numeric `UID:GID` goes into the archive; a name is resolved
+    /// by the engine; none is root.
+    pub fn of(user: Option<&str>) -> Owner {
+        let Some(user) = user else {
+            return Owner {
+                uid: 0,
+                gid: 0,
+                container_user: false,
+            };
+        };
+        let (u, g) = match user.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (user, None),
+        };
+        match (u.parse::<u64>(), g.map(str::parse::<u64>)) {
+            (Ok(uid), Some(Ok(gid))) => Owner {
+                uid,
+                gid,
+                container_user: false,
+            },
+            _ => Owner {
+                uid: 0,
+                gid: 0,
+                container_user: true,
+            },
+        }
+    }
+}
+
+/// The uploads as a tar archive with names relative to `base` (a folder in the container).
+/// A file that vanished since the change was seen is left out (its removal comes next).
+pub fn tar(batch: &Batch, base: &str, owner: Owner) -> Result<Vec<u8>, SyncError> {
+    let base = base.trim_end_matches('/');
+    let mut t = tar::Builder::new(Vec::new());
+    for (cpath, up) in &batch.uploads {
+        let Some(name) = cpath
+            .strip_prefix(base)
+            .map(|r| r.trim_start_matches('/'))
+            .filter(|r| !r.is_empty())
+        else {
+            continue;
+        };
+        let meta = match std::fs::symlink_metadata(&up.host) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(SyncError::Read {
+                    path: up.host.display().to_string(),
+                    source,
+                });
+            }
+        };
+        let mut h = tar::Header::new_gnu();
+        h.set_uid(owner.uid);
+        h.set_gid(owner.gid);
+        h.set_mode(meta.permissions().mode() & 0o7777);
+        h.set_mtime(u64::try_from(meta.mtime()).unwrap_or(0));
+        let read_err = |source: io::Error| SyncError::Read {
+            path: up.host.display().to_string(),
+            source,
+        };
+        match up.kind {
+            Kind::Dir => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                t.append_data(&mut h, name, io::empty()).map_err(read_err)?;
+            }
+            Kind::File => {
+                let data = match std::fs::read(&up.host) {
+                    Ok(d) => d,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(read_err(e)),
+                };
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(data.len() as u64);
+                t.append_data(&mut h, name, data.as_slice())
+                    .map_err(read_err)?;
+            }
+            Kind::Symlink => {
+                let to = std::fs::read_link(&up.host).map_err(read_err)?;
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                t.append_link(&mut h, name, &to).map_err(read_err)?;
+            }
+        }
+    }
+    t.into_inner().map_err(|source| SyncError::Read {
+        path: base.to_string(),
+        source,
+    })
+}
+
+/// A folder's entries by path relative to it.
+pub type Listing = BTreeMap<PathBuf, Entry>;
+
+/// An entry of a [`Listing`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    File { digest: String, mode: u32 },
+    Dir,
+    Other,
+}
+
+/// The probe runner's `hash` output; `None` when the folder does not exist.
+pub fn parse_listing(text: &str) -> Option<Listing> {
+    let mut out = Listing::new();
+    for line in text.lines() {
+        if line == "missing" {
+            return None;
+        }
+        let mut parts = line.splitn(4, ' ');
+        match parts.next() {
+            Some("f") => {
+                let (Some(d), Some(m), Some(p)) = (parts.next(), parts.next(), parts.next()) else {
+                    continue;
+                };
+                let mode = u32::from_str_radix(m, 8).unwrap_or(0);
+                out.insert(
+                    PathBuf::from(p),
+                    Entry::File {
+                        digest: d.to_string(),
+                        mode,
+                    },
+                );
+            }
+            Some("d") => {
+                if let (Some(_), Some(p)) = (parts.next(), parts.next()) {
+                    out.insert(PathBuf::from(p), Entry::Dir);
+                }
+            }
+            Some("l") => {
+                let rest: Vec<&str> = parts.collect();
+                out.insert(PathBuf::from(rest.join(" ")), Entry::Other);
+            }
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// What counts for the rule under its folder on the host, with digests.
+pub fn host_listing(rule: &Rule) -> Result<Listing, SyncError> {
+    let mut out = Listing::new();
+    let mut b = Batch::default();
+    if rule.path.is_dir() {
+        walk(rule, &rule.path, &mut b);
+    }
+    for up in b.uploads.values() {
+        let Ok(rel) = up.host.strip_prefix(&rule.path) else {
+            continue;
+        };
+        let entry = match up.kind {
+            Kind::Dir => Entry::Dir,
+            Kind::Symlink => Entry::Other,
+            Kind::File => {
+                let read = |source| SyncError::Read {
+                    path: up.host.display().to_string(),
+                    source,
+                };
+                let data = std::fs::read(&up.host).map_err(read)?;
+                let mode = std::fs::metadata(&up.host)
+                    .map_err(read)?
+                    .permissions()
+                    .mode();
+                Entry::File {
+                    digest: Sha256::digest(&data)
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect(),
+                    mode: mode & 0o7777,
+                }
+            }
+        };
+        out.insert(rel.to_path_buf(), entry);
+    }
+    Ok(out)
+}
+
+/// What brings the container's folder (`None`: missing) in line with the host's: files that
+/// differ in content or mode, and what is missing, are uploaded; what the container has and
+/// the host does not is removed, unless the rule ignores it or its `include` leaves it out.
+pub fn diff(rule: &Rule, host: &Listing, container: Option<&Listing>) -> Batch {
+    let mut b = Batch::default();
+    for (rel, entry) in host {
+        let same = match (entry, container.and_then(|c| c.get(rel))) {
+            (
+                Entry::File { digest, mode },
+                Some(Entry::File {
+                    digest: d2,
+                    mode: m2,
+                }),
+            ) => digest == d2 && mode == m2,
+            (Entry::Dir, Some(Entry::Dir)) => true,
+            _ => false,
+        };
+        if !same {
+            let kind = match entry {
+                Entry::File { .. } => Kind::File,
+                Entry::Dir => Kind::Dir,
+                Entry::Other => Kind::Symlink,
+            };
+            b.add_upload(rule, &rule.path.join(rel), kind);
+        }
+    }
+    if let Some(c) = container {
+        for (rel, entry) in c {
+            if host.contains_key(rel) {
+                continue;
+            }
+            let hp = rule.path.join(rel);
+            if rule.counts(&hp, *entry == Entry::Dir)
+                && let Some(cp) = rule.container_path(&hp)
+            {
+                b.deletes.insert(cp);
+            }
+        }
+    }
+    b.tidy();
+    b
+}
+
+/// A container to sync into.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+    pub owner: Owner,
+    /// Mount points of the service's volumes and bind mounts: where an upload can go when
+    /// the target folder does not exist yet on a read-only root filesystem.
+    pub mounts: Vec<String>,
+}
+
+/// Sends a batch: one archive upload for what exists, one probe `rm` for what is gone.
+/// `base` is the folder the rule syncs to (for a file rule, its parent).
+pub async fn push<E: Engine>(
+    engine: &E,
+    target: &Target,
+    base: &str,
+    batch: &Batch,
+) -> Result<(), SyncError> {
+    if !batch.uploads.is_empty() {
+        let archive = tar(batch, base, target.owner)?;
+        match engine
+            .upload_archive(&target.id, base, archive, target.owner.container_user)
+            .await
+        {
+            Ok(()) => {}
+            Err(EngineError::NotFound { .. }) => {
+                // The folder does not exist yet: extract from the deepest mount holding it, or
+                // from the root, and let the engine create the folders on the way.
+                let from = target
+                    .mounts
+                    .iter()
+                    .filter(|m| {
+                        let m = m.trim_end_matches('/');
+                        base.starts_with(&format!("{m}/"))
+                    })
+                    .max_by_key(|m| m.len())
+                    .map_or("/", String::as_str);
+                let archive = tar(batch, from, target.owner)?;
+                engine
+                    .upload_archive(&target.id, from, archive, target.owner.container_user)
+                    .await
+                    .map_err(|source| SyncError::Upload {
+                        path: base.to_string(),
+                        source,
+                    })?;
+            }
+            Err(source) => {
+                return Err(SyncError::Upload {
+                    path: base.to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    if !batch.deletes.is_empty() {
+        let paths: Vec<String> = batch.deletes.iter().cloned().collect();
+        let mut cmd = vec![format!("{PROBE_DIR}/probe"), "rm".into()];
+        cmd.extend(paths.iter().cloned());
+        let (code, output) = run_escalating(engine, &target.id, cmd).await;
+        if code != Some(0) {
+            return Err(SyncError::Remove {
+                paths: paths.join(", "),
+                output: output.trim().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The container's view of a folder, by content; `None` when it does not exist.
+pub async fn container_listing<E: Engine>(
+    engine: &E,
+    target: &Target,
+    path: &str,
+) -> Result<Option<Listing>, SyncError> {
+    let cmd = vec![
+        format!("{PROBE_DIR}/probe"),
+        "hash".into(),
+        path.to_string(),
+    ];
+    let (code, output) = run_escalating(engine, &target.id, cmd).await;
+    if code != Some(0) {
+        return Err(SyncError::List {
+            path: path.to_string(),
+            message: output.trim().lines().last().unwrap_or("").to_string(),
+        });
+    }
+    Ok(parse_listing(&output))
+}
+
+/// Runs stackr's probe runner in a container, first as the container's user (what it
+/// wrote is its own), then as root (a fresh volume's root folder is root's; what the first
+/// run emptied, root can remove), then as root with every capability (root that dropped its
+/// capabilities cannot enter folders it does not own; a container with `no-new-privileges`
+/// refuses this one). Returns the first success, or the last failure.
+async fn run_escalating<E: Engine>(
+    engine: &E,
+    id: &str,
+    cmd: Vec<String>,
+) -> (Option<i64>, String) {
+    let mut last = (None, String::new());
+    for (user, privileged) in [(None, false), (Some("0"), false), (Some("0"), true)] {
+        let (code, output) = run(engine, id, cmd.clone(), user, privileged).await;
+        if code == Some(0) {
+            return (code, output);
+        }
+        // A refused privileged exec says nothing about the files: keep the earlier reason.
+        if !(privileged && code.is_none()) {
+            last = (code, output);
+        }
+    }
+    last
+}
+
+/// Runs a command in a container, collecting its output.
+async fn run<E: Engine>(
+    engine: &E,
+    id: &str,
+    cmd: Vec<String>,
+    user: Option<&str>,
+    privileged: bool,
+) -> (Option<i64>, String) {
+    let out = Mutex::new(String::new());
+    let collect = |c: LogChunk| {
+        if let Ok(mut o) = out.lock() {
+            o.push_str(&c.text);
+        }
+    };
+    let spec = ExecSpec {
+        cmd,
+        user: user.map(String::from),
+        privileged,
+        ..ExecSpec::default()
+    };
+    let code = match engine.exec(id, &spec, None, &collect).await {
+        Ok(c) => c,
+        Err(e) => {
+            return (None, e.to_string());
+        }
+    };
+    let text = out.into_inner().unwrap_or_default();
+    (code, text)
+}
