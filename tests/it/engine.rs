@@ -19,7 +19,7 @@ pub struct TestStack {
     pub dir: PathBuf,
 }
 
-fn docker(args: &[&str]) -> String {
+pub fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
         .args(args)
         .output()

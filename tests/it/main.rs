@@ -9,3 +9,4 @@ mod interpolation;
 mod merge;
 mod robustness;
 mod support;
+mod watch;
