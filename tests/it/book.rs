@@ -1,7 +1,8 @@
 //! Every KDL snippet in the book, the README and the examples is checked.
 //!
 //! A ```` ```kdl ```` block must be a valid stack file on its own; a ```` ```kdl,invalid ````
-//! block must fail (it shows a diagnostic).
+//! block must fail (it shows a diagnostic). An invalid block followed by `<!-- output -->` and a
+//! ```` ```text ```` block must make `stackr --no-color check` print exactly that text.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,8 @@ struct Block {
     line: usize,
     invalid: bool,
     text: String,
+    /// The `<!-- output -->` text block that follows it.
+    output: Option<String>,
 }
 
 fn blocks(path: &Path) -> Vec<Block> {
@@ -30,6 +33,7 @@ fn blocks(path: &Path) -> Vec<Block> {
                         line: i + 1,
                         invalid: info.contains("invalid"),
                         text: String::new(),
+                        output: None,
                     });
                 }
             }
@@ -42,6 +46,32 @@ fn blocks(path: &Path) -> Vec<Block> {
                 }
             }
         }
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for b in &mut out {
+        // The block's closing fence, then blank lines, the marker, and a text block.
+        let Some(close) = (b.line..lines.len()).find(|&i| lines[i].trim_start().starts_with("```"))
+        else {
+            continue;
+        };
+        let mut i = close + 1;
+        while i < lines.len() && lines[i].trim().is_empty() {
+            i += 1;
+        }
+        if lines.get(i).map(|l| l.trim()) != Some("<!-- output -->")
+            || lines.get(i + 1).map(|l| l.trim()) != Some("```text")
+        {
+            continue;
+        }
+        let mut output = String::new();
+        for l in &lines[i + 2..] {
+            if l.trim_start().starts_with("```") {
+                break;
+            }
+            output.push_str(l);
+            output.push('\n');
+        }
+        b.output = Some(output);
     }
     out
 }
@@ -96,6 +126,40 @@ fn every_kdl_block_in_the_book_and_readme() {
         }
     }
     assert!(checked >= 30, "only {checked} KDL blocks found in the book");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What the book shows `stackr check` printing is what it prints.
+#[test]
+fn shown_check_output_is_real() {
+    let mut files = vec![root().join("README.md")];
+    markdown_files(&root().join("book/src"), &mut files);
+    files.sort();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for file in &files {
+        for (n, b) in blocks(file).into_iter().enumerate() {
+            let (true, Some(want)) = (b.invalid, &b.output) else {
+                continue;
+            };
+            checked += 1;
+            let dir = crate::cli::temp_dir(&format!("book-output-{n}"));
+            std::fs::write(dir.join("stack.kdl"), &b.text).unwrap_or_else(|e| panic!("{e}"));
+            let r = crate::cli::run(crate::cli::stackr(&dir).arg("check"));
+            let _ = std::fs::remove_dir_all(&dir);
+            // Markdown keeps no trailing spaces; miette's empty source lines have one.
+            let trimmed = |t: &str| t.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+            if trimmed(&r.stderr) != trimmed(want) {
+                failures.push(format!(
+                    "{}:{}: `stackr check` prints:\n{}",
+                    b.file.display(),
+                    b.line,
+                    r.stderr
+                ));
+            }
+        }
+    }
+    assert!(checked >= 2, "only {checked} output blocks found");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -157,3 +157,57 @@ fn relevant(kind: &EventKind) -> bool {
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Disk;
+    impl stackr_spec::FileReader for Disk {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            std::fs::read_to_string(path)
+        }
+    }
+
+    #[tokio::test]
+    async fn ignored_folders_are_not_watched_and_new_files_are_reported() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        for sub in [
+            "app/src/lib",
+            "app/node_modules/a/b",
+            "app/.git/objects",
+            "app/src/__pycache__",
+        ] {
+            std::fs::create_dir_all(d.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let file = d.join("stack.kdl");
+        std::fs::write(
+            &file,
+            "stack \"t\"\nservice \"web\" {\n    image \"x\"\n    watch {\n        sync \"./app\" target=\"/app\" { ignore \"node_modules/\" \"__pycache__/\"; }\n    }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = stackr_spec::load(&[file], &Disk, &stackr_spec::Options::default());
+        let stack = loaded
+            .stack
+            .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+        let rules = Rules::new(&stack, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut w = FsWatcher::new(tx).unwrap_or_else(|e| panic!("{e}"));
+        w.watch_rules(&rules).unwrap_or_else(|e| panic!("{e}"));
+        let watched: Vec<String> = w
+            .watched
+            .iter()
+            .filter_map(|p| p.strip_prefix(d).ok().map(|r| r.display().to_string()))
+            .collect();
+        assert_eq!(watched, ["app", "app/src", "app/src/lib"]);
+        std::fs::write(d.join("app/src/lib/m.py"), "x").unwrap_or_else(|e| panic!("{e}"));
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
+        match ev {
+            Ok(Some(FsEvent::Changed(paths))) => {
+                assert!(paths.contains(&d.join("app/src/lib/m.py")), "{paths:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

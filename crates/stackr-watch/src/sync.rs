@@ -598,3 +598,245 @@ async fn run<E: Engine>(
     let text = out.into_inner().unwrap_or_default();
     (code, text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Rules;
+
+    struct Disk;
+    impl stackr_spec::FileReader for Disk {
+        fn read(&self, path: &Path) -> io::Result<String> {
+            std::fs::read_to_string(path)
+        }
+    }
+
+    fn rules(dir: &Path, watch: &str) -> Rules {
+        let file = dir.join("stack.kdl");
+        std::fs::write(
+            &file,
+            format!("stack \"t\"\nservice \"web\" {{\n    image \"x\"\n    watch {{\n        {watch}\n    }}\n}}\n"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = stackr_spec::load(&[file], &Disk, &stackr_spec::Options::default());
+        let stack = loaded
+            .stack
+            .unwrap_or_else(|| panic!("invalid: {:?}", loaded.diagnostics));
+        Rules::new(&stack, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn write(path: &Path, text: &str) {
+        if let Some(p) = path.parent() {
+            std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    fn set(paths: &[PathBuf]) -> BTreeSet<PathBuf> {
+        paths.iter().cloned().collect()
+    }
+
+    #[test]
+    fn a_new_tree_uploads_every_folder_and_file_parents_first() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        let rules = rules(d, r#"sync "./site" target="/srv/site" { ignore "*.tmp"; }"#);
+        let rule = &rules.rules[0];
+        write(&d.join("site/a/b/c.html"), "c");
+        write(&d.join("site/a/b/skip.tmp"), "t");
+        write(&d.join("site/a/x.html"), "x");
+        let b = batch(rule, &set(&[d.join("site/a")]));
+        let keys: Vec<&str> = b.uploads.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "/srv/site/a",
+                "/srv/site/a/b",
+                "/srv/site/a/b/c.html",
+                "/srv/site/a/x.html"
+            ]
+        );
+        assert!(b.deletes.is_empty());
+        assert_eq!(b.files(), 2);
+        assert_eq!(b.summary("/srv/site", 8), "copied a/b/c.html, a/x.html");
+    }
+
+    #[test]
+    fn a_rename_uploads_the_new_path_and_removes_the_old_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        let rules = rules(d, r#"sync "./site" target="/srv/site""#);
+        let rule = &rules.rules[0];
+        write(&d.join("site/new/f.html"), "f");
+        // `old` (a folder) and `old/f.html` were reported gone; only the folder is removed.
+        let b = batch(
+            rule,
+            &set(&[
+                d.join("site/old"),
+                d.join("site/old/f.html"),
+                d.join("site/new"),
+            ]),
+        );
+        assert_eq!(b.deletes, BTreeSet::from(["/srv/site/old".to_string()]));
+        assert!(b.uploads.contains_key("/srv/site/new/f.html"));
+        assert_eq!(b.summary("/srv/site", 8), "copied new/f.html; removed old");
+        // Ignored and editor files that vanish are not removed in the container.
+        let b = batch(
+            rule,
+            &set(&[d.join("site/.f.html.swp"), d.join("site/.git")]),
+        );
+        assert!(b.is_empty(), "{b:?}");
+    }
+
+    #[test]
+    fn tar_names_entries_under_the_base_with_the_owner_and_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        let rules = rules(d, r#"sync "./site" target="/srv/site""#);
+        let rule = &rules.rules[0];
+        write(&d.join("site/bin/run.sh"), "#!/bin/sh\n");
+        std::fs::set_permissions(
+            d.join("site/bin/run.sh"),
+            std::fs::Permissions::from_mode(0o750),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let b = batch(rule, &set(&[d.join("site/bin/run.sh")]));
+        let owner = Owner::of(Some("1000:1001"));
+        for (base, names) in [
+            ("/srv/site", vec!["bin/", "bin/run.sh"]),
+            ("/srv", vec!["site/bin/", "site/bin/run.sh"]),
+        ] {
+            let bytes = tar(&b, base, owner).unwrap_or_else(|e| panic!("{e}"));
+            let mut archive = ::tar::Archive::new(bytes.as_slice());
+            let mut seen = Vec::new();
+            for e in archive.entries().unwrap_or_else(|e| panic!("{e}")) {
+                let e = e.unwrap_or_else(|e| panic!("{e}"));
+                let h = e.header();
+                assert_eq!(h.uid().ok(), Some(1000));
+                assert_eq!(h.gid().ok(), Some(1001));
+                let path = e
+                    .path()
+                    .unwrap_or_else(|e| panic!("{e}"))
+                    .display()
+                    .to_string();
+                if path.ends_with("run.sh") {
+                    assert_eq!(h.mode().ok(), Some(0o750));
+                }
+                seen.push(if h.entry_type().is_dir() && !path.ends_with('/') {
+                    format!("{path}/")
+                } else {
+                    path
+                });
+            }
+            assert_eq!(seen, names);
+        }
+    }
+
+    #[test]
+    fn owners_from_the_service_user() {
+        assert_eq!(
+            Owner::of(None),
+            Owner {
+                uid: 0,
+                gid: 0,
+                container_user: false
+            }
+        );
+        assert_eq!(
+            Owner::of(Some("65534:65534")),
+            Owner {
+                uid: 65534,
+                gid: 65534,
+                container_user: false
+            }
+        );
+        assert!(Owner::of(Some("node")).container_user);
+        assert!(
+            Owner::of(Some("1000")).container_user,
+            "the engine knows the group"
+        );
+    }
+
+    #[test]
+    fn diff_by_content_uploads_what_differs_and_removes_what_the_host_lacks() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        let rules = rules(
+            d,
+            r#"sync "./site" target="/srv/site" { ignore "node_modules/"; }"#,
+        );
+        let rule = &rules.rules[0];
+        write(&d.join("site/same.html"), "same");
+        write(&d.join("site/changed.html"), "new");
+        write(&d.join("site/new/n.html"), "n");
+        let host = host_listing(rule).unwrap_or_else(|e| panic!("{e}"));
+        let same = match host.get(Path::new("same.html")) {
+            Some(Entry::File { digest, .. }) => digest.clone(),
+            other => panic!("{other:?}"),
+        };
+        let probe_output = format!(
+            "f {same} 644 same.html\nf 00 644 changed.html\nd 755 gone\nf 11 644 gone/g.html\nd 755 node_modules\nf 22 644 node_modules/m.js\nf 33 644 stale.html\nhashed 7\n"
+        );
+        let there = parse_listing(&probe_output);
+        assert!(there.is_some());
+        let b = diff(rule, &host, there.as_ref());
+        let keys: Vec<&str> = b.uploads.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "/srv/site/changed.html",
+                "/srv/site/new",
+                "/srv/site/new/n.html"
+            ]
+        );
+        assert_eq!(
+            b.deletes,
+            BTreeSet::from([
+                "/srv/site/gone".to_string(),
+                "/srv/site/stale.html".to_string()
+            ]),
+            "ignored node_modules stays"
+        );
+        // A missing folder: everything goes.
+        assert_eq!(parse_listing("missing\n"), None);
+        let b = diff(rule, &host, None);
+        assert_eq!(b.files(), 3);
+        // In step: nothing to do.
+        let mut in_step = String::new();
+        for (rel, e) in &host {
+            match e {
+                Entry::File { digest, mode } => {
+                    in_step.push_str(&format!("f {digest} {mode:o} {}\n", rel.display()))
+                }
+                Entry::Dir => in_step.push_str(&format!("d 755 {}\n", rel.display())),
+                Entry::Other => {}
+            }
+        }
+        assert!(diff(rule, &host, parse_listing(&in_step).as_ref()).is_empty());
+    }
+
+    #[test]
+    fn a_file_rule_syncs_that_file_to_its_target() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        write(&d.join("conf/app.ini"), "a=1");
+        let rules = rules(d, r#"sync-restart "./conf/app.ini" target="/etc/app.ini""#);
+        let rule = &rules.rules[0];
+        assert!(!rule.is_dir);
+        let b = batch(rule, &set(&[d.join("conf/app.ini")]));
+        assert_eq!(
+            b.uploads.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/etc/app.ini"]
+        );
+        let bytes = tar(&b, "/etc", Owner::of(None)).unwrap_or_else(|e| panic!("{e}"));
+        let mut archive = ::tar::Archive::new(bytes.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok()?.path().ok().map(|p| p.display().to_string()))
+            .collect();
+        assert_eq!(names, ["app.ini"]);
+        assert!(batch(rule, &set(&[d.join("conf/other.ini")])).is_empty());
+    }
+}
