@@ -332,3 +332,36 @@ service "app" {{
     assert!(env.contains("MARK=two"), "{env}");
     assert_eq!(w.interrupt(), Some(0));
 }
+
+/// `up --watch`: up, then watch with the logs; Ctrl-C stops the stack as an attached `up`
+/// does.
+#[test]
+fn up_watch_streams_logs_syncs_and_stops_on_ctrl_c() {
+    let s = TestStack::new("up-watch", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; echo app is up; while true; do sleep 0.2; done"
+    watch {{
+        sync "./src" target="/src"
+    }}
+}}
+"#
+        )
+    });
+    write(&s.dir.join("src/a.txt"), "a");
+    let w = Watcher::start(&s.dir, &["up", "--watch"]);
+    let seen = w.wait_line(0, "watching app", Duration::from_secs(120));
+    w.wait_line(0, "app is up", Duration::from_secs(20));
+    let container = format!("{}-app-1", s.name);
+    assert_eq!(docker(&["exec", &container, "cat", "/src/a.txt"]), "a");
+    write(&s.dir.join("src/b/c.txt"), "c");
+    w.wait_line(seen, "app: copied b/c.txt in /src", Duration::from_secs(10));
+    assert_eq!(docker(&["exec", &container, "cat", "/src/b/c.txt"]), "c");
+    assert_eq!(w.interrupt(), Some(0));
+    let state = docker(&["inspect", "--format", "{{.State.Status}}", &container]);
+    assert_eq!(state.trim(), "exited", "the stack is stopped");
+}
