@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use stackr_docker::DockerEngine;
-use stackr_engine::{ContainerState, Engine, EventKind, ExecSpec, LogChunk};
+use stackr_engine::{ContainerState, Engine, EventKind};
 use stackr_reconcile::plan::PlanOptions;
 use stackr_spec::{MountSource, Stack, WatchAction};
 use stackr_watch::fs::{FsEvent, FsWatcher};
@@ -396,35 +396,26 @@ impl Watch<'_> {
                 }
                 WatchAction::SyncExec => {
                     let cmd = rule.exec.clone().unwrap_or_default();
-                    let out = std::sync::Mutex::new(String::new());
-                    let collect = |c: LogChunk| {
-                        if let Ok(mut o) = out.lock() {
-                            o.push_str(&c.text);
-                        }
-                    };
-                    let spec = ExecSpec {
-                        cmd: cmd.clone(),
-                        ..ExecSpec::default()
-                    };
-                    let r = self.engine.exec(&t.id, &spec, None, &collect).await;
-                    let text = out.into_inner().unwrap_or_default();
-                    match r {
-                        Ok(Some(0)) | Ok(None) => println!(
+                    let (code, text) =
+                        sync::run(self.engine, &t.id, cmd.clone(), None, false).await;
+                    match code {
+                        Some(0) => println!(
                             "{}{many}: {what} in {target_path}; ran `{}` ({})",
                             rule.service,
                             cmd.join(" "),
                             took(started)
                         ),
-                        Ok(Some(code)) => eprintln!(
+                        Some(code) => eprintln!(
                             "error: {}{many}: {what} in {target_path}, but `{}` exited with {code}: {}; still watching",
                             rule.service,
                             cmd.join(" "),
                             text.trim()
                         ),
-                        Err(e) => eprintln!(
-                            "error: {}{many}: {what} in {target_path}, but `{}` failed: {e}; still watching",
+                        None => eprintln!(
+                            "error: {}{many}: {what} in {target_path}, but `{}` could not run: {}; still watching",
                             rule.service,
-                            cmd.join(" ")
+                            cmd.join(" "),
+                            text.trim()
                         ),
                     }
                 }

@@ -569,8 +569,9 @@ async fn run_escalating<E: Engine>(
     last
 }
 
-/// Runs a command in a container, collecting its output.
-async fn run<E: Engine>(
+/// Runs a command in a container, collecting its output: its exit code (`None` when it could
+/// not run) and what it printed (or why it could not run).
+pub async fn run<E: Engine>(
     engine: &E,
     id: &str,
     cmd: Vec<String>,
