@@ -73,6 +73,8 @@ struct Watch<'a> {
     out: &'a Output,
     services: &'a [String],
     files: Vec<PathBuf>,
+    /// The stack files' text as last loaded: an event that leaves it the same is no edit.
+    texts: Vec<Option<String>>,
     stack: Stack,
     rules: Rules,
     /// Running containers of the services with sync rules.
@@ -108,11 +110,19 @@ pub async fn run(
         global,
         out,
         services,
+        texts: read_all(&files),
         files,
         stack,
         rules,
         targets: BTreeMap::new(),
     };
+    // Ctrl-C ends the watch, also while an action runs (the action sees it too and stops).
+    let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop_tx.send(true);
+        }
+    });
     if let Err(e) = w.watch_paths(&mut fsw) {
         eprintln!("error: {e}");
         return 1;
@@ -138,7 +148,7 @@ pub async fn run(
     );
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {
+            _ = stop.changed() => {
                 println!("stopped watching");
                 return 0;
             }
@@ -154,6 +164,10 @@ pub async fn run(
                     }
                 }
                 w.on_changes(&mut fsw, paths).await;
+                if *stop.borrow() {
+                    println!("stopped watching");
+                    return 0;
+                }
             }
             ev = events.next() => {
                 match ev {
@@ -298,8 +312,12 @@ impl Watch<'_> {
     /// Acts on one batch of changed paths.
     async fn on_changes(&mut self, fsw: &mut FsWatcher, paths: BTreeSet<PathBuf>) {
         if paths.iter().any(|p| self.files.contains(p)) {
-            self.reload(fsw).await;
-            return;
+            let texts = read_all(&self.files);
+            if texts != self.texts {
+                self.texts = texts;
+                self.reload(fsw).await;
+                return;
+            }
         }
         // New folders are watched (and their content synced below, as part of the folder).
         for p in &paths {
@@ -446,10 +464,46 @@ impl Watch<'_> {
         reporter.finish();
         match r {
             Ok(_) => println!("{service}: rebuilt and recreated ({})", took(started)),
-            Err(_) => eprintln!(
-                "error: {service}: the rebuild failed ({}); still watching",
-                took(started)
-            ),
+            Err(_) => {
+                eprintln!(
+                    "error: {service}: the rebuild failed ({}); still watching",
+                    took(started)
+                );
+                return;
+            }
+        }
+        // Dependents that ask to restart with it (`depends-on ... restart=#true`).
+        let dependents: Vec<String> = self
+            .stack
+            .services
+            .values()
+            .filter(|s| {
+                s.depends_on
+                    .iter()
+                    .any(|d| d.restart && d.service.value == service)
+            })
+            .map(|s| s.name.value.clone())
+            .collect();
+        if !dependents.is_empty() {
+            let list = self.engine.list_containers(&self.stack.name).await;
+            for c in list.iter().flatten() {
+                let Some(dep) = c.service().filter(|d| dependents.iter().any(|x| x == d)) else {
+                    continue;
+                };
+                if c.state != ContainerState::Running {
+                    continue;
+                }
+                let started = Instant::now();
+                let r = async {
+                    self.engine.stop_container(&c.id, None).await?;
+                    self.engine.start_container(&c.id).await
+                }
+                .await;
+                match r {
+                    Ok(()) => println!("{dep}: restarted with {service} ({})", took(started)),
+                    Err(e) => eprintln!("error: {dep}: cannot restart it: {e}; still watching"),
+                }
+            }
         }
         self.refresh_targets().await;
     }
@@ -501,6 +555,13 @@ impl Watch<'_> {
             took(started)
         );
     }
+}
+
+fn read_all(files: &[PathBuf]) -> Vec<Option<String>> {
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).ok())
+        .collect()
 }
 
 /// The folder a rule's archive is extracted into: its target, or a file rule's target's

@@ -303,6 +303,12 @@ service "app" {{
         }}
     }}
 }}
+service "follower" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    init #true
+    depends-on "app" restart=#true
+}}
 "#
         )
     };
@@ -322,8 +328,18 @@ service "app" {{
     let id = |c: &str| docker(&["inspect", "--format", "{{.Id}}", c]);
     let before = id(&container);
     write(&s.dir.join("img/version.txt"), "2");
+    let follower = format!("{}-follower-1", s.name);
+    let started_at = |c: &str| docker(&["inspect", "--format", "{{.State.StartedAt}}", c]);
+    let follower_started = started_at(&follower);
     seen = w.wait_line(seen, "app: rebuilt and recreated", Duration::from_secs(120));
     assert_ne!(id(&container), before, "the container was recreated");
+    // A dependent that asks to restart with it does.
+    seen = w.wait_line(
+        seen,
+        "follower: restarted with app",
+        Duration::from_secs(30),
+    );
+    assert_ne!(started_at(&follower), follower_started);
 
     // The stack file edited while watching: re-planned and applied.
     s.write(text(&s.name, "two"));
