@@ -277,7 +277,13 @@ impl Watch<'_> {
                         let there = sync::container_listing(self.engine, t, target_path).await?;
                         sync::diff(rule, &host, there.as_ref())
                     } else {
-                        sync::batch(rule, &BTreeSet::from([rule.path.clone()]))
+                        let there = sync::container_file(self.engine, t, target_path).await?;
+                        let here = std::fs::read(&rule.path).ok();
+                        if there.is_some() && there == here {
+                            Batch::default()
+                        } else {
+                            sync::batch(rule, &BTreeSet::from([rule.path.clone()]))
+                        }
                     };
                     if !batch.is_empty() {
                         sync::push(self.engine, t, &base(rule), &batch).await?;

@@ -303,6 +303,14 @@ service "app" {{
         }}
     }}
 }}
+service "restarter" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    init #true
+    watch {{
+        sync-restart "./settings.ini" target="/etc/settings.ini"
+    }}
+}}
 service "follower" {{
     image "{n}:img"
     command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
@@ -315,6 +323,7 @@ service "follower" {{
     let s = TestStack::new("watch-rebuild", |n| text(n, "one"));
     write(&s.dir.join("img/version.txt"), "1");
     write(&s.dir.join("conf/c.txt"), "start");
+    write(&s.dir.join("settings.ini"), "level=1");
     let w = Watcher::start(&s.dir, &["watch"]);
     let mut seen = w.wait_line(0, "watching app", Duration::from_secs(120));
     let container = format!("{}-app-1", s.name);
@@ -324,12 +333,27 @@ service "follower" {{
     seen = w.wait_line(seen, "ran `sh -c", Duration::from_secs(10));
     assert_eq!(docker(&["exec", &container, "cat", "/seen"]), "hello");
 
+    // sync-restart of a single file: copied to its target, then the container restarts.
+    let restarter = format!("{}-restarter-1", s.name);
+    let started_at = |c: &str| docker(&["inspect", "--format", "{{.State.StartedAt}}", c]);
+    let restarter_started = started_at(&restarter);
+    write(&s.dir.join("settings.ini"), "level=2");
+    seen = w.wait_line(
+        seen,
+        "restarter: copied settings.ini in /etc/settings.ini; restarted",
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        docker(&["exec", &restarter, "cat", "/etc/settings.ini"]),
+        "level=2"
+    );
+    assert_ne!(started_at(&restarter), restarter_started);
+
     // rebuild: a new image, a new container.
     let id = |c: &str| docker(&["inspect", "--format", "{{.Id}}", c]);
     let before = id(&container);
     write(&s.dir.join("img/version.txt"), "2");
     let follower = format!("{}-follower-1", s.name);
-    let started_at = |c: &str| docker(&["inspect", "--format", "{{.State.StartedAt}}", c]);
     let follower_started = started_at(&follower);
     seen = w.wait_line(seen, "app: rebuilt and recreated", Duration::from_secs(120));
     assert_ne!(id(&container), before, "the container was recreated");

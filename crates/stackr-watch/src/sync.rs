@@ -72,12 +72,12 @@ impl Batch {
     /// A one-line summary, paths relative to `target`: `copied a.html, b/c.css; removed
     /// old.html`, at most `max` names in all, then `+N more`.
     pub fn summary(&self, target: &str, max: usize) -> String {
+        // A file rule's upload is its target itself: name it by its file name.
         let rel = |p: &str| -> String {
-            p.strip_prefix(target)
-                .map(|r| r.trim_start_matches('/'))
-                .filter(|r| !r.is_empty())
-                .unwrap_or(p)
-                .to_string()
+            match p.strip_prefix(target).map(|r| r.trim_start_matches('/')) {
+                Some("") | None => p.rsplit('/').next().unwrap_or(p).to_string(),
+                Some(r) => r.to_string(),
+            }
         };
         let mut copied: Vec<String> = self
             .uploads
@@ -522,6 +522,34 @@ pub async fn push<E: Engine>(
         }
     }
     Ok(())
+}
+
+/// A single file's content in the container; `None` when it does not exist.
+pub async fn container_file<E: Engine>(
+    engine: &E,
+    target: &Target,
+    path: &str,
+) -> Result<Option<Vec<u8>>, SyncError> {
+    let list_err = |message: String| SyncError::List {
+        path: path.to_string(),
+        message,
+    };
+    let archive = match engine.download_archive(&target.id, path).await {
+        Ok(a) => a,
+        Err(EngineError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(list_err(e.to_string())),
+    };
+    let mut t = ::tar::Archive::new(archive.as_slice());
+    let entries = t.entries().map_err(|e| list_err(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| list_err(e.to_string()))?;
+        if entry.header().entry_type().is_file() {
+            let mut data = Vec::new();
+            io::Read::read_to_end(&mut entry, &mut data).map_err(|e| list_err(e.to_string()))?;
+            return Ok(Some(data));
+        }
+    }
+    Ok(None)
 }
 
 /// The container's view of a folder, by content; `None` when it does not exist.
