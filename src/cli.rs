@@ -286,6 +286,21 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none, 1 on errors (as terraform does).
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Preview `up --build`: rebuild images.
+    #[arg(long)]
+    pub build: bool,
+    /// Preview `up --force-recreate`.
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    /// Preview `up --no-recreate`.
+    #[arg(long)]
+    pub no_recreate: bool,
+    /// Preview `up --remove-orphans`.
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// With services named: not what they depend on.
+    #[arg(long)]
+    pub no_deps: bool,
     /// Only these services (and what they depend on).
     pub services: Vec<String>,
 }

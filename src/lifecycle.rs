@@ -116,8 +116,12 @@ pub fn print_plan_problems(p: &Plan) -> bool {
 pub fn plan_cmd(global: &Global, args: &PlanArgs, out: &Output) -> i32 {
     with_engine(global, out, async |engine, stack| {
         let opts = PlanOptions {
+            build: args.build,
+            force_recreate: args.force_recreate,
+            no_recreate: args.no_recreate,
+            remove_orphans: args.remove_orphans,
             services: args.services.clone(),
-            ..PlanOptions::default()
+            no_deps: args.no_deps,
         };
         let (p, _) = match make_plan(engine, stack, &opts).await {
             Ok(x) => x,

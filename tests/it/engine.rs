@@ -219,6 +219,16 @@ fn up_ps_noop_change_down() {
     // A second up changes nothing: the same containers.
     let r = s.stackr(&["plan", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "plan after up shows changes:\n{}", r.stdout);
+    // `plan` previews `up`'s options too.
+    let r = s.stackr(&[
+        "plan",
+        "--detailed-exitcode",
+        "--force-recreate",
+        "--no-deps",
+        "api",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.contains("1 to recreate"), "{}", r.stdout);
     let r = s.stackr(&["up", "-d"]);
     ok(&r, "second up");
     assert!(r.stderr.contains("up to date"), "{}", r.stderr);

@@ -83,7 +83,7 @@ pub struct PortBinding {
 }
 
 /// A health check, in Docker's terms.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HealthSpec {
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
     pub test: Vec<String>,

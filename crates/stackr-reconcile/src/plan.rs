@@ -210,15 +210,56 @@ fn flatten(json: &serde_json::Value) -> BTreeMap<String, String> {
                     out.insert(format!("labels.{lk}"), lv.to_string());
                 }
             }
-            (_, serde_json::Value::Null) => {
-                out.insert(k.clone(), "none".into());
-            }
-            (_, other) => {
-                out.insert(k.clone(), other.to_string());
-            }
+            (_, other) => flatten_value(k, other, &mut out),
         }
     }
     out
+}
+
+/// One field, readably: objects field by field (`health.interval`), durations as `1.5s`,
+/// memory sizes in MiB or GiB, CPUs as a count.
+fn flatten_value(key: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    use serde_json::Value;
+    let field = key.rsplit('.').next().unwrap_or(key);
+    match v {
+        Value::Null => {
+            out.insert(key.to_string(), "none".into());
+        }
+        Value::Object(o) if o.len() == 2 && o.contains_key("secs") && o.contains_key("nanos") => {
+            let secs = o.get("secs").and_then(Value::as_u64).unwrap_or(0);
+            let nanos = o.get("nanos").and_then(Value::as_u64).unwrap_or(0);
+            let d = std::time::Duration::new(secs, u32::try_from(nanos).unwrap_or(0));
+            out.insert(key.to_string(), format!("{d:?}"));
+        }
+        Value::Object(o) => {
+            for (k, v) in o {
+                flatten_value(&format!("{key}.{k}"), v, out);
+            }
+        }
+        Value::Number(n)
+            if matches!(
+                field,
+                "memory" | "memory_reservation" | "shm_size" | "memory_swap"
+            ) =>
+        {
+            let b = n.as_i64().unwrap_or(0);
+            let text = if b > 0 && b % (1 << 30) == 0 {
+                format!("{} GiB", b >> 30)
+            } else if b > 0 && b % (1 << 20) == 0 {
+                format!("{} MiB", b >> 20)
+            } else {
+                format!("{b} bytes")
+            };
+            out.insert(key.to_string(), text);
+        }
+        Value::Number(n) if field == "nano_cpus" => {
+            let cpus = n.as_f64().unwrap_or(0.0) / 1e9;
+            out.insert(key.replace("nano_cpus", "cpus"), format!("{cpus}"));
+        }
+        other => {
+            out.insert(key.to_string(), other.to_string());
+        }
+    }
 }
 
 /// Field-level differences between the spec a container was created from and the wanted one.
@@ -728,4 +769,51 @@ pub fn render_text(plan: &Plan) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackr_engine::{ContainerSpec, HealthSpec};
+    use std::time::Duration;
+
+    #[test]
+    fn diffs_read_as_the_stack_file_writes_them() {
+        let old = ContainerSpec {
+            memory: Some(64 << 20),
+            nano_cpus: Some(500_000_000),
+            health: Some(HealthSpec {
+                test: vec!["CMD".into(), "true".into()],
+                interval: Some(Duration::from_secs(1)),
+                ..HealthSpec::default()
+            }),
+            stop_timeout: Some(Duration::from_secs(10)),
+            ..ContainerSpec::default()
+        };
+        let new = ContainerSpec {
+            memory: Some(1 << 30),
+            nano_cpus: Some(1_500_000_000),
+            health: Some(HealthSpec {
+                test: vec!["CMD".into(), "true".into()],
+                interval: Some(Duration::from_millis(500)),
+                ..HealthSpec::default()
+            }),
+            stop_timeout: Some(Duration::from_secs(5)),
+            ..ContainerSpec::default()
+        };
+        let old_json = serde_json::to_string(&old).unwrap_or_default();
+        let shown: Vec<String> = diff_specs(&old_json, &new)
+            .into_iter()
+            .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "cpus: 0.5 -> 1.5",
+                "health.interval: 1s -> 500ms",
+                "memory: 64 MiB -> 1 GiB",
+                "stop_timeout: 10s -> 5s",
+            ]
+        );
+    }
 }

@@ -392,13 +392,13 @@ pub fn host_listing(rule: &Rule) -> Result<Listing, SyncError> {
                     path: up.host.display().to_string(),
                     source,
                 };
-                let data = std::fs::read(&up.host).map_err(read)?;
-                let mode = std::fs::metadata(&up.host)
-                    .map_err(read)?
-                    .permissions()
-                    .mode();
+                let mut file = std::fs::File::open(&up.host).map_err(read)?;
+                let mode = file.metadata().map_err(read)?.permissions().mode();
+                let mut hasher = Sha256::new();
+                io::copy(&mut file, &mut hasher).map_err(read)?;
                 Entry::File {
-                    digest: Sha256::digest(&data)
+                    digest: hasher
+                        .finalize()
                         .iter()
                         .map(|b| format!("{b:02x}"))
                         .collect(),
