@@ -679,13 +679,14 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
             },
             ..Default::default()
         };
-        let mut spec = match stackr_reconcile::desired::container_spec(stack, service, 1, &inputs) {
-            Ok(c) => c.spec,
+        let mut want = match stackr_reconcile::desired::container_spec(stack, service, 1, &inputs) {
+            Ok(c) => c,
             Err(e) => {
                 crate::engine::print_apply_error(&e.into());
                 return 1;
             }
         };
+        let mut spec = want.spec.clone();
         let existing = engine
             .list_containers(&stack.name)
             .await
@@ -698,6 +699,30 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
             })
             .unwrap_or(1);
         spec.name = format!("{}-{}-run-{n}", stack.name, args.service);
+        // Its own secrets volume, filled as a service container's is: never container 1's,
+        // which may not exist or may be recreated while the one-off runs.
+        let secrets_volume = (!want.secrets.is_empty()).then(|| {
+            let old = stackr_reconcile::desired::secrets_volume(&want.spec.name);
+            let new = stackr_reconcile::desired::secrets_volume(&spec.name);
+            for m in &mut spec.mounts {
+                if let stackr_engine::MountSpec::Volume {
+                    source: Some(src), ..
+                } = m
+                    && *src == old
+                {
+                    *src = new.clone();
+                }
+            }
+            new
+        });
+        if secrets_volume.is_some() {
+            want.spec.name = spec.name.clone();
+            if let Err(e) = stackr_reconcile::apply::fill_secrets(engine, &stack.name, &want).await
+            {
+                print_engine_error(&e, Some(&args.service));
+                return 1;
+            }
+        }
         for label in [
             stackr_engine::LABEL_NUMBER,
             stackr_engine::LABEL_HASH,
@@ -801,6 +826,9 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
         }
         if args.rm {
             let _ = engine.remove_container(&id).await;
+            if let Some(v) = &secrets_volume {
+                let _ = engine.remove_volume(v).await;
+            }
         }
         code.map_or(1, |c| i32::try_from(c).unwrap_or(1))
     })

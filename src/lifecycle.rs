@@ -437,6 +437,11 @@ async fn attached(
         let Ok(mut events) = engine.events(&stack.name).await else {
             return std::future::pending::<i32>().await;
         };
+        // It may have exited before the events were subscribed (a quick one-shot).
+        if let Some((name, code)) = exited(engine, stack, which).await {
+            eprintln!("{name} exited with code {code}: stopping the stack");
+            return code;
+        }
         while let Some(Ok(ev)) = futures::StreamExt::next(&mut events).await {
             if let stackr_engine::EventKind::Die { exit_code } = ev.kind {
                 let matches = match which {
@@ -461,7 +466,11 @@ async fn attached(
                 print_engine_error(&e, None);
                 return 1;
             }
-            0
+            // Every container ended: with `--exit-code-from`, its code.
+            match &abort {
+                Some(which) => exited(engine, stack, which).await.map_or(0, |(_, code)| code),
+                None => 0,
+            }
         }
         code = exits => {
             if let Err(e) = stop_all(engine, stack, timeout.map(Duration::from_secs)).await {
@@ -495,6 +504,25 @@ async fn attached(
             }
         }
     }
+}
+
+/// The first container (of `which` service, or any) that has exited, with its exit code.
+async fn exited(
+    engine: &DockerEngine,
+    stack: &Stack,
+    which: &Option<String>,
+) -> Option<(String, i32)> {
+    let list = engine.list_containers(&stack.name).await.ok()?;
+    list.into_iter()
+        .filter(|c| c.state == stackr_engine::ContainerState::Exited)
+        .filter(|c| match which {
+            Some(svc) => c.service() == Some(svc.as_str()),
+            None => true,
+        })
+        .find_map(|c| {
+            let code = c.exit_code?;
+            Some((c.name, i32::try_from(code).unwrap_or(1)))
+        })
 }
 
 /// Stops every container of the stack, dependents first.

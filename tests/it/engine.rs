@@ -1071,6 +1071,18 @@ service "other" {{
     ] {
         let r = stackr(args);
         assert!(r.code == 0, "stackr {args:?} failed: {}", r.stderr);
+        if args[0] == "run" {
+            // The one-off had secrets of its own, gone with it.
+            assert!(r.stdout.contains("one-off reads it"), "{}", r.stdout);
+            let vols = docker(&[
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label=io.stackr.stack={}", s.name),
+            ]);
+            assert!(!vols.contains("-run-"), "{vols}");
+        }
         outputs.push(r);
     }
     // stackr's own output never shows a value.

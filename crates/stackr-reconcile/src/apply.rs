@@ -900,7 +900,7 @@ async fn run_service<E: Engine>(
 /// Puts a container's secrets into its own secrets volume, made anew: each file with its owner
 /// and mode, plus the digest file a later plan compares with. Filled through a helper
 /// container that is never started, then removed.
-async fn fill_secrets<E: Engine>(
+pub async fn fill_secrets<E: Engine>(
     engine: &E,
     stack: &str,
     want: &DesiredContainer,
