@@ -40,6 +40,31 @@ where
     code
 }
 
+/// Runs `f` with the stack (or, without a stack file, only its `-p` name; the flag says
+/// which) and a connected engine: for commands that work by label.
+pub fn with_engine_by_label<F>(global: &Global, out: &Output, f: F) -> i32
+where
+    F: AsyncFnOnce(&DockerEngine, &Stack, bool) -> i32,
+{
+    let (stack, from_file) = match crate::load::stack_or_name(global, out) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let code = rt.block_on(async {
+        let engine = match connect().await {
+            Ok(e) => e,
+            Err(code) => return code,
+        };
+        f(&engine, &stack, from_file).await
+    });
+    rt.shutdown_background();
+    code
+}
+
 /// Connects to the engine (`DOCKER_HOST`, or the local socket).
 pub async fn connect() -> Result<DockerEngine, i32> {
     match DockerEngine::connect().await {

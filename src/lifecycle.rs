@@ -553,14 +553,21 @@ async fn stop_all(
 
 /// `stackr down`.
 pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_engine_by_label(global, out, async |engine, stack, from_file| {
         let _lock = match take_lock(engine, stack).await {
             Ok(l) => l,
             Err(code) => return code,
         };
+        if !from_file {
+            eprintln!(
+                "no stack file: removing everything labelled as stack `{}`",
+                stack.name
+            );
+        }
         let opts = DownOptions {
             remove_volumes: args.volumes,
-            remove_orphans: args.remove_orphans,
+            // Without the file, every service is unknown: all go.
+            remove_orphans: args.remove_orphans || !from_file,
             timeout: args.timeout.map(Duration::from_secs),
         };
         let reporter = Reporter::new(args.format == ProgressFormat::Json);

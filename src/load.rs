@@ -104,3 +104,27 @@ pub fn valid_stack(global: &Global, out: &Output) -> Result<(Context, Stack), i3
         }
     }
 }
+
+/// The stack from its file; or, when no stack file is found and `-p` names the stack, a stack
+/// that has only that name, for the commands that work by label alone (`ps`, `down`), as
+/// `docker compose -p NAME down` does. The flag says whether a file was read.
+pub fn stack_or_name(global: &Global, out: &Output) -> Result<(Stack, bool), i32> {
+    if let Some(name) = &global.stack_name
+        && global.file_args().is_empty()
+        && let Ok(cwd) = std::env::current_dir()
+        && stack_files(&cwd, &[]).is_err()
+    {
+        let text = format!("stack {}\n", stackr_spec::print::quote(name));
+        let loaded = stackr_spec::load_str("stack.kdl", &text, &Options::default());
+        return match loaded.stack {
+            Some(stack) => Ok((stack, false)),
+            None => {
+                for d in &loaded.diagnostics {
+                    eprint!("{}", out.diagnostic(d));
+                }
+                Err(1)
+            }
+        };
+    }
+    valid_stack(global, out).map(|(_, stack)| (stack, true))
+}

@@ -4,7 +4,7 @@ use serde::Serialize;
 use stackr_engine::{ContainerState, Engine};
 
 use crate::cli::{Global, PsArgs, TableFormat};
-use crate::engine::{print_engine_error, with_engine};
+use crate::engine::print_engine_error;
 use crate::render::Output;
 
 #[derive(Serialize)]
@@ -20,7 +20,7 @@ struct Row {
 }
 
 pub fn ps_cmd(global: &Global, args: &PsArgs, out: &Output) -> i32 {
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_engine_by_label(global, out, async |engine, stack, _| {
         let list = match engine.list_containers(&stack.name).await {
             Ok(l) => l,
             Err(e) => {

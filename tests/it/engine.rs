@@ -261,8 +261,21 @@ fn up_ps_noop_change_down() {
     }
     assert!(r.stderr.contains("web-1: restarted"), "{}", r.stderr);
 
-    let r = s.stackr(&["down"]);
-    ok(&r, "down");
+    // Without the stack file, `-p` is enough for `ps` and `down` (they work by label).
+    let elsewhere = crate::cli::temp_dir("by-name");
+    let by_name = |args: &[&str]| {
+        run(crate::cli::stackr(&elsewhere)
+            .arg("-p")
+            .arg(&s.name)
+            .args(args))
+    };
+    let r = by_name(&["ps", "--format", "json"]);
+    ok(&r, "ps by name");
+    assert_eq!(r.stdout.matches("\"container\"").count(), 3, "{}", r.stdout);
+    let r = by_name(&["down"]);
+    ok(&r, "down by name");
+    assert!(r.stderr.contains("no stack file"), "{}", r.stderr);
+    let _ = std::fs::remove_dir_all(&elsewhere);
     assert!(s.containers().is_empty(), "{:?}", s.containers());
     assert_eq!(s.count("network"), 0);
     assert_eq!(s.count("volume"), 1, "named volumes stay without -v");
