@@ -233,6 +233,11 @@ fn up_ps_noop_change_down() {
     ok(&r, "second up");
     assert!(r.stderr.contains("up to date"), "{}", r.stderr);
     assert_eq!(s.containers(), first);
+    // `up --build` on unchanged sources rebuilds to the same image: nothing is recreated
+    // (the one-shot, done, stays done).
+    let r = s.stackr(&["up", "-d", "--build"]);
+    ok(&r, "up --build");
+    assert_eq!(s.containers(), first, "{}", r.stderr);
 
     // Change one service: only it and the dependent that asks to restart move.
     s.write(stack_text(&s.name, "two"));

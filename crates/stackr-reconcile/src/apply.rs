@@ -356,6 +356,57 @@ pub async fn build_images<E: Engine>(
     Ok(ids)
 }
 
+/// A container the plan recreates only because its image is rebuilt keeps running when the
+/// build gave the same image (a rebuild that hit the build cache, as `up --build` on
+/// unchanged sources does): its spec hash, which holds the image id, is the one it has.
+async fn same_image_kept<E: Engine>(
+    engine: &E,
+    plan: &Plan,
+    desired: &crate::desired::Desired,
+) -> Plan {
+    let mut plan = plan.clone();
+    for it in plan.items.iter_mut().filter(|i| {
+        i.kind == ObjectKind::Container
+            && i.action == Action::Recreate
+            && i.changes.is_empty()
+            && i.reason.as_deref() == Some(crate::plan::REASON_IMAGE_REBUILT)
+    }) {
+        let Some((service, want)) = desired
+            .services
+            .iter()
+            .flat_map(|s| s.containers.iter().map(move |c| (s, c)))
+            .find(|(_, c)| c.spec.name == it.name)
+        else {
+            continue;
+        };
+        let Some(id) = &it.id else { continue };
+        let Ok(Some(current)) = engine.inspect_container(id).await else {
+            continue;
+        };
+        if current.labels.get(stackr_engine::LABEL_HASH) != Some(&want.hash) {
+            continue;
+        }
+        // As the plan decides for a container it keeps: a one-shot others wait to complete,
+        // and that did, stays done; anything else not running is started.
+        let waited_on = desired.services.iter().any(|o| {
+            o.depends_on.iter().any(|d| {
+                d.service == service.name && d.condition == stackr_spec::Condition::Completed
+            })
+        });
+        let completed = current.state == stackr_engine::ContainerState::Exited
+            && current.exit_code == Some(0)
+            && want.spec.restart == "no"
+            && waited_on;
+        if current.state == stackr_engine::ContainerState::Running || completed {
+            it.action = Action::Keep;
+            it.reason = Some("its image was rebuilt the same".into());
+        } else {
+            it.action = Action::Start;
+        }
+    }
+    plan
+}
+
 /// Applies a plan. `inputs` are those the plan was made with; images the plan builds are built
 /// first and their new ids go into the containers' specs.
 pub async fn apply<E: Engine>(
@@ -409,12 +460,16 @@ pub async fn apply<E: Engine>(
         .filter_map(|i| i.service.as_deref().and_then(|s| first.service(s)))
         .collect();
     let built = build_images(engine, &to_build, progress).await?;
+    let mut adjusted: Option<Plan> = None;
     let desired = if built.is_empty() {
         first
     } else {
         inputs.image_ids.extend(built);
-        crate::desired::desired(stack, &inputs)?
+        let desired = crate::desired::desired(stack, &inputs)?;
+        adjusted = Some(same_image_kept(engine, plan, &desired).await);
+        desired
     };
+    let plan = adjusted.as_ref().unwrap_or(plan);
 
     // Containers with native probes need the probe runner in its volume.
     if let Some(probe) = &opts.probe {

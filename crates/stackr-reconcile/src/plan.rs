@@ -293,6 +293,9 @@ fn short(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
+/// The reason of a container recreated because its image is rebuilt (and nothing else).
+pub const REASON_IMAGE_REBUILT: &str = "its image is rebuilt";
+
 /// Computes the plan.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan {
     let mut p = Plan {
@@ -561,7 +564,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                     .cloned()
                     .unwrap_or_default();
                 if image_rebuilt {
-                    it.reason = Some("its image is rebuilt".into());
+                    it.reason = Some(REASON_IMAGE_REBUILT.into());
                 } else if old_image != new_image && !it.changes.iter().any(|c| c.field == "image") {
                     it.changes.push(Change {
                         field: "image id".into(),
