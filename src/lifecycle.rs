@@ -293,7 +293,11 @@ pub async fn converge(
             serde_json::json!({"stack": stack.name, "containers": n}),
         );
         if !reporter.is_json() {
-            eprintln!("stack `{}` is up to date ({n} containers)", stack.name);
+            eprintln!(
+                "stack `{}` is up to date ({})",
+                stack.name,
+                crate::render::count(n, "container")
+            );
         }
     }
     drop(lock);
