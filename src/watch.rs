@@ -325,7 +325,13 @@ impl Watch<'_> {
                 return;
             }
         }
-        // New folders are watched (and their content synced below, as part of the folder).
+        // Folders that are gone are forgotten; new folders are watched (and their content
+        // synced below, as part of the folder).
+        for p in &paths {
+            if !p.exists() {
+                fsw.forget(p);
+            }
+        }
         for p in &paths {
             if p.is_dir()
                 && self.rules.watch_dir(p)

@@ -246,6 +246,11 @@ service "web" {{
     // Removed file and folder.
     std::fs::remove_dir_all(site.join("e1")).unwrap_or_else(|e| panic!("{e}"));
     eventually(port, "/e1/d2/d3/deep.html", 404, None, &w);
+    // A folder made again under a removed one's name is watched again.
+    write(&site.join("e1/again.html"), "again");
+    eventually(port, "/e1/again.html", 200, Some("again"), &w);
+    write(&site.join("e1/again.html"), "again2");
+    eventually(port, "/e1/again.html", 200, Some("again2"), &w);
     std::fs::remove_file(site.join("b.html")).unwrap_or_else(|e| panic!("{e}"));
     eventually(port, "/b.html", 404, None, &w);
     // Ignored paths are not synced: a later file arrives, they never do.

@@ -132,11 +132,22 @@ impl FsWatcher {
             };
             if recursive && existing == dir {
                 self.watch_tree(rules, &dir)?;
+                // Its parent too, to see the folder itself removed and made again (a build
+                // output folder, a branch switch).
+                if let Some(parent) = dir.parent().filter(|p| p.is_dir()) {
+                    self.watch_dir(parent)?;
+                }
             } else {
                 self.watch_dir(&existing)?;
             }
         }
         Ok(())
+    }
+
+    /// Forgets a folder that is gone, and everything under it (the kernel dropped their
+    /// watches): when a folder of that name appears again, it is watched anew.
+    pub fn forget(&mut self, path: &Path) {
+        self.watched.retain(|w| !w.starts_with(path));
     }
 
     /// Stops watching everything (before watching a changed stack's rules).
@@ -200,7 +211,7 @@ mod tests {
             .iter()
             .filter_map(|p| p.strip_prefix(d).ok().map(|r| r.display().to_string()))
             .collect();
-        assert_eq!(watched, ["app", "app/src", "app/src/lib"]);
+        assert_eq!(watched, ["", "app", "app/src", "app/src/lib"]);
         std::fs::write(d.join("app/src/lib/m.py"), "x").unwrap_or_else(|e| panic!("{e}"));
         let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
         match ev {
@@ -208,6 +219,80 @@ mod tests {
                 assert!(paths.contains(&d.join("app/src/lib/m.py")), "{paths:?}")
             }
             other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod again {
+    use super::*;
+
+    struct Disk;
+    impl stackr_spec::FileReader for Disk {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            std::fs::read_to_string(path)
+        }
+    }
+
+    async fn next_with(
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<FsEvent>,
+        want: &Path,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            if let FsEvent::Changed(paths) = ev
+                && paths.iter().any(|p| p == want)
+            {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A folder removed and made again (the rule's own, or one under it) is watched again,
+    /// as the `watch` loop does it: forget what is gone, watch what appears.
+    #[tokio::test]
+    async fn folders_removed_and_made_again_are_watched_again() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("dist/sub")).unwrap_or_else(|e| panic!("{e}"));
+        let file = d.join("stack.kdl");
+        std::fs::write(
+            &file,
+            "stack \"t\"\nservice \"web\" {\n    image \"x\"\n    watch {\n        sync \"./dist\" target=\"/srv\"\n    }\n}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = stackr_spec::load(&[file], &Disk, &stackr_spec::Options::default());
+        let stack = loaded
+            .stack
+            .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+        let rules = Rules::new(&stack, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut w = FsWatcher::new(tx).unwrap_or_else(|e| panic!("{e}"));
+        w.watch_rules(&rules).unwrap_or_else(|e| panic!("{e}"));
+        for gone in [d.join("dist/sub"), d.join("dist")] {
+            std::fs::remove_dir_all(&gone).unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                next_with(&mut rx, &gone).await,
+                "removal of {}",
+                gone.display()
+            );
+            w.forget(&gone);
+            std::fs::create_dir_all(&gone).unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                next_with(&mut rx, &gone).await,
+                "{} made again",
+                gone.display()
+            );
+            w.watch_tree(&rules, &gone)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let inside = gone.join("new.html");
+            std::fs::write(&inside, "x").unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                next_with(&mut rx, &inside).await,
+                "{} seen",
+                inside.display()
+            );
         }
     }
 }
