@@ -190,6 +190,9 @@ pub async fn run(
                         }
                     }
                     None => {
+                        // The engine closed the stream (a restart of the daemon, say): open it
+                        // again, without spinning while the engine is away.
+                        tokio::time::sleep(Duration::from_secs(1)).await;
                         if let Ok(s) = engine.events(&w.stack.name).await {
                             events = s;
                         }
