@@ -317,6 +317,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
         && let Err(e) = stackr_watch::rules::Rules::new(&stack, &[])
     {
         eprintln!("error: `--watch`: {e}");
+        crate::watch::hint_profiles(global, &stack, &[]);
         return 1;
     }
     if let Some(svc) = &args.exit_code_from

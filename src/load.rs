@@ -128,3 +128,21 @@ pub fn stack_or_name(global: &Global, out: &Output) -> Result<(Stack, bool), i32
     }
     valid_stack(global, out).map(|(_, stack)| (stack, true))
 }
+
+/// The stack with other profiles than the command line's, loaded without printing anything;
+/// `None` when it is invalid. For hints ("the profile `dev` has watch rules").
+pub fn quiet_load(global: &Global, profiles: Vec<String>) -> Option<Stack> {
+    let cwd = std::env::current_dir().ok()?;
+    let files = stack_files(&cwd, &global.file_args()).ok()?;
+    let vars = variables(&cwd, &files, &global.env_files).ok()?;
+    let opts = Options {
+        stack_name: global.stack_name.clone(),
+        profiles,
+        vars: Some(vars),
+    };
+    let loaded = load(&files, &DiskReader { cwd }, &opts);
+    if loaded.has_errors() {
+        return None;
+    }
+    loaded.stack
+}

@@ -40,6 +40,7 @@ pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> i32 {
     };
     if let Err(e) = Rules::new(&stack, &args.services) {
         eprintln!("error: {e}");
+        hint_profiles(global, &stack, &args.services);
         return 1;
     }
     let rt = match runtime() {
@@ -200,6 +201,28 @@ pub async fn run(
                 }
             }
         }
+    }
+}
+
+/// When the rules live in a profile not applied, names it.
+pub fn hint_profiles(global: &Global, stack: &Stack, services: &[String]) {
+    let with_rules: Vec<&String> = stack
+        .available_profiles
+        .iter()
+        .filter(|p| !stack.profiles.contains(p))
+        .filter(|p| {
+            let mut profiles = stack.profiles.clone();
+            profiles.push((*p).clone());
+            crate::load::quiet_load(global, profiles)
+                .is_some_and(|s| Rules::new(&s, services).is_ok())
+        })
+        .collect();
+    if let Some(first) = with_rules.first() {
+        let names: Vec<String> = with_rules.iter().map(|p| format!("`{p}`")).collect();
+        eprintln!(
+            "  help: the profile {} has watch rules: `stackr --profile {first} watch`",
+            names.join(", ")
+        );
     }
 }
 

@@ -232,3 +232,15 @@ fn import_writes_a_stack_file_that_checks() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `watch` on a stack whose rules live in a profile names the profile (no engine needed: it
+/// stops before connecting).
+#[test]
+fn watch_without_rules_names_the_profile_that_has_them() {
+    let r = run(stackr(&root()).arg("watch"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    insta::assert_snapshot!(r.stderr, @r"
+    error: no service has watch rules: add `watch { sync ... }` to a service (or to a profile's, and pass `--profile`)
+      help: the profile `dev` has watch rules: `stackr --profile dev watch`
+    ");
+}
