@@ -150,13 +150,14 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
 
 /// The variables for interpolation: the env files (`--env-file`, or `.env` beside the first
 /// stack file), with the shell environment winning over them, as compose does.
-pub fn variables(
+/// The env files read for variables: the `--env-file`s (required), else `.env` beside the first
+/// stack file (if it exists).
+fn env_files_for(
     cwd: &Path,
     stack_files: &[PathBuf],
     env_files: &[PathBuf],
-) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
-    let shell: BTreeMap<String, String> = std::env::vars().collect();
-    let files: Vec<(PathBuf, bool)> = if env_files.is_empty() {
+) -> Vec<(PathBuf, bool)> {
+    if env_files.is_empty() {
         stack_files
             .first()
             .and_then(|f| f.parent())
@@ -164,7 +165,24 @@ pub fn variables(
             .unwrap_or_default()
     } else {
         env_files.iter().map(|f| (cwd.join(f), true)).collect()
-    };
+    }
+}
+
+/// The paths of the env files read for variables (whether they exist or not).
+pub fn env_file_paths(cwd: &Path, stack_files: &[PathBuf], env_files: &[PathBuf]) -> Vec<PathBuf> {
+    env_files_for(cwd, stack_files, env_files)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+pub fn variables(
+    cwd: &Path,
+    stack_files: &[PathBuf],
+    env_files: &[PathBuf],
+) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
+    let shell: BTreeMap<String, String> = std::env::vars().collect();
+    let files = env_files_for(cwd, stack_files, env_files);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut problems = Vec::new();
     for (path, required) in files {

@@ -381,7 +381,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
         reporter.event("done", serde_json::json!({"stack": stack.name}));
         if args.watch {
             let watching =
-                crate::watch::run(&engine, global, out, cx.files.clone(), stack.clone(), &[]);
+                crate::watch::run(&engine, global, out, cx.inputs.clone(), stack.clone(), &[]);
             if args.detach {
                 return watching.await;
             }

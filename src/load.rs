@@ -14,6 +14,9 @@ use crate::render::{Output, count};
 pub struct Context {
     pub cwd: PathBuf,
     pub files: Vec<PathBuf>,
+    /// Every file the stack depends on: the stack files, the files they include, and the env
+    /// files read for variables (watch mode reloads when one changes).
+    pub inputs: Vec<PathBuf>,
 }
 
 impl Context {
@@ -79,7 +82,19 @@ pub fn load_stack(global: &Global, out: &Output, scope: Scope) -> Result<(Contex
             l
         }
     };
-    let cx = Context { cwd, files };
+    let mut inputs: Vec<PathBuf> = loaded
+        .sources
+        .files()
+        .map(|(_, f)| f.path.clone())
+        .collect();
+    inputs.extend(crate::files::env_file_paths(
+        &cwd,
+        &files,
+        &global.env_files,
+    ));
+    inputs.sort();
+    inputs.dedup();
+    let cx = Context { cwd, files, inputs };
     let mut stderr = std::io::stderr().lock();
     for d in &loaded.diagnostics {
         let _ = write!(stderr, "{}", out.diagnostic(d));

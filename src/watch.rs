@@ -63,7 +63,7 @@ pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> i32 {
             }
             reporter.finish();
         }
-        run(&engine, global, out, cx.files, stack, &args.services).await
+        run(&engine, global, out, cx.inputs, stack, &args.services).await
     })
 }
 

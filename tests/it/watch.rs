@@ -372,9 +372,16 @@ service "follower" {{
 
     // The stack file edited while watching: re-planned and applied.
     s.write(text(&s.name, "two"));
-    w.wait_line(seen, "stack file applied", Duration::from_secs(60));
+    seen = w.wait_line(seen, "stack file applied", Duration::from_secs(60));
     let env = docker(&["inspect", "--format", "{{json .Config.Env}}", &container]);
     assert!(env.contains("MARK=two"), "{env}");
+    // So is an edit of the `.env` the stack's variables come from.
+    s.write(text(&s.name, "${MARK_VALUE:-two}"));
+    seen = w.wait_line(seen, "stack file applied", Duration::from_secs(60));
+    write(&s.dir.join(".env"), "MARK_VALUE=three\n");
+    w.wait_line(seen, "stack file applied", Duration::from_secs(60));
+    let env = docker(&["inspect", "--format", "{{json .Config.Env}}", &container]);
+    assert!(env.contains("MARK=three"), "{env}");
     assert_eq!(w.interrupt(), Some(0));
 }
 
