@@ -13,7 +13,7 @@ use crate::render::Output;
 use stackr_engine::EngineError;
 use stackr_reconcile::apply::ApplyError;
 use stackr_spec::Stack;
-use stackr_spec::interpolate::parse_dotenv;
+use stackr_spec::interpolate::parse_dotenv_all;
 
 /// Runs `f` with a valid stack and a connected engine.
 pub fn with_engine<F>(global: &Global, out: &Output, f: F) -> i32
@@ -163,19 +163,23 @@ pub fn env_files(stack: &Stack) -> Result<BTreeMap<PathBuf, Vec<(String, String)
                 continue;
             }
             match std::fs::read_to_string(&f.path.value) {
-                Ok(text) => match parse_dotenv(&text, &shell) {
-                    Ok(vars) => {
-                        out.insert(f.path.value.clone(), vars);
-                    }
-                    Err(e) => {
+                Ok(text) => {
+                    let (vars, errors) = parse_dotenv_all(&text, &shell);
+                    if !errors.is_empty() {
+                        for e in &errors {
+                            eprintln!(
+                                "error: env file `{}` of service `{}`: {e}",
+                                f.path.value.display(),
+                                s.name.value
+                            );
+                        }
                         eprintln!(
-                            "error: env file `{}` of service `{}`: {e}",
-                            f.path.value.display(),
-                            s.name.value
+                            "  help: env files hold `KEY=value` lines; quote values with spaces or `#`"
                         );
                         return Err(1);
                     }
-                },
+                    out.insert(f.path.value.clone(), vars);
+                }
                 Err(_) if !f.required => {}
                 Err(e) => {
                     eprintln!(

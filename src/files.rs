@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use stackr_spec::interpolate::parse_dotenv;
+use stackr_spec::interpolate::parse_dotenv_all;
 use stackr_spec::{
     ConfigSource, Diagnostic, FileReader, MountSource, Problem, SecretSource, SourceFile,
     SourceMap, Span, Spanned, Stack,
@@ -200,29 +200,31 @@ pub fn variables(
         for (k, v) in &shell {
             known.insert(k.clone(), v.clone());
         }
-        match parse_dotenv(&text, &known) {
-            Ok(pairs) => vars.extend(pairs),
-            Err(e) => {
-                let name = match path.strip_prefix(cwd) {
-                    Ok(rel) => rel.display().to_string(),
-                    Err(_) => path.display().to_string(),
-                };
-                let mut map = SourceMap::default();
-                let id = map.add(SourceFile::new(&path, name, text));
-                let span = Span {
-                    file: id,
-                    offset: e.offset,
-                    len: e.len,
-                };
-                problems.push(
-                    Diagnostic::error(Problem::Other {
-                        message: format!("invalid env file: {}", e.reason),
-                    })
-                    .with_label(span, "cannot read this line")
-                    .with_help("env files hold `KEY=value` lines; quote values with spaces or `#`")
-                    .attach(&map),
-                );
-            }
+        let (pairs, errors) = parse_dotenv_all(&text, &known);
+        vars.extend(pairs);
+        if errors.is_empty() {
+            continue;
+        }
+        let name = match path.strip_prefix(cwd) {
+            Ok(rel) => rel.display().to_string(),
+            Err(_) => path.display().to_string(),
+        };
+        let mut map = SourceMap::default();
+        let id = map.add(SourceFile::new(&path, name, text));
+        for e in errors {
+            let span = Span {
+                file: id,
+                offset: e.offset,
+                len: e.len,
+            };
+            problems.push(
+                Diagnostic::error(Problem::Other {
+                    message: format!("invalid env file: {}", e.reason),
+                })
+                .with_label(span, "cannot read this line")
+                .with_help("env files hold `KEY=value` lines; quote values with spaces or `#`")
+                .attach(&map),
+            );
         }
     }
     if !problems.is_empty() {

@@ -136,10 +136,15 @@ fn shell_beats_dotenv_and_env_file_replaces_it() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("nope.env"), "{}", r.stderr);
     // A broken env file points at its line.
-    std::fs::write(dir.join("bad.env"), "OK=1\nthis is not a variable\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("bad.env"),
+        "OK=1\nthis is not a variable\nTAG=x\n9LIVES=y\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let r = run(stackr(&dir).args(["--env-file", "bad.env", "check"]));
     assert_eq!(r.code, 1);
+    // Every bad line, not only the first.
     assert!(r.stderr.contains("bad.env:2:1"), "{}", r.stderr);
+    assert!(r.stderr.contains("bad.env:4:1"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }

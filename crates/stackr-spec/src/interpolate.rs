@@ -239,6 +239,21 @@ pub fn parse_dotenv(
     text: &str,
     vars: &dyn Variables,
 ) -> Result<Vec<(String, String)>, DotenvError> {
+    let (vars, mut errors) = parse_dotenv_all(text, vars);
+    if errors.is_empty() {
+        Ok(vars)
+    } else {
+        Err(errors.remove(0))
+    }
+}
+
+/// [`parse_dotenv`] that goes on past a bad line: the variables of the good lines, and every
+/// problem, in order.
+pub fn parse_dotenv_all(
+    text: &str,
+    vars: &dyn Variables,
+) -> (Vec<(String, String)>, Vec<DotenvError>) {
+    let mut errors: Vec<DotenvError> = Vec::new();
     let mut out: Vec<(String, String)> = Vec::new();
     let mut offset = 0usize;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -272,19 +287,24 @@ pub fn parse_dotenv(
                 }
                 continue;
             }
-            return Err(err(format!("expected `KEY=value`, found `{body}`")));
+            errors.push(err(format!("expected `KEY=value`, found `{body}`")));
+            continue;
         };
         let key = key.trim();
         if !(key.chars().next().is_some_and(is_name_start)
             && key.chars().all(|c| is_name_char(c) || c == '.' || c == '-'))
         {
-            return Err(err(format!("`{key}` is not a variable name")));
+            errors.push(err(format!("`{key}` is not a variable name")));
+            continue;
         }
         let value = value.trim_start();
         let parsed = if let Some(rest) = value.strip_prefix('\'') {
             match rest.find('\'') {
                 Some(end) => rest[..end].to_string(),
-                None => return Err(err("a single quote is not closed".into())),
+                None => {
+                    errors.push(err("a single quote is not closed".into()));
+                    continue;
+                }
             }
         } else if let Some(rest) = value.strip_prefix('"') {
             let mut buf = String::new();
@@ -333,15 +353,20 @@ pub fn parse_dotenv(
                 }
             };
             if !closed {
-                return Err(err("a double quote is not closed".into()));
+                errors.push(err("a double quote is not closed".into()));
+                continue;
             }
             let known = Chain {
                 first: &out,
                 then: vars,
             };
-            interpolate(&buf, &known)
-                .map_err(|e| err(e.to_string()))?
-                .text
+            match interpolate(&buf, &known) {
+                Ok(i) => i.text,
+                Err(e) => {
+                    errors.push(err(e.to_string()));
+                    continue;
+                }
+            }
         } else {
             let v = match value.find(" #") {
                 Some(i) => &value[..i],
@@ -351,14 +376,18 @@ pub fn parse_dotenv(
                 first: &out,
                 then: vars,
             };
-            interpolate(v.trim_end(), &known)
-                .map_err(|e| err(e.to_string()))?
-                .text
+            match interpolate(v.trim_end(), &known) {
+                Ok(i) => i.text,
+                Err(e) => {
+                    errors.push(err(e.to_string()));
+                    continue;
+                }
+            }
         };
         out.retain(|(k, _)| k != key);
         out.push((key.to_string(), parsed));
     }
-    Ok(out)
+    (out, errors)
 }
 
 /// The outer variables (the shell wins, as in compose), then earlier lines of the env file.
@@ -571,6 +600,19 @@ mod tests {
         assert!(parse_dotenv("A='open\n", &empty).is_err());
         assert!(parse_dotenv("A=\"open\n", &empty).is_err());
         assert!(parse_dotenv("1A=x\n", &empty).is_err());
+        let (good, bad) = parse_dotenv_all("A=1\nnot valid line\nB='open\n9C=x\nD=4\n", &empty);
+        assert_eq!(
+            good,
+            [
+                ("A".to_string(), "1".to_string()),
+                ("D".to_string(), "4".to_string())
+            ]
+        );
+        assert_eq!(
+            bad.iter().map(|e| e.line).collect::<Vec<_>>(),
+            [2, 3, 4],
+            "every bad line"
+        );
         let e = parse_dotenv("A=1\nnot valid line\n", &empty).err();
         assert_eq!(e.map(|e| e.line), Some(2));
     }
