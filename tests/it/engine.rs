@@ -1123,3 +1123,87 @@ service "other" {{
         "secrets volumes go with their containers"
     );
 }
+
+/// Hardening reaches the engine and holds inside the container: limits and reservations,
+/// a read-only root with a writable tmpfs, dropped and added capabilities, no new privileges,
+/// a user; `plan` warns about what is missing and honours `acknowledge`.
+#[test]
+fn hardening_is_applied_and_verifiable() {
+    let s = TestStack::new("harden", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    limits cpus=0.5 memory="64m" pids=64
+    reservations memory="32m"
+    read-only #true
+    tmpfs "/tmp" size="8m"
+    cap-drop "ALL"
+    cap-add "NET_BIND_SERVICE"
+    no-new-privileges #true
+    user "1000:1000"
+    init #true
+}}
+service "loose" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    init #true
+    acknowledge "writable-root"
+}}
+"#
+        )
+    });
+    let r = s.stackr(&["plan"]);
+    // `loose` runs as root with no memory limit: warned; its writable root is acknowledged.
+    assert!(r.stdout.contains("loose: runs as root"), "{}", r.stdout);
+    assert!(r.stdout.contains("no memory limit"), "{}", r.stdout);
+    let loose_line = r
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("loose:"))
+        .unwrap_or_default();
+    assert!(!loose_line.contains("writable"), "{loose_line}");
+    assert!(
+        !r.stdout.lines().any(|l| l.trim_start().starts_with("app:")),
+        "app is hardened: {}",
+        r.stdout
+    );
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let c = format!("{}-app-1", s.name);
+    let host = |f: &str| docker(&["inspect", "--format", f, &c]).trim().to_string();
+    assert_eq!(host("{{.HostConfig.NanoCpus}}"), "500000000");
+    assert_eq!(host("{{.HostConfig.Memory}}"), (64u64 << 20).to_string());
+    assert_eq!(
+        host("{{.HostConfig.MemoryReservation}}"),
+        (32u64 << 20).to_string()
+    );
+    assert_eq!(host("{{.HostConfig.PidsLimit}}"), "64");
+    assert_eq!(host("{{.HostConfig.ReadonlyRootfs}}"), "true");
+    assert_eq!(host("{{json .HostConfig.CapDrop}}"), r#"["ALL"]"#);
+    assert_eq!(
+        host("{{json .HostConfig.CapAdd}}"),
+        r#"["NET_BIND_SERVICE"]"#
+    );
+    assert!(host("{{json .HostConfig.SecurityOpt}}").contains("no-new-privileges"));
+    assert_eq!(host("{{.Config.User}}"), "1000:1000");
+    // And inside: the user (so no effective capabilities), a bounding set of only
+    // NET_BIND_SERVICE (bit 10), no new privileges, a read-only root and a writable tmpfs.
+    let r = s.stackr(&[
+        "exec",
+        "-T",
+        "app",
+        "sh",
+        "-c",
+        "id -u; grep -E '^(NoNewPrivs|CapEff|CapBnd)' /proc/self/status | tr -s '\\t' ' '; touch /x 2>/dev/null && echo root-writable; touch /tmp/x && echo tmp-writable",
+    ]);
+    assert_eq!(
+        r.stdout,
+        "1000\nCapEff: 0000000000000000\nCapBnd: 0000000000000400\nNoNewPrivs: 1\ntmp-writable\n",
+        "{}",
+        r.stderr
+    );
+    ok(&s.stackr(&["down"]), "down");
+}
