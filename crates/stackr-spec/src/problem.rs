@@ -149,6 +149,15 @@ pub enum Problem {
         why: String,
     },
 
+    #[error(
+        "the tmpfs `{tmpfs}` of service `{service}` is inside the sync target `{target}`: files synced beneath it are invisible in the container"
+    )]
+    TmpfsInSyncTarget {
+        service: String,
+        tmpfs: String,
+        target: String,
+    },
+
     #[error("{what} must be an absolute path inside the container, found `{path}`")]
     RelativeContainerPath { what: String, path: String },
 
@@ -216,6 +225,7 @@ impl Problem {
             Problem::SecretPathNotMounted { .. } => "secret-path-not-mounted",
             Problem::RebuildWithoutBuild { .. } => "rebuild-without-build",
             Problem::UnsyncableTarget { .. } => "unsyncable-target",
+            Problem::TmpfsInSyncTarget { .. } => "tmpfs-in-sync-target",
             Problem::RelativeContainerPath { .. } => "relative-container-path",
             Problem::MissingPath { .. } => "missing-path",
             Problem::TwoHealthTests { .. } => "two-health-tests",

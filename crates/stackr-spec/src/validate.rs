@@ -752,5 +752,31 @@ fn sync_targets(s: &Service, diags: &mut Diagnostics) {
                 .with_help(help),
             );
         }
+        // A tmpfs inside the target: what is synced beneath it is invisible.
+        let inside = format!("{}/", target.value.trim_end_matches('/'));
+        for m in s.mounts.iter().filter(|m| {
+            matches!(m.source.value, MountSource::Tmpfs { .. })
+                && m.target.value.starts_with(&inside)
+        }) {
+            let rel = m.target.value[inside.len()..].trim_end_matches('/');
+            let ignored = rule.ignore.iter().any(|p| {
+                let p = p.value.trim_end_matches("/**").trim_matches('/');
+                p == rel
+            });
+            if ignored {
+                continue;
+            }
+            diags.push(
+                Diagnostic::warning(Problem::TmpfsInSyncTarget {
+                    service: s.name.value.clone(),
+                    tmpfs: m.target.value.clone(),
+                    target: target.value.clone(),
+                })
+                .with_label(target.span, "holds a tmpfs")
+                .with_help(format!(
+                    "ignore that folder in the rule: `ignore \"/{rel}/\"`"
+                )),
+            );
+        }
     }
 }
