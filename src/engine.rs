@@ -164,9 +164,16 @@ pub fn env_files(stack: &Stack) -> Result<BTreeMap<PathBuf, Vec<(String, String)
             }
             match std::fs::read_to_string(&f.path.value) {
                 Ok(text) => {
-                    let (vars, errors) = parse_dotenv_all(&text, &shell);
-                    if !errors.is_empty() {
-                        for e in &errors {
+                    let d = parse_dotenv_all(&text, &shell);
+                    for (e, _) in &d.unset {
+                        eprintln!(
+                            "warning: env file `{}` of service `{}`: {e}: using an empty string",
+                            f.path.value.display(),
+                            s.name.value
+                        );
+                    }
+                    if !d.errors.is_empty() {
+                        for e in &d.errors {
                             eprintln!(
                                 "error: env file `{}` of service `{}`: {e}",
                                 f.path.value.display(),
@@ -178,7 +185,7 @@ pub fn env_files(stack: &Stack) -> Result<BTreeMap<PathBuf, Vec<(String, String)
                         );
                         return Err(1);
                     }
-                    out.insert(f.path.value.clone(), vars);
+                    out.insert(f.path.value.clone(), d.vars);
                 }
                 Err(_) if !f.required => {}
                 Err(e) => {

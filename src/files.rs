@@ -176,15 +176,21 @@ pub fn env_file_paths(cwd: &Path, stack_files: &[PathBuf], env_files: &[PathBuf]
         .collect()
 }
 
+/// Variables for interpolation, and the warnings found reading them.
+pub type Variables = (BTreeMap<String, String>, Vec<Diagnostic>);
+
+/// The variables for interpolation (the shell over the env files), and warnings (env file
+/// lines that use a variable set nowhere); `Err` holds the problems that stop the command.
 pub fn variables(
     cwd: &Path,
     stack_files: &[PathBuf],
     env_files: &[PathBuf],
-) -> Result<BTreeMap<String, String>, Vec<Diagnostic>> {
+) -> Result<Variables, Vec<Diagnostic>> {
     let shell: BTreeMap<String, String> = std::env::vars().collect();
     let files = env_files_for(cwd, stack_files, env_files);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     for (path, required) in files {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -200,9 +206,9 @@ pub fn variables(
         for (k, v) in &shell {
             known.insert(k.clone(), v.clone());
         }
-        let (pairs, errors) = parse_dotenv_all(&text, &known);
-        vars.extend(pairs);
-        if errors.is_empty() {
+        let d = parse_dotenv_all(&text, &known);
+        vars.extend(d.vars);
+        if d.errors.is_empty() && d.unset.is_empty() {
             continue;
         }
         let name = match path.strip_prefix(cwd) {
@@ -211,7 +217,22 @@ pub fn variables(
         };
         let mut map = SourceMap::default();
         let id = map.add(SourceFile::new(&path, name, text));
-        for e in errors {
+        for (e, name) in &d.unset {
+            let span = Span {
+                file: id,
+                offset: e.offset,
+                len: e.len,
+            };
+            warnings.push(
+                Diagnostic::warning(Problem::UnsetVariable { name: name.clone() })
+                    .with_label(span, "uses it")
+                    .with_help(format!(
+                        "set `{name}` in the shell or earlier in this file, or write `${{{name}:-}}` for an empty value"
+                    ))
+                    .attach(&map),
+            );
+        }
+        for e in d.errors {
             let span = Span {
                 file: id,
                 offset: e.offset,
@@ -231,5 +252,5 @@ pub fn variables(
         return Err(problems);
     }
     vars.extend(shell);
-    Ok(vars)
+    Ok((vars, warnings))
 }

@@ -53,12 +53,16 @@ pub fn load_stack(global: &Global, out: &Output, scope: Scope) -> Result<(Contex
         eprintln!("  help: create a stack.kdl, or name one with `-f PATH`");
         1
     })?;
-    let vars = variables(&cwd, &files, &global.env_files).map_err(|problems| {
+    let (vars, warnings) = variables(&cwd, &files, &global.env_files).map_err(|problems| {
         for d in &problems {
             eprint!("{}", out.diagnostic(d));
         }
         1
     })?;
+    for d in &warnings {
+        eprint!("{}", out.diagnostic(d));
+        eprintln!();
+    }
     let opts = Options {
         stack_name: global.stack_name.clone(),
         profiles: global.profile_args(),
@@ -149,7 +153,7 @@ pub fn stack_or_name(global: &Global, out: &Output) -> Result<(Stack, bool), i32
 pub fn quiet_load(global: &Global, profiles: Vec<String>) -> Option<Stack> {
     let cwd = std::env::current_dir().ok()?;
     let files = stack_files(&cwd, &global.file_args()).ok()?;
-    let vars = variables(&cwd, &files, &global.env_files).ok()?;
+    let (vars, _) = variables(&cwd, &files, &global.env_files).ok()?;
     let opts = Options {
         stack_name: global.stack_name.clone(),
         profiles,

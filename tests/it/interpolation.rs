@@ -148,3 +148,33 @@ fn shell_beats_dotenv_and_env_file_replaces_it() {
     assert!(r.stderr.contains("bad.env:4:1"), "{}", r.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `.env` line that uses a variable set nowhere warns, pointing at the line; the value is
+/// empty, and the stack is still valid.
+#[test]
+fn unset_variable_in_dotenv_warns_at_its_line() {
+    let dir = temp_dir("dotenv-unset");
+    std::fs::write(
+        dir.join("stack.kdl"),
+        "stack \"t\"\nservice \"web\" {\n    image \"nginx:${TAG:-1}\"\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join(".env"), "TAG=1.${MINOR}\n").unwrap_or_else(|e| panic!("{e}"));
+    let r = run(stackr(&dir)
+        .env_remove("MINOR")
+        .args(["config", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("nginx:1."), "{}", r.stdout);
+    insta::assert_snapshot!(r.stderr, @r#"
+    stackr::unset-variable
+
+      ⚠ variable `MINOR` is not set: using an empty string
+       ╭─[.env:1:1]
+     1 │ TAG=1.${MINOR}
+       · ───────┬──────
+       ·        ╰── uses it
+       ╰────
+      help: set `MINOR` in the shell or earlier in this file, or write `${MINOR:-}` for an empty value
+    "#);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -239,21 +239,30 @@ pub fn parse_dotenv(
     text: &str,
     vars: &dyn Variables,
 ) -> Result<Vec<(String, String)>, DotenvError> {
-    let (vars, mut errors) = parse_dotenv_all(text, vars);
-    if errors.is_empty() {
-        Ok(vars)
+    let mut d = parse_dotenv_all(text, vars);
+    if d.errors.is_empty() {
+        Ok(d.vars)
     } else {
-        Err(errors.remove(0))
+        Err(d.errors.remove(0))
     }
+}
+
+/// An env file read line by line: what [`parse_dotenv_all`] gives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dotenv {
+    /// The variables of the good lines.
+    pub vars: Vec<(String, String)>,
+    /// Every bad line, in order.
+    pub errors: Vec<DotenvError>,
+    /// Lines that use a variable that is set nowhere (it reads as empty), with its name.
+    pub unset: Vec<(DotenvError, String)>,
 }
 
 /// [`parse_dotenv`] that goes on past a bad line: the variables of the good lines, and every
 /// problem, in order.
-pub fn parse_dotenv_all(
-    text: &str,
-    vars: &dyn Variables,
-) -> (Vec<(String, String)>, Vec<DotenvError>) {
+pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
     let mut errors: Vec<DotenvError> = Vec::new();
+    let mut unset: Vec<(DotenvError, String)> = Vec::new();
     let mut out: Vec<(String, String)> = Vec::new();
     let mut offset = 0usize;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
@@ -361,7 +370,14 @@ pub fn parse_dotenv_all(
                 then: vars,
             };
             match interpolate(&buf, &known) {
-                Ok(i) => i.text,
+                Ok(i) => {
+                    unset.extend(
+                        i.unset
+                            .iter()
+                            .map(|n| (err(format!("`{n}` is not set")), n.clone())),
+                    );
+                    i.text
+                }
                 Err(e) => {
                     errors.push(err(e.to_string()));
                     continue;
@@ -377,7 +393,14 @@ pub fn parse_dotenv_all(
                 then: vars,
             };
             match interpolate(v.trim_end(), &known) {
-                Ok(i) => i.text,
+                Ok(i) => {
+                    unset.extend(
+                        i.unset
+                            .iter()
+                            .map(|n| (err(format!("`{n}` is not set")), n.clone())),
+                    );
+                    i.text
+                }
                 Err(e) => {
                     errors.push(err(e.to_string()));
                     continue;
@@ -387,7 +410,11 @@ pub fn parse_dotenv_all(
         out.retain(|(k, _)| k != key);
         out.push((key.to_string(), parsed));
     }
-    (out, errors)
+    Dotenv {
+        vars: out,
+        errors,
+        unset,
+    }
 }
 
 /// The outer variables (the shell wins, as in compose), then earlier lines of the env file.
@@ -600,19 +627,20 @@ mod tests {
         assert!(parse_dotenv("A='open\n", &empty).is_err());
         assert!(parse_dotenv("A=\"open\n", &empty).is_err());
         assert!(parse_dotenv("1A=x\n", &empty).is_err());
-        let (good, bad) = parse_dotenv_all("A=1\nnot valid line\nB='open\n9C=x\nD=4\n", &empty);
-        assert_eq!(
-            good,
-            [
-                ("A".to_string(), "1".to_string()),
-                ("D".to_string(), "4".to_string())
-            ]
+        let d = parse_dotenv_all(
+            "A=1\nnot valid line\nB='open\n9C=x\nD=4\nE=${NOPE}x\n",
+            &empty,
         );
-        assert_eq!(
-            bad.iter().map(|e| e.line).collect::<Vec<_>>(),
-            [2, 3, 4],
-            "every bad line"
-        );
+        let good: Vec<(&str, &str)> = d
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(good, [("A", "1"), ("D", "4"), ("E", "x")]);
+        let lines: Vec<usize> = d.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3, 4], "every bad line");
+        assert_eq!(d.unset.len(), 1);
+        assert_eq!((d.unset[0].0.line, d.unset[0].1.as_str()), (6, "NOPE"));
         let e = parse_dotenv("A=1\nnot valid line\n", &empty).err();
         assert_eq!(e.map(|e| e.line), Some(2));
     }
