@@ -16,7 +16,7 @@ use crate::cli::{
     CpArgs, EventsArgs, ExecArgs, Global, KillArgs, LsArgs, PortArgs, RmArgs, RunArgs,
     ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
 };
-use crate::engine::{connect, print_engine_error, with_engine};
+use crate::engine::{print_engine_error, with_engine};
 use crate::lifecycle::runtime;
 use crate::render::Output;
 
@@ -297,15 +297,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
 
 /// `stackr ls`: every stack on the engine, found by label; needs no stack file.
 pub fn ls(args: &LsArgs) -> i32 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    crate::engine::on_engine(async |engine| {
         let list = match engine.list_all_containers().await {
             Ok(l) => l,
             Err(e) => {

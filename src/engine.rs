@@ -24,20 +24,7 @@ where
         Ok(x) => x,
         Err(code) => return code,
     };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let code = rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
-        f(&engine, &stack).await
-    });
-    // A read of standard input may still be blocked (an interactive `exec`): do not wait for it.
-    rt.shutdown_background();
-    code
+    on_engine(async |engine| f(engine, &stack).await)
 }
 
 /// Runs `f` with the stack (or, without a stack file, only its `-p` name; the flag says
@@ -50,6 +37,14 @@ where
         Ok(x) => x,
         Err(code) => return code,
     };
+    on_engine(async |engine| f(engine, &stack, from_file).await)
+}
+
+/// Runs `f` on a runtime with a connected engine; its result is the exit code.
+pub fn on_engine<F>(f: F) -> i32
+where
+    F: AsyncFnOnce(&DockerEngine) -> i32,
+{
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -59,8 +54,9 @@ where
             Ok(e) => e,
             Err(code) => return code,
         };
-        f(&engine, &stack, from_file).await
+        f(&engine).await
     });
+    // A read of standard input may still be blocked (an interactive `exec`): do not wait for it.
     rt.shutdown_background();
     code
 }

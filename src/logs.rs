@@ -10,8 +10,7 @@ use stackr_engine::{Engine, EventKind, LogChunk, LogOptions, LogStream};
 use stackr_spec::Stack;
 
 use crate::cli::{Global, LogsArgs};
-use crate::engine::{connect, print_engine_error};
-use crate::lifecycle::runtime;
+use crate::engine::print_engine_error;
 use crate::load::valid_stack;
 use crate::render::Output;
 
@@ -196,16 +195,8 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> i32 {
             return 1;
         }
     }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
     let color = out.color_stdout;
-    rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    crate::engine::on_engine(async |engine| {
         let mut printer = LogPrinter::new(&stack, color, args.timestamps);
         if !args.no_mask {
             match crate::engine::secret_values(&stack) {
@@ -214,7 +205,7 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> i32 {
             }
         }
         if args.follow {
-            return match follow(&engine, &stack.name, &args.services, args.tail, &printer).await {
+            return match follow(engine, &stack.name, &args.services, args.tail, &printer).await {
                 Ok(()) => 0,
                 Err(e) => {
                     print_engine_error(&e, None);

@@ -20,8 +20,8 @@ use stackr_watch::rules::{Rule, Rules};
 use stackr_watch::sync::{self, Batch, Owner, Target};
 
 use crate::cli::{Global, WatchArgs};
-use crate::engine::{connect, print_engine_error};
-use crate::lifecycle::{converge, runtime};
+use crate::engine::print_engine_error;
+use crate::lifecycle::converge;
 use crate::load::valid_stack;
 use crate::progress::Reporter;
 use crate::render::Output;
@@ -43,27 +43,19 @@ pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> i32 {
         hint_profiles(global, &stack, &args.services);
         return 1;
     }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    crate::engine::on_engine(async |engine| {
         if !args.no_up {
             let reporter = Reporter::new(false);
             let opts = PlanOptions {
                 services: args.services.clone(),
                 ..PlanOptions::default()
             };
-            if let Err(code) = converge(&engine, &stack, &opts, None, None, &reporter).await {
+            if let Err(code) = converge(engine, &stack, &opts, None, None, &reporter).await {
                 return code;
             }
             reporter.finish();
         }
-        run(&engine, global, out, cx.inputs, stack, &args.services).await
+        run(engine, global, out, cx.inputs, stack, &args.services).await
     })
 }
 

@@ -315,90 +315,73 @@ pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
                     continue;
                 }
             }
-        } else if let Some(rest) = value.strip_prefix('"') {
-            let mut buf = String::new();
-            // Keep the line break: a double-quoted value may go on over several lines.
-            let mut chunk = if raw.ends_with('\n') {
-                format!("{rest}\n")
-            } else {
-                rest.to_string()
-            };
-            let closed = loop {
-                let mut chars = chunk.chars().peekable();
-                let mut done = false;
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => match chars.next() {
-                            Some('n') => buf.push('\n'),
-                            Some('t') => buf.push('\t'),
-                            Some('r') => buf.push('\r'),
-                            Some('"') => buf.push('"'),
-                            Some('\\') => buf.push('\\'),
-                            Some('$') => buf.push_str("$$"),
-                            Some(o) => {
-                                buf.push('\\');
-                                buf.push(o);
+        } else {
+            let template = if let Some(rest) = value.strip_prefix('"') {
+                let mut buf = String::new();
+                // Keep the line break: a double-quoted value may go on over several lines.
+                let mut chunk = if raw.ends_with('\n') {
+                    format!("{rest}\n")
+                } else {
+                    rest.to_string()
+                };
+                let closed = loop {
+                    let mut chars = chunk.chars().peekable();
+                    let mut done = false;
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => match chars.next() {
+                                Some('n') => buf.push('\n'),
+                                Some('t') => buf.push('\t'),
+                                Some('r') => buf.push('\r'),
+                                Some('"') => buf.push('"'),
+                                Some('\\') => buf.push('\\'),
+                                Some('$') => buf.push_str("$$"),
+                                Some(o) => {
+                                    buf.push('\\');
+                                    buf.push(o);
+                                }
+                                None => buf.push('\\'),
+                            },
+                            '"' => {
+                                done = true;
+                                break;
                             }
-                            None => buf.push('\\'),
-                        },
-                        '"' => {
-                            done = true;
-                            break;
+                            o => buf.push(o),
                         }
-                        o => buf.push(o),
                     }
-                }
-                if done {
-                    break true;
-                }
-                // The value goes on on the next line.
-                match lines.get(idx) {
-                    Some(next) => {
-                        offset += next.len();
-                        idx += 1;
-                        chunk = next.to_string();
+                    if done {
+                        break true;
                     }
-                    None => break false,
-                }
-            };
-            if !closed {
-                errors.push(err("a double quote is not closed".into()));
-                continue;
-            }
-            let known = Chain {
-                first: &out,
-                then: vars,
-            };
-            match interpolate(&buf, &known) {
-                Ok(i) => {
-                    unset.extend(
-                        i.unset
-                            .iter()
-                            .map(|n| (err(format!("`{n}` is not set")), n.clone())),
-                    );
-                    i.text
-                }
-                Err(e) => {
-                    errors.push(err(e.to_string()));
+                    // The value goes on on the next line.
+                    match lines.get(idx) {
+                        Some(next) => {
+                            offset += next.len();
+                            idx += 1;
+                            chunk = next.to_string();
+                        }
+                        None => break false,
+                    }
+                };
+                if !closed {
+                    errors.push(err("a double quote is not closed".into()));
                     continue;
                 }
-            }
-        } else {
-            let v = match value.find(" #") {
-                Some(i) => &value[..i],
-                None => value,
+                buf
+            } else {
+                let v = match value.find(" #") {
+                    Some(i) => &value[..i],
+                    None => value,
+                };
+                v.trim_end().to_string()
             };
             let known = Chain {
                 first: &out,
                 then: vars,
             };
-            match interpolate(v.trim_end(), &known) {
+            match interpolate(&template, &known) {
                 Ok(i) => {
-                    unset.extend(
-                        i.unset
-                            .iter()
-                            .map(|n| (err(format!("`{n}` is not set")), n.clone())),
-                    );
+                    let found = i.unset.iter();
+                    unset.extend(found.map(|n| (err(format!("`{n}` is not set")), n.clone())));
                     i.text
                 }
                 Err(e) => {

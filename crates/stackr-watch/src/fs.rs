@@ -173,13 +173,6 @@ fn relevant(kind: &EventKind) -> bool {
 mod tests {
     use super::*;
 
-    struct Disk;
-    impl stackr_spec::FileReader for Disk {
-        fn read(&self, path: &Path) -> std::io::Result<String> {
-            std::fs::read_to_string(path)
-        }
-    }
-
     #[tokio::test]
     async fn ignored_folders_are_not_watched_and_new_files_are_reported() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -192,17 +185,10 @@ mod tests {
         ] {
             std::fs::create_dir_all(d.join(sub)).unwrap_or_else(|e| panic!("{e}"));
         }
-        let file = d.join("stack.kdl");
-        std::fs::write(
-            &file,
-            "stack \"t\"\nservice \"web\" {\n    image \"x\"\n    watch {\n        sync \"./app\" target=\"/app\" { ignore \"node_modules/\" \"__pycache__/\"; }\n    }\n}\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let loaded = stackr_spec::load(&[file], &Disk, &stackr_spec::Options::default());
-        let stack = loaded
-            .stack
-            .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
-        let rules = Rules::new(&stack, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let rules = crate::testing::rules(
+            d,
+            r#"sync "./app" target="/app" { ignore "node_modules/" "__pycache__/"; }"#,
+        );
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut w = FsWatcher::new(tx).unwrap_or_else(|e| panic!("{e}"));
         w.watch_rules(&rules).unwrap_or_else(|e| panic!("{e}"));
@@ -221,19 +207,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
-}
-
-#[cfg(test)]
-mod again {
-    use super::*;
-
-    struct Disk;
-    impl stackr_spec::FileReader for Disk {
-        fn read(&self, path: &Path) -> std::io::Result<String> {
-            std::fs::read_to_string(path)
-        }
-    }
-
     async fn next_with(
         rx: &mut tokio::sync::mpsc::UnboundedReceiver<FsEvent>,
         want: &Path,
@@ -256,17 +229,7 @@ mod again {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let d = dir.path();
         std::fs::create_dir_all(d.join("dist/sub")).unwrap_or_else(|e| panic!("{e}"));
-        let file = d.join("stack.kdl");
-        std::fs::write(
-            &file,
-            "stack \"t\"\nservice \"web\" {\n    image \"x\"\n    watch {\n        sync \"./dist\" target=\"/srv\"\n    }\n}\n",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let loaded = stackr_spec::load(&[file], &Disk, &stackr_spec::Options::default());
-        let stack = loaded
-            .stack
-            .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
-        let rules = Rules::new(&stack, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let rules = crate::testing::rules(d, r#"sync "./dist" target="/srv""#);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut w = FsWatcher::new(tx).unwrap_or_else(|e| panic!("{e}"));
         w.watch_rules(&rules).unwrap_or_else(|e| panic!("{e}"));

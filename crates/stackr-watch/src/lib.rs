@@ -9,6 +9,9 @@ pub mod fs;
 pub mod rules;
 pub mod sync;
 
+#[cfg(test)]
+mod testing;
+
 use thiserror::Error;
 
 /// Why watching cannot start or go on.

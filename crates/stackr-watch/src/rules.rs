@@ -279,21 +279,7 @@ fn add(gb: &mut GitignoreBuilder, line: &str, service: &str) -> Result<(), Watch
 mod tests {
     use super::*;
 
-    fn stack(dir: &Path, body: &str) -> Stack {
-        let text = format!("stack \"t\"\n{body}");
-        let file = dir.join("stack.kdl");
-        std::fs::write(&file, &text).unwrap_or_else(|e| panic!("{e}"));
-        struct Disk;
-        impl stackr_spec::FileReader for Disk {
-            fn read(&self, path: &Path) -> std::io::Result<String> {
-                std::fs::read_to_string(path)
-            }
-        }
-        let loaded = stackr_spec::load(&[file], &Disk, &stackr_spec::Options::default());
-        loaded
-            .stack
-            .unwrap_or_else(|| panic!("invalid test stack: {:?}", loaded.diagnostics))
-    }
+    use crate::testing::stack;
 
     #[test]
     fn ignores_defaults_rule_patterns_and_dockerignore_and_honours_include() {

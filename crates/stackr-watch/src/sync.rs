@@ -631,35 +631,7 @@ pub async fn run<E: Engine>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Rules;
-
-    struct Disk;
-    impl stackr_spec::FileReader for Disk {
-        fn read(&self, path: &Path) -> io::Result<String> {
-            std::fs::read_to_string(path)
-        }
-    }
-
-    fn rules(dir: &Path, watch: &str) -> Rules {
-        let file = dir.join("stack.kdl");
-        std::fs::write(
-            &file,
-            format!("stack \"t\"\nservice \"web\" {{\n    image \"x\"\n    watch {{\n        {watch}\n    }}\n}}\n"),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let loaded = stackr_spec::load(&[file], &Disk, &stackr_spec::Options::default());
-        let stack = loaded
-            .stack
-            .unwrap_or_else(|| panic!("invalid: {:?}", loaded.diagnostics));
-        Rules::new(&stack, &[]).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn write(path: &Path, text: &str) {
-        if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).unwrap_or_else(|e| panic!("{e}"));
-        }
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
-    }
+    use crate::testing::{rules, write};
 
     fn set(paths: &[PathBuf]) -> BTreeSet<PathBuf> {
         paths.iter().cloned().collect()
