@@ -1684,7 +1684,7 @@ fn watch_rule(ctx: &mut Ctx<'_>, r: &Yaml, d: &mut Decl) {
             "initial_sync" => {
                 let note = ctx.note(
                     e.key_span,
-                    "`initial_sync` is not imported: not supported yet",
+                    "`initial_sync` is not needed: stackr's watch always catches containers up by content",
                 );
                 n.comments.push(note);
             }
