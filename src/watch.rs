@@ -367,28 +367,60 @@ impl Watch<'_> {
             }
         }
         let mut rebuild: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        let mut restart: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
         for (i, ps) in per_rule {
             let rule = &self.rules.rules[i];
-            if rule.action == WatchAction::Rebuild {
-                let counted: Vec<PathBuf> = ps
-                    .into_iter()
-                    .filter(|p| {
-                        let is_dir = p.is_dir();
-                        rule.counts(p, is_dir) || (!p.exists() && !rule.ignored(p, false))
-                    })
-                    .collect();
-                if !counted.is_empty() {
-                    rebuild
-                        .entry(rule.service.clone())
-                        .or_default()
-                        .extend(counted);
+            let wanted = match rule.action {
+                WatchAction::Rebuild => &mut rebuild,
+                WatchAction::Restart => &mut restart,
+                _ => {
+                    self.sync_rule(rule, &ps).await;
+                    continue;
                 }
+            };
+            let counted: Vec<PathBuf> = ps
+                .into_iter()
+                .filter(|p| {
+                    let is_dir = p.is_dir();
+                    rule.counts(p, is_dir) || (!p.exists() && !rule.ignored(p, false))
+                })
+                .collect();
+            if !counted.is_empty() {
+                wanted
+                    .entry(rule.service.clone())
+                    .or_default()
+                    .extend(counted);
+            }
+        }
+        for (svc, ps) in &rebuild {
+            self.rebuild(svc, ps).await;
+        }
+        // A service rebuilt in this batch was recreated: no restart on top.
+        for (svc, ps) in restart.iter().filter(|(s, _)| !rebuild.contains_key(*s)) {
+            let cwd = self.global_cwd();
+            let names: Vec<String> = ps.iter().map(|p| shown(p, &cwd)).collect();
+            self.restart(svc, &format!("{} changed", names.join(", ")))
+                .await;
+        }
+    }
+
+    /// Restarts the running containers of a service, saying why.
+    async fn restart(&self, service: &str, why: &str) {
+        let list = self.engine.list_containers(&self.stack.name).await;
+        for c in list.iter().flatten() {
+            if c.service() != Some(service) || c.state != ContainerState::Running {
                 continue;
             }
-            self.sync_rule(rule, &ps).await;
-        }
-        for (svc, ps) in rebuild {
-            self.rebuild(&svc, &ps).await;
+            let started = Instant::now();
+            let r = async {
+                self.engine.stop_container(&c.id, None).await?;
+                self.engine.start_container(&c.id).await
+            }
+            .await;
+            match r {
+                Ok(()) => println!("{service}: restarted: {why} ({})", took(started)),
+                Err(e) => eprintln!("error: {service}: cannot restart it: {e}; still watching"),
+            }
         }
     }
 
@@ -514,26 +546,8 @@ impl Watch<'_> {
             })
             .map(|s| s.name.value.clone())
             .collect();
-        if !dependents.is_empty() {
-            let list = self.engine.list_containers(&self.stack.name).await;
-            for c in list.iter().flatten() {
-                let Some(dep) = c.service().filter(|d| dependents.iter().any(|x| x == d)) else {
-                    continue;
-                };
-                if c.state != ContainerState::Running {
-                    continue;
-                }
-                let started = Instant::now();
-                let r = async {
-                    self.engine.stop_container(&c.id, None).await?;
-                    self.engine.start_container(&c.id).await
-                }
-                .await;
-                match r {
-                    Ok(()) => println!("{dep}: restarted with {service} ({})", took(started)),
-                    Err(e) => eprintln!("error: {dep}: cannot restart it: {e}; still watching"),
-                }
-            }
+        for dep in &dependents {
+            self.restart(dep, &format!("{service} was rebuilt")).await;
         }
         self.refresh_targets().await;
     }

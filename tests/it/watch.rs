@@ -321,6 +321,9 @@ service "follower" {{
     command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
     init #true
     depends-on "app" restart=#true
+    watch {{
+        restart "./follower.conf"
+    }}
 }}
 "#
         )
@@ -365,7 +368,16 @@ service "follower" {{
     // A dependent that asks to restart with it does.
     seen = w.wait_line(
         seen,
-        "follower: restarted with app",
+        "follower: restarted: app was rebuilt",
+        Duration::from_secs(30),
+    );
+    assert_ne!(started_at(&follower), follower_started);
+    // restart: nothing copied, the container restarted.
+    let follower_started = started_at(&follower);
+    write(&s.dir.join("follower.conf"), "x");
+    seen = w.wait_line(
+        seen,
+        "follower: restarted: ./follower.conf changed",
         Duration::from_secs(30),
     );
     assert_ne!(started_at(&follower), follower_started);

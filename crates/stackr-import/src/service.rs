@@ -1635,6 +1635,7 @@ fn watch_rule(ctx: &mut Ctx<'_>, r: &Yaml, d: &mut Decl) {
     let name = match action.as_str() {
         "sync" => "sync",
         "rebuild" => "rebuild",
+        "restart" => "restart",
         "sync+restart" => "sync-restart",
         "sync+exec" => "sync-exec",
         other => {
@@ -1657,7 +1658,7 @@ fn watch_rule(ctx: &mut Ctx<'_>, r: &Yaml, d: &mut Decl) {
             "path" | "action" => {}
             "target" => {
                 if let Some(t) = ctx.text(&e.value, "`watch.target`") {
-                    if name != "rebuild" {
+                    if name != "rebuild" && name != "restart" {
                         n = n.prop("target", Val::str(&t));
                     }
                     target = t;

@@ -80,7 +80,7 @@ const HEALTH_NODES: &[&str] = &[
 ];
 
 const BUILD_NODES: &[&str] = &["arg", "args", "pre-build"];
-const WATCH_NODES: &[&str] = &["sync", "rebuild", "sync-restart", "sync-exec"];
+const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
 const SERVICE_NETWORK_NODES: &[&str] = &["aliases", "ipv4-address", "ipv6-address"];
 
 fn one(what: &'static str, usage: &'static str) -> Shape {
@@ -2133,6 +2133,7 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
         let action = match c.name().value() {
             "sync" => WatchAction::Sync,
             "rebuild" => WatchAction::Rebuild,
+            "restart" => WatchAction::Restart,
             "sync-restart" => WatchAction::SyncRestart,
             "sync-exec" => WatchAction::SyncExec,
             _ => {
@@ -2140,16 +2141,14 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
                 continue;
             }
         };
-        let props: &'static [&'static str] = if action == WatchAction::Rebuild {
-            &[]
-        } else {
-            &["target"]
-        };
+        let copies = !matches!(action, WatchAction::Rebuild | WatchAction::Restart);
+        let props: &'static [&'static str] = if !copies { &[] } else { &["target"] };
         let usage = match action {
             WatchAction::Sync => {
                 "sync \"./PATH\" target=\"/CONTAINER/PATH\" { ignore \"PATTERN\" }"
             }
             WatchAction::Rebuild => "rebuild \"./PATH\"",
+            WatchAction::Restart => "restart \"./PATH\"",
             WatchAction::SyncRestart => "sync-restart \"./PATH\" target=\"/CONTAINER/PATH\"",
             WatchAction::SyncExec => {
                 "sync-exec \"./PATH\" target=\"/CONTAINER/PATH\" { exec \"PROGRAM\" \"ARG\" }"
@@ -2172,7 +2171,7 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
         let target = cv
             .prop("target")
             .and_then(|e| r.container_path(e, "the sync `target`"));
-        if action != WatchAction::Rebuild && target.is_none() && cv.prop("target").is_none() {
+        if copies && target.is_none() && cv.prop("target").is_none() {
             r.push(
                 Diagnostic::error(Problem::MissingArgument {
                     node: action.as_str().into(),

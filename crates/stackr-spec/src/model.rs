@@ -301,6 +301,8 @@ impl FileRef {
 pub enum WatchAction {
     Sync,
     Rebuild,
+    /// Restart the container (nothing is copied).
+    Restart,
     SyncRestart,
     SyncExec,
 }
@@ -310,6 +312,7 @@ impl WatchAction {
         match self {
             WatchAction::Sync => "sync",
             WatchAction::Rebuild => "rebuild",
+            WatchAction::Restart => "restart",
             WatchAction::SyncRestart => "sync-restart",
             WatchAction::SyncExec => "sync-exec",
         }

@@ -126,7 +126,10 @@ impl Rule {
 
     /// Whether the rule copies files into the container.
     pub fn syncs(&self) -> bool {
-        self.action != WatchAction::Rebuild
+        matches!(
+            self.action,
+            WatchAction::Sync | WatchAction::SyncRestart | WatchAction::SyncExec
+        )
     }
 }
 
