@@ -25,6 +25,7 @@ use crate::lifecycle::converge;
 use crate::load::valid_stack;
 use crate::progress::Reporter;
 use crate::render::Output;
+use crate::render::count;
 
 /// After the first event of a batch, how long the watcher waits for quiet before acting: an
 /// editor's save is several events within a millisecond or two.
@@ -134,10 +135,10 @@ pub async fn run(
         w.catch_up(svc).await;
     }
     println!(
-        "watching {} ({} rules, {} folders); Ctrl-C stops",
+        "watching {} ({}, {}); Ctrl-C stops",
         all.join(", "),
-        w.rules.rules.len(),
-        fsw.len()
+        count(w.rules.rules.len(), "rule"),
+        count(fsw.len(), "folder")
     );
     loop {
         tokio::select! {
@@ -592,10 +593,10 @@ impl Watch<'_> {
             self.catch_up(&svc).await;
         }
         println!(
-            "stack file applied; watching {} ({} rules, {} folders) ({})",
+            "stack file applied; watching {} ({}, {}) ({})",
             self.rules.services().join(", "),
-            self.rules.rules.len(),
-            fsw.len(),
+            count(self.rules.rules.len(), "rule"),
+            count(fsw.len(), "folder"),
             took(started)
         );
     }
