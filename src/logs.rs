@@ -11,7 +11,6 @@ use stackr_spec::Stack;
 
 use crate::cli::{Global, LogsArgs};
 use crate::engine::print_engine_error;
-use crate::load::valid_stack;
 use crate::render::Output;
 
 const COLORS: &[&str] = &["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
@@ -185,11 +184,21 @@ pub async fn follow<E: Engine>(
 
 /// `stackr logs`.
 pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> i32 {
-    let (_, stack) = match valid_stack(global, out) {
+    let (stack, from_file) = match crate::load::stack_or_name(global, out) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    for s in &args.services {
+    if !from_file && !args.no_mask {
+        eprintln!(
+            "error: no stack file: stackr cannot know the secret values of stack `{}` to mask them",
+            stack.name
+        );
+        eprintln!(
+            "  help: run it where the stack file is, or pass `--no-mask` to show the logs as they are"
+        );
+        return 1;
+    }
+    for s in args.services.iter().filter(|_| from_file) {
         if !stack.services.contains_key(s) {
             eprintln!("error: no service `{s}` in stack `{}`", stack.name);
             return 1;

@@ -148,7 +148,7 @@ volume "data"
 service "init" {{
     image "{name}:img"
     build "./img"
-    command "sh" "-c" "echo seeded > /data/seed.txt"
+    command "sh" "-c" "echo seeded > /data/seed.txt; echo init done"
     mount "data" "/data"
     restart "no"
 }}
@@ -277,6 +277,13 @@ fn up_ps_noop_change_down() {
     let r = by_name(&["ps", "--format", "json"]);
     ok(&r, "ps by name");
     assert_eq!(r.stdout.matches("\"container\"").count(), 3, "{}", r.stdout);
+    // `logs` too, but only unmasked: without the file, the secret values are unknown.
+    let r = by_name(&["logs"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("--no-mask"), "{}", r.stderr);
+    let r = by_name(&["logs", "--no-mask", "init"]);
+    ok(&r, "logs by name");
+    assert!(r.stdout.contains("-init-1 | init done"), "{}", r.stdout);
     let r = by_name(&["down"]);
     ok(&r, "down by name");
     assert!(r.stderr.contains("no stack file"), "{}", r.stderr);
