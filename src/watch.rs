@@ -476,9 +476,9 @@ impl Watch<'_> {
                     }
                 }
                 WatchAction::SyncExec => {
-                    let cmd = rule.exec.clone().unwrap_or_default();
-                    let (code, text) =
-                        sync::run(self.engine, &t.id, cmd.clone(), None, false).await;
+                    let spec = rule.exec.clone().unwrap_or_default();
+                    let (code, text) = sync::run_spec(self.engine, &t.id, &spec).await;
+                    let cmd = spec.cmd;
                     match code {
                         Some(0) => println!(
                             "{}{many}: {what} in {target_path}; ran `{}` ({})",

@@ -304,7 +304,8 @@ service "app" {{
     watch {{
         rebuild "./img/version.txt"
         sync-exec "./conf" target="/conf" {{
-            exec "sh" "-c" "cat /conf/c.txt > /seen"
+            exec "sh" "-c" "cat /conf/c.txt > /seen; echo \" $$RELOAD $$(pwd)\" >> /seen" workdir="/conf"
+            env RELOAD="yes"
         }}
     }}
 }}
@@ -339,7 +340,11 @@ service "follower" {{
     // sync-exec: synced, then the command runs in the container.
     write(&s.dir.join("conf/c.txt"), "hello");
     seen = w.wait_line(seen, "ran `sh -c", Duration::from_secs(10));
-    assert_eq!(docker(&["exec", &container, "cat", "/seen"]), "hello");
+    // With its own folder and environment.
+    assert_eq!(
+        docker(&["exec", &container, "cat", "/seen"]),
+        "hello yes /conf\n"
+    );
 
     // sync-restart of a single file: copied to its target, then the container restarts.
     let restarter = format!("{}-restarter-1", s.name);

@@ -1679,7 +1679,35 @@ fn watch_rule(ctx: &mut Ctx<'_>, r: &Yaml, d: &mut Decl) {
                 {
                     let mut c = Node::new("exec");
                     c.args = argv.into_iter().map(Val::Str).collect();
+                    if let Some(u) = e
+                        .value
+                        .get("user")
+                        .and_then(|u| ctx.text(u, "`watch.exec.user`"))
+                    {
+                        c = c.prop("user", Val::Str(u));
+                    }
+                    if let Some(w) = e
+                        .value
+                        .get("working_dir")
+                        .and_then(|w| ctx.text(w, "`watch.exec.working_dir`"))
+                    {
+                        c = c.prop("workdir", Val::Str(w));
+                    }
+                    if let Some(p) = e
+                        .value
+                        .get("privileged")
+                        .and_then(|p| ctx.bool(p, "`watch.exec.privileged`"))
+                    {
+                        c = c.prop("privileged", Val::Bool(p));
+                    }
                     n = n.child(c);
+                    if let Some(env) = e.value.get("environment") {
+                        let mut en = Node::new("env");
+                        for (k, v, _) in ctx.key_values(env, "`watch.exec.environment`") {
+                            en = en.child(Node::new(k).arg(Val::Str(v.unwrap_or_default())));
+                        }
+                        n = n.child(en);
+                    }
                 }
             }
             "initial_sync" => {

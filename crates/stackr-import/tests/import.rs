@@ -603,6 +603,10 @@ fn develop_watch_rules() {
         json!(["node_modules/", "*.test.js"])
     );
     assert_eq!(web["watch"][3]["exec"], json!(["kill", "-HUP", "1"]));
+    assert_eq!(web["watch"][3]["exec-user"], "root");
+    assert_eq!(web["watch"][3]["exec-workdir"], "/app");
+    assert_eq!(web["watch"][3]["exec-privileged"], true);
+    assert_eq!(web["watch"][3]["exec-env"][0]["key"], "RELOAD");
     assert!(
         !out.report.iter().any(|l| l.contains("is not imported")),
         "every action is imported: {:?}",

@@ -2186,11 +2186,15 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
             path,
             target,
             exec: None,
+            exec_user: None,
+            exec_workdir: None,
+            exec_privileged: None,
+            exec_env: Vec::new(),
             ignore: Vec::new(),
             include: Vec::new(),
         };
         let allowed: &[&str] = if action == WatchAction::SyncExec {
-            &["ignore", "include", "exec"]
+            &["ignore", "include", "exec", "env"]
         } else {
             &["ignore", "include"]
         };
@@ -2199,9 +2203,31 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
                 "ignore" => strings_node(r, g, &mut rule.ignore),
                 "include" => strings_node(r, g, &mut rule.include),
                 "exec" if action == WatchAction::SyncExec => {
-                    let gv = r.open(g, &many("a command", "exec \"PROGRAM\" \"ARG\" ..."));
+                    let gv = r.open(
+                        g,
+                        &Shape {
+                            props: &["user", "workdir", "privileged"],
+                            ..many(
+                                "a command",
+                                "exec \"PROGRAM\" \"ARG\" ... user=\"USER\" workdir=\"/DIR\" privileged=#true",
+                            )
+                        },
+                    );
                     let argv = r.argv(&gv, "`exec`");
                     r.set_once(&mut rule.exec, argv, "exec", &wplace);
+                    rule.exec_user = gv
+                        .prop("user")
+                        .and_then(|e| r.nonempty(e, "the exec `user`"));
+                    rule.exec_workdir = gv
+                        .prop("workdir")
+                        .and_then(|e| r.container_path(e, "the exec `workdir`"));
+                    rule.exec_privileged = gv
+                        .prop("privileged")
+                        .and_then(|e| r.bool(e, "`privileged`"));
+                }
+                "env" if action == WatchAction::SyncExec => {
+                    let kv = r.map(g, "the environment of a `sync-exec` command");
+                    rule.exec_env.extend(kv);
                 }
                 _ => r.unknown_node(g, &format!("a `{}` rule", action.as_str()), allowed),
             }

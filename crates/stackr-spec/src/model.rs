@@ -330,6 +330,11 @@ pub struct WatchRule {
     pub target: Option<Spanned<String>>,
     /// The command `sync-exec` runs in the container after a sync.
     pub exec: Option<Spanned<Vec<String>>>,
+    /// How it runs: `exec ... user="..." workdir="..." privileged=#true`, and `env` pairs.
+    pub exec_user: Option<Spanned<String>>,
+    pub exec_workdir: Option<Spanned<String>>,
+    pub exec_privileged: Option<Spanned<bool>>,
+    pub exec_env: Vec<KeyValue>,
     /// Gitignore patterns, relative to `path`.
     pub ignore: Vec<Spanned<String>>,
     /// Globs: when any are given, only matching files trigger the rule.

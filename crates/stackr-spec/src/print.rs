@@ -411,8 +411,19 @@ fn service(s: &Service) -> KdlNode {
                     ));
                 }
                 if let Some(x) = &w.exec {
-                    rc.push(argv("exec", &x.value));
+                    let mut n = argv("exec", &x.value);
+                    if let Some(u) = &w.exec_user {
+                        n.entries_mut().push(prop("user", u.value.as_str()));
+                    }
+                    if let Some(d) = &w.exec_workdir {
+                        n.entries_mut().push(prop("workdir", d.value.as_str()));
+                    }
+                    if let Some(p) = &w.exec_privileged {
+                        n.entries_mut().push(prop("privileged", p.value));
+                    }
+                    rc.push(n);
                 }
+                rc.extend(map_node("env", &w.exec_env));
                 with_children(node(w.action.value.as_str(), e), rc)
             })
             .collect();

@@ -45,8 +45,9 @@ pub struct Rule {
     pub is_dir: bool,
     /// Where files go in the container (`sync`, `sync-restart`, `sync-exec`).
     pub target: Option<String>,
-    /// The command `sync-exec` runs after a sync.
-    pub exec: Option<Vec<String>>,
+    /// The command `sync-exec` runs after a sync, with its user, folder, privilege and
+    /// environment (`KEY=value`).
+    pub exec: Option<stackr_engine::ExecSpec>,
     /// The rule's own patterns and the defaults, rooted at the rule's folder.
     ignore: Gitignore,
     /// The build context's `.dockerignore`, with the context's path.
@@ -214,7 +215,18 @@ impl Rules {
                     path,
                     is_dir,
                     target: w.target.as_ref().map(|t| t.value.clone()),
-                    exec: w.exec.as_ref().map(|e| e.value.clone()),
+                    exec: w.exec.as_ref().map(|e| stackr_engine::ExecSpec {
+                        cmd: e.value.clone(),
+                        user: w.exec_user.as_ref().map(|u| u.value.clone()),
+                        working_dir: w.exec_workdir.as_ref().map(|d| d.value.clone()),
+                        privileged: w.exec_privileged.as_ref().is_some_and(|p| p.value),
+                        env: w
+                            .exec_env
+                            .iter()
+                            .map(|kv| format!("{}={}", kv.key.value, kv.value.value))
+                            .collect(),
+                        ..stackr_engine::ExecSpec::default()
+                    }),
                     ignore,
                     dockerignore,
                     include,

@@ -606,19 +606,24 @@ pub async fn run<E: Engine>(
     user: Option<&str>,
     privileged: bool,
 ) -> (Option<i64>, String) {
-    let out = Mutex::new(String::new());
-    let collect = |c: LogChunk| {
-        if let Ok(mut o) = out.lock() {
-            o.push_str(&c.text);
-        }
-    };
     let spec = ExecSpec {
         cmd,
         user: user.map(String::from),
         privileged,
         ..ExecSpec::default()
     };
-    let code = match engine.exec(id, &spec, None, &collect).await {
+    run_spec(engine, id, &spec).await
+}
+
+/// [`run`] with every option of an exec.
+pub async fn run_spec<E: Engine>(engine: &E, id: &str, spec: &ExecSpec) -> (Option<i64>, String) {
+    let out = Mutex::new(String::new());
+    let collect = |c: LogChunk| {
+        if let Ok(mut o) = out.lock() {
+            o.push_str(&c.text);
+        }
+    };
+    let code = match engine.exec(id, spec, None, &collect).await {
         Ok(c) => c,
         Err(e) => {
             return (None, e.to_string());
