@@ -131,9 +131,7 @@ pub async fn run(
     };
     w.refresh_targets().await;
     let all: Vec<String> = w.rules.services();
-    for svc in &all {
-        w.catch_up(svc).await;
-    }
+    w.catch_up_all(&all).await;
     println!(
         "watching {} ({}, {}); Ctrl-C stops",
         all.join(", "),
@@ -272,6 +270,11 @@ impl Watch<'_> {
             });
         }
         self.targets = targets;
+    }
+
+    /// [`Self::catch_up`] for several services at once.
+    async fn catch_up_all(&self, services: &[String]) {
+        futures::future::join_all(services.iter().map(|s| self.catch_up(s))).await;
     }
 
     /// Brings every running container of a service in line with the host, by content.
@@ -589,9 +592,7 @@ impl Watch<'_> {
             eprintln!("error: {e}");
         }
         self.refresh_targets().await;
-        for svc in self.rules.services() {
-            self.catch_up(&svc).await;
-        }
+        self.catch_up_all(&self.rules.services()).await;
         println!(
             "stack file applied; watching {} ({}, {}) ({})",
             self.rules.services().join(", "),
