@@ -1214,3 +1214,70 @@ service "loose" {{
     );
     ok(&s.stackr(&["down"]), "down");
 }
+
+/// The probe volume is shared by every stack on the engine: runs of several stacks that fill
+/// it at the same moment all succeed, and leave the probe whole (a collision made `up` fail
+/// in CI once: "lchown /fill/probe: no such file or directory").
+#[test]
+fn concurrent_probe_fills_all_succeed() {
+    let s = TestStack::new("probe-race", |n| {
+        format!(
+            "stack \"{n}\"\nservice \"app\" {{\n    image \"{n}:img\"\n    build \"./img\"\n}}\n"
+        )
+    });
+    ok(&s.stackr(&["build"]), "build");
+    let image = format!("{}:img", s.name);
+    let volume = format!("{}-probe", s.name);
+    let binary: &'static [u8] = Box::leak(vec![7u8; 4 << 20].into_boxed_slice());
+    let probe = stackr_reconcile::apply::ProbeRunner {
+        volume: volume.clone(),
+        binary,
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let results = rt.block_on(async {
+        let engine = stackr_docker::DockerEngine::connect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // Every run uses its own stack's helper name, as separate stacks do.
+        let stacks: Vec<String> = (0..12).map(|i| format!("{}-{i}", s.name)).collect();
+        let mut results = Vec::new();
+        for _ in 0..3 {
+            let fills = stacks
+                .iter()
+                .map(|st| stackr_reconcile::apply::ensure_probe(&engine, &probe, &image, st));
+            results.extend(futures::future::join_all(fills).await);
+        }
+        // A second round finds it whole.
+        let again =
+            stackr_reconcile::apply::ensure_probe(&engine, &probe, &image, &stacks[0]).await;
+        (results, again)
+    });
+    // Whole: its size and its bytes.
+    let seen = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{volume}:/p:ro"),
+        &image,
+        "sh",
+        "-c",
+        "wc -c < /p/probe; tr -d '\\007' < /p/probe | wc -c",
+    ]);
+    docker(&["volume", "rm", "-f", &volume]);
+    assert_eq!(
+        seen.split_whitespace().collect::<Vec<_>>(),
+        ["4194304", "0"],
+        "{seen}"
+    );
+    for r in &results.0 {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert!(results.1.is_ok(), "{:?}", results.1);
+    let names = docker(&["ps", "-a", "--format", "{{.Names}}"]);
+    assert!(
+        !names.contains(&format!("{}-0-stackr-probe-fill", s.name)),
+        "helpers are removed: {names}"
+    );
+}

@@ -145,10 +145,11 @@ pub struct ApplyOptions {
 }
 
 /// Puts the probe runner into its volume, creating the volume when missing. The volume is
-/// filled through a helper container that is never started (made from `image`, which any
-/// image does, since nothing in it runs), then removed. Filling again is harmless, so it is
-/// done whenever a container that needs the probe is created: an interrupted fill never
-/// leaves a volume without its probe for good.
+/// shared by every stack on the engine (it is named after the probe's digest), so runs of other
+/// stacks may fill it at the same moment: the probe already there, whole, is left alone, and a
+/// fill that collides with another is tried again. The volume is read and filled through a
+/// helper container that is never started (made from `image`, which any image does, since
+/// nothing in it runs), then removed; an interrupted fill is repaired by the next run.
 pub async fn ensure_probe<E: Engine>(
     engine: &E,
     probe: &ProbeRunner,
@@ -156,7 +157,7 @@ pub async fn ensure_probe<E: Engine>(
     stack: &str,
 ) -> stackr_engine::Result<()> {
     if engine.inspect_volume(&probe.volume).await?.is_none() {
-        engine
+        let created = engine
             .create_volume(&stackr_engine::VolumeSpec {
                 name: probe.volume.clone(),
                 driver: None,
@@ -166,19 +167,65 @@ pub async fn ensure_probe<E: Engine>(
                     probe.volume.clone(),
                 )]),
             })
-            .await?;
+            .await;
+        match created {
+            // Made by another run in the meantime.
+            Err(EngineError::Conflict { .. }) => {}
+            other => other?,
+        }
     }
-    let tar = stackr_engine::context::single_file_tar("probe", probe.binary, 0o755)?;
-    fill_volume(
-        engine,
-        stack,
-        &format!("{stack}-stackr-probe-fill"),
-        image,
-        &probe.volume,
-        tar,
-        false,
-    )
-    .await
+    let mut attempt = 0;
+    loop {
+        match fill_probe(engine, probe, image, stack).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt >= 4 => return Err(e),
+            Err(_) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(150 * attempt)).await;
+            }
+        }
+    }
+}
+
+/// One look at the probe volume, and a fill when its probe is missing or not this one.
+async fn fill_probe<E: Engine>(
+    engine: &E,
+    probe: &ProbeRunner,
+    image: &str,
+    stack: &str,
+) -> stackr_engine::Result<()> {
+    let helper_name = format!("{stack}-stackr-probe-fill");
+    let id = create_helper(engine, stack, &helper_name, image, &probe.volume).await?;
+    let result = async {
+        let current = match engine.download_archive(&id, "/fill/probe").await {
+            Ok(archive) => single_file(&archive),
+            Err(EngineError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        if current.as_deref() == Some(probe.binary) {
+            return Ok(());
+        }
+        let tar = stackr_engine::context::single_file_tar("probe", probe.binary, 0o755)?;
+        engine.upload_archive(&id, "/fill", tar, false).await
+    }
+    .await;
+    let removed = engine.remove_container(&id).await;
+    result?;
+    removed
+}
+
+/// The content of the one regular file of a tar archive.
+fn single_file(archive: &[u8]) -> Option<Vec<u8>> {
+    let mut t = tar::Archive::new(archive);
+    for entry in t.entries().ok()? {
+        let mut entry = entry.ok()?;
+        if entry.header().entry_type().is_file() {
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).ok()?;
+            return Some(data);
+        }
+    }
+    None
 }
 
 /// Extracts `tar` into the root of `volume` through a helper container that is never started
@@ -193,6 +240,22 @@ async fn fill_volume<E: Engine>(
     tar: Vec<u8>,
     keep_owner: bool,
 ) -> stackr_engine::Result<()> {
+    let id = create_helper(engine, stack, helper_name, image, volume).await?;
+    let uploaded = engine.upload_archive(&id, "/fill", tar, keep_owner).await;
+    let removed = engine.remove_container(&id).await;
+    uploaded?;
+    removed
+}
+
+/// A never-started container with `volume` at `/fill`; a helper of that name left by an
+/// interrupted run is removed first.
+async fn create_helper<E: Engine>(
+    engine: &E,
+    stack: &str,
+    helper_name: &str,
+    image: &str,
+    volume: &str,
+) -> stackr_engine::Result<String> {
     if let Some(old) = engine.inspect_container(helper_name).await? {
         engine.remove_container(&old.id).await?;
     }
@@ -213,11 +276,7 @@ async fn fill_volume<E: Engine>(
         restart: "no".into(),
         ..stackr_engine::ContainerSpec::default()
     };
-    let id = engine.create_container(&helper).await?;
-    let uploaded = engine.upload_archive(&id, "/fill", tar, keep_owner).await;
-    let removed = engine.remove_container(&id).await;
-    uploaded?;
-    removed
+    engine.create_container(&helper).await
 }
 
 /// What a container has shown so far.

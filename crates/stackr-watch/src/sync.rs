@@ -612,8 +612,16 @@ pub async fn run<E: Engine>(
         privileged,
         ..ExecSpec::default()
     };
-    run_spec(engine, id, &spec).await
+    // stackr's own commands (removals, listings) are quick: one that hangs is an error, not a
+    // watch that stops acting.
+    match tokio::time::timeout(PROBE_TIMEOUT, run_spec(engine, id, &spec)).await {
+        Ok(r) => r,
+        Err(_) => (None, format!("no answer in {} s", PROBE_TIMEOUT.as_secs())),
+    }
 }
+
+/// How long stackr's own commands in a container may take.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// [`run`] with every option of an exec.
 pub async fn run_spec<E: Engine>(engine: &E, id: &str, spec: &ExecSpec) -> (Option<i64>, String) {
