@@ -83,14 +83,23 @@ impl Watcher {
         self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
 
-    /// Waits until a line contains `what`, after the first `skip` lines.
-    fn wait_line(&self, skip: usize, what: &str, timeout: Duration) -> usize {
+    /// Waits until a line contains `what`, after the first `skip` lines; fails at once when
+    /// stackr has exited.
+    fn wait_line(&mut self, skip: usize, what: &str, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(l) = self.lines.lock()
                 && let Some(i) = l.iter().skip(skip).position(|x| x.contains(what))
             {
                 return skip + i + 1;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the readers catch the last lines.
+                std::thread::sleep(Duration::from_millis(200));
+                panic!(
+                    "stackr exited ({status}) before a line with {what:?}:\n{}",
+                    self.output()
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -218,7 +227,7 @@ service "web" {{
     let site = s.dir.join("site");
     write(&site.join("index.html"), "first");
     // Already in the container before watch starts: caught up by content, not by mtime.
-    let w = Watcher::start(&s.dir, &["watch"]);
+    let mut w = Watcher::start(&s.dir, &["watch"]);
     let mut seen = w.wait_line(0, "watching web", Duration::from_secs(120));
     eventually(port, "/index.html", 200, Some("first"), &w);
 
@@ -333,7 +342,7 @@ service "follower" {{
     write(&s.dir.join("img/version.txt"), "1");
     write(&s.dir.join("conf/c.txt"), "start");
     write(&s.dir.join("settings.ini"), "level=1");
-    let w = Watcher::start(&s.dir, &["watch"]);
+    let mut w = Watcher::start(&s.dir, &["watch"]);
     let mut seen = w.wait_line(0, "watching app", Duration::from_secs(120));
     let container = format!("{}-app-1", s.name);
 
@@ -422,7 +431,7 @@ service "app" {{
         )
     });
     write(&s.dir.join("src/a.txt"), "a");
-    let w = Watcher::start(&s.dir, &["up", "--watch"]);
+    let mut w = Watcher::start(&s.dir, &["up", "--watch"]);
     let seen = w.wait_line(0, "watching app", Duration::from_secs(120));
     w.wait_line(0, "app is up", Duration::from_secs(20));
     let container = format!("{}-app-1", s.name);
