@@ -437,7 +437,7 @@ impl Watch<'_> {
         let target_path = rule.target.as_deref().unwrap_or("/");
         let Some(targets) = self.targets.get(&rule.service).filter(|t| !t.is_empty()) else {
             println!(
-                "{}: not running; {} when it starts",
+                "{}: not running; synced when it starts (pending: {})",
                 rule.service,
                 batch.summary(target_path, 8)
             );
