@@ -226,10 +226,13 @@ service "web" {{
     );
     let site = s.dir.join("site");
     write(&site.join("index.html"), "first");
+    std::os::unix::fs::symlink("index.html", site.join("link.html"))
+        .unwrap_or_else(|e| panic!("{e}"));
     // Already in the container before watch starts: caught up by content, not by mtime.
     let mut w = Watcher::start(&s.dir, &["watch"]);
     let mut seen = w.wait_line(0, "watching web", Duration::from_secs(120));
     eventually(port, "/index.html", 200, Some("first"), &w);
+    eventually(port, "/link.html", 200, Some("first"), &w);
 
     // Created, changed.
     write(&site.join("a.html"), "a1");
@@ -288,12 +291,21 @@ service "web" {{
     assert_eq!(get(port, "/marker.html").0, 404);
     let before = w.len();
     docker(&["restart", "-t", "1", &container]);
-    w.wait_line(
+    let at = w.wait_line(
         before,
         "web: caught up with ./site",
         Duration::from_secs(20),
     );
     eventually(port, "/marker.html", 200, Some("m"), &w);
+    // Only what differed was sent: not the link, nor the files in step.
+    let line = w
+        .output()
+        .lines()
+        .nth(at - 1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.contains("copied marker.html in /srv/site"), "{line}");
+    assert!(!line.contains("link") && !line.contains("index"), "{line}");
 
     assert_eq!(w.interrupt(), Some(0));
 }

@@ -6,9 +6,10 @@
 //!   MIN..=MAX (and, when given, a body containing BODY);
 //! - `probe tcp HOST PORT`: healthy when a connection opens;
 //! - `probe rm PATH...`: removes files and folders (for watch mode, in images without `rm`);
-//! - `probe hash DIR`: one line per entry under DIR, `f SHA256 MODE PATH`, `d MODE PATH` or
-//!   `l PATH` (paths relative to DIR; `missing` when DIR does not exist): what watch mode
-//!   compares with the host to sync by content.
+//! - `probe hash DIR`: one line per entry under DIR, `f SHA256 MODE PATH`, `d MODE PATH`,
+//!   `l HEX-TARGET PATH` (a symlink) or `o PATH` (anything else) (paths relative to DIR;
+//!   `missing` when DIR does not exist): what watch mode compares with the host to sync by
+//!   content.
 //!
 //! It prints one line saying what it saw: Docker keeps it as the check's output.
 
@@ -188,8 +189,19 @@ fn hash(dir: &std::path::Path) -> Result<String, String> {
                 let digest = file_digest(&dir.join(&path))
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 format!("f {digest} {mode:o} {}", path.display())
+            } else if meta.file_type().is_symlink() {
+                // The link's target, hex-encoded: a target may hold spaces.
+                let target = std::fs::read_link(dir.join(&path))
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let hex: String = target
+                    .as_os_str()
+                    .as_encoded_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("l {hex} {}", path.display())
             } else {
-                format!("l {}", path.display())
+                format!("o {}", path.display())
             };
             writeln!(out, "{line}").map_err(|e| e.to_string())?;
             count += 1;

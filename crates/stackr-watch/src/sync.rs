@@ -331,9 +331,27 @@ pub type Listing = BTreeMap<PathBuf, Entry>;
 /// An entry of a [`Listing`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    File { digest: String, mode: u32 },
+    File {
+        digest: String,
+        mode: u32,
+    },
     Dir,
+    /// A symbolic link, with its target hex-encoded.
+    Link {
+        target: String,
+    },
     Other,
+}
+
+/// A link's target as the probe runner writes it: hex.
+fn link_hex(path: &Path) -> io::Result<String> {
+    let target = std::fs::read_link(path)?;
+    Ok(target
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// The probe runner's `hash` output; `None` when the folder does not exist.
@@ -364,6 +382,15 @@ pub fn parse_listing(text: &str) -> Option<Listing> {
                 }
             }
             Some("l") => {
+                if let (Some(t), Some(p)) = (parts.next(), parts.next()) {
+                    let p = match parts.next() {
+                        Some(more) => format!("{p} {more}"),
+                        None => p.to_string(),
+                    };
+                    out.insert(PathBuf::from(p), Entry::Link { target: t.into() });
+                }
+            }
+            Some("o") => {
                 let rest: Vec<&str> = parts.collect();
                 out.insert(PathBuf::from(rest.join(" ")), Entry::Other);
             }
@@ -386,7 +413,10 @@ pub fn host_listing(rule: &Rule) -> Result<Listing, SyncError> {
         };
         let entry = match up.kind {
             Kind::Dir => Entry::Dir,
-            Kind::Symlink => Entry::Other,
+            Kind::Symlink => match link_hex(&up.host) {
+                Ok(target) => Entry::Link { target },
+                Err(_) => Entry::Other,
+            },
             Kind::File => {
                 let read = |source| SyncError::Read {
                     path: up.host.display().to_string(),
@@ -426,13 +456,14 @@ pub fn diff(rule: &Rule, host: &Listing, container: Option<&Listing>) -> Batch {
                 }),
             ) => digest == d2 && mode == m2,
             (Entry::Dir, Some(Entry::Dir)) => true,
+            (Entry::Link { target }, Some(Entry::Link { target: t2 })) => target == t2,
             _ => false,
         };
         if !same {
             let kind = match entry {
                 Entry::File { .. } => Kind::File,
                 Entry::Dir => Kind::Dir,
-                Entry::Other => Kind::Symlink,
+                Entry::Link { .. } | Entry::Other => Kind::Symlink,
             };
             b.add_upload(rule, &rule.path.join(rel), kind);
         }
@@ -824,10 +855,38 @@ mod tests {
                     in_step.push_str(&format!("f {digest} {mode:o} {}\n", rel.display()))
                 }
                 Entry::Dir => in_step.push_str(&format!("d 755 {}\n", rel.display())),
+                Entry::Link { target } => {
+                    in_step.push_str(&format!("l {target} {}\n", rel.display()))
+                }
                 Entry::Other => {}
             }
         }
         assert!(diff(rule, &host, parse_listing(&in_step).as_ref()).is_empty());
+    }
+
+    #[test]
+    fn links_compare_by_target() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let d = dir.path();
+        let rules = rules(d, r#"sync "./site" target="/srv""#);
+        let rule = &rules.rules[0];
+        write(&d.join("site/real file.txt"), "x");
+        std::os::unix::fs::symlink("real file.txt", d.join("site/my link"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let host = host_listing(rule).unwrap_or_else(|e| panic!("{e}"));
+        let Some(Entry::File { digest, mode }) = host.get(Path::new("real file.txt")) else {
+            panic!("{host:?}")
+        };
+        let file = format!("f {digest} {mode:o} real file.txt\n");
+        // "real file.txt" in hex, as the probe runner writes it.
+        let same = format!("{file}l 7265616c2066696c652e747874 my link\n");
+        assert!(diff(rule, &host, parse_listing(&same).as_ref()).is_empty());
+        let other = format!("{file}l 6f74686572 my link\n");
+        let b = diff(rule, &host, parse_listing(&other).as_ref());
+        assert_eq!(
+            b.uploads.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["/srv/my link"]
+        );
     }
 
     #[test]
