@@ -7,9 +7,9 @@
 //! - `probe tcp HOST PORT`: healthy when a connection opens;
 //! - `probe rm PATH...`: removes files and folders (for watch mode, in images without `rm`);
 //! - `probe hash DIR`: one line per entry under DIR, `f SHA256 MODE PATH`, `d MODE PATH`,
-//!   `l HEX-TARGET PATH` (a symlink) or `o PATH` (anything else) (paths relative to DIR;
-//!   `missing` when DIR does not exist): what watch mode compares with the host to sync by
-//!   content.
+//!   `l TARGET PATH` (a symlink) or `o PATH` (anything else), paths relative to DIR and,
+//!   like link targets, hex-encoded (`missing` when DIR does not exist): what watch mode
+//!   compares with the host to sync by content.
 //!
 //! It prints one line saying what it saw: Docker keeps it as the check's output.
 
@@ -184,24 +184,25 @@ fn hash(dir: &std::path::Path) -> Result<String, String> {
             let mode = meta.permissions().mode() & 0o7777;
             let line = if meta.is_dir() {
                 stack.push(path.clone());
-                format!("d {mode:o} {}", path.display())
+                format!("d {mode:o} {}", hex(path.as_os_str().as_encoded_bytes()))
             } else if meta.is_file() {
                 let digest = file_digest(&dir.join(&path))
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                format!("f {digest} {mode:o} {}", path.display())
+                format!(
+                    "f {digest} {mode:o} {}",
+                    hex(path.as_os_str().as_encoded_bytes())
+                )
             } else if meta.file_type().is_symlink() {
                 // The link's target, hex-encoded: a target may hold spaces.
                 let target = std::fs::read_link(dir.join(&path))
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let hex: String = target
-                    .as_os_str()
-                    .as_encoded_bytes()
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                format!("l {hex} {}", path.display())
+                format!(
+                    "l {} {}",
+                    hex(target.as_os_str().as_encoded_bytes()),
+                    hex(path.as_os_str().as_encoded_bytes())
+                )
             } else {
-                format!("o {}", path.display())
+                format!("o {}", hex(path.as_os_str().as_encoded_bytes()))
             };
             writeln!(out, "{line}").map_err(|e| e.to_string())?;
             count += 1;
@@ -209,6 +210,12 @@ fn hash(dir: &std::path::Path) -> Result<String, String> {
     }
     out.flush().map_err(|e| e.to_string())?;
     Ok(format!("hashed {count}"))
+}
+
+/// Bytes as lowercase hex: paths and link targets travel this way, whatever they hold
+/// (spaces, newlines, bytes that are not UTF-8).
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn file_digest(path: &std::path::Path) -> std::io::Result<String> {

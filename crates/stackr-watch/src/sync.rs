@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -346,58 +347,58 @@ pub enum Entry {
 /// A link's target as the probe runner writes it: hex.
 fn link_hex(path: &Path) -> io::Result<String> {
     let target = std::fs::read_link(path)?;
-    Ok(target
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(target.as_os_str().as_encoded_bytes()))
 }
 
-/// The probe runner's `hash` output; `None` when the folder does not exist.
+/// The probe runner's `hash` output; `None` when the folder does not exist. Paths and link
+/// targets come hex-encoded.
 pub fn parse_listing(text: &str) -> Option<Listing> {
     let mut out = Listing::new();
     for line in text.lines() {
         if line == "missing" {
             return None;
         }
-        let mut parts = line.splitn(4, ' ');
-        match parts.next() {
-            Some("f") => {
-                let (Some(d), Some(m), Some(p)) = (parts.next(), parts.next(), parts.next()) else {
-                    continue;
-                };
-                let mode = u32::from_str_radix(m, 8).unwrap_or(0);
-                out.insert(
-                    PathBuf::from(p),
-                    Entry::File {
-                        digest: d.to_string(),
-                        mode,
-                    },
-                );
-            }
-            Some("d") => {
-                if let (Some(_), Some(p)) = (parts.next(), parts.next()) {
-                    out.insert(PathBuf::from(p), Entry::Dir);
-                }
-            }
-            Some("l") => {
-                if let (Some(t), Some(p)) = (parts.next(), parts.next()) {
-                    let p = match parts.next() {
-                        Some(more) => format!("{p} {more}"),
-                        None => p.to_string(),
-                    };
-                    out.insert(PathBuf::from(p), Entry::Link { target: t.into() });
-                }
-            }
-            Some("o") => {
-                let rest: Vec<&str> = parts.collect();
-                out.insert(PathBuf::from(rest.join(" ")), Entry::Other);
-            }
-            _ => {}
+        let parts: Vec<&str> = line.split(' ').collect();
+        let (path, entry) = match parts.as_slice() {
+            ["f", digest, mode, path] => (
+                path,
+                Entry::File {
+                    digest: (*digest).to_string(),
+                    mode: u32::from_str_radix(mode, 8).unwrap_or(0),
+                },
+            ),
+            ["d", _, path] => (path, Entry::Dir),
+            ["l", target, path] => (
+                path,
+                Entry::Link {
+                    target: (*target).to_string(),
+                },
+            ),
+            ["o", path] => (path, Entry::Other),
+            _ => continue,
+        };
+        if let Some(p) = unhex(path) {
+            out.insert(p, entry);
         }
     }
     Some(out)
+}
+
+/// A hex-encoded path.
+fn unhex(text: &str) -> Option<PathBuf> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect();
+    Some(PathBuf::from(std::ffi::OsString::from_vec(bytes?)))
+}
+
+/// Bytes as lowercase hex, as the probe runner writes paths and link targets.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What counts for the rule under its folder on the host, with digests.
@@ -820,8 +821,16 @@ mod tests {
             Some(Entry::File { digest, .. }) => digest.clone(),
             other => panic!("{other:?}"),
         };
+        let h = |p: &str| hex(p.as_bytes());
         let probe_output = format!(
-            "f {same} 644 same.html\nf 00 644 changed.html\nd 755 gone\nf 11 644 gone/g.html\nd 755 node_modules\nf 22 644 node_modules/m.js\nf 33 644 stale.html\nhashed 7\n"
+            "f {same} 644 {}\nf 00 644 {}\nd 755 {}\nf 11 644 {}\nd 755 {}\nf 22 644 {}\nf 33 644 {}\nhashed 7\n",
+            h("same.html"),
+            h("changed.html"),
+            h("gone"),
+            h("gone/g.html"),
+            h("node_modules"),
+            h("node_modules/m.js"),
+            h("stale.html"),
         );
         let there = parse_listing(&probe_output);
         assert!(there.is_some());
@@ -851,17 +860,31 @@ mod tests {
         let mut in_step = String::new();
         for (rel, e) in &host {
             match e {
-                Entry::File { digest, mode } => {
-                    in_step.push_str(&format!("f {digest} {mode:o} {}\n", rel.display()))
-                }
-                Entry::Dir => in_step.push_str(&format!("d 755 {}\n", rel.display())),
-                Entry::Link { target } => {
-                    in_step.push_str(&format!("l {target} {}\n", rel.display()))
-                }
+                Entry::File { digest, mode } => in_step.push_str(&format!(
+                    "f {digest} {mode:o} {}\n",
+                    hex(rel.as_os_str().as_encoded_bytes())
+                )),
+                Entry::Dir => in_step.push_str(&format!(
+                    "d 755 {}\n",
+                    hex(rel.as_os_str().as_encoded_bytes())
+                )),
+                Entry::Link { target } => in_step.push_str(&format!(
+                    "l {target} {}\n",
+                    hex(rel.as_os_str().as_encoded_bytes())
+                )),
                 Entry::Other => {}
             }
         }
         assert!(diff(rule, &host, parse_listing(&in_step).as_ref()).is_empty());
+    }
+
+    #[test]
+    fn listings_carry_any_name() {
+        let name = "a b\nc\u{e9}.txt";
+        let text = format!("f 00 644 {}\nmissing-not\n", hex(name.as_bytes()));
+        let listing = parse_listing(&text).unwrap_or_default();
+        assert!(listing.contains_key(Path::new(name)), "{listing:?}");
+        assert_eq!(parse_listing("missing\n"), None);
     }
 
     #[test]
@@ -877,11 +900,12 @@ mod tests {
         let Some(Entry::File { digest, mode }) = host.get(Path::new("real file.txt")) else {
             panic!("{host:?}")
         };
-        let file = format!("f {digest} {mode:o} real file.txt\n");
+        let file = format!("f {digest} {mode:o} {}\n", hex(b"real file.txt"));
         // "real file.txt" in hex, as the probe runner writes it.
-        let same = format!("{file}l 7265616c2066696c652e747874 my link\n");
+        let link = hex(b"my link");
+        let same = format!("{file}l 7265616c2066696c652e747874 {link}\n");
         assert!(diff(rule, &host, parse_listing(&same).as_ref()).is_empty());
-        let other = format!("{file}l 6f74686572 my link\n");
+        let other = format!("{file}l 6f74686572 {link}\n");
         let b = diff(rule, &host, parse_listing(&other).as_ref());
         assert_eq!(
             b.uploads.keys().map(String::as_str).collect::<Vec<_>>(),
