@@ -1029,8 +1029,27 @@ service "other" {{
     assert!(!r.stdout.contains(FILE_SECRET));
     let r = stackr(&["logs", "--no-mask", "app"]);
     assert!(r.stdout.contains(FILE_SECRET), "{}", r.stdout);
-    // Nothing the engine shows holds a value.
-    let inspect = docker(&["inspect", &name]);
+    // Nothing the engine shows holds a value: every container of the stack (env, labels,
+    // command, mounts), its volumes, its events.
+    let all: Vec<String> = s.containers().into_keys().collect();
+    assert_eq!(all.len(), 2, "{all:?}");
+    let mut inspect = docker(
+        &[
+            &["inspect"][..],
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        ]
+        .concat(),
+    );
+    let volumes = docker(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=io.stackr.stack={}", s.name),
+    ]);
+    for v in volumes.lines() {
+        inspect.push_str(&docker(&["volume", "inspect", v]));
+    }
     for secret in [FILE_SECRET, ENV_SECRET] {
         assert!(
             !inspect.contains(secret),
@@ -1038,7 +1057,9 @@ service "other" {{
         );
     }
     let events = engine_events(&s.name, unix_now().saturating_sub(120));
-    assert!(!format!("{events:?}").contains(FILE_SECRET));
+    for secret in [FILE_SECRET, ENV_SECRET] {
+        assert!(!format!("{events:?}").contains(secret));
+    }
 
     // Rotating the file secret recreates exactly its users.
     let other_before = s.containers().get(&format!("{}-other-1", s.name)).cloned();
