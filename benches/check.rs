@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use stackr_spec::{MemoryReader, Options, load};
 
+mod common;
+
+use common::median;
+
 /// A stack of `n` services shaped like real ones: image, env, a port, a volume, a health
 /// check, dependencies on earlier services, labels and limits.
 fn stack_kdl(n: usize) -> String {
@@ -56,11 +60,6 @@ fn compose_yaml(n: usize) -> String {
         s.push_str(&format!("  data{i}: {{}}\n"));
     }
     s
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
 }
 
 fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {

@@ -9,41 +9,15 @@
 //!   `docker events` shows it, for stackr and, where installed, for docker-compose in the same
 //!   run. This includes the engine's own start time (about 190 ms here).
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+mod common;
+
+use common::docker;
+
 const IMAGE: &str = "stackr-bench-busybox:1";
 const RUNS: usize = 10;
-
-fn docker(args: &[&str]) -> String {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
-fn build_image(dir: &Path) {
-    let ctx = dir.join("img");
-    let _ = std::fs::create_dir_all(&ctx);
-    let busybox = ["/usr/bin/busybox", "/bin/busybox"]
-        .into_iter()
-        .find(|p| Path::new(p).is_file())
-        .unwrap_or_else(|| panic!("busybox-static is needed (.ci/run installs it)"));
-    std::fs::copy(busybox, ctx.join("busybox")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        ctx.join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let ok = Command::new("docker")
-        .args(["build", "-q", "-t", IMAGE])
-        .arg(&ctx)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(ok, "docker build failed");
-}
 
 const CMD: &str = "trap 'exit 0' TERM; while true; do sleep 0.2; done";
 
@@ -144,7 +118,7 @@ fn main() {
     let stackr = env!("CARGO_BIN_EXE_stackr");
     let dir = std::env::temp_dir().join(format!("stackr-bench-handoff-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    build_image(&dir);
+    common::busybox_image(&dir, IMAGE);
     let name = format!("stackr-handoff-{}", std::process::id());
     std::fs::write(dir.join("stack.kdl"), stack_kdl(&name)).unwrap_or_else(|e| panic!("{e}"));
     let mut own = Vec::new();

@@ -6,44 +6,18 @@
 //! 100 ms and at least 10x faster than `docker-compose up -d`; a cold `up -d` of 20 independent
 //! services within 1.2x of the straight-through API baseline.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::median;
 use stackr_docker::DockerEngine;
 use stackr_engine::{ContainerSpec, Engine, LABEL_STACK, NetworkAttachment, NetworkSpec};
 
 const N: usize = 20;
 const IMAGE: &str = "stackr-bench-busybox:1";
 const CMD: &str = "trap 'exit 0' TERM; while true; do sleep 1; done";
-
-fn sh(cmd: &mut Command) -> bool {
-    cmd.stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn build_image(dir: &Path) {
-    let ctx = dir.join("img");
-    let _ = std::fs::create_dir_all(&ctx);
-    let busybox = ["/usr/bin/busybox", "/bin/busybox"]
-        .into_iter()
-        .find(|p| Path::new(p).is_file())
-        .unwrap_or_else(|| panic!("busybox-static is needed (.ci/run installs it)"));
-    std::fs::copy(busybox, ctx.join("busybox")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        ctx.join("Dockerfile"),
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        sh(Command::new("docker")
-            .args(["build", "-q", "-t", IMAGE])
-            .arg(&ctx)),
-        "docker build failed"
-    );
-}
 
 fn stack_kdl(name: &str) -> String {
     let mut s = format!("stack \"{name}\"\n");
@@ -67,21 +41,12 @@ fn compose_yaml() -> String {
 }
 
 fn clean(label: &str) {
-    let out = Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label={label}")])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    for id in out.lines() {
-        sh(Command::new("docker").args(["rm", "-f", id]));
+    let filter = format!("label={label}");
+    for id in common::docker(&["ps", "-aq", "--filter", &filter]).lines() {
+        common::docker(&["rm", "-f", id]);
     }
-    let out = Command::new("docker")
-        .args(["network", "ls", "-q", "--filter", &format!("label={label}")])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    for id in out.lines() {
-        sh(Command::new("docker").args(["network", "rm", id]));
+    for id in common::docker(&["network", "ls", "-q", "--filter", &filter]).lines() {
+        common::docker(&["network", "rm", id]);
     }
 }
 
@@ -96,11 +61,6 @@ fn timed(cmd: &mut Command) -> Duration {
         String::from_utf8_lossy(&out.stderr)
     );
     d
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
 }
 
 fn ms(d: Duration) -> String {
@@ -152,7 +112,7 @@ fn main() {
     let stackr = env!("CARGO_BIN_EXE_stackr");
     let dir = std::env::temp_dir().join(format!("stackr-bench-up-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    build_image(&dir);
+    common::busybox_image(&dir, IMAGE);
     let name = format!("stackr-bench-{}", std::process::id());
     std::fs::write(dir.join("stack.kdl"), stack_kdl(&name)).unwrap_or_else(|e| panic!("{e}"));
     let label = format!("io.stackr.stack={name}");

@@ -12,66 +12,16 @@
 //!   measurable).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::docker;
+
 const EDITS: usize = 200;
-
-fn docker(args: &[&str]) -> String {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The demo image, FROM scratch: one static binary, no shell.
-fn build_image(dir: &Path, tag: &str) {
-    let arch = std::env::consts::ARCH;
-    let triple = format!("{arch}-unknown-linux-gnu");
-    let ok = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--locked",
-            "-p",
-            "stackr-demo",
-        ])
-        .args(["--target", &triple, "--target-dir", "target/demo"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "building stackr-demo failed");
-    let ctx = dir.join("img");
-    std::fs::create_dir_all(&ctx).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::copy(
-        root()
-            .join("target/demo")
-            .join(&triple)
-            .join("release/stackr-demo"),
-        ctx.join("stackr-demo"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        ctx.join("Dockerfile"),
-        "FROM scratch\nCOPY stackr-demo /stackr-demo\nENTRYPOINT [\"/stackr-demo\"]\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let ok = Command::new("docker")
-        .args(["build", "-q", "-t", tag])
-        .arg(&ctx)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(ok, "docker build failed");
-}
 
 fn service(name: &str, image: &str, port: Option<u16>) -> String {
     let port = port
@@ -146,8 +96,7 @@ fn get(port: u16, path: &str) -> Option<String> {
 }
 
 /// Writes `content` and times until the container serves it.
-fn timed(port: u16, file: &Path, content: &str, write: impl Fn()) -> Duration {
-    let _ = file;
+fn timed(port: u16, content: &str, write: impl Fn()) -> Duration {
     let start = Instant::now();
     write();
     loop {
@@ -224,7 +173,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     let image = format!("stackr-bench-watch:{id}");
-    build_image(&dir, &image);
+    common::demo_image(&dir, &image);
     let one = format!("stackr-bench-watch-{id}");
     let many = format!("stackr-bench-watch-idle-{id}");
     let _cleanup = Cleanup(vec![one.clone(), many.clone()]);
@@ -244,7 +193,7 @@ fn main() {
     let mut ours = Vec::new();
     for i in 0..EDITS {
         let content = format!("edit {i}");
-        ours.push(timed(port, &file, &content, || {
+        ours.push(timed(port, &content, || {
             std::fs::write(&file, &content).unwrap_or_else(|e| panic!("{e}"))
         }));
         std::thread::sleep(Duration::from_millis(10));
@@ -258,7 +207,7 @@ fn main() {
     let mut cp = Vec::new();
     for i in 0..20 {
         let content = format!("cp {i}");
-        cp.push(timed(port, &file, &content, || {
+        cp.push(timed(port, &content, || {
             std::fs::write(&file, &content).unwrap_or_else(|e| panic!("{e}"));
             let ok = Command::new("docker")
                 .args(["cp", "-q"])

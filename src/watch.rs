@@ -291,20 +291,40 @@ impl Watch<'_> {
             let Some(target_path) = rule.target.as_deref() else {
                 continue;
             };
+            // The host's side, once for every container of the service.
+            let started = Instant::now();
+            let host = if rule.is_dir {
+                match sync::host_listing(rule) {
+                    Ok(h) => Some(h),
+                    Err(e) => {
+                        eprintln!(
+                            "error: {service}: catching up {target_path} failed ({}): {e}; still watching",
+                            took(started)
+                        );
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let here = (!rule.is_dir)
+                .then(|| std::fs::read(&rule.path).ok())
+                .flatten();
             for t in targets {
-                let started = Instant::now();
                 let result = async {
-                    let batch = if rule.is_dir {
-                        let host = sync::host_listing(rule)?;
-                        let there = sync::container_listing(self.engine, t, target_path).await?;
-                        sync::diff(rule, &host, there.as_ref())
-                    } else {
-                        let there = sync::container_file(self.engine, t, target_path).await?;
-                        let here = std::fs::read(&rule.path).ok();
-                        if there.is_some() && there == here {
-                            Batch::default()
-                        } else {
-                            sync::batch(rule, &BTreeSet::from([rule.path.clone()]))
+                    let batch = match &host {
+                        Some(host) => {
+                            let there =
+                                sync::container_listing(self.engine, t, target_path).await?;
+                            sync::diff(rule, host, there.as_ref())
+                        }
+                        None => {
+                            let there = sync::container_file(self.engine, t, target_path).await?;
+                            if there.is_some() && there == here {
+                                Batch::default()
+                            } else {
+                                sync::batch(rule, &BTreeSet::from([rule.path.clone()]))
+                            }
                         }
                     };
                     if !batch.is_empty() {
@@ -408,6 +428,12 @@ impl Watch<'_> {
         }
     }
 
+    /// Stops (with its own grace period) and starts one container.
+    async fn restart_one(&self, id: &str) -> stackr_engine::Result<()> {
+        self.engine.stop_container(id, None).await?;
+        self.engine.start_container(id).await
+    }
+
     /// Restarts the running containers of a service, saying why.
     async fn restart(&self, service: &str, why: &str) {
         let list = self.engine.list_containers(&self.stack.name).await;
@@ -416,11 +442,7 @@ impl Watch<'_> {
                 continue;
             }
             let started = Instant::now();
-            let r = async {
-                self.engine.stop_container(&c.id, None).await?;
-                self.engine.start_container(&c.id).await
-            }
-            .await;
+            let r = self.restart_one(&c.id).await;
             match r {
                 Ok(()) => println!("{service}: restarted: {why} ({})", took(started)),
                 Err(e) => eprintln!("error: {service}: cannot restart it: {e}; still watching"),
@@ -461,11 +483,7 @@ impl Watch<'_> {
             };
             match rule.action {
                 WatchAction::SyncRestart => {
-                    let r = async {
-                        self.engine.stop_container(&t.id, None).await?;
-                        self.engine.start_container(&t.id).await
-                    }
-                    .await;
+                    let r = self.restart_one(&t.id).await;
                     match r {
                         Ok(()) => println!(
                             "{}{many}: {what} in {target_path}; restarted ({})",

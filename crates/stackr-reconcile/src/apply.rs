@@ -445,18 +445,10 @@ async fn same_image_kept<E: Engine>(
         if current.labels.get(stackr_engine::LABEL_HASH) != Some(&want.hash) {
             continue;
         }
-        // As the plan decides for a container it keeps: a one-shot others wait to complete,
-        // and that did, stays done; anything else not running is started.
-        let waited_on = desired.services.iter().any(|o| {
-            o.depends_on.iter().any(|d| {
-                d.service == service.name && d.condition == stackr_spec::Condition::Completed
-            })
-        });
-        let completed = current.state == stackr_engine::ContainerState::Exited
-            && current.exit_code == Some(0)
-            && want.spec.restart == "no"
-            && waited_on;
-        if current.state == stackr_engine::ContainerState::Running || completed {
+        // As the plan decides for a container it keeps.
+        if current.state == stackr_engine::ContainerState::Running
+            || crate::plan::stays_done(desired, &service.name, want, &current)
+        {
             it.action = Action::Keep;
             it.reason = Some("its image was rebuilt the same".into());
         } else {

@@ -293,6 +293,25 @@ fn short(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
+/// Whether a container that is not running stays so: a one-shot that others wait to complete,
+/// and that did. Anything else that is not running is started again, as compose does.
+pub fn stays_done(
+    desired: &Desired,
+    service: &str,
+    want: &crate::desired::DesiredContainer,
+    current: &ContainerInfo,
+) -> bool {
+    let waited_on = desired.services.iter().any(|o| {
+        o.depends_on
+            .iter()
+            .any(|d| d.service == service && d.condition == stackr_spec::Condition::Completed)
+    });
+    current.state == ContainerState::Exited
+        && current.exit_code == Some(0)
+        && want.spec.restart == "no"
+        && waited_on
+}
+
 /// The reason of a container recreated because its image is rebuilt (and nothing else).
 pub const REASON_IMAGE_REBUILT: &str = "its image is rebuilt";
 
@@ -576,18 +595,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                     it.reason = Some("created from another version of stackr".into());
                 }
             } else if current.state != ContainerState::Running {
-                // A one-shot that others wait to complete, and that did, stays done; anything
-                // else that is not running is started again, as compose does.
-                let waited_on = desired.services.iter().any(|o| {
-                    o.depends_on.iter().any(|d| {
-                        d.service == s.name && d.condition == stackr_spec::Condition::Completed
-                    })
-                });
-                let completed = current.state == ContainerState::Exited
-                    && current.exit_code == Some(0)
-                    && want.spec.restart == "no"
-                    && waited_on;
-                if completed {
+                if stays_done(desired, &s.name, want, current) {
                     it.reason = Some("completed".into());
                 } else {
                     it.action = Action::Start;
