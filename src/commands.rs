@@ -646,6 +646,7 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
                 let apply_opts = stackr_reconcile::apply::ApplyOptions {
                     stop_timeout: None,
                     probe: Some(crate::lifecycle::probe()),
+                    cancel: None,
                 };
                 let steps = crate::lifecycle::print_step;
                 if let Err(e) =

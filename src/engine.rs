@@ -269,6 +269,7 @@ pub fn print_apply_error(e: &ApplyError) {
                 }
             }
         }
+        ApplyError::Cancelled { .. } => eprintln!("error: {e}"),
         ApplyError::Dependency { output, .. } | ApplyError::NotReady { output, .. } => {
             eprintln!("error: {e}");
             if let Some(out) = output {

@@ -98,13 +98,8 @@ pub fn print_plan_problems(p: &Plan) -> bool {
         eprintln!("warning: {w}");
     }
     for e in &p.errors {
-        match &e.service {
-            Some(s) if !e.message.contains(s.as_str()) => {
-                eprintln!("error: service `{s}`: {}", e.message)
-            }
-            _ => eprintln!("error: {}", e.message),
-        }
-        if let Some(h) = &e.help {
+        eprintln!("error: {e}");
+        if let Some(h) = e.help() {
             eprintln!("  help: {h}");
         }
     }
@@ -262,25 +257,35 @@ pub async fn converge(
     }
     let on_step = |s: Step| reporter.step(s);
     if p.has_changes() {
+        let (cancel, cancelled) = tokio::sync::watch::channel(false);
         let apply_opts = ApplyOptions {
             stop_timeout: timeout.map(Duration::from_secs),
             probe: Some(probe()),
+            cancel: Some(cancelled),
         };
         let run = apply(engine, stack, inputs.clone(), &p, &apply_opts, &on_step);
-        tokio::select! {
-            r = run => {
-                if let Err(e) = r {
-                    reporter.finish();
-                    reporter.event("error", serde_json::json!({"message": e.to_string()}));
-                    print_apply_error(&e);
-                    return Err(1);
-                }
-            }
+        futures::pin_mut!(run);
+        // Ctrl-C stops the run once the engine calls in flight are answered; a second one
+        // leaves at once.
+        let result = tokio::select! {
+            r = &mut run => r,
             _ = tokio::signal::ctrl_c() => {
+                let _ = cancel.send(true);
+                eprintln!("interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)");
+                tokio::select! {
+                    _ = &mut run => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
                 reporter.finish();
                 eprintln!("interrupted: the next `stackr up` picks up where this one stopped");
                 return Err(130);
             }
+        };
+        if let Err(e) = result {
+            reporter.finish();
+            reporter.event("error", serde_json::json!({"message": e.to_string()}));
+            print_apply_error(&e);
+            return Err(1);
         }
     } else {
         let n = p

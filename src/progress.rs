@@ -108,6 +108,7 @@ pub fn plain(step: &Step) -> Option<String> {
     Some(match step {
         Step::NetworkCreated { name } => format!("network {name}: created"),
         Step::VolumeCreated { name } => format!("volume {name}: created"),
+        Step::NetworkRemoved { name } => format!("network {name}: duplicate removed"),
         Step::PreBuild { service, command } => format!("{service}: running `{command}`"),
         Step::Building { service, tag } => format!("{service}: building image {tag}"),
         Step::BuildOutput { service, line } => {
@@ -132,6 +133,7 @@ fn json_of(step: &Step) -> (&'static str, Value) {
     match step {
         Step::NetworkCreated { name } => ("network-created", json!({"network": name})),
         Step::VolumeCreated { name } => ("volume-created", json!({"volume": name})),
+        Step::NetworkRemoved { name } => ("network-removed", json!({"network": name})),
         Step::PreBuild { service, command } => {
             ("pre-build", json!({"service": service, "command": command}))
         }
@@ -228,6 +230,9 @@ impl Live {
                 self.done(&format!("network {name}"), "created".into())
             }
             Step::VolumeCreated { name } => self.done(&format!("volume {name}"), "created".into()),
+            Step::NetworkRemoved { name } => {
+                self.done(&format!("network {name}"), "duplicate removed".into())
+            }
             Step::PreBuild { service, command } => self
                 .line(service)
                 .set_message(format!("running `{command}`")),

@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod engine;
 mod fixtures;
+mod hashes;
 mod interpolation;
 mod merge;
 mod robustness;

@@ -226,7 +226,7 @@ pub(crate) fn create_body(
     };
     let network_mode = match (&spec.network_mode, first_network) {
         (Some(mode), _) => Some(mode.clone()),
-        (None, Some(n)) => Some(n.network.clone()),
+        (None, Some(n)) => Some(n.target().to_string()),
         (None, None) => None,
     };
 
@@ -271,7 +271,7 @@ pub(crate) fn create_body(
     };
 
     let networking_config = first_network.map(|n| NetworkingConfig {
-        endpoints_config: Some(HashMap::from([(n.network.clone(), endpoint(n))])),
+        endpoints_config: Some(HashMap::from([(n.target().to_string(), endpoint(n))])),
     });
 
     Ok(ContainerCreateBody {
@@ -497,6 +497,7 @@ pub(crate) fn network_of_list(n: Network) -> NetworkInfo {
         driver: n.driver.unwrap_or_default(),
         internal: n.internal.unwrap_or(false),
         labels: sorted(n.labels),
+        created: n.created.as_deref().and_then(unix_nanos),
     }
 }
 
@@ -507,6 +508,7 @@ pub(crate) fn network_of_inspect(n: NetworkInspect) -> NetworkInfo {
         driver: n.driver.unwrap_or_default(),
         internal: n.internal.unwrap_or(false),
         labels: sorted(n.labels),
+        created: n.created.as_deref().and_then(unix_nanos),
     }
 }
 
@@ -548,6 +550,13 @@ pub(crate) fn event(m: EventMessage) -> Option<Event> {
         kind,
         time_nanos: m.time_nano,
     })
+}
+
+/// An RFC 3339 time in nanoseconds since the Unix epoch.
+pub(crate) fn unix_nanos(rfc3339: &str) -> Option<i128> {
+    let t = unix_timestamp(rfc3339)?;
+    let (secs, nanos) = t.split_once('.')?;
+    Some(secs.parse::<i128>().ok()? * 1_000_000_000 + nanos.parse::<i128>().ok()?)
 }
 
 /// An RFC 3339 time (`2024-05-01T12:00:00.123456789Z`, `...+02:00`) as the API's

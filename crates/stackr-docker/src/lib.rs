@@ -511,7 +511,7 @@ impl Engine for DockerEngine {
                 };
                 if let Err(e) = self
                     .docker
-                    .connect_network(&attachment.network, request)
+                    .connect_network(attachment.target(), request)
                     .await
                 {
                     let err = self.err(

@@ -69,6 +69,39 @@ impl FakeEngine {
         }
     }
 
+    /// Adds a network as another client would make it (a duplicate name included, as an
+    /// interrupted run's create can leave); returns its id.
+    pub fn add_network(&self, name: &str, labels: BTreeMap<String, String>) -> String {
+        let mut st = lock(&self.state);
+        st.next_id += 1;
+        let id = format!("net{:04}", st.next_id);
+        let created = Some(i128::from(st.next_id));
+        st.networks.insert(
+            id.clone(),
+            NetworkInfo {
+                id: id.clone(),
+                name: name.to_string(),
+                driver: "bridge".into(),
+                internal: false,
+                labels,
+                created,
+            },
+        );
+        id
+    }
+
+    /// Adds a volume as another client would make it.
+    pub fn add_volume(&self, name: &str, labels: BTreeMap<String, String>) {
+        lock(&self.state).volumes.insert(
+            name.to_string(),
+            VolumeInfo {
+                name: name.to_string(),
+                driver: "local".into(),
+                labels,
+            },
+        );
+    }
+
     /// Makes an image available, as if it had been pulled or loaded.
     pub fn add_image(&self, reference: &str) {
         let mut st = lock(&self.state);
@@ -254,6 +287,7 @@ impl Engine for FakeEngine {
         }
         st.next_id += 1;
         let id = format!("net{:04}", st.next_id);
+        let created = Some(i128::from(st.next_id));
         st.networks.insert(
             id.clone(),
             NetworkInfo {
@@ -262,6 +296,7 @@ impl Engine for FakeEngine {
                 driver: spec.driver.clone().unwrap_or_else(|| "bridge".into()),
                 internal: spec.internal,
                 labels: spec.labels.clone(),
+                created,
             },
         );
         Ok(id)
@@ -288,14 +323,15 @@ impl Engine for FakeEngine {
 
     async fn create_volume(&self, spec: &VolumeSpec) -> Result<()> {
         self.record(format!("create-volume {}", spec.name));
-        lock(&self.state).volumes.insert(
-            spec.name.clone(),
-            VolumeInfo {
+        // As Docker does: a volume of that name is there already, it stays as it is.
+        lock(&self.state)
+            .volumes
+            .entry(spec.name.clone())
+            .or_insert(VolumeInfo {
                 name: spec.name.clone(),
                 driver: spec.driver.clone().unwrap_or_else(|| "local".into()),
                 labels: spec.labels.clone(),
-            },
-        );
+            });
         Ok(())
     }
 

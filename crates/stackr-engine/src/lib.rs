@@ -100,9 +100,20 @@ pub struct HealthSpec {
 pub struct NetworkAttachment {
     /// The engine-side network name.
     pub network: String,
+    /// The network's id, when known: the engine joins by it, so a duplicate name (left by an
+    /// interrupted run) is never ambiguous. Not part of what a container is (nor its hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_id: Option<String>,
     pub aliases: Vec<String>,
     pub ipv4_address: Option<String>,
     pub ipv6_address: Option<String>,
+}
+
+impl NetworkAttachment {
+    /// What to name the network by in engine calls: its id when known, else its name.
+    pub fn target(&self) -> &str {
+        self.network_id.as_deref().unwrap_or(&self.network)
+    }
 }
 
 /// A ulimit.
@@ -287,6 +298,9 @@ pub struct NetworkInfo {
     pub driver: String,
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
+    /// When the engine made it, in nanoseconds since the Unix epoch (`None`: not reported).
+    #[serde(default)]
+    pub created: Option<i128>,
 }
 
 /// A volume as the engine reports it.

@@ -36,6 +36,9 @@ pub enum Step {
     VolumeCreated {
         name: String,
     },
+    NetworkRemoved {
+        name: String,
+    },
     PreBuild {
         service: String,
         command: String,
@@ -124,6 +127,8 @@ pub enum ApplyError {
         /// Its last health check output, when it has one.
         output: Option<String>,
     },
+    #[error("service `{service}` was stopped before it started: {reason}")]
+    Cancelled { service: String, reason: String },
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
 }
@@ -142,6 +147,9 @@ pub struct ApplyOptions {
     pub stop_timeout: Option<Duration>,
     /// Given to containers with native `http`/`tcp` checks.
     pub probe: Option<ProbeRunner>,
+    /// Set to `true` to stop: each service stops at its next step, and `apply` returns once
+    /// no engine call is in flight.
+    pub cancel: Option<watch::Receiver<bool>>,
 }
 
 /// Puts the probe runner into its volume, creating the volume when missing. The volume is
@@ -300,6 +308,10 @@ struct State {
     started: BTreeMap<String, bool>,
     /// Services that failed to start.
     failed: BTreeMap<String, String>,
+    /// The service that failed first (not merely stopped by another's failure).
+    first_failed: Option<String>,
+    /// Why every service stops at its next step, once one has failed.
+    cancelled: Option<String>,
 }
 
 fn lock(s: &Shared) -> std::sync::MutexGuard<'_, State> {
@@ -442,7 +454,7 @@ async fn same_image_kept<E: Engine>(
         let Ok(Some(current)) = engine.inspect_container(id).await else {
             continue;
         };
-        if current.labels.get(stackr_engine::LABEL_HASH) != Some(&want.hash) {
+        if crate::plan::created_hash(&current).as_ref() != Some(&want.hash) {
             continue;
         }
         // As the plan decides for a container it keeps.
@@ -474,16 +486,23 @@ pub async fn apply<E: Engine>(
         .map_err(|e| engine_err("cannot follow the engine's events".into(), None, e))?;
     let first = desired(stack, &inputs)?;
 
+    // The id of each network containers join, so that they join by id.
+    let mut network_ids: BTreeMap<String, String> = plan
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Network && i.action == Action::Keep)
+        .filter_map(|i| Some((i.name.clone(), i.id.clone()?)))
+        .collect();
     for it in plan
         .items
         .iter()
         .filter(|i| i.kind == ObjectKind::Network && i.action == Action::Create)
     {
         if let Some(n) = first.networks.iter().find(|n| n.spec.name == it.name) {
-            engine
-                .create_network(&n.spec)
+            let id = ensure_network(engine, &stack.name, &n.spec)
                 .await
                 .map_err(|e| engine_err(format!("cannot create network `{}`", it.name), None, e))?;
+            network_ids.insert(it.name.clone(), id);
             progress(Step::NetworkCreated {
                 name: it.name.clone(),
             });
@@ -605,34 +624,164 @@ pub async fn apply<E: Engine>(
         }
     }
 
-    let event_loop = follow_events(
+    let event_loop = follow_events(engine, events, shared.clone(), tx.clone(), progress);
+    let run = Run {
         engine,
-        events,
-        shared.clone(),
-        tx.clone(),
-        &desired,
+        desired: &desired,
+        plan,
+        opts,
+        shared: &shared,
+        network_ids: &network_ids,
         progress,
-    );
-    let services = futures::future::try_join_all(desired.services.iter().map(|s| {
-        let shared = shared.clone();
+    };
+    // Every service runs to its end: after a failure the others stop at their next step, but
+    // no engine call is left in flight when `apply` returns.
+    let services = futures::future::join_all(desired.services.iter().map(|s| {
         let tx = tx.clone();
         let rx = rx.clone();
-        let desired = &desired;
+        let run = &run;
         async move {
-            let r = run_service(engine, desired, s, plan, opts, &shared, &tx, rx, progress).await;
+            let r = run_service(run, s, &tx, rx).await;
             if let Err(e) = &r {
-                lock(&shared).failed.insert(s.name.clone(), e.to_string());
+                let mut st = lock(run.shared);
+                st.failed.insert(s.name.clone(), e.to_string());
+                if st.first_failed.is_none() && !matches!(e, ApplyError::Cancelled { .. }) {
+                    st.first_failed = Some(s.name.clone());
+                }
+                drop(st);
                 tx.send_modify(|n| *n += 1);
             }
             r
         }
     }));
-    futures::pin_mut!(event_loop);
+    let interrupted = async {
+        match opts.cancel.clone() {
+            Some(mut cancel) => {
+                while !*cancel.borrow_and_update() {
+                    if cancel.changed().await.is_err() {
+                        return std::future::pending().await;
+                    }
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
     futures::pin_mut!(services);
-    match futures::future::select(services, event_loop).await {
-        futures::future::Either::Left((result, _)) => result.map(|_| ()),
-        futures::future::Either::Right((result, _)) => result,
+    futures::pin_mut!(event_loop);
+    futures::pin_mut!(interrupted);
+    let mut stream_error: Option<ApplyError> = None;
+    let results = loop {
+        tokio::select! {
+            results = &mut services => break results,
+            r = &mut event_loop, if stream_error.is_none() => {
+                let e = match r {
+                    Err(e) => e,
+                    Ok(()) => engine_err(
+                        "the engine's event stream ended".into(),
+                        None,
+                        EngineError::Other("event stream closed".into()),
+                    ),
+                };
+                cancel(&shared, &tx, e.to_string());
+                stream_error = Some(e);
+            }
+            () = &mut interrupted => cancel(&shared, &tx, "interrupted".into()),
+        }
+    };
+    let first_failed = lock(&shared).first_failed.clone();
+    let mut first: Option<ApplyError> = None;
+    let mut cancelled: Option<ApplyError> = None;
+    for (s, r) in desired.services.iter().zip(results) {
+        match r {
+            Ok(()) => {}
+            Err(e @ ApplyError::Cancelled { .. }) => {
+                cancelled.get_or_insert(e);
+            }
+            Err(e) if first_failed.as_deref() == Some(s.name.as_str()) => first = Some(e),
+            Err(e) => {
+                if first.is_none() && first_failed.is_none() {
+                    first = Some(e);
+                }
+            }
+        }
     }
+    match first.or(stream_error).or(cancelled) {
+        Some(e) => Err(e),
+        None => {
+            remove_duplicate_networks(engine, plan, progress).await?;
+            Ok(())
+        }
+    }
+}
+
+/// Stops every service at its next step: after a failure, an interruption, or the loss of
+/// the event stream.
+fn cancel(shared: &Shared, tx: &watch::Sender<u64>, reason: String) {
+    lock(shared).cancelled.get_or_insert(reason);
+    tx.send_modify(|n| *n += 1);
+}
+
+/// Networks of a name that another network of the stack also has, made by an interrupted run:
+/// removed now that every container joined the one kept.
+async fn remove_duplicate_networks<E: Engine>(
+    engine: &E,
+    plan: &Plan,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) -> Result<(), ApplyError> {
+    for it in plan
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Network && i.action == Action::Remove)
+    {
+        let Some(id) = &it.id else { continue };
+        match engine.remove_network(id).await {
+            Ok(()) | Err(EngineError::NotFound { .. }) => progress(Step::NetworkRemoved {
+                name: it.name.clone(),
+            }),
+            Err(e) => {
+                return Err(engine_err(
+                    format!("cannot remove the duplicate network `{}` ({id})", it.name),
+                    None,
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes sure one network of the spec's name exists, and returns its id: creates it, adopts
+/// the one another run made in the meantime, and of several of that name (an interrupted
+/// run's create can land after this one's) keeps the oldest, as the plan does, removing the
+/// others while no container uses them yet.
+async fn ensure_network<E: Engine>(
+    engine: &E,
+    stack: &str,
+    spec: &stackr_engine::NetworkSpec,
+) -> stackr_engine::Result<String> {
+    let conflict = match engine.create_network(spec).await {
+        Ok(_) => None,
+        Err(e @ EngineError::Conflict { .. }) => Some(e),
+        Err(e) => return Err(e),
+    };
+    let mut same: Vec<stackr_engine::NetworkInfo> = engine
+        .list_networks(stack)
+        .await?
+        .into_iter()
+        .filter(|n| n.name == spec.name)
+        .collect();
+    same.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    let Some(keep) = same.first() else {
+        // The name is held by a network that is not this stack's.
+        return Err(conflict.unwrap_or_else(|| EngineError::NotFound {
+            what: format!("network `{}` just created", spec.name),
+        }));
+    };
+    for dup in same.iter().skip(1) {
+        // In use already: the next plan removes it once it is free.
+        let _ = engine.remove_network(&dup.id).await;
+    }
+    Ok(keep.id.clone())
 }
 
 fn container_items<'a>(plan: &'a Plan, service: &str) -> Vec<&'a PlanItem> {
@@ -684,10 +833,8 @@ async fn follow_events<E: Engine>(
     mut events: futures::stream::BoxStream<'static, stackr_engine::Result<stackr_engine::Event>>,
     shared: Shared,
     tx: Arc<watch::Sender<u64>>,
-    desired: &crate::desired::Desired,
     progress: &(dyn Fn(Step) + Send + Sync),
 ) -> Result<(), ApplyError> {
-    let _ = desired;
     loop {
         match tokio::time::timeout(Duration::from_millis(1000), events.next()).await {
             Ok(Some(Ok(ev))) => {
@@ -853,84 +1000,144 @@ fn condition_met(
     Ok(true)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every service's run shares.
+struct Run<'a, E: Engine> {
+    engine: &'a E,
+    desired: &'a crate::desired::Desired,
+    plan: &'a Plan,
+    opts: &'a ApplyOptions,
+    shared: &'a Shared,
+    /// Network name → id, for containers to join by id.
+    network_ids: &'a BTreeMap<String, String>,
+    progress: &'a (dyn Fn(Step) + Send + Sync),
+}
+
+impl<E: Engine> Run<'_, E> {
+    /// `Err` when the run is being stopped: checked before each engine call, so that a
+    /// stopped run finishes the call in flight and starts no other.
+    fn go_on(&self, service: &str) -> Result<(), ApplyError> {
+        match &lock(self.shared).cancelled {
+            Some(reason) => Err(ApplyError::Cancelled {
+                service: service.to_string(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The spec to send: networks joined by id.
+    fn joining_by_id(&self, spec: &stackr_engine::ContainerSpec) -> stackr_engine::ContainerSpec {
+        let mut spec = spec.clone();
+        for n in &mut spec.networks {
+            n.network_id = self.network_ids.get(&n.network).cloned();
+        }
+        spec
+    }
+}
+
+/// One service: make its containers, wait for its dependencies, start.
 async fn run_service<E: Engine>(
-    engine: &E,
-    desired: &crate::desired::Desired,
+    run: &Run<'_, E>,
     s: &DesiredService,
-    plan: &Plan,
-    opts: &ApplyOptions,
-    shared: &Shared,
     tx: &watch::Sender<u64>,
-    mut rx: watch::Receiver<u64>,
-    progress: &(dyn Fn(Step) + Send + Sync),
+    rx: watch::Receiver<u64>,
 ) -> Result<(), ApplyError> {
-    let items = container_items(plan, &s.name);
+    let items = container_items(run.plan, &s.name);
     if items.is_empty() || items.iter().all(|i| i.action == Action::Keep) {
         return Ok(());
     }
+    let to_start = make_containers(run, s, &items).await?;
+    wait_for_dependencies(run, s, rx).await?;
+    start_containers(run, s, to_start).await?;
+    lock(run.shared).started.insert(s.name.clone(), true);
+    tx.send_modify(|n| *n += 1);
+    Ok(())
+}
+
+/// Step 1: removes what is recreated and creates what is missing, so that only the start
+/// waits for the dependencies. Returns what to start: id, name, and the plan's action.
+async fn make_containers<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    items: &[&PlanItem],
+) -> Result<Vec<(String, String, Action)>, ApplyError> {
+    let (engine, progress) = (run.engine, run.progress);
     let svc = Some(s.name.as_str());
-    // 1. Make the containers, so that only the start waits for the dependencies.
     let mut to_start: Vec<(String, String, Action)> = Vec::new();
-    for it in &items {
+    for it in items {
         let want: Option<&DesiredContainer> = s.containers.iter().find(|c| c.spec.name == it.name);
         match it.action {
             Action::Create | Action::Recreate => {
                 let Some(want) = want else { continue };
                 if let (Action::Recreate, Some(old)) = (it.action, &it.id) {
-                    remove(engine, old, opts.stop_timeout).await.map_err(|e| {
-                        engine_err(format!("cannot remove the old `{}`", it.name), svc, e)
-                    })?;
+                    run.go_on(&s.name)?;
+                    remove(engine, old, run.opts.stop_timeout)
+                        .await
+                        .map_err(|e| {
+                            engine_err(format!("cannot remove the old `{}`", it.name), svc, e)
+                        })?;
                     progress(Step::Removed {
                         service: s.name.clone(),
                         name: it.name.clone(),
                     });
                 }
                 if !want.secrets.is_empty() {
-                    fill_secrets(engine, &desired.stack, want)
+                    run.go_on(&s.name)?;
+                    fill_secrets(engine, &run.desired.stack, want)
                         .await
                         .map_err(|e| {
                             engine_err(format!("cannot give `{}` its secrets", it.name), svc, e)
                         })?;
                 }
-                let id = create(engine, &want.spec)
+                run.go_on(&s.name)?;
+                let id = create(engine, &run.joining_by_id(&want.spec), &want.hash)
                     .await
                     .map_err(|e| engine_err(format!("cannot create `{}`", it.name), svc, e))?;
                 progress(Step::Created {
                     service: s.name.clone(),
                     name: it.name.clone(),
                 });
-                lock(shared).ids.insert(id.clone(), s.name.clone());
+                lock(run.shared).ids.insert(id.clone(), s.name.clone());
                 to_start.push((id, it.name.clone(), it.action));
             }
             Action::Start | Action::Restart => {
                 if let Some(id) = &it.id {
-                    lock(shared).ids.insert(id.clone(), s.name.clone());
+                    lock(run.shared).ids.insert(id.clone(), s.name.clone());
                     to_start.push((id.clone(), it.name.clone(), it.action));
                 }
             }
             _ => {
                 if let Some(id) = &it.id {
-                    lock(shared).ids.insert(id.clone(), s.name.clone());
+                    lock(run.shared).ids.insert(id.clone(), s.name.clone());
                 }
             }
         }
     }
-    // 2. Wait for the dependencies.
+    Ok(to_start)
+}
+
+/// Step 2: waits until each dependency meets its condition (a required one that never will
+/// fails the service), or the run is stopped.
+async fn wait_for_dependencies<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    mut rx: watch::Receiver<u64>,
+) -> Result<(), ApplyError> {
     for d in &s.depends_on {
-        progress(Step::Waiting {
+        (run.progress)(Step::Waiting {
             service: s.name.clone(),
             dependency: d.service.clone(),
             condition: d.condition,
         });
     }
     loop {
+        run.go_on(&s.name)?;
         let verdict = {
-            let st = lock(shared);
+            let st = lock(run.shared);
             let mut all = true;
             let mut failure = None;
             for d in &s.depends_on {
-                match condition_met(&st, desired, &d.service, d.condition) {
+                match condition_met(&st, run.desired, &d.service, d.condition) {
                     Ok(true) => {}
                     Ok(false) => all = false,
                     Err(reason) if d.required => {
@@ -946,10 +1153,10 @@ async fn run_service<E: Engine>(
             }
         };
         match verdict {
-            Ok(true) => break,
+            Ok(true) => return Ok(()),
             Ok(false) => {
                 if rx.changed().await.is_err() {
-                    break;
+                    return Ok(());
                 }
             }
             Err((dependency, (reason, output))) => {
@@ -962,18 +1169,25 @@ async fn run_service<E: Engine>(
             }
         }
     }
-    // 3. Start.
+}
+
+/// Step 3: starts (or restarts) the containers.
+async fn start_containers<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    to_start: Vec<(String, String, Action)>,
+) -> Result<(), ApplyError> {
+    let (engine, progress) = (run.engine, run.progress);
+    let svc = Some(s.name.as_str());
     for (id, name, action) in to_start {
+        run.go_on(&s.name)?;
         if action == Action::Restart {
             engine
-                .stop_container(&id, opts.stop_timeout)
+                .stop_container(&id, run.opts.stop_timeout)
                 .await
                 .map_err(|e| engine_err(format!("cannot stop `{name}`"), svc, e))?;
         }
-        {
-            let mut st = lock(shared);
-            st.seen.insert(id.clone(), Seen::default());
-        }
+        lock(run.shared).seen.insert(id.clone(), Seen::default());
         progress(Step::Starting {
             service: s.name.clone(),
             name: name.clone(),
@@ -982,10 +1196,7 @@ async fn run_service<E: Engine>(
             .start_container(&id)
             .await
             .map_err(|e| engine_err(format!("cannot start `{name}`"), svc, e))?;
-        {
-            let mut st = lock(shared);
-            st.seen.entry(id.clone()).or_default().started = true;
-        }
+        lock(run.shared).seen.entry(id.clone()).or_default().started = true;
         progress(if action == Action::Restart {
             Step::Restarted {
                 service: s.name.clone(),
@@ -998,8 +1209,6 @@ async fn run_service<E: Engine>(
             }
         });
     }
-    lock(shared).started.insert(s.name.clone(), true);
-    tx.send_modify(|n| *n += 1);
     Ok(())
 }
 
@@ -1068,31 +1277,60 @@ fn secrets_tar(files: &[crate::desired::SecretFile]) -> stackr_engine::Result<Ve
     b.into_inner().map_err(fail)
 }
 
-/// Creates a container; a container of this stack already holding the name (left by an
-/// interrupted run) is removed first, since the plan did not know it.
+/// Creates a container. When the name is taken: a container of another stack (or not
+/// stackr's) is an error that says whose it is; one of this stack left by an interrupted run
+/// is adopted when it is exactly the one wanted and never started, and replaced otherwise.
+/// The engine answers 404 to an inspect of a container whose create is still in flight (an
+/// interrupted run's), so a conflict is inspected again until the container shows.
 async fn create<E: Engine>(
     engine: &E,
     spec: &stackr_engine::ContainerSpec,
+    hash: &str,
 ) -> stackr_engine::Result<String> {
-    match engine.create_container(spec).await {
-        Err(EngineError::Conflict { what, message }) => {
-            let ours = engine
-                .inspect_container(&spec.name)
-                .await?
-                .is_some_and(|c| c.labels.get(LABEL_STACK) == spec.labels.get(LABEL_STACK));
-            if !ours {
-                return Err(EngineError::Conflict {
-                    what,
-                    message: format!("{message}; it does not belong to this stack"),
-                });
-            }
-            if let Some(c) = engine.inspect_container(&spec.name).await? {
-                remove(engine, &c.id, Some(Duration::from_secs(10))).await?;
-            }
-            engine.create_container(spec).await
+    let (what, message) = match engine.create_container(spec).await {
+        Err(EngineError::Conflict { what, message }) => (what, message),
+        other => return other,
+    };
+    let mut found = None;
+    for attempt in 0..40u64 {
+        found = engine.inspect_container(&spec.name).await?;
+        if found.is_some() {
+            break;
         }
-        other => other,
+        tokio::time::sleep(Duration::from_millis(25 * attempt.min(8))).await;
     }
+    let Some(c) = found else {
+        return Err(EngineError::Conflict {
+            what,
+            message: format!("{message}; no container of that name can be inspected"),
+        });
+    };
+    let stack = spec.labels.get(LABEL_STACK);
+    if c.labels.get(LABEL_STACK) != stack {
+        let owner = match c.labels.get(LABEL_STACK) {
+            Some(other) => format!("it belongs to stack `{other}`"),
+            None => "it was not made by stackr".to_string(),
+        };
+        return Err(EngineError::Conflict {
+            what,
+            message: format!("{message}; {owner}"),
+        });
+    }
+    let networks_joined = c.networks.as_ref().is_none_or(|have| {
+        spec.network_mode.is_some()
+            || spec
+                .networks
+                .iter()
+                .all(|n| have.iter().any(|h| *h == n.network))
+    });
+    if c.state == ContainerState::Created
+        && crate::plan::created_hash(&c).as_deref() == Some(hash)
+        && networks_joined
+    {
+        return Ok(c.id);
+    }
+    remove(engine, &c.id, Some(Duration::from_secs(10))).await?;
+    engine.create_container(spec).await
 }
 
 /// What `down` removed.

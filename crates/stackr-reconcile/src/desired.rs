@@ -260,16 +260,6 @@ fn health_spec(s: &Service, inputs: &Inputs) -> Result<(Option<HealthSpec>, bool
     ))
 }
 
-fn sha(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0u8]);
-    }
-    let digest = h.finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The spec of container `n` of service `s`, with its hash. The hash covers the spec (labels
 /// included, the hash and spec labels excluded) and the id of the image it runs.
 pub fn container_spec(
@@ -467,6 +457,7 @@ pub fn container_spec(
                     aliases: vec![service.clone()],
                     ipv4_address: None,
                     ipv6_address: None,
+                    network_id: None,
                 }]
             } else {
                 s.networks
@@ -479,6 +470,7 @@ pub fn container_spec(
                             aliases,
                             ipv4_address: n.ipv4_address.as_ref().map(|a| a.value.clone()),
                             ipv6_address: n.ipv6_address.as_ref().map(|a| a.value.clone()),
+                            network_id: None,
                         }
                     })
                     .collect()
@@ -582,13 +574,15 @@ pub fn container_spec(
             .map(|kv| format!("{}:{}", kv.key.value, kv.value.value))
             .collect(),
     };
-    let json = serde_json::to_string(&spec).map_err(|e| ReconcileError::Internal(e.to_string()))?;
+    let value = serde_json::to_value(&spec).map_err(|e| ReconcileError::Internal(e.to_string()))?;
+    // What is stored is what is hashed: the declared fields only.
+    let json = crate::hash::pruned(&value).unwrap_or_default().to_string();
     let image_id = inputs
         .image_ids
         .get(&spec.image)
         .map(String::as_str)
         .unwrap_or("");
-    let hash = sha(&[&json, image_id]);
+    let hash = crate::hash::spec_hash(&value, image_id);
     spec.labels.insert(LABEL_HASH.into(), hash.clone());
     spec.labels.insert(LABEL_SPEC.into(), json);
     spec.labels

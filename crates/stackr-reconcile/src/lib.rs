@@ -4,6 +4,7 @@
 //!
 //! - [`desired`]: the one place where a service becomes a container spec.
 //! - [`plan`]: desired vs observed, with field-level reasons.
+//! - [`hash`]: the recreate decision's hash, over declared fields only.
 //! - [`apply`]: runs a plan with as much parallelism as the dependencies allow, learning
 //!   conditions from the engine's event stream.
 //! - [`observe`]: reads what the engine runs for a stack.
@@ -11,9 +12,11 @@
 
 pub mod apply;
 pub mod desired;
+pub mod hash;
 pub mod lock;
 pub mod observe;
 pub mod plan;
+pub mod problem;
 
 use thiserror::Error;
 

@@ -1,8 +1,8 @@
 //! Reading what the engine runs for a stack.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use stackr_engine::{Engine, Result};
+use stackr_engine::{ContainerInfo, Engine, LABEL_STACK, Result};
 
 use crate::desired::Desired;
 use crate::plan::Observed;
@@ -22,11 +22,45 @@ fn first_file(tar: &[u8]) -> Option<String> {
 /// Everything [`crate::plan::plan`] needs to know about the engine, read in parallel.
 pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observed> {
     let stack = desired.stack.as_str();
-    let (containers, networks, volumes) = futures::try_join!(
-        engine.list_containers(stack),
+    // Every stackr container, in one call: this stack's, and the others' whose names this
+    // stack must not take.
+    let (all, networks, volumes) = futures::try_join!(
+        engine.list_all_containers(),
         engine.list_networks(stack),
         engine.list_volumes(stack)
     )?;
+    let wanted: BTreeSet<&str> = desired
+        .services
+        .iter()
+        .flat_map(|s| s.containers.iter().map(|c| c.spec.name.as_str()))
+        .collect();
+    let (containers, others): (Vec<ContainerInfo>, Vec<ContainerInfo>) = all
+        .into_iter()
+        .partition(|c| c.labels.get(LABEL_STACK).map(String::as_str) == Some(stack));
+    let other_stacks_containers = others
+        .into_iter()
+        .filter(|c| wanted.contains(c.name.as_str()))
+        .map(|c| (c.name.clone(), c))
+        .collect();
+    // What holds the names of this stack's networks and volumes that are not its own.
+    let mut foreign_networks = BTreeMap::new();
+    for n in desired.networks.iter().filter(|n| !n.external) {
+        if networks.iter().any(|o| o.name == n.spec.name) {
+            continue;
+        }
+        if let Some(info) = engine.inspect_network(&n.spec.name).await? {
+            foreign_networks.insert(n.spec.name.clone(), info);
+        }
+    }
+    let mut foreign_volumes = BTreeMap::new();
+    for v in desired.volumes.iter().filter(|v| !v.external) {
+        if volumes.iter().any(|o| o.name == v.spec.name) {
+            continue;
+        }
+        if let Some(info) = engine.inspect_volume(&v.spec.name).await? {
+            foreign_volumes.insert(v.spec.name.clone(), info);
+        }
+    }
     let mut images = BTreeMap::new();
     let refs: Vec<&str> = {
         let mut r: Vec<&str> = desired.services.iter().map(|s| s.image.as_str()).collect();
@@ -45,8 +79,8 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
     }
     let mut external_volumes = BTreeMap::new();
     for v in desired.volumes.iter().filter(|v| v.external) {
-        let exists = engine.inspect_volume(&v.spec.name).await?.is_some();
-        external_volumes.insert(v.spec.name.clone(), exists);
+        let info = engine.inspect_volume(&v.spec.name).await?;
+        external_volumes.insert(v.spec.name.clone(), info);
     }
     // What the secrets volumes of existing containers hold (digests, never values).
     let mut secret_digests = BTreeMap::new();
@@ -71,6 +105,9 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
         images,
         external_networks,
         external_volumes,
+        foreign_networks,
+        foreign_volumes,
+        other_stacks_containers,
     })
 }
 

@@ -9,6 +9,7 @@ use stackr_engine::{
 };
 
 use crate::desired::Desired;
+pub use crate::problem::{Kind, PlanProblem, PlanWarning};
 
 /// Label holding the id of the image a container was created from.
 pub const LABEL_IMAGE_ID: &str = "io.stackr.image-id";
@@ -21,9 +22,16 @@ pub struct Observed {
     pub volumes: Vec<VolumeInfo>,
     /// Every image reference the stack uses, and what the engine has for it.
     pub images: BTreeMap<String, Option<ImageInfo>>,
-    /// External networks and volumes by engine name: whether they exist.
+    /// External networks by engine name: whether they exist.
     pub external_networks: BTreeMap<String, bool>,
-    pub external_volumes: BTreeMap<String, bool>,
+    /// External volumes by engine name: what the engine has under that name.
+    pub external_volumes: BTreeMap<String, Option<VolumeInfo>>,
+    /// Networks and volumes of the stack that exist under their engine name without this
+    /// stack's label: what the engine has there.
+    pub foreign_networks: BTreeMap<String, NetworkInfo>,
+    pub foreign_volumes: BTreeMap<String, VolumeInfo>,
+    /// Containers of other stacks, by name (the only ones whose name this stack could want).
+    pub other_stacks_containers: BTreeMap<String, ContainerInfo>,
     /// The digest file of each existing container's secrets volume, by container name.
     pub secret_digests: BTreeMap<String, String>,
 }
@@ -109,25 +117,15 @@ pub struct PlanItem {
     pub reason: Option<String>,
 }
 
-/// A problem that stops the plan from being applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlanError {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<String>,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
-}
-
 /// The plan for a stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Plan {
     pub stack: String,
     pub items: Vec<PlanItem>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub warnings: Vec<PlanWarning>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<PlanError>,
+    pub errors: Vec<PlanProblem>,
     /// Services that run as root, without a memory limit or with a writable root filesystem,
     /// unless they acknowledge it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -274,7 +272,9 @@ pub fn diff_specs(old_json: &str, new: &stackr_engine::ContainerSpec) -> Vec<Cha
     let Ok(new) = serde_json::to_value(new) else {
         return Vec::new();
     };
-    let (a, b) = (flatten(&old), flatten(&new));
+    // Compared as hashed: a field left at its default reads the same as one not there.
+    let prune = |v: &serde_json::Value| crate::hash::pruned(v).unwrap_or_default();
+    let (a, b) = (flatten(&prune(&old)), flatten(&prune(&new)));
     let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     keys.into_iter()
         .filter_map(|k| {
@@ -312,8 +312,145 @@ pub fn stays_done(
         && waited_on
 }
 
+/// The hash of the spec a container was created from, by this version's rules (so that an
+/// upgrade of stackr recreates nothing); the hash label when the spec label is unreadable.
+pub fn created_hash(c: &ContainerInfo) -> Option<String> {
+    let image_id = c.labels.get(LABEL_IMAGE_ID).map_or("", String::as_str);
+    c.labels
+        .get(LABEL_SPEC)
+        .and_then(|spec| crate::hash::stored_hash(spec, image_id))
+        .or_else(|| c.labels.get(LABEL_HASH).cloned())
+}
+
 /// The reason of a container recreated because its image is rebuilt (and nothing else).
 pub const REASON_IMAGE_REBUILT: &str = "its image is rebuilt";
+
+/// Networks: created when missing, kept when there; one of a name only (a duplicate left by
+/// an interrupted run goes); never another stack's or one stackr did not make.
+fn plan_networks(desired: &Desired, observed: &Observed, p: &mut Plan) {
+    for n in &desired.networks {
+        let name = &n.spec.name;
+        if n.external {
+            if !observed
+                .external_networks
+                .get(name)
+                .copied()
+                .unwrap_or(false)
+            {
+                p.errors
+                    .push(PlanProblem::ExternalNetworkMissing { name: name.clone() });
+            }
+            continue;
+        }
+        if let Some(other) = observed.foreign_networks.get(name) {
+            p.errors
+                .push(match other.labels.get(stackr_engine::LABEL_STACK) {
+                    Some(owner) => PlanProblem::OwnedByAnotherStack {
+                        kind: Kind::Network,
+                        name: name.clone(),
+                        stack: desired.stack.clone(),
+                        owner: owner.clone(),
+                        service: None,
+                    },
+                    None => PlanProblem::ForeignNetwork {
+                        name: name.clone(),
+                        stack: desired.stack.clone(),
+                    },
+                });
+            continue;
+        }
+        let mut found: Vec<&NetworkInfo> = observed
+            .networks
+            .iter()
+            .filter(|o| o.name == *name)
+            .collect();
+        // The one kept is the oldest, so that runs racing on duplicates keep the same one.
+        found.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        let Some(keep) = found.first() else {
+            p.items
+                .push(item(ObjectKind::Network, name, Action::Create));
+            continue;
+        };
+        if keep.internal != n.spec.internal {
+            // A network cannot change while containers use it.
+            p.errors.push(PlanProblem::NetworkInternalChanged {
+                name: name.clone(),
+                on_engine: keep.internal,
+            });
+            continue;
+        }
+        let mut it = item(ObjectKind::Network, name, Action::Keep);
+        it.id = Some(keep.id.clone());
+        p.items.push(it);
+        for dup in found.iter().skip(1) {
+            let mut it = item(ObjectKind::Network, name, Action::Remove);
+            it.id = Some(dup.id.clone());
+            it.reason = Some(REASON_DUPLICATE_NETWORK.into());
+            p.items.push(it);
+        }
+    }
+}
+
+/// The reason of a network removed because another of its name is kept.
+pub const REASON_DUPLICATE_NETWORK: &str =
+    "a duplicate of the same name, left by an interrupted run";
+
+/// Volumes: created when missing, kept when there; never another stack's. An external volume
+/// must exist and must not be another stack's, nor hold a container's secrets.
+fn plan_volumes(desired: &Desired, observed: &Observed, p: &mut Plan) {
+    for v in &desired.volumes {
+        let name = &v.spec.name;
+        if v.external {
+            match observed.external_volumes.get(name).cloned().flatten() {
+                None => p
+                    .errors
+                    .push(PlanProblem::ExternalVolumeMissing { name: name.clone() }),
+                Some(info) => {
+                    if let Some(container) = info.labels.get(stackr_engine::LABEL_SECRETS_FOR) {
+                        p.errors.push(PlanProblem::ExternalSecretsVolume {
+                            name: name.clone(),
+                            container: container.clone(),
+                        });
+                    } else if let Some(owner) = info.labels.get(stackr_engine::LABEL_STACK)
+                        && *owner != desired.stack
+                    {
+                        p.errors.push(PlanProblem::ExternalVolumeOfAnotherStack {
+                            name: name.clone(),
+                            stack: desired.stack.clone(),
+                            owner: owner.clone(),
+                        });
+                    }
+                }
+            }
+            continue;
+        }
+        if let Some(other) = observed.foreign_volumes.get(name) {
+            match other.labels.get(stackr_engine::LABEL_STACK) {
+                Some(owner) => p.errors.push(PlanProblem::OwnedByAnotherStack {
+                    kind: Kind::Volume,
+                    name: name.clone(),
+                    stack: desired.stack.clone(),
+                    owner: owner.clone(),
+                    service: None,
+                }),
+                None => {
+                    p.warnings.push(PlanWarning::ForeignVolume {
+                        name: name.clone(),
+                        stack: desired.stack.clone(),
+                    });
+                    p.items.push(item(ObjectKind::Volume, name, Action::Keep));
+                }
+            }
+            continue;
+        }
+        let exists = observed.volumes.iter().any(|o| o.name == *name);
+        p.items.push(item(
+            ObjectKind::Volume,
+            name,
+            if exists { Action::Keep } else { Action::Create },
+        ));
+    }
+}
 
 /// Computes the plan.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan {
@@ -331,83 +468,15 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     };
     for name in &opts.services {
         if desired.service(name).is_none() {
-            p.errors.push(PlanError {
-                service: Some(name.clone()),
-                message: format!("no service `{name}` in stack `{}`", desired.stack),
-                help: None,
+            p.errors.push(PlanProblem::UnknownService {
+                stack: desired.stack.clone(),
+                service: name.clone(),
             });
         }
     }
 
-    for n in &desired.networks {
-        if n.external {
-            if !observed
-                .external_networks
-                .get(&n.spec.name)
-                .copied()
-                .unwrap_or(false)
-            {
-                p.errors.push(PlanError {
-                    service: None,
-                    message: format!("external network `{}` does not exist", n.spec.name),
-                    help: Some(format!(
-                        "create it first: `docker network create {}`",
-                        n.spec.name
-                    )),
-                });
-            }
-            continue;
-        }
-        match observed.networks.iter().find(|o| o.name == n.spec.name) {
-            Some(o) if o.internal != n.spec.internal => {
-                // A network cannot change while containers use it.
-                p.errors.push(PlanError {
-                    service: None,
-                    message: format!(
-                        "network `{}` is {}internal on the engine but {}internal in the stack file",
-                        n.spec.name,
-                        if o.internal { "" } else { "not " },
-                        if n.spec.internal { "" } else { "not " }
-                    ),
-                    help: Some("a network cannot change while containers use it: `stackr down`, then `stackr up`".into()),
-                });
-            }
-            Some(o) => {
-                let mut it = item(ObjectKind::Network, &n.spec.name, Action::Keep);
-                it.id = Some(o.id.clone());
-                p.items.push(it);
-            }
-            None => p
-                .items
-                .push(item(ObjectKind::Network, &n.spec.name, Action::Create)),
-        }
-    }
-    for v in &desired.volumes {
-        if v.external {
-            if !observed
-                .external_volumes
-                .get(&v.spec.name)
-                .copied()
-                .unwrap_or(false)
-            {
-                p.errors.push(PlanError {
-                    service: None,
-                    message: format!("external volume `{}` does not exist", v.spec.name),
-                    help: Some(format!(
-                        "create it first: `docker volume create {}`",
-                        v.spec.name
-                    )),
-                });
-            }
-            continue;
-        }
-        let exists = observed.volumes.iter().any(|o| o.name == v.spec.name);
-        p.items.push(item(
-            ObjectKind::Volume,
-            &v.spec.name,
-            if exists { Action::Keep } else { Action::Create },
-        ));
-    }
+    plan_networks(desired, observed, &mut p);
+    plan_volumes(desired, observed, &mut p);
 
     // Images: built ones are built when missing, changed or asked for; others must be there.
     // `rebuilt` holds the image references that will change.
@@ -431,9 +500,11 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 rebuilt.insert(s.image.clone());
             }
             (Some(b), Some(img))
-                if b.labels.get(stackr_engine::LABEL_BUILD_HASH).is_some_and(|want| {
-                    img.labels.get(stackr_engine::LABEL_BUILD_HASH) != Some(want)
-                }) =>
+                if b.labels
+                    .get(stackr_engine::LABEL_BUILD_HASH)
+                    .is_some_and(|want| {
+                        img.labels.get(stackr_engine::LABEL_BUILD_HASH) != Some(want)
+                    }) =>
             {
                 let mut it = item(ObjectKind::Image, &s.image, Action::Build);
                 it.service = Some(s.name.clone());
@@ -449,11 +520,14 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 p.items.push(it);
             }
             // Built by another service of the stack, before any container is created.
-            (None, None) if desired.services.iter().any(|o| o.build.as_ref().is_some_and(|b| b.tag == s.image)) => {}
-            (None, None) => p.errors.push(PlanError {
-                service: Some(s.name.clone()),
-                message: format!("service `{}`: image `{}` is not on the engine", s.name, s.image),
-                help: Some("no registry is configured to pull from: load or build the image first (`docker load`, or give the service a `build`)".into()),
+            (None, None)
+                if desired
+                    .services
+                    .iter()
+                    .any(|o| o.build.as_ref().is_some_and(|b| b.tag == s.image)) => {}
+            (None, None) => p.errors.push(PlanProblem::ImageMissing {
+                service: s.name.clone(),
+                image: s.image.clone(),
             }),
             (None, Some(_)) => {}
         }
@@ -487,10 +561,24 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             candidates.sort_by_key(|c| {
                 (
                     c.state != ContainerState::Running,
-                    c.labels.get(LABEL_HASH) != Some(&want.hash),
+                    created_hash(c).as_ref() != Some(&want.hash),
                 )
             });
             let Some(current) = candidates.first() else {
+                if let Some(other) = observed.other_stacks_containers.get(&want.spec.name) {
+                    p.errors.push(PlanProblem::OwnedByAnotherStack {
+                        kind: Kind::Container,
+                        name: want.spec.name.clone(),
+                        stack: desired.stack.clone(),
+                        owner: other
+                            .labels
+                            .get(stackr_engine::LABEL_STACK)
+                            .cloned()
+                            .unwrap_or_default(),
+                        service: Some(s.name.clone()),
+                    });
+                    continue;
+                }
                 let mut it = item(ObjectKind::Container, &want.spec.name, Action::Create);
                 it.service = Some(s.name.clone());
                 p.items.push(it);
@@ -534,7 +622,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                     .map(|(f, _)| f.name.clone())
                     .collect()
             };
-            let same = current.labels.get(LABEL_HASH) == Some(&want.hash)
+            let same = created_hash(current).as_ref() == Some(&want.hash)
                 && missing_networks.is_empty()
                 && changed_secrets.is_empty();
             let image_rebuilt = rebuilt.contains(&s.image);
@@ -686,10 +774,10 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             it.reason = Some("orphan: its service is no longer in the stack".into());
             p.items.push(it);
         } else {
-            p.warnings.push(format!(
-                "container `{}` of service `{service}` is not in the stack any more: `--remove-orphans` removes it",
-                c.name
-            ));
+            p.warnings.push(PlanWarning::Orphan {
+                container: c.name.clone(),
+                service,
+            });
         }
     }
     p
@@ -774,8 +862,8 @@ pub fn render_text(plan: &Plan) -> String {
         }
     }
     for e in &plan.errors {
-        let _ = writeln!(out, "error: {}", e.message);
-        if let Some(h) = &e.help {
+        let _ = writeln!(out, "error: {e}");
+        if let Some(h) = e.help() {
             let _ = writeln!(out, "  help: {h}");
         }
     }
