@@ -657,7 +657,7 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
                     return 1;
                 }
             }
-            drop(lock);
+            lock.release(engine).await;
         }
         // The one-off's spec: the service's, under another name, without its ports.
         let inputs = stackr_reconcile::desired::Inputs {

@@ -7,7 +7,7 @@ use stackr_engine::Engine;
 use stackr_reconcile::apply::{
     ApplyOptions, DownOptions, ProbeRunner, Step, apply, build_images, down, wait_ready,
 };
-use stackr_reconcile::lock::{LockError, StackLock, lock_dir};
+use stackr_reconcile::lock::{LockError, StackLock};
 use stackr_reconcile::observe::prepare;
 use stackr_reconcile::plan::{Plan, PlanOptions, plan, render_text};
 use stackr_spec::Stack;
@@ -44,6 +44,7 @@ pub fn probe() -> ProbeRunner {
         .collect();
     ProbeRunner {
         volume: format!("stackr-probe-{digest}"),
+        image: format!("stackr-probe:{digest}"),
         binary: crate::PROBE,
     }
 }
@@ -55,9 +56,13 @@ pub fn print_step(step: Step) {
     }
 }
 
+/// Takes the stack's lock on the engine, waiting a little for another run to end.
 pub async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock, i32> {
-    let endpoint = engine.endpoint().to_string();
-    match StackLock::acquire(&lock_dir(), &stack.name, &endpoint, Duration::from_secs(2)) {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this machine".into());
+    let holder = format!("pid {} on {host}", std::process::id());
+    match StackLock::acquire(engine, &stack.name, &probe(), &holder, Duration::from_secs(2)).await {
         Ok(l) => Ok(l),
         Err(e @ LockError::Busy { .. }) => {
             eprintln!("error: {e}");
@@ -245,9 +250,15 @@ pub async fn converge(
     timeout: Option<u64>,
     reporter: &Reporter,
 ) -> Result<stackr_reconcile::desired::Inputs, i32> {
-    let lock = take_lock(engine, stack).await?;
     pull_images(engine, stack, &opts.services, pull, reporter).await?;
-    let (p, inputs) = make_plan(engine, stack, opts).await?;
+    // A plan with nothing to do needs no lock: nothing is changed. Otherwise the lock is
+    // taken and the plan made again, from what the engine runs once no other run changes it.
+    let (mut p, mut inputs) = make_plan(engine, stack, opts).await?;
+    let mut lock = None;
+    if p.has_changes() && p.errors.is_empty() {
+        lock = Some(take_lock(engine, stack).await?);
+        (p, inputs) = make_plan(engine, stack, opts).await?;
+    }
     if print_plan_problems(&p) {
         reporter.event(
             "error",
@@ -305,7 +316,9 @@ pub async fn converge(
             );
         }
     }
-    drop(lock);
+    if let Some(lock) = lock {
+        lock.release(engine).await;
+    }
     Ok(inputs)
 }
 

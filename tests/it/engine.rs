@@ -1252,6 +1252,7 @@ fn concurrent_probe_fills_all_succeed() {
     let binary: &'static [u8] = Box::leak(vec![7u8; 4 << 20].into_boxed_slice());
     let probe = stackr_reconcile::apply::ProbeRunner {
         volume: volume.clone(),
+        image: format!("{}-probe:img", s.name),
         binary,
     };
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));

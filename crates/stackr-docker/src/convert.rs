@@ -231,6 +231,7 @@ pub(crate) fn create_body(
     };
 
     let host_config = HostConfig {
+        auto_remove: spec.auto_remove.then_some(true),
         mounts: non_empty(spec.mounts.iter().map(mount).collect()),
         port_bindings: if bindings.is_empty() {
             None
@@ -285,6 +286,8 @@ pub(crate) fn create_body(
         hostname: spec.hostname.clone(),
         tty: Some(spec.tty),
         open_stdin: Some(spec.stdin_open),
+        stdin_once: spec.stdin_once.then_some(true),
+        attach_stdin: spec.stdin_once.then_some(true),
         stop_signal: spec.stop_signal.clone(),
         stop_timeout: spec.stop_timeout.map(whole_seconds),
         exposed_ports: non_empty(exposed),

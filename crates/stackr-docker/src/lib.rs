@@ -440,6 +440,43 @@ impl Engine for DockerEngine {
         })
     }
 
+    async fn import_image(&self, tar: Vec<u8>, reference: &str) -> Result<String> {
+        let (repo, tag) = match reference.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r, t),
+            _ => (reference, "latest"),
+        };
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .build();
+        let mut stream =
+            self.docker
+                .create_image(Some(options), Some(bollard::body_full(tar.into())), None);
+        while let Some(item) = stream.next().await {
+            item.map_err(|e| self.err(&format!("image `{reference}`"), e))?;
+        }
+        match self.inspect_image(reference).await? {
+            Some(i) => Ok(i.id),
+            None => Err(EngineError::Other(format!(
+                "image `{reference}` is not there after its import"
+            ))),
+        }
+    }
+
+    async fn hold_input(&self, id: &str) -> Result<stackr_engine::Held> {
+        let options = bollard::query_parameters::AttachContainerOptionsBuilder::default()
+            .stdin(true)
+            .stream(true)
+            .build();
+        let attached = self
+            .docker
+            .attach_container(id, Some(options))
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))?;
+        Ok(stackr_engine::Held(Box::new(attached)))
+    }
+
     async fn pull_image(&self, reference: &str) -> Result<()> {
         let (image, tag) = match reference.rsplit_once(':') {
             Some((i, t)) if !t.contains('/') => (i, t),

@@ -41,7 +41,7 @@ struct State {
 
 /// The fake engine.
 pub struct FakeEngine {
-    state: Mutex<State>,
+    state: std::sync::Arc<Mutex<State>>,
     behaviour: Mutex<Behaviour>,
     events: broadcast::Sender<Event>,
 }
@@ -63,7 +63,7 @@ impl FakeEngine {
     pub fn new() -> Self {
         let (events, _) = broadcast::channel(4096);
         FakeEngine {
-            state: Mutex::new(State::default()),
+            state: std::sync::Arc::new(Mutex::new(State::default())),
             behaviour: Mutex::new(Behaviour::default()),
             events,
         }
@@ -561,6 +561,42 @@ impl Engine for FakeEngine {
             titles: vec!["PID".into(), "CMD".into()],
             rows: vec![vec!["1".into(), name]],
         })
+    }
+
+    async fn import_image(&self, _tar: Vec<u8>, reference: &str) -> Result<String> {
+        self.record(format!("import-image {reference}"));
+        self.add_image(reference);
+        lock(&self.state)
+            .images
+            .get(reference)
+            .map(|i| i.id.clone())
+            .ok_or_else(|| EngineError::Other("import failed (fake)".into()))
+    }
+
+    async fn hold_input(&self, id: &str) -> Result<Held> {
+        self.record(format!("hold {id}"));
+        self.with_container(id, |_| ())?;
+        /// Dropped: the container's input ends, so it exits, and goes when it auto-removes.
+        struct Release {
+            state: std::sync::Arc<Mutex<State>>,
+            id: String,
+        }
+        impl Drop for Release {
+            fn drop(&mut self) {
+                let mut st = lock(&self.state);
+                let auto = st.containers.get(&self.id).is_some_and(|c| c.spec.auto_remove);
+                if auto {
+                    st.containers.remove(&self.id);
+                } else if let Some(c) = st.containers.get_mut(&self.id) {
+                    c.info.state = ContainerState::Exited;
+                    c.info.exit_code = Some(0);
+                }
+            }
+        }
+        Ok(Held(Box::new(Release {
+            state: self.state.clone(),
+            id: id.to_string(),
+        })))
     }
 
     async fn pull_image(&self, reference: &str) -> Result<()> {

@@ -30,6 +30,11 @@ pub const LABEL_HASH: &str = "io.stackr.spec-hash";
 /// Containers carry the spec they were created from (JSON), so a plan can say which field
 /// changed. Never holds a secret value: secrets are mounted from files.
 pub const LABEL_SPEC: &str = "io.stackr.spec";
+/// The container that holds a stack's lock carries this label, with the stack's name (and
+/// no `io.stackr.stack`, so that nothing of the stack lists it).
+pub const LABEL_LOCK: &str = "io.stackr.lock";
+/// The lock's container carries who holds it (`pid PID on HOST`).
+pub const LABEL_LOCK_HOLDER: &str = "io.stackr.lock-holder";
 /// Short-lived helper containers stackr makes (to fill a volume) carry this label; they are not
 /// a service's and are never reported as orphans.
 pub const LABEL_HELPER: &str = "io.stackr.helper";
@@ -140,6 +145,10 @@ pub struct ContainerSpec {
     pub hostname: Option<String>,
     pub tty: bool,
     pub stdin_open: bool,
+    /// Close the input once the one attached client goes (`StdinOnce`).
+    pub stdin_once: bool,
+    /// The engine removes the container once it exits.
+    pub auto_remove: bool,
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<Duration>,
     /// `8000/tcp`.
@@ -390,6 +399,16 @@ pub struct Processes {
     pub rows: Vec<Vec<String>>,
 }
 
+/// An open connection to the engine that keeps a container's input open; dropping it closes
+/// the input (and the container, when it runs until its input ends).
+pub struct Held(pub Box<dyn std::any::Any + Send>);
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held")
+    }
+}
+
 /// What can go wrong talking to an engine.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EngineError {
@@ -506,6 +525,18 @@ pub trait Engine: Send + Sync {
 
     /// The processes running in a container.
     fn top(&self, id: &str) -> impl Future<Output = Result<Processes>> + Send;
+
+    /// Makes an image of one layer from a tar archive of its files (`docker import`), tagged
+    /// `reference`; returns its id.
+    fn import_image(
+        &self,
+        tar: Vec<u8>,
+        reference: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
+
+    /// Attaches to a created container's input and keeps the connection open until the
+    /// returned [`Held`] is dropped, or this process dies.
+    fn hold_input(&self, id: &str) -> impl Future<Output = Result<Held>> + Send;
 
     /// Pulls an image from its registry.
     fn pull_image(&self, reference: &str) -> impl Future<Output = Result<()>> + Send;

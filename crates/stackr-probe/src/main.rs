@@ -30,8 +30,9 @@ fn main() -> ExitCode {
         ["tcp", host, port] => tcp(host, port).map(|addr| format!("tcp {addr}: connected")),
         ["rm", paths @ ..] => rm(paths),
         ["hash", dir] => hash(std::path::Path::new(dir)),
+        ["hold"] => hold(),
         _ => Err(
-            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR"
+            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR | hold"
                 .into(),
         ),
     };
@@ -43,6 +44,21 @@ fn main() -> ExitCode {
         Err(msg) => {
             println!("{msg}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs until standard input ends: the stack lock's container, which lives exactly as long
+/// as its holder's connection to the engine (the engine closes the input when it drops).
+fn hold() -> Result<String, String> {
+    let mut sink = [0u8; 512];
+    let mut input = std::io::stdin().lock();
+    loop {
+        match std::io::Read::read(&mut input, &mut sink) {
+            Ok(0) => return Ok("released".into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("hold: {e}")),
         }
     }
 }

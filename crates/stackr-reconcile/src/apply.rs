@@ -137,6 +137,8 @@ pub enum ApplyError {
 #[derive(Debug, Clone)]
 pub struct ProbeRunner {
     pub volume: String,
+    /// An image of the probe runner alone (the stack lock runs it).
+    pub image: String,
     pub binary: &'static [u8],
 }
 

@@ -521,6 +521,8 @@ pub fn container_spec(
         hostname: s.hostname.as_ref().map(|u| u.value.clone()),
         tty: flag(&s.tty),
         stdin_open: flag(&s.stdin_open),
+        stdin_once: false,
+        auto_remove: false,
         stop_signal: s.stop_signal.as_ref().map(|u| u.value.clone()),
         stop_timeout: s.stop_grace_period.as_ref().map(|d| d.value),
         exposed_ports: exposed,

@@ -1,125 +1,218 @@
-//! One run per stack at a time: an exclusive lock on a file named after the stack. The lock
-//! belongs to the open file, so the kernel releases it when its holder exits, even by
-//! `kill -9`: a killed run never leaves it behind.
+//! One run per stack per engine: the lock lives on the engine itself, so it holds whatever
+//! address, user, temp directory or machine each client reaches the engine from.
+//!
+//! The lock is a container named `stackr-lock-{stack}`: the engine lets one container only
+//! hold a name, so creating it is the atomic test-and-set. It runs stackr's probe runner
+//! (`probe hold`, from a one-file image imported from the probe binary), which lives until its
+//! input ends; the holder keeps the input attached (`StdinOnce`), so when the holder goes, by
+//! `kill -9` or a lost machine included, the engine closes the input, the container exits and
+//! removes itself (`AutoRemove`): a holder that dies releases the lock.
+//!
+//! A lock container that never started (its holder died between create and start) or that
+//! exited without being removed is stale: a waiter that sees it so for a while removes it.
+//! The container carries no `io.stackr.stack` label, so nothing of the stack lists it.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use stackr_engine::{
+    ContainerSpec, ContainerState, Engine, EngineError, Held, LABEL_LOCK, LABEL_LOCK_HOLDER,
+};
 use thiserror::Error;
+
+use crate::apply::ProbeRunner;
 
 /// Why the lock was not taken.
 #[derive(Debug, Error)]
 pub enum LockError {
-    #[error("another stackr run holds stack `{stack}`{holder}")]
-    Busy { stack: String, holder: String },
-    #[error("cannot use the lock file {path}: {error}")]
-    Io {
-        path: PathBuf,
-        error: std::io::Error,
+    #[error("another stackr run holds stack `{stack}`{}", holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    Busy {
+        stack: String,
+        holder: Option<String>,
     },
+    #[error("cannot take the lock of stack `{stack}` on the engine: {error}")]
+    Engine { stack: String, error: EngineError },
 }
 
-/// A held lock; dropping it releases it.
+/// A held lock. [`StackLock::release`] frees it at once; dropping it frees it as soon as the
+/// engine sees the connection close.
 #[derive(Debug)]
 pub struct StackLock {
-    _file: File,
-    pub path: PathBuf,
+    held: Option<Held>,
+    /// The lock container's id.
+    pub id: String,
 }
 
-/// Where lock files live: `$XDG_RUNTIME_DIR/stackr`, or the temp dir.
-pub fn lock_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("stackr"),
-        _ => std::env::temp_dir().join("stackr-locks"),
+/// The name of a stack's lock container.
+pub fn lock_name(stack: &str) -> String {
+    format!("stackr-lock-{stack}")
+}
+
+/// How long a lock container may stay not running before a waiter takes it for stale.
+const STALE_AFTER: Duration = Duration::from_secs(3);
+
+impl StackLock {
+    /// Takes the lock of `stack`, waiting up to `wait` for another run to end. `holder` says
+    /// who asks (shown to the runs that wait for it).
+    pub async fn acquire<E: Engine>(
+        engine: &E,
+        stack: &str,
+        probe: &ProbeRunner,
+        holder: &str,
+        wait: Duration,
+    ) -> Result<StackLock, LockError> {
+        let fail = |error| LockError::Engine {
+            stack: stack.to_string(),
+            error,
+        };
+        ensure_image(engine, probe).await.map_err(fail)?;
+        let spec = lock_spec(stack, &probe.image, holder);
+        let start = Instant::now();
+        let mut not_running_since: Option<Instant> = None;
+        loop {
+            match engine.create_container(&spec).await {
+                Ok(id) => return hold(engine, id).await.map_err(fail),
+                Err(EngineError::Conflict { .. }) => {}
+                Err(e) => return Err(fail(e)),
+            }
+            let current = engine.inspect_container(&spec.name).await.map_err(fail)?;
+            let Some(current) = current else {
+                // Released in the meantime.
+                continue;
+            };
+            if current.state == ContainerState::Running {
+                not_running_since = None;
+            } else {
+                let since = *not_running_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= STALE_AFTER {
+                    match engine.remove_container(&current.id).await {
+                        Ok(()) | Err(EngineError::NotFound { .. }) => {}
+                        Err(e) => return Err(fail(e)),
+                    }
+                    not_running_since = None;
+                    continue;
+                }
+            }
+            if start.elapsed() >= wait {
+                return Err(LockError::Busy {
+                    stack: stack.to_string(),
+                    holder: current.labels.get(LABEL_LOCK_HOLDER).cloned(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Frees the lock now.
+    pub async fn release<E: Engine>(mut self, engine: &E) {
+        self.held = None;
+        let _ = engine.remove_container(&self.id).await;
     }
 }
 
-fn path_for(dir: &Path, stack: &str, endpoint: &str) -> PathBuf {
-    // The engine is part of the name: the same stack on two engines is two stacks.
-    let safe: String = endpoint
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    dir.join(format!("{stack}@{safe}.lock"))
+/// Attaches to the created lock container and starts it; a failure removes it again.
+async fn hold<E: Engine>(engine: &E, id: String) -> Result<StackLock, EngineError> {
+    let held = async {
+        let held = engine.hold_input(&id).await?;
+        engine.start_container(&id).await?;
+        Ok::<Held, EngineError>(held)
+    }
+    .await;
+    match held {
+        Ok(held) => Ok(StackLock {
+            held: Some(held),
+            id,
+        }),
+        Err(e) => {
+            let _ = engine.remove_container(&id).await;
+            Err(e)
+        }
+    }
 }
 
-impl StackLock {
-    /// Takes the lock for `stack` on `endpoint`, waiting up to `wait` for another run to end.
-    pub fn acquire(
-        dir: &Path,
-        stack: &str,
-        endpoint: &str,
-        wait: Duration,
-    ) -> Result<StackLock, LockError> {
-        let path = path_for(dir, stack, endpoint);
-        let io = |error| LockError::Io {
-            path: path.clone(),
-            error,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
-        let start = Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) => {
-                    if start.elapsed() >= wait {
-                        let mut holder = String::new();
-                        let _ = file.read_to_string(&mut holder);
-                        let holder = holder.trim();
-                        let holder = if holder.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (pid {holder})")
-                        };
-                        return Err(LockError::Busy {
-                            stack: stack.to_string(),
-                            holder,
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(TryLockError::Error(e)) => return Err(io(e)),
-            }
-        }
-        let _ = file.set_len(0);
-        let _ = file.seek(SeekFrom::Start(0));
-        let _ = write!(file, "{}", std::process::id());
-        let _ = file.flush();
-        Ok(StackLock { _file: file, path })
+/// The image the lock container runs: the probe runner alone, imported when missing.
+async fn ensure_image<E: Engine>(engine: &E, probe: &ProbeRunner) -> Result<(), EngineError> {
+    if engine.inspect_image(&probe.image).await?.is_some() {
+        return Ok(());
+    }
+    let tar = stackr_engine::context::single_file_tar("probe", probe.binary, 0o755)?;
+    engine.import_image(tar, &probe.image).await.map(|_| ())
+}
+
+fn lock_spec(stack: &str, image: &str, holder: &str) -> ContainerSpec {
+    ContainerSpec {
+        name: lock_name(stack),
+        image: image.to_string(),
+        labels: BTreeMap::from([
+            (LABEL_LOCK.to_string(), stack.to_string()),
+            (LABEL_LOCK_HOLDER.to_string(), holder.to_string()),
+        ]),
+        entrypoint: Some(vec!["/probe".into(), "hold".into()]),
+        stdin_open: true,
+        stdin_once: true,
+        auto_remove: true,
+        network_mode: Some("none".into()),
+        restart: "no".into(),
+        ..ContainerSpec::default()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stackr_engine::fake::FakeEngine;
 
-    #[test]
-    fn a_second_holder_waits_then_fails_and_a_dropped_lock_is_free() {
-        let dir = std::env::temp_dir().join(format!("stackr-lock-test-{}", std::process::id()));
-        let first = StackLock::acquire(&dir, "shop", "unix:///x", Duration::ZERO)
+    fn probe() -> ProbeRunner {
+        ProbeRunner {
+            volume: "stackr-probe-test".into(),
+            image: "stackr-probe:test".into(),
+            binary: b"probe",
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_holder_waits_then_fails_and_a_dropped_lock_is_free() {
+        let engine = FakeEngine::new();
+        let first = StackLock::acquire(&engine, "shop", &probe(), "pid 1 on a", Duration::ZERO)
+            .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let second = StackLock::acquire(&dir, "shop", "unix:///x", Duration::from_millis(120));
+        let second =
+            StackLock::acquire(&engine, "shop", &probe(), "pid 2 on b", Duration::from_millis(250))
+                .await;
         match second {
             Err(LockError::Busy { stack, holder }) => {
                 assert_eq!(stack, "shop");
-                assert!(holder.contains(&std::process::id().to_string()), "{holder}");
+                assert_eq!(holder.as_deref(), Some("pid 1 on a"));
             }
             other => panic!("expected Busy, got {other:?}"),
         }
-        // Another stack, or the same stack on another engine, is not blocked.
-        assert!(StackLock::acquire(&dir, "other", "unix:///x", Duration::ZERO).is_ok());
-        assert!(StackLock::acquire(&dir, "shop", "tcp://remote", Duration::ZERO).is_ok());
+        // Another stack is not blocked.
+        let other = StackLock::acquire(&engine, "other", &probe(), "pid 2 on b", Duration::ZERO)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A holder that goes (as a killed one does: its connection closes) frees the lock.
         drop(first);
-        assert!(StackLock::acquire(&dir, "shop", "unix:///x", Duration::ZERO).is_ok());
-        let _ = std::fs::remove_dir_all(&dir);
+        let again = StackLock::acquire(&engine, "shop", &probe(), "pid 2 on b", Duration::ZERO)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        again.release(&engine).await;
+        other.release(&engine).await;
+        assert!(engine.container_states().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_lock_container_that_never_started_is_taken_over() {
+        let engine = FakeEngine::new();
+        engine.add_image("stackr-probe:test");
+        // A holder killed between create and start leaves it created.
+        let stale = lock_spec("shop", "stackr-probe:test", "pid 1 on a");
+        engine
+            .create_container(&stale)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let lock = StackLock::acquire(&engine, "shop", &probe(), "pid 2 on b", Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        lock.release(&engine).await;
     }
 }
