@@ -4,6 +4,7 @@ mod book;
 mod cli;
 mod config;
 mod engine;
+mod faults;
 mod fixtures;
 mod hashes;
 mod interpolation;

@@ -501,6 +501,7 @@ pub(crate) fn network_of_list(n: Network) -> NetworkInfo {
         internal: n.internal.unwrap_or(false),
         labels: sorted(n.labels),
         created: n.created.as_deref().and_then(unix_nanos),
+        attached: None,
     }
 }
 
@@ -511,6 +512,7 @@ pub(crate) fn network_of_inspect(n: NetworkInspect) -> NetworkInfo {
         driver: n.driver.unwrap_or_default(),
         internal: n.internal.unwrap_or(false),
         labels: sorted(n.labels),
+        attached: Some(n.containers.as_ref().map_or(0, |c| c.len())),
         created: n.created.as_deref().and_then(unix_nanos),
     }
 }

@@ -85,6 +85,7 @@ impl FakeEngine {
                 internal: false,
                 labels,
                 created,
+                attached: None,
             },
         );
         id
@@ -248,11 +249,28 @@ impl Engine for FakeEngine {
     }
 
     async fn inspect_network(&self, name: &str) -> Result<Option<NetworkInfo>> {
-        Ok(lock(&self.state)
+        let st = lock(&self.state);
+        let Some(mut n) = st
             .networks
             .values()
-            .find(|n| n.name == name || n.id == name)
-            .cloned())
+            .find(|n| n.id == name)
+            .or_else(|| st.networks.values().find(|n| n.name == name))
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let attached = st
+            .containers
+            .values()
+            .filter(|c| {
+                c.spec
+                    .networks
+                    .iter()
+                    .any(|a| a.network_id.as_deref() == Some(n.id.as_str()) || a.network == n.name)
+            })
+            .count();
+        n.attached = Some(attached);
+        Ok(Some(n))
     }
 
     async fn inspect_volume(&self, name: &str) -> Result<Option<VolumeInfo>> {
@@ -297,6 +315,7 @@ impl Engine for FakeEngine {
                 internal: spec.internal,
                 labels: spec.labels.clone(),
                 created,
+                attached: None,
             },
         );
         Ok(id)

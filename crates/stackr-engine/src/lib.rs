@@ -310,6 +310,9 @@ pub struct NetworkInfo {
     /// When the engine made it, in nanoseconds since the Unix epoch (`None`: not reported).
     #[serde(default)]
     pub created: Option<i128>,
+    /// How many containers are attached (inspect only; `None`: not reported).
+    #[serde(default)]
+    pub attached: Option<usize>,
 }
 
 /// A volume as the engine reports it.

@@ -510,6 +510,9 @@ pub async fn apply<E: Engine>(
             });
         }
     }
+    // Before any container starts: the engine resolves a container's networks by name when
+    // it starts it, so a duplicate name makes every start on it fail.
+    remove_duplicate_networks(engine, plan, progress).await?;
     for it in plan
         .items
         .iter()
@@ -709,10 +712,7 @@ pub async fn apply<E: Engine>(
     }
     match first.or(stream_error).or(cancelled) {
         Some(e) => Err(e),
-        None => {
-            remove_duplicate_networks(engine, plan, progress).await?;
-            Ok(())
-        }
+        None => Ok(()),
     }
 }
 
@@ -723,8 +723,7 @@ fn cancel(shared: &Shared, tx: &watch::Sender<u64>, reason: String) {
     tx.send_modify(|n| *n += 1);
 }
 
-/// Networks of a name that another network of the stack also has, made by an interrupted run:
-/// removed now that every container joined the one kept.
+/// Networks of a name that another network of the stack also has, made by an interrupted run.
 async fn remove_duplicate_networks<E: Engine>(
     engine: &E,
     plan: &Plan,

@@ -34,6 +34,17 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
         .iter()
         .flat_map(|s| s.containers.iter().map(|c| c.spec.name.as_str()))
         .collect();
+    // Of a name held by several networks (an interrupted run's duplicates), how many
+    // containers each has: the plan keeps the one in use.
+    let mut networks = networks;
+    for i in 0..networks.len() {
+        let dups = networks.iter().filter(|n| n.name == networks[i].name).count();
+        if dups > 1
+            && let Some(info) = engine.inspect_network(&networks[i].id).await?
+        {
+            networks[i].attached = info.attached;
+        }
+    }
     let (containers, others): (Vec<ContainerInfo>, Vec<ContainerInfo>) = all
         .into_iter()
         .partition(|c| c.labels.get(LABEL_STACK).map(String::as_str) == Some(stack));

@@ -364,8 +364,9 @@ fn plan_networks(desired: &Desired, observed: &Observed, p: &mut Plan) {
             .iter()
             .filter(|o| o.name == *name)
             .collect();
-        // The one kept is the oldest, so that runs racing on duplicates keep the same one.
-        found.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        // The one kept is the one containers use, else the oldest (as `apply` keeps when
+        // its own create races another's).
+        found.sort_by_key(|n| (std::cmp::Reverse(n.attached.unwrap_or(0)), n.created, n.id.clone()));
         let Some(keep) = found.first() else {
             p.items
                 .push(item(ObjectKind::Network, name, Action::Create));
