@@ -357,7 +357,22 @@ pub fn events(global: &Global, args: &EventsArgs, out: &Output) -> i32 {
         loop {
             tokio::select! {
                 ev = stream.next() => {
-                    let Some(ev) = ev else { return 0 };
+                    let Some(ev) = ev else {
+                        // The stream ended: the engine went away (said, exit 1), or is
+                        // still there, and is followed again.
+                        if let Err(e) = engine.info().await {
+                            print_engine_error(&e, None);
+                            return 1;
+                        }
+                        match engine.events(&stack.name).await {
+                            Ok(s) => stream = s,
+                            Err(e) => {
+                                print_engine_error(&e, None);
+                                return 1;
+                            }
+                        }
+                        continue;
+                    };
                     let ev = match ev {
                         Ok(ev) => ev,
                         Err(e) => {

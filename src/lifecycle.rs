@@ -62,7 +62,15 @@ pub async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "this machine".into());
     let holder = format!("pid {} on {host}", std::process::id());
-    match StackLock::acquire(engine, &stack.name, &probe(), &holder, Duration::from_secs(2)).await {
+    match StackLock::acquire(
+        engine,
+        &stack.name,
+        &probe(),
+        &holder,
+        Duration::from_secs(2),
+    )
+    .await
+    {
         Ok(l) => Ok(l),
         Err(e @ LockError::Busy { .. }) => {
             eprintln!("error: {e}");

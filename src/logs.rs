@@ -162,14 +162,28 @@ pub async fn follow<E: Engine>(
                     Some(Item::End(id)) => {
                         active.remove(&id);
                         if active.is_empty() {
+                            // Every container ended, or the engine went away with them.
+                            engine.info().await?;
                             return Ok(());
                         }
                     }
-                    None => return Ok(()),
+                    None => {
+                        engine.info().await?;
+                        return Ok(());
+                    }
                 }
             }
             ev = events.next() => {
-                let Some(Ok(ev)) = ev else { continue };
+                let ev = match ev {
+                    Some(Ok(ev)) => ev,
+                    // The stream broke: an engine that went away is an error; one that is
+                    // still there is followed again.
+                    Some(Err(_)) | None => {
+                        engine.info().await?;
+                        events = engine.events(stack).await?;
+                        continue;
+                    }
+                };
                 if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) && !active.contains(&ev.container_id) {
                     let again = LogOptions { tail: Some(0), ..opts.clone() };
                     if let Ok(stream) = engine.logs(&ev.container_id, &again).await {

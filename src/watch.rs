@@ -129,6 +129,8 @@ pub async fn run(
             return 1;
         }
     };
+    // Said once when the engine goes away, and once when it is back.
+    let mut engine_lost = false;
     w.refresh_targets().await;
     let all: Vec<String> = w.rules.services();
     w.catch_up_all(&all).await;
@@ -182,11 +184,23 @@ pub async fn run(
                         }
                     }
                     None => {
-                        // The engine closed the stream (a restart of the daemon, say): open it
-                        // again, without spinning while the engine is away.
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        // The engine closed the stream (a restart of the daemon, say): said,
+                        // then opened again, without spinning while the engine is away.
+                        if let Err(e) = engine.info().await {
+                            if !engine_lost {
+                                print_engine_error(&e, None);
+                                eprintln!("watch: waiting for the engine to come back");
+                                engine_lost = true;
+                            }
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                         if let Ok(s) = engine.events(&w.stack.name).await {
                             events = s;
+                            if engine_lost {
+                                eprintln!("watch: the engine is back, watching again");
+                                engine_lost = false;
+                                w.refresh_targets().await;
+                            }
                         }
                     }
                 }

@@ -145,7 +145,10 @@ fn a_first_up_killed_at_random_points_never_leaves_duplicate_networks() {
         ok(&s.stackr(&["build"]), "build");
         let delay = Duration::from_millis(rng.below(1500));
         kill_after(&s, &["up", "-d"], delay);
-        converges(&s, &format!("trial {trial}: a kill after {delay:?} of a first up"));
+        converges(
+            &s,
+            &format!("trial {trial}: a kill after {delay:?} of a first up"),
+        );
     }
 }
 
@@ -158,14 +161,19 @@ fn a_recreate_killed_at_random_points_converges() {
         s.write(three_services(&s.name, &format!("mode-{trial}")));
         let delay = Duration::from_millis(rng.below(1500));
         kill_after(&s, &["up", "-d", "--force-recreate"], delay);
-        converges(&s, &format!("trial {trial}: a kill after {delay:?} of a recreate"));
+        converges(
+            &s,
+            &format!("trial {trial}: a kill after {delay:?} of a recreate"),
+        );
     }
 }
 
 /// Makes a network as an interrupted run's create can (the API without a duplicate check),
 /// by speaking HTTP to the daemon's socket.
 fn create_network_unchecked(name: &str, stack: &str) {
-    let body = format!(r#"{{"Name":"{name}","CheckDuplicate":false,"Labels":{{"io.stackr.stack":"{stack}"}}}}"#);
+    let body = format!(
+        r#"{{"Name":"{name}","CheckDuplicate":false,"Labels":{{"io.stackr.stack":"{stack}"}}}}"#
+    );
     let request = format!(
         "POST /networks/create HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
@@ -176,7 +184,10 @@ fn create_network_unchecked(name: &str, stack: &str) {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut answer = String::new();
     let _ = sock.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.0 201") || answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.0 201") || answer.starts_with("HTTP/1.1 201"),
+        "{answer}"
+    );
 }
 
 #[test]
@@ -190,11 +201,18 @@ fn duplicate_networks_left_by_an_interrupted_run_are_removed_and_never_ambiguous
     assert_eq!(network_names(&s), [default.clone(), default.clone()]);
     let r = s.stackr(&["plan"]);
     ok(&r, "plan");
-    assert!(r.stdout.contains("remove (a duplicate of the same name"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("remove (a duplicate of the same name"),
+        "{}",
+        r.stdout
+    );
     converges(&s, "two networks of one name before the first up");
     // And after: a duplicate appears beside a network in use.
     create_network_unchecked(&default, &s.name);
-    ok(&s.stackr(&["up", "-d", "--force-recreate"]), "a recreate beside a duplicate");
+    ok(
+        &s.stackr(&["up", "-d", "--force-recreate"]),
+        "a recreate beside a duplicate",
+    );
     converges(&s, "a duplicate beside a network in use");
 }
 
@@ -227,11 +245,19 @@ service "bad" {{
     ok(&s.stackr(&["build"]), "build");
     let r = s.stackr(&["up", "-d"]);
     assert_ne!(r.code, 0, "the port is taken: {}", r.stderr);
-    assert!(r.stderr.contains("`bad`"), "names the service: {}", r.stderr);
+    assert!(
+        r.stderr.contains("`bad`"),
+        "names the service: {}",
+        r.stderr
+    );
     ok(&s.stackr(&["down"]), "down");
     // A create still in flight would land now.
     std::thread::sleep(Duration::from_millis(1500));
-    assert!(s.containers().is_empty(), "left behind: {:?}", s.containers());
+    assert!(
+        s.containers().is_empty(),
+        "left behind: {:?}",
+        s.containers()
+    );
     drop(taken);
 }
 
@@ -273,12 +299,19 @@ fn the_lock_holds_whatever_address_or_temp_dir_reaches_the_daemon() {
     );
     assert_eq!(r.code, 1, "refused while held: {}", r.stderr);
     assert!(
-        r.stderr.contains(&format!("another stackr run holds stack `{}` (the test)", s.name)),
+        r.stderr.contains(&format!(
+            "another stackr run holds stack `{}` (the test)",
+            s.name
+        )),
         "{}",
         r.stderr
     );
     assert!(start.elapsed() < Duration::from_secs(10));
-    assert!(s.containers().is_empty(), "nothing done: {:?}", s.containers());
+    assert!(
+        s.containers().is_empty(),
+        "nothing done: {:?}",
+        s.containers()
+    );
     // The holder goes, as a killed one does: its connection closes, and the lock is free.
     let (engine, lock) = lock;
     drop(lock);
@@ -346,8 +379,7 @@ service "c" {{
 "#
         )
     });
-    std::fs::write(first.dir.join("token.txt"), "first's secret")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(first.dir.join("token.txt"), "first's secret").unwrap_or_else(|e| panic!("{e}"));
     let first_name = format!("{base}-a");
     let cleanup = [
         format!("{base}-a"),

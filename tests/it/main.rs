@@ -3,6 +3,7 @@
 mod book;
 mod cli;
 mod config;
+mod daemon;
 mod engine;
 mod faults;
 mod fixtures;

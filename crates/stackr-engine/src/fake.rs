@@ -21,6 +21,8 @@ pub struct Behaviour {
     pub exit_codes: BTreeMap<String, i64>,
     /// Container names whose creation fails.
     pub fail_create: BTreeSet<String>,
+    /// Container names whose creation takes this long (a failing run then has it in flight).
+    pub slow_create: BTreeMap<String, Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,8 @@ struct State {
 /// The fake engine.
 pub struct FakeEngine {
     state: std::sync::Arc<Mutex<State>>,
+    /// Engine calls begun and not yet answered.
+    in_flight: std::sync::atomic::AtomicUsize,
     behaviour: Mutex<Behaviour>,
     events: broadcast::Sender<Event>,
 }
@@ -64,8 +68,27 @@ impl FakeEngine {
         let (events, _) = broadcast::channel(4096);
         FakeEngine {
             state: std::sync::Arc::new(Mutex::new(State::default())),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
             behaviour: Mutex::new(Behaviour::default()),
             events,
+        }
+    }
+
+    /// How many creates are under way (begun, not answered).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Sets a label of a container, as an older stackr may have written it.
+    pub fn set_label(&self, container: &str, key: &str, value: &str) {
+        let mut st = lock(&self.state);
+        if let Some(c) = st
+            .containers
+            .values_mut()
+            .find(|c| c.info.name == container)
+        {
+            c.info.labels.insert(key.to_string(), value.to_string());
+            c.spec.labels.insert(key.to_string(), value.to_string());
         }
     }
 
@@ -160,6 +183,56 @@ impl FakeEngine {
                 nets.retain(|n| n != network);
             }
         }
+    }
+
+    fn create_now(&self, spec: &ContainerSpec) -> Result<String> {
+        self.record(format!("create {}", spec.name));
+        if lock(&self.behaviour).fail_create.contains(&spec.name) {
+            return Err(EngineError::Other(format!(
+                "create {} failed (fake)",
+                spec.name
+            )));
+        }
+        let info = {
+            let mut st = lock(&self.state);
+            if st.containers.values().any(|c| c.info.name == spec.name) {
+                return Err(EngineError::Conflict {
+                    what: format!("container name {}", spec.name),
+                    message: "the name is in use".into(),
+                });
+            }
+            if !st.images.contains_key(&spec.image)
+                && !st.images.values().any(|i| i.id == spec.image)
+            {
+                return Err(EngineError::ImageMissing {
+                    image: spec.image.clone(),
+                });
+            }
+            st.next_id += 1;
+            let id = format!("{:012x}{:052x}", st.next_id, 0);
+            let info = ContainerInfo {
+                id: id.clone(),
+                name: spec.name.clone(),
+                image: spec.image.clone(),
+                labels: spec.labels.clone(),
+                state: ContainerState::Created,
+                exit_code: None,
+                health: None,
+                health_output: None,
+                ports: Vec::new(),
+                networks: Some(spec.networks.iter().map(|n| n.network.clone()).collect()),
+            };
+            st.containers.insert(
+                id,
+                FakeContainer {
+                    info: info.clone(),
+                    spec: spec.clone(),
+                },
+            );
+            info
+        };
+        self.emit(&info, EventKind::Create);
+        Ok(info.id)
     }
 
     fn record(&self, call: String) {
@@ -259,16 +332,15 @@ impl Engine for FakeEngine {
         else {
             return Ok(None);
         };
-        let attached = st
-            .containers
-            .values()
-            .filter(|c| {
-                c.spec
-                    .networks
-                    .iter()
-                    .any(|a| a.network_id.as_deref() == Some(n.id.as_str()) || a.network == n.name)
-            })
-            .count();
+        let attached =
+            st.containers
+                .values()
+                .filter(|c| {
+                    c.spec.networks.iter().any(|a| {
+                        a.network_id.as_deref() == Some(n.id.as_str()) || a.network == n.name
+                    })
+                })
+                .count();
         n.attached = Some(attached);
         Ok(Some(n))
     }
@@ -365,53 +437,15 @@ impl Engine for FakeEngine {
     }
 
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
-        self.record(format!("create {}", spec.name));
-        if lock(&self.behaviour).fail_create.contains(&spec.name) {
-            return Err(EngineError::Other(format!(
-                "create {} failed (fake)",
-                spec.name
-            )));
+        use std::sync::atomic::Ordering;
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let slow = lock(&self.behaviour).slow_create.get(&spec.name).copied();
+        if let Some(d) = slow {
+            tokio::time::sleep(d).await;
         }
-        let info = {
-            let mut st = lock(&self.state);
-            if st.containers.values().any(|c| c.info.name == spec.name) {
-                return Err(EngineError::Conflict {
-                    what: format!("container name {}", spec.name),
-                    message: "the name is in use".into(),
-                });
-            }
-            if !st.images.contains_key(&spec.image)
-                && !st.images.values().any(|i| i.id == spec.image)
-            {
-                return Err(EngineError::ImageMissing {
-                    image: spec.image.clone(),
-                });
-            }
-            st.next_id += 1;
-            let id = format!("{:012x}{:052x}", st.next_id, 0);
-            let info = ContainerInfo {
-                id: id.clone(),
-                name: spec.name.clone(),
-                image: spec.image.clone(),
-                labels: spec.labels.clone(),
-                state: ContainerState::Created,
-                exit_code: None,
-                health: None,
-                health_output: None,
-                ports: Vec::new(),
-                networks: Some(spec.networks.iter().map(|n| n.network.clone()).collect()),
-            };
-            st.containers.insert(
-                id,
-                FakeContainer {
-                    info: info.clone(),
-                    spec: spec.clone(),
-                },
-            );
-            info
-        };
-        self.emit(&info, EventKind::Create);
-        Ok(info.id)
+        let r = self.create_now(spec);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        r
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {
@@ -603,7 +637,10 @@ impl Engine for FakeEngine {
         impl Drop for Release {
             fn drop(&mut self) {
                 let mut st = lock(&self.state);
-                let auto = st.containers.get(&self.id).is_some_and(|c| c.spec.auto_remove);
+                let auto = st
+                    .containers
+                    .get(&self.id)
+                    .is_some_and(|c| c.spec.auto_remove);
                 if auto {
                     st.containers.remove(&self.id);
                 } else if let Some(c) = st.containers.get_mut(&self.id) {

@@ -93,7 +93,9 @@ impl StackLock {
                     continue;
                 }
             }
-            if start.elapsed() >= wait {
+            // A lock container that is not running is waited out until it counts as stale,
+            // whatever `wait` is: only a live holder makes the lock busy.
+            if start.elapsed() >= wait && current.state == ContainerState::Running {
                 return Err(LockError::Busy {
                     stack: stack.to_string(),
                     holder: current.labels.get(LABEL_LOCK_HOLDER).cloned(),
@@ -176,9 +178,14 @@ mod tests {
         let first = StackLock::acquire(&engine, "shop", &probe(), "pid 1 on a", Duration::ZERO)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let second =
-            StackLock::acquire(&engine, "shop", &probe(), "pid 2 on b", Duration::from_millis(250))
-                .await;
+        let second = StackLock::acquire(
+            &engine,
+            "shop",
+            &probe(),
+            "pid 2 on b",
+            Duration::from_millis(250),
+        )
+        .await;
         match second {
             Err(LockError::Busy { stack, holder }) => {
                 assert_eq!(stack, "shop");
@@ -210,9 +217,15 @@ mod tests {
             .create_container(&stale)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let lock = StackLock::acquire(&engine, "shop", &probe(), "pid 2 on b", Duration::from_secs(10))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let lock = StackLock::acquire(
+            &engine,
+            "shop",
+            &probe(),
+            "pid 2 on b",
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         lock.release(&engine).await;
     }
 }

@@ -38,7 +38,10 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
     // containers each has: the plan keeps the one in use.
     let mut networks = networks;
     for i in 0..networks.len() {
-        let dups = networks.iter().filter(|n| n.name == networks[i].name).count();
+        let dups = networks
+            .iter()
+            .filter(|n| n.name == networks[i].name)
+            .count();
         if dups > 1
             && let Some(info) = engine.inspect_network(&networks[i].id).await?
         {

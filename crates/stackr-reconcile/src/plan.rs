@@ -366,7 +366,13 @@ fn plan_networks(desired: &Desired, observed: &Observed, p: &mut Plan) {
             .collect();
         // The one kept is the one containers use, else the oldest (as `apply` keeps when
         // its own create races another's).
-        found.sort_by_key(|n| (std::cmp::Reverse(n.attached.unwrap_or(0)), n.created, n.id.clone()));
+        found.sort_by_key(|n| {
+            (
+                std::cmp::Reverse(n.attached.unwrap_or(0)),
+                n.created,
+                n.id.clone(),
+            )
+        });
         let Some(keep) = found.first() else {
             p.items
                 .push(item(ObjectKind::Network, name, Action::Create));

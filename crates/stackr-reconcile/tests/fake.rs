@@ -445,3 +445,110 @@ async fn a_container_missing_a_network_is_recreated() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn containers_made_by_an_older_stackr_are_kept_after_an_upgrade() {
+    let e = engine();
+    let stack = stack_with(STACK, &[]);
+    up(&e, &stack).await.unwrap_or_else(|err| panic!("{err}"));
+    // An older stackr stored the whole spec, default fields included, and hashed it its
+    // own way.
+    for (name, _) in e.container_states() {
+        let Some(spec) = e.spec_of(&name) else {
+            continue;
+        };
+        let mut clean = spec.clone();
+        for l in [
+            stackr_engine::LABEL_HASH,
+            stackr_engine::LABEL_SPEC,
+            stackr_reconcile::plan::LABEL_IMAGE_ID,
+        ] {
+            clean.labels.remove(l);
+        }
+        // What was sent joined networks by id; what a container is does not hold it.
+        for n in &mut clean.networks {
+            n.network_id = None;
+        }
+        let full = serde_json::to_string(&clean).unwrap_or_else(|e| panic!("{e}"));
+        e.set_label(&name, stackr_engine::LABEL_SPEC, &full);
+        e.set_label(
+            &name,
+            stackr_engine::LABEL_HASH,
+            "hashed-by-an-older-stackr",
+        );
+    }
+    let (p, _) = make_plan(&e, &stack, &PlanOptions::default()).await;
+    let recreated: Vec<&str> = p
+        .items
+        .iter()
+        .filter(|i| i.action == stackr_reconcile::plan::Action::Recreate)
+        .map(|i| i.name.as_str())
+        .collect();
+    assert!(recreated.is_empty(), "{}", render_text(&p));
+}
+
+#[tokio::test]
+async fn a_duplicate_network_is_removed_and_the_one_in_use_kept() {
+    let e = engine();
+    let stack = stack_with(STACK, &[]);
+    up(&e, &stack).await.unwrap_or_else(|err| panic!("{err}"));
+    let labels = BTreeMap::from([(stackr_engine::LABEL_STACK.to_string(), "shop".to_string())]);
+    let dup = e.add_network("shop_backend", labels);
+    let (p, _) = make_plan(&e, &stack, &PlanOptions::default()).await;
+    let removed: Vec<(&str, Option<&str>)> = p
+        .items
+        .iter()
+        .filter(|i| i.action == stackr_reconcile::plan::Action::Remove)
+        .map(|i| (i.name.as_str(), i.id.as_deref()))
+        .collect();
+    assert_eq!(
+        removed,
+        [("shop_backend", Some(dup.as_str()))],
+        "{}",
+        render_text(&p)
+    );
+    up(&e, &stack).await.unwrap_or_else(|err| panic!("{err}"));
+    let left = e.list_networks("shop").await.unwrap_or_default();
+    assert_eq!(
+        left.iter().filter(|n| n.name == "shop_backend").count(),
+        1,
+        "{left:?}"
+    );
+    let (p, _) = make_plan(&e, &stack, &PlanOptions::default()).await;
+    assert!(!p.has_changes(), "{}", render_text(&p));
+}
+
+#[tokio::test]
+async fn objects_of_another_stack_are_refused_with_both_names() {
+    let e = engine();
+    let other = BTreeMap::from([(stackr_engine::LABEL_STACK.to_string(), "shop_x".to_string())]);
+    e.add_volume("shop_pgdata", other.clone());
+    e.add_network("shop_frontend", other);
+    e.add_volume("shop_cache", BTreeMap::new());
+    let text = STACK.replace(r#"volume "pgdata""#, "volume \"pgdata\"\nvolume \"cache\"");
+    let (p, _) = make_plan(&e, &stack_with(&text, &[]), &PlanOptions::default()).await;
+    insta::assert_snapshot!(render_text(&p));
+}
+
+#[tokio::test]
+async fn a_failing_create_stops_the_others_with_nothing_in_flight() {
+    let e = engine();
+    let mut b = Behaviour {
+        exit_codes: BTreeMap::from([("migrate".to_string(), 0)]),
+        ..Behaviour::default()
+    };
+    b.fail_create.insert("shop-db-1".into());
+    b.slow_create
+        .insert("shop-web-1".into(), std::time::Duration::from_millis(300));
+    e.set_behaviour(b);
+    let err = up(&e, &stack_with(STACK, &[])).await;
+    assert!(
+        matches!(&err, Err(ApplyError::Engine { service: Some(s), .. }) if s == "db"),
+        "the first failure is the one reported: {err:?}"
+    );
+    assert_eq!(e.in_flight(), 0, "apply returned with a create in flight");
+    // What was created then is there to see, and nothing was started after the failure.
+    let calls = e.calls();
+    assert!(calls.iter().any(|c| c == "create shop-web-1"), "{calls:?}");
+    assert!(!calls.iter().any(|c| c.starts_with("start ")), "{calls:?}");
+}
