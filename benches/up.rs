@@ -93,6 +93,7 @@ async fn api_baseline(engine: &DockerEngine, name: &str) -> Duration {
                 aliases: vec![format!("s{i}")],
                 ipv4_address: None,
                 ipv6_address: None,
+                network_id: None,
             }],
             restart: "no".into(),
             stop_timeout: Some(Duration::from_secs(2)),

@@ -614,6 +614,12 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
                     for v in &report.volumes {
                         reporter.event("volume-removed", serde_json::json!({"volume": v}));
                     }
+                    for v in &report.volumes_in_use {
+                        reporter.event(
+                            "volume-kept",
+                            serde_json::json!({"volume": v, "reason": "in use by a container of another stack"}),
+                        );
+                    }
                     reporter.event("done", serde_json::json!({"stack": stack.name}));
                     0
                 }
@@ -631,6 +637,11 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
                 }
                 for v in &report.volumes {
                     eprintln!("volume {v}: removed");
+                }
+                for v in &report.volumes_in_use {
+                    eprintln!(
+                        "warning: volume {v} is kept: a container that is not this stack's still uses it"
+                    );
                 }
                 for k in &report.kept {
                     eprintln!(

@@ -17,6 +17,8 @@ static N: AtomicUsize = AtomicUsize::new(0);
 pub struct PrivateDaemon {
     pub name: String,
     pub dir: PathBuf,
+    /// `nsenter`, which runs `dockerd`: reaped when dropped.
+    child: Option<std::process::Child>,
 }
 
 fn sh(cmd: &str, args: &[&str]) -> std::process::Output {
@@ -39,14 +41,19 @@ impl PrivateDaemon {
         for sub in ["data", "exec", "run"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
         }
-        let d = PrivateDaemon { name, dir };
+        let mut d = PrivateDaemon {
+            name,
+            dir,
+            child: None,
+        };
         let out = sh("ip", &["netns", "add", &d.name]);
         assert!(
             out.status.success(),
             "ip netns add: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        d.launch();
+        d.child = Some(d.launch());
+        d.wait_until_up();
         d
     }
 
@@ -55,7 +62,7 @@ impl PrivateDaemon {
         format!("unix://{}", self.dir.join("run/docker.sock").display())
     }
 
-    fn launch(&self) {
+    fn launch(&self) -> std::process::Child {
         let driver = if Command::new("fuse-overlayfs")
             .arg("--version")
             .output()
@@ -81,7 +88,10 @@ impl PrivateDaemon {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start dockerd: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start dockerd: {e}"))
+    }
+
+    fn wait_until_up(&self) {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(30) {
             if self.docker(&["info"]).status.success() {
@@ -129,6 +139,10 @@ impl PrivateDaemon {
 impl Drop for PrivateDaemon {
     fn drop(&mut self) {
         self.stop();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
         // Whatever it left running (its containerd, shims) names its folder.
         let _ = sh("pkill", &["-9", "-f", &self.dir.display().to_string()]);
         std::thread::sleep(Duration::from_millis(200));
@@ -138,7 +152,7 @@ impl Drop for PrivateDaemon {
             .filter_map(|l| l.split_whitespace().nth(1))
             .filter(|m| m.starts_with(&self.dir.display().to_string()))
             .collect();
-        ours.sort_by(|a, b| b.len().cmp(&a.len()));
+        ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
         for m in ours {
             let _ = sh("umount", &["-l", m]);
         }

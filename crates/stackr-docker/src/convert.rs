@@ -697,12 +697,14 @@ mod tests {
                     aliases: vec!["web".into()],
                     ipv4_address: Some("10.1.0.5".into()),
                     ipv6_address: None,
+                    network_id: None,
                 },
                 NetworkAttachment {
                     network: "b".into(),
                     aliases: vec![],
                     ipv4_address: None,
                     ipv6_address: None,
+                    network_id: None,
                 },
             ],
             ..Default::default()

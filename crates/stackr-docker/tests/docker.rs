@@ -441,12 +441,14 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
             aliases: vec!["web".into()],
             ipv4_address: None,
             ipv6_address: None,
+            network_id: None,
         },
         NetworkAttachment {
             network: nets[1].clone(),
             aliases: vec!["web-back".into()],
             ipv4_address: None,
             ipv6_address: None,
+            network_id: None,
         },
     ];
     web.health = Some(HealthSpec {

@@ -1318,11 +1318,7 @@ async fn create<E: Engine>(
         });
     }
     let networks_joined = c.networks.as_ref().is_none_or(|have| {
-        spec.network_mode.is_some()
-            || spec
-                .networks
-                .iter()
-                .all(|n| have.iter().any(|h| *h == n.network))
+        spec.network_mode.is_some() || spec.networks.iter().all(|n| have.contains(&n.network))
     });
     if c.state == ContainerState::Created
         && crate::plan::created_hash(&c).as_deref() == Some(hash)
@@ -1341,6 +1337,8 @@ pub struct DownReport {
     pub networks: Vec<String>,
     pub volumes: Vec<String>,
     pub kept: Vec<String>,
+    /// Volumes `-v` kept because a container of another stack still uses them.
+    pub volumes_in_use: Vec<String>,
 }
 
 /// How to tear down.
@@ -1454,11 +1452,19 @@ pub async fn down<E: Engine>(
             .into_iter()
             .filter(|v| !v.labels.contains_key(stackr_engine::LABEL_SECRETS_FOR))
         {
-            engine
-                .remove_volume(&v.name)
-                .await
-                .map_err(|e| engine_err(format!("cannot remove volume `{}`", v.name), None, e))?;
-            report.volumes.push(v.name);
+            match engine.remove_volume(&v.name).await {
+                Ok(()) | Err(EngineError::NotFound { .. }) => report.volumes.push(v.name),
+                // Every container of this stack is gone: what still uses it is not this
+                // stack's, and its data stays.
+                Err(EngineError::Conflict { .. }) => report.volumes_in_use.push(v.name),
+                Err(e) => {
+                    return Err(engine_err(
+                        format!("cannot remove volume `{}`", v.name),
+                        None,
+                        e,
+                    ));
+                }
+            }
         }
     }
     Ok(report)
