@@ -642,37 +642,16 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
             .map(|d| d.service.value.clone())
             .collect();
         if !args.no_deps && !deps.is_empty() {
-            let lock = match crate::lifecycle::take_lock(engine, stack).await {
-                Ok(l) => l,
-                Err(code) => return code,
-            };
             let opts = stackr_reconcile::plan::PlanOptions {
                 services: deps.clone(),
                 ..Default::default()
             };
-            let (p, inputs) = match crate::lifecycle::make_plan(engine, stack, &opts).await {
-                Ok(x) => x,
-                Err(code) => return code,
-            };
-            if crate::lifecycle::print_plan_problems(&p) {
-                return 1;
+            let reporter = crate::progress::Reporter::Plain;
+            if let Err(code) =
+                crate::lifecycle::converge(engine, stack, &opts, None, None, &reporter).await
+            {
+                return code;
             }
-            if p.has_changes() {
-                let apply_opts = stackr_reconcile::apply::ApplyOptions {
-                    stop_timeout: None,
-                    probe: Some(crate::lifecycle::probe()),
-                    cancel: None,
-                };
-                let steps = crate::lifecycle::print_step;
-                if let Err(e) =
-                    stackr_reconcile::apply::apply(engine, stack, inputs, &p, &apply_opts, &steps)
-                        .await
-                {
-                    crate::engine::print_apply_error(&e);
-                    return 1;
-                }
-            }
-            lock.release(engine).await;
         }
         // The one-off's spec: the service's, under another name, without its ports.
         let inputs = stackr_reconcile::desired::Inputs {

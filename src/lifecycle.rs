@@ -4,12 +4,10 @@ use std::time::Duration;
 
 use stackr_docker::DockerEngine;
 use stackr_engine::Engine;
-use stackr_reconcile::apply::{
-    ApplyOptions, DownOptions, ProbeRunner, Step, apply, build_images, down, wait_ready,
-};
-use stackr_reconcile::lock::{LockError, StackLock};
-use stackr_reconcile::observe::prepare;
-use stackr_reconcile::plan::{Plan, PlanOptions, plan, render_text};
+use stackr_ops::{DownOptions, OpError, OpEvent, Pull, UpOptions};
+use stackr_reconcile::apply::{ProbeRunner, Step, build_images, wait_ready};
+use stackr_reconcile::lock::LockError;
+use stackr_reconcile::plan::{Plan, PlanOptions, render_text};
 use stackr_spec::Stack;
 
 use crate::cli::{
@@ -56,67 +54,122 @@ pub fn print_step(step: Step) {
     }
 }
 
-/// Takes the stack's lock on the engine, waiting a little for another run to end.
-pub async fn take_lock(engine: &DockerEngine, stack: &Stack) -> Result<StackLock, i32> {
+/// Who this run is, for the lock: `pid PID on HOST`.
+pub fn holder() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "this machine".into());
-    let holder = format!("pid {} on {host}", std::process::id());
-    match StackLock::acquire(
-        engine,
-        &stack.name,
-        &probe(),
-        &holder,
-        Duration::from_secs(2),
-    )
-    .await
-    {
-        Ok(l) => Ok(l),
-        Err(e @ LockError::Busy { .. }) => {
-            eprintln!("error: {e}");
-            eprintln!(
-                "  help: wait for it to finish, or stop it; two runs on one stack at once would fight over its containers"
-            );
-            Err(1)
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            Err(1)
-        }
-    }
+    format!("pid {} on {host}", std::process::id())
 }
+
+/// What the operations need from this machine: env files, secret values, the probe runner.
+pub fn context(stack: &Stack) -> Result<stackr_ops::Context, i32> {
+    Ok(stackr_ops::Context {
+        base: stackr_reconcile::desired::Inputs {
+            env_files: env_files(stack)?,
+            probe_volume: Some(probe().volume),
+            secrets: crate::engine::secret_values(stack)?,
+            ..Default::default()
+        },
+        probe: probe(),
+        holder: holder(),
+    })
+}
+
+/// How long a run waits for another's lock.
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 
 pub async fn make_plan(
     engine: &DockerEngine,
     stack: &Stack,
     opts: &PlanOptions,
 ) -> Result<(Plan, stackr_reconcile::desired::Inputs), i32> {
-    let base = stackr_reconcile::desired::Inputs {
-        env_files: env_files(stack)?,
-        probe_volume: Some(probe().volume),
-        secrets: crate::engine::secret_values(stack)?,
-        ..Default::default()
-    };
-    match prepare(engine, stack, base).await {
-        Ok((desired, observed, inputs)) => Ok((plan(&desired, &observed, opts), inputs)),
+    let cx = context(stack)?;
+    match stackr_ops::plan(engine, stack, &cx, opts).await {
+        Ok((p, _, inputs)) => Ok((p, inputs)),
         Err(e) => {
-            print_apply_error(&e);
+            print_op_error(&e);
             Err(1)
         }
     }
 }
 
-pub fn print_plan_problems(p: &Plan) -> bool {
-    for w in &p.warnings {
-        eprintln!("warning: {w}");
-    }
-    for e in &p.errors {
+fn print_problems(problems: &[stackr_reconcile::plan::PlanProblem]) {
+    for e in problems {
         eprintln!("error: {e}");
         if let Some(h) = e.help() {
             eprintln!("  help: {h}");
         }
     }
-    !p.errors.is_empty()
+}
+
+/// Prints why an operation failed.
+pub fn print_op_error(e: &OpError) {
+    match e {
+        OpError::Plan { problems, .. } => print_problems(problems),
+        OpError::Lock(l @ LockError::Busy { .. }) => {
+            eprintln!("error: {l}");
+            eprintln!(
+                "  help: wait for it to finish, or stop it; two runs on one stack at once would fight over its containers"
+            );
+        }
+        OpError::Lock(l) => eprintln!("error: {l}"),
+        OpError::Pull { service, error, .. } => print_engine_error(error, Some(service)),
+        OpError::Apply(a) => print_apply_error(a),
+        OpError::Interrupted => eprintln!("{e}"),
+    }
+}
+
+/// Renders an operation's events.
+pub fn render_event(reporter: &Reporter, event: OpEvent) {
+    match event {
+        OpEvent::Step(s) => reporter.step(s),
+        OpEvent::Warning(w) => {
+            reporter.event(
+                "warning",
+                serde_json::json!({"code": w.code(), "message": w.to_string()}),
+            );
+            if !reporter.is_json() {
+                eprintln!("warning: {w}");
+            }
+        }
+        OpEvent::PullStarted { service, image } => reporter.event(
+            "pull-started",
+            serde_json::json!({"service": service, "image": image}),
+        ),
+        OpEvent::PullFinished { service, image } => reporter.event(
+            "pull-finished",
+            serde_json::json!({"service": service, "image": image}),
+        ),
+        OpEvent::Applying { plan } => {
+            if let Ok(v) = serde_json::to_value(&plan) {
+                reporter.event("plan", serde_json::json!({ "plan": v }));
+            }
+        }
+        OpEvent::UpToDate { stack, containers } => {
+            reporter.event(
+                "up-to-date",
+                serde_json::json!({"stack": stack, "containers": containers}),
+            );
+            if !reporter.is_json() {
+                eprintln!(
+                    "stack `{stack}` is up to date ({})",
+                    crate::render::count(containers, "container")
+                );
+            }
+        }
+        OpEvent::VolumeKept { volume } => {
+            reporter.event(
+                "volume-kept",
+                serde_json::json!({"volume": volume, "reason": "in use by a container of another stack"}),
+            );
+            if !reporter.is_json() {
+                eprintln!(
+                    "warning: volume {volume} is kept: a container that is not this stack's still uses it"
+                );
+            }
+        }
+    }
 }
 
 /// `stackr plan`: what `up` would do. Exit 0: no changes; 2 with `--detailed-exitcode` when
@@ -188,68 +241,10 @@ fn apply_scale(stack: &mut Stack, scales: &[String]) -> Result<(), i32> {
     Ok(())
 }
 
-/// Pulls the images of services that name one, as `--pull` (or their `pull-policy`) asks.
-/// Images that a service of the stack builds are never pulled; with `services` given, only
-/// theirs are considered.
-async fn pull_images(
-    engine: &DockerEngine,
-    stack: &Stack,
-    services: &[String],
-    when: Option<PullWhen>,
-    reporter: &Reporter,
-) -> Result<(), i32> {
-    use stackr_spec::PullPolicy;
-    let built: Vec<String> = stack
-        .services
-        .values()
-        .filter(|s| s.build.is_some())
-        .map(|s| stackr_reconcile::desired::image_of(stack, s))
-        .collect();
-    for s in stack.services.values() {
-        if !services.is_empty() && !services.contains(&s.name.value) {
-            continue;
-        }
-        let (Some(image), None) = (&s.image, &s.build) else {
-            continue;
-        };
-        if built.contains(&image.value) {
-            continue;
-        }
-        let policy = match when {
-            Some(PullWhen::Always) => PullPolicy::Always,
-            Some(PullWhen::Never) => PullPolicy::Never,
-            Some(PullWhen::Missing) => PullPolicy::Missing,
-            None => s
-                .pull_policy
-                .as_ref()
-                .map_or(PullPolicy::Missing, |p| p.value),
-        };
-        let pull = match policy {
-            PullPolicy::Always => true,
-            PullPolicy::Missing => matches!(engine.inspect_image(&image.value).await, Ok(None)),
-            PullPolicy::Never | PullPolicy::Build => false,
-        };
-        if !pull {
-            continue;
-        }
-        reporter.event(
-            "pull-started",
-            serde_json::json!({"service": s.name.value, "image": image.value}),
-        );
-        if let Err(e) = engine.pull_image(&image.value).await {
-            print_engine_error(&e, Some(&s.name.value));
-            return Err(1);
-        }
-        reporter.event(
-            "pull-finished",
-            serde_json::json!({"service": s.name.value, "image": image.value}),
-        );
-    }
-    Ok(())
-}
-
-/// Pulls what the services need, plans, and applies the plan, holding the stack's lock:
-/// what `up` does before it waits or attaches. Returns the inputs the plan was made with.
+/// Pulls what the services need, plans, and applies the plan, holding the stack's lock when
+/// there is something to do: what `up` does before it waits or attaches. Returns the inputs
+/// the plan was made with. The first Ctrl-C stops it once the engine calls in flight are
+/// answered; a second leaves at once.
 pub async fn converge(
     engine: &DockerEngine,
     stack: &Stack,
@@ -258,76 +253,47 @@ pub async fn converge(
     timeout: Option<u64>,
     reporter: &Reporter,
 ) -> Result<stackr_reconcile::desired::Inputs, i32> {
-    pull_images(engine, stack, &opts.services, pull, reporter).await?;
-    // A plan with nothing to do needs no lock: nothing is changed. Otherwise the lock is
-    // taken and the plan made again, from what the engine runs once no other run changes it.
-    let (mut p, mut inputs) = make_plan(engine, stack, opts).await?;
-    let mut lock = None;
-    if p.has_changes() && p.errors.is_empty() {
-        lock = Some(take_lock(engine, stack).await?);
-        (p, inputs) = make_plan(engine, stack, opts).await?;
-    }
-    if print_plan_problems(&p) {
-        reporter.event(
-            "error",
-            serde_json::json!({"message": "the plan has errors"}),
-        );
-        return Err(1);
-    }
-    let on_step = |s: Step| reporter.step(s);
-    if p.has_changes() {
-        let (cancel, cancelled) = tokio::sync::watch::channel(false);
-        let apply_opts = ApplyOptions {
-            stop_timeout: timeout.map(Duration::from_secs),
-            probe: Some(probe()),
-            cancel: Some(cancelled),
-        };
-        let run = apply(engine, stack, inputs.clone(), &p, &apply_opts, &on_step);
-        futures::pin_mut!(run);
-        // Ctrl-C stops the run once the engine calls in flight are answered; a second one
-        // leaves at once.
-        let result = tokio::select! {
-            r = &mut run => r,
-            _ = tokio::signal::ctrl_c() => {
-                let _ = cancel.send(true);
-                eprintln!("interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)");
-                tokio::select! {
-                    _ = &mut run => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-                reporter.finish();
-                eprintln!("interrupted: the next `stackr up` picks up where this one stopped");
-                return Err(130);
-            }
-        };
-        if let Err(e) = result {
-            reporter.finish();
-            reporter.event("error", serde_json::json!({"message": e.to_string()}));
-            print_apply_error(&e);
-            return Err(1);
-        }
-    } else {
-        let n = p
-            .items
-            .iter()
-            .filter(|i| i.kind == stackr_reconcile::plan::ObjectKind::Container)
-            .count();
-        reporter.event(
-            "up-to-date",
-            serde_json::json!({"stack": stack.name, "containers": n}),
-        );
-        if !reporter.is_json() {
+    let cx = context(stack)?;
+    let up_opts = UpOptions {
+        plan: opts.clone(),
+        pull: pull.map(|p| match p {
+            PullWhen::Always => Pull::Always,
+            PullWhen::Missing => Pull::Missing,
+            PullWhen::Never => Pull::Never,
+        }),
+        stop_timeout: timeout.map(Duration::from_secs),
+        wait: None,
+        lock_wait: LOCK_WAIT,
+    };
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let interrupts = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = cancel.send(true);
             eprintln!(
-                "stack `{}` is up to date ({})",
-                stack.name,
-                crate::render::count(n, "container")
+                "interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)"
             );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let sink = |e: OpEvent| render_event(reporter, e);
+    let result = stackr_ops::up(engine, stack, &cx, &up_opts, Some(cancelled), &sink).await;
+    interrupts.abort();
+    match result {
+        Ok((_, inputs)) => Ok(inputs),
+        Err(e) => {
+            reporter.finish();
+            let code = if matches!(e, OpError::Interrupted) {
+                130
+            } else {
+                1
+            };
+            reporter.event("error", serde_json::json!({"message": e.to_string()}));
+            print_op_error(&e);
+            Err(code)
         }
     }
-    if let Some(lock) = lock {
-        lock.release(engine).await;
-    }
-    Ok(inputs)
 }
 
 /// `stackr up`.
@@ -585,10 +551,6 @@ async fn stop_all(
 /// `stackr down`.
 pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
     crate::engine::with_engine_by_label(global, out, async |engine, stack, from_file| {
-        let _lock = match take_lock(engine, stack).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
         if !from_file {
             eprintln!(
                 "no stack file: removing everything labelled as stack `{}`",
@@ -600,10 +562,16 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
             // Without the file, every service is unknown: all go.
             remove_orphans: args.remove_orphans || !from_file,
             timeout: args.timeout.map(Duration::from_secs),
+            lock_wait: LOCK_WAIT,
         };
         let reporter = Reporter::new(args.format == ProgressFormat::Json);
-        let on_step = |s: Step| reporter.step(s);
-        let result = down(engine, &stack.name, &stack.waves, &opts, &on_step).await;
+        let sink = |e: OpEvent| render_event(&reporter, e);
+        let cx = stackr_ops::Context {
+            base: Default::default(),
+            probe: probe(),
+            holder: holder(),
+        };
+        let result = stackr_ops::down(engine, &stack.name, &stack.waves, &cx, &opts, &sink).await;
         reporter.finish();
         if reporter.is_json() {
             return match result {
@@ -614,18 +582,12 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
                     for v in &report.volumes {
                         reporter.event("volume-removed", serde_json::json!({"volume": v}));
                     }
-                    for v in &report.volumes_in_use {
-                        reporter.event(
-                            "volume-kept",
-                            serde_json::json!({"volume": v, "reason": "in use by a container of another stack"}),
-                        );
-                    }
                     reporter.event("done", serde_json::json!({"stack": stack.name}));
                     0
                 }
                 Err(e) => {
                     reporter.event("error", serde_json::json!({"message": e.to_string()}));
-                    print_apply_error(&e);
+                    print_op_error(&e);
                     1
                 }
             };
@@ -638,11 +600,6 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
                 for v in &report.volumes {
                     eprintln!("volume {v}: removed");
                 }
-                for v in &report.volumes_in_use {
-                    eprintln!(
-                        "warning: volume {v} is kept: a container that is not this stack's still uses it"
-                    );
-                }
                 for k in &report.kept {
                     eprintln!(
                         "warning: {k} is kept: its service is not in the stack (`--remove-orphans` removes it)"
@@ -654,7 +611,7 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> i32 {
                 0
             }
             Err(e) => {
-                print_apply_error(&e);
+                print_op_error(&e);
                 1
             }
         }

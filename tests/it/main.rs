@@ -10,6 +10,7 @@ mod fixtures;
 mod hashes;
 mod interpolation;
 mod merge;
+mod plan_json;
 mod robustness;
 mod support;
 mod watch;

@@ -696,9 +696,14 @@ impl Engine for FakeEngine {
             "Step 1/1 : FROM scratch (fake build of {})",
             spec.tag
         ));
+        // As a build cache does: the same inputs give the same image.
+        let id = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            serde_json::to_string(spec).unwrap_or_default().hash(&mut h);
+            format!("sha256:{:016x}{:048x}", h.finish(), 1)
+        };
         let mut st = lock(&self.state);
-        st.next_id += 1;
-        let id = format!("sha256:{:016x}{:048x}", st.next_id, 0);
         st.images.insert(
             spec.tag.clone(),
             ImageInfo {

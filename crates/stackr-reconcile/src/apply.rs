@@ -429,49 +429,6 @@ pub async fn build_images<E: Engine>(
     Ok(ids)
 }
 
-/// A container the plan recreates only because its image is rebuilt keeps running when the
-/// build gave the same image (a rebuild that hit the build cache, as `up --build` on
-/// unchanged sources does): its spec hash, which holds the image id, is the one it has.
-async fn same_image_kept<E: Engine>(
-    engine: &E,
-    plan: &Plan,
-    desired: &crate::desired::Desired,
-) -> Plan {
-    let mut plan = plan.clone();
-    for it in plan.items.iter_mut().filter(|i| {
-        i.kind == ObjectKind::Container
-            && i.action == Action::Recreate
-            && i.changes.is_empty()
-            && i.reason.as_deref() == Some(crate::plan::REASON_IMAGE_REBUILT)
-    }) {
-        let Some((service, want)) = desired
-            .services
-            .iter()
-            .flat_map(|s| s.containers.iter().map(move |c| (s, c)))
-            .find(|(_, c)| c.spec.name == it.name)
-        else {
-            continue;
-        };
-        let Some(id) = &it.id else { continue };
-        let Ok(Some(current)) = engine.inspect_container(id).await else {
-            continue;
-        };
-        if crate::plan::created_hash(&current).as_ref() != Some(&want.hash) {
-            continue;
-        }
-        // As the plan decides for a container it keeps.
-        if current.state == stackr_engine::ContainerState::Running
-            || crate::plan::stays_done(desired, &service.name, want, &current)
-        {
-            it.action = Action::Keep;
-            it.reason = Some("its image was rebuilt the same".into());
-        } else {
-            it.action = Action::Start;
-        }
-    }
-    plan
-}
-
 /// Applies a plan. `inputs` are those the plan was made with; images the plan builds are built
 /// first and their new ids go into the containers' specs.
 pub async fn apply<E: Engine>(
@@ -534,17 +491,16 @@ pub async fn apply<E: Engine>(
         .filter(|i| i.kind == ObjectKind::Image && i.action == Action::Build)
         .filter_map(|i| i.service.as_deref().and_then(|s| first.service(s)))
         .collect();
+    // A plan that builds recreates the containers of the images it builds, as it says: the
+    // caller that wants a rebuild to the same image to keep them (`stackr_ops::up`) builds
+    // first, then plans again from the images the engine has.
     let built = build_images(engine, &to_build, progress).await?;
-    let mut adjusted: Option<Plan> = None;
     let desired = if built.is_empty() {
         first
     } else {
         inputs.image_ids.extend(built);
-        let desired = crate::desired::desired(stack, &inputs)?;
-        adjusted = Some(same_image_kept(engine, plan, &desired).await);
-        desired
+        crate::desired::desired(stack, &inputs)?
     };
-    let plan = adjusted.as_ref().unwrap_or(plan);
 
     // Containers with native probes need the probe runner in its volume.
     if let Some(probe) = &opts.probe {

@@ -1,0 +1,38 @@
+//! Why an operation failed: the facts, with all text in `#[error]`.
+
+use stackr_engine::EngineError;
+use stackr_reconcile::apply::ApplyError;
+use stackr_reconcile::lock::LockError;
+use stackr_reconcile::plan::PlanProblem;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum OpError {
+    /// The plan has errors: nothing was changed.
+    #[error("the plan of stack `{stack}` has {}: nothing was changed", errors(problems.len()))]
+    Plan {
+        stack: String,
+        problems: Vec<PlanProblem>,
+    },
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("service `{service}`: cannot pull `{image}`: {error}")]
+    Pull {
+        service: String,
+        image: String,
+        error: EngineError,
+    },
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    /// Stopped on request (Ctrl-C) once the engine calls in flight were answered.
+    #[error("interrupted: the next `stackr up` picks up where this one stopped")]
+    Interrupted,
+}
+
+fn errors(n: usize) -> String {
+    if n == 1 {
+        "1 error".into()
+    } else {
+        format!("{n} errors")
+    }
+}

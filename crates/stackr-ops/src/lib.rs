@@ -1,0 +1,66 @@
+//! The operations a user runs on a stack, between the CLI and the reconciler: `up`, `plan`,
+//! `down`. Each is generic over [`stackr_engine::Engine`], so that every one is tested on the
+//! fake engine as well as on the daemon; each reports what it does as typed [`OpEvent`]s to a
+//! sink the caller renders, and fails with a typed [`OpError`]. Nothing here prints, reads a
+//! file or the environment: the caller passes what it read ([`Context`]).
+//!
+//! `up` is level-triggered: it plans, takes the lock only when there is something to do,
+//! plans again under the lock, builds what the plan builds, then observes and plans again
+//! with the same pure `plan`, so that what it applies is decided by `plan` alone from what the
+//! engine has (a rebuild that gives the same image keeps its containers, because the plan
+//! made after the build sees the same image id).
+
+mod down;
+mod error;
+mod up;
+
+pub use down::{DownOptions, down};
+pub use error::OpError;
+pub use up::{Pull, UpOptions, plan, up};
+
+use stackr_reconcile::apply::{ProbeRunner, Step};
+use stackr_reconcile::desired::Inputs;
+use stackr_reconcile::plan::{Plan, PlanWarning};
+
+/// What the caller read from the world for an operation: the env files and secret values
+/// (`base`), the probe runner, and who it is (for the lock).
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub base: Inputs,
+    pub probe: ProbeRunner,
+    /// Shown to runs that wait for this one's lock, like `pid 4242 on build-7`.
+    pub holder: String,
+}
+
+/// What an operation did or is doing, for the caller to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpEvent {
+    /// A step of applying a plan.
+    Step(Step),
+    PullStarted {
+        service: String,
+        image: String,
+    },
+    PullFinished {
+        service: String,
+        image: String,
+    },
+    /// The plan about to be applied (the last one made, under the lock).
+    Applying {
+        plan: Plan,
+    },
+    /// Nothing to do.
+    UpToDate {
+        stack: String,
+        containers: usize,
+    },
+    /// A warning of the plan applied (or found to have nothing to do).
+    Warning(PlanWarning),
+    /// `down` kept a volume that a container of another stack uses.
+    VolumeKept {
+        volume: String,
+    },
+}
+
+/// Where events go.
+pub type Sink<'a> = &'a (dyn Fn(OpEvent) + Send + Sync);

@@ -1,0 +1,235 @@
+//! `plan` and `up`.
+
+use std::time::Duration;
+
+use stackr_engine::{Engine, EngineError};
+use stackr_reconcile::apply::{ApplyError, ApplyOptions, Step, apply, build_images, wait_ready};
+use stackr_reconcile::desired::{Desired, Inputs};
+use stackr_reconcile::lock::StackLock;
+use stackr_reconcile::observe::prepare;
+use stackr_reconcile::plan::{Action, ObjectKind, Plan, PlanOptions};
+use stackr_spec::{PullPolicy, Stack};
+use tokio::sync::watch;
+
+use crate::{Context, OpError, OpEvent, Sink};
+
+/// `--pull`: whether to pull the images services name (never those the stack builds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pull {
+    Always,
+    Missing,
+    Never,
+}
+
+/// What `up` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    pub plan: PlanOptions,
+    /// `None`: each service's `pull-policy` (missing when unset).
+    pub pull: Option<Pull>,
+    /// How long a stopping container gets; `None`: its own grace period.
+    pub stop_timeout: Option<Duration>,
+    /// `--wait`: how long to wait for every service to be ready.
+    pub wait: Option<Duration>,
+    /// How long to wait for another run's lock.
+    pub lock_wait: Duration,
+}
+
+/// The plan for the stack as the engine runs it now, with the desired state and the inputs
+/// it was made with.
+pub async fn plan<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    cx: &Context,
+    opts: &PlanOptions,
+) -> Result<(Plan, Desired, Inputs), OpError> {
+    let (desired, observed, inputs) = prepare(engine, stack, cx.base.clone()).await?;
+    let p = stackr_reconcile::plan::plan(&desired, &observed, opts);
+    Ok((p, desired, inputs))
+}
+
+fn warn(p: &Plan, sink: Sink<'_>) {
+    for w in &p.warnings {
+        sink(OpEvent::Warning(w.clone()));
+    }
+}
+
+fn check(p: Plan) -> Result<Plan, OpError> {
+    if p.errors.is_empty() {
+        Ok(p)
+    } else {
+        Err(OpError::Plan {
+            stack: p.stack,
+            problems: p.errors,
+        })
+    }
+}
+
+/// Pulls what the services need, plans, and applies the plan; then, with `wait`, waits for
+/// the services to be ready. Returns the plan applied (the last one) and the inputs it was
+/// made with. `cancel` set to `true` stops it once the engine calls in flight are answered.
+pub async fn up<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    cx: &Context,
+    opts: &UpOptions,
+    cancel: Option<watch::Receiver<bool>>,
+    sink: Sink<'_>,
+) -> Result<(Plan, Inputs), OpError> {
+    pull_images(engine, stack, &opts.plan.services, opts.pull, sink).await?;
+    // A plan with nothing to do needs no lock: nothing is changed.
+    let (p, _, inputs) = plan(engine, stack, cx, &opts.plan).await?;
+    let p = check(p)?;
+    if !p.has_changes() {
+        warn(&p, sink);
+        let containers = p
+            .items
+            .iter()
+            .filter(|i| i.kind == ObjectKind::Container)
+            .count();
+        sink(OpEvent::UpToDate {
+            stack: stack.name.clone(),
+            containers,
+        });
+        wait(engine, stack, cx, opts, &inputs, sink).await?;
+        return Ok((p, inputs));
+    }
+    let lock =
+        StackLock::acquire(engine, &stack.name, &cx.probe, &cx.holder, opts.lock_wait).await?;
+    let result = converge(engine, stack, cx, opts, cancel, sink).await;
+    lock.release(engine).await;
+    let (p, inputs) = result?;
+    wait(engine, stack, cx, opts, &inputs, sink).await?;
+    Ok((p, inputs))
+}
+
+/// Under the lock: plan again, build what the plan builds, observe and plan again, apply.
+async fn converge<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    cx: &Context,
+    opts: &UpOptions,
+    cancel: Option<watch::Receiver<bool>>,
+    sink: Sink<'_>,
+) -> Result<(Plan, Inputs), OpError> {
+    let on_step = |s: Step| sink(OpEvent::Step(s));
+    let interrupted =
+        |cancel: &Option<watch::Receiver<bool>>| cancel.as_ref().is_some_and(|c| *c.borrow());
+    let (mut p, mut desired, mut inputs) = plan(engine, stack, cx, &opts.plan).await?;
+    p = check(p)?;
+    let builds: Vec<&str> = p
+        .items
+        .iter()
+        .filter(|i| i.kind == ObjectKind::Image && i.action == Action::Build)
+        .filter_map(|i| i.service.as_deref())
+        .collect();
+    if !builds.is_empty() {
+        let to_build: Vec<_> = builds.iter().filter_map(|s| desired.service(s)).collect();
+        build_images(engine, &to_build, &on_step).await?;
+        if interrupted(&cancel) {
+            return Err(OpError::Interrupted);
+        }
+        // What the images are now decides the containers: the same pure plan, made again.
+        let again = PlanOptions {
+            build: false,
+            ..opts.plan.clone()
+        };
+        (p, desired, inputs) = plan(engine, stack, cx, &again).await?;
+        p = check(p)?;
+    }
+    let _ = desired;
+    warn(&p, sink);
+    sink(OpEvent::Applying { plan: p.clone() });
+    if p.has_changes() {
+        let apply_opts = ApplyOptions {
+            stop_timeout: opts.stop_timeout,
+            probe: Some(cx.probe.clone()),
+            cancel: cancel.clone(),
+        };
+        match apply(engine, stack, inputs.clone(), &p, &apply_opts, &on_step).await {
+            Ok(()) => {}
+            Err(_) if interrupted(&cancel) => return Err(OpError::Interrupted),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((p, inputs))
+}
+
+/// `--wait`: every chosen service ready.
+async fn wait<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    _cx: &Context,
+    opts: &UpOptions,
+    inputs: &Inputs,
+    sink: Sink<'_>,
+) -> Result<(), OpError> {
+    let Some(timeout) = opts.wait else {
+        return Ok(());
+    };
+    let desired = stackr_reconcile::desired::desired(stack, inputs).map_err(ApplyError::from)?;
+    let on_step = |s: Step| sink(OpEvent::Step(s));
+    wait_ready(engine, &desired, &opts.plan.services, timeout, &on_step).await?;
+    Ok(())
+}
+
+/// Pulls the images of services that name one, as `pull` (or their `pull-policy`) asks.
+/// Images that a service of the stack builds are never pulled; with `services` given, only
+/// theirs are considered.
+async fn pull_images<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    services: &[String],
+    when: Option<Pull>,
+    sink: Sink<'_>,
+) -> Result<(), OpError> {
+    let built: Vec<String> = stack
+        .services
+        .values()
+        .filter(|s| s.build.is_some())
+        .map(|s| stackr_reconcile::desired::image_of(stack, s))
+        .collect();
+    for s in stack.services.values() {
+        if !services.is_empty() && !services.contains(&s.name.value) {
+            continue;
+        }
+        let (Some(image), None) = (&s.image, &s.build) else {
+            continue;
+        };
+        if built.contains(&image.value) {
+            continue;
+        }
+        let policy = match when {
+            Some(Pull::Always) => PullPolicy::Always,
+            Some(Pull::Never) => PullPolicy::Never,
+            Some(Pull::Missing) => PullPolicy::Missing,
+            None => s
+                .pull_policy
+                .as_ref()
+                .map_or(PullPolicy::Missing, |p| p.value),
+        };
+        let pull = match policy {
+            PullPolicy::Always => true,
+            PullPolicy::Missing => matches!(engine.inspect_image(&image.value).await, Ok(None)),
+            PullPolicy::Never | PullPolicy::Build => false,
+        };
+        if !pull {
+            continue;
+        }
+        let (service, image) = (s.name.value.clone(), image.value.clone());
+        sink(OpEvent::PullStarted {
+            service: service.clone(),
+            image: image.clone(),
+        });
+        engine
+            .pull_image(&image)
+            .await
+            .map_err(|error: EngineError| OpError::Pull {
+                service: service.clone(),
+                image: image.clone(),
+                error,
+            })?;
+        sink(OpEvent::PullFinished { service, image });
+    }
+    Ok(())
+}

@@ -1,0 +1,290 @@
+//! The operations on the fake engine: what `up` does is what its plan says, the lock is taken
+//! only to change something, a rebuild to the same image keeps its containers, and `down`
+//! leaves nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use stackr_engine::Engine;
+use stackr_engine::fake::{Behaviour, FakeEngine};
+use stackr_ops::{Context, DownOptions, OpError, OpEvent, UpOptions};
+use stackr_reconcile::apply::{ProbeRunner, Step};
+use stackr_reconcile::lock::{LockError, StackLock};
+use stackr_reconcile::plan::{Action, ObjectKind, PlanOptions};
+use stackr_spec::{Options, Stack, load_str};
+
+fn stack(text: &str, dir: &std::path::Path) -> Stack {
+    let opts = Options {
+        vars: Some(BTreeMap::new()),
+        ..Options::default()
+    };
+    let path = dir.join("stack.kdl");
+    let loaded = load_str(&path.to_string_lossy(), text, &opts);
+    match loaded.stack {
+        Some(s) => s,
+        None => panic!(
+            "{:?}",
+            loaded
+                .diagnostics
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+        ),
+    }
+}
+
+/// A build context on disk (the plan hashes its files).
+fn context_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("stackr-ops-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("img")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("img/Dockerfile"), "FROM scratch\n").unwrap_or_else(|e| panic!("{e}"));
+    dir
+}
+
+const SHOP: &str = r#"
+stack "shop"
+service "db" {
+    image "postgres:16"
+    health { shell "pg_isready" }
+}
+service "api" {
+    image "shop-api"
+    build "./img"
+    depends-on "db" condition="healthy"
+}
+service "web" {
+    image "nginx:1.27"
+    depends-on "api"
+}
+"#;
+
+fn engine() -> FakeEngine {
+    let e = FakeEngine::new();
+    for img in ["postgres:16", "nginx:1.27"] {
+        e.add_image(img);
+    }
+    e.set_behaviour(Behaviour::default());
+    e
+}
+
+fn cx() -> Context {
+    Context {
+        base: Default::default(),
+        probe: ProbeRunner {
+            volume: "stackr-probe-test".into(),
+            image: "stackr-probe:test".into(),
+            binary: b"probe",
+        },
+        holder: "pid 1 on test".into(),
+    }
+}
+
+fn opts() -> UpOptions {
+    UpOptions {
+        lock_wait: Duration::from_millis(200),
+        ..UpOptions::default()
+    }
+}
+
+/// Runs `up`, returning what it reported.
+async fn up(e: &FakeEngine, s: &Stack, o: &UpOptions) -> Result<Vec<OpEvent>, OpError> {
+    let events = Mutex::new(Vec::new());
+    let sink = |ev: OpEvent| {
+        if let Ok(mut v) = events.lock() {
+            v.push(ev);
+        }
+    };
+    stackr_ops::up(e, s, &cx(), o, None, &sink).await?;
+    Ok(events.into_inner().unwrap_or_default())
+}
+
+/// What `up` did to containers, as (name, action) from its steps.
+fn did(events: &[OpEvent]) -> Vec<(String, &'static str)> {
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for ev in events {
+        let OpEvent::Step(step) = ev else { continue };
+        let (name, what) = match step {
+            Step::Created { name, .. } => (name, "created"),
+            Step::Removed { name, .. } => (name, "removed"),
+            Step::Started { name, .. } => (name, "started"),
+            Step::Restarted { name, .. } => (name, "restarted"),
+            _ => continue,
+        };
+        out.push((name.clone(), what));
+    }
+    out.sort();
+    out
+}
+
+/// What a plan says to do to containers, in the same terms.
+fn said(p: &stackr_reconcile::plan::Plan) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    for i in p.items.iter().filter(|i| i.kind == ObjectKind::Container) {
+        let steps: &[&'static str] = match i.action {
+            Action::Create => &["created", "started"],
+            Action::Recreate => &["removed", "created", "started"],
+            Action::Start => &["started"],
+            Action::Restart => &["restarted"],
+            Action::Remove => &["removed"],
+            Action::Keep | Action::Build => &[],
+        };
+        out.extend(steps.iter().map(|s| (i.name.clone(), *s)));
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn up_does_what_plan_says_and_a_second_up_takes_no_lock() {
+    let dir = context_dir("plan-eq");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    let (before, _, _) = stackr_ops::plan(&e, &s, &cx(), &PlanOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let events = up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(did(&events), said(&before));
+    assert!(
+        e.calls().iter().any(|c| c == "create stackr-lock-shop"),
+        "a changing up takes the lock"
+    );
+    assert!(
+        !e.container_states().contains_key("stackr-lock-shop"),
+        "and releases it"
+    );
+    e.clear_calls();
+    let events = up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        events
+            .iter()
+            .any(|ev| matches!(ev, OpEvent::UpToDate { containers: 3, .. })),
+        "{events:?}"
+    );
+    let calls = e.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.starts_with("create") && !c.starts_with("build")),
+        "a no-op up changes nothing and takes no lock: {calls:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_rebuild_to_the_same_image_keeps_its_containers() {
+    let dir = context_dir("same-image");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let forced = UpOptions {
+        plan: PlanOptions {
+            build: true,
+            ..PlanOptions::default()
+        },
+        ..opts()
+    };
+    // The plan says it builds, and would recreate `api` if the image changed.
+    let (p, _, _) = stackr_ops::plan(&e, &s, &cx(), &forced.plan)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(p.items.iter().any(|i| i.action == Action::Build), "{p:?}");
+    e.clear_calls();
+    let events = up(&e, &s, &forced)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        e.calls().iter().any(|c| c == "build shop-api"),
+        "{:?}",
+        e.calls()
+    );
+    // The build gave the same image: the plan made after it keeps everything.
+    assert_eq!(did(&events), Vec::<(String, &str)>::new(), "{events:?}");
+    let applied = events.iter().find_map(|ev| match ev {
+        OpEvent::Applying { plan } => Some(plan),
+        _ => None,
+    });
+    assert!(applied.is_some_and(|p| !p.has_changes()), "{applied:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_run_while_another_holds_the_lock_is_refused_and_changes_nothing() {
+    let dir = context_dir("busy");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    let held = StackLock::acquire(&e, "shop", &cx().probe, "pid 9 on other", Duration::ZERO)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let r = up(&e, &s, &opts()).await;
+    match r {
+        Err(OpError::Lock(LockError::Busy { holder, .. })) => {
+            assert_eq!(holder.as_deref(), Some("pid 9 on other"))
+        }
+        other => panic!("expected the lock to be busy: {other:?}"),
+    }
+    let states = e.container_states();
+    assert_eq!(states.len(), 1, "only the lock's container: {states:?}");
+    held.release(&e).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn plan_errors_stop_up_before_anything_changes() {
+    let dir = context_dir("errors");
+    let e = FakeEngine::new();
+    let s = stack(SHOP, &dir);
+    let never = UpOptions {
+        pull: Some(stackr_ops::Pull::Never),
+        ..opts()
+    };
+    let r = up(&e, &s, &never).await;
+    match r {
+        Err(OpError::Plan { problems, .. }) => {
+            let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            assert_eq!(
+                text,
+                [
+                    "service `db`: image `postgres:16` is not on the engine",
+                    "service `web`: image `nginx:1.27` is not on the engine"
+                ]
+            );
+        }
+        other => panic!("expected plan errors: {other:?}"),
+    }
+    assert!(e.container_states().is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn down_removes_everything_and_releases_the_lock() {
+    let dir = context_dir("down");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let sink = |_: OpEvent| {};
+    let down = DownOptions {
+        remove_volumes: true,
+        lock_wait: Duration::from_millis(200),
+        ..DownOptions::default()
+    };
+    stackr_ops::down(&e, "shop", &s.waves, &cx(), &down, &sink)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        e.container_states().is_empty(),
+        "{:?}",
+        e.container_states()
+    );
+    assert!(e.list_networks("shop").await.unwrap_or_default().is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
