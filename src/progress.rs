@@ -7,7 +7,9 @@
 //! `build-finished`, `container-removed`, `container-created`, `waiting`,
 //! `container-starting` (the start request), `container-started`, `container-restarted`,
 //! `container-healthy` (with `engine_time_ms`, when the engine saw it), `container-exited`
-//! (with `exit_code`), `up-to-date`, `error` (with `message`), `done`.
+//! (with `exit_code`), `network-removed` (a duplicate), `pull-started`, `pull-finished`,
+//! `warning` (with `code` and `message`), `plan` (the plan `up` applies, as `plan --format
+//! json` gives it), `up-to-date`, `volume-kept`, `error` (with `message`), `done`.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
