@@ -152,7 +152,7 @@ pub struct KillArgs {
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
-    /// Do not ask (stackr never asks; accepted for compose's sake).
+    /// Do not ask before removing (stackr asks only when its input is a terminal).
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Stop running containers first.

@@ -163,6 +163,21 @@ pub fn rm(global: &Global, args: &RmArgs, out: &Output) -> i32 {
             Ok(l) => l,
             Err(code) => return code,
         };
+        // As compose does: without `-f`, asked first on a terminal.
+        let going: Vec<&str> = list
+            .iter()
+            .filter(|c| args.stop || c.state != ContainerState::Running)
+            .map(|c| c.name.as_str())
+            .collect();
+        if !args.force && !going.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprint!("Going to remove {}. Are you sure? [yN] ", going.join(", "));
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                eprintln!("nothing removed");
+                return 0;
+            }
+        }
         let mut code = 0;
         for c in list.iter().rev() {
             if c.state == ContainerState::Running {
@@ -184,7 +199,6 @@ pub fn rm(global: &Global, args: &RmArgs, out: &Output) -> i32 {
                 }
             }
         }
-        let _ = args.force;
         code
     })
 }

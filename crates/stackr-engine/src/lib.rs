@@ -4,10 +4,11 @@
 //! networks, volumes and images stackr wants ([`ContainerSpec`], [`NetworkSpec`],
 //! [`VolumeSpec`], [`BuildSpec`]) and what it observes ([`ContainerInfo`], [`NetworkInfo`],
 //! [`VolumeInfo`], [`Event`]). `stackr-docker` implements it over the Docker Engine API;
-//! [`fake::FakeEngine`] implements it in memory for tests. This crate knows nothing of bollard
+//! `fake::FakeEngine` (feature `fake`, for tests only) implements it in memory. This crate knows nothing of bollard
 //! or of the stack language.
 
 pub mod context;
+#[cfg(feature = "fake")]
 pub mod fake;
 
 use std::collections::BTreeMap;
@@ -44,6 +45,17 @@ pub const LABEL_SECRETS_FOR: &str = "io.stackr.secrets-for";
 pub const LABEL_PROBE: &str = "io.stackr.probe";
 /// Images built by stackr carry the hash of their build inputs.
 pub const LABEL_BUILD_HASH: &str = "io.stackr.build-hash";
+/// Containers carry the id of the image they were created from.
+pub const LABEL_IMAGE_ID: &str = "io.stackr.image-id";
+
+// The paths stackr uses inside containers: one home, as for the labels above.
+
+/// Where a container's secrets volume is mounted.
+pub const SECRETS_DIR: &str = "/run/secrets";
+/// The file in a secrets volume that holds the digests of its secrets (never values).
+pub const SECRETS_DIGEST_FILE: &str = ".stackr-digest";
+/// Where the probe volume is mounted in containers that use native probes or sync rules.
+pub const PROBE_DIR: &str = "/.stackr";
 
 /// What the engine is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

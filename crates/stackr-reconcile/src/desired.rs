@@ -43,8 +43,7 @@ impl std::fmt::Debug for SecretValue {
     }
 }
 
-/// Where secrets are mounted in containers.
-pub const SECRETS_DIR: &str = "/run/secrets";
+pub use stackr_engine::{PROBE_DIR, SECRETS_DIR};
 
 /// A secret file to put into a container's secrets volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,9 +76,6 @@ pub fn secrets_digest(files: &[SecretFile]) -> String {
     }
     out
 }
-
-/// Where the probe volume is mounted in containers that use native probes.
-pub const PROBE_DIR: &str = "/.stackr";
 
 /// A network stackr wants, or uses without owning.
 #[derive(Debug, Clone, PartialEq)]

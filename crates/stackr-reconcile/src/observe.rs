@@ -7,8 +7,7 @@ use stackr_engine::{ContainerInfo, Engine, LABEL_STACK, Result};
 use crate::desired::Desired;
 use crate::plan::Observed;
 
-/// The file in a secrets volume that holds the digests of its secrets.
-pub const DIGEST_FILE: &str = ".stackr-digest";
+pub use stackr_engine::SECRETS_DIGEST_FILE as DIGEST_FILE;
 
 /// The content of the first file of a tar archive.
 fn first_file(tar: &[u8]) -> Option<String> {
