@@ -175,7 +175,7 @@ async fn wait<E: Engine>(
 
 /// Pulls the images of services that name one, as `pull` (or their `pull-policy`) asks.
 /// Images that a service of the stack builds are never pulled; with `services` given, only
-/// theirs are considered.
+/// theirs are considered. Each image is looked at once, all at the same time.
 async fn pull_images<E: Engine>(
     engine: &E,
     stack: &Stack,
@@ -189,6 +189,8 @@ async fn pull_images<E: Engine>(
         .filter(|s| s.build.is_some())
         .map(|s| stackr_reconcile::desired::image_of(stack, s))
         .collect();
+    // Image → (the first service that names it, whether to pull it always).
+    let mut wanted: std::collections::BTreeMap<String, (String, bool)> = Default::default();
     for s in stack.services.values() {
         if !services.is_empty() && !services.contains(&s.name.value) {
             continue;
@@ -208,15 +210,24 @@ async fn pull_images<E: Engine>(
                 .as_ref()
                 .map_or(PullPolicy::Missing, |p| p.value),
         };
-        let pull = match policy {
+        let always = match policy {
             PullPolicy::Always => true,
-            PullPolicy::Missing => matches!(engine.inspect_image(&image.value).await, Ok(None)),
-            PullPolicy::Never | PullPolicy::Build => false,
+            PullPolicy::Missing => false,
+            PullPolicy::Never | PullPolicy::Build => continue,
         };
+        let entry = wanted
+            .entry(image.value.clone())
+            .or_insert_with(|| (s.name.value.clone(), always));
+        entry.1 |= always;
+    }
+    let present = futures::future::join_all(wanted.iter().map(|(image, (_, always))| async move {
+        *always || matches!(engine.inspect_image(image).await, Ok(None))
+    }))
+    .await;
+    for ((image, (service, _)), pull) in wanted.into_iter().zip(present) {
         if !pull {
             continue;
         }
-        let (service, image) = (s.name.value.clone(), image.value.clone());
         sink(OpEvent::PullStarted {
             service: service.clone(),
             image: image.clone(),

@@ -34,8 +34,8 @@ pub enum LockError {
     Engine { stack: String, error: EngineError },
 }
 
-/// A held lock. [`StackLock::release`] frees it at once; dropping it frees it as soon as the
-/// engine sees the connection close.
+/// A held lock; [`StackLock::release`] or dropping it frees it, as soon as the engine sees the
+/// connection close.
 #[derive(Debug)]
 pub struct StackLock {
     held: Option<Held>,
@@ -105,10 +105,11 @@ impl StackLock {
         }
     }
 
-    /// Frees the lock now.
-    pub async fn release<E: Engine>(mut self, engine: &E) {
+    /// Frees the lock: the connection closes, and the engine ends and removes the lock's
+    /// container on its own, as for a holder that dies (the next run that wants the lock
+    /// waits the few milliseconds that takes). Nothing is waited for here.
+    pub async fn release<E: Engine>(mut self, _engine: &E) {
         self.held = None;
-        let _ = engine.remove_container(&self.id).await;
     }
 }
 
