@@ -158,6 +158,15 @@ pub fn render_event(reporter: &Reporter, event: OpEvent) {
                 );
             }
         }
+        OpEvent::Stopped { container } => {
+            reporter.event(
+                "container-stopped",
+                serde_json::json!({"container": container}),
+            );
+            if !reporter.is_json() {
+                eprintln!("{container}: stopped");
+            }
+        }
         OpEvent::VolumeKept { volume } => {
             reporter.event(
                 "volume-kept",
@@ -509,43 +518,24 @@ async fn exited(
     stack: &Stack,
     which: &Option<String>,
 ) -> Option<(String, i32)> {
-    let list = engine.list_containers(&stack.name).await.ok()?;
-    list.into_iter()
-        .filter(|c| c.state == stackr_engine::ContainerState::Exited)
-        .filter(|c| match which {
-            Some(svc) => c.service() == Some(svc.as_str()),
-            None => true,
-        })
-        .find_map(|c| {
-            let code = c.exit_code?;
-            Some((c.name, i32::try_from(code).unwrap_or(1)))
-        })
+    let (name, code) = stackr_ops::first_exited(engine, &stack.name, which.as_deref())
+        .await
+        .ok()??;
+    Some((name, i32::try_from(code).unwrap_or(1)))
 }
 
-/// Stops every container of the stack, dependents first.
+/// Stops every container of the stack, dependents first, saying which.
 async fn stop_all(
     engine: &DockerEngine,
     stack: &Stack,
     timeout: Option<Duration>,
 ) -> stackr_engine::Result<()> {
-    let list = engine.list_containers(&stack.name).await?;
-    for wave in stack.waves.iter().rev() {
-        let stops = list
-            .iter()
-            .filter(|c| c.service().is_some_and(|s| wave.iter().any(|w| w == s)))
-            .filter(|c| c.state == stackr_engine::ContainerState::Running)
-            .map(|c| async move {
-                let r = engine.stop_container(&c.id, timeout).await;
-                if r.is_ok() {
-                    eprintln!("{}: stopped", c.name);
-                }
-                r
-            });
-        for r in futures::future::join_all(stops).await {
-            r?;
+    let sink = |e: OpEvent| {
+        if let OpEvent::Stopped { container } = e {
+            eprintln!("{container}: stopped");
         }
-    }
-    Ok(())
+    };
+    stackr_ops::stop(engine, &stack.name, &stack.waves, timeout, &sink).await
 }
 
 /// `stackr down`.

@@ -1,12 +1,10 @@
 //! `stackr logs`, and the log view of an attached `up`: one prefix per container, aligned and
 //! coloured, following containers that restart.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 
 use futures::StreamExt;
-use futures::stream::{BoxStream, SelectAll};
-use stackr_engine::{Engine, EventKind, LogChunk, LogOptions, LogStream};
+use stackr_engine::{Engine, LogChunk, LogOptions, LogStream};
 use stackr_spec::Stack;
 
 use crate::cli::{Global, LogsArgs};
@@ -100,28 +98,8 @@ impl LogPrinter {
     }
 }
 
-enum Item {
-    Chunk(String, String, LogChunk),
-    End(String),
-}
-
-fn tagged(
-    id: String,
-    name: String,
-    service: String,
-    stream: BoxStream<'static, stackr_engine::Result<LogChunk>>,
-) -> BoxStream<'static, Item> {
-    stream
-        .filter_map(move |r| {
-            let (name, service) = (name.clone(), service.clone());
-            async move { r.ok().map(|c| Item::Chunk(name, service, c)) }
-        })
-        .chain(futures::stream::once(async move { Item::End(id) }))
-        .boxed()
-}
-
 /// Follows the logs of the chosen services (all when empty) until every followed container has
-/// stopped; containers that start again meanwhile are followed again.
+/// stopped (`stackr_ops::follow`), printed by `printer`.
 pub async fn follow<E: Engine>(
     engine: &E,
     stack: &str,
@@ -129,71 +107,8 @@ pub async fn follow<E: Engine>(
     tail: Option<u64>,
     printer: &LogPrinter,
 ) -> stackr_engine::Result<()> {
-    let mut events = engine.events(stack).await?;
-    let chosen =
-        |s: Option<&str>| services.is_empty() || s.is_some_and(|s| services.iter().any(|x| x == s));
-    let containers = engine.list_containers(stack).await?;
-    let mut all: SelectAll<BoxStream<'static, Item>> = SelectAll::new();
-    let mut active: BTreeSet<String> = BTreeSet::new();
-    let opts = LogOptions {
-        follow: true,
-        tail,
-        timestamps: printer.timestamps,
-    };
-    // Stopped containers too: their output is shown, and their stream ends at once.
-    for c in containers.iter().filter(|c| chosen(c.service())) {
-        let stream = engine.logs(&c.id, &opts).await?;
-        active.insert(c.id.clone());
-        all.push(tagged(
-            c.id.clone(),
-            c.name.clone(),
-            c.service().unwrap_or_default().to_string(),
-            stream,
-        ));
-    }
-    if active.is_empty() {
-        return Ok(());
-    }
-    loop {
-        tokio::select! {
-            item = all.next(), if !all.is_empty() => {
-                match item {
-                    Some(Item::Chunk(name, service, chunk)) => printer.print(&name, &service, &chunk),
-                    Some(Item::End(id)) => {
-                        active.remove(&id);
-                        if active.is_empty() {
-                            // Every container ended, or the engine went away with them.
-                            engine.info().await?;
-                            return Ok(());
-                        }
-                    }
-                    None => {
-                        engine.info().await?;
-                        return Ok(());
-                    }
-                }
-            }
-            ev = events.next() => {
-                let ev = match ev {
-                    Some(Ok(ev)) => ev,
-                    // The stream broke: an engine that went away is an error; one that is
-                    // still there is followed again.
-                    Some(Err(_)) | None => {
-                        engine.info().await?;
-                        events = engine.events(stack).await?;
-                        continue;
-                    }
-                };
-                if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) && !active.contains(&ev.container_id) {
-                    let again = LogOptions { tail: Some(0), ..opts.clone() };
-                    if let Ok(stream) = engine.logs(&ev.container_id, &again).await {
-                        active.insert(ev.container_id.clone());
-                        all.push(tagged(ev.container_id.clone(), ev.container_name.clone(), ev.service.clone().unwrap_or_default(), stream));
-                    }
-                }
-            }
-        }
-    }
+    let sink = |l: stackr_ops::LogLine| printer.print(&l.container, &l.service, &l.chunk);
+    stackr_ops::follow(engine, stack, services, tail, printer.timestamps, &sink).await
 }
 
 /// `stackr logs`.

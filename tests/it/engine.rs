@@ -103,26 +103,31 @@ impl TestStack {
     }
 }
 
+/// Removes every container, network and volume labelled as `stack`.
+pub fn remove_stack_objects(stack: &str) {
+    let filter = format!("label=io.stackr.stack={stack}");
+    for id in docker(&["ps", "-aq", "--filter", &filter]).lines() {
+        docker(&["rm", "-f", "-v", id]);
+    }
+    // The engine may still be detaching the removed containers: try a few times.
+    for _ in 0..5 {
+        let left = docker(&["network", "ls", "-q", "--filter", &filter]);
+        if left.trim().is_empty() {
+            break;
+        }
+        for id in left.lines() {
+            docker(&["network", "rm", id]);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for v in docker(&["volume", "ls", "-q", "--filter", &filter]).lines() {
+        docker(&["volume", "rm", "-f", v]);
+    }
+}
+
 impl Drop for TestStack {
     fn drop(&mut self) {
-        let filter = format!("label=io.stackr.stack={}", self.name);
-        for id in docker(&["ps", "-aq", "--filter", &filter]).lines() {
-            docker(&["rm", "-f", "-v", id]);
-        }
-        // The engine may still be detaching the removed containers: try a few times.
-        for _ in 0..5 {
-            let left = docker(&["network", "ls", "-q", "--filter", &filter]);
-            if left.trim().is_empty() {
-                break;
-            }
-            for id in left.lines() {
-                docker(&["network", "rm", id]);
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        for v in docker(&["volume", "ls", "-q", "--filter", &filter]).lines() {
-            docker(&["volume", "rm", "-f", v]);
-        }
+        remove_stack_objects(&self.name);
         // The test image's tag stays: removing it while another test builds the same layers
         // can break that build. Tags are cheap; the layers are shared.
         let _ = std::fs::remove_dir_all(&self.dir);

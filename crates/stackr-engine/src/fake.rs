@@ -46,6 +46,8 @@ pub struct FakeEngine {
     state: std::sync::Arc<Mutex<State>>,
     /// Engine calls begun and not yet answered.
     in_flight: std::sync::atomic::AtomicUsize,
+    /// Set by [`FakeEngine::go_away`]: the daemon is gone.
+    gone: std::sync::atomic::AtomicBool,
     behaviour: Mutex<Behaviour>,
     events: broadcast::Sender<Event>,
 }
@@ -69,9 +71,15 @@ impl FakeEngine {
         FakeEngine {
             state: std::sync::Arc::new(Mutex::new(State::default())),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
+            gone: std::sync::atomic::AtomicBool::new(false),
             behaviour: Mutex::new(Behaviour::default()),
             events,
         }
+    }
+
+    /// The daemon goes away: `info` fails as for an unreachable engine from now on.
+    pub fn go_away(&self) {
+        self.gone.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// How many creates are under way (begun, not answered).
@@ -95,23 +103,7 @@ impl FakeEngine {
     /// Adds a network as another client would make it (a duplicate name included, as an
     /// interrupted run's create can leave); returns its id.
     pub fn add_network(&self, name: &str, labels: BTreeMap<String, String>) -> String {
-        let mut st = lock(&self.state);
-        st.next_id += 1;
-        let id = format!("net{:04}", st.next_id);
-        let created = Some(i128::from(st.next_id));
-        st.networks.insert(
-            id.clone(),
-            NetworkInfo {
-                id: id.clone(),
-                name: name.to_string(),
-                driver: "bridge".into(),
-                internal: false,
-                labels,
-                created,
-                attached: None,
-            },
-        );
-        id
+        insert_network(&mut lock(&self.state), name, None, false, labels)
     }
 
     /// Adds a volume as another client would make it.
@@ -272,12 +264,44 @@ impl FakeEngine {
     }
 }
 
+/// A new network in the fake's state; returns its id.
+fn insert_network(
+    st: &mut State,
+    name: &str,
+    driver: Option<String>,
+    internal: bool,
+    labels: BTreeMap<String, String>,
+) -> String {
+    st.next_id += 1;
+    let id = format!("net{:04}", st.next_id);
+    let created = Some(i128::from(st.next_id));
+    st.networks.insert(
+        id.clone(),
+        NetworkInfo {
+            id: id.clone(),
+            name: name.to_string(),
+            driver: driver.unwrap_or_else(|| "bridge".into()),
+            internal,
+            labels,
+            created,
+            attached: None,
+        },
+    );
+    id
+}
+
 fn of_stack(labels: &BTreeMap<String, String>, stack: &str) -> bool {
     labels.get(LABEL_STACK).is_some_and(|s| s == stack)
 }
 
 impl Engine for FakeEngine {
     async fn info(&self) -> Result<EngineInfo> {
+        if self.gone.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(EngineError::Unreachable {
+                endpoint: "fake://".into(),
+                reason: "the fake daemon went away".into(),
+            });
+        }
         Ok(EngineInfo {
             server_version: "fake".into(),
             api_version: "1.41".into(),
@@ -375,22 +399,13 @@ impl Engine for FakeEngine {
                 message: "a network with this name exists".into(),
             });
         }
-        st.next_id += 1;
-        let id = format!("net{:04}", st.next_id);
-        let created = Some(i128::from(st.next_id));
-        st.networks.insert(
-            id.clone(),
-            NetworkInfo {
-                id: id.clone(),
-                name: spec.name.clone(),
-                driver: spec.driver.clone().unwrap_or_else(|| "bridge".into()),
-                internal: spec.internal,
-                labels: spec.labels.clone(),
-                created,
-                attached: None,
-            },
-        );
-        Ok(id)
+        Ok(insert_network(
+            &mut st,
+            &spec.name,
+            spec.driver.clone(),
+            spec.internal,
+            spec.labels.clone(),
+        ))
     }
 
     async fn remove_network(&self, id: &str) -> Result<()> {

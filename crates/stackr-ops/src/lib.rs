@@ -1,5 +1,6 @@
 //! The operations a user runs on a stack, between the CLI and the reconciler: `up`, `plan`,
-//! `down`. Each is generic over [`stackr_engine::Engine`], so that every one is tested on the
+//! `down`, `stop` (dependents first), and `follow` (the logs of `logs -f` and of an attached
+//! `up`). Each is generic over [`stackr_engine::Engine`], so that every one is tested on the
 //! fake engine as well as on the daemon; each reports what it does as typed [`OpEvent`]s to a
 //! sink the caller renders, and fails with a typed [`OpError`]. Nothing here prints, reads a
 //! file or the environment: the caller passes what it read ([`Context`]).
@@ -12,10 +13,14 @@
 
 mod down;
 mod error;
+mod logs;
+mod stop;
 mod up;
 
 pub use down::{DownOptions, down};
 pub use error::OpError;
+pub use logs::{LogLine, follow};
+pub use stop::{first_exited, stop};
 pub use up::{Pull, UpOptions, plan, up};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
@@ -59,6 +64,10 @@ pub enum OpEvent {
     /// `down` kept a volume that a container of another stack uses.
     VolumeKept {
         volume: String,
+    },
+    /// `stop` stopped a container.
+    Stopped {
+        container: String,
     },
 }
 

@@ -288,3 +288,69 @@ async fn down_removes_everything_and_releases_the_lock() {
     assert!(e.list_networks("shop").await.unwrap_or_default().is_empty());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn follow_shows_every_container_and_ends_when_they_do() {
+    let dir = context_dir("follow");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let lines = Mutex::new(Vec::new());
+    let sink = |l: stackr_ops::LogLine| {
+        if let Ok(mut v) = lines.lock() {
+            v.push(l.container);
+        }
+    };
+    stackr_ops::follow(&e, "shop", &[], None, false, &sink)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let mut seen = lines.into_inner().unwrap_or_default();
+    seen.sort();
+    assert_eq!(seen, ["shop-api-1", "shop-db-1", "shop-web-1"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn follow_says_so_when_the_daemon_goes_away() {
+    let dir = context_dir("follow-gone");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    // The streams end, as they do when the daemon goes: that is not a quiet end.
+    e.go_away();
+    let sink = |_: stackr_ops::LogLine| {};
+    let r = stackr_ops::follow(&e, "shop", &[], None, false, &sink).await;
+    assert!(
+        matches!(r, Err(stackr_engine::EngineError::Unreachable { .. })),
+        "{r:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn stop_goes_dependents_first() {
+    let dir = context_dir("stop");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let stopped = Mutex::new(Vec::new());
+    let sink = |ev: OpEvent| {
+        if let (OpEvent::Stopped { container }, Ok(mut v)) = (ev, stopped.lock()) {
+            v.push(container);
+        }
+    };
+    stackr_ops::stop(&e, "shop", &s.waves, None, &sink)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        stopped.into_inner().unwrap_or_default(),
+        ["shop-web-1", "shop-api-1", "shop-db-1"]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

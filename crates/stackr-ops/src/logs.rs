@@ -1,0 +1,121 @@
+//! Following a stack's logs: every chosen container's output, with containers that start
+//! again followed again, until every followed container has stopped. The end of the streams
+//! because the engine went away is an error, never a quiet end.
+
+use std::collections::BTreeSet;
+
+use futures::StreamExt;
+use futures::stream::{BoxStream, SelectAll};
+use stackr_engine::{Engine, EventKind, LogChunk, LogOptions};
+
+/// A chunk of a container's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub container: String,
+    pub service: String,
+    pub chunk: LogChunk,
+}
+
+enum Item {
+    Chunk(LogLine),
+    End(String),
+}
+
+fn tagged(
+    id: String,
+    container: String,
+    service: String,
+    stream: BoxStream<'static, stackr_engine::Result<LogChunk>>,
+) -> BoxStream<'static, Item> {
+    stream
+        .filter_map(move |r| {
+            let (container, service) = (container.clone(), service.clone());
+            async move {
+                r.ok().map(|chunk| {
+                    Item::Chunk(LogLine {
+                        container,
+                        service,
+                        chunk,
+                    })
+                })
+            }
+        })
+        .chain(futures::stream::once(async move { Item::End(id) }))
+        .boxed()
+}
+
+/// Follows the logs of the chosen services (all when empty), from the last `tail` lines.
+pub async fn follow<E: Engine>(
+    engine: &E,
+    stack: &str,
+    services: &[String],
+    tail: Option<u64>,
+    timestamps: bool,
+    sink: &(dyn Fn(LogLine) + Send + Sync),
+) -> stackr_engine::Result<()> {
+    let mut events = engine.events(stack).await?;
+    let chosen =
+        |s: Option<&str>| services.is_empty() || s.is_some_and(|s| services.iter().any(|x| x == s));
+    let containers = engine.list_containers(stack).await?;
+    let mut all: SelectAll<BoxStream<'static, Item>> = SelectAll::new();
+    let mut active: BTreeSet<String> = BTreeSet::new();
+    let opts = LogOptions {
+        follow: true,
+        tail,
+        timestamps,
+    };
+    // Stopped containers too: their output is shown, and their stream ends at once.
+    for c in containers.iter().filter(|c| chosen(c.service())) {
+        let stream = engine.logs(&c.id, &opts).await?;
+        active.insert(c.id.clone());
+        all.push(tagged(
+            c.id.clone(),
+            c.name.clone(),
+            c.service().unwrap_or_default().to_string(),
+            stream,
+        ));
+    }
+    if active.is_empty() {
+        return Ok(());
+    }
+    loop {
+        tokio::select! {
+            item = all.next(), if !all.is_empty() => {
+                match item {
+                    Some(Item::Chunk(line)) => sink(line),
+                    Some(Item::End(id)) => {
+                        active.remove(&id);
+                        if active.is_empty() {
+                            // Every container ended, or the engine went away with them.
+                            engine.info().await?;
+                            return Ok(());
+                        }
+                    }
+                    None => {
+                        engine.info().await?;
+                        return Ok(());
+                    }
+                }
+            }
+            ev = events.next() => {
+                let ev = match ev {
+                    Some(Ok(ev)) => ev,
+                    // The stream broke: an engine that went away is an error; one that is
+                    // still there is followed again.
+                    Some(Err(_)) | None => {
+                        engine.info().await?;
+                        events = engine.events(stack).await?;
+                        continue;
+                    }
+                };
+                if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) && !active.contains(&ev.container_id) {
+                    let again = LogOptions { tail: Some(0), ..opts.clone() };
+                    if let Ok(stream) = engine.logs(&ev.container_id, &again).await {
+                        active.insert(ev.container_id.clone());
+                        all.push(tagged(ev.container_id.clone(), ev.container_name.clone(), ev.service.clone().unwrap_or_default(), stream));
+                    }
+                }
+            }
+        }
+    }
+}
