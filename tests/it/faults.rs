@@ -444,3 +444,33 @@ impl Drop for Cleanup {
         }
     }
 }
+
+#[test]
+fn down_v_keeps_a_volume_that_a_container_of_another_stack_still_uses() {
+    let s = TestStack::new("down-in-use", |n| three_services(n, "one"));
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let volume = format!("{}_data", s.name);
+    // A container that is not this stack's, made before the rules refused it (or by hand).
+    let user = format!("{}-other-user", s.name);
+    let image = format!("{}:img", s.name);
+    let _ = docker(&[
+        "create",
+        "--name",
+        &user,
+        "-v",
+        &format!("{volume}:/d"),
+        &image,
+        "true",
+    ]);
+    let r = s.stackr(&["down", "-v"]);
+    let _ = docker(&["rm", "-f", &user]);
+    ok(&r, "down -v");
+    assert!(
+        r.stderr.contains(&format!(
+            "warning: volume {volume} is kept: a container that is not this stack's still uses it"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(s.containers().is_empty());
+}
