@@ -484,8 +484,23 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     plan_networks(desired, observed, &mut p);
     plan_volumes(desired, observed, &mut p);
 
-    // Images: built ones are built when missing, changed or asked for; others must be there.
-    // `rebuilt` holds the image references that will change.
+    let rebuilt = plan_images(desired, observed, opts, &chosen, &mut p);
+    let (recreated, claimed) = plan_containers(desired, observed, opts, &chosen, &rebuilt, &mut p);
+    plan_restarts(desired, &recreated, &mut p);
+    plan_hardening(desired, &chosen, &mut p);
+    plan_orphans(desired, observed, opts, &claimed, &mut p);
+    p
+}
+
+/// Images: built ones are built when missing, changed or asked for; others must be there.
+/// Returns the image references that will change.
+fn plan_images(
+    desired: &Desired,
+    observed: &Observed,
+    opts: &PlanOptions,
+    chosen: &BTreeSet<String>,
+    p: &mut Plan,
+) -> BTreeSet<String> {
     let mut rebuilt: BTreeSet<String> = BTreeSet::new();
     for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
         let have = observed.images.get(&s.image).cloned().flatten();
@@ -538,8 +553,19 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             (None, Some(_)) => {}
         }
     }
+    rebuilt
+}
 
-    // Containers, in start order.
+/// Containers, in start order: one item per slot, and the surplus removed. Returns the
+/// services recreated and the containers claimed by a slot.
+fn plan_containers(
+    desired: &Desired,
+    observed: &Observed,
+    opts: &PlanOptions,
+    chosen: &BTreeSet<String>,
+    rebuilt: &BTreeSet<String>,
+    p: &mut Plan,
+) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut recreated: BTreeSet<String> = BTreeSet::new();
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     for s in &desired.services {
@@ -599,106 +625,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
                 claimed.insert(extra.id.clone());
             }
             claimed.insert(current.id.clone());
-            // A run killed between creating a container and attaching its other networks leaves
-            // it with the right hash but too few networks: that is a change too.
-            let missing_networks: Vec<&str> = match &current.networks {
-                Some(have) if want.spec.network_mode.is_none() => want
-                    .spec
-                    .networks
-                    .iter()
-                    .map(|n| n.network.as_str())
-                    .filter(|n| !have.iter().any(|h| h == n))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            // A rotated secret (new file content or variable value) recreates its users.
-            let changed_secrets: Vec<String> = if want.secrets.is_empty() {
-                Vec::new()
-            } else {
-                let now = crate::desired::secrets_digest(&want.secrets);
-                let before = observed
-                    .secret_digests
-                    .get(&current.name)
-                    .cloned()
-                    .unwrap_or_default();
-                want.secrets
-                    .iter()
-                    .zip(now.lines())
-                    .filter(|(_, line)| !before.lines().any(|b| b == *line))
-                    .map(|(f, _)| f.name.clone())
-                    .collect()
-            };
-            let same = created_hash(current).as_ref() == Some(&want.hash)
-                && missing_networks.is_empty()
-                && changed_secrets.is_empty();
-            let image_rebuilt = rebuilt.contains(&s.image);
-            let mut it = item(ObjectKind::Container, &want.spec.name, Action::Keep);
-            it.service = Some(s.name.clone());
-            it.id = Some(current.id.clone());
-            if opts.force_recreate && !opts.no_recreate {
-                it.action = Action::Recreate;
-                it.reason = Some("--force-recreate".into());
-            } else if (!same || image_rebuilt || current.name != want.spec.name)
-                && !opts.no_recreate
-            {
-                it.action = Action::Recreate;
-                let old = current.labels.get(LABEL_SPEC).cloned().unwrap_or_default();
-                it.changes = diff_specs(&old, &want.spec);
-                for name in &changed_secrets {
-                    it.changes.push(Change {
-                        field: format!("secret `{name}`"),
-                        from: "the value it was created with".into(),
-                        to: "another value, owner or mode".into(),
-                    });
-                }
-                if !missing_networks.is_empty() {
-                    it.changes.push(Change {
-                        field: "attached networks".into(),
-                        from: format!("without {}", missing_networks.join(", ")),
-                        to: "all of them".into(),
-                    });
-                }
-                if current.name != want.spec.name {
-                    it.changes.push(Change {
-                        field: "name".into(),
-                        from: current.name.clone(),
-                        to: want.spec.name.clone(),
-                    });
-                }
-                let old_image = current
-                    .labels
-                    .get(LABEL_IMAGE_ID)
-                    .cloned()
-                    .unwrap_or_default();
-                let new_image = want
-                    .spec
-                    .labels
-                    .get(LABEL_IMAGE_ID)
-                    .cloned()
-                    .unwrap_or_default();
-                if image_rebuilt {
-                    it.reason = Some(REASON_IMAGE_REBUILT.into());
-                } else if old_image != new_image && !it.changes.iter().any(|c| c.field == "image") {
-                    it.changes.push(Change {
-                        field: "image id".into(),
-                        from: short(&old_image),
-                        to: short(&new_image),
-                    });
-                }
-                if it.changes.is_empty() && it.reason.is_none() {
-                    it.reason = Some("created from another version of stackr".into());
-                }
-            } else if current.state != ContainerState::Running {
-                if stays_done(desired, &s.name, want, current) {
-                    it.reason = Some("completed".into());
-                } else {
-                    it.action = Action::Start;
-                    it.reason = Some(match (current.state, current.exit_code) {
-                        (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
-                        (state, _) => state.as_str().to_string(),
-                    });
-                }
-            }
+            let it = plan_slot(desired, observed, opts, s, want, current, rebuilt);
             if it.action == Action::Recreate {
                 recreated.insert(s.name.clone());
             }
@@ -717,7 +644,123 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             }
         }
     }
-    // Dependents that ask to restart with a recreated dependency.
+    (recreated, claimed)
+}
+
+/// The plan item of one container slot that has a container: keep, start, or recreate
+/// (with the fields that changed).
+fn plan_slot(
+    desired: &Desired,
+    observed: &Observed,
+    opts: &PlanOptions,
+    s: &crate::desired::DesiredService,
+    want: &crate::desired::DesiredContainer,
+    current: &ContainerInfo,
+    rebuilt: &BTreeSet<String>,
+) -> PlanItem {
+    // A run killed between creating a container and attaching its other networks leaves
+    // it with the right hash but too few networks: that is a change too.
+    let missing_networks: Vec<&str> = match &current.networks {
+        Some(have) if want.spec.network_mode.is_none() => want
+            .spec
+            .networks
+            .iter()
+            .map(|n| n.network.as_str())
+            .filter(|n| !have.iter().any(|h| h == n))
+            .collect(),
+        _ => Vec::new(),
+    };
+    // A rotated secret (new file content or variable value) recreates its users.
+    let changed_secrets: Vec<String> = if want.secrets.is_empty() {
+        Vec::new()
+    } else {
+        let now = crate::desired::secrets_digest(&want.secrets);
+        let before = observed
+            .secret_digests
+            .get(&current.name)
+            .cloned()
+            .unwrap_or_default();
+        want.secrets
+            .iter()
+            .zip(now.lines())
+            .filter(|(_, line)| !before.lines().any(|b| b == *line))
+            .map(|(f, _)| f.name.clone())
+            .collect()
+    };
+    let same = created_hash(current).as_ref() == Some(&want.hash)
+        && missing_networks.is_empty()
+        && changed_secrets.is_empty();
+    let image_rebuilt = rebuilt.contains(&s.image);
+    let mut it = item(ObjectKind::Container, &want.spec.name, Action::Keep);
+    it.service = Some(s.name.clone());
+    it.id = Some(current.id.clone());
+    if opts.force_recreate && !opts.no_recreate {
+        it.action = Action::Recreate;
+        it.reason = Some("--force-recreate".into());
+    } else if (!same || image_rebuilt || current.name != want.spec.name) && !opts.no_recreate {
+        it.action = Action::Recreate;
+        let old = current.labels.get(LABEL_SPEC).cloned().unwrap_or_default();
+        it.changes = diff_specs(&old, &want.spec);
+        for name in &changed_secrets {
+            it.changes.push(Change {
+                field: format!("secret `{name}`"),
+                from: "the value it was created with".into(),
+                to: "another value, owner or mode".into(),
+            });
+        }
+        if !missing_networks.is_empty() {
+            it.changes.push(Change {
+                field: "attached networks".into(),
+                from: format!("without {}", missing_networks.join(", ")),
+                to: "all of them".into(),
+            });
+        }
+        if current.name != want.spec.name {
+            it.changes.push(Change {
+                field: "name".into(),
+                from: current.name.clone(),
+                to: want.spec.name.clone(),
+            });
+        }
+        let old_image = current
+            .labels
+            .get(LABEL_IMAGE_ID)
+            .cloned()
+            .unwrap_or_default();
+        let new_image = want
+            .spec
+            .labels
+            .get(LABEL_IMAGE_ID)
+            .cloned()
+            .unwrap_or_default();
+        if image_rebuilt {
+            it.reason = Some(REASON_IMAGE_REBUILT.into());
+        } else if old_image != new_image && !it.changes.iter().any(|c| c.field == "image") {
+            it.changes.push(Change {
+                field: "image id".into(),
+                from: short(&old_image),
+                to: short(&new_image),
+            });
+        }
+        if it.changes.is_empty() && it.reason.is_none() {
+            it.reason = Some("created from another version of stackr".into());
+        }
+    } else if current.state != ContainerState::Running {
+        if stays_done(desired, &s.name, want, current) {
+            it.reason = Some("completed".into());
+        } else {
+            it.action = Action::Start;
+            it.reason = Some(match (current.state, current.exit_code) {
+                (ContainerState::Exited, Some(code)) => format!("exited ({code})"),
+                (state, _) => state.as_str().to_string(),
+            });
+        }
+    }
+    it
+}
+
+/// Dependents that ask to restart with a recreated dependency.
+fn plan_restarts(desired: &Desired, recreated: &BTreeSet<String>, p: &mut Plan) {
     for s in &desired.services {
         let restart_for: Vec<&str> = s
             .depends_on
@@ -737,7 +780,10 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             }
         }
     }
-    // Hardening: what a production deploy should not do unknowingly.
+}
+
+/// Hardening: what a production deploy should not do unknowingly.
+fn plan_hardening(desired: &Desired, chosen: &BTreeSet<String>, p: &mut Plan) {
     for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
         let Some(c) = s.containers.first() else {
             continue;
@@ -764,7 +810,16 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             });
         }
     }
-    // Orphans: containers of services the stack no longer has.
+}
+
+/// Orphans: containers of services the stack no longer has.
+fn plan_orphans(
+    desired: &Desired,
+    observed: &Observed,
+    opts: &PlanOptions,
+    claimed: &BTreeSet<String>,
+    p: &mut Plan,
+) {
     for c in &observed.containers {
         if claimed.contains(&c.id) || c.labels.contains_key(stackr_engine::LABEL_HELPER) {
             continue;
@@ -786,7 +841,6 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
             });
         }
     }
-    p
 }
 
 /// The plan as people read it: one line per object, the changed fields under the recreated
