@@ -256,24 +256,8 @@ fn health_spec(s: &Service, inputs: &Inputs) -> Result<(Option<HealthSpec>, bool
     ))
 }
 
-/// The spec of container `n` of service `s`, with its hash. The hash covers the spec (labels
-/// included, the hash and spec labels excluded) and the id of the image it runs.
-pub fn container_spec(
-    stack: &Stack,
-    s: &Service,
-    n: u32,
-    inputs: &Inputs,
-) -> Result<DesiredContainer, ReconcileError> {
-    let service = s.name.value.clone();
-    let mut labels: BTreeMap<String, String> = s
-        .labels
-        .iter()
-        .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
-        .collect();
-    labels.insert(LABEL_STACK.into(), stack.name.clone());
-    labels.insert(LABEL_SERVICE.into(), service.clone());
-    labels.insert(LABEL_NUMBER.into(), n.to_string());
-
+/// The service's environment: its env files in order, then its `env` (a later one wins).
+fn service_env(s: &Service, inputs: &Inputs) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = Vec::new();
     for f in &s.env_files {
         if let Some(vars) = inputs.env_files.get(&f.path.value) {
@@ -297,7 +281,11 @@ pub fn container_spec(
         env.retain(|(e, _)| *e != var.name.value);
         env.push((var.name.value.clone(), value));
     }
+    env
+}
 
+/// The service's own mounts: volumes, binds and tmpfs.
+fn service_mounts(stack: &Stack, s: &Service) -> Vec<MountSpec> {
     let mut mounts = Vec::new();
     for m in &s.mounts {
         mounts.push(match &m.source.value {
@@ -323,8 +311,18 @@ pub fn container_spec(
             },
         });
     }
-    // Secrets go into a volume of the container's own, with their owner and mode, mounted
-    // read-only at /run/secrets: never an environment variable, a label or an image layer.
+    mounts
+}
+
+/// The files of the container's secrets volume. Secrets go into a volume of the container's
+/// own, with their owner and mode, mounted read-only at /run/secrets: never an environment
+/// variable, a label or an image layer.
+fn secret_files(
+    stack: &Stack,
+    s: &Service,
+    inputs: &Inputs,
+) -> Result<Vec<SecretFile>, ReconcileError> {
+    let service = s.name.value.clone();
     let mut secret_files = Vec::new();
     for f in &s.secrets {
         let Some(secret) = stack.secrets.get(&f.name.value) else {
@@ -335,14 +333,14 @@ pub fn container_spec(
             Some(SecretSource::External(_)) | None
         ) {
             return Err(ReconcileError::ExternalSecret {
-                service,
+                service: service.clone(),
                 secret: f.name.value.clone(),
             });
         }
         let path = f.secret_path();
         let Some(rel) = path.strip_prefix(&format!("{SECRETS_DIR}/")) else {
             return Err(ReconcileError::Unsupported {
-                service,
+                service: service.clone(),
                 what: format!(
                     "secret `{}` at `{path}`, outside {SECRETS_DIR}",
                     f.name.value
@@ -367,13 +365,12 @@ pub fn container_spec(
             mode: f.mode.as_ref().map_or(0o444, |m| m.value),
         });
     }
-    if !secret_files.is_empty() {
-        mounts.push(MountSpec::Volume {
-            source: Some(secrets_volume(&container_name(stack, s, n))),
-            target: SECRETS_DIR.into(),
-            read_only: true,
-        });
-    }
+    Ok(secret_files)
+}
+
+/// The service's configs, bind-mounted read-only from their files.
+fn config_mounts(stack: &Stack, s: &Service) -> Result<Vec<MountSpec>, ReconcileError> {
+    let mut mounts = Vec::new();
     for f in &s.configs {
         let Some(config) = stack.configs.get(&f.name.value) else {
             continue;
@@ -386,14 +383,18 @@ pub fn container_spec(
             }),
             _ => {
                 return Err(ReconcileError::Unsupported {
-                    service,
+                    service: s.name.value.clone(),
                     what: format!("config `{}` from inline content or external", f.name.value),
                     help: "use `file=` for now".into(),
                 });
             }
         }
     }
+    Ok(mounts)
+}
 
+/// The published ports, and the exposed ones (the published ones among them).
+fn ports_of(s: &Service) -> (Vec<PortBinding>, Vec<String>) {
     let ports: Vec<PortBinding> = s
         .ports
         .iter()
@@ -427,8 +428,13 @@ pub fn container_spec(
             exposed.push(e);
         }
     }
+    (ports, exposed)
+}
 
-    let (network_mode, networks) = match &s.network_mode {
+/// The network mode, or the networks joined with their aliases (the service's name first).
+fn networking(stack: &Stack, s: &Service) -> (Option<String>, Vec<NetworkAttachment>) {
+    let service = s.name.value.clone();
+    match &s.network_mode {
         Some(m) => (
             Some(match &m.value {
                 NetworkMode::Bridge => "bridge".to_string(),
@@ -473,7 +479,43 @@ pub fn container_spec(
             };
             (None, nets)
         }
-    };
+    }
+}
+
+/// The spec of container `n` of service `s`, with its hash. The hash covers the spec (labels
+/// included, the hash and spec labels excluded) and the id of the image it runs.
+pub fn container_spec(
+    stack: &Stack,
+    s: &Service,
+    n: u32,
+    inputs: &Inputs,
+) -> Result<DesiredContainer, ReconcileError> {
+    let service = s.name.value.clone();
+    let mut labels: BTreeMap<String, String> = s
+        .labels
+        .iter()
+        .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+        .collect();
+    labels.insert(LABEL_STACK.into(), stack.name.clone());
+    labels.insert(LABEL_SERVICE.into(), service.clone());
+    labels.insert(LABEL_NUMBER.into(), n.to_string());
+
+    let env = service_env(s, inputs);
+
+    let mut mounts = service_mounts(stack, s);
+    let secret_files = secret_files(stack, s, inputs)?;
+    if !secret_files.is_empty() {
+        mounts.push(MountSpec::Volume {
+            source: Some(secrets_volume(&container_name(stack, s, n))),
+            target: SECRETS_DIR.into(),
+            read_only: true,
+        });
+    }
+    mounts.extend(config_mounts(stack, s)?);
+
+    let (ports, exposed) = ports_of(s);
+
+    let (network_mode, networks) = networking(stack, s);
 
     let (restart, max_retries) = match s.restart.as_ref().map(|r| &r.value) {
         Some(RestartPolicy::Always) => ("always", None),
