@@ -626,279 +626,21 @@ fn strings_node(r: &mut Reader<'_>, child: &KdlNode, out: &mut Vec<Spanned<Strin
 fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
     let name = child.name().value();
     match name {
-        "image" => {
-            let v = r.open(child, &one("an image reference", "image \"NAME:TAG\""));
-            if let Some(e) = v.arg(0) {
-                let img = r.nonempty(e, "`image`");
-                if let Some(img) = &img
-                    && let Some(reason) = image_problem(&img.value)
-                {
-                    let help = img.value.ends_with(':').then(|| {
-                        "an empty tag often comes from an unset variable: give it a default, `${TAG:-latest}`".to_string()
-                    });
-                    r.push(
-                        Diagnostic::error(Problem::InvalidValue {
-                            field: "`image`".into(),
-                            value: img.value.clone(),
-                            reason: reason.into(),
-                        })
-                        .with_label(img.span, "invalid reference")
-                        .with_help_opt(help),
-                    );
-                }
-                r.set_once(&mut s.image, img, "image", place);
-            }
-        }
+        "image" => service_image(r, child, s, place),
         "build" => decode_build(r, child, s, place),
-        "command" | "entrypoint" => {
-            let v = r.open(
-                child,
-                &many(
-                    "the program and its arguments",
-                    "command \"PROGRAM\" \"ARG\" ...",
-                ),
-            );
-            let argv = r.argv(&v, &format!("`{name}`"));
-            let slot = if name == "command" {
-                &mut s.command
-            } else {
-                &mut s.entrypoint
-            };
-            r.set_once(slot, argv, name, place);
-        }
+        "command" | "entrypoint" => service_command_or_entrypoint(r, child, s, place),
         "env" => decode_env(r, child, s, place),
-        "env-file" => {
-            let v = r.open(
-                child,
-                &Shape {
-                    props: &["required"],
-                    ..many("a path", "env-file \"PATH\" required=#false")
-                },
-            );
-            let required = v
-                .prop("required")
-                .and_then(|e| r.bool(e, "`required`"))
-                .is_none_or(|b| b.value);
-            for e in &v.args {
-                if let Some(path) = r.path(e, "`env-file`") {
-                    s.env_files.push(EnvFile { path, required });
-                }
-            }
-        }
+        "env-file" => service_env_file(r, child, s),
         "port" => decode_port(r, child, s),
-        "expose" => {
-            let v = r.open(child, &many("a port", "expose 8000 \"9000-9010/udp\""));
-            for e in &v.args {
-                let span = r.value_span(e);
-                let text = match e.value() {
-                    KdlValue::Integer(i) => i.to_string(),
-                    KdlValue::String(t) => t.clone(),
-                    other => {
-                        r.push(
-                            Diagnostic::error(Problem::WrongType {
-                                what: "`expose`".into(),
-                                expected: "a port".into(),
-                                found: describe(other),
-                            })
-                            .with_label(span, "expected a port"),
-                        );
-                        continue;
-                    }
-                };
-                let (range, proto) = match text.rsplit_once('/') {
-                    Some((p, proto)) => (p.to_string(), Protocol::parse(proto)),
-                    None => (text.clone(), Ok(Protocol::Tcp)),
-                };
-                match proto.and_then(|p| parse_port_range(&range).map(|r| (r, p))) {
-                    Ok(v) => s.expose.push(Spanned::new(v, span)),
-                    Err(error) => r.push(
-                        Diagnostic::error(Problem::InvalidPort { value: text, error })
-                            .with_label(span, "invalid port")
-                            .with_help("write a container port or range: `8000`, `9000-9010/udp`"),
-                    ),
-                }
-            }
-        }
+        "expose" => service_expose(r, child, s),
         "mount" => decode_mount(r, child, s),
         "tmpfs" => decode_tmpfs(r, child, s),
-        "networks" => {
-            let v = r.open(
-                child,
-                &many("one or more network names", "networks \"NAME\" \"NAME\""),
-            );
-            for e in &v.args {
-                if let Some(n) = r.nonempty(e, "`networks`") {
-                    push_service_network(
-                        r,
-                        s,
-                        ServiceNetwork {
-                            name: n,
-                            aliases: Vec::new(),
-                            ipv4_address: None,
-                            ipv6_address: None,
-                        },
-                        place,
-                    );
-                }
-            }
-        }
-        "network" => {
-            let v = r.open(
-                child,
-                &Shape {
-                    children: true,
-                    ..one("a network name", "network \"NAME\" { aliases \"ALIAS\" }")
-                },
-            );
-            let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, "`network`")) else {
-                return;
-            };
-            let mut net = ServiceNetwork {
-                name: n,
-                aliases: Vec::new(),
-                ipv4_address: None,
-                ipv6_address: None,
-            };
-            let nplace = format!("network `{}` of {place}", net.name.value);
-            for c in v.children() {
-                match c.name().value() {
-                    "aliases" => strings_node(r, c, &mut net.aliases),
-                    "ipv4-address" | "ipv6-address" => {
-                        let v6 = c.name().value() == "ipv6-address";
-                        let mut slot = None;
-                        string_node(r, c, &mut slot, &nplace);
-                        if let Some(ip) = &slot {
-                            let ok = if v6 {
-                                ip.value.parse::<std::net::Ipv6Addr>().is_ok()
-                            } else {
-                                ip.value.parse::<std::net::Ipv4Addr>().is_ok()
-                            };
-                            if !ok {
-                                r.push(
-                                    Diagnostic::error(Problem::InvalidValue {
-                                        field: format!("`{}`", c.name().value()),
-                                        value: ip.value.clone(),
-                                        reason: format!(
-                                            "not an IPv{} address",
-                                            if v6 { 6 } else { 4 }
-                                        ),
-                                    })
-                                    .with_label(ip.span, "not an address"),
-                                );
-                                slot = None;
-                            }
-                        }
-                        let target = if v6 {
-                            &mut net.ipv6_address
-                        } else {
-                            &mut net.ipv4_address
-                        };
-                        r.set_once(target, slot, c.name().value(), &nplace);
-                    }
-                    _ => r.unknown_node(c, &nplace, SERVICE_NETWORK_NODES),
-                }
-            }
-            push_service_network(r, s, net, place);
-        }
-        "network-mode" => {
-            let v = r.open(child, &one("a mode", "network-mode \"host\""));
-            if let Some(m) = v.arg(0).and_then(|e| r.nonempty(e, "`network-mode`")) {
-                let mode = match m.value.as_str() {
-                    "bridge" => Some(NetworkMode::Bridge),
-                    "host" => Some(NetworkMode::Host),
-                    "none" => Some(NetworkMode::None),
-                    other => {
-                        if let Some(svc) = other.strip_prefix("service:") {
-                            Some(NetworkMode::Service(svc.into()))
-                        } else if let Some(c) = other.strip_prefix("container:") {
-                            Some(NetworkMode::Container(c.into()))
-                        } else {
-                            r.push(
-                                Diagnostic::error(Problem::InvalidValue {
-                                    field: "`network-mode`".into(),
-                                    value: other.into(),
-                                    reason: "unknown mode".into(),
-                                })
-                                .with_label(m.span, "unknown mode")
-                                .with_help("one of `bridge`, `host`, `none`, `service:NAME`, `container:NAME`"),
-                            );
-                            None
-                        }
-                    }
-                };
-                let mode = mode.map(|mode| Spanned::new(mode, m.span));
-                r.set_once(&mut s.network_mode, mode, "network-mode", place);
-            }
-        }
-        "health" => {
-            let h = decode_health(r, child, place);
-            if let Some(first) = &s.health {
-                r.push(
-                    Diagnostic::error(Problem::SetTwice {
-                        field: "`health`".into(),
-                        place: place.into(),
-                    })
-                    .with_label(h.span, "set again here")
-                    .with_label(first.span, "first set here")
-                    .with_help("put the whole health check in one `health` block"),
-                );
-            } else {
-                s.health = Some(h);
-            }
-        }
+        "networks" => service_networks(r, child, s, place),
+        "network" => service_network(r, child, s, place),
+        "network-mode" => service_network_mode(r, child, s, place),
+        "health" => service_health(r, child, s, place),
         "depends-on" => decode_depends_on(r, child, s),
-        "restart" => {
-            let v = r.open(
-                child,
-                &Shape {
-                    props: &["max-retries"],
-                    ..one("a policy", "restart \"unless-stopped\"")
-                },
-            );
-            let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`restart`")) else {
-                return;
-            };
-            let max = v
-                .prop("max-retries")
-                .and_then(|e| r.u32(e, "`max-retries`"));
-            let policy = match p.value.as_str() {
-                "no" => Some(RestartPolicy::No),
-                "always" => Some(RestartPolicy::Always),
-                "unless-stopped" => Some(RestartPolicy::UnlessStopped),
-                "on-failure" => Some(RestartPolicy::OnFailure {
-                    max_retries: max.as_ref().map(|m| m.value),
-                }),
-                other => {
-                    let help = if let Some(n) = other.strip_prefix("on-failure:") {
-                        format!("write `restart \"on-failure\" max-retries={n}`")
-                    } else {
-                        "one of `no`, `always`, `unless-stopped`, `on-failure`".into()
-                    };
-                    r.push(
-                        Diagnostic::error(Problem::InvalidValue {
-                            field: "`restart`".into(),
-                            value: other.into(),
-                            reason: "unknown restart policy".into(),
-                        })
-                        .with_label(p.span, "unknown policy")
-                        .with_help(help),
-                    );
-                    None
-                }
-            };
-            if let (Some(m), Some(pol)) = (&max, &policy)
-                && !matches!(pol, RestartPolicy::OnFailure { .. })
-            {
-                r.push(
-                    Diagnostic::error(Problem::Other {
-                        message: "`max-retries` only applies to `restart \"on-failure\"`".into(),
-                    })
-                    .with_label(m.span, "not used by this policy"),
-                );
-            }
-            let policy = policy.map(|pol| Spanned::new(pol, p.span));
-            r.set_once(&mut s.restart, policy, "restart", place);
-        }
+        "restart" => service_restart(r, child, s, place),
         "scale" => {
             let v = r.open(child, &one("a count", "scale 3"));
             if let Some(e) = v.arg(0) {
@@ -908,31 +650,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                 r.set_once(&mut s.scale, n, "scale", place);
             }
         }
-        "container-name" => {
-            let mut slot = s.container_name.take();
-            string_node(r, child, &mut slot, place);
-            if let Some(n) = &slot {
-                let ok = n
-                    .value
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphanumeric())
-                    && n.value
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-                if !ok {
-                    r.push(
-                        Diagnostic::error(Problem::InvalidName {
-                            what: "container name".into(),
-                            name: n.value.clone(),
-                            reason: "Docker accepts letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
-                        })
-                        .with_label(n.span, "invalid name"),
-                    );
-                }
-            }
-            s.container_name = slot;
-        }
+        "container-name" => service_container_name(r, child, s, place),
         "user" => {
             let v = r.open(child, &one("a user", "user \"1000:1000\""));
             if let Some(e) = v.arg(0) {
@@ -957,26 +675,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         "read-only" => bool_node(r, child, &mut s.read_only, place),
         "privileged" => bool_node(r, child, &mut s.privileged, place),
         "no-new-privileges" => bool_node(r, child, &mut s.no_new_privileges, place),
-        "stop-signal" => {
-            let mut slot = s.stop_signal.take();
-            string_node(r, child, &mut slot, place);
-            if let Some(sig) = &slot
-                && !is_signal(&sig.value)
-            {
-                r.push(
-                    Diagnostic::error(Problem::InvalidValue {
-                        field: "`stop-signal`".into(),
-                        value: sig.value.clone(),
-                        reason: "not a signal".into(),
-                    })
-                    .with_label(sig.span, "unknown signal")
-                    .with_help(
-                        "write a signal name such as `SIGTERM`, `SIGINT`, `SIGQUIT`, or its number",
-                    ),
-                );
-            }
-            s.stop_signal = slot;
-        }
+        "stop-signal" => service_stop_signal(r, child, s, place),
         "stop-grace-period" => {
             let v = r.open(child, &one("a duration", "stop-grace-period \"10s\""));
             if let Some(e) = v.arg(0) {
@@ -984,60 +683,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                 r.set_once(&mut s.stop_grace_period, d, "stop-grace-period", place);
             }
         }
-        "limits" | "reservations" => {
-            let v = r.open(
-                child,
-                &Shape {
-                    min: 0,
-                    max: Some(0),
-                    what: "",
-                    props: &["cpus", "memory", "pids"],
-                    children: false,
-                    usage: "limits cpus=2 memory=\"512m\" pids=100",
-                },
-            );
-            if v.props.is_empty() {
-                r.push(
-                    Diagnostic::error(Problem::MissingArgument {
-                        node: name.into(),
-                        what: "`cpus`, `memory` or `pids`".into(),
-                    })
-                    .with_label(r.name_span(child), "sets nothing")
-                    .with_help(format!(
-                        "write it as `{name} cpus=2 memory=\"512m\" pids=100`"
-                    )),
-                );
-            }
-            let cpus = v
-                .prop("cpus")
-                .and_then(|e| r.cpus(e, &format!("`{name} cpus`")));
-            let memory = v
-                .prop("memory")
-                .and_then(|e| r.size(e, &format!("`{name} memory`")));
-            let pids = v
-                .prop("pids")
-                .and_then(|e| r.integer(e, &format!("`{name} pids`"), -1, i128::from(i64::MAX)))
-                .map(|p| p.map(|v| v as i64));
-            if name == "reservations"
-                && let Some(e) = v.prop("pids")
-            {
-                r.push(
-                    Diagnostic::error(Problem::Other {
-                        message: "Docker cannot reserve pids: `pids` is a limit only".into(),
-                    })
-                    .with_label(r.entry_span(e), "not a reservation")
-                    .with_help("move it to `limits pids=N`"),
-                );
-            }
-            let res = if name == "limits" {
-                &mut s.limits
-            } else {
-                &mut s.reservations
-            };
-            r.set_once(&mut res.cpus, cpus, &format!("{name} cpus"), place);
-            r.set_once(&mut res.memory, memory, &format!("{name} memory"), place);
-            r.set_once(&mut res.pids, pids, &format!("{name} pids"), place);
-        }
+        "limits" | "reservations" => service_limits_or_reservations(r, child, s, place),
         "shm-size" => {
             let v = r.open(child, &one("a size", "shm-size \"64m\""));
             if let Some(e) = v.arg(0) {
@@ -1049,247 +695,667 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         "cap-add" => strings_node(r, child, &mut s.cap_add),
         "cap-drop" => strings_node(r, child, &mut s.cap_drop),
         "security-opt" => strings_node(r, child, &mut s.security_opt),
-        "ulimit" => {
-            let v = r.open(
-                child,
-                &Shape {
-                    min: 1,
-                    max: Some(2),
-                    what: "a limit name",
-                    props: &["soft", "hard"],
-                    children: false,
-                    usage: "ulimit \"nofile\" soft=1024 hard=2048",
-                },
-            );
-            let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, "`ulimit`")) else {
-                return;
-            };
-            let what = format!("ulimit `{}`", n.value);
-            let both = v
-                .arg(1)
-                .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
-            let soft = v
-                .prop("soft")
-                .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
-            let hard = v
-                .prop("hard")
-                .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
-            let (soft, hard) = match (both, soft, hard) {
-                (Some(b), None, None) => (b.value, b.value),
-                (None, Some(s), Some(h)) => (s.value, h.value),
-                (None, Some(s), None) => (s.value, s.value),
-                (None, None, Some(h)) => (h.value, h.value),
-                _ => {
-                    r.push(
-                        Diagnostic::error(Problem::Other {
-                            message: format!("{what} needs one value, or `soft` and `hard`"),
-                        })
-                        .with_label(r.name_span(child), "unclear limit")
-                        .with_help("write `ulimit \"nofile\" 65536` or `ulimit \"nofile\" soft=1024 hard=2048`"),
-                    );
-                    return;
-                }
-            };
-            if soft > hard && hard >= 0 {
-                r.push(
-                    Diagnostic::error(Problem::InvalidValue {
-                        field: what.clone(),
-                        value: format!("soft={soft} hard={hard}"),
-                        reason: "the soft limit is above the hard limit".into(),
-                    })
-                    .with_label(r.name_span(child), "soft above hard"),
-                );
-            }
-            if let Some(first) = s.ulimits.iter().find(|u| u.name.value == n.value) {
-                r.push(
-                    Diagnostic::error(Problem::SetTwice {
-                        field: what,
-                        place: place.into(),
-                    })
-                    .with_label(n.span, "set again here")
-                    .with_label(first.name.span, "first set here"),
-                );
-                return;
-            }
-            s.ulimits.push(Ulimit {
-                name: n,
-                soft: soft as i64,
-                hard: hard as i64,
-            });
-        }
+        "ulimit" => service_ulimit(r, child, s, place),
         "sysctls" => {
             let kv = r.map(child, &format!("the sysctls of {place}"));
             s.sysctls.extend(kv);
         }
-        "logging" => {
-            let v = r.open(
-                child,
-                &Shape {
-                    children: true,
-                    ..one(
-                        "a logging driver",
-                        "logging \"json-file\" { max-size \"10m\" }",
-                    )
-                },
-            );
-            let Some(driver) = v.arg(0).and_then(|e| r.nonempty(e, "`logging`")) else {
-                return;
-            };
-            let mut options = Vec::new();
-            for c in v.children() {
-                let cv = r.open(c, &one("a value", "OPTION \"VALUE\""));
-                if let Some(val) = cv.arg(0).and_then(|e| r.text(e, "a logging option")) {
-                    options.push(KeyValue {
-                        key: Spanned::new(c.name().value().into(), r.name_span(c)),
-                        value: val,
-                    });
-                }
-            }
-            r.check_unique_keys(&options, "the logging options");
-            if let Some(first) = &s.logging {
-                r.push(
-                    Diagnostic::error(Problem::SetTwice {
-                        field: "`logging`".into(),
-                        place: place.into(),
-                    })
-                    .with_label(driver.span, "set again here")
-                    .with_label(first.driver.span, "first set here"),
-                );
-                return;
-            }
-            s.logging = Some(Logging { driver, options });
-        }
-        "extra-hosts" => {
-            // compose's `HOST:IP` form is accepted beside `HOST=IP` and the block form.
-            let mut kv = Vec::new();
-            let mut rest = child.clone();
-            rest.entries_mut().retain(|e| {
-                let colon_form = e.name().is_none()
-                    && matches!(e.value(), KdlValue::String(t) if !t.contains('=') && t.contains(':'));
-                !colon_form
-            });
-            for e in child.entries() {
-                if let (None, KdlValue::String(t)) = (e.name(), e.value())
-                    && !t.contains('=')
-                    && let Some((host, ip)) = t.split_once(':')
-                {
-                    let span = r.value_span(e);
-                    kv.push(KeyValue {
-                        key: Spanned::new(host.into(), span),
-                        value: Spanned::new(ip.into(), span),
-                    });
-                }
-            }
-            kv.extend(r.map(&rest, &format!("the extra hosts of {place}")));
-            r.check_unique_keys(&kv, &format!("the extra hosts of {place}"));
-            s.extra_hosts.extend(kv);
-        }
+        "logging" => service_logging(r, child, s, place),
+        "extra-hosts" => service_extra_hosts(r, child, s, place),
         "hostname" => string_node(r, child, &mut s.hostname, place),
-        "pull-policy" => {
-            let v = r.open(child, &one("a policy", "pull-policy \"missing\""));
-            if let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`pull-policy`")) {
-                let policy = match p.value.as_str() {
-                    "always" => Some(PullPolicy::Always),
-                    "missing" => Some(PullPolicy::Missing),
-                    "never" => Some(PullPolicy::Never),
-                    "build" => Some(PullPolicy::Build),
-                    other => {
-                        let help = match other {
-                            "if_not_present" | "if-not-present" => {
-                                "compose's `if_not_present` is `missing`".into()
-                            }
-                            _ => "one of `always`, `missing`, `never`, `build`".to_string(),
-                        };
+        "pull-policy" => service_pull_policy(r, child, s, place),
+        "secret" | "config" => service_secret_or_config(r, child, s, place),
+        "watch" => decode_watch(r, child, s, place),
+        "acknowledge" => service_acknowledge(r, child, s),
+        _ => r.unknown_node(child, place, SERVICE_NODES),
+    }
+}
+
+/// `image` in a service.
+fn service_image(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(child, &one("an image reference", "image \"NAME:TAG\""));
+    if let Some(e) = v.arg(0) {
+        let img = r.nonempty(e, "`image`");
+        if let Some(img) = &img
+            && let Some(reason) = image_problem(&img.value)
+        {
+            let help = img.value.ends_with(':').then(|| {
+                "an empty tag often comes from an unset variable: give it a default, `${TAG:-latest}`".to_string()
+            });
+            r.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: "`image`".into(),
+                    value: img.value.clone(),
+                    reason: reason.into(),
+                })
+                .with_label(img.span, "invalid reference")
+                .with_help_opt(help),
+            );
+        }
+        r.set_once(&mut s.image, img, "image", place);
+    }
+}
+
+/// `command` / `entrypoint` in a service.
+fn service_command_or_entrypoint(
+    r: &mut Reader<'_>,
+    child: &KdlNode,
+    s: &mut Service,
+    place: &str,
+) {
+    let name = child.name().value();
+    let v = r.open(
+        child,
+        &many(
+            "the program and its arguments",
+            "command \"PROGRAM\" \"ARG\" ...",
+        ),
+    );
+    let argv = r.argv(&v, &format!("`{name}`"));
+    let slot = if name == "command" {
+        &mut s.command
+    } else {
+        &mut s.entrypoint
+    };
+    r.set_once(slot, argv, name, place);
+}
+
+/// `env-file` in a service.
+fn service_env_file(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let v = r.open(
+        child,
+        &Shape {
+            props: &["required"],
+            ..many("a path", "env-file \"PATH\" required=#false")
+        },
+    );
+    let required = v
+        .prop("required")
+        .and_then(|e| r.bool(e, "`required`"))
+        .is_none_or(|b| b.value);
+    for e in &v.args {
+        if let Some(path) = r.path(e, "`env-file`") {
+            s.env_files.push(EnvFile { path, required });
+        }
+    }
+}
+
+/// `expose` in a service.
+fn service_expose(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let v = r.open(child, &many("a port", "expose 8000 \"9000-9010/udp\""));
+    for e in &v.args {
+        let span = r.value_span(e);
+        let text = match e.value() {
+            KdlValue::Integer(i) => i.to_string(),
+            KdlValue::String(t) => t.clone(),
+            other => {
+                r.push(
+                    Diagnostic::error(Problem::WrongType {
+                        what: "`expose`".into(),
+                        expected: "a port".into(),
+                        found: describe(other),
+                    })
+                    .with_label(span, "expected a port"),
+                );
+                continue;
+            }
+        };
+        let (range, proto) = match text.rsplit_once('/') {
+            Some((p, proto)) => (p.to_string(), Protocol::parse(proto)),
+            None => (text.clone(), Ok(Protocol::Tcp)),
+        };
+        match proto.and_then(|p| parse_port_range(&range).map(|r| (r, p))) {
+            Ok(v) => s.expose.push(Spanned::new(v, span)),
+            Err(error) => r.push(
+                Diagnostic::error(Problem::InvalidPort { value: text, error })
+                    .with_label(span, "invalid port")
+                    .with_help("write a container port or range: `8000`, `9000-9010/udp`"),
+            ),
+        }
+    }
+}
+
+/// `networks` in a service.
+fn service_networks(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &many("one or more network names", "networks \"NAME\" \"NAME\""),
+    );
+    for e in &v.args {
+        if let Some(n) = r.nonempty(e, "`networks`") {
+            push_service_network(
+                r,
+                s,
+                ServiceNetwork {
+                    name: n,
+                    aliases: Vec::new(),
+                    ipv4_address: None,
+                    ipv6_address: None,
+                },
+                place,
+            );
+        }
+    }
+}
+
+/// `network` in a service.
+fn service_network(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &Shape {
+            children: true,
+            ..one("a network name", "network \"NAME\" { aliases \"ALIAS\" }")
+        },
+    );
+    let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, "`network`")) else {
+        return;
+    };
+    let mut net = ServiceNetwork {
+        name: n,
+        aliases: Vec::new(),
+        ipv4_address: None,
+        ipv6_address: None,
+    };
+    let nplace = format!("network `{}` of {place}", net.name.value);
+    for c in v.children() {
+        match c.name().value() {
+            "aliases" => strings_node(r, c, &mut net.aliases),
+            "ipv4-address" | "ipv6-address" => {
+                let v6 = c.name().value() == "ipv6-address";
+                let mut slot = None;
+                string_node(r, c, &mut slot, &nplace);
+                if let Some(ip) = &slot {
+                    let ok = if v6 {
+                        ip.value.parse::<std::net::Ipv6Addr>().is_ok()
+                    } else {
+                        ip.value.parse::<std::net::Ipv4Addr>().is_ok()
+                    };
+                    if !ok {
                         r.push(
                             Diagnostic::error(Problem::InvalidValue {
-                                field: "`pull-policy`".into(),
-                                value: other.into(),
-                                reason: "unknown pull policy".into(),
+                                field: format!("`{}`", c.name().value()),
+                                value: ip.value.clone(),
+                                reason: format!("not an IPv{} address", if v6 { 6 } else { 4 }),
                             })
-                            .with_label(p.span, "unknown policy")
-                            .with_help(help),
+                            .with_label(ip.span, "not an address"),
                         );
-                        None
+                        slot = None;
                     }
+                }
+                let target = if v6 {
+                    &mut net.ipv6_address
+                } else {
+                    &mut net.ipv4_address
                 };
-                let policy = policy.map(|pol| Spanned::new(pol, p.span));
-                r.set_once(&mut s.pull_policy, policy, "pull-policy", place);
+                r.set_once(target, slot, c.name().value(), &nplace);
             }
+            _ => r.unknown_node(c, &nplace, SERVICE_NETWORK_NODES),
         }
-        "secret" | "config" => {
-            let v = r.open(
-                child,
-                &Shape {
-                    props: &["target", "uid", "gid", "mode"],
-                    ..one(
-                        "a name",
-                        "secret \"NAME\" target=\"PATH\" uid=1000 gid=1000 mode=0o400",
-                    )
-                },
-            );
-            let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, &format!("`{name}`"))) else {
-                return;
-            };
-            let fref = FileRef {
-                target: v.prop("target").and_then(|e| r.nonempty(e, "`target`")),
-                uid: v.prop("uid").and_then(|e| r.u32(e, "`uid`")),
-                gid: v.prop("gid").and_then(|e| r.u32(e, "`gid`")),
-                mode: v.prop("mode").and_then(|e| r.mode(e, "`mode`")),
-                name: n,
-            };
-            let list = if name == "secret" {
-                &mut s.secrets
-            } else {
-                &mut s.configs
-            };
-            if let Some(first) = list.iter().find(|f| f.name.value == fref.name.value) {
-                r.push(
-                    Diagnostic::error(Problem::SetTwice {
-                        field: format!("{name} `{}`", fref.name.value),
-                        place: place.into(),
-                    })
-                    .with_label(fref.name.span, "set again here")
-                    .with_label(first.name.span, "first set here"),
-                );
-                return;
-            }
-            list.push(fref);
-        }
-        "watch" => decode_watch(r, child, s, place),
-        "acknowledge" => {
-            let v = r.open(
-                child,
-                &many(
-                    "one or more warnings",
-                    "acknowledge \"root\" \"no-memory-limit\" \"writable-root\"",
-                ),
-            );
-            for e in &v.args {
-                let Some(w) = r.nonempty(e, "`acknowledge`") else {
-                    continue;
-                };
-                if !HARDENING_WARNINGS.contains(&w.value.as_str()) {
+    }
+    push_service_network(r, s, net, place);
+}
+
+/// `network-mode` in a service.
+fn service_network_mode(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(child, &one("a mode", "network-mode \"host\""));
+    if let Some(m) = v.arg(0).and_then(|e| r.nonempty(e, "`network-mode`")) {
+        let mode = match m.value.as_str() {
+            "bridge" => Some(NetworkMode::Bridge),
+            "host" => Some(NetworkMode::Host),
+            "none" => Some(NetworkMode::None),
+            other => {
+                if let Some(svc) = other.strip_prefix("service:") {
+                    Some(NetworkMode::Service(svc.into()))
+                } else if let Some(c) = other.strip_prefix("container:") {
+                    Some(NetworkMode::Container(c.into()))
+                } else {
                     r.push(
                         Diagnostic::error(Problem::InvalidValue {
-                            field: "`acknowledge`".into(),
-                            value: w.value.clone(),
-                            reason: "not a warning stackr gives".into(),
+                            field: "`network-mode`".into(),
+                            value: other.into(),
+                            reason: "unknown mode".into(),
                         })
-                        .with_label(w.span, "unknown warning")
-                        .with_help_opt(crate::suggest::help_for(
-                            &w.value,
-                            HARDENING_WARNINGS,
-                            "one of",
-                        )),
+                        .with_label(m.span, "unknown mode")
+                        .with_help(
+                            "one of `bridge`, `host`, `none`, `service:NAME`, `container:NAME`",
+                        ),
                     );
-                    continue;
-                }
-                if !s.acknowledge.iter().any(|a| a.value == w.value) {
-                    s.acknowledge.push(w);
+                    None
                 }
             }
+        };
+        let mode = mode.map(|mode| Spanned::new(mode, m.span));
+        r.set_once(&mut s.network_mode, mode, "network-mode", place);
+    }
+}
+
+/// `health` in a service.
+fn service_health(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let h = decode_health(r, child, place);
+    if let Some(first) = &s.health {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: "`health`".into(),
+                place: place.into(),
+            })
+            .with_label(h.span, "set again here")
+            .with_label(first.span, "first set here")
+            .with_help("put the whole health check in one `health` block"),
+        );
+    } else {
+        s.health = Some(h);
+    }
+}
+
+/// `restart` in a service.
+fn service_restart(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &Shape {
+            props: &["max-retries"],
+            ..one("a policy", "restart \"unless-stopped\"")
+        },
+    );
+    let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`restart`")) else {
+        return;
+    };
+    let max = v
+        .prop("max-retries")
+        .and_then(|e| r.u32(e, "`max-retries`"));
+    let policy = match p.value.as_str() {
+        "no" => Some(RestartPolicy::No),
+        "always" => Some(RestartPolicy::Always),
+        "unless-stopped" => Some(RestartPolicy::UnlessStopped),
+        "on-failure" => Some(RestartPolicy::OnFailure {
+            max_retries: max.as_ref().map(|m| m.value),
+        }),
+        other => {
+            let help = if let Some(n) = other.strip_prefix("on-failure:") {
+                format!("write `restart \"on-failure\" max-retries={n}`")
+            } else {
+                "one of `no`, `always`, `unless-stopped`, `on-failure`".into()
+            };
+            r.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: "`restart`".into(),
+                    value: other.into(),
+                    reason: "unknown restart policy".into(),
+                })
+                .with_label(p.span, "unknown policy")
+                .with_help(help),
+            );
+            None
         }
-        _ => r.unknown_node(child, place, SERVICE_NODES),
+    };
+    if let (Some(m), Some(pol)) = (&max, &policy)
+        && !matches!(pol, RestartPolicy::OnFailure { .. })
+    {
+        r.push(
+            Diagnostic::error(Problem::Other {
+                message: "`max-retries` only applies to `restart \"on-failure\"`".into(),
+            })
+            .with_label(m.span, "not used by this policy"),
+        );
+    }
+    let policy = policy.map(|pol| Spanned::new(pol, p.span));
+    r.set_once(&mut s.restart, policy, "restart", place);
+}
+
+/// `container-name` in a service.
+fn service_container_name(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let mut slot = s.container_name.take();
+    string_node(r, child, &mut slot, place);
+    if let Some(n) = &slot {
+        let ok = n
+            .value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && n.value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !ok {
+            r.push(
+                Diagnostic::error(Problem::InvalidName {
+                    what: "container name".into(),
+                    name: n.value.clone(),
+                    reason: "Docker accepts letters, digits, `_`, `.` and `-`, starting with a letter or digit".into(),
+                })
+                .with_label(n.span, "invalid name"),
+            );
+        }
+    }
+    s.container_name = slot;
+}
+
+/// `stop-signal` in a service.
+fn service_stop_signal(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let mut slot = s.stop_signal.take();
+    string_node(r, child, &mut slot, place);
+    if let Some(sig) = &slot
+        && !is_signal(&sig.value)
+    {
+        r.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: "`stop-signal`".into(),
+                value: sig.value.clone(),
+                reason: "not a signal".into(),
+            })
+            .with_label(sig.span, "unknown signal")
+            .with_help("write a signal name such as `SIGTERM`, `SIGINT`, `SIGQUIT`, or its number"),
+        );
+    }
+    s.stop_signal = slot;
+}
+
+/// `limits` / `reservations` in a service.
+fn service_limits_or_reservations(
+    r: &mut Reader<'_>,
+    child: &KdlNode,
+    s: &mut Service,
+    place: &str,
+) {
+    let name = child.name().value();
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: Some(0),
+            what: "",
+            props: &["cpus", "memory", "pids"],
+            children: false,
+            usage: "limits cpus=2 memory=\"512m\" pids=100",
+        },
+    );
+    if v.props.is_empty() {
+        r.push(
+            Diagnostic::error(Problem::MissingArgument {
+                node: name.into(),
+                what: "`cpus`, `memory` or `pids`".into(),
+            })
+            .with_label(r.name_span(child), "sets nothing")
+            .with_help(format!(
+                "write it as `{name} cpus=2 memory=\"512m\" pids=100`"
+            )),
+        );
+    }
+    let cpus = v
+        .prop("cpus")
+        .and_then(|e| r.cpus(e, &format!("`{name} cpus`")));
+    let memory = v
+        .prop("memory")
+        .and_then(|e| r.size(e, &format!("`{name} memory`")));
+    let pids = v
+        .prop("pids")
+        .and_then(|e| r.integer(e, &format!("`{name} pids`"), -1, i128::from(i64::MAX)))
+        .map(|p| p.map(|v| v as i64));
+    if name == "reservations"
+        && let Some(e) = v.prop("pids")
+    {
+        r.push(
+            Diagnostic::error(Problem::Other {
+                message: "Docker cannot reserve pids: `pids` is a limit only".into(),
+            })
+            .with_label(r.entry_span(e), "not a reservation")
+            .with_help("move it to `limits pids=N`"),
+        );
+    }
+    let res = if name == "limits" {
+        &mut s.limits
+    } else {
+        &mut s.reservations
+    };
+    r.set_once(&mut res.cpus, cpus, &format!("{name} cpus"), place);
+    r.set_once(&mut res.memory, memory, &format!("{name} memory"), place);
+    r.set_once(&mut res.pids, pids, &format!("{name} pids"), place);
+}
+
+/// `ulimit` in a service.
+fn service_ulimit(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &Shape {
+            min: 1,
+            max: Some(2),
+            what: "a limit name",
+            props: &["soft", "hard"],
+            children: false,
+            usage: "ulimit \"nofile\" soft=1024 hard=2048",
+        },
+    );
+    let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, "`ulimit`")) else {
+        return;
+    };
+    let what = format!("ulimit `{}`", n.value);
+    let both = v
+        .arg(1)
+        .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+    let soft = v
+        .prop("soft")
+        .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+    let hard = v
+        .prop("hard")
+        .and_then(|e| r.integer(e, &what, -1, i128::from(i64::MAX)));
+    let (soft, hard) = match (both, soft, hard) {
+        (Some(b), None, None) => (b.value, b.value),
+        (None, Some(s), Some(h)) => (s.value, h.value),
+        (None, Some(s), None) => (s.value, s.value),
+        (None, None, Some(h)) => (h.value, h.value),
+        _ => {
+            r.push(
+                Diagnostic::error(Problem::Other {
+                    message: format!("{what} needs one value, or `soft` and `hard`"),
+                })
+                .with_label(r.name_span(child), "unclear limit")
+                .with_help(
+                    "write `ulimit \"nofile\" 65536` or `ulimit \"nofile\" soft=1024 hard=2048`",
+                ),
+            );
+            return;
+        }
+    };
+    if soft > hard && hard >= 0 {
+        r.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: what.clone(),
+                value: format!("soft={soft} hard={hard}"),
+                reason: "the soft limit is above the hard limit".into(),
+            })
+            .with_label(r.name_span(child), "soft above hard"),
+        );
+    }
+    if let Some(first) = s.ulimits.iter().find(|u| u.name.value == n.value) {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: what,
+                place: place.into(),
+            })
+            .with_label(n.span, "set again here")
+            .with_label(first.name.span, "first set here"),
+        );
+        return;
+    }
+    s.ulimits.push(Ulimit {
+        name: n,
+        soft: soft as i64,
+        hard: hard as i64,
+    });
+}
+
+/// `logging` in a service.
+fn service_logging(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &Shape {
+            children: true,
+            ..one(
+                "a logging driver",
+                "logging \"json-file\" { max-size \"10m\" }",
+            )
+        },
+    );
+    let Some(driver) = v.arg(0).and_then(|e| r.nonempty(e, "`logging`")) else {
+        return;
+    };
+    let mut options = Vec::new();
+    for c in v.children() {
+        let cv = r.open(c, &one("a value", "OPTION \"VALUE\""));
+        if let Some(val) = cv.arg(0).and_then(|e| r.text(e, "a logging option")) {
+            options.push(KeyValue {
+                key: Spanned::new(c.name().value().into(), r.name_span(c)),
+                value: val,
+            });
+        }
+    }
+    r.check_unique_keys(&options, "the logging options");
+    if let Some(first) = &s.logging {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: "`logging`".into(),
+                place: place.into(),
+            })
+            .with_label(driver.span, "set again here")
+            .with_label(first.driver.span, "first set here"),
+        );
+        return;
+    }
+    s.logging = Some(Logging { driver, options });
+}
+
+/// `extra-hosts` in a service.
+fn service_extra_hosts(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    // compose's `HOST:IP` form is accepted beside `HOST=IP` and the block form.
+    let mut kv = Vec::new();
+    let mut rest = child.clone();
+    rest.entries_mut().retain(|e| {
+        let colon_form = e.name().is_none()
+            && matches!(e.value(), KdlValue::String(t) if !t.contains('=') && t.contains(':'));
+        !colon_form
+    });
+    for e in child.entries() {
+        if let (None, KdlValue::String(t)) = (e.name(), e.value())
+            && !t.contains('=')
+            && let Some((host, ip)) = t.split_once(':')
+        {
+            let span = r.value_span(e);
+            kv.push(KeyValue {
+                key: Spanned::new(host.into(), span),
+                value: Spanned::new(ip.into(), span),
+            });
+        }
+    }
+    kv.extend(r.map(&rest, &format!("the extra hosts of {place}")));
+    r.check_unique_keys(&kv, &format!("the extra hosts of {place}"));
+    s.extra_hosts.extend(kv);
+}
+
+/// `pull-policy` in a service.
+fn service_pull_policy(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(child, &one("a policy", "pull-policy \"missing\""));
+    if let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`pull-policy`")) {
+        let policy = match p.value.as_str() {
+            "always" => Some(PullPolicy::Always),
+            "missing" => Some(PullPolicy::Missing),
+            "never" => Some(PullPolicy::Never),
+            "build" => Some(PullPolicy::Build),
+            other => {
+                let help = match other {
+                    "if_not_present" | "if-not-present" => {
+                        "compose's `if_not_present` is `missing`".into()
+                    }
+                    _ => "one of `always`, `missing`, `never`, `build`".to_string(),
+                };
+                r.push(
+                    Diagnostic::error(Problem::InvalidValue {
+                        field: "`pull-policy`".into(),
+                        value: other.into(),
+                        reason: "unknown pull policy".into(),
+                    })
+                    .with_label(p.span, "unknown policy")
+                    .with_help(help),
+                );
+                None
+            }
+        };
+        let policy = policy.map(|pol| Spanned::new(pol, p.span));
+        r.set_once(&mut s.pull_policy, policy, "pull-policy", place);
+    }
+}
+
+/// `secret` / `config` in a service.
+fn service_secret_or_config(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let name = child.name().value();
+    let v = r.open(
+        child,
+        &Shape {
+            props: &["target", "uid", "gid", "mode"],
+            ..one(
+                "a name",
+                "secret \"NAME\" target=\"PATH\" uid=1000 gid=1000 mode=0o400",
+            )
+        },
+    );
+    let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, &format!("`{name}`"))) else {
+        return;
+    };
+    let fref = FileRef {
+        target: v.prop("target").and_then(|e| r.nonempty(e, "`target`")),
+        uid: v.prop("uid").and_then(|e| r.u32(e, "`uid`")),
+        gid: v.prop("gid").and_then(|e| r.u32(e, "`gid`")),
+        mode: v.prop("mode").and_then(|e| r.mode(e, "`mode`")),
+        name: n,
+    };
+    let list = if name == "secret" {
+        &mut s.secrets
+    } else {
+        &mut s.configs
+    };
+    if let Some(first) = list.iter().find(|f| f.name.value == fref.name.value) {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: format!("{name} `{}`", fref.name.value),
+                place: place.into(),
+            })
+            .with_label(fref.name.span, "set again here")
+            .with_label(first.name.span, "first set here"),
+        );
+        return;
+    }
+    list.push(fref);
+}
+
+/// `acknowledge` in a service.
+fn service_acknowledge(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let v = r.open(
+        child,
+        &many(
+            "one or more warnings",
+            "acknowledge \"root\" \"no-memory-limit\" \"writable-root\"",
+        ),
+    );
+    for e in &v.args {
+        let Some(w) = r.nonempty(e, "`acknowledge`") else {
+            continue;
+        };
+        if !HARDENING_WARNINGS.contains(&w.value.as_str()) {
+            r.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: "`acknowledge`".into(),
+                    value: w.value.clone(),
+                    reason: "not a warning stackr gives".into(),
+                })
+                .with_label(w.span, "unknown warning")
+                .with_help_opt(crate::suggest::help_for(
+                    &w.value,
+                    HARDENING_WARNINGS,
+                    "one of",
+                )),
+            );
+            continue;
+        }
+        if !s.acknowledge.iter().any(|a| a.value == w.value) {
+            s.acknowledge.push(w);
+        }
     }
 }
 
