@@ -144,305 +144,30 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
             .is_some_and(Network::is_internal)
     };
 
+    let names = Names {
+        services: service_names,
+        networks: network_names,
+        volumes: volume_names,
+        secrets: secret_names,
+        configs: config_names,
+        decls: &decls,
+    };
     for s in &decls.services {
-        let sname = &s.name.value;
-        let place = format!("service `{sname}`");
-        if s.image.is_none() && s.build.is_none() && !diags.has_error_within(s.span) {
-            diags.push(
-                Diagnostic::error(Problem::NoImage {
-                    service: sname.clone(),
-                })
-                .with_label(s.name.span, "no image to run")
-                .with_help("add `image \"NAME:TAG\"` or `build \"./DIRECTORY\"`"),
-            );
-        }
-        for d in &s.depends_on {
-            if d.service.value == *sname {
-                diags.push(
-                    Diagnostic::error(Problem::SelfDependency {
-                        service: sname.clone(),
-                    })
-                    .with_label(d.service.span, "depends on itself")
-                    .with_help("remove this `depends-on`"),
-                );
-                continue;
-            }
-            if !service_names.contains(&d.service.value.as_str()) {
-                if !d.required {
-                    continue;
-                }
-                let enabling: Vec<&String> = cx
-                    .profile_services
-                    .iter()
-                    .filter(|(_, svcs)| svcs.contains(&d.service.value))
-                    .map(|(p, _)| p)
-                    .collect();
-                let help = if enabling.is_empty() {
-                    None
-                } else {
-                    let list: Vec<String> = enabling
-                        .iter()
-                        .map(|p| format!("`--profile {p}`"))
-                        .collect();
-                    Some(format!(
-                        "`{}` exists only in profile {}: enable it with {}, or mark the dependency `required=#false`",
-                        d.service.value,
-                        enabling
-                            .iter()
-                            .map(|p| format!("`{p}`"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        list.join(" or ")
-                    ))
-                };
-                diags.push(unknown_ref(
-                    format!("`depends-on` of {place}"),
-                    "service",
-                    &d.service,
-                    &service_names,
-                    help,
-                ));
-                continue;
-            }
-            if d.condition == Condition::Healthy {
-                let dep = decls
-                    .services
-                    .iter()
-                    .find(|o| o.name.value == d.service.value);
-                if let Some(dep) = dep
-                    && !dep.has_health_check()
-                {
-                    diags.push(
-                            Diagnostic::warning(Problem::HealthyWithoutCheck {
-                                service: sname.clone(),
-                                dependency: dep.name.value.clone(),
-                            })
-                            .with_label(d.service.span, "waits for healthy")
-                            .with_label(dep.name.span, "no `health` here")
-                            .with_help(format!(
-                                "give `{}` a `health` block, unless its image has a HEALTHCHECK; otherwise `{sname}` never starts",
-                                dep.name.value
-                            )),
-                        );
-                }
-            }
-        }
-        for n in &s.networks {
-            if n.name.value != DEFAULT_NETWORK && !network_names.contains(&n.name.value.as_str()) {
-                diags.push(unknown_ref(
-                    place.to_string(),
-                    "network",
-                    &n.name,
-                    &network_names,
-                    None,
-                ));
-            }
-        }
-        if let Some(mode) = &s.network_mode {
-            if let Some(first) = s.networks.first() {
-                diags.push(
-                    Diagnostic::error(Problem::Conflict {
-                        first: "`network-mode`".into(),
-                        second: "`networks`".into(),
-                        place: place.clone(),
-                    })
-                    .with_label(mode.span, "network mode")
-                    .with_label(first.name.span, "networks")
-                    .with_help(
-                        "a container with a network mode joins no other network: keep one of them",
-                    ),
-                );
-            }
-            if let NetworkMode::Service(other) = &mode.value
-                && !service_names.contains(&other.as_str())
-            {
-                let name = Spanned::new(other.clone(), mode.span);
-                diags.push(unknown_ref(
-                    format!("`network-mode` of {place}"),
-                    "service",
-                    &name,
-                    &service_names,
-                    None,
-                ));
-            }
-            if matches!(mode.value, NetworkMode::Host)
-                && let Some(p) = s.ports.first()
-            {
-                diags.push(
-                    Diagnostic::warning(Problem::PortsIgnoredWithHostNetwork {
-                        service: sname.clone(),
-                    })
-                    .with_label(p.span, "ignored with host networking")
-                    .with_help(
-                        "with host networking the container's ports are the host's: remove `port`",
-                    ),
-                );
-            }
-        }
-        for m in &s.mounts {
-            if let MountSource::Volume(v) = &m.source.value
-                && !volume_names.contains(&v.as_str())
-            {
-                let name = Spanned::new(v.clone(), m.source.span);
-                let help = Some(match did_you_mean(v, &volume_names) {
-                    Some(best) => {
-                        format!("did you mean `{best}`? (a host path starts with `./` or `/`)")
-                    }
-                    None => format!(
-                        "declare it at top level with `volume \"{v}\"`, or write a host path as \"./{v}\""
-                    ),
-                });
-                diags.push(unknown_ref(
-                    format!("a mount of {place}"),
-                    "volume",
-                    &name,
-                    &volume_names,
-                    help,
-                ));
-            }
-        }
-        for (i, m) in s.mounts.iter().enumerate() {
-            if let Some(first) = s.mounts[..i]
-                .iter()
-                .find(|o| o.target.value == m.target.value)
-            {
-                diags.push(
-                    Diagnostic::error(Problem::SetTwice {
-                        field: format!("mount target `{}`", m.target.value),
-                        place: place.clone(),
-                    })
-                    .with_label(m.target.span, "mounted again here")
-                    .with_label(first.target.span, "first mounted here"),
-                );
-            }
-        }
-        for f in &s.secrets {
-            if !secret_names.contains(&f.name.value.as_str()) {
-                diags.push(unknown_ref(
-                    place.to_string(),
-                    "secret",
-                    &f.name,
-                    &secret_names,
-                    None,
-                ));
-            }
-        }
-        for f in &s.configs {
-            if !config_names.contains(&f.name.value.as_str()) {
-                diags.push(unknown_ref(
-                    place.to_string(),
-                    "config",
-                    &f.name,
-                    &config_names,
-                    None,
-                ));
-            }
-        }
-        for var in &s.env {
-            if let EnvValue::SecretPath(secret) = &var.value.value
-                && !s.secrets.iter().any(|f| f.name.value == *secret)
-            {
-                let declared = secret_names.contains(&secret.as_str());
-                let help = if declared {
-                    format!("add `secret \"{secret}\"` to the service so that it is mounted")
-                } else {
-                    format!(
-                        "declare it at top level with `secret \"{secret}\" file=\"PATH\"` and add `secret \"{secret}\"` to the service"
-                    )
-                };
-                diags.push(
-                    Diagnostic::error(Problem::SecretPathNotMounted {
-                        service: sname.clone(),
-                        name: var.name.value.clone(),
-                        secret: secret.clone(),
-                    })
-                    .with_label(var.value.span, "not mounted in this service")
-                    .with_help(help),
-                );
-            }
-        }
-        if s.build.is_none()
-            && let Some(p) = &s.pull_policy
-            && p.value == PullPolicy::Build
-        {
-            diags.push(
-                Diagnostic::error(Problem::Other {
-                    message: format!("{place} has `pull-policy \"build\"` but no `build`"),
-                })
-                .with_label(p.span, "nothing to build")
-                .with_help("add `build \"./DIRECTORY\"`, or use another pull policy"),
-            );
-        }
-        if s.build.is_none()
-            && let Some(rule) = s
-                .watch
-                .iter()
-                .find(|w| w.action.value == WatchAction::Rebuild)
-        {
-            diags.push(
-                    Diagnostic::error(Problem::RebuildWithoutBuild {
-                        service: sname.clone(),
-                    })
-                    .with_label(rule.action.span, "needs a build")
-                    .with_help("add `build \"./DIRECTORY\"`, or use `sync-restart` to copy files in and restart"),
-                );
-        }
+        check_image(s, diags);
+        check_dependencies(s, &names, cx, diags);
+        check_network_refs(s, &names, diags);
+        check_network_mode(s, &names, diags);
+        check_mount_refs(s, &names, diags);
+        check_mount_targets(s, diags);
+        check_secret_refs(s, &names, diags);
+        check_config_refs(s, &names, diags);
+        check_env(s, &names, diags);
+        check_pull_build(s, diags);
+        check_rebuild_watch(s, diags);
         sync_targets(s, diags);
-        if let (Some(cn), Some(scale)) = (&s.container_name, &s.scale)
-            && scale.value > 1
-        {
-            diags.push(
-                Diagnostic::error(Problem::Conflict {
-                    first: "`container-name`".into(),
-                    second: format!("`scale {}`", scale.value),
-                    place: place.clone(),
-                })
-                .with_label(cn.span, "one name")
-                .with_label(scale.span, "several containers")
-                .with_help("container names are unique: remove `container-name` to scale"),
-            );
-        }
-        if s.scale() > 1
-            && let Some(p) = s
-                .ports
-                .iter()
-                .find(|p| p.value.published.is_some_and(|r| r.len() == 1))
-        {
-            diags.push(
-                Diagnostic::error(Problem::PortConflict {
-                    port: port_label(&p.value),
-                })
-                .with_label(
-                    p.span,
-                    format!("published by each of {} containers", s.scale()),
-                )
-                .with_help(
-                    "publish a range as wide as the scale, or let the engine pick: `port \"80\"`",
-                ),
-            );
-        }
-        // Ports on a service whose every network is internal are dropped by Docker.
-        if !s.ports.is_empty() && s.network_mode.is_none() {
-            let nets = s.network_names();
-            if !nets.is_empty() && nets.iter().all(|n| is_internal(n)) {
-                let p = &s.ports[0];
-                let mut d = Diagnostic::error(Problem::PortOnInternalNetwork {
-                    service: sname.clone(),
-                    port: port_label(&p.value),
-                })
-                .with_label(p.span, "never reachable");
-                for n in &s.networks {
-                    if let Some(net) = decls.networks.iter().find(|x| x.name.value == n.name.value)
-                        && let Some(i) = &net.internal
-                    {
-                        d = d.with_label(i.span, format!("`{}` is internal", net.name.value));
-                    }
-                }
-                diags.push(
-                    d.with_help("join a network that is not internal as well, or remove the port"),
-                );
-            }
-        }
+        check_container_name_scale(s, diags);
+        check_scaled_ports(s, diags);
+        check_internal_ports(s, &names, &is_internal, diags);
     }
 
     check_port_conflicts(&decls.services, diags);
@@ -497,6 +222,398 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         available_profiles: cx.profile_services.keys().cloned().collect(),
         waves,
     })
+}
+
+/// The names a service may refer to, and the declarations they come from.
+struct Names<'a> {
+    services: Vec<&'a str>,
+    networks: Vec<&'a str>,
+    volumes: Vec<&'a str>,
+    secrets: Vec<&'a str>,
+    configs: Vec<&'a str>,
+    decls: &'a Declarations,
+}
+
+/// A service has an image or a build.
+fn check_image(s: &Service, diags: &mut Diagnostics) {
+    let sname = &s.name.value;
+    if s.image.is_none() && s.build.is_none() && !diags.has_error_within(s.span) {
+        diags.push(
+            Diagnostic::error(Problem::NoImage {
+                service: sname.clone(),
+            })
+            .with_label(s.name.span, "no image to run")
+            .with_help("add `image \"NAME:TAG\"` or `build \"./DIRECTORY\"`"),
+        );
+    }
+}
+
+/// `depends-on` names services of the stack.
+fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &mut Diagnostics) {
+    let sname = &s.name.value;
+    let place = format!("service `{}`", s.name.value);
+    let service_names = &names.services;
+    let decls = names.decls;
+    for d in &s.depends_on {
+        if d.service.value == *sname {
+            diags.push(
+                Diagnostic::error(Problem::SelfDependency {
+                    service: sname.clone(),
+                })
+                .with_label(d.service.span, "depends on itself")
+                .with_help("remove this `depends-on`"),
+            );
+            continue;
+        }
+        if !service_names.contains(&d.service.value.as_str()) {
+            if !d.required {
+                continue;
+            }
+            let enabling: Vec<&String> = cx
+                .profile_services
+                .iter()
+                .filter(|(_, svcs)| svcs.contains(&d.service.value))
+                .map(|(p, _)| p)
+                .collect();
+            let help = if enabling.is_empty() {
+                None
+            } else {
+                let list: Vec<String> = enabling
+                    .iter()
+                    .map(|p| format!("`--profile {p}`"))
+                    .collect();
+                Some(format!(
+                    "`{}` exists only in profile {}: enable it with {}, or mark the dependency `required=#false`",
+                    d.service.value,
+                    enabling
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    list.join(" or ")
+                ))
+            };
+            diags.push(unknown_ref(
+                format!("`depends-on` of {place}"),
+                "service",
+                &d.service,
+                service_names,
+                help,
+            ));
+            continue;
+        }
+        if d.condition == Condition::Healthy {
+            let dep = decls
+                .services
+                .iter()
+                .find(|o| o.name.value == d.service.value);
+            if let Some(dep) = dep
+                && !dep.has_health_check()
+            {
+                diags.push(
+                        Diagnostic::warning(Problem::HealthyWithoutCheck {
+                            service: sname.clone(),
+                            dependency: dep.name.value.clone(),
+                        })
+                        .with_label(d.service.span, "waits for healthy")
+                        .with_label(dep.name.span, "no `health` here")
+                        .with_help(format!(
+                            "give `{}` a `health` block, unless its image has a HEALTHCHECK; otherwise `{sname}` never starts",
+                            dep.name.value
+                        )),
+                    );
+            }
+        }
+    }
+}
+
+/// `networks` names networks of the stack.
+fn check_network_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    let network_names = &names.networks;
+    for n in &s.networks {
+        if n.name.value != DEFAULT_NETWORK && !network_names.contains(&n.name.value.as_str()) {
+            diags.push(unknown_ref(
+                place.to_string(),
+                "network",
+                &n.name,
+                network_names,
+                None,
+            ));
+        }
+    }
+}
+
+/// `network-mode` names what it can join.
+fn check_network_mode(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
+    let sname = &s.name.value;
+    let place = format!("service `{}`", s.name.value);
+    let service_names = &names.services;
+    if let Some(mode) = &s.network_mode {
+        if let Some(first) = s.networks.first() {
+            diags.push(
+                Diagnostic::error(Problem::Conflict {
+                    first: "`network-mode`".into(),
+                    second: "`networks`".into(),
+                    place: place.clone(),
+                })
+                .with_label(mode.span, "network mode")
+                .with_label(first.name.span, "networks")
+                .with_help(
+                    "a container with a network mode joins no other network: keep one of them",
+                ),
+            );
+        }
+        if let NetworkMode::Service(other) = &mode.value
+            && !service_names.contains(&other.as_str())
+        {
+            let name = Spanned::new(other.clone(), mode.span);
+            diags.push(unknown_ref(
+                format!("`network-mode` of {place}"),
+                "service",
+                &name,
+                service_names,
+                None,
+            ));
+        }
+        if matches!(mode.value, NetworkMode::Host)
+            && let Some(p) = s.ports.first()
+        {
+            diags.push(
+                Diagnostic::warning(Problem::PortsIgnoredWithHostNetwork {
+                    service: sname.clone(),
+                })
+                .with_label(p.span, "ignored with host networking")
+                .with_help(
+                    "with host networking the container's ports are the host's: remove `port`",
+                ),
+            );
+        }
+    }
+}
+
+/// Mounts name volumes of the stack.
+fn check_mount_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    let volume_names = &names.volumes;
+    for m in &s.mounts {
+        if let MountSource::Volume(v) = &m.source.value
+            && !volume_names.contains(&v.as_str())
+        {
+            let name = Spanned::new(v.clone(), m.source.span);
+            let help = Some(match did_you_mean(v, volume_names) {
+                Some(best) => {
+                    format!("did you mean `{best}`? (a host path starts with `./` or `/`)")
+                }
+                None => format!(
+                    "declare it at top level with `volume \"{v}\"`, or write a host path as \"./{v}\""
+                ),
+            });
+            diags.push(unknown_ref(
+                format!("a mount of {place}"),
+                "volume",
+                &name,
+                volume_names,
+                help,
+            ));
+        }
+    }
+}
+
+/// No two mounts share a target.
+fn check_mount_targets(s: &Service, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    for (i, m) in s.mounts.iter().enumerate() {
+        if let Some(first) = s.mounts[..i]
+            .iter()
+            .find(|o| o.target.value == m.target.value)
+        {
+            diags.push(
+                Diagnostic::error(Problem::SetTwice {
+                    field: format!("mount target `{}`", m.target.value),
+                    place: place.clone(),
+                })
+                .with_label(m.target.span, "mounted again here")
+                .with_label(first.target.span, "first mounted here"),
+            );
+        }
+    }
+}
+
+/// `secret` names secrets of the stack.
+fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    let secret_names = &names.secrets;
+    for f in &s.secrets {
+        if !secret_names.contains(&f.name.value.as_str()) {
+            diags.push(unknown_ref(
+                place.to_string(),
+                "secret",
+                &f.name,
+                secret_names,
+                None,
+            ));
+        }
+    }
+}
+
+/// `config` names configs of the stack.
+fn check_config_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    let config_names = &names.configs;
+    for f in &s.configs {
+        if !config_names.contains(&f.name.value.as_str()) {
+            diags.push(unknown_ref(
+                place.to_string(),
+                "config",
+                &f.name,
+                config_names,
+                None,
+            ));
+        }
+    }
+}
+
+/// `env` values that name secrets.
+fn check_env(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
+    let sname = &s.name.value;
+    let secret_names = &names.secrets;
+    for var in &s.env {
+        if let EnvValue::SecretPath(secret) = &var.value.value
+            && !s.secrets.iter().any(|f| f.name.value == *secret)
+        {
+            let declared = secret_names.contains(&secret.as_str());
+            let help = if declared {
+                format!("add `secret \"{secret}\"` to the service so that it is mounted")
+            } else {
+                format!(
+                    "declare it at top level with `secret \"{secret}\" file=\"PATH\"` and add `secret \"{secret}\"` to the service"
+                )
+            };
+            diags.push(
+                Diagnostic::error(Problem::SecretPathNotMounted {
+                    service: sname.clone(),
+                    name: var.name.value.clone(),
+                    secret: secret.clone(),
+                })
+                .with_label(var.value.span, "not mounted in this service")
+                .with_help(help),
+            );
+        }
+    }
+}
+
+/// `pull-policy "build"` needs a build.
+fn check_pull_build(s: &Service, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    if s.build.is_none()
+        && let Some(p) = &s.pull_policy
+        && p.value == PullPolicy::Build
+    {
+        diags.push(
+            Diagnostic::error(Problem::Other {
+                message: format!("{place} has `pull-policy \"build\"` but no `build`"),
+            })
+            .with_label(p.span, "nothing to build")
+            .with_help("add `build \"./DIRECTORY\"`, or use another pull policy"),
+        );
+    }
+}
+
+/// A `rebuild` watch rule needs a build.
+fn check_rebuild_watch(s: &Service, diags: &mut Diagnostics) {
+    let sname = &s.name.value;
+    if s.build.is_none()
+        && let Some(rule) = s
+            .watch
+            .iter()
+            .find(|w| w.action.value == WatchAction::Rebuild)
+    {
+        diags.push(
+            Diagnostic::error(Problem::RebuildWithoutBuild {
+                service: sname.clone(),
+            })
+            .with_label(rule.action.span, "needs a build")
+            .with_help(
+                "add `build \"./DIRECTORY\"`, or use `sync-restart` to copy files in and restart",
+            ),
+        );
+    }
+}
+
+/// A `container-name` is one container.
+fn check_container_name_scale(s: &Service, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    if let (Some(cn), Some(scale)) = (&s.container_name, &s.scale)
+        && scale.value > 1
+    {
+        diags.push(
+            Diagnostic::error(Problem::Conflict {
+                first: "`container-name`".into(),
+                second: format!("`scale {}`", scale.value),
+                place: place.clone(),
+            })
+            .with_label(cn.span, "one name")
+            .with_label(scale.span, "several containers")
+            .with_help("container names are unique: remove `container-name` to scale"),
+        );
+    }
+}
+
+/// A scaled service cannot publish one fixed host port.
+fn check_scaled_ports(s: &Service, diags: &mut Diagnostics) {
+    if s.scale() > 1
+        && let Some(p) = s
+            .ports
+            .iter()
+            .find(|p| p.value.published.is_some_and(|r| r.len() == 1))
+    {
+        diags.push(
+            Diagnostic::error(Problem::PortConflict {
+                port: port_label(&p.value),
+            })
+            .with_label(
+                p.span,
+                format!("published by each of {} containers", s.scale()),
+            )
+            .with_help(
+                "publish a range as wide as the scale, or let the engine pick: `port \"80\"`",
+            ),
+        );
+    }
+}
+
+/// Ports on internal-only networks are dropped by Docker.
+fn check_internal_ports(
+    s: &Service,
+    names: &Names<'_>,
+    is_internal: &dyn Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) {
+    let sname = &s.name.value;
+    let decls = names.decls;
+    // Ports on a service whose every network is internal are dropped by Docker.
+    if !s.ports.is_empty() && s.network_mode.is_none() {
+        let nets = s.network_names();
+        if !nets.is_empty() && nets.iter().all(|n| is_internal(n)) {
+            let p = &s.ports[0];
+            let mut d = Diagnostic::error(Problem::PortOnInternalNetwork {
+                service: sname.clone(),
+                port: port_label(&p.value),
+            })
+            .with_label(p.span, "never reachable");
+            for n in &s.networks {
+                if let Some(net) = decls.networks.iter().find(|x| x.name.value == n.name.value)
+                    && let Some(i) = &net.internal
+                {
+                    d = d.with_label(i.span, format!("`{}` is internal", net.name.value));
+                }
+            }
+            diags.push(
+                d.with_help("join a network that is not internal as well, or remove the port"),
+            );
+        }
+    }
 }
 
 fn external_conflicts(
