@@ -101,15 +101,19 @@ impl StackLock {
                     holder: current.labels.get(LABEL_LOCK_HOLDER).cloned(),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Soon at first (a holder that just released is gone in milliseconds), then less
+            // often.
+            let waited = start.elapsed().as_millis().min(1000) as u64;
+            tokio::time::sleep(Duration::from_millis(20 + waited / 10)).await;
         }
     }
 
-    /// Frees the lock: the connection closes, and the engine ends and removes the lock's
-    /// container on its own, as for a holder that dies (the next run that wants the lock
-    /// waits the few milliseconds that takes). Nothing is waited for here.
-    pub async fn release<E: Engine>(mut self, _engine: &E) {
+    /// Frees the lock now: the connection closes and the lock's container is removed, so that
+    /// a run right after this one finds the name free (left to the engine alone, the container
+    /// takes long enough to go that the next run has to wait for it).
+    pub async fn release<E: Engine>(mut self, engine: &E) {
         self.held = None;
+        let _ = engine.remove_container(&self.id).await;
     }
 }
 
