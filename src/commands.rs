@@ -779,6 +779,13 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
                 return 1;
             }
         };
+        if want.secrets.iter().any(|f| f.link.is_some())
+            && let Err(e) = stackr_reconcile::apply::link_secrets(engine, &id, &want.secrets).await
+        {
+            let _ = engine.remove_container(&id).await;
+            print_engine_error(&e, Some(&args.service));
+            return 1;
+        }
         let mut events = match engine.events(&stack.name).await {
             Ok(ev) => ev,
             Err(e) => {

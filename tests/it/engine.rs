@@ -1310,3 +1310,36 @@ fn concurrent_probe_fills_all_succeed() {
         "helpers are removed: {names}"
     );
 }
+
+#[test]
+fn a_secret_target_outside_run_secrets_is_delivered_and_rotated() {
+    let s = TestStack::new("secret-target", |n| {
+        format!(
+            r#"
+stack "{n}"
+secret "token" file="./token.txt"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    secret "token" target="/etc/app/token" mode=0o400
+}}
+"#
+        )
+    });
+    std::fs::write(s.dir.join("token.txt"), "first value").unwrap_or_else(|e| panic!("{e}"));
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let name = format!("{}-app-1", s.name);
+    let read = || docker(&["exec", &name, "cat", "/etc/app/token"]);
+    assert_eq!(read(), "first value");
+    // Nothing is mounted over /etc: the link points into the secrets volume.
+    let link = docker(&["exec", &name, "readlink", "/etc/app/token"]);
+    assert_eq!(link.trim(), "/run/secrets/.targets/etc/app/token");
+    std::fs::write(s.dir.join("token.txt"), "second value").unwrap_or_else(|e| panic!("{e}"));
+    let r = s.stackr(&["plan"]);
+    assert!(r.stdout.contains("secret `token`"), "{}", r.stdout);
+    ok(&s.stackr(&["up", "-d"]), "up after the rotation");
+    assert_eq!(read(), "second value");
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}

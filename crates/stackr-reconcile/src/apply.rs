@@ -1050,6 +1050,14 @@ async fn make_containers<E: Engine>(
                 let id = create(engine, &run.joining_by_id(&want.spec), &want.hash)
                     .await
                     .map_err(|e| engine_err(format!("cannot create `{}`", it.name), svc, e))?;
+                if want.secrets.iter().any(|f| f.link.is_some()) {
+                    run.go_on(&s.name)?;
+                    link_secrets(engine, &id, &want.secrets)
+                        .await
+                        .map_err(|e| {
+                            engine_err(format!("cannot give `{}` its secrets", it.name), svc, e)
+                        })?;
+                }
                 progress(Step::Created {
                     service: s.name.clone(),
                     name: it.name.clone(),
@@ -1206,6 +1214,30 @@ pub async fn fill_secrets<E: Engine>(
         true,
     )
     .await
+}
+
+/// Puts, into a created container, a symbolic link at each secret `target` outside
+/// `/run/secrets`, to the file in its secrets volume. A read-only root filesystem refuses
+/// them (the engine's archive API cannot write there).
+pub async fn link_secrets<E: Engine>(
+    engine: &E,
+    id: &str,
+    files: &[crate::desired::SecretFile],
+) -> stackr_engine::Result<()> {
+    let fail = |e: std::io::Error| EngineError::Other(format!("cannot pack the secret links: {e}"));
+    let mut b = tar::Builder::new(Vec::new());
+    for f in files {
+        let Some(at) = &f.link else { continue };
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        let to = format!("{}/{}", crate::desired::SECRETS_DIR, f.path);
+        b.append_link(&mut h, at.trim_start_matches('/'), &to)
+            .map_err(fail)?;
+    }
+    let tar = b.into_inner().map_err(fail)?;
+    engine.upload_archive(id, "/", tar, false).await
 }
 
 fn secrets_tar(files: &[crate::desired::SecretFile]) -> stackr_engine::Result<Vec<u8>> {

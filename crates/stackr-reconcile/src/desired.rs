@@ -55,7 +55,14 @@ pub struct SecretFile {
     pub uid: u32,
     pub gid: u32,
     pub mode: u32,
+    /// For a `target` outside `/run/secrets`: that absolute path, where a symbolic link to
+    /// the file is put into the container before it starts (the file itself stays in the
+    /// secrets volume, so nothing of the image is hidden by a mount).
+    pub link: Option<String>,
 }
+
+/// Where the secrets with a `target` outside `/run/secrets` live in the secrets volume.
+pub const SECRETS_ELSEWHERE: &str = ".targets";
 
 /// The volume holding a container's secrets.
 pub fn secrets_volume(container: &str) -> String {
@@ -338,17 +345,18 @@ fn secret_files(
             });
         }
         let path = f.secret_path();
-        let Some(rel) = path.strip_prefix(&format!("{SECRETS_DIR}/")) else {
-            return Err(ReconcileError::Unsupported {
-                service: service.clone(),
-                what: format!(
-                    "secret `{}` at `{path}`, outside {SECRETS_DIR}",
-                    f.name.value
-                ),
-                help: format!(
-                    "give it a `target` under {SECRETS_DIR} (a relative target is), and point the program there"
-                ),
-            });
+        let (rel, link) = match path.strip_prefix(&format!("{SECRETS_DIR}/")) {
+            Some(rel) => (rel.to_string(), None),
+            None if !path.split('/').any(|c| c == "..") => {
+                (format!("{SECRETS_ELSEWHERE}{path}"), Some(path.clone()))
+            }
+            None => {
+                return Err(ReconcileError::Unsupported {
+                    service: service.clone(),
+                    what: format!("secret `{}` at `{path}`, a path with `..`", f.name.value),
+                    help: "give it a `target` without `..`".into(),
+                });
+            }
         };
         let Some(value) = inputs.secrets.get(&f.name.value) else {
             return Err(ReconcileError::Internal(format!(
@@ -358,7 +366,8 @@ fn secret_files(
         };
         secret_files.push(SecretFile {
             name: f.name.value.clone(),
-            path: rel.to_string(),
+            path: rel,
+            link,
             value: value.clone(),
             uid: f.uid.as_ref().map_or(0, |u| u.value),
             gid: f.gid.as_ref().map_or(0, |g| g.value),
