@@ -106,7 +106,7 @@ impl TestStack {
 /// Removes every container, network and volume labelled as `stack`, and its lock's
 /// container (which carries no stack label) if a killed run left one.
 pub fn remove_stack_objects(stack: &str) {
-    docker(&["rm", "-f", &format!("stackr-lock-{stack}")]);
+    docker(&["rm", "-f", &stackr_reconcile::lock::lock_name(stack)]);
     let filter = format!("label=io.stackr.stack={stack}");
     for id in docker(&["ps", "-aq", "--filter", &filter]).lines() {
         docker(&["rm", "-f", "-v", id]);

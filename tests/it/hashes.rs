@@ -78,14 +78,14 @@ fn an_optional_field_left_at_its_default_changes_no_hash() {
             let image_id = c
                 .spec
                 .labels
-                .get(stackr_reconcile::plan::LABEL_IMAGE_ID)
+                .get(stackr_engine::LABEL_IMAGE_ID)
                 .cloned()
                 .unwrap_or_default();
             let mut spec = c.spec.clone();
             for label in [stackr_engine::LABEL_HASH, stackr_engine::LABEL_SPEC] {
                 spec.labels.remove(label);
             }
-            spec.labels.remove(stackr_reconcile::plan::LABEL_IMAGE_ID);
+            spec.labels.remove(stackr_engine::LABEL_IMAGE_ID);
             let mut value = serde_json::to_value(&spec).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(spec_hash(&value, &image_id), c.hash, "{}", c.spec.name);
             // What a later stackr adds: options, flags, lists and maps, all left unset.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use stackr_engine::{Engine, EngineError};
-use stackr_reconcile::apply::{ApplyError, ApplyOptions, Step, apply, build_images, wait_ready};
+use stackr_reconcile::apply::{ApplyOptions, Step, apply, build_images, wait_ready};
 use stackr_reconcile::desired::{Desired, Inputs};
 use stackr_reconcile::lock::StackLock;
 use stackr_reconcile::observe::prepare;
@@ -78,7 +78,7 @@ pub async fn up<E: Engine>(
 ) -> Result<(Plan, Inputs), OpError> {
     pull_images(engine, stack, &opts.plan.services, opts.pull, sink).await?;
     // A plan with nothing to do needs no lock: nothing is changed.
-    let (p, _, inputs) = plan(engine, stack, cx, &opts.plan).await?;
+    let (p, desired, inputs) = plan(engine, stack, cx, &opts.plan).await?;
     let p = check(p)?;
     if !p.has_changes() {
         warn(&p, sink);
@@ -91,19 +91,20 @@ pub async fn up<E: Engine>(
             stack: stack.name.clone(),
             containers,
         });
-        wait(engine, stack, cx, opts, &inputs, sink).await?;
+        wait(engine, &desired, opts, sink).await?;
         return Ok((p, inputs));
     }
     let lock =
         StackLock::acquire(engine, &stack.name, &cx.probe, &cx.holder, opts.lock_wait).await?;
     let result = converge(engine, stack, cx, opts, cancel, sink).await;
     lock.release(engine).await;
-    let (p, inputs) = result?;
-    wait(engine, stack, cx, opts, &inputs, sink).await?;
+    let (p, desired, inputs) = result?;
+    wait(engine, &desired, opts, sink).await?;
     Ok((p, inputs))
 }
 
 /// Under the lock: plan again, build what the plan builds, observe and plan again, apply.
+/// Returns the plan applied, with the desired state and inputs it was made from.
 async fn converge<E: Engine>(
     engine: &E,
     stack: &Stack,
@@ -111,7 +112,7 @@ async fn converge<E: Engine>(
     opts: &UpOptions,
     cancel: Option<watch::Receiver<bool>>,
     sink: Sink<'_>,
-) -> Result<(Plan, Inputs), OpError> {
+) -> Result<(Plan, Desired, Inputs), OpError> {
     let on_step = |s: Step| sink(OpEvent::Step(s));
     let interrupted =
         |cancel: &Option<watch::Receiver<bool>>| cancel.as_ref().is_some_and(|c| *c.borrow());
@@ -137,7 +138,6 @@ async fn converge<E: Engine>(
         (p, desired, inputs) = plan(engine, stack, cx, &again).await?;
         p = check(p)?;
     }
-    let _ = desired;
     warn(&p, sink);
     sink(OpEvent::Applying { plan: p.clone() });
     if p.has_changes() {
@@ -152,24 +152,21 @@ async fn converge<E: Engine>(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok((p, inputs))
+    Ok((p, desired, inputs))
 }
 
 /// `--wait`: every chosen service ready.
 async fn wait<E: Engine>(
     engine: &E,
-    stack: &Stack,
-    _cx: &Context,
+    desired: &Desired,
     opts: &UpOptions,
-    inputs: &Inputs,
     sink: Sink<'_>,
 ) -> Result<(), OpError> {
     let Some(timeout) = opts.wait else {
         return Ok(());
     };
-    let desired = stackr_reconcile::desired::desired(stack, inputs).map_err(ApplyError::from)?;
     let on_step = |s: Step| sink(OpEvent::Step(s));
-    wait_ready(engine, &desired, &opts.plan.services, timeout, &on_step).await?;
+    wait_ready(engine, desired, &opts.plan.services, timeout, &on_step).await?;
     Ok(())
 }
 

@@ -652,18 +652,14 @@ pub async fn apply<E: Engine>(
     let first_failed = lock(&shared).first_failed.clone();
     let mut first: Option<ApplyError> = None;
     let mut cancelled: Option<ApplyError> = None;
+    // Every failure but a cancellation names itself `first_failed`, so the first is found.
     for (s, r) in desired.services.iter().zip(results) {
         match r {
-            Ok(()) => {}
             Err(e @ ApplyError::Cancelled { .. }) => {
                 cancelled.get_or_insert(e);
             }
             Err(e) if first_failed.as_deref() == Some(s.name.as_str()) => first = Some(e),
-            Err(e) => {
-                if first.is_none() && first_failed.is_none() {
-                    first = Some(e);
-                }
-            }
+            _ => {}
         }
     }
     match first.or(stream_error).or(cancelled) {
@@ -1232,7 +1228,7 @@ pub async fn link_secrets<E: Engine>(
         h.set_entry_type(tar::EntryType::Symlink);
         h.set_size(0);
         h.set_mode(0o777);
-        let to = format!("{}/{}", crate::desired::SECRETS_DIR, f.path);
+        let to = format!("{}/{}", stackr_engine::SECRETS_DIR, f.path);
         b.append_link(&mut h, at.trim_start_matches('/'), &to)
             .map_err(fail)?;
     }
@@ -1248,7 +1244,7 @@ fn secrets_tar(files: &[crate::desired::SecretFile]) -> stackr_engine::Result<Ve
         .iter()
         .map(|f| (f.path.as_str(), f.value.0.as_slice(), f.uid, f.gid, f.mode))
         .chain(std::iter::once((
-            crate::observe::DIGEST_FILE,
+            stackr_engine::SECRETS_DIGEST_FILE,
             digest.as_bytes(),
             0,
             0,

@@ -43,7 +43,7 @@ impl std::fmt::Debug for SecretValue {
     }
 }
 
-pub use stackr_engine::{PROBE_DIR, SECRETS_DIR};
+use stackr_engine::{PROBE_DIR, SECRETS_DIR};
 
 /// A secret file to put into a container's secrets volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -635,7 +635,7 @@ pub fn container_spec(
     spec.labels.insert(LABEL_HASH.into(), hash.clone());
     spec.labels.insert(LABEL_SPEC.into(), json);
     spec.labels
-        .insert(crate::plan::LABEL_IMAGE_ID.into(), image_id.to_string());
+        .insert(stackr_engine::LABEL_IMAGE_ID.into(), image_id.to_string());
     Ok(DesiredContainer {
         number: n,
         spec,

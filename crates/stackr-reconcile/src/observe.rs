@@ -7,7 +7,7 @@ use stackr_engine::{ContainerInfo, Engine, LABEL_STACK, Result};
 use crate::desired::Desired;
 use crate::plan::Observed;
 
-pub use stackr_engine::SECRETS_DIGEST_FILE as DIGEST_FILE;
+use stackr_engine::SECRETS_DIGEST_FILE;
 
 /// The content of the first file of a tar archive.
 fn first_file(tar: &[u8]) -> Option<String> {
@@ -102,7 +102,7 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
             let Some(c) = containers.iter().find(|c| c.name == want.spec.name) else {
                 continue;
             };
-            let path = format!("{}/{DIGEST_FILE}", crate::desired::SECRETS_DIR);
+            let path = format!("{}/{SECRETS_DIGEST_FILE}", stackr_engine::SECRETS_DIR);
             if let Ok(tar) = engine.download_archive(&c.id, &path).await
                 && let Some(text) = first_file(&tar)
             {

@@ -11,7 +11,7 @@ use stackr_engine::{
 use crate::desired::Desired;
 pub use crate::problem::{Kind, PlanProblem, PlanWarning};
 
-pub use stackr_engine::LABEL_IMAGE_ID;
+use stackr_engine::LABEL_IMAGE_ID;
 
 /// What the engine runs for a stack, and the images and external objects a stack names.
 #[derive(Debug, Clone, Default)]

@@ -461,7 +461,7 @@ async fn containers_made_by_an_older_stackr_are_kept_after_an_upgrade() {
         for l in [
             stackr_engine::LABEL_HASH,
             stackr_engine::LABEL_SPEC,
-            stackr_reconcile::plan::LABEL_IMAGE_ID,
+            stackr_engine::LABEL_IMAGE_ID,
         ] {
             clean.labels.remove(l);
         }

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
+use stackr_engine::PROBE_DIR;
 use stackr_engine::{Engine, EngineError, ExecSpec, LogChunk};
-use stackr_reconcile::desired::PROBE_DIR;
 use thiserror::Error;
 
 use crate::rules::Rule;
