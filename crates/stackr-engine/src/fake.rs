@@ -46,8 +46,8 @@ pub struct FakeEngine {
     state: std::sync::Arc<Mutex<State>>,
     /// Engine calls begun and not yet answered.
     in_flight: std::sync::atomic::AtomicUsize,
-    /// Set by [`FakeEngine::go_away`]: the daemon is gone.
-    gone: std::sync::atomic::AtomicBool,
+    /// Set by [`FakeEngine::go_away`]: the daemon is gone (and its event streams end).
+    gone: tokio::sync::watch::Sender<bool>,
     behaviour: Mutex<Behaviour>,
     events: broadcast::Sender<Event>,
 }
@@ -71,15 +71,31 @@ impl FakeEngine {
         FakeEngine {
             state: std::sync::Arc::new(Mutex::new(State::default())),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
-            gone: std::sync::atomic::AtomicBool::new(false),
+            gone: tokio::sync::watch::Sender::new(false),
             behaviour: Mutex::new(Behaviour::default()),
             events,
         }
     }
 
-    /// The daemon goes away: `info` fails as for an unreachable engine from now on.
+    /// The daemon goes away: its event streams end, and `info` and `events` fail as for an
+    /// unreachable engine from now on.
     pub fn go_away(&self) {
-        self.gone.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.gone.send_replace(true);
+    }
+
+    /// The daemon is back after [`FakeEngine::go_away`].
+    pub fn come_back(&self) {
+        self.gone.send_replace(false);
+    }
+
+    fn unreachable(&self) -> Result<()> {
+        if *self.gone.borrow() {
+            return Err(EngineError::Unreachable {
+                endpoint: "fake://".into(),
+                reason: "the fake daemon went away".into(),
+            });
+        }
+        Ok(())
     }
 
     /// How many creates are under way (begun, not answered).
@@ -296,12 +312,7 @@ fn of_stack(labels: &BTreeMap<String, String>, stack: &str) -> bool {
 
 impl Engine for FakeEngine {
     async fn info(&self) -> Result<EngineInfo> {
-        if self.gone.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(EngineError::Unreachable {
-                endpoint: "fake://".into(),
-                reason: "the fake daemon went away".into(),
-            });
-        }
+        self.unreachable()?;
         Ok(EngineInfo {
             server_version: "fake".into(),
             api_version: "1.41".into(),
@@ -678,12 +689,19 @@ impl Engine for FakeEngine {
     }
 
     async fn events(&self, stack: &str) -> Result<BoxStream<'static, Result<Event>>> {
+        self.unreachable()?;
         let rx = self.events.subscribe();
+        let gone = self.gone.subscribe();
         let state_stack = stack.to_string();
-        let stream = futures::stream::unfold(rx, move |mut rx| async move {
+        let stream = futures::stream::unfold((rx, gone), move |(mut rx, mut gone)| async move {
             loop {
-                match rx.recv().await {
-                    Ok(ev) => return Some((Ok(ev), rx)),
+                let ev = tokio::select! {
+                    r = rx.recv() => Some(r),
+                    // The daemon went away (or the fake was dropped): the stream ends.
+                    _ = gone.wait_for(|g| *g) => None,
+                };
+                match ev? {
+                    Ok(ev) => return Some((Ok(ev), (rx, gone))),
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }

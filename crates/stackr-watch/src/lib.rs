@@ -2,11 +2,14 @@
 //! to send to a container for a batch of changes and sending it through the engine's archive
 //! API and stackr's probe runner ([`sync`]), and watching folders with notify ([`fs`]).
 //!
-//! The loop that ties them to the stack (bringing it up, reloading the stack file, rebuilding)
-//! is the `stackr` binary's `watch` command.
+//! The loop that ties them to the stack (catching up, acting on batches, reloading the stack
+//! file, rebuilding) is [`session::watch`], generic over the engine: the operations layer's
+//! watch, beside `stackr-ops` because it reads the host's files. It reports typed
+//! [`session::WatchEvent`]s; the binary renders them.
 
 pub mod fs;
 pub mod rules;
+pub mod session;
 pub mod sync;
 
 #[cfg(test)]
