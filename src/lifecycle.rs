@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use stackr_docker::DockerEngine;
-use stackr_engine::Engine;
-use stackr_ops::{DownOptions, OpError, OpEvent, Pull, UpOptions};
+use stackr_ops::{Abort, AttachOptions, DownOptions, OpError, OpEvent, Pull, UpOptions};
 use stackr_reconcile::apply::{ProbeRunner, Step, build_images, wait_ready};
 use stackr_reconcile::lock::LockError;
 use stackr_reconcile::plan::{Plan, PlanOptions, render_text};
@@ -156,6 +155,26 @@ pub fn render_event(reporter: &Reporter, event: OpEvent) {
                     "stack `{stack}` is up to date ({})",
                     crate::render::count(containers, "container")
                 );
+            }
+        }
+        OpEvent::StackStopping { because, code } => {
+            reporter.event(
+                "stack-stopping",
+                serde_json::json!({"because": because, "code": code}),
+            );
+            if !reporter.is_json() {
+                match (because, code) {
+                    (Some(name), Some(code)) => {
+                        eprintln!("{name} exited with code {code}: stopping the stack");
+                    }
+                    _ => eprintln!("stopping (Ctrl-C again to kill)"),
+                }
+            }
+        }
+        OpEvent::Killing => {
+            reporter.event("killing", serde_json::json!({}));
+            if !reporter.is_json() {
+                eprintln!("killing");
             }
         }
         OpEvent::Stopped { container } => {
@@ -411,12 +430,16 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
         if args.detach || args.wait || reporter.is_json() {
             return 0;
         }
-        let abort = if args.abort_on_container_exit || args.exit_code_from.is_some() {
-            Some(args.exit_code_from.clone())
-        } else {
-            None
+        let abort = match &args.exit_code_from {
+            Some(svc) => Some(Abort::ExitOf(svc.clone())),
+            None => args.abort_on_container_exit.then_some(Abort::AnyExit),
         };
-        attached(&engine, &stack, &args.services, color, args.timeout, abort).await
+        let opts = AttachOptions {
+            services: args.services.clone(),
+            abort,
+            stop_timeout: args.timeout.map(Duration::from_secs),
+        };
+        attached(&engine, &stack, &opts, color).await
     })
 }
 
@@ -424,104 +447,29 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
 async fn attached(
     engine: &DockerEngine,
     stack: &Stack,
-    services: &[String],
+    opts: &AttachOptions,
     color: bool,
-    timeout: Option<u64>,
-    abort: Option<Option<String>>,
 ) -> i32 {
     let printer = match crate::engine::secret_values(stack) {
         Ok(values) => LogPrinter::new(stack, color, false).mask(&values),
         Err(code) => return code,
     };
-    let logs = follow(engine, &stack.name, services, None, &printer);
-    // `abort`: `Some(None)` stops everything when any container exits; `Some(Some(svc))`
-    // when that service's does, and exits with its code.
-    let exits = async {
-        let Some(which) = &abort else {
-            return std::future::pending::<i32>().await;
-        };
-        let Ok(mut events) = engine.events(&stack.name).await else {
-            return std::future::pending::<i32>().await;
-        };
-        // It may have exited before the events were subscribed (a quick one-shot).
-        if let Some((name, code)) = exited(engine, stack, which).await {
-            eprintln!("{name} exited with code {code}: stopping the stack");
-            return code;
-        }
-        while let Some(Ok(ev)) = futures::StreamExt::next(&mut events).await {
-            if let stackr_engine::EventKind::Die { exit_code } = ev.kind {
-                let matches = match which {
-                    Some(svc) => ev.service.as_deref() == Some(svc.as_str()),
-                    None => true,
-                };
-                if matches {
-                    eprintln!(
-                        "{} exited with code {exit_code}: stopping the stack",
-                        ev.container_name
-                    );
-                    return i32::try_from(exit_code).unwrap_or(1);
-                }
-            }
-        }
-        std::future::pending::<i32>().await
-    };
-    futures::pin_mut!(logs);
-    tokio::select! {
-        r = &mut logs => {
-            if let Err(e) = r {
-                print_engine_error(&e, None);
-                return 1;
-            }
-            // Every container ended: with `--exit-code-from`, its code.
-            match &abort {
-                Some(which) => exited(engine, stack, which).await.map_or(0, |(_, code)| code),
-                None => 0,
-            }
-        }
-        code = exits => {
-            if let Err(e) = stop_all(engine, stack, timeout.map(Duration::from_secs)).await {
-                print_engine_error(&e, None);
-                return 1;
-            }
-            // The last lines of the containers that stopped are still on their way.
-            let _ = tokio::time::timeout(Duration::from_secs(2), &mut logs).await;
-            // The exit code of the container that ended it, as compose gives.
-            code
-        }
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("stopping (Ctrl-C again to kill)");
-            let stop = stop_all(engine, stack, timeout.map(Duration::from_secs));
-            tokio::select! {
-                r = stop => {
-                    if let Err(e) = r {
-                        print_engine_error(&e, None);
-                        return 1;
-                    }
-                    130
-                }
-                _ = tokio::signal::ctrl_c() => {
-                    eprintln!("killing");
-                    if let Ok(list) = engine.list_containers(&stack.name).await {
-                        let kills = list.iter().map(|c| engine.kill_container(&c.id, "SIGKILL"));
-                        futures::future::join_all(kills).await;
-                    }
-                    130
-                }
-            }
+    let (tx, interrupts) = tokio::sync::mpsc::unbounded_channel();
+    let forward = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() && tx.send(()).is_ok() {}
+    });
+    let logs = |l: stackr_ops::LogLine| printer.print(&l.container, &l.service, &l.chunk);
+    let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
+    let r = stackr_ops::attach(engine, &stack.name, &stack.waves, opts, interrupts, &logs, &sink);
+    let r = r.await;
+    forward.abort();
+    match r {
+        Ok(end) => end.code(),
+        Err(e) => {
+            print_engine_error(&e, None);
+            1
         }
     }
-}
-
-/// The first container (of `which` service, or any) that has exited, with its exit code.
-async fn exited(
-    engine: &DockerEngine,
-    stack: &Stack,
-    which: &Option<String>,
-) -> Option<(String, i32)> {
-    let (name, code) = stackr_ops::first_exited(engine, &stack.name, which.as_deref())
-        .await
-        .ok()??;
-    Some((name, i32::try_from(code).unwrap_or(1)))
 }
 
 /// Stops every container of the stack, dependents first, saying which.

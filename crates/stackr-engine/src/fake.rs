@@ -23,6 +23,8 @@ pub struct Behaviour {
     pub fail_create: BTreeSet<String>,
     /// Container names whose creation takes this long (a failing run then has it in flight).
     pub slow_create: BTreeMap<String, Duration>,
+    /// Container names that take this long to stop (a process that ignores its signal).
+    pub slow_stop: BTreeMap<String, Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -558,6 +560,11 @@ impl Engine for FakeEngine {
     }
 
     async fn stop_container(&self, id: &str, _timeout: Option<Duration>) -> Result<()> {
+        let name = self.with_container(id, |c| c.info.name.clone())?;
+        let slow = lock(&self.behaviour).slow_stop.get(&name).copied();
+        if let Some(d) = slow {
+            tokio::time::sleep(d).await;
+        }
         let info = self.with_container(id, |c| {
             let was_running = c.info.state == ContainerState::Running;
             c.info.state = ContainerState::Exited;
@@ -750,13 +757,36 @@ impl Engine for FakeEngine {
     async fn logs(
         &self,
         id: &str,
-        _options: &LogOptions,
+        options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<LogChunk>>> {
-        let name = self.with_container(id, |c| c.info.name.clone())?;
+        let (id, name, state) =
+            self.with_container(id, |c| (c.info.id.clone(), c.info.name.clone(), c.info.state))?;
         let chunk = LogChunk {
             stream: LogStream::Stdout,
             text: format!("{name} started (fake)\n"),
         };
-        Ok(futures::stream::iter(vec![Ok(chunk)]).boxed())
+        let first = futures::stream::iter(vec![Ok(chunk)]);
+        if !options.follow || state != ContainerState::Running {
+            return Ok(first.boxed());
+        }
+        // Followed, as the daemon does: the stream ends when the container stops or goes,
+        // or when the daemon goes away.
+        let mut rx = self.events.subscribe();
+        let mut gone = self.gone.subscribe();
+        let ended = async move {
+            loop {
+                tokio::select! {
+                    r = rx.recv() => match r {
+                        Ok(ev) if ev.container_id == id
+                            && matches!(ev.kind, EventKind::Die { .. } | EventKind::Destroy) => return,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                        _ => {}
+                    },
+                    _ = gone.wait_for(|g| *g) => return,
+                }
+            }
+        };
+        let rest = futures::stream::once(ended).filter_map(|()| futures::future::ready(None));
+        Ok(first.chain(rest).boxed())
     }
 }

@@ -1,7 +1,8 @@
 //! The operations a user runs on a stack, between the CLI and the reconciler: `up`, `plan`,
-//! `down`, `stop` (dependents first), and `follow` (the logs of `logs -f` and of an attached
-//! `up`). Each is generic over [`stackr_engine::Engine`], so that every one is tested on the
-//! fake engine as well as on the daemon; each reports what it does as typed [`OpEvent`]s to a
+//! `down`, `stop` (dependents first), `follow` (the logs of `logs -f` and of an attached
+//! `up`) and `attach` (an attached `up`: its logs, stopping on an exit or on Ctrl-C). Each is
+//! generic over [`stackr_engine::Engine`], so that every one is tested on the fake engine as
+//! well as on the daemon; each reports what it does as typed [`OpEvent`]s to a
 //! sink the caller renders, and fails with a typed [`OpError`]. Nothing here prints, reads a
 //! file or the environment: the caller passes what it read ([`Context`]).
 //!
@@ -11,12 +12,14 @@
 //! engine has (a rebuild that gives the same image keeps its containers, because the plan
 //! made after the build sees the same image id).
 
+mod attach;
 mod down;
 mod error;
 mod logs;
 mod stop;
 mod up;
 
+pub use attach::{Abort, AttachEnd, AttachOptions, attach};
 pub use down::{DownOptions, down};
 pub use error::OpError;
 pub use logs::{LogLine, follow};
@@ -69,6 +72,14 @@ pub enum OpEvent {
     Stopped {
         container: String,
     },
+    /// An attached `up` stops the stack: `because` a container exited (with `code`), or on
+    /// request (Ctrl-C) when `None`.
+    StackStopping {
+        because: Option<String>,
+        code: Option<i32>,
+    },
+    /// Interrupted again while stopping: what still runs is killed.
+    Killing,
 }
 
 /// Where events go.

@@ -303,9 +303,15 @@ async fn follow_shows_every_container_and_ends_when_they_do() {
             v.push(l.container);
         }
     };
-    stackr_ops::follow(&e, "shop", &[], None, false, &sink)
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    // Followed until the containers stop.
+    let follow = stackr_ops::follow(&e, "shop", &[], None, false, &sink);
+    let stop = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stackr_ops::stop(&e, "shop", &s.waves, None, &|_| {}).await
+    };
+    let (followed, stopped) = tokio::join!(follow, stop);
+    followed.unwrap_or_else(|err| panic!("{err}"));
+    stopped.unwrap_or_else(|err| panic!("{err}"));
     let mut seen = lines.into_inner().unwrap_or_default();
     seen.sort();
     assert_eq!(seen, ["shop-api-1", "shop-db-1", "shop-web-1"]);
@@ -351,6 +357,203 @@ async fn stop_goes_dependents_first() {
     assert_eq!(
         stopped.into_inner().unwrap_or_default(),
         ["shop-web-1", "shop-api-1", "shop-db-1"]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+const WITH_JOB: &str = r#"
+stack "att"
+service "db" {
+    image "postgres:16"
+}
+service "job" {
+    image "nginx:1.27"
+    depends-on "db"
+}
+"#;
+
+/// Runs `attach` with these options while `drive` runs; returns how it ended and its events.
+async fn attach_with<F: AsyncFnOnce(&tokio::sync::mpsc::UnboundedSender<()>)>(
+    e: &FakeEngine,
+    s: &Stack,
+    o: &stackr_ops::AttachOptions,
+    drive: F,
+) -> (
+    Result<stackr_ops::AttachEnd, stackr_engine::EngineError>,
+    Vec<OpEvent>,
+    Vec<String>,
+) {
+    let events = Mutex::new(Vec::new());
+    let sink = |ev: OpEvent| {
+        if let Ok(mut v) = events.lock() {
+            v.push(ev);
+        }
+    };
+    let lines = Mutex::new(Vec::new());
+    let logs = |l: stackr_ops::LogLine| {
+        if let Ok(mut v) = lines.lock() {
+            v.push(l.container);
+        }
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let attach = stackr_ops::attach(e, "att", &s.waves, o, rx, &logs, &sink);
+    let driver = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drive(&tx).await;
+    };
+    let (end, ()) = tokio::join!(attach, driver);
+    (
+        end,
+        events.into_inner().unwrap_or_default(),
+        lines.into_inner().unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn attach_with_exit_code_from_stops_the_stack_with_that_exit_code() {
+    let dir = context_dir("attach-exit");
+    let e = engine();
+    e.set_behaviour(Behaviour {
+        exit_codes: BTreeMap::from([("job".to_string(), 3)]),
+        ..Behaviour::default()
+    });
+    let s = stack(WITH_JOB, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let o = stackr_ops::AttachOptions {
+        abort: Some(stackr_ops::Abort::ExitOf("job".into())),
+        ..Default::default()
+    };
+    let (end, events, lines) = attach_with(&e, &s, &o, async |_| {}).await;
+    assert_eq!(
+        end.ok(),
+        Some(stackr_ops::AttachEnd::Exited {
+            container: "att-job-1".into(),
+            code: 3
+        })
+    );
+    assert_eq!(end_code(&e, &s, &o).await, 3);
+    assert!(events.contains(&OpEvent::Stopped {
+        container: "att-db-1".into()
+    }));
+    assert!(lines.contains(&"att-db-1".to_string()), "{lines:?}");
+    assert_eq!(
+        e.container_states().get("att-db-1"),
+        Some(&stackr_engine::ContainerState::Exited)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The exit code an attached `up` gives when run again on a stack that already ended.
+async fn end_code(e: &FakeEngine, s: &Stack, o: &stackr_ops::AttachOptions) -> i32 {
+    let (end, _, _) = attach_with(e, s, o, async |_| {}).await;
+    end.map_or(-1, |end| end.code())
+}
+
+#[tokio::test]
+async fn attach_with_abort_on_exit_stops_when_any_container_exits() {
+    let dir = context_dir("attach-any");
+    let e = engine();
+    let s = stack(WITH_JOB, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let o = stackr_ops::AttachOptions {
+        abort: Some(stackr_ops::Abort::AnyExit),
+        ..Default::default()
+    };
+    let (end, events, _) = attach_with(&e, &s, &o, async |_| {
+        // db ends on its own: the stack stops, job included.
+        if let Some((_, id)) = e
+            .list_containers("att")
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|c| (c.name.clone(), c.id.clone()))
+            .find(|(n, _)| n == "att-db-1")
+        {
+            let _ = e.kill_container(&id, "SIGTERM").await;
+        }
+    })
+    .await;
+    assert!(
+        matches!(&end, Ok(stackr_ops::AttachEnd::Exited { container, .. }) if container == "att-db-1"),
+        "{end:?}"
+    );
+    assert!(events.contains(&OpEvent::Stopped {
+        container: "att-job-1".into()
+    }));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn attach_ctrl_c_stops_dependents_first_and_twice_kills() {
+    let dir = context_dir("attach-ctrl-c");
+    let e = engine();
+    let s = stack(WITH_JOB, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let o = stackr_ops::AttachOptions::default();
+    let (end, events, _) = attach_with(&e, &s, &o, async |tx| {
+        let _ = tx.send(());
+    })
+    .await;
+    assert_eq!(end.ok(), Some(stackr_ops::AttachEnd::Stopped));
+    assert_eq!(
+        events,
+        [
+            OpEvent::StackStopping {
+                because: None,
+                code: None
+            },
+            OpEvent::Stopped {
+                container: "att-job-1".into()
+            },
+            OpEvent::Stopped {
+                container: "att-db-1".into()
+            },
+        ]
+    );
+    // Twice, while a container takes its time to stop: killed.
+    e.set_behaviour(Behaviour {
+        slow_stop: BTreeMap::from([("att-job-1".to_string(), Duration::from_secs(30))]),
+        ..Behaviour::default()
+    });
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    e.clear_calls();
+    let (end, events, _) = attach_with(&e, &s, &o, async |tx| {
+        let _ = tx.send(());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = tx.send(());
+    })
+    .await;
+    assert_eq!(end.ok(), Some(stackr_ops::AttachEnd::Killed));
+    assert!(events.contains(&OpEvent::Killing), "{events:?}");
+    let calls = e.calls();
+    assert!(
+        calls.iter().any(|c| c.starts_with("kill att-job-1")),
+        "{calls:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn attach_says_so_when_the_daemon_goes_away() {
+    let dir = context_dir("attach-gone");
+    let e = engine();
+    let s = stack(WITH_JOB, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let o = stackr_ops::AttachOptions::default();
+    let (end, _, _) = attach_with(&e, &s, &o, async |_| e.go_away()).await;
+    assert!(
+        matches!(end, Err(stackr_engine::EngineError::Unreachable { .. })),
+        "never a quiet end: {end:?}"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
