@@ -642,203 +642,75 @@ pub fn pull(global: &Global, args: &ServicesArgs, out: &Output) -> i32 {
 /// code is stackr's.
 pub fn run(global: &Global, args: &RunArgs, out: &Output) -> i32 {
     with_engine(global, out, async |engine, stack| {
-        let Some(service) = stack.services.get(&args.service) else {
-            eprintln!(
-                "error: no service `{}` in stack `{}`",
-                args.service, stack.name
-            );
-            return 1;
-        };
-        // Bring up what it depends on.
-        let deps: Vec<String> = service
-            .depends_on
-            .iter()
-            .map(|d| d.service.value.clone())
-            .collect();
-        if !args.no_deps && !deps.is_empty() {
-            let opts = stackr_reconcile::plan::PlanOptions {
-                services: deps.clone(),
-                ..Default::default()
-            };
-            let reporter = crate::progress::Reporter::Plain;
-            if let Err(code) =
-                crate::lifecycle::converge(engine, stack, &opts, None, None, &reporter).await
-            {
-                return code;
-            }
-        }
-        // The one-off's spec: the service's, under another name, without its ports.
-        let inputs = stackr_reconcile::desired::Inputs {
-            env_files: match crate::engine::env_files(stack) {
-                Ok(e) => e,
-                Err(code) => return code,
-            },
-            probe_volume: Some(crate::lifecycle::probe().volume),
-            secrets: match crate::engine::secret_values(stack) {
-                Ok(s) => s,
-                Err(code) => return code,
-            },
-            ..Default::default()
-        };
-        let mut want = match stackr_reconcile::desired::container_spec(stack, service, 1, &inputs) {
-            Ok(c) => c,
-            Err(e) => {
-                crate::engine::print_apply_error(&e.into());
-                return 1;
-            }
-        };
-        let mut spec = want.spec.clone();
-        let existing = engine
-            .list_containers(&stack.name)
-            .await
-            .unwrap_or_default();
-        let n = (1..)
-            .find(|n| {
-                !existing
-                    .iter()
-                    .any(|c| c.name == format!("{}-{}-run-{n}", stack.name, args.service))
-            })
-            .unwrap_or(1);
-        spec.name = format!("{}-{}-run-{n}", stack.name, args.service);
-        // Its own secrets volume, filled as a service container's is: never container 1's,
-        // which may not exist or may be recreated while the one-off runs.
-        let secrets_volume = (!want.secrets.is_empty()).then(|| {
-            let old = stackr_reconcile::desired::secrets_volume(&want.spec.name);
-            let new = stackr_reconcile::desired::secrets_volume(&spec.name);
-            for m in &mut spec.mounts {
-                if let stackr_engine::MountSpec::Volume {
-                    source: Some(src), ..
-                } = m
-                    && *src == old
-                {
-                    *src = new.clone();
-                }
-            }
-            new
-        });
-        if secrets_volume.is_some() {
-            want.spec.name = spec.name.clone();
-            if let Err(e) = stackr_reconcile::apply::fill_secrets(engine, &stack.name, &want).await
-            {
-                print_engine_error(&e, Some(&args.service));
-                return 1;
-            }
-        }
-        for label in [
-            stackr_engine::LABEL_NUMBER,
-            stackr_engine::LABEL_HASH,
-            stackr_engine::LABEL_SPEC,
-        ] {
-            spec.labels.remove(label);
-        }
-        spec.labels
-            .insert(stackr_engine::LABEL_HELPER.into(), "run".into());
-        spec.ports.clear();
-        spec.restart = "no".into();
-        spec.health = None;
-        if !args.command.is_empty() {
-            spec.command = Some(args.command.clone());
-        }
-        if let Some(ep) = &args.entrypoint {
-            spec.entrypoint = Some(vec![ep.clone()]);
-        }
-        if let Some(u) = &args.user {
-            spec.user = Some(u.clone());
-        }
-        if let Some(w) = &args.workdir {
-            spec.working_dir = Some(w.clone());
-        }
-        for kv in &args.env {
-            let key = kv.split_once('=').map_or(kv.as_str(), |(k, _)| k);
-            spec.env
-                .retain(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) != key);
-            spec.env.push(kv.clone());
-        }
+        let mut ports = Vec::new();
         for p in &args.publish {
             match stackr_spec::port::parse_port_spec(p) {
-                Ok(ps) => {
-                    for i in 0..ps.target.len() {
-                        spec.ports.push(stackr_engine::PortBinding {
-                            container_port: ps.target.start + i as u16,
-                            protocol: ps.protocol.as_str().into(),
-                            host_ip: ps.host_ip.map(|ip| ip.to_string()),
-                            host_port: ps.published.map(|h| h.start + i as u16),
-                        });
+                Ok(ps) => ports.extend((0..ps.target.len()).map(|i| {
+                    let i = i as u16;
+                    stackr_engine::PortBinding {
+                        container_port: ps.target.start + i,
+                        protocol: ps.protocol.as_str().into(),
+                        host_ip: ps.host_ip.map(|ip| ip.to_string()),
+                        host_port: ps.published.map(|h| h.start + i),
                     }
-                }
+                })),
                 Err(e) => {
                     eprintln!("error: `-p {p}`: {e}");
                     return 2;
                 }
             }
         }
-        let id = match engine.create_container(&spec).await {
-            Ok(id) => id,
+        let opts = stackr_ops::RunOptions {
+            service: args.service.clone(),
+            one_off: stackr_reconcile::desired::OneOff {
+                command: (!args.command.is_empty()).then(|| args.command.clone()),
+                entrypoint: args.entrypoint.clone().map(|ep| vec![ep]),
+                user: args.user.clone(),
+                working_dir: args.workdir.clone(),
+                env: args.env.clone(),
+                ports,
+                ..Default::default()
+            },
+            no_deps: args.no_deps,
+            detach: args.detach,
+            remove: args.rm,
+            up: stackr_ops::UpOptions {
+                lock_wait: crate::lifecycle::LOCK_WAIT,
+                ..Default::default()
+            },
+        };
+        let cx = match crate::lifecycle::context(stack) {
+            Ok(cx) => cx,
+            Err(code) => return code,
+        };
+        let output = |chunk: stackr_engine::LogChunk| match chunk.stream {
+            LogStream::Stdout => {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(chunk.text.as_bytes());
+                let _ = o.flush();
+            }
+            LogStream::Stderr => {
+                let _ = std::io::stderr().lock().write_all(chunk.text.as_bytes());
+            }
+        };
+        let reporter = crate::progress::Reporter::Plain;
+        let sink = |e: stackr_ops::OpEvent| crate::lifecycle::render_event(&reporter, e);
+        let (cancelled, interrupts) = crate::lifecycle::graceful_interrupts();
+        let r = stackr_ops::run(engine, stack, &cx, &opts, Some(cancelled), &output, &sink).await;
+        interrupts.abort();
+        match r {
+            Ok(stackr_ops::RunEnd::Detached { name }) => {
+                println!("{name}");
+                0
+            }
+            Ok(stackr_ops::RunEnd::Exited { code, .. }) => {
+                code.map_or(1, |c| i32::try_from(c).unwrap_or(1))
+            }
             Err(e) => {
-                print_engine_error(&e, Some(&args.service));
-                return 1;
-            }
-        };
-        if want.secrets.iter().any(|f| f.link.is_some())
-            && let Err(e) = stackr_reconcile::apply::link_secrets(engine, &id, &want.secrets).await
-        {
-            let _ = engine.remove_container(&id).await;
-            print_engine_error(&e, Some(&args.service));
-            return 1;
-        }
-        let mut events = match engine.events(&stack.name).await {
-            Ok(ev) => ev,
-            Err(e) => {
-                print_engine_error(&e, None);
-                return 1;
-            }
-        };
-        if let Err(e) = engine.start_container(&id).await {
-            print_engine_error(&e, Some(&args.service));
-            let _ = engine.remove_container(&id).await;
-            return 1;
-        }
-        if args.detach {
-            println!("{}", spec.name);
-            return 0;
-        }
-        let opts = stackr_engine::LogOptions {
-            follow: true,
-            tail: None,
-            timestamps: false,
-        };
-        if let Ok(mut logs) = engine.logs(&id, &opts).await {
-            while let Some(Ok(chunk)) = logs.next().await {
-                match chunk.stream {
-                    LogStream::Stdout => {
-                        let mut o = std::io::stdout().lock();
-                        let _ = o.write_all(chunk.text.as_bytes());
-                        let _ = o.flush();
-                    }
-                    LogStream::Stderr => {
-                        let _ = std::io::stderr().lock().write_all(chunk.text.as_bytes());
-                    }
-                }
+                crate::lifecycle::print_op_error(&e);
+                1
             }
         }
-        // The exit code: from the container (its `die` event may have passed already).
-        let mut code = None;
-        for _ in 0..50 {
-            if let Ok(Some(info)) = engine.inspect_container(&id).await
-                && info.state == ContainerState::Exited
-            {
-                code = info.exit_code;
-                break;
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(200), events.next()).await;
-        }
-        if args.rm {
-            let _ = engine.remove_container(&id).await;
-            if let Some(v) = &secrets_volume {
-                let _ = engine.remove_volume(v).await;
-            }
-        }
-        code.map_or(1, |c| i32::try_from(c).unwrap_or(1))
     })
 }
 

@@ -116,6 +116,7 @@ pub fn print_op_error(e: &OpError) {
         OpError::Pull { service, error, .. } => print_engine_error(error, Some(service)),
         OpError::Apply(a) => print_apply_error(a),
         OpError::Interrupted => eprintln!("{e}"),
+        OpError::UnknownService { .. } => eprintln!("error: {e}"),
     }
 }
 
@@ -269,6 +270,27 @@ fn apply_scale(stack: &mut Stack, scales: &[String]) -> Result<(), i32> {
     Ok(())
 }
 
+/// The first Ctrl-C turns the receiver true (an operation then stops once the engine calls in
+/// flight are answered); a second leaves at once. Abort the task when the operation is done.
+pub fn graceful_interrupts() -> (
+    tokio::sync::watch::Receiver<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = cancel.send(true);
+            eprintln!(
+                "interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    (cancelled, task)
+}
+
 /// Pulls what the services need, plans, and applies the plan, holding the stack's lock when
 /// there is something to do: what `up` does before it waits or attaches. Returns the inputs
 /// the plan was made with. The first Ctrl-C stops it once the engine calls in flight are
@@ -293,18 +315,7 @@ pub async fn converge(
         wait: None,
         lock_wait: LOCK_WAIT,
     };
-    let (cancel, cancelled) = tokio::sync::watch::channel(false);
-    let interrupts = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = cancel.send(true);
-            eprintln!(
-                "interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)"
-            );
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
+    let (cancelled, interrupts) = graceful_interrupts();
     let sink = |e: OpEvent| render_event(reporter, e);
     let result = stackr_ops::up(engine, stack, &cx, &up_opts, Some(cancelled), &sink).await;
     interrupts.abort();

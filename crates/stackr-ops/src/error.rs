@@ -14,6 +14,8 @@ pub enum OpError {
         stack: String,
         problems: Vec<PlanProblem>,
     },
+    #[error("no service `{service}` in stack `{stack}`")]
+    UnknownService { stack: String, service: String },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("service `{service}`: cannot pull `{image}`: {error}")]

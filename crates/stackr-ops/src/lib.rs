@@ -1,6 +1,7 @@
 //! The operations a user runs on a stack, between the CLI and the reconciler: `up`, `plan`,
 //! `down`, `stop` (dependents first), `follow` (the logs of `logs -f` and of an attached
-//! `up`) and `attach` (an attached `up`: its logs, stopping on an exit or on Ctrl-C). Each is
+//! `up`), `attach` (an attached `up`: its logs, stopping on an exit or on Ctrl-C) and `run`
+//! (a one-off container). Each is
 //! generic over [`stackr_engine::Engine`], so that every one is tested on the fake engine as
 //! well as on the daemon; each reports what it does as typed [`OpEvent`]s to a
 //! sink the caller renders, and fails with a typed [`OpError`]. Nothing here prints, reads a
@@ -16,6 +17,7 @@ mod attach;
 mod down;
 mod error;
 mod logs;
+mod run;
 mod stop;
 mod up;
 
@@ -23,6 +25,7 @@ pub use attach::{Abort, AttachEnd, AttachOptions, attach};
 pub use down::{DownOptions, down};
 pub use error::OpError;
 pub use logs::{LogLine, follow};
+pub use run::{RunEnd, RunOptions, run};
 pub use stop::{first_exited, stop};
 pub use up::{Pull, UpOptions, plan, up};
 

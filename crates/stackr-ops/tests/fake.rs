@@ -557,3 +557,161 @@ async fn attach_says_so_when_the_daemon_goes_away() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+const RUNS: &str = r#"
+stack "r"
+service "db" {
+    image "postgres:16"
+    health { shell "pg_isready" }
+}
+service "job" {
+    image "nginx:1.27"
+    command "serve"
+    env { MODE "server"; KEEP "yes"; }
+    port "8080:80"
+    restart "always"
+    health { shell "true" }
+    depends-on "db" condition="healthy"
+}
+"#;
+
+async fn run_one(
+    e: &FakeEngine,
+    s: &Stack,
+    o: &stackr_ops::RunOptions,
+) -> (Result<stackr_ops::RunEnd, OpError>, String) {
+    let out = Mutex::new(String::new());
+    let output = |c: stackr_engine::LogChunk| {
+        if let Ok(mut o) = out.lock() {
+            o.push_str(&c.text);
+        }
+    };
+    let r = stackr_ops::run(e, s, &cx(), o, None, &output, &|_| {}).await;
+    (r, out.into_inner().unwrap_or_default())
+}
+
+fn run_opts(o: stackr_ops::RunOptions) -> stackr_ops::RunOptions {
+    stackr_ops::RunOptions {
+        service: "job".into(),
+        up: opts(),
+        ..o
+    }
+}
+
+#[tokio::test]
+async fn run_brings_up_its_dependencies_and_gives_the_one_off_its_own_settings() {
+    let dir = context_dir("run");
+    let e = engine();
+    e.set_behaviour(Behaviour {
+        exit_codes: BTreeMap::from([("job".to_string(), 4)]),
+        ..Behaviour::default()
+    });
+    let s = stack(RUNS, &dir);
+    let o = run_opts(stackr_ops::RunOptions {
+        one_off: stackr_reconcile::desired::OneOff {
+            command: Some(vec!["migrate".into()]),
+            env: vec!["MODE=once".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let (end, output) = run_one(&e, &s, &o).await;
+    assert_eq!(
+        end.ok(),
+        Some(stackr_ops::RunEnd::Exited {
+            name: "r-job-run-1".into(),
+            code: Some(4)
+        })
+    );
+    assert!(output.contains("r-job-run-1 started"), "{output:?}");
+    let states = e.container_states();
+    assert_eq!(
+        states.get("r-db-1"),
+        Some(&stackr_engine::ContainerState::Running),
+        "the dependency is up"
+    );
+    assert!(!states.contains_key("r-job-1"), "not the service itself");
+    let Some(spec) = e.spec_of("r-job-run-1") else {
+        panic!("no one-off: {states:?}")
+    };
+    assert_eq!(spec.command, Some(vec!["migrate".to_string()]));
+    assert!(spec.env.contains(&"MODE=once".to_string()), "{:?}", spec.env);
+    assert!(!spec.env.contains(&"MODE=server".to_string()), "{:?}", spec.env);
+    assert!(spec.env.contains(&"KEEP=yes".to_string()), "{:?}", spec.env);
+    assert!(spec.ports.is_empty(), "no published ports: {:?}", spec.ports);
+    assert_eq!(spec.restart, "no");
+    assert_eq!(spec.health, None);
+    assert_eq!(
+        spec.labels.get(stackr_engine::LABEL_HELPER).map(String::as_str),
+        Some("run")
+    );
+    assert!(!spec.labels.contains_key(stackr_engine::LABEL_NUMBER));
+    // Not a slot of the service: `up` leaves it alone and plans nothing for it.
+    let p = stackr_ops::plan(&e, &s, &cx(), &PlanOptions::default()).await;
+    let Ok((p, _, _)) = p else { panic!("plan failed") };
+    let json = serde_json::to_string(&p).unwrap_or_default();
+    assert!(!json.contains("r-job-run-1"), "{json}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn run_numbers_one_offs_and_removes_with_rm() {
+    let dir = context_dir("run-rm");
+    let e = engine();
+    let s = stack(RUNS, &dir);
+    let detached = run_opts(stackr_ops::RunOptions {
+        detach: true,
+        no_deps: true,
+        ..Default::default()
+    });
+    let (first, _) = run_one(&e, &s, &detached).await;
+    assert_eq!(
+        first.ok(),
+        Some(stackr_ops::RunEnd::Detached {
+            name: "r-job-run-1".into()
+        })
+    );
+    assert!(
+        !e.container_states().contains_key("r-db-1"),
+        "--no-deps starts no dependency"
+    );
+    e.set_behaviour(Behaviour {
+        exit_codes: BTreeMap::from([("job".to_string(), 0)]),
+        ..Behaviour::default()
+    });
+    let removed = run_opts(stackr_ops::RunOptions {
+        remove: true,
+        no_deps: true,
+        ..Default::default()
+    });
+    let (second, _) = run_one(&e, &s, &removed).await;
+    assert_eq!(
+        second.ok(),
+        Some(stackr_ops::RunEnd::Exited {
+            name: "r-job-run-2".into(),
+            code: Some(0)
+        })
+    );
+    let states = e.container_states();
+    assert!(states.contains_key("r-job-run-1"), "{states:?}");
+    assert!(!states.contains_key("r-job-run-2"), "--rm: {states:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn run_of_an_unknown_service_changes_nothing() {
+    let dir = context_dir("run-unknown");
+    let e = engine();
+    let s = stack(RUNS, &dir);
+    let o = stackr_ops::RunOptions {
+        service: "jbo".into(),
+        ..run_opts(Default::default())
+    };
+    let (end, _) = run_one(&e, &s, &o).await;
+    assert!(
+        matches!(&end, Err(OpError::UnknownService { service, .. }) if service == "jbo"),
+        "{end:?}"
+    );
+    assert!(e.container_states().is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -644,6 +644,82 @@ pub fn container_spec(
     })
 }
 
+/// What a one-off (`stackr run`) changes of its service's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OneOff {
+    /// `{stack}-{service}-run-{number}`.
+    pub number: u32,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    /// `KEY=VALUE`, over the service's own.
+    pub env: Vec<String>,
+    /// `-p`: the one-off publishes these, and none of the service's.
+    pub ports: Vec<PortBinding>,
+}
+
+/// The name of a one-off container.
+pub fn one_off_name(stack: &Stack, service: &str, number: u32) -> String {
+    format!("{}-{service}-run-{number}", stack.name)
+}
+
+/// A one-off container of a service: the service's settings under its own name, with its own
+/// secrets volume (never a service container's, which may be recreated while it runs), no
+/// published ports but those asked for, no restart policy, no health check, and what `one`
+/// overrides. It is a helper (`io.stackr.helper=run`), so no plan counts it as a slot.
+pub fn one_off_spec(
+    stack: &Stack,
+    s: &Service,
+    one: &OneOff,
+    inputs: &Inputs,
+) -> Result<DesiredContainer, ReconcileError> {
+    let mut want = container_spec(stack, s, 1, inputs)?;
+    let name = one_off_name(stack, &s.name.value, one.number);
+    let old_secrets = secrets_volume(&want.spec.name);
+    for m in &mut want.spec.mounts {
+        if let MountSpec::Volume {
+            source: Some(src), ..
+        } = m
+            && *src == old_secrets
+        {
+            *src = secrets_volume(&name);
+        }
+    }
+    let spec = &mut want.spec;
+    spec.name = name;
+    for label in [LABEL_NUMBER, LABEL_HASH, LABEL_SPEC] {
+        spec.labels.remove(label);
+    }
+    spec.labels
+        .insert(stackr_engine::LABEL_HELPER.into(), "run".into());
+    spec.ports.clone_from(&one.ports);
+    spec.restart = "no".into();
+    spec.restart_max_retries = None;
+    spec.health = None;
+    if one.command.is_some() {
+        spec.command.clone_from(&one.command);
+    }
+    if one.entrypoint.is_some() {
+        spec.entrypoint.clone_from(&one.entrypoint);
+    }
+    if one.user.is_some() {
+        spec.user.clone_from(&one.user);
+    }
+    if one.working_dir.is_some() {
+        spec.working_dir.clone_from(&one.working_dir);
+    }
+    for kv in &one.env {
+        let key = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
+        let k = key(kv);
+        spec.env.retain(|e| key(e) != k);
+        spec.env.push(kv.clone());
+    }
+    want.hash = String::new();
+    want.number = one.number;
+    Ok(want)
+}
+
 /// The hash of a build's inputs: the build spec itself (the context's content is the
 /// engine's business: the image id it produces changes with it).
 pub fn build_spec(
