@@ -8,6 +8,9 @@
 //! baseline (1.2x before the lock moved to the engine); `down` at most half of
 //! docker-compose's.
 
+// A benchmark reports what it measured on the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -10,6 +10,9 @@
 //! With `API_TOKEN_FILE` set (a secret's path), the API answers only requests that carry that
 //! token in `X-Api-Token`, and the web server sends it when it forwards.
 
+// A program of its own, not a library of stackr's: it prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

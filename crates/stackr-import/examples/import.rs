@@ -2,6 +2,9 @@
 //! `cargo run -p stackr-import --example import -- FILE[:PROFILE]...` prints the stack file on
 //! stdout, and the report and diagnostics on stderr.
 
+// An example program: it prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::path::PathBuf;
 
 fn main() {

@@ -13,6 +13,9 @@
 //!
 //! It prints one line saying what it saw: Docker keeps it as the check's output.
 
+// A program of its own, not a library of stackr's: it prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
