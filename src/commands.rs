@@ -18,16 +18,15 @@ use crate::cli::{
 };
 use crate::engine::{print_engine_error, with_engine};
 use crate::lifecycle::runtime;
+use crate::progress::Reporter;
 use crate::render::Output;
+use stackr_ops::Verb;
 
 fn check_services(stack: &Stack, services: &[String]) -> Result<(), i32> {
-    for s in services {
-        if !stack.services.contains_key(s) {
-            eprintln!("error: no service `{s}` in stack `{}`", stack.name);
-            return Err(1);
-        }
-    }
-    Ok(())
+    stackr_ops::known(stack, services).map_err(|e| {
+        crate::lifecycle::print_op_error(&e);
+        1
+    })
 }
 
 /// The stack's containers of the chosen services (all when empty), in start order.
@@ -36,26 +35,12 @@ async fn containers(
     stack: &Stack,
     services: &[String],
 ) -> Result<Vec<ContainerInfo>, i32> {
-    check_services(stack, services)?;
-    let mut list = engine.list_containers(&stack.name).await.map_err(|e| {
-        print_engine_error(&e, None);
-        1
-    })?;
-    list.retain(|c| {
-        c.service()
-            .is_some_and(|s| services.is_empty() || services.iter().any(|x| x == s))
-    });
-    let order: Vec<&String> = stack.waves.iter().flatten().collect();
-    list.sort_by_key(|c| {
-        (
-            order
-                .iter()
-                .position(|s| Some(s.as_str()) == c.service())
-                .unwrap_or(usize::MAX),
-            c.number(),
-        )
-    });
-    Ok(list)
+    stackr_ops::containers(engine, stack, services)
+        .await
+        .map_err(|e| {
+            crate::lifecycle::print_op_error(&e);
+            1
+        })
 }
 
 /// One container of a service: `--index N`, default 1.
@@ -76,131 +61,77 @@ async fn one_container(
     }
 }
 
-async fn each<F, Fut>(list: &[ContainerInfo], verb: &str, f: F) -> i32
-where
-    F: Fn(ContainerInfo) -> Fut,
-    Fut: std::future::Future<Output = stackr_engine::Result<()>>,
-{
-    let mut code = 0;
-    for c in list {
-        match f(c.clone()).await {
-            Ok(()) => eprintln!("{}: {verb}", c.name),
-            Err(e) => {
-                print_engine_error(&e, c.service());
-                code = 1;
-            }
-        }
+/// `stop`, `start`, `restart`, `kill` and `rm` after its question: acts on each chosen
+/// container, saying what became of it.
+async fn act(engine: &DockerEngine, stack: &Stack, services: &[String], verb: &Verb) -> i32 {
+    let list = match containers(engine, stack, services).await {
+        Ok(l) => stackr_ops::chosen(l, verb),
+        Err(code) => return code,
+    };
+    if list.is_empty() && *verb == Verb::Start {
+        eprintln!("nothing to start: `stackr up` creates what is missing");
     }
-    code
+    let sink = |e: stackr_ops::OpEvent| crate::lifecycle::render_event(&Reporter::Plain, e);
+    let failed = stackr_ops::act(engine, &list, verb, &sink).await;
+    i32::from(failed > 0)
 }
 
 pub fn stop(global: &Global, args: &StopArgs, out: &Output) -> i32 {
+    let timeout = args.timeout.map(Duration::from_secs);
     with_engine(global, out, async |engine, stack| {
-        let mut list = match containers(engine, stack, &args.services).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
-        list.reverse();
-        list.retain(|c| c.state == ContainerState::Running);
-        let timeout = args.timeout.map(Duration::from_secs);
-        each(&list, "stopped", |c| async move {
-            engine.stop_container(&c.id, timeout).await
-        })
-        .await
+        act(engine, stack, &args.services, &Verb::Stop { timeout }).await
     })
 }
 
 pub fn start(global: &Global, args: &ServicesArgs, out: &Output) -> i32 {
     with_engine(global, out, async |engine, stack| {
-        let mut list = match containers(engine, stack, &args.services).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
-        list.retain(|c| c.state != ContainerState::Running);
-        if list.is_empty() {
-            eprintln!("nothing to start: `stackr up` creates what is missing");
-        }
-        each(&list, "started", |c| async move {
-            engine.start_container(&c.id).await
-        })
-        .await
+        act(engine, stack, &args.services, &Verb::Start).await
     })
 }
 
 pub fn restart(global: &Global, args: &StopArgs, out: &Output) -> i32 {
+    let timeout = args.timeout.map(Duration::from_secs);
     with_engine(global, out, async |engine, stack| {
-        let list = match containers(engine, stack, &args.services).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
-        let timeout = args.timeout.map(Duration::from_secs);
-        each(&list, "restarted", |c| async move {
-            engine.stop_container(&c.id, timeout).await?;
-            engine.start_container(&c.id).await
-        })
-        .await
+        act(engine, stack, &args.services, &Verb::Restart { timeout }).await
     })
 }
 
 pub fn kill(global: &Global, args: &KillArgs, out: &Output) -> i32 {
+    let signal = args.signal.clone();
     with_engine(global, out, async |engine, stack| {
-        let mut list = match containers(engine, stack, &args.services).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
-        list.retain(|c| c.state == ContainerState::Running);
-        let signal = args.signal.as_str();
-        each(&list, "killed", |c| async move {
-            engine.kill_container(&c.id, signal).await
-        })
-        .await
+        act(engine, stack, &args.services, &Verb::Kill { signal }).await
     })
 }
 
 pub fn rm(global: &Global, args: &RmArgs, out: &Output) -> i32 {
+    let verb = Verb::Remove { stop: args.stop };
     with_engine(global, out, async |engine, stack| {
-        let list = match containers(engine, stack, &args.services).await {
-            Ok(l) => l,
-            Err(code) => return code,
-        };
         // As compose does: without `-f`, asked first on a terminal.
-        let going: Vec<&str> = list
-            .iter()
-            .filter(|c| args.stop || c.state != ContainerState::Running)
-            .map(|c| c.name.as_str())
-            .collect();
-        if !args.force && !going.is_empty() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            eprint!("Going to remove {}. Are you sure? [yN] ", going.join(", "));
-            let mut answer = String::new();
-            let _ = std::io::stdin().read_line(&mut answer);
-            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !args.force && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            let list = match containers(engine, stack, &args.services).await {
+                Ok(l) => stackr_ops::chosen(l, &verb),
+                Err(code) => return code,
+            };
+            let going: Vec<&str> = list
+                .iter()
+                .filter(|c| args.stop || c.state != ContainerState::Running)
+                .map(|c| c.name.as_str())
+                .collect();
+            if !going.is_empty() && !confirm(&format!("Going to remove {}.", going.join(", "))) {
                 eprintln!("nothing removed");
                 return 0;
             }
         }
-        let mut code = 0;
-        for c in list.iter().rev() {
-            if c.state == ContainerState::Running {
-                if !args.stop {
-                    eprintln!("{}: running, kept (`rm -s` stops it first)", c.name);
-                    continue;
-                }
-                if let Err(e) = engine.stop_container(&c.id, None).await {
-                    print_engine_error(&e, c.service());
-                    code = 1;
-                    continue;
-                }
-            }
-            match engine.remove_container(&c.id).await {
-                Ok(()) => eprintln!("{}: removed", c.name),
-                Err(e) => {
-                    print_engine_error(&e, c.service());
-                    code = 1;
-                }
-            }
-        }
-        code
+        act(engine, stack, &args.services, &verb).await
     })
+}
+
+/// Asks on the terminal; yes only when answered so.
+fn confirm(question: &str) -> bool {
+    eprint!("{question} Are you sure? [yN] ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
 pub fn port(global: &Global, args: &PortArgs, out: &Output) -> i32 {

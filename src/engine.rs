@@ -222,6 +222,11 @@ pub fn print_engine_error(e: &EngineError, service: Option<&str>) {
         Some(s) => eprintln!("error: service `{s}`: {e}"),
         None => eprintln!("error: {e}"),
     }
+    print_engine_help(e);
+}
+
+/// The help line of an engine error, when it has one.
+pub fn print_engine_help(e: &EngineError) {
     if let Some(h) = help_for(e) {
         eprintln!("  help: {h}");
     }

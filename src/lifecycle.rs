@@ -12,7 +12,9 @@ use stackr_spec::Stack;
 use crate::cli::{
     BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, PullWhen, UpArgs,
 };
-use crate::engine::{connect, env_files, print_apply_error, print_engine_error, with_engine};
+use crate::engine::{
+    connect, env_files, print_apply_error, print_engine_error, print_engine_help, with_engine,
+};
 use crate::load::valid_stack;
 use crate::logs::{LogPrinter, follow};
 use crate::progress::Reporter;
@@ -117,6 +119,10 @@ pub fn print_op_error(e: &OpError) {
         OpError::Apply(a) => print_apply_error(a),
         OpError::Interrupted => eprintln!("{e}"),
         OpError::UnknownService { .. } => eprintln!("error: {e}"),
+        OpError::Engine { error, .. } => {
+            eprintln!("error: {e}");
+            print_engine_help(error);
+        }
     }
 }
 
@@ -178,6 +184,9 @@ pub fn render_event(reporter: &Reporter, event: OpEvent) {
                 eprintln!("killing");
             }
         }
+        OpEvent::Container { name, service, did } => {
+            render_container(reporter, &name, &service, did)
+        }
         OpEvent::Stopped { container } => {
             reporter.event(
                 "container-stopped",
@@ -198,6 +207,32 @@ pub fn render_event(reporter: &Reporter, event: OpEvent) {
                 );
             }
         }
+    }
+}
+
+/// What became of a container that `stop`, `start`, `restart`, `kill` or `rm` acted on.
+fn render_container(reporter: &Reporter, name: &str, service: &str, did: stackr_ops::Did) {
+    use stackr_ops::Did;
+    let what = match &did {
+        Did::Stopped => "stopped",
+        Did::Started => "started",
+        Did::Restarted => "restarted",
+        Did::Killed => "killed",
+        Did::Removed => "removed",
+        Did::KeptRunning => "kept",
+        Did::Failed(_) => "failed",
+    };
+    reporter.event(
+        "container",
+        serde_json::json!({"container": name, "service": service, "did": what}),
+    );
+    if reporter.is_json() {
+        return;
+    }
+    match did {
+        Did::Failed(e) => print_engine_error(&e, Some(service)),
+        Did::KeptRunning => eprintln!("{name}: running, kept (`rm -s` stops it first)"),
+        _ => eprintln!("{name}: {what}"),
     }
 }
 
@@ -455,12 +490,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> i32 {
 }
 
 /// Attached `up`: streams logs; the first Ctrl-C stops the stack gracefully, a second kills.
-async fn attached(
-    engine: &DockerEngine,
-    stack: &Stack,
-    opts: &AttachOptions,
-    color: bool,
-) -> i32 {
+async fn attached(engine: &DockerEngine, stack: &Stack, opts: &AttachOptions, color: bool) -> i32 {
     let printer = match crate::engine::secret_values(stack) {
         Ok(values) => LogPrinter::new(stack, color, false).mask(&values),
         Err(code) => return code,
@@ -471,7 +501,15 @@ async fn attached(
     });
     let logs = |l: stackr_ops::LogLine| printer.print(&l.container, &l.service, &l.chunk);
     let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
-    let r = stackr_ops::attach(engine, &stack.name, &stack.waves, opts, interrupts, &logs, &sink);
+    let r = stackr_ops::attach(
+        engine,
+        &stack.name,
+        &stack.waves,
+        opts,
+        interrupts,
+        &logs,
+        &sink,
+    );
     let r = r.await;
     forward.abort();
     match r {

@@ -281,9 +281,7 @@ fn line(e: &WatchEvent, cwd: &Path) -> Result<String, String> {
             return Err(format!("error: {e}; nothing changed{still}"));
         }
         WatchEvent::StackNotApplied => {
-            return Err(format!(
-                "error: the new stack file was not applied{still}"
-            ));
+            return Err(format!("error: the new stack file was not applied{still}"));
         }
         WatchEvent::EngineError(e) | WatchEvent::EngineLost(e) => {
             return Err(format!("error: {e}"));

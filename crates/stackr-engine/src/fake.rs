@@ -759,8 +759,9 @@ impl Engine for FakeEngine {
         id: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<LogChunk>>> {
-        let (id, name, state) =
-            self.with_container(id, |c| (c.info.id.clone(), c.info.name.clone(), c.info.state))?;
+        let (id, name, state) = self.with_container(id, |c| {
+            (c.info.id.clone(), c.info.name.clone(), c.info.state)
+        })?;
         let chunk = LogChunk {
             stream: LogStream::Stdout,
             text: format!("{name} started (fake)\n"),

@@ -16,6 +16,8 @@ pub enum OpError {
     },
     #[error("no service `{service}` in stack `{stack}`")]
     UnknownService { stack: String, service: String },
+    #[error("{context}: {error}")]
+    Engine { context: String, error: EngineError },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("service `{service}`: cannot pull `{image}`: {error}")]

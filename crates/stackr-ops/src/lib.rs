@@ -1,7 +1,8 @@
 //! The operations a user runs on a stack, between the CLI and the reconciler: `up`, `plan`,
 //! `down`, `stop` (dependents first), `follow` (the logs of `logs -f` and of an attached
-//! `up`), `attach` (an attached `up`: its logs, stopping on an exit or on Ctrl-C) and `run`
-//! (a one-off container). Each is
+//! `up`), `attach` (an attached `up`: its logs, stopping on an exit or on Ctrl-C), `run`
+//! (a one-off container), and the commands that act on containers one by one (`act`: stop,
+//! start, restart, kill, rm). Each is
 //! generic over [`stackr_engine::Engine`], so that every one is tested on the fake engine as
 //! well as on the daemon; each reports what it does as typed [`OpEvent`]s to a
 //! sink the caller renders, and fails with a typed [`OpError`]. Nothing here prints, reads a
@@ -14,6 +15,7 @@
 //! made after the build sees the same image id).
 
 mod attach;
+mod containers;
 mod down;
 mod error;
 mod logs;
@@ -22,6 +24,7 @@ mod stop;
 mod up;
 
 pub use attach::{Abort, AttachEnd, AttachOptions, attach};
+pub use containers::{Did, Verb, act, chosen, containers, known};
 pub use down::{DownOptions, down};
 pub use error::OpError;
 pub use logs::{LogLine, follow};
@@ -83,6 +86,12 @@ pub enum OpEvent {
     },
     /// Interrupted again while stopping: what still runs is killed.
     Killing,
+    /// `stop`, `start`, `restart`, `kill` or `rm` acted on a container.
+    Container {
+        name: String,
+        service: String,
+        did: Did,
+    },
 }
 
 /// Where events go.

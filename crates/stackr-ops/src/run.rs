@@ -90,7 +90,11 @@ pub async fn run<E: Engine>(
         .await
         .map_err(|e| engine_error("cannot list the stack's containers", svc, e))?;
     let number = (1..)
-        .find(|n| !existing.iter().any(|c| c.name == one_off_name(stack, svc, *n)))
+        .find(|n| {
+            !existing
+                .iter()
+                .any(|c| c.name == one_off_name(stack, svc, *n))
+        })
         .unwrap_or(1);
     let one = OneOff {
         number,

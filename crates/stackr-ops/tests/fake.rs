@@ -635,20 +635,36 @@ async fn run_brings_up_its_dependencies_and_gives_the_one_off_its_own_settings()
         panic!("no one-off: {states:?}")
     };
     assert_eq!(spec.command, Some(vec!["migrate".to_string()]));
-    assert!(spec.env.contains(&"MODE=once".to_string()), "{:?}", spec.env);
-    assert!(!spec.env.contains(&"MODE=server".to_string()), "{:?}", spec.env);
+    assert!(
+        spec.env.contains(&"MODE=once".to_string()),
+        "{:?}",
+        spec.env
+    );
+    assert!(
+        !spec.env.contains(&"MODE=server".to_string()),
+        "{:?}",
+        spec.env
+    );
     assert!(spec.env.contains(&"KEEP=yes".to_string()), "{:?}", spec.env);
-    assert!(spec.ports.is_empty(), "no published ports: {:?}", spec.ports);
+    assert!(
+        spec.ports.is_empty(),
+        "no published ports: {:?}",
+        spec.ports
+    );
     assert_eq!(spec.restart, "no");
     assert_eq!(spec.health, None);
     assert_eq!(
-        spec.labels.get(stackr_engine::LABEL_HELPER).map(String::as_str),
+        spec.labels
+            .get(stackr_engine::LABEL_HELPER)
+            .map(String::as_str),
         Some("run")
     );
     assert!(!spec.labels.contains_key(stackr_engine::LABEL_NUMBER));
     // Not a slot of the service: `up` leaves it alone and plans nothing for it.
     let p = stackr_ops::plan(&e, &s, &cx(), &PlanOptions::default()).await;
-    let Ok((p, _, _)) = p else { panic!("plan failed") };
+    let Ok((p, _, _)) = p else {
+        panic!("plan failed")
+    };
     let json = serde_json::to_string(&p).unwrap_or_default();
     assert!(!json.contains("r-job-run-1"), "{json}");
     let _ = std::fs::remove_dir_all(dir);
@@ -713,5 +729,108 @@ async fn run_of_an_unknown_service_changes_nothing() {
         "{end:?}"
     );
     assert!(e.container_states().is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Acts with a verb on the chosen services; returns (container, what became of it).
+async fn act_on(
+    e: &FakeEngine,
+    s: &Stack,
+    services: &[&str],
+    verb: stackr_ops::Verb,
+) -> (Vec<(String, stackr_ops::Did)>, usize) {
+    let services: Vec<String> = services.iter().map(|x| x.to_string()).collect();
+    let list = stackr_ops::containers(e, s, &services)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let did = Mutex::new(Vec::new());
+    let sink = |ev: OpEvent| {
+        if let (OpEvent::Container { name, did: d, .. }, Ok(mut v)) = (ev, did.lock()) {
+            v.push((name, d));
+        }
+    };
+    let failed = stackr_ops::act(e, &stackr_ops::chosen(list, &verb), &verb, &sink).await;
+    (did.into_inner().unwrap_or_default(), failed)
+}
+
+#[tokio::test]
+async fn stop_start_restart_kill_and_rm_act_in_dependency_order() {
+    use stackr_ops::{Did, Verb};
+    let dir = context_dir("verbs");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let names = |v: &[(String, Did)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let (did, failed) = act_on(&e, &s, &[], Verb::Stop { timeout: None }).await;
+    assert_eq!(failed, 0);
+    assert_eq!(names(&did), ["shop-web-1", "shop-api-1", "shop-db-1"]);
+    assert!(did.iter().all(|(_, d)| *d == Did::Stopped));
+    let (did, _) = act_on(&e, &s, &[], Verb::Start).await;
+    assert_eq!(names(&did), ["shop-db-1", "shop-api-1", "shop-web-1"]);
+    // Only what is not running starts; only what runs is killed.
+    let (did, _) = act_on(&e, &s, &[], Verb::Start).await;
+    assert!(did.is_empty(), "{did:?}");
+    let (did, _) = act_on(&e, &s, &["api"], Verb::Restart { timeout: None }).await;
+    assert_eq!(did, [("shop-api-1".to_string(), Did::Restarted)]);
+    let kill = Verb::Kill {
+        signal: "SIGHUP".into(),
+    };
+    e.clear_calls();
+    let (did, _) = act_on(&e, &s, &["web"], kill).await;
+    assert_eq!(did, [("shop-web-1".to_string(), Did::Killed)]);
+    assert!(e.calls().contains(&"kill shop-web-1 SIGHUP".to_string()));
+    // rm keeps what runs unless asked to stop it; removes the rest, dependents first.
+    let (did, _) = act_on(&e, &s, &[], Verb::Remove { stop: false }).await;
+    assert_eq!(
+        did,
+        [
+            ("shop-web-1".to_string(), Did::Removed),
+            ("shop-api-1".to_string(), Did::KeptRunning),
+            ("shop-db-1".to_string(), Did::KeptRunning),
+        ],
+        "web was killed, so it is not running"
+    );
+    let (did, _) = act_on(&e, &s, &[], Verb::Remove { stop: true }).await;
+    assert_eq!(names(&did), ["shop-api-1", "shop-db-1"]);
+    assert!(e.container_states().keys().all(|n| !n.starts_with("shop-")));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_verb_goes_on_past_a_failing_container_and_counts_it() {
+    use stackr_ops::{Did, Verb};
+    let dir = context_dir("verbs-fail");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let list = stackr_ops::containers(&e, &s, &[])
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    // api's container is gone behind stackr's back: its stop fails, the others go on.
+    if let Some(api) = list.iter().find(|c| c.name == "shop-api-1") {
+        let _ = e.remove_container(&api.id).await;
+    }
+    let verb = Verb::Stop { timeout: None };
+    let did = Mutex::new(Vec::new());
+    let sink = |ev: OpEvent| {
+        if let (OpEvent::Container { name, did: d, .. }, Ok(mut v)) = (ev, did.lock()) {
+            v.push((name, d));
+        }
+    };
+    let failed = stackr_ops::act(&e, &stackr_ops::chosen(list, &verb), &verb, &sink).await;
+    assert_eq!(failed, 1);
+    let did = did.into_inner().unwrap_or_default();
+    assert!(
+        matches!(&did[1], (n, Did::Failed(_)) if n == "shop-api-1"),
+        "{did:?}"
+    );
+    assert_eq!(did[2], ("shop-db-1".to_string(), Did::Stopped));
+    // An unknown service is refused before anything is done.
+    let r = stackr_ops::containers(&e, &s, &["wbe".to_string()]).await;
+    assert!(matches!(r, Err(OpError::UnknownService { .. })), "{r:?}");
     let _ = std::fs::remove_dir_all(dir);
 }

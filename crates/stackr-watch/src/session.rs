@@ -76,7 +76,10 @@ pub enum Then {
         output: String,
     },
     /// The rule's command could not run.
-    NotRun { cmd: Vec<String>, output: String },
+    NotRun {
+        cmd: Vec<String>,
+        output: String,
+    },
 }
 
 /// What a watch did, for the caller to render.
@@ -106,7 +109,10 @@ pub enum WatchEvent {
         took: Duration,
     },
     /// A change to sync to a service none of whose containers runs.
-    NotRunning { service: String, pending: String },
+    NotRunning {
+        service: String,
+        pending: String,
+    },
     /// A batch was written into a container (`container` is named when the service has
     /// several), and what followed.
     Synced {
@@ -506,7 +512,10 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
             self.rebuild(svc, ps).await;
         }
         // A service rebuilt in this batch was recreated: no restart on top.
-        for (svc, ps) in restart.into_iter().filter(|(s, _)| !rebuild.contains_key(s)) {
+        for (svc, ps) in restart
+            .into_iter()
+            .filter(|(s, _)| !rebuild.contains_key(s))
+        {
             self.restart(&svc, Why::Changed(ps)).await;
         }
     }

@@ -100,7 +100,10 @@ async fn wait_for(seen: &Seen, what: &str, f: impl Fn(&WatchEvent) -> bool) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("no {what} event; seen: {:#?}", seen.lock().map(|v| v.clone()));
+    panic!(
+        "no {what} event; seen: {:#?}",
+        seen.lock().map(|v| v.clone())
+    );
 }
 
 /// Runs a watch of `dir`'s stack while `drive` runs, then stops it; returns every event.
@@ -136,7 +139,10 @@ async fn watching<F: AsyncFnOnce(&Seen, &FakeEngine)>(
     };
     let run = session::watch(session, stop);
     let driver = async {
-        wait_for(&seen, "watching", |e| matches!(e, WatchEvent::Watching { .. })).await;
+        wait_for(&seen, "watching", |e| {
+            matches!(e, WatchEvent::Watching { .. })
+        })
+        .await;
         drive(&seen, engine).await;
         let _ = stop_tx.send(true);
     };
@@ -164,7 +170,9 @@ async fn a_changed_file_is_synced_into_the_running_container() {
         wait_for(seen, "synced", |e| matches!(e, WatchEvent::Synced { .. })).await;
         let calls = engine.calls();
         assert!(
-            calls.iter().any(|c| c.starts_with("upload w-web-1 /srv/site")),
+            calls
+                .iter()
+                .any(|c| c.starts_with("upload w-web-1 /srv/site")),
             "no upload into the container: {calls:?}"
         );
     })
@@ -176,7 +184,12 @@ async fn a_changed_file_is_synced_into_the_running_container() {
             then,
             container,
             ..
-        } => Some((service.clone(), target.clone(), then.clone(), container.clone())),
+        } => Some((
+            service.clone(),
+            target.clone(),
+            then.clone(),
+            container.clone(),
+        )),
         _ => None,
     });
     assert_eq!(
@@ -194,7 +207,10 @@ async fn a_restart_rule_restarts_the_service_naming_the_file() {
     let events = watching(&e, &dir.0, async |seen, engine| {
         engine.clear_calls();
         std::fs::write(root.join("conf/app.conf"), "a=2\n").unwrap_or_else(|x| panic!("{x}"));
-        wait_for(seen, "restarted", |e| matches!(e, WatchEvent::Restarted { .. })).await;
+        wait_for(seen, "restarted", |e| {
+            matches!(e, WatchEvent::Restarted { .. })
+        })
+        .await;
         let calls = engine.calls();
         assert!(calls.contains(&"stop w-web-1".to_string()), "{calls:?}");
         assert!(calls.contains(&"start w-web-1".to_string()), "{calls:?}");
@@ -204,10 +220,7 @@ async fn a_restart_rule_restarts_the_service_naming_the_file() {
         WatchEvent::Restarted { service, why, .. } if service == "web" => Some(why.clone()),
         _ => None,
     });
-    assert_eq!(
-        why,
-        Some(Why::Changed(vec![dir.0.join("conf/app.conf")]))
-    );
+    assert_eq!(why, Some(Why::Changed(vec![dir.0.join("conf/app.conf")])));
 }
 
 #[tokio::test]
@@ -219,7 +232,13 @@ async fn an_edited_stack_file_is_applied_and_its_rules_watched() {
         let scaled = STACK.replace("image \"nginx:1.27\"", "image \"nginx:1.27\"\n    scale 2");
         std::fs::write(root.join("stack.kdl"), scaled).unwrap_or_else(|x| panic!("{x}"));
         wait_for(seen, "re-watching", |e| {
-            matches!(e, WatchEvent::Watching { reloaded: Some(_), .. })
+            matches!(
+                e,
+                WatchEvent::Watching {
+                    reloaded: Some(_),
+                    ..
+                }
+            )
         })
         .await;
         let names: Vec<String> = engine.container_states().into_keys().collect();
@@ -243,7 +262,9 @@ async fn an_invalid_stack_file_changes_nothing_and_the_watch_goes_on() {
         wait_for(seen, "synced", |e| matches!(e, WatchEvent::Synced { .. })).await;
         let calls = engine.calls();
         assert!(
-            !calls.iter().any(|c| c.starts_with("remove") || c.starts_with("create")),
+            !calls
+                .iter()
+                .any(|c| c.starts_with("remove") || c.starts_with("create")),
             "{calls:?}"
         );
     })
@@ -257,7 +278,10 @@ async fn losing_the_engine_is_said_and_the_watch_goes_on() {
     let root = dir.0.clone();
     let events = watching(&e, &dir.0, async |seen, engine| {
         engine.go_away();
-        wait_for(seen, "engine lost", |e| matches!(e, WatchEvent::EngineLost(_))).await;
+        wait_for(seen, "engine lost", |e| {
+            matches!(e, WatchEvent::EngineLost(_))
+        })
+        .await;
         engine.come_back();
         wait_for(seen, "engine back", |e| *e == WatchEvent::EngineBack).await;
         std::fs::write(root.join("site/index.html"), "back\n").unwrap_or_else(|x| panic!("{x}"));
@@ -286,9 +310,11 @@ async fn a_change_for_a_stopped_service_is_pending_until_it_starts() {
         wait_for(seen, "die seen", |_| true).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         std::fs::write(root.join("site/index.html"), "later\n").unwrap_or_else(|x| panic!("{x}"));
-        wait_for(seen, "not running", |e| {
-            matches!(e, WatchEvent::NotRunning { service, .. } if service == "web")
-        })
+        wait_for(
+            seen,
+            "not running",
+            |e| matches!(e, WatchEvent::NotRunning { service, .. } if service == "web"),
+        )
         .await;
     })
     .await;

@@ -1,0 +1,148 @@
+//! The compose commands that act on a stack's containers one by one: `stop`, `start`,
+//! `restart`, `kill`, `rm`. Each picks the chosen services' containers in start order (stops
+//! and removals go the other way, dependents first), acts on each, reports each as an
+//! [`OpEvent::Container`], and goes on past a container that fails.
+
+use std::time::Duration;
+
+use stackr_engine::{ContainerInfo, ContainerState, Engine, EngineError};
+use stackr_spec::Stack;
+
+use crate::{OpError, OpEvent, Sink};
+
+/// What to do to each chosen container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    /// Stop the running ones, dependents first.
+    Stop { timeout: Option<Duration> },
+    /// Start those not running, in start order.
+    Start,
+    /// Stop and start each, in start order.
+    Restart { timeout: Option<Duration> },
+    /// Send a signal to the running ones.
+    Kill { signal: String },
+    /// Remove the stopped ones, dependents first; with `stop`, the running ones too.
+    Remove { stop: bool },
+}
+
+/// What happened to one container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Did {
+    Stopped,
+    Started,
+    Restarted,
+    Killed,
+    Removed,
+    /// `rm` without `stop` keeps a running container.
+    KeptRunning,
+    Failed(EngineError),
+}
+
+/// The chosen services' containers (all when `services` is empty), in start order; an
+/// unknown service is an error.
+pub async fn containers<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    services: &[String],
+) -> Result<Vec<ContainerInfo>, OpError> {
+    known(stack, services)?;
+    let mut list = engine
+        .list_containers(&stack.name)
+        .await
+        .map_err(|error| OpError::Engine {
+            context: "cannot list the stack's containers".into(),
+            error,
+        })?;
+    list.retain(|c| {
+        c.service()
+            .is_some_and(|s| services.is_empty() || services.iter().any(|x| x == s))
+    });
+    let order: Vec<&String> = stack.waves.iter().flatten().collect();
+    list.sort_by_key(|c| {
+        let wave = order.iter().position(|s| Some(s.as_str()) == c.service());
+        (wave.unwrap_or(usize::MAX), c.number())
+    });
+    Ok(list)
+}
+
+/// Every one of `services` is a service of the stack.
+pub fn known(stack: &Stack, services: &[String]) -> Result<(), OpError> {
+    match services.iter().find(|s| !stack.services.contains_key(*s)) {
+        Some(unknown) => Err(OpError::UnknownService {
+            stack: stack.name.clone(),
+            service: unknown.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The containers a verb acts on, in the order it acts.
+pub fn chosen(list: Vec<ContainerInfo>, verb: &Verb) -> Vec<ContainerInfo> {
+    let running = |c: &ContainerInfo| c.state == ContainerState::Running;
+    let mut list: Vec<ContainerInfo> = match verb {
+        Verb::Stop { .. } | Verb::Kill { .. } => list.into_iter().filter(running).collect(),
+        Verb::Start => list.into_iter().filter(|c| !running(c)).collect(),
+        Verb::Restart { .. } | Verb::Remove { .. } => list,
+    };
+    if matches!(verb, Verb::Stop { .. } | Verb::Remove { .. }) {
+        list.reverse();
+    }
+    list
+}
+
+/// Acts on each container of `list` (as [`chosen`] gives it), one by one, reporting each.
+/// Returns how many failed.
+pub async fn act<E: Engine>(
+    engine: &E,
+    list: &[ContainerInfo],
+    verb: &Verb,
+    sink: Sink<'_>,
+) -> usize {
+    let mut failed = 0;
+    for c in list {
+        let did = match act_on(engine, c, verb).await {
+            Ok(did) => did,
+            Err(e) => {
+                failed += 1;
+                Did::Failed(e)
+            }
+        };
+        sink(OpEvent::Container {
+            name: c.name.clone(),
+            service: c.service().unwrap_or_default().to_string(),
+            did,
+        });
+    }
+    failed
+}
+
+async fn act_on<E: Engine>(engine: &E, c: &ContainerInfo, verb: &Verb) -> Result<Did, EngineError> {
+    let running = c.state == ContainerState::Running;
+    match verb {
+        Verb::Stop { timeout } => {
+            engine.stop_container(&c.id, *timeout).await?;
+            Ok(Did::Stopped)
+        }
+        Verb::Start => {
+            engine.start_container(&c.id).await?;
+            Ok(Did::Started)
+        }
+        Verb::Restart { timeout } => {
+            engine.stop_container(&c.id, *timeout).await?;
+            engine.start_container(&c.id).await?;
+            Ok(Did::Restarted)
+        }
+        Verb::Kill { signal } => {
+            engine.kill_container(&c.id, signal).await?;
+            Ok(Did::Killed)
+        }
+        Verb::Remove { stop } if running && !stop => Ok(Did::KeptRunning),
+        Verb::Remove { .. } => {
+            if running {
+                engine.stop_container(&c.id, None).await?;
+            }
+            engine.remove_container(&c.id).await?;
+            Ok(Did::Removed)
+        }
+    }
+}
