@@ -17,55 +17,6 @@ const TOP_NODES: &[&str] = &[
 ];
 const PROFILE_NODES: &[&str] = &["service", "network", "volume", "secret", "config"];
 
-const SERVICE_NODES: &[&str] = &[
-    "image",
-    "build",
-    "command",
-    "entrypoint",
-    "env",
-    "env-file",
-    "port",
-    "expose",
-    "mount",
-    "tmpfs",
-    "networks",
-    "network",
-    "network-mode",
-    "health",
-    "depends-on",
-    "restart",
-    "scale",
-    "container-name",
-    "user",
-    "working-dir",
-    "labels",
-    "init",
-    "tty",
-    "stdin-open",
-    "stop-signal",
-    "stop-grace-period",
-    "limits",
-    "reservations",
-    "shm-size",
-    "device",
-    "read-only",
-    "privileged",
-    "cap-add",
-    "cap-drop",
-    "no-new-privileges",
-    "security-opt",
-    "ulimit",
-    "sysctls",
-    "logging",
-    "extra-hosts",
-    "hostname",
-    "pull-policy",
-    "secret",
-    "config",
-    "watch",
-    "acknowledge",
-];
-
 const HEALTH_NODES: &[&str] = &[
     "exec",
     "shell",
@@ -624,24 +575,24 @@ fn strings_node(r: &mut Reader<'_>, child: &KdlNode, out: &mut Vec<Spanned<Strin
 }
 
 fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
-    let name = child.name().value();
-    match name {
-        "image" => service_image(r, child, s, place),
-        "build" => decode_build(r, child, s, place),
-        "command" | "entrypoint" => service_command_or_entrypoint(r, child, s, place),
-        "env" => decode_env(r, child, s, place),
-        "env-file" => service_env_file(r, child, s),
-        "port" => decode_port(r, child, s),
-        "expose" => service_expose(r, child, s),
-        "mount" => decode_mount(r, child, s),
-        "tmpfs" => decode_tmpfs(r, child, s),
-        "networks" => service_networks(r, child, s, place),
-        "network" => service_network(r, child, s, place),
-        "network-mode" => service_network_mode(r, child, s, place),
-        "health" => service_health(r, child, s, place),
-        "depends-on" => decode_depends_on(r, child, s),
-        "restart" => service_restart(r, child, s, place),
-        "scale" => {
+    use crate::keyword::ServiceNode as K;
+    match K::from_name(child.name().value()) {
+        Some(K::Image) => service_image(r, child, s, place),
+        Some(K::Build) => decode_build(r, child, s, place),
+        Some(K::Command) | Some(K::Entrypoint) => service_command_or_entrypoint(r, child, s, place),
+        Some(K::Env) => decode_env(r, child, s, place),
+        Some(K::EnvFile) => service_env_file(r, child, s),
+        Some(K::Port) => decode_port(r, child, s),
+        Some(K::Expose) => service_expose(r, child, s),
+        Some(K::Mount) => decode_mount(r, child, s),
+        Some(K::Tmpfs) => decode_tmpfs(r, child, s),
+        Some(K::Networks) => service_networks(r, child, s, place),
+        Some(K::Network) => service_network(r, child, s, place),
+        Some(K::NetworkMode) => service_network_mode(r, child, s, place),
+        Some(K::Health) => service_health(r, child, s, place),
+        Some(K::DependsOn) => decode_depends_on(r, child, s),
+        Some(K::Restart) => service_restart(r, child, s, place),
+        Some(K::Scale) => {
             let v = r.open(child, &one("a count", "scale 3"));
             if let Some(e) = v.arg(0) {
                 let n = r
@@ -650,64 +601,66 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
                 r.set_once(&mut s.scale, n, "scale", place);
             }
         }
-        "container-name" => service_container_name(r, child, s, place),
-        "user" => {
+        Some(K::ContainerName) => service_container_name(r, child, s, place),
+        Some(K::User) => {
             let v = r.open(child, &one("a user", "user \"1000:1000\""));
             if let Some(e) = v.arg(0) {
                 let u = r.text(e, "`user`");
                 r.set_once(&mut s.user, u, "user", place);
             }
         }
-        "working-dir" => {
+        Some(K::WorkingDir) => {
             let v = r.open(child, &one("a directory", "working-dir \"/app\""));
             if let Some(e) = v.arg(0) {
                 let d = r.container_path(e, "`working-dir`");
                 r.set_once(&mut s.working_dir, d, "working-dir", place);
             }
         }
-        "labels" => {
+        Some(K::Labels) => {
             let kv = r.map(child, &format!("the labels of {place}"));
             s.labels.extend(kv);
         }
-        "init" => bool_node(r, child, &mut s.init, place),
-        "tty" => bool_node(r, child, &mut s.tty, place),
-        "stdin-open" => bool_node(r, child, &mut s.stdin_open, place),
-        "read-only" => bool_node(r, child, &mut s.read_only, place),
-        "privileged" => bool_node(r, child, &mut s.privileged, place),
-        "no-new-privileges" => bool_node(r, child, &mut s.no_new_privileges, place),
-        "stop-signal" => service_stop_signal(r, child, s, place),
-        "stop-grace-period" => {
+        Some(K::Init) => bool_node(r, child, &mut s.init, place),
+        Some(K::Tty) => bool_node(r, child, &mut s.tty, place),
+        Some(K::StdinOpen) => bool_node(r, child, &mut s.stdin_open, place),
+        Some(K::ReadOnly) => bool_node(r, child, &mut s.read_only, place),
+        Some(K::Privileged) => bool_node(r, child, &mut s.privileged, place),
+        Some(K::NoNewPrivileges) => bool_node(r, child, &mut s.no_new_privileges, place),
+        Some(K::StopSignal) => service_stop_signal(r, child, s, place),
+        Some(K::StopGracePeriod) => {
             let v = r.open(child, &one("a duration", "stop-grace-period \"10s\""));
             if let Some(e) = v.arg(0) {
                 let d = r.duration(e, "`stop-grace-period`");
                 r.set_once(&mut s.stop_grace_period, d, "stop-grace-period", place);
             }
         }
-        "limits" | "reservations" => service_limits_or_reservations(r, child, s, place),
-        "shm-size" => {
+        Some(K::Limits) | Some(K::Reservations) => {
+            service_limits_or_reservations(r, child, s, place)
+        }
+        Some(K::ShmSize) => {
             let v = r.open(child, &one("a size", "shm-size \"64m\""));
             if let Some(e) = v.arg(0) {
                 let sz = r.size(e, "`shm-size`");
                 r.set_once(&mut s.shm_size, sz, "shm-size", place);
             }
         }
-        "device" => strings_node(r, child, &mut s.devices),
-        "cap-add" => strings_node(r, child, &mut s.cap_add),
-        "cap-drop" => strings_node(r, child, &mut s.cap_drop),
-        "security-opt" => strings_node(r, child, &mut s.security_opt),
-        "ulimit" => service_ulimit(r, child, s, place),
-        "sysctls" => {
+        Some(K::Device) => strings_node(r, child, &mut s.devices),
+        Some(K::CapAdd) => strings_node(r, child, &mut s.cap_add),
+        Some(K::CapDrop) => strings_node(r, child, &mut s.cap_drop),
+        Some(K::SecurityOpt) => strings_node(r, child, &mut s.security_opt),
+        Some(K::Ulimit) => service_ulimit(r, child, s, place),
+        Some(K::Sysctls) => {
             let kv = r.map(child, &format!("the sysctls of {place}"));
             s.sysctls.extend(kv);
         }
-        "logging" => service_logging(r, child, s, place),
-        "extra-hosts" => service_extra_hosts(r, child, s, place),
-        "hostname" => string_node(r, child, &mut s.hostname, place),
-        "pull-policy" => service_pull_policy(r, child, s, place),
-        "secret" | "config" => service_secret_or_config(r, child, s, place),
-        "watch" => decode_watch(r, child, s, place),
-        "acknowledge" => service_acknowledge(r, child, s),
-        _ => r.unknown_node(child, place, SERVICE_NODES),
+        Some(K::Logging) => service_logging(r, child, s, place),
+        Some(K::ExtraHosts) => service_extra_hosts(r, child, s, place),
+        Some(K::Hostname) => string_node(r, child, &mut s.hostname, place),
+        Some(K::PullPolicy) => service_pull_policy(r, child, s, place),
+        Some(K::Secret) | Some(K::Config) => service_secret_or_config(r, child, s, place),
+        Some(K::Watch) => decode_watch(r, child, s, place),
+        Some(K::Acknowledge) => service_acknowledge(r, child, s),
+        None => r.unknown_node(child, place, K::NAMES),
     }
 }
 

@@ -15,6 +15,7 @@
 mod decode;
 pub mod diagnostic;
 pub mod interpolate;
+pub mod keyword;
 pub mod merge;
 pub mod model;
 pub mod port;

@@ -41,8 +41,57 @@ fn append_unique<T: PartialEq, K: PartialEq>(
 
 /// Overlays one service on another.
 pub fn merge_service(base: &mut Service, over: Service) {
-    replace(&mut base.image, over.image);
-    match (&mut base.build, over.build) {
+    // Every field, by name: a new field of `Service` does not compile until it is merged.
+    let Service {
+        span: _,
+        name: _,
+        image,
+        build,
+        command,
+        entrypoint,
+        env,
+        env_files,
+        ports,
+        expose,
+        mounts,
+        networks,
+        network_mode,
+        health,
+        depends_on,
+        restart,
+        scale,
+        container_name,
+        user,
+        working_dir,
+        labels,
+        init,
+        tty,
+        stdin_open,
+        stop_signal,
+        stop_grace_period,
+        limits,
+        reservations,
+        shm_size,
+        devices,
+        read_only,
+        privileged,
+        cap_add,
+        cap_drop,
+        no_new_privileges,
+        security_opt,
+        ulimits,
+        sysctls,
+        logging,
+        extra_hosts,
+        hostname,
+        pull_policy,
+        secrets,
+        configs,
+        watch,
+        acknowledge,
+    } = over;
+    replace(&mut base.image, image);
+    match (&mut base.build, build) {
         (Some(b), Some(o)) => {
             b.span = o.span;
             replace(&mut b.context, o.context);
@@ -56,18 +105,16 @@ pub fn merge_service(base: &mut Service, over: Service) {
         (slot @ None, Some(o)) => *slot = Some(o),
         (_, None) => {}
     }
-    replace(&mut base.command, over.command);
-    replace(&mut base.entrypoint, over.entrypoint);
-    merge_by_key(&mut base.env, over.env, |v| v.name.value.clone());
-    append_unique(&mut base.env_files, over.env_files, |f| {
-        f.path.value.clone()
-    });
-    append_unique(&mut base.ports, over.ports, |p| p.value.clone());
-    append_unique(&mut base.expose, over.expose, |p| p.value);
-    merge_by_key(&mut base.mounts, over.mounts, |m| m.target.value.clone());
-    merge_by_key(&mut base.networks, over.networks, |n| n.name.value.clone());
-    replace(&mut base.network_mode, over.network_mode);
-    match (&mut base.health, over.health) {
+    replace(&mut base.command, command);
+    replace(&mut base.entrypoint, entrypoint);
+    merge_by_key(&mut base.env, env, |v| v.name.value.clone());
+    append_unique(&mut base.env_files, env_files, |f| f.path.value.clone());
+    append_unique(&mut base.ports, ports, |p| p.value.clone());
+    append_unique(&mut base.expose, expose, |p| p.value);
+    merge_by_key(&mut base.mounts, mounts, |m| m.target.value.clone());
+    merge_by_key(&mut base.networks, networks, |n| n.name.value.clone());
+    replace(&mut base.network_mode, network_mode);
+    match (&mut base.health, health) {
         (Some(b), Some(o)) => {
             b.span = o.span;
             replace(&mut b.test, o.test);
@@ -81,48 +128,46 @@ pub fn merge_service(base: &mut Service, over: Service) {
         (slot @ None, Some(o)) => *slot = Some(o),
         (_, None) => {}
     }
-    merge_by_key(&mut base.depends_on, over.depends_on, |d| {
+    merge_by_key(&mut base.depends_on, depends_on, |d| {
         d.service.value.clone()
     });
-    replace(&mut base.restart, over.restart);
-    replace(&mut base.scale, over.scale);
-    replace(&mut base.container_name, over.container_name);
-    replace(&mut base.user, over.user);
-    replace(&mut base.working_dir, over.working_dir);
-    merge_kv(&mut base.labels, over.labels);
-    replace(&mut base.init, over.init);
-    replace(&mut base.tty, over.tty);
-    replace(&mut base.stdin_open, over.stdin_open);
-    replace(&mut base.stop_signal, over.stop_signal);
-    replace(&mut base.stop_grace_period, over.stop_grace_period);
-    merge_resources(&mut base.limits, over.limits);
-    merge_resources(&mut base.reservations, over.reservations);
-    replace(&mut base.shm_size, over.shm_size);
-    append_unique(&mut base.devices, over.devices, |d| d.value.clone());
-    replace(&mut base.read_only, over.read_only);
-    replace(&mut base.privileged, over.privileged);
-    append_unique(&mut base.cap_add, over.cap_add, |d| d.value.clone());
-    append_unique(&mut base.cap_drop, over.cap_drop, |d| d.value.clone());
-    replace(&mut base.no_new_privileges, over.no_new_privileges);
-    append_unique(&mut base.security_opt, over.security_opt, |d| {
-        d.value.clone()
-    });
-    merge_by_key(&mut base.ulimits, over.ulimits, |u| u.name.value.clone());
-    merge_kv(&mut base.sysctls, over.sysctls);
-    match (&mut base.logging, over.logging) {
+    replace(&mut base.restart, restart);
+    replace(&mut base.scale, scale);
+    replace(&mut base.container_name, container_name);
+    replace(&mut base.user, user);
+    replace(&mut base.working_dir, working_dir);
+    merge_kv(&mut base.labels, labels);
+    replace(&mut base.init, init);
+    replace(&mut base.tty, tty);
+    replace(&mut base.stdin_open, stdin_open);
+    replace(&mut base.stop_signal, stop_signal);
+    replace(&mut base.stop_grace_period, stop_grace_period);
+    merge_resources(&mut base.limits, limits);
+    merge_resources(&mut base.reservations, reservations);
+    replace(&mut base.shm_size, shm_size);
+    append_unique(&mut base.devices, devices, |d| d.value.clone());
+    replace(&mut base.read_only, read_only);
+    replace(&mut base.privileged, privileged);
+    append_unique(&mut base.cap_add, cap_add, |d| d.value.clone());
+    append_unique(&mut base.cap_drop, cap_drop, |d| d.value.clone());
+    replace(&mut base.no_new_privileges, no_new_privileges);
+    append_unique(&mut base.security_opt, security_opt, |d| d.value.clone());
+    merge_by_key(&mut base.ulimits, ulimits, |u| u.name.value.clone());
+    merge_kv(&mut base.sysctls, sysctls);
+    match (&mut base.logging, logging) {
         (Some(b), Some(o)) if b.driver.value == o.driver.value => {
             merge_kv(&mut b.options, o.options)
         }
         (slot, Some(o)) => *slot = Some(o),
         (_, None) => {}
     }
-    merge_kv(&mut base.extra_hosts, over.extra_hosts);
-    replace(&mut base.hostname, over.hostname);
-    replace(&mut base.pull_policy, over.pull_policy);
-    merge_by_key(&mut base.secrets, over.secrets, FileRef::secret_path);
-    merge_by_key(&mut base.configs, over.configs, FileRef::config_path);
-    append_unique(&mut base.acknowledge, over.acknowledge, |a| a.value.clone());
-    append_unique(&mut base.watch, over.watch, |w| {
+    merge_kv(&mut base.extra_hosts, extra_hosts);
+    replace(&mut base.hostname, hostname);
+    replace(&mut base.pull_policy, pull_policy);
+    merge_by_key(&mut base.secrets, secrets, FileRef::secret_path);
+    merge_by_key(&mut base.configs, configs, FileRef::config_path);
+    append_unique(&mut base.acknowledge, acknowledge, |a| a.value.clone());
+    append_unique(&mut base.watch, watch, |w| {
         (
             w.action.value,
             w.path.value.clone(),

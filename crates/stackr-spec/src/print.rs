@@ -173,9 +173,59 @@ fn health(h: &Health) -> KdlNode {
 }
 
 fn service(s: &Service) -> KdlNode {
+    use crate::keyword::ServiceNode as K;
+    // Every field, by name: a new field of `Service` does not compile until it is printed.
+    let Service {
+        span: _,
+        name,
+        image,
+        build,
+        command,
+        entrypoint,
+        env,
+        env_files,
+        ports,
+        expose,
+        mounts,
+        networks,
+        network_mode,
+        health: health_of,
+        depends_on,
+        restart,
+        scale,
+        container_name,
+        user,
+        working_dir,
+        labels,
+        init,
+        tty,
+        stdin_open,
+        stop_signal,
+        stop_grace_period,
+        limits,
+        reservations,
+        shm_size,
+        devices,
+        read_only,
+        privileged,
+        cap_add,
+        cap_drop,
+        no_new_privileges,
+        security_opt,
+        ulimits,
+        sysctls,
+        logging,
+        extra_hosts,
+        hostname,
+        pull_policy,
+        secrets,
+        configs,
+        watch,
+        acknowledge,
+    } = s;
     let mut c: Vec<KdlNode> = Vec::new();
-    c.extend(string("image", &s.image));
-    if let Some(b) = &s.build {
+    c.extend(string(K::Image.as_str(), image));
+    if let Some(b) = build {
         let mut e = Vec::new();
         if let Some(ctx) = &b.context {
             e.push(path(&ctx.value));
@@ -192,15 +242,15 @@ fn service(s: &Service) -> KdlNode {
             .map(|kv| node("arg", vec![text(&kv.key.value), text(&kv.value.value)]))
             .collect();
         bc.extend(b.pre_build.iter().map(|cmd| argv("pre-build", &cmd.value)));
-        c.push(with_children(node("build", e), bc));
+        c.push(with_children(node(K::Build.as_str(), e), bc));
     }
-    if let Some(e) = &s.entrypoint {
-        c.push(argv("entrypoint", &e.value));
+    if let Some(e) = entrypoint {
+        c.push(argv(K::Entrypoint.as_str(), &e.value));
     }
-    if let Some(cmd) = &s.command {
-        c.push(argv("command", &cmd.value));
+    if let Some(cmd) = command {
+        c.push(argv(K::Command.as_str(), &cmd.value));
     }
-    if !s.env.is_empty() {
+    if !env.is_empty() {
         let vars = s
             .env
             .iter()
@@ -217,25 +267,25 @@ fn service(s: &Service) -> KdlNode {
                 node(&v.name.value, vec![value])
             })
             .collect();
-        c.push(with_children(KdlNode::new("env"), vars));
+        c.push(with_children(KdlNode::new(K::Env.as_str()), vars));
     }
-    for f in &s.env_files {
+    for f in env_files {
         let mut e = vec![path(&f.path.value)];
         if !f.required {
             e.push(prop("required", false));
         }
-        c.push(node("env-file", e));
+        c.push(node(K::EnvFile.as_str(), e));
     }
-    c.extend(s.ports.iter().map(|p| port(&p.value)));
-    if !s.expose.is_empty() {
+    c.extend(ports.iter().map(|p| port(&p.value)));
+    if !expose.is_empty() {
         let e = s
             .expose
             .iter()
             .map(|x| text(&format!("{}/{}", x.value.0, x.value.1)))
             .collect();
-        c.push(node("expose", e));
+        c.push(node(K::Expose.as_str(), e));
     }
-    for m in &s.mounts {
+    for m in mounts {
         match &m.source.value {
             MountSource::Tmpfs { size, mode } => {
                 let mut e = vec![text(&m.target.value)];
@@ -245,7 +295,7 @@ fn service(s: &Service) -> KdlNode {
                 if let Some(md) = mode {
                     e.push(mode_entry("mode", *md));
                 }
-                c.push(node("tmpfs", e));
+                c.push(node(K::Tmpfs.as_str(), e));
             }
             other => {
                 let mut e = match other {
@@ -257,11 +307,11 @@ fn service(s: &Service) -> KdlNode {
                 if m.read_only {
                     e.push(prop("read-only", true));
                 }
-                c.push(node("mount", e));
+                c.push(node(K::Mount.as_str(), e));
             }
         }
     }
-    for n in &s.networks {
+    for n in networks {
         let mut nc: Vec<KdlNode> = Vec::new();
         if !n.aliases.is_empty() {
             nc.push(node(
@@ -272,11 +322,11 @@ fn service(s: &Service) -> KdlNode {
         nc.extend(string("ipv4-address", &n.ipv4_address));
         nc.extend(string("ipv6-address", &n.ipv6_address));
         c.push(with_children(
-            node("network", vec![text(&n.name.value)]),
+            node(K::Network.as_str(), vec![text(&n.name.value)]),
             nc,
         ));
     }
-    if let Some(m) = &s.network_mode {
+    if let Some(m) = network_mode {
         let mode = match &m.value {
             NetworkMode::Bridge => "bridge".to_string(),
             NetworkMode::Host => "host".to_string(),
@@ -284,12 +334,12 @@ fn service(s: &Service) -> KdlNode {
             NetworkMode::Service(x) => format!("service:{x}"),
             NetworkMode::Container(x) => format!("container:{x}"),
         };
-        c.push(node("network-mode", vec![text(&mode)]));
+        c.push(node(K::NetworkMode.as_str(), vec![text(&mode)]));
     }
-    if let Some(h) = &s.health {
+    if let Some(h) = health_of {
         c.push(health(h));
     }
-    for d in &s.depends_on {
+    for d in depends_on {
         let mut e = vec![
             text(&d.service.value),
             prop("condition", d.condition.as_str()),
@@ -300,9 +350,9 @@ fn service(s: &Service) -> KdlNode {
         if !d.required {
             e.push(prop("required", false));
         }
-        c.push(node("depends-on", e));
+        c.push(node(K::DependsOn.as_str(), e));
     }
-    if let Some(r) = &s.restart {
+    if let Some(r) = restart {
         let mut e = vec![text(match r.value {
             RestartPolicy::No => "no",
             RestartPolicy::Always => "always",
@@ -315,39 +365,39 @@ fn service(s: &Service) -> KdlNode {
         {
             e.push(prop("max-retries", KdlValue::Integer(i128::from(n))));
         }
-        c.push(node("restart", e));
+        c.push(node(K::Restart.as_str(), e));
     }
-    if let Some(n) = &s.scale {
-        c.push(node("scale", vec![int(n.value)]));
+    if let Some(n) = scale {
+        c.push(node(K::Scale.as_str(), vec![int(n.value)]));
     }
-    c.extend(string("container-name", &s.container_name));
-    c.extend(string("user", &s.user));
-    c.extend(string("working-dir", &s.working_dir));
-    c.extend(map_node("labels", &s.labels));
-    c.extend(flag("init", &s.init));
-    c.extend(flag("tty", &s.tty));
-    c.extend(flag("stdin-open", &s.stdin_open));
-    c.extend(string("stop-signal", &s.stop_signal));
-    c.extend(duration("stop-grace-period", &s.stop_grace_period));
-    c.extend(resources("limits", &s.limits));
-    c.extend(resources("reservations", &s.reservations));
-    if let Some(sz) = &s.shm_size {
-        c.push(node("shm-size", vec![text(&sz.value.to_string())]));
+    c.extend(string(K::ContainerName.as_str(), container_name));
+    c.extend(string(K::User.as_str(), user));
+    c.extend(string(K::WorkingDir.as_str(), working_dir));
+    c.extend(map_node("labels", labels));
+    c.extend(flag("init", init));
+    c.extend(flag("tty", tty));
+    c.extend(flag("stdin-open", stdin_open));
+    c.extend(string(K::StopSignal.as_str(), stop_signal));
+    c.extend(duration("stop-grace-period", stop_grace_period));
+    c.extend(resources(K::Limits.as_str(), limits));
+    c.extend(resources(K::Reservations.as_str(), reservations));
+    if let Some(sz) = shm_size {
+        c.push(node(K::ShmSize.as_str(), vec![text(&sz.value.to_string())]));
     }
     for (name, list) in [
-        ("device", &s.devices),
-        ("cap-add", &s.cap_add),
-        ("cap-drop", &s.cap_drop),
-        ("security-opt", &s.security_opt),
+        ("device", devices),
+        ("cap-add", cap_add),
+        ("cap-drop", cap_drop),
+        ("security-opt", security_opt),
     ] {
         if !list.is_empty() {
             c.push(node(name, list.iter().map(|x| text(&x.value)).collect()));
         }
     }
-    c.extend(flag("read-only", &s.read_only));
-    c.extend(flag("privileged", &s.privileged));
-    c.extend(flag("no-new-privileges", &s.no_new_privileges));
-    for u in &s.ulimits {
+    c.extend(flag("read-only", read_only));
+    c.extend(flag("privileged", privileged));
+    c.extend(flag("no-new-privileges", no_new_privileges));
+    for u in ulimits {
         c.push(node(
             "ulimit",
             vec![
@@ -357,38 +407,38 @@ fn service(s: &Service) -> KdlNode {
             ],
         ));
     }
-    c.extend(map_node("sysctls", &s.sysctls));
-    if let Some(l) = &s.logging {
+    c.extend(map_node("sysctls", sysctls));
+    if let Some(l) = logging {
         let opts = l
             .options
             .iter()
             .map(|kv| node(&kv.key.value, vec![text(&kv.value.value)]))
             .collect();
         c.push(with_children(
-            node("logging", vec![text(&l.driver.value)]),
+            node(K::Logging.as_str(), vec![text(&l.driver.value)]),
             opts,
         ));
     }
-    c.extend(map_node("extra-hosts", &s.extra_hosts));
-    c.extend(string("hostname", &s.hostname));
-    if let Some(p) = &s.pull_policy {
+    c.extend(map_node("extra-hosts", extra_hosts));
+    c.extend(string(K::Hostname.as_str(), hostname));
+    if let Some(p) = pull_policy {
         let v = match p.value {
             PullPolicy::Always => "always",
             PullPolicy::Missing => "missing",
             PullPolicy::Never => "never",
             PullPolicy::Build => "build",
         };
-        c.push(node("pull-policy", vec![text(v)]));
+        c.push(node(K::PullPolicy.as_str(), vec![text(v)]));
     }
-    c.extend(s.secrets.iter().map(|f| file_ref("secret", f)));
-    c.extend(s.configs.iter().map(|f| file_ref("config", f)));
-    if !s.acknowledge.is_empty() {
+    c.extend(secrets.iter().map(|f| file_ref("secret", f)));
+    c.extend(configs.iter().map(|f| file_ref("config", f)));
+    if !acknowledge.is_empty() {
         c.push(node(
             "acknowledge",
-            s.acknowledge.iter().map(|a| text(&a.value)).collect(),
+            acknowledge.iter().map(|a| text(&a.value)).collect(),
         ));
     }
-    if !s.watch.is_empty() {
+    if !watch.is_empty() {
         let rules = s
             .watch
             .iter()
@@ -427,9 +477,9 @@ fn service(s: &Service) -> KdlNode {
                 with_children(node(w.action.value.as_str(), e), rc)
             })
             .collect();
-        c.push(with_children(KdlNode::new("watch"), rules));
+        c.push(with_children(KdlNode::new(K::Watch.as_str()), rules));
     }
-    with_children(node("service", vec![text(&s.name.value)]), c)
+    with_children(node("service", vec![text(&name.value)]), c)
 }
 
 /// The stack as a canonical stack file.
