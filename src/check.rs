@@ -1,17 +1,18 @@
 //! `stackr check`: validate the base and every profile, print every problem.
 
-use crate::cli::Global;
-use crate::load::{Scope, load_stack};
-use crate::render::{Output, count};
+use stackr_host::load::Scope;
 
-pub fn run(global: &Global, out: &Output) -> i32 {
-    let (cx, loaded) = match load_stack(global, out, Scope::EveryProfile) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+use crate::cli::Global;
+use crate::load::load_stack;
+use crate::render::{Output, count};
+use crate::status::{CmdResult, ExitStatus};
+
+pub fn run(global: &Global, out: &Output) -> CmdResult {
+    let load = load_stack(global, out, Scope::EveryProfile)?;
+    let loaded = &load.loaded;
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = loaded.diagnostics.len() - errors;
-    let shown = cx.shown();
+    let shown = load.files.shown();
     if errors > 0 {
         let also = if warnings > 0 {
             format!(", {}", count(warnings, "warning"))
@@ -22,11 +23,11 @@ pub fn run(global: &Global, out: &Output) -> i32 {
             "error: {shown} is invalid: {}{also}",
             count(errors, "error")
         );
-        return 1;
+        return Ok(ExitStatus::Failure);
     }
     let Some(stack) = &loaded.stack else {
         eprintln!("error: {shown} is invalid");
-        return 1;
+        return Ok(ExitStatus::Failure);
     };
     let mut parts = vec![count(stack.services.len(), "service")];
     let declared_networks = stack.networks.keys().filter(|n| *n != "default").count();
@@ -59,5 +60,5 @@ pub fn run(global: &Global, out: &Output) -> i32 {
         line.push_str(&format!(" ({})", count(warnings, "warning")));
     }
     println!("{line}");
-    0
+    Ok(ExitStatus::Success)
 }

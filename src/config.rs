@@ -4,39 +4,31 @@
 use crate::cli::{ConfigArgs, ConfigFormat, Global};
 use crate::load::valid_stack;
 use crate::render::Output;
+use crate::status::{CmdResult, ExitStatus};
 
-pub fn run(global: &Global, args: &ConfigArgs, out: &Output) -> i32 {
-    let (_, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub fn run(global: &Global, args: &ConfigArgs, out: &Output) -> CmdResult {
+    let (_, stack) = valid_stack(global, out)?;
     if args.list_services {
         for name in stack.services.keys() {
             println!("{name}");
         }
-        return 0;
+        return Ok(ExitStatus::Success);
     }
     if args.list_profiles {
         for name in &stack.available_profiles {
             println!("{name}");
         }
-        return 0;
+        return Ok(ExitStatus::Success);
     }
     if args.list_volumes {
         for name in stack.volumes.keys() {
             println!("{name}");
         }
-        return 0;
+        return Ok(ExitStatus::Success);
     }
     match args.format {
         ConfigFormat::Kdl => print!("{}", stackr_spec::print::to_kdl(&stack)),
-        ConfigFormat::Json => match serde_json::to_string_pretty(&stack) {
-            Ok(json) => println!("{json}"),
-            Err(e) => {
-                eprintln!("error: cannot write JSON: {e}");
-                return 1;
-            }
-        },
+        ConfigFormat::Json => println!("{}", serde_json::to_string_pretty(&stack)?),
     }
-    0
+    Ok(ExitStatus::Success)
 }

@@ -1,294 +1,109 @@
-//! Talking to the engine from a command: connecting, reading a stack's env files, and
-//! printing what went wrong in words that name the service.
-
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+//! The engine edge of a command: a runtime, a connected engine, and what the operations need
+//! from this machine (`context`: env files, secret values, the probe runner, who we are).
 
 use stackr_docker::DockerEngine;
+use stackr_reconcile::apply::ProbeRunner;
+use stackr_spec::Stack;
 
 use crate::cli::Global;
-use crate::lifecycle::runtime;
-use crate::load::valid_stack;
+use crate::load::{stack_or_name, valid_stack};
 use crate::render::Output;
-use stackr_engine::EngineError;
-use stackr_reconcile::apply::ApplyError;
-use stackr_spec::Stack;
-use stackr_spec::interpolate::parse_dotenv_all;
+use crate::status::{CliError, CmdResult};
+
+/// A runtime for the engine commands.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
 
 /// Runs `f` with a valid stack and a connected engine.
-pub fn with_engine<F>(global: &Global, out: &Output, f: F) -> i32
+pub fn with_engine<F>(global: &Global, out: &Output, f: F) -> CmdResult
 where
-    F: AsyncFnOnce(&DockerEngine, &Stack) -> i32,
+    F: AsyncFnOnce(&DockerEngine, &Stack) -> CmdResult,
 {
-    let (_, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    let (_, stack) = valid_stack(global, out)?;
     on_engine(async |engine| f(engine, &stack).await)
 }
 
 /// Runs `f` with the stack (or, without a stack file, only its `-p` name; the flag says
 /// which) and a connected engine: for commands that work by label.
-pub fn with_engine_by_label<F>(global: &Global, out: &Output, f: F) -> i32
+pub fn with_engine_by_label<F>(global: &Global, out: &Output, f: F) -> CmdResult
 where
-    F: AsyncFnOnce(&DockerEngine, &Stack, bool) -> i32,
+    F: AsyncFnOnce(&DockerEngine, &Stack, bool) -> CmdResult,
 {
-    let (stack, from_file) = match crate::load::stack_or_name(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+    let (stack, from_file) = stack_or_name(global, out)?;
     on_engine(async |engine| f(engine, &stack, from_file).await)
 }
 
-/// Runs `f` on a runtime with a connected engine; its result is the exit code.
-pub fn on_engine<F>(f: F) -> i32
+/// Runs `f` on a runtime with a connected engine (`DOCKER_HOST`, or the local socket).
+pub fn on_engine<F>(f: F) -> CmdResult
 where
-    F: AsyncFnOnce(&DockerEngine) -> i32,
+    F: AsyncFnOnce(&DockerEngine) -> CmdResult,
 {
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let code = rt.block_on(async {
-        let engine = match connect().await {
-            Ok(e) => e,
-            Err(code) => return code,
-        };
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let engine = DockerEngine::connect().await?;
         f(&engine).await
     });
     // A read of standard input may still be blocked (an interactive `exec`): do not wait for it.
     rt.shutdown_background();
-    code
+    result
 }
 
-/// Connects to the engine (`DOCKER_HOST`, or the local socket).
-pub async fn connect() -> Result<DockerEngine, i32> {
-    match DockerEngine::connect().await {
-        Ok(e) => Ok(e),
-        Err(e) => {
-            print_engine_error(&e, None);
-            Err(1)
-        }
+/// stackr's probe runner, embedded at build time, and the volume named after its digest (so
+/// two versions of stackr never share one).
+pub fn probe() -> ProbeRunner {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(crate::PROBE)
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    ProbeRunner {
+        volume: format!("stackr-probe-{digest}"),
+        image: format!("stackr-probe:{digest}"),
+        binary: crate::PROBE,
     }
 }
 
-/// Reads the value of every secret a service uses, before anything on the engine is touched: a
-/// missing file or an unset variable is an error here. Values are never printed.
+/// Who this run is, for the lock: `pid PID on HOST`.
+pub fn holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this machine".into());
+    format!("pid {} on {host}", std::process::id())
+}
+
+/// The secret values of the stack (warnings said).
 pub fn secret_values(
     stack: &Stack,
-) -> Result<BTreeMap<String, stackr_reconcile::desired::SecretValue>, i32> {
-    use stackr_spec::SecretSource;
-    let mut out = BTreeMap::new();
-    let used: std::collections::BTreeSet<&String> = stack
-        .services
-        .values()
-        .flat_map(|s| s.secrets.iter().map(|f| &f.name.value))
-        .collect();
-    for name in used {
-        let Some(secret) = stack.secrets.get(name) else {
-            continue;
-        };
-        let value = match secret.source.as_ref().map(|s| &s.value) {
-            Some(SecretSource::File(path)) => match std::fs::read(path) {
-                Ok(v) => {
-                    if !secret
-                        .acknowledge_readable
-                        .as_ref()
-                        .is_some_and(|a| a.value)
-                    {
-                        warn_if_readable(name, path);
-                    }
-                    v
-                }
-                Err(e) => {
-                    eprintln!(
-                        "error: secret `{name}`: cannot read `{}`: {e}",
-                        path.display()
-                    );
-                    eprintln!(
-                        "  help: nothing was changed; create the file, or point `file=` at it"
-                    );
-                    return Err(1);
-                }
-            },
-            Some(SecretSource::Env(var)) => match std::env::var_os(var) {
-                Some(v) => v.into_encoded_bytes(),
-                None => {
-                    eprintln!("error: secret `{name}`: the variable `{var}` is not set");
-                    eprintln!(
-                        "  help: nothing was changed; export `{var}` in the shell that runs stackr"
-                    );
-                    return Err(1);
-                }
-            },
-            _ => continue,
-        };
-        out.insert(name.clone(), stackr_reconcile::desired::SecretValue(value));
-    }
-    Ok(out)
+) -> Result<std::collections::BTreeMap<String, stackr_reconcile::desired::SecretValue>, CliError> {
+    let mut warnings = Vec::new();
+    let values = stackr_host::inputs::secret_values(stack, &mut warnings);
+    warnings.iter().for_each(crate::report::host_warning);
+    Ok(values?)
 }
 
-#[cfg(unix)]
-fn warn_if_readable(name: &str, path: &std::path::Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        eprintln!(
-            "warning: the file of secret `{name}` ({}) can be read by its group or others (mode {:o})",
-            path.display(),
-            meta.permissions().mode() & 0o777
-        );
-        eprintln!(
-            "  help: `chmod 600 {}`, or, for a demo value, `acknowledge=\"readable-file\"` on the secret",
-            path.display()
-        );
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_readable(_name: &str, _path: &std::path::Path) {}
-
-/// Reads every env file the stack's services name (missing optional ones are skipped).
-pub fn env_files(stack: &Stack) -> Result<BTreeMap<PathBuf, Vec<(String, String)>>, i32> {
-    let shell: BTreeMap<String, String> = std::env::vars().collect();
-    let mut out = BTreeMap::new();
-    for s in stack.services.values() {
-        for f in &s.env_files {
-            if out.contains_key(&f.path.value) {
-                continue;
-            }
-            match std::fs::read_to_string(&f.path.value) {
-                Ok(text) => {
-                    let d = parse_dotenv_all(&text, &shell);
-                    for (e, _) in &d.unset {
-                        eprintln!(
-                            "warning: env file `{}` of service `{}`: {e}: using an empty string",
-                            f.path.value.display(),
-                            s.name.value
-                        );
-                    }
-                    if !d.errors.is_empty() {
-                        for e in &d.errors {
-                            eprintln!(
-                                "error: env file `{}` of service `{}`: {e}",
-                                f.path.value.display(),
-                                s.name.value
-                            );
-                        }
-                        eprintln!(
-                            "  help: env files hold `KEY=value` lines; quote values with spaces or `#`"
-                        );
-                        return Err(1);
-                    }
-                    out.insert(f.path.value.clone(), d.vars);
-                }
-                Err(_) if !f.required => {}
-                Err(e) => {
-                    eprintln!(
-                        "error: cannot read env file `{}` of service `{}`: {e}",
-                        f.path.value.display(),
-                        s.name.value
-                    );
-                    return Err(1);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn help_for(e: &EngineError) -> Option<String> {
-    match e {
-        EngineError::Unreachable { .. } => Some(
-            "is the Docker daemon running? stackr uses `DOCKER_HOST` when it is set, else the local socket".into(),
-        ),
-        EngineError::ImageMissing { .. } => Some(
-            "no registry can be reached from here: build the image (`build` in the stack file) or load it with `docker load`".into(),
-        ),
-        EngineError::PortAllocated { .. } => Some(
-            "another process or container already listens on that host port: stop it, or publish another port".into(),
-        ),
-        EngineError::Conflict { .. } => Some(
-            "a container or network of that name exists and does not belong to this stack: remove or rename it, or set `container-name`".into(),
-        ),
-        _ => None,
-    }
-}
-
-/// Prints an engine error with its help.
-pub fn print_engine_error(e: &EngineError, service: Option<&str>) {
-    match service {
-        Some(s) => eprintln!("error: service `{s}`: {e}"),
-        None => eprintln!("error: {e}"),
-    }
-    print_engine_help(e);
-}
-
-/// The help line of an engine error, when it has one.
-pub fn print_engine_help(e: &EngineError) {
-    if let Some(h) = help_for(e) {
-        eprintln!("  help: {h}");
-    }
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    let start = all.len().saturating_sub(lines);
-    all[start..].join("\n")
-}
-
-/// Prints why applying stopped.
-pub fn print_apply_error(e: &ApplyError) {
-    match e {
-        ApplyError::Engine {
-            context,
-            service,
-            error,
-        } => {
-            match service {
-                Some(s) => eprintln!("error: service `{s}`: {context}: {error}"),
-                None => eprintln!("error: {context}: {error}"),
-            }
-            if let Some(h) = help_for(error) {
-                eprintln!("  help: {h}");
-            }
-        }
-        ApplyError::Build { service, error } => {
-            eprintln!("error: the build of service `{service}` failed: {error}");
-            if let EngineError::BuildFailed { output, .. } = error
-                && !output.trim().is_empty()
-            {
-                eprintln!("  its last output:");
-                for line in tail(output, 20).lines() {
-                    eprintln!("  | {line}");
-                }
-            }
-        }
-        ApplyError::PreBuild { output, .. } => {
-            eprintln!("error: {e}");
-            if !output.trim().is_empty() {
-                eprintln!("  its output:");
-                for line in tail(output, 20).lines() {
-                    eprintln!("  | {line}");
-                }
-            }
-        }
-        ApplyError::Cancelled { .. } => eprintln!("error: {e}"),
-        ApplyError::Dependency { output, .. } | ApplyError::NotReady { output, .. } => {
-            eprintln!("error: {e}");
-            if let Some(out) = output {
-                eprintln!("  its last health check said:");
-                for line in tail(out, 10).lines() {
-                    eprintln!("  | {line}");
-                }
-            }
-        }
-        ApplyError::Reconcile(r) => {
-            eprintln!("error: {r}");
-            if let Some(h) = r.help() {
-                eprintln!("  help: {h}");
-            }
-        }
-    }
+/// What the operations need from this machine: env files, secret values, the probe runner,
+/// who we are (warnings said).
+pub fn context(stack: &Stack) -> Result<stackr_ops::Context, CliError> {
+    let mut warnings = Vec::new();
+    let env_files = stackr_host::inputs::env_files(stack, &mut warnings);
+    let secrets =
+        env_files.and_then(|e| Ok((e, stackr_host::inputs::secret_values(stack, &mut warnings)?)));
+    warnings.iter().for_each(crate::report::host_warning);
+    let (env_files, secrets) = secrets?;
+    Ok(stackr_ops::Context {
+        base: stackr_reconcile::desired::Inputs {
+            env_files,
+            probe_volume: Some(probe().volume),
+            secrets,
+            ..Default::default()
+        },
+        probe: probe(),
+        holder: holder(),
+    })
 }

@@ -122,12 +122,8 @@ pub fn render(stack: &Stack, format: GraphFormat) -> String {
     out
 }
 
-pub fn run(global: &Global, args: &GraphArgs, out: &Output) -> i32 {
-    match valid_stack(global, out) {
-        Ok((_, stack)) => {
-            print!("{}", render(&stack, args.format));
-            0
-        }
-        Err(code) => code,
-    }
+pub fn run(global: &Global, args: &GraphArgs, out: &Output) -> crate::status::CmdResult {
+    let (_, stack) = valid_stack(global, out)?;
+    print!("{}", render(&stack, args.format));
+    Ok(crate::status::ExitStatus::Success)
 }

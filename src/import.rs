@@ -6,6 +6,7 @@ use stackr_import::{Input, import};
 
 use crate::cli::ImportArgs;
 use crate::render::Output;
+use crate::status::{CliError, CmdResult, ExitStatus};
 
 /// `FILE[:PROFILE]`: the suffix is a profile name when the whole argument is not a file.
 fn split(arg: &str) -> (PathBuf, Option<String>) {
@@ -20,21 +21,19 @@ fn split(arg: &str) -> (PathBuf, Option<String>) {
     }
 }
 
-pub fn run(args: &ImportArgs, out: &Output) -> i32 {
+pub fn run(args: &ImportArgs, out: &Output) -> CmdResult {
     let mut inputs = Vec::new();
     for arg in &args.files {
         let (path, profile) = split(arg);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => inputs.push(Input {
-                path,
-                text,
-                profile,
-            }),
-            Err(e) => {
-                eprintln!("error: cannot read `{}`: {e}", path.display());
-                return 1;
-            }
-        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) => return Err(CliError::Read { path, error }),
+        };
+        inputs.push(Input {
+            path,
+            text,
+            profile,
+        });
     }
     let imported = import(&inputs);
     for d in &imported.diagnostics {
@@ -48,20 +47,17 @@ pub fn run(args: &ImportArgs, out: &Output) -> i32 {
         }
     }
     if imported.has_errors() {
-        eprintln!("error: the compose files have errors: nothing written");
-        return 1;
+        return Err(CliError::ImportFailed);
     }
     match &args.output {
         Some(path) => {
             if path.exists() && !args.force {
-                eprintln!("error: `{}` exists", path.display());
-                eprintln!("  help: pass `--force` to overwrite it");
-                return 1;
+                return Err(CliError::Exists { path: path.clone() });
             }
-            if let Err(e) = std::fs::write(path, &imported.kdl) {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
-                return 1;
-            }
+            std::fs::write(path, &imported.kdl).map_err(|error| CliError::Write {
+                path: path.clone(),
+                error,
+            })?;
             eprintln!(
                 "wrote {}: check it with `stackr -f {} check`",
                 path.display(),
@@ -70,5 +66,5 @@ pub fn run(args: &ImportArgs, out: &Output) -> i32 {
         }
         None => print!("{}", imported.kdl),
     }
-    0
+    Ok(ExitStatus::Success)
 }

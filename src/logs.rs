@@ -8,8 +8,8 @@ use stackr_engine::{Engine, LogChunk, LogOptions, LogStream};
 use stackr_spec::Stack;
 
 use crate::cli::{Global, LogsArgs};
-use crate::engine::print_engine_error;
 use crate::render::Output;
+use crate::status::{CliError, CmdResult, ExitStatus};
 
 const COLORS: &[&str] = &["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
 
@@ -112,52 +112,25 @@ pub async fn follow<E: Engine>(
 }
 
 /// `stackr logs`.
-pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> i32 {
-    let (stack, from_file) = match crate::load::stack_or_name(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> CmdResult {
+    let (stack, from_file) = crate::load::stack_or_name(global, out)?;
     if !from_file && !args.no_mask {
-        eprintln!(
-            "error: no stack file: stackr cannot know the secret values of stack `{}` to mask them",
-            stack.name
-        );
-        eprintln!(
-            "  help: run it where the stack file is, or pass `--no-mask` to show the logs as they are"
-        );
-        return 1;
+        return Err(CliError::CannotMask { stack: stack.name });
     }
-    for s in args.services.iter().filter(|_| from_file) {
-        if !stack.services.contains_key(s) {
-            eprintln!("error: no service `{s}` in stack `{}`", stack.name);
-            return 1;
-        }
+    if from_file {
+        stackr_ops::known(&stack, &args.services)?;
     }
     let color = out.color_stdout;
     crate::engine::on_engine(async |engine| {
         let mut printer = LogPrinter::new(&stack, color, args.timestamps);
         if !args.no_mask {
-            match crate::engine::secret_values(&stack) {
-                Ok(values) => printer = printer.mask(&values),
-                Err(code) => return code,
-            }
+            printer = printer.mask(&crate::engine::secret_values(&stack)?);
         }
         if args.follow {
-            return match follow(engine, &stack.name, &args.services, args.tail, &printer).await {
-                Ok(()) => 0,
-                Err(e) => {
-                    print_engine_error(&e, None);
-                    1
-                }
-            };
+            follow(engine, &stack.name, &args.services, args.tail, &printer).await?;
+            return Ok(ExitStatus::Success);
         }
-        let containers = match engine.list_containers(&stack.name).await {
-            Ok(c) => c,
-            Err(e) => {
-                print_engine_error(&e, None);
-                return 1;
-            }
-        };
+        let containers = engine.list_containers(&stack.name).await?;
         let opts = LogOptions {
             follow: false,
             tail: args.tail,
@@ -173,26 +146,13 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> i32 {
             .collect();
         chosen.sort_by(|a, b| a.name.cmp(&b.name));
         for c in chosen {
-            match engine.logs(&c.id, &opts).await {
-                Ok(mut stream) => {
-                    while let Some(chunk) = stream.next().await {
-                        match chunk {
-                            Ok(chunk) => {
-                                printer.print(&c.name, c.service().unwrap_or_default(), &chunk)
-                            }
-                            Err(e) => {
-                                print_engine_error(&e, c.service());
-                                return 1;
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    print_engine_error(&e, c.service());
-                    return 1;
-                }
+            let fail = |e| CliError::engine(c.service(), e);
+            let mut stream = engine.logs(&c.id, &opts).await.map_err(fail)?;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(fail)?;
+                printer.print(&c.name, c.service().unwrap_or_default(), &chunk);
             }
         }
-        0
+        Ok(ExitStatus::Success)
     })
 }

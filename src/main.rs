@@ -10,7 +10,6 @@ mod cli;
 mod commands;
 mod config;
 mod engine;
-mod files;
 mod graph;
 mod import;
 mod lifecycle;
@@ -19,6 +18,8 @@ mod logs;
 mod progress;
 mod ps;
 mod render;
+mod report;
+mod status;
 mod watch;
 
 use std::process::ExitCode;
@@ -36,49 +37,61 @@ fn main() -> ExitCode {
     }));
     let args = cli::Cli::parse();
     let out = render::Output::new(args.global.no_color);
-    let code = match &args.command {
-        cli::Command::Check => check::run(&args.global, &out),
-        cli::Command::Config(c) => config::run(&args.global, c, &out),
-        cli::Command::Graph(g) => graph::run(&args.global, g, &out),
-        cli::Command::Plan(a) => lifecycle::plan_cmd(&args.global, a, &out),
-        cli::Command::Up(a) => lifecycle::up_cmd(&args.global, a, &out),
-        cli::Command::Watch(a) => watch::watch_cmd(&args.global, a, &out),
-        cli::Command::Down(a) => lifecycle::down_cmd(&args.global, a, &out),
-        cli::Command::Ps(a) => ps::ps_cmd(&args.global, a, &out),
-        cli::Command::Logs(a) => logs::logs_cmd(&args.global, a, &out),
-        cli::Command::Build(a) => lifecycle::build_cmd(&args.global, a, &out),
-        cli::Command::Stop(a) => commands::stop(&args.global, a, &out),
-        cli::Command::Start(a) => commands::start(&args.global, a, &out),
-        cli::Command::Restart(a) => commands::restart(&args.global, a, &out),
-        cli::Command::Kill(a) => commands::kill(&args.global, a, &out),
-        cli::Command::Rm(a) => commands::rm(&args.global, a, &out),
-        cli::Command::Exec(a) => commands::exec(&args.global, a, &out),
-        cli::Command::Run(a) => commands::run(&args.global, a, &out),
-        cli::Command::Cp(a) => commands::cp(&args.global, a, &out),
-        cli::Command::Port(a) => commands::port(&args.global, a, &out),
-        cli::Command::Top(a) => commands::top(&args.global, a, &out),
+    let status = match dispatch(&args, &out) {
+        Ok(status) => status,
+        Err(e) => {
+            report::error(&e, &out);
+            e.status()
+        }
+    };
+    ExitCode::from(status.code())
+}
+
+/// Runs the command the arguments name.
+fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
+    let g = &args.global;
+    match &args.command {
+        cli::Command::Check => check::run(g, out),
+        cli::Command::Config(c) => config::run(g, c, out),
+        cli::Command::Graph(a) => graph::run(g, a, out),
+        cli::Command::Plan(a) => lifecycle::plan_cmd(g, a, out),
+        cli::Command::Up(a) => lifecycle::up_cmd(g, a, out),
+        cli::Command::Watch(a) => watch::watch_cmd(g, a, out),
+        cli::Command::Down(a) => lifecycle::down_cmd(g, a, out),
+        cli::Command::Ps(a) => ps::ps_cmd(g, a, out),
+        cli::Command::Logs(a) => logs::logs_cmd(g, a, out),
+        cli::Command::Build(a) => lifecycle::build_cmd(g, a, out),
+        cli::Command::Stop(a) => commands::stop(g, a, out),
+        cli::Command::Start(a) => commands::start(g, a, out),
+        cli::Command::Restart(a) => commands::restart(g, a, out),
+        cli::Command::Kill(a) => commands::kill(g, a, out),
+        cli::Command::Rm(a) => commands::rm(g, a, out),
+        cli::Command::Exec(a) => commands::exec(g, a, out),
+        cli::Command::Run(a) => commands::run(g, a, out),
+        cli::Command::Cp(a) => commands::cp(g, a, out),
+        cli::Command::Port(a) => commands::port(g, a, out),
+        cli::Command::Top(a) => commands::top(g, a, out),
         cli::Command::Ls(a) => commands::ls(a),
-        cli::Command::Events(a) => commands::events(&args.global, a, &out),
-        cli::Command::Pull(a) => commands::pull(&args.global, a, &out),
+        cli::Command::Events(a) => commands::events(g, a, out),
+        cli::Command::Pull(a) => commands::pull(g, a, out),
         cli::Command::Version(a) => commands::version(a),
-        cli::Command::Import(a) => import::run(a, &out),
+        cli::Command::Import(a) => import::run(a, out),
         cli::Command::Completion { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "stackr", &mut std::io::stdout());
-            0
+            Ok(status::ExitStatus::Success)
         }
         cli::Command::Man => {
             let cmd = <cli::Cli as clap::CommandFactory>::command();
-            match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-                Ok(()) => 0,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    1
-                }
-            }
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .map_err(|error| status::CliError::Write {
+                    path: "stdout".into(),
+                    error,
+                })?;
+            Ok(status::ExitStatus::Success)
         }
-    };
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+    }
 }
 
 /// The static probe runner given to containers for native health checks.

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
+use stackr_ops::OpEvent;
 use stackr_reconcile::apply::Step;
 
 /// Where progress goes.
@@ -265,5 +266,143 @@ impl Live {
             Step::Healthy { name, .. } => self.done(name, "healthy".into()),
             Step::Exited { name, code, .. } => self.done(name, format!("exited ({code})")),
         }
+    }
+}
+
+/// Renders an operation's events.
+pub fn render_event(reporter: &Reporter, event: OpEvent) {
+    match event {
+        OpEvent::Step(s) => reporter.step(s),
+        OpEvent::Warning(w) => {
+            reporter.event(
+                "warning",
+                serde_json::json!({"code": w.code(), "message": w.to_string()}),
+            );
+            if !reporter.is_json() {
+                eprintln!("warning: {w}");
+            }
+        }
+        OpEvent::PullStarted { service, image } => reporter.event(
+            "pull-started",
+            serde_json::json!({"service": service, "image": image}),
+        ),
+        OpEvent::PullFinished { service, image } => reporter.event(
+            "pull-finished",
+            serde_json::json!({"service": service, "image": image}),
+        ),
+        OpEvent::Applying { plan } => {
+            if let Ok(v) = serde_json::to_value(&plan) {
+                reporter.event("plan", serde_json::json!({ "plan": v }));
+            }
+        }
+        OpEvent::UpToDate { stack, containers } => {
+            reporter.event(
+                "up-to-date",
+                serde_json::json!({"stack": stack, "containers": containers}),
+            );
+            if !reporter.is_json() {
+                eprintln!(
+                    "stack `{stack}` is up to date ({})",
+                    crate::render::count(containers, "container")
+                );
+            }
+        }
+        OpEvent::StackStopping { because, code } => {
+            reporter.event(
+                "stack-stopping",
+                serde_json::json!({"because": because, "code": code}),
+            );
+            if !reporter.is_json() {
+                match (because, code) {
+                    (Some(name), Some(code)) => {
+                        eprintln!("{name} exited with code {code}: stopping the stack");
+                    }
+                    _ => eprintln!("stopping (Ctrl-C again to kill)"),
+                }
+            }
+        }
+        OpEvent::Killing => {
+            reporter.event("killing", serde_json::json!({}));
+            if !reporter.is_json() {
+                eprintln!("killing");
+            }
+        }
+        OpEvent::Container { name, service, did } => {
+            render_container(reporter, &name, &service, did)
+        }
+        OpEvent::Stopped { container } => {
+            reporter.event(
+                "container-stopped",
+                serde_json::json!({"container": container}),
+            );
+            if !reporter.is_json() {
+                eprintln!("{container}: stopped");
+            }
+        }
+        OpEvent::VolumeKept { volume } => {
+            reporter.event(
+                "volume-kept",
+                serde_json::json!({"volume": volume, "reason": "in use by a container of another stack"}),
+            );
+            if !reporter.is_json() {
+                eprintln!(
+                    "warning: volume {volume} is kept: a container that is not this stack's still uses it"
+                );
+            }
+        }
+    }
+}
+
+/// What became of a container that `stop`, `start`, `restart`, `kill` or `rm` acted on.
+fn render_container(reporter: &Reporter, name: &str, service: &str, did: stackr_ops::Did) {
+    use stackr_ops::Did;
+    let what = match &did {
+        Did::Stopped => "stopped",
+        Did::Started => "started",
+        Did::Restarted => "restarted",
+        Did::Killed => "killed",
+        Did::Removed => "removed",
+        Did::KeptRunning => "kept",
+        Did::Failed(_) => "failed",
+    };
+    reporter.event(
+        "container",
+        serde_json::json!({"container": name, "service": service, "did": what}),
+    );
+    if reporter.is_json() {
+        return;
+    }
+    match did {
+        Did::Failed(error) => crate::report::engine(Some(service), &error),
+        Did::KeptRunning => eprintln!("{name}: running, kept (`rm -s` stops it first)"),
+        _ => eprintln!("{name}: {what}"),
+    }
+}
+
+/// What `down` removed (or kept), once it is done.
+pub fn render_down(reporter: &Reporter, stack: &str, report: &stackr_reconcile::apply::DownReport) {
+    if reporter.is_json() {
+        for n in &report.networks {
+            reporter.event("network-removed", serde_json::json!({"network": n}));
+        }
+        for v in &report.volumes {
+            reporter.event("volume-removed", serde_json::json!({"volume": v}));
+        }
+        reporter.event("done", serde_json::json!({"stack": stack}));
+        return;
+    }
+    for n in &report.networks {
+        eprintln!("network {n}: removed");
+    }
+    for v in &report.volumes {
+        eprintln!("volume {v}: removed");
+    }
+    for k in &report.kept {
+        eprintln!(
+            "warning: {k} is kept: its service is not in the stack (`--remove-orphans` removes it)"
+        );
+    }
+    if report.containers.is_empty() && report.networks.is_empty() {
+        eprintln!("stack `{stack}`: nothing to remove");
     }
 }

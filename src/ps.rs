@@ -4,8 +4,8 @@ use serde::Serialize;
 use stackr_engine::{ContainerState, Engine};
 
 use crate::cli::{Global, PsArgs, TableFormat};
-use crate::engine::print_engine_error;
 use crate::render::Output;
+use crate::status::{CmdResult, ExitStatus};
 
 #[derive(Serialize)]
 struct Row {
@@ -19,15 +19,9 @@ struct Row {
     ports: Vec<String>,
 }
 
-pub fn ps_cmd(global: &Global, args: &PsArgs, out: &Output) -> i32 {
+pub fn ps_cmd(global: &Global, args: &PsArgs, out: &Output) -> CmdResult {
     crate::engine::with_engine_by_label(global, out, async |engine, stack, _| {
-        let list = match engine.list_containers(&stack.name).await {
-            Ok(l) => l,
-            Err(e) => {
-                print_engine_error(&e, None);
-                return 1;
-            }
-        };
+        let list = engine.list_containers(&stack.name).await?;
         let mut rows: Vec<Row> = Vec::new();
         for c in list {
             if !args.all && c.state != ContainerState::Running {
@@ -68,13 +62,7 @@ pub fn ps_cmd(global: &Global, args: &PsArgs, out: &Output) -> i32 {
                 .then(a.container.cmp(&b.container))
         });
         match args.format {
-            TableFormat::Json => match serde_json::to_string_pretty(&rows) {
-                Ok(j) => println!("{j}"),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return 1;
-                }
-            },
+            TableFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
             TableFormat::Table => {
                 let head = ["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS"];
                 let cells: Vec<[String; 5]> = rows
@@ -116,6 +104,6 @@ pub fn ps_cmd(global: &Global, args: &PsArgs, out: &Output) -> i32 {
                 }
             }
         }
-        0
+        Ok(ExitStatus::Success)
     })
 }

@@ -10,37 +10,37 @@ use stackr_spec::Stack;
 use stackr_watch::rules::Rules;
 use stackr_watch::session::{self, Host, Session, Then, WatchEvent, Why};
 
+use stackr_ops::UpOptions;
+use stackr_watch::WatchError;
+
 use crate::cli::{Global, WatchArgs};
-use crate::engine::print_engine_error;
-use crate::lifecycle::converge;
+use crate::lifecycle::{LOCK_WAIT, converge};
 use crate::load::valid_stack;
 use crate::progress::Reporter;
 use crate::render::{Output, count};
+use crate::status::{CliError, CmdResult, ExitStatus};
 
 /// `stackr watch`.
-pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> i32 {
-    let (cx, stack) = match valid_stack(global, out) {
-        Ok(x) => x,
-        Err(code) => return code,
-    };
+pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> CmdResult {
+    let (files, stack) = valid_stack(global, out)?;
     if let Err(e) = Rules::new(&stack, &args.services) {
-        eprintln!("error: {e}");
-        hint_profiles(global, &stack, &args.services);
-        return 1;
+        return Err(no_rules(global, &stack, &args.services, e));
     }
     crate::engine::on_engine(async |engine| {
         if !args.no_up {
             let reporter = Reporter::new(false);
-            let opts = PlanOptions {
-                services: args.services.clone(),
-                ..PlanOptions::default()
+            let opts = UpOptions {
+                plan: PlanOptions {
+                    services: args.services.clone(),
+                    ..PlanOptions::default()
+                },
+                lock_wait: LOCK_WAIT,
+                ..UpOptions::default()
             };
-            if let Err(code) = converge(engine, &stack, &opts, None, None, &reporter).await {
-                return code;
-            }
+            converge(engine, &stack, opts, &reporter).await?;
             reporter.finish();
         }
-        run(engine, global, out, cx.inputs, stack, &args.services).await
+        run(engine, global, out, files.inputs, stack, &args.services).await
     })
 }
 
@@ -55,17 +55,31 @@ struct CliHost<'a> {
 impl Host for CliHost<'_> {
     async fn converge(&self, stack: &Stack, opts: &PlanOptions) -> bool {
         let reporter = Reporter::new(false);
-        let r = converge(self.engine, stack, opts, None, None, &reporter).await;
+        let up = UpOptions {
+            plan: opts.clone(),
+            lock_wait: LOCK_WAIT,
+            ..UpOptions::default()
+        };
+        let r = converge(self.engine, stack, up, &reporter).await;
         reporter.finish();
+        if let Err(e) = &r {
+            crate::report::error(e, self.out);
+        }
         r.is_ok()
     }
 
     fn reload(&self) -> Option<Stack> {
-        valid_stack(self.global, self.out).ok().map(|(_, s)| s)
+        match valid_stack(self.global, self.out) {
+            Ok((_, s)) => Some(s),
+            Err(e) => {
+                crate::report::error(&e, self.out);
+                None
+            }
+        }
     }
 }
 
-/// Watches until Ctrl-C. Returns the exit code.
+/// Watches until Ctrl-C.
 pub async fn run(
     engine: &DockerEngine,
     global: &Global,
@@ -73,7 +87,7 @@ pub async fn run(
     files: Vec<PathBuf>,
     stack: Stack,
     services: &[String],
-) -> i32 {
+) -> CmdResult {
     let host = CliHost {
         engine,
         global,
@@ -98,17 +112,12 @@ pub async fn run(
     };
     let result = session::watch(session, stop).await;
     interrupts.abort();
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
-        }
-    }
+    result?;
+    Ok(ExitStatus::Success)
 }
 
-/// When the rules live in a profile not applied, names it.
-pub fn hint_profiles(global: &Global, stack: &Stack, services: &[String]) {
+/// The error for a stack without watch rules, naming the profiles that have some.
+pub fn no_rules(global: &Global, stack: &Stack, services: &[String], e: WatchError) -> CliError {
     let with_rules: Vec<&String> = stack
         .available_profiles
         .iter()
@@ -120,21 +129,25 @@ pub fn hint_profiles(global: &Global, stack: &Stack, services: &[String]) {
                 .is_some_and(|s| Rules::new(&s, services).is_ok())
         })
         .collect();
-    if let Some(first) = with_rules.first() {
+    let help = with_rules.first().map(|first| {
         let names: Vec<String> = with_rules.iter().map(|p| format!("`{p}`")).collect();
-        eprintln!(
-            "  help: the profile {} has watch rules: `stackr --profile {first} watch`",
+        format!(
+            "the profile {} has watch rules: `stackr --profile {first} watch`",
             names.join(", ")
-        );
+        )
+    });
+    CliError::Other {
+        message: e.to_string(),
+        help,
     }
 }
 
 /// One line for a watch event: what went well on stdout, what went wrong on stderr.
 fn render(e: &WatchEvent, cwd: &Path) {
     match e {
-        WatchEvent::EngineError(e) => return print_engine_error(e, None),
+        WatchEvent::EngineError(e) => return crate::report::engine(None, e),
         WatchEvent::EngineLost(e) => {
-            print_engine_error(e, None);
+            crate::report::engine(None, e);
             return eprintln!("watch: waiting for the engine to come back");
         }
         _ => {}

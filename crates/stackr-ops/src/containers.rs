@@ -146,3 +146,19 @@ async fn act_on<E: Engine>(engine: &E, c: &ContainerInfo, verb: &Verb) -> Result
         }
     }
 }
+
+/// Container `index` of a service (`--index N`, 1 by default).
+pub async fn one<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    service: &str,
+    index: u32,
+) -> Result<ContainerInfo, OpError> {
+    let list = containers(engine, stack, &[service.to_string()]).await?;
+    list.into_iter()
+        .find(|c| c.number() == Some(index))
+        .ok_or_else(|| OpError::NoContainer {
+            service: service.to_string(),
+            index,
+        })
+}

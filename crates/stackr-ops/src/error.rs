@@ -18,6 +18,8 @@ pub enum OpError {
     UnknownService { stack: String, service: String },
     #[error("{context}: {error}")]
     Engine { context: String, error: EngineError },
+    #[error("service `{service}` has no container number {index}")]
+    NoContainer { service: String, index: u32 },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("service `{service}`: cannot pull `{image}`: {error}")]

@@ -24,13 +24,13 @@ mod stop;
 mod up;
 
 pub use attach::{Abort, AttachEnd, AttachOptions, attach};
-pub use containers::{Did, Verb, act, chosen, containers, known};
+pub use containers::{Did, Verb, act, chosen, containers, known, one};
 pub use down::{DownOptions, down};
 pub use error::OpError;
-pub use logs::{LogLine, follow};
+pub use logs::{LogLine, follow, follow_events};
 pub use run::{RunEnd, RunOptions, run};
 pub use stop::{first_exited, stop};
-pub use up::{Pull, UpOptions, plan, up};
+pub use up::{Pull, UpOptions, build, plan, up};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
 use stackr_reconcile::desired::Inputs;

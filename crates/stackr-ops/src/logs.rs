@@ -119,3 +119,26 @@ pub async fn follow<E: Engine>(
         }
     }
 }
+
+/// Follows the stack's container events (of the chosen services, all when empty) until the
+/// engine goes away, which is an error, never a quiet end: a stream that ends while the engine
+/// is still there is opened again.
+pub async fn follow_events<E: Engine>(
+    engine: &E,
+    stack: &str,
+    services: &[String],
+    sink: &(dyn Fn(stackr_engine::Event) + Send + Sync),
+) -> stackr_engine::Result<()> {
+    loop {
+        let mut stream = engine.events(stack).await?;
+        while let Some(ev) = stream.next().await {
+            let ev = ev?;
+            let chosen =
+                services.is_empty() || ev.service.as_ref().is_some_and(|s| services.contains(s));
+            if chosen {
+                sink(ev);
+            }
+        }
+        engine.info().await?;
+    }
+}

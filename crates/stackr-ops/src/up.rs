@@ -241,3 +241,29 @@ async fn pull_images<E: Engine>(
     }
     Ok(())
 }
+
+/// `build`: builds the images of the chosen services that have a `build` (all when
+/// `services` is empty). Returns how many it built; 0 when none of them builds.
+pub async fn build<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    cx: &Context,
+    services: &[String],
+    sink: Sink<'_>,
+) -> Result<usize, OpError> {
+    crate::known(stack, services)?;
+    let desired = stackr_reconcile::desired::desired(stack, &cx.base)
+        .map_err(|e| OpError::Apply(e.into()))?;
+    let chosen: Vec<_> = desired
+        .services
+        .iter()
+        .filter(|s| s.build.is_some())
+        .filter(|s| services.is_empty() || services.contains(&s.name))
+        .collect();
+    if chosen.is_empty() {
+        return Ok(0);
+    }
+    let on_step = |s: Step| sink(OpEvent::Step(s));
+    build_images(engine, &chosen, &on_step).await?;
+    Ok(chosen.len())
+}

@@ -30,7 +30,7 @@ impl FileReader for DiskReader {
 
 /// The stack files to load: the `-f` paths made absolute, or `stack.kdl` in `cwd` or its
 /// nearest parent that has one.
-pub fn stack_files(cwd: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn stack_files(cwd: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>, crate::HostError> {
     if !given.is_empty() {
         return Ok(given.iter().map(|p| cwd.join(p)).collect());
     }
@@ -42,10 +42,9 @@ pub fn stack_files(cwd: &Path, given: &[PathBuf]) -> Result<Vec<PathBuf>, String
         }
         dir = d.parent();
     }
-    Err(format!(
-        "no stack.kdl in {} or any parent directory",
-        cwd.display()
-    ))
+    Err(crate::HostError::NoStackFile {
+        dir: cwd.to_path_buf(),
+    })
 }
 
 fn missing(what: &str, path: &Spanned<PathBuf>) -> Diagnostic {

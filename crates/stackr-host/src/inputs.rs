@@ -1,0 +1,119 @@
+//! What the operations need from this machine besides the stack: the env files services name
+//! and the values of the secrets they use, read before anything on the engine is touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use stackr_reconcile::desired::SecretValue;
+use stackr_spec::interpolate::parse_dotenv_all;
+use stackr_spec::{SecretSource, Stack};
+
+use crate::{HostError, HostWarning};
+
+/// The value of every secret a service uses: a missing file or an unset variable is an error.
+/// Values are never part of an error or a warning.
+pub fn secret_values(
+    stack: &Stack,
+    warnings: &mut Vec<HostWarning>,
+) -> Result<BTreeMap<String, SecretValue>, HostError> {
+    let mut out = BTreeMap::new();
+    let used: BTreeSet<&String> = stack
+        .services
+        .values()
+        .flat_map(|s| s.secrets.iter().map(|f| &f.name.value))
+        .collect();
+    for name in used {
+        let Some(secret) = stack.secrets.get(name) else {
+            continue;
+        };
+        let value = match secret.source.as_ref().map(|s| &s.value) {
+            Some(SecretSource::File(path)) => {
+                let v = std::fs::read(path).map_err(|error| HostError::SecretFile {
+                    name: name.clone(),
+                    path: path.clone(),
+                    error,
+                })?;
+                let acknowledged = secret
+                    .acknowledge_readable
+                    .as_ref()
+                    .is_some_and(|a| a.value);
+                if !acknowledged && let Some(mode) = readable_mode(path) {
+                    warnings.push(HostWarning::ReadableSecret {
+                        name: name.clone(),
+                        path: path.clone(),
+                        mode,
+                    });
+                }
+                v
+            }
+            Some(SecretSource::Env(var)) => match std::env::var_os(var) {
+                Some(v) => v.into_encoded_bytes(),
+                None => {
+                    return Err(HostError::SecretVariable {
+                        name: name.clone(),
+                        var: var.clone(),
+                    });
+                }
+            },
+            _ => continue,
+        };
+        out.insert(name.clone(), SecretValue(value));
+    }
+    Ok(out)
+}
+
+/// The file's mode when its group or others can read it.
+#[cfg(unix)]
+fn readable_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o077 != 0).then_some(mode & 0o777)
+}
+
+#[cfg(not(unix))]
+fn readable_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// Every env file the stack's services name, read (missing optional ones are skipped).
+pub fn env_files(
+    stack: &Stack,
+    warnings: &mut Vec<HostWarning>,
+) -> Result<BTreeMap<PathBuf, Vec<(String, String)>>, HostError> {
+    let shell: BTreeMap<String, String> = std::env::vars().collect();
+    let mut out = BTreeMap::new();
+    for s in stack.services.values() {
+        for f in &s.env_files {
+            let path = &f.path.value;
+            if out.contains_key(path) {
+                continue;
+            }
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(_) if !f.required => continue,
+                Err(error) => {
+                    return Err(HostError::EnvFileRead {
+                        path: path.clone(),
+                        service: s.name.value.clone(),
+                        error,
+                    });
+                }
+            };
+            let d = parse_dotenv_all(&text, &shell);
+            warnings.extend(d.unset.iter().map(|(e, _)| HostWarning::UnsetInEnvFile {
+                path: path.clone(),
+                service: s.name.value.clone(),
+                message: e.to_string(),
+            }));
+            if !d.errors.is_empty() {
+                return Err(HostError::EnvFile {
+                    path: path.clone(),
+                    service: s.name.value.clone(),
+                    lines: d.errors.iter().map(ToString::to_string).collect(),
+                });
+            }
+            out.insert(path.clone(), d.vars);
+        }
+    }
+    Ok(out)
+}

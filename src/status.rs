@@ -1,0 +1,187 @@
+//! How a command ends: an [`ExitStatus`] (uv's is the model), or a [`CliError`] with the facts,
+//! rendered once at the edge (`report.rs`) and turned into its status.
+
+use std::path::PathBuf;
+
+use stackr_engine::EngineError;
+use stackr_host::HostError;
+use stackr_ops::OpError;
+use stackr_reconcile::apply::ApplyError;
+use thiserror::Error;
+
+/// The exit status of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// It did what was asked.
+    Success,
+    /// It could not: an invalid stack, a failed engine call, a failed operation.
+    Failure,
+    /// `plan --detailed-exitcode`: the plan has changes.
+    Changes,
+    /// The arguments are wrong (clap's own errors exit 2 too).
+    Usage,
+    /// Stopped by Ctrl-C.
+    Interrupted,
+    /// A container's exit code (`run`, `exec`, `up --exit-code-from`).
+    Container(i64),
+}
+
+impl ExitStatus {
+    /// The process's exit code.
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Changes | ExitStatus::Usage => 2,
+            ExitStatus::Interrupted => 130,
+            ExitStatus::Container(c) => u8::try_from(c).unwrap_or(1),
+        }
+    }
+
+    /// Success when nothing failed, else failure.
+    pub fn from_failures(failed: usize) -> ExitStatus {
+        if failed == 0 {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// Why a command failed: the facts; the text is in `#[error]`, the help in
+/// [`CliError::help`], the rendering in `report.rs`.
+#[derive(Debug, Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Host(#[from] HostError),
+    #[error(transparent)]
+    Op(Box<OpError>),
+    #[error(transparent)]
+    Apply(Box<ApplyError>),
+    #[error("{}{error}", service.as_ref().map(|s| format!("service `{s}`: ")).unwrap_or_default())]
+    Engine {
+        service: Option<String>,
+        error: EngineError,
+    },
+    #[error(transparent)]
+    Watch(#[from] stackr_watch::WatchError),
+    #[error(transparent)]
+    Session(#[from] stackr_watch::session::SessionError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("`{flag} {arg}`: {reason}")]
+    Usage {
+        flag: &'static str,
+        arg: String,
+        reason: String,
+    },
+    #[error("service `{service}` has a `container-name`, so it cannot run {count} containers")]
+    ScaledContainerName { service: String, count: u32 },
+    #[error("`{container}` publishes no host port for {port}/{protocol}")]
+    NoPublishedPort {
+        container: String,
+        port: u16,
+        protocol: String,
+    },
+    #[error("no stack file: stackr cannot know the secret values of stack `{stack}` to mask them")]
+    CannotMask { stack: String },
+    #[error("cannot read `{}`: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot write `{}`: {error}", path.display())]
+    Write {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("`{}` exists", path.display())]
+    Exists { path: PathBuf },
+    #[error("the compose files have errors: nothing written")]
+    ImportFailed,
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A message of a command that has no more facts than its text.
+    #[error("{message}")]
+    Other {
+        message: String,
+        help: Option<String>,
+    },
+}
+
+impl From<OpError> for CliError {
+    fn from(e: OpError) -> Self {
+        CliError::Op(Box::new(e))
+    }
+}
+
+impl From<ApplyError> for CliError {
+    fn from(e: ApplyError) -> Self {
+        CliError::Apply(Box::new(e))
+    }
+}
+
+impl From<EngineError> for CliError {
+    fn from(error: EngineError) -> Self {
+        CliError::Engine {
+            service: None,
+            error,
+        }
+    }
+}
+
+impl CliError {
+    /// An engine error about a service.
+    pub fn engine(service: Option<&str>, error: EngineError) -> Self {
+        CliError::Engine {
+            service: service.map(String::from),
+            error,
+        }
+    }
+
+    /// The exit status it gives.
+    pub fn status(&self) -> ExitStatus {
+        match self {
+            CliError::Usage { .. } => ExitStatus::Usage,
+            CliError::Op(e) if matches!(**e, OpError::Interrupted) => ExitStatus::Interrupted,
+            _ => ExitStatus::Failure,
+        }
+    }
+
+    /// What to do about it, when there is a clear way out.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            CliError::Host(h) => h.help(),
+            CliError::Engine { error, .. } => engine_help(error).map(String::from),
+            CliError::CannotMask { .. } => Some(
+                "run it where the stack file is, or pass `--no-mask` to show the logs as they are"
+                    .into(),
+            ),
+            CliError::Exists { .. } => Some("pass `--force` to overwrite it".into()),
+            CliError::Other { help, .. } => help.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// The help of an engine error, when it has one.
+pub fn engine_help(e: &EngineError) -> Option<&'static str> {
+    match e {
+        EngineError::Unreachable { .. } => Some(
+            "is the Docker daemon running? stackr uses `DOCKER_HOST` when it is set, else the local socket",
+        ),
+        EngineError::ImageMissing { .. } => Some(
+            "no registry can be reached from here: build the image (`build` in the stack file) or load it with `docker load`",
+        ),
+        EngineError::PortAllocated { .. } => Some(
+            "another process or container already listens on that host port: stop it, or publish another port",
+        ),
+        EngineError::Conflict { .. } => Some(
+            "a container or network of that name exists and does not belong to this stack: remove or rename it, or set `container-name`",
+        ),
+        _ => None,
+    }
+}
+
+/// What a command returns.
+pub type CmdResult = Result<ExitStatus, CliError>;
