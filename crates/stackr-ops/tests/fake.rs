@@ -834,3 +834,65 @@ async fn a_verb_goes_on_past_a_failing_container_and_counts_it() {
     assert!(matches!(r, Err(OpError::UnknownService { .. })), "{r:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn ps_lists_running_containers_unless_all_with_exit_codes() {
+    let dir = context_dir("ps");
+    let e = engine();
+    e.set_behaviour(Behaviour {
+        exit_codes: BTreeMap::from([("job".to_string(), 5)]),
+        ..Behaviour::default()
+    });
+    let s = stack(WITH_JOB, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let running = stackr_ops::ps(&e, "att", false)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let names: Vec<&str> = running.iter().map(|r| r.container.as_str()).collect();
+    assert_eq!(names, ["att-db-1"]);
+    let all = stackr_ops::ps(&e, "att", true)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let job = all.iter().find(|r| r.service == "job");
+    assert_eq!(
+        job.map(|r| (r.state.as_str(), r.exit_code)),
+        Some(("exited", Some(5)))
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn events_are_followed_for_the_chosen_services_until_the_daemon_goes() {
+    let dir = context_dir("events");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let seen = Mutex::new(Vec::new());
+    let sink = |ev: stackr_engine::Event| {
+        if let Ok(mut v) = seen.lock() {
+            v.push(ev.container_name);
+        }
+    };
+    let web = ["web".to_string()];
+    let follow = stackr_ops::follow_events(&e, "shop", &web, &sink);
+    let drive = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let waves = s.waves.clone();
+        let _ = stackr_ops::stop(&e, "shop", &waves, None, &|_| {}).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        e.go_away();
+    };
+    let (r, ()) = tokio::join!(follow, drive);
+    assert!(
+        matches!(r, Err(stackr_engine::EngineError::Unreachable { .. })),
+        "{r:?}"
+    );
+    let seen = seen.into_inner().unwrap_or_default();
+    assert!(!seen.is_empty(), "web's die was seen");
+    assert!(seen.iter().all(|n| n == "shop-web-1"), "{seen:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
