@@ -22,15 +22,24 @@ use crate::progress::{Reporter, render_event};
 use crate::render::Output;
 use crate::status::{CliError, CmdResult, ExitStatus};
 
-/// `stop`, `start`, `restart`, `kill` and `rm` after its question: acts on each chosen
-/// container, saying what became of it.
+/// `stop`, `start`, `restart`, `kill` and `rm`: acts on each chosen container, saying what
+/// became of it.
 async fn act(engine: &DockerEngine, stack: &Stack, services: &[String], verb: &Verb) -> CmdResult {
     let list = stackr_ops::chosen(stackr_ops::containers(engine, stack, services).await?, verb);
+    act_on(engine, &list, verb).await
+}
+
+/// [`act`] on containers already chosen.
+async fn act_on(
+    engine: &DockerEngine,
+    list: &[stackr_engine::ContainerInfo],
+    verb: &Verb,
+) -> CmdResult {
     if list.is_empty() && *verb == Verb::Start {
         eprintln!("nothing to start: `stackr up` creates what is missing");
     }
     let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
-    let failed = stackr_ops::act(engine, &list, verb, &sink).await;
+    let failed = stackr_ops::act(engine, list, verb, &sink).await;
     Ok(ExitStatus::from_failures(failed))
 }
 
@@ -64,20 +73,23 @@ pub fn kill(global: &Global, args: &KillArgs, out: &Output) -> CmdResult {
 pub fn rm(global: &Global, args: &RmArgs, out: &Output) -> CmdResult {
     let verb = Verb::Remove { stop: args.stop };
     with_engine(global, out, async |engine, stack| {
-        // As compose does: without `-f`, asked first on a terminal.
+        let list = stackr_ops::chosen(
+            stackr_ops::containers(engine, stack, &args.services).await?,
+            &verb,
+        );
+        // As compose does: without `-f`, asked first on a terminal, about what goes.
         if !args.force && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            let list = stackr_ops::containers(engine, stack, &args.services).await?;
-            let going: Vec<String> = stackr_ops::chosen(list, &verb)
-                .into_iter()
+            let going: Vec<&str> = list
+                .iter()
                 .filter(|c| args.stop || c.state != ContainerState::Running)
-                .map(|c| c.name)
+                .map(|c| c.name.as_str())
                 .collect();
             if !going.is_empty() && !confirm(&format!("Going to remove {}.", going.join(", "))) {
                 eprintln!("nothing removed");
                 return Ok(ExitStatus::Success);
             }
         }
-        act(engine, stack, &args.services, &verb).await
+        act_on(engine, &list, &verb).await
     })
 }
 
@@ -96,10 +108,10 @@ pub fn port(global: &Global, args: &PortArgs, out: &Output) -> CmdResult {
         None => (args.port.as_str(), args.protocol.clone()),
     };
     let Ok(port) = port.parse::<u16>() else {
-        return Err(CliError::Usage {
-            flag: "port",
-            arg: args.port.clone(),
-            reason: "not a port".into(),
+        return Err(CliError::BadArguments {
+            message: format!("`{}` is not a port", args.port),
+            help: "write the container's port, as `stackr port web 80` or `stackr port web 53/udp`"
+                .into(),
         });
     };
     with_engine(global, out, async |engine, stack| {
@@ -349,12 +361,10 @@ fn container_side(s: &str) -> Option<(&str, &str)> {
 pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
     let (from, to) = (container_side(&args.source), container_side(&args.dest));
     if from.is_some() == to.is_some() {
-        return Err(CliError::Other {
+        return Err(CliError::BadArguments {
             message: "exactly one side of `cp` is `SERVICE:/PATH`".into(),
-            help: Some(
-                "`stackr cp web:/etc/nginx/nginx.conf ./nginx.conf` or `stackr cp ./site web:/srv/site`"
-                    .into(),
-            ),
+            help: "`stackr cp web:/etc/nginx/nginx.conf ./nginx.conf` or `stackr cp ./site web:/srv/site`"
+                .into(),
         });
     }
     with_engine(global, out, async |engine, stack| {
@@ -493,9 +503,19 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
         },
     };
     with_engine(global, out, async |engine, stack| {
+        stackr_ops::known(stack, std::slice::from_ref(&args.service))?;
         let cx = crate::engine::context(stack)?;
-        let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
-        let (cancelled, interrupts) = crate::lifecycle::graceful_interrupts();
+        // Ctrl-C is graceful while the dependencies come up, and leaves at once once the
+        // one-off streams (as `docker run` attached).
+        let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sink = |e: OpEvent| {
+            if matches!(e, OpEvent::OneOffStarted { .. }) {
+                streaming.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            render_event(&Reporter::Plain, e);
+        };
+        let (cancelled, interrupts) =
+            crate::lifecycle::graceful_interrupts_until(Some(streaming.clone()));
         let r = stackr_ops::run(
             engine,
             stack,

@@ -67,11 +67,11 @@ fn apply_scale(stack: &mut Stack, scales: &[String]) -> Result<(), CliError> {
             return Err(usage(format!("`{n}` is not a number")));
         };
         let Some(service) = stack.services.get_mut(svc) else {
-            return Err(stackr_ops::OpError::UnknownService {
-                stack: stack.name.clone(),
-                service: svc.to_string(),
-            }
-            .into());
+            return Err(CliError::FlagValue {
+                flag: "--scale",
+                arg: s.clone(),
+                reason: format!("no service `{svc}` in stack `{}`", stack.name),
+            });
         };
         if n > 1 && service.container_name.is_some() {
             return Err(CliError::ScaledContainerName {
@@ -91,9 +91,23 @@ pub fn graceful_interrupts() -> (
     tokio::sync::watch::Receiver<bool>,
     tokio::task::JoinHandle<()>,
 ) {
+    graceful_interrupts_until(None)
+}
+
+/// [`graceful_interrupts`], until `leave_now` turns true: from then on, Ctrl-C leaves at once
+/// (`run` once its one-off streams).
+pub fn graceful_interrupts_until(
+    leave_now: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> (
+    tokio::sync::watch::Receiver<bool>,
+    tokio::task::JoinHandle<()>,
+) {
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
+            if leave_now.is_some_and(|l| l.load(std::sync::atomic::Ordering::SeqCst)) {
+                std::process::exit(130);
+            }
             let _ = cancel.send(true);
             eprintln!(
                 "interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)"
@@ -157,10 +171,22 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
     if args.watch
         && let Err(e) = stackr_watch::rules::Rules::new(&stack, &[])
     {
-        return Err(crate::watch::no_rules(global, &stack, &[], e));
+        return Err(crate::watch::no_rules(
+            global,
+            &stack,
+            &[],
+            e,
+            "`--watch`: ",
+        ));
     }
-    if let Some(svc) = &args.exit_code_from {
-        stackr_ops::known(&stack, std::slice::from_ref(svc))?;
+    if let Some(svc) = &args.exit_code_from
+        && !stack.services.contains_key(svc)
+    {
+        return Err(CliError::FlagValue {
+            flag: "--exit-code-from",
+            arg: svc.clone(),
+            reason: format!("no service `{svc}` in stack `{}`", stack.name),
+        });
     }
     let reporter = Reporter::new(args.format == ProgressFormat::Json);
     on_engine(async |engine| {
@@ -200,15 +226,20 @@ async fn watch_attached(
 ) -> CmdResult {
     let printer = LogPrinter::new(stack, out.color_stdout, false).mask(&secret_values(stack)?);
     let logs = follow(engine, &stack.name, &args.services, None, &printer);
-    let status = tokio::select! {
+    let ended = tokio::select! {
         status = watching => status,
         r = logs => r.map(|()| ExitStatus::Success).map_err(CliError::from),
     };
+    // Said before the stack stops, so that a failing stop cannot hide it.
+    let status = ended.unwrap_or_else(|e| {
+        crate::report::error(&e, out);
+        e.status()
+    });
     eprintln!("stopping the stack (the next `stackr up` starts it again)");
     let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
     let timeout = args.timeout.map(Duration::from_secs);
     stackr_ops::stop(engine, &stack.name, &stack.waves, timeout, &sink).await?;
-    status
+    Ok(status)
 }
 
 /// Attached `up`: streams logs; the first Ctrl-C stops the stack gracefully, a second kills.
@@ -283,7 +314,16 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> CmdResult {
 /// `stackr build`.
 pub fn build_cmd(global: &Global, args: &BuildArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
-        let cx = context(stack)?;
+        // A build needs no env file: only what the desired state cannot do without.
+        let cx = stackr_ops::Context {
+            base: stackr_reconcile::desired::Inputs {
+                secrets: secret_values(stack)?,
+                probe_volume: Some(probe().volume),
+                ..Default::default()
+            },
+            probe: probe(),
+            holder: holder(),
+        };
         let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
         if stackr_ops::build(engine, stack, &cx, &args.services, &sink).await? == 0 {
             eprintln!("nothing to build: no chosen service has a `build`");

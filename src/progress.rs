@@ -321,6 +321,9 @@ pub fn render_event(reporter: &Reporter, event: OpEvent) {
                 }
             }
         }
+        OpEvent::OneOffStarted { name } => {
+            reporter.event("one-off-started", serde_json::json!({"container": name}));
+        }
         OpEvent::Killing => {
             reporter.event("killing", serde_json::json!({}));
             if !reporter.is_json() {

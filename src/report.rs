@@ -40,6 +40,25 @@ pub fn error_text(e: &CliError, out: &Output) -> String {
                 t.raw(&out.diagnostic(d));
             }
         }
+        // One line per problem of the file, then the help once.
+        CliError::Host(
+            h @ HostError::EnvFile {
+                path,
+                service,
+                lines,
+            },
+        ) => {
+            for l in lines {
+                t.line(&format!(
+                    "error: env file `{}` of service `{service}`: {l}",
+                    path.display()
+                ));
+            }
+            t.help(h.help().as_deref());
+        }
+        CliError::Session(stackr_watch::session::SessionError::Engine(error)) => {
+            engine_error(&mut t, None, error);
+        }
         CliError::Op(op) => op_error(&mut t, op),
         CliError::Apply(a) => apply_error(&mut t, a),
         CliError::Engine { error, .. } => {

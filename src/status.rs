@@ -75,6 +75,16 @@ pub enum CliError {
         arg: String,
         reason: String,
     },
+    /// A flag's value that names something the stack does not have.
+    #[error("`{flag} {arg}`: {reason}")]
+    FlagValue {
+        flag: &'static str,
+        arg: String,
+        reason: String,
+    },
+    /// Arguments that do not go together, with the way they are written.
+    #[error("{message}")]
+    BadArguments { message: String, help: String },
     #[error("service `{service}` has a `container-name`, so it cannot run {count} containers")]
     ScaledContainerName { service: String, count: u32 },
     #[error("`{container}` publishes no host port for {port}/{protocol}")]
@@ -142,7 +152,7 @@ impl CliError {
     /// The exit status it gives.
     pub fn status(&self) -> ExitStatus {
         match self {
-            CliError::Usage { .. } => ExitStatus::Usage,
+            CliError::Usage { .. } | CliError::BadArguments { .. } => ExitStatus::Usage,
             CliError::Op(e) if matches!(**e, OpError::Interrupted) => ExitStatus::Interrupted,
             _ => ExitStatus::Failure,
         }
@@ -159,6 +169,7 @@ impl CliError {
             ),
             CliError::Exists { .. } => Some("pass `--force` to overwrite it".into()),
             CliError::Other { help, .. } => help.clone(),
+            CliError::BadArguments { help, .. } => Some(help.clone()),
             _ => None,
         }
     }

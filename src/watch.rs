@@ -24,7 +24,7 @@ use crate::status::{CliError, CmdResult, ExitStatus};
 pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> CmdResult {
     let (files, stack) = valid_stack(global, out)?;
     if let Err(e) = Rules::new(&stack, &args.services) {
-        return Err(no_rules(global, &stack, &args.services, e));
+        return Err(no_rules(global, &stack, &args.services, e, ""));
     }
     crate::engine::on_engine(async |engine| {
         if !args.no_up {
@@ -117,7 +117,13 @@ pub async fn run(
 }
 
 /// The error for a stack without watch rules, naming the profiles that have some.
-pub fn no_rules(global: &Global, stack: &Stack, services: &[String], e: WatchError) -> CliError {
+pub fn no_rules(
+    global: &Global,
+    stack: &Stack,
+    services: &[String],
+    e: WatchError,
+    prefix: &str,
+) -> CliError {
     let with_rules: Vec<&String> = stack
         .available_profiles
         .iter()
@@ -137,7 +143,7 @@ pub fn no_rules(global: &Global, stack: &Stack, services: &[String], e: WatchErr
         )
     });
     CliError::Other {
-        message: e.to_string(),
+        message: format!("{prefix}{e}"),
         help,
     }
 }

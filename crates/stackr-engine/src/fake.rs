@@ -17,6 +17,8 @@ use crate::*;
 pub struct Behaviour {
     /// Services whose health check never passes.
     pub unhealthy: BTreeSet<String>,
+    /// Services whose health check never reports (they stay `starting`).
+    pub health_pending: BTreeSet<String>,
     /// Services whose containers exit right after starting, with this code.
     pub exit_codes: BTreeMap<String, i64>,
     /// Container names whose creation fails.
@@ -542,7 +544,7 @@ impl Engine for FakeEngine {
             self.emit(&info, EventKind::Die { exit_code: code });
             return Ok(());
         }
-        if has_health {
+        if has_health && !behaviour.health_pending.contains(&service) {
             let health = if behaviour.unhealthy.contains(&service) {
                 HealthState::Unhealthy
             } else {

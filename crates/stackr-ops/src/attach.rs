@@ -115,13 +115,21 @@ async fn first_exit<E: Engine>(
     let Some(abort) = abort else {
         return std::future::pending().await;
     };
-    let mut events = engine.events(stack).await?;
+    // Events that cannot be read while the engine is there leave the logs to decide, as
+    // before; an engine that went away is an error.
+    let mut events = match engine.events(stack).await {
+        Ok(events) => events,
+        Err(e) => return gone_or_pending(engine, e).await,
+    };
     // It may have exited before the events were subscribed (a quick one-shot).
-    if let Some(found) = exited(engine, stack, abort).await? {
+    if let Ok(Some(found)) = exited(engine, stack, abort).await {
         return Ok(found);
     }
     while let Some(ev) = events.next().await {
-        let ev = ev?;
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(e) => return gone_or_pending(engine, e).await,
+        };
         if let EventKind::Die { exit_code } = ev.kind {
             let matches = match abort {
                 Abort::ExitOf(svc) => ev.service.as_deref() == Some(svc.as_str()),
@@ -134,6 +142,14 @@ async fn first_exit<E: Engine>(
     }
     // The stream ended: an engine that went away is an error; else the logs decide.
     engine.info().await?;
+    std::future::pending().await
+}
+
+/// The engine's error when it went away; else never (the logs decide how attach ends).
+async fn gone_or_pending<E: Engine, T>(engine: &E, error: EngineError) -> Result<T, EngineError> {
+    if engine.info().await.is_err() {
+        return Err(error);
+    }
     std::future::pending().await
 }
 

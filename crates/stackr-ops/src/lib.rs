@@ -88,6 +88,10 @@ pub enum OpEvent {
     },
     /// Interrupted again while stopping: what still runs is killed.
     Killing,
+    /// `run` started its one-off: from now on its output streams.
+    OneOffStarted {
+        name: String,
+    },
     /// `stop`, `start`, `restart`, `kill` or `rm` acted on a container.
     Container {
         name: String,

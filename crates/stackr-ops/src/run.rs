@@ -116,6 +116,7 @@ pub async fn run<E: Engine>(
         let _ = engine.remove_container(&id).await;
         return Err(engine_error(&format!("cannot start {name}"), svc, e));
     }
+    sink(crate::OpEvent::OneOffStarted { name: name.clone() });
     if opts.detach {
         return Ok(RunEnd::Detached { name });
     }

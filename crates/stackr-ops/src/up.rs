@@ -91,15 +91,15 @@ pub async fn up<E: Engine>(
             stack: stack.name.clone(),
             containers,
         });
-        wait(engine, &desired, opts, sink).await?;
+        wait(engine, &desired, opts, cancel, sink).await?;
         return Ok((p, inputs));
     }
     let lock =
         StackLock::acquire(engine, &stack.name, &cx.probe, &cx.holder, opts.lock_wait).await?;
-    let result = converge(engine, stack, cx, opts, cancel, sink).await;
+    let result = converge(engine, stack, cx, opts, cancel.clone(), sink).await;
     lock.release(engine).await;
     let (p, desired, inputs) = result?;
-    wait(engine, &desired, opts, sink).await?;
+    wait(engine, &desired, opts, cancel, sink).await?;
     Ok((p, inputs))
 }
 
@@ -160,14 +160,27 @@ async fn wait<E: Engine>(
     engine: &E,
     desired: &Desired,
     opts: &UpOptions,
+    cancel: Option<watch::Receiver<bool>>,
     sink: Sink<'_>,
 ) -> Result<(), OpError> {
     let Some(timeout) = opts.wait else {
         return Ok(());
     };
     let on_step = |s: Step| sink(OpEvent::Step(s));
-    wait_ready(engine, desired, &opts.plan.services, timeout, &on_step).await?;
-    Ok(())
+    let ready = wait_ready(engine, desired, &opts.plan.services, timeout, &on_step);
+    // Waiting changes nothing: a cancel ends it at once.
+    let cancelled = async {
+        match cancel {
+            Some(mut c) => {
+                let _ = c.wait_for(|v| *v).await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        r = ready => Ok(r?),
+        () = cancelled => Err(OpError::Interrupted),
+    }
 }
 
 /// Pulls the images of services that name one, as `pull` (or their `pull-policy`) asks.

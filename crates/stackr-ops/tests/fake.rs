@@ -896,3 +896,38 @@ async fn events_are_followed_for_the_chosen_services_until_the_daemon_goes() {
     assert!(seen.iter().all(|n| n == "shop-web-1"), "{seen:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_cancel_ends_the_wait_of_up_wait_at_once() {
+    let dir = context_dir("wait-cancel");
+    let e = engine();
+    e.set_behaviour(Behaviour {
+        health_pending: ["db".to_string()].into(),
+        ..Behaviour::default()
+    });
+    let s = stack(SHOP, &dir);
+    let o = UpOptions {
+        plan: PlanOptions {
+            services: vec!["db".into()],
+            ..PlanOptions::default()
+        },
+        wait: Some(Duration::from_secs(60)),
+        ..opts()
+    };
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let started = std::time::Instant::now();
+    let context = cx();
+    let up = stackr_ops::up(&e, &s, &context, &o, Some(cancelled), &|_| {});
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = cancel.send(true);
+    };
+    let (r, ()) = tokio::join!(up, interrupt);
+    assert!(matches!(r, Err(OpError::Interrupted)), "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
