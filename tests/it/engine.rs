@@ -1343,3 +1343,41 @@ service "app" {{
     let r = s.stackr(&["plan", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
 }
+
+#[test]
+fn an_inline_config_is_delivered_with_its_mode_and_changed_in_place() {
+    let s = TestStack::new("inline-config", |n| {
+        format!(
+            r#"
+stack "{n}"
+config "motd" content="first motd"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    config "motd" target="/etc/motd" uid=1000 mode=0o440
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["check"]), "check");
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let name = format!("{}-app-1", s.name);
+    let read = || docker(&["exec", &name, "cat", "/etc/motd"]);
+    assert_eq!(read(), "first motd");
+    let stat = docker(&["exec", &name, "stat", "-L", "-c", "%u %a", "/etc/motd"]);
+    assert_eq!(stat.trim(), "1000 440");
+    // A new content recreates its user, naming the config.
+    let text = std::fs::read_to_string(s.dir.join("stack.kdl")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        s.dir.join("stack.kdl"),
+        text.replace("first motd", "second motd"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = s.stackr(&["plan"]);
+    assert!(r.stdout.contains("config `motd`"), "{}", r.stdout);
+    ok(&s.stackr(&["up", "-d"]), "up after the change");
+    assert_eq!(read(), "second motd");
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+}

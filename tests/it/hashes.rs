@@ -26,23 +26,9 @@ fn every_node() -> Desired {
         ..Options::default()
     };
     let loaded = load(&[dir.join("every-node.kdl")], &reader, &opts);
-    let Some(mut stack) = loaded.stack else {
+    let Some(stack) = loaded.stack else {
         panic!("every-node.kdl does not load: {:?}", loaded.diagnostics);
     };
-    // Configs from inline content are not delivered by `up` yet.
-    let file_configs: Vec<String> = stack
-        .configs
-        .iter()
-        .filter(|(_, c)| {
-            c.source
-                .as_ref()
-                .is_some_and(|s| matches!(s.value, stackr_spec::ConfigSource::File(_)))
-        })
-        .map(|(k, _)| k.clone())
-        .collect();
-    for s in stack.services.values_mut() {
-        s.configs.retain(|c| file_configs.contains(&c.name.value));
-    }
     let inputs = Inputs {
         image_ids: BTreeMap::from([("postgres:16".to_string(), "sha256:0123".to_string())]),
         env_files: BTreeMap::from([(

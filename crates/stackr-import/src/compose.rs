@@ -258,7 +258,7 @@ fn file_source(ctx: &mut Ctx<'_>, kind: Kind, name: &str, y: &Yaml) -> Decl {
                 external(ctx, v, &mut d);
                 external_flag = v.as_bool() == Some(true) || v.as_map().is_some();
                 if external_flag && kind == Kind::Secret {
-                    let n = ctx.note(e.key_span, "an external secret: compose refuses external secrets outside Swarm, and stackr cannot mount one on a single engine either (`plan` and `up` fail for a service that uses it); give it `file=` or `env=` to run it here");
+                    let n = ctx.note(e.key_span, "an external secret: compose refuses external secrets outside Swarm, and stackr cannot mount one on a single engine either (`check` refuses a service that uses it); give it `file=` or `env=` to run it here");
                     d.notes.push(n);
                 }
             }

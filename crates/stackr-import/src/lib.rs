@@ -458,8 +458,14 @@ fn self_check(first: &Input, kdl: &str, report: &mut Vec<String>) -> Vec<Diagnos
     let loaded = stackr_spec::load_all_profiles(&[path], &reader, &opts, &|_| Vec::new());
     let mut out = Vec::new();
     for d in loaded.diagnostics {
-        // Variables are the deployer's business: `${X:?}` unset here is no translation error.
-        if !d.is_error() || matches!(d.problem, Problem::Interpolation { .. }) {
+        // Variables are the deployer's business: `${X:?}` unset here is no translation error;
+        // nor is an external secret or config, which the report already asks about.
+        if !d.is_error()
+            || matches!(
+                d.problem,
+                Problem::Interpolation { .. } | Problem::ExternalOnEngine { .. }
+            )
+        {
             continue;
         }
         report.push(format!(

@@ -33,7 +33,8 @@ fn the_chapter_shows_the_real_import_of_the_seed() {
     .collect();
     let out = import(&inputs);
     let text = chapter();
-    let kdl = format!("```kdl\n{}```", out.kdl);
+    // `kdl,invalid`: the seed's external secrets need a source before `stackr check` passes.
+    let kdl = format!("```kdl,invalid\n{}```", out.kdl);
     assert!(
         text.contains(&kdl),
         "the chapter's stack file is not the importer's:\n{}",

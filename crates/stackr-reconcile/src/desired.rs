@@ -48,6 +48,8 @@ use stackr_engine::{PROBE_DIR, SECRETS_DIR};
 /// A secret file to put into a container's secrets volume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretFile {
+    /// `secret` or `config` (an inline config is a file of the secrets volume too).
+    pub kind: &'static str,
     pub name: String,
     /// The file's path inside the secrets volume (relative to `/run/secrets`).
     pub path: String,
@@ -344,20 +346,7 @@ fn secret_files(
                 secret: f.name.value.clone(),
             });
         }
-        let path = f.secret_path();
-        let (rel, link) = match path.strip_prefix(&format!("{SECRETS_DIR}/")) {
-            Some(rel) => (rel.to_string(), None),
-            None if !path.split('/').any(|c| c == "..") => {
-                (format!("{SECRETS_ELSEWHERE}{path}"), Some(path.clone()))
-            }
-            None => {
-                return Err(ReconcileError::Unsupported {
-                    service: service.clone(),
-                    what: format!("secret `{}` at `{path}`, a path with `..`", f.name.value),
-                    help: "give it a `target` without `..`".into(),
-                });
-            }
-        };
+        let (rel, link) = volume_path(&service, "secret", &f.name.value, f.secret_path())?;
         let Some(value) = inputs.secrets.get(&f.name.value) else {
             return Err(ReconcileError::Internal(format!(
                 "the value of secret `{}` was not read",
@@ -365,6 +354,7 @@ fn secret_files(
             )));
         };
         secret_files.push(SecretFile {
+            kind: "secret",
             name: f.name.value.clone(),
             path: rel,
             link,
@@ -374,7 +364,56 @@ fn secret_files(
             mode: f.mode.as_ref().map_or(0o444, |m| m.value),
         });
     }
+    secret_files.extend(inline_configs(stack, s)?);
     Ok(secret_files)
+}
+
+/// Where a file of the secrets volume lives in it, and the link to it when its target is
+/// outside `/run/secrets`.
+fn volume_path(
+    service: &str,
+    kind: &str,
+    name: &str,
+    path: String,
+) -> Result<(String, Option<String>), ReconcileError> {
+    match path.strip_prefix(&format!("{SECRETS_DIR}/")) {
+        Some(rel) => Ok((rel.to_string(), None)),
+        None if !path.split('/').any(|c| c == "..") => {
+            Ok((format!("{SECRETS_ELSEWHERE}{path}"), Some(path.clone())))
+        }
+        None => Err(ReconcileError::Unsupported {
+            service: service.to_string(),
+            what: format!("{kind} `{name}` at `{path}`, a path with `..`"),
+            help: "give it a `target` without `..`".into(),
+        }),
+    }
+}
+
+/// The service's configs with inline `content`: files of its secrets volume (a config is no
+/// secret, but it needs the same: a file the container owns, with its owner and mode, that no
+/// host path holds), linked from their target.
+fn inline_configs(stack: &Stack, s: &Service) -> Result<Vec<SecretFile>, ReconcileError> {
+    let mut files = Vec::new();
+    for f in &s.configs {
+        let Some(config) = stack.configs.get(&f.name.value) else {
+            continue;
+        };
+        let Some(ConfigSource::Content(text)) = config.source.as_ref().map(|x| &x.value) else {
+            continue;
+        };
+        let (path, link) = volume_path(&s.name.value, "config", &f.name.value, f.config_path())?;
+        files.push(SecretFile {
+            kind: "config",
+            name: f.name.value.clone(),
+            path,
+            link,
+            value: SecretValue(text.as_bytes().to_vec()),
+            uid: f.uid.as_ref().map_or(0, |u| u.value),
+            gid: f.gid.as_ref().map_or(0, |g| g.value),
+            mode: f.mode.as_ref().map_or(0o444, |m| m.value),
+        });
+    }
+    Ok(files)
 }
 
 /// The service's configs, bind-mounted read-only from their files.
@@ -390,11 +429,13 @@ fn config_mounts(stack: &Stack, s: &Service) -> Result<Vec<MountSpec>, Reconcile
                 target: f.config_path(),
                 read_only: true,
             }),
+            // A file of the secrets volume (`inline_configs`).
+            Some(ConfigSource::Content(_)) => {}
             _ => {
                 return Err(ReconcileError::Unsupported {
                     service: s.name.value.clone(),
-                    what: format!("config `{}` from inline content or external", f.name.value),
-                    help: "use `file=` for now".into(),
+                    what: format!("external config `{}`", f.name.value),
+                    help: "give it `file=` or `content=`; external configs need a Swarm".into(),
                 });
             }
         }

@@ -684,7 +684,7 @@ fn plan_slot(
             .iter()
             .zip(now.lines())
             .filter(|(_, line)| !before.lines().any(|b| b == *line))
-            .map(|(f, _)| f.name.clone())
+            .map(|(f, _)| format!("{} `{}`", f.kind, f.name))
             .collect()
     };
     let same = created_hash(current).as_ref() == Some(&want.hash)
@@ -703,7 +703,7 @@ fn plan_slot(
         it.changes = diff_specs(&old, &want.spec);
         for name in &changed_secrets {
             it.changes.push(Change {
-                field: format!("secret `{name}`"),
+                field: name.clone(),
                 from: "the value it was created with".into(),
                 to: "another value, owner or mode".into(),
             });

@@ -115,6 +115,25 @@ pub enum Problem {
     #[error("config `{config}` has no source")]
     ConfigWithoutSource { config: String },
 
+    #[error(
+        "service `{service}` uses external {kind} `{name}`: a single Docker engine has no {kind} store to take it from"
+    )]
+    ExternalOnEngine {
+        service: String,
+        kind: String,
+        name: String,
+    },
+
+    #[error(
+        "service `{service}` has a read-only root, so {kind} `{name}` cannot be put at `{target}`"
+    )]
+    ReadOnlyTarget {
+        service: String,
+        kind: String,
+        name: String,
+        target: String,
+    },
+
     #[error("{what} has more than one source")]
     SeveralSources { what: String },
 
@@ -219,6 +238,8 @@ impl Problem {
             Problem::NoImage { .. } => "no-image",
             Problem::SecretWithoutSource { .. } => "secret-without-source",
             Problem::ConfigWithoutSource { .. } => "config-without-source",
+            Problem::ExternalOnEngine { .. } => "external-on-engine",
+            Problem::ReadOnlyTarget { .. } => "read-only-target",
             Problem::SeveralSources { .. } => "several-sources",
             Problem::Conflict { .. } => "conflict",
             Problem::HealthyWithoutCheck { .. } => "healthy-without-check",

@@ -161,6 +161,8 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         check_mount_targets(s, diags);
         check_secret_refs(s, &names, diags);
         check_config_refs(s, &names, diags);
+        check_external_files(s, &decls, diags);
+        check_read_only_targets(s, &decls, diags);
         check_env(s, &names, diags);
         check_pull_build(s, diags);
         check_rebuild_watch(s, diags);
@@ -454,6 +456,89 @@ fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
                 None,
             ));
         }
+    }
+}
+
+/// Secrets and configs a service uses that live in a store of the engine (`external`): a
+/// single engine has none (`up` would refuse them); the Swarm target will take them.
+fn check_external_files(s: &Service, decls: &Declarations, diags: &mut Diagnostics) {
+    let secrets = s.secrets.iter().filter(|f| {
+        decls.secrets.iter().any(|d| {
+            d.name.value == f.name.value
+                && matches!(
+                    d.source.as_ref().map(|x| &x.value),
+                    Some(SecretSource::External(_))
+                )
+        })
+    });
+    let configs = s.configs.iter().filter(|f| {
+        decls.configs.iter().any(|d| {
+            d.name.value == f.name.value
+                && matches!(
+                    d.source.as_ref().map(|x| &x.value),
+                    Some(ConfigSource::External(_))
+                )
+        })
+    });
+    let used = secrets
+        .map(|f| ("secret", f, "`file=` or `env=`"))
+        .chain(configs.map(|f| ("config", f, "`file=` or `content=`")));
+    for (kind, f, sources) in used {
+        diags.push(
+            Diagnostic::error(Problem::ExternalOnEngine {
+                service: s.name.value.clone(),
+                kind: kind.into(),
+                name: f.name.value.clone(),
+            })
+            .with_label(f.name.span, "external")
+            .with_help(format!(
+                "give {kind} `{}` a source stackr reads ({sources}); external ones need a Swarm",
+                f.name.value
+            )),
+        );
+    }
+}
+
+/// A read-only root cannot take what is put into the container before it starts: a secret
+/// with a target outside `/run/secrets` (a link to its file), an inline config.
+fn check_read_only_targets(s: &Service, decls: &Declarations, diags: &mut Diagnostics) {
+    if !s.read_only.as_ref().is_some_and(|r| r.value) {
+        return;
+    }
+    let linked_secrets = s
+        .secrets
+        .iter()
+        .filter(|f| !f.secret_path().starts_with("/run/secrets/"))
+        .map(|f| ("secret", f, f.secret_path()));
+    let inline_configs = s
+        .configs
+        .iter()
+        .filter(|f| {
+            decls.configs.iter().any(|d| {
+                d.name.value == f.name.value
+                    && matches!(
+                        d.source.as_ref().map(|x| &x.value),
+                        Some(ConfigSource::Content(_))
+                    )
+            })
+        })
+        .map(|f| ("config", f, f.config_path()));
+    for (kind, f, target) in linked_secrets.chain(inline_configs) {
+        let span = f.target.as_ref().map_or(f.name.span, |t| t.span);
+        diags.push(
+            Diagnostic::error(Problem::ReadOnlyTarget {
+                service: s.name.value.clone(),
+                kind: kind.into(),
+                name: f.name.value.clone(),
+                target,
+            })
+            .with_label(span, "written before the container starts")
+            .with_help(if kind == "secret" {
+                "give it a `target` under /run/secrets (a relative one), or drop `read-only`"
+            } else {
+                "give the config `file=` (it is mounted, which a read-only root allows), or drop `read-only`"
+            }),
+        );
     }
 }
 
