@@ -1,7 +1,6 @@
 //! The rest of the compose CLI: `stop`, `start`, `restart`, `kill`, `rm`, `port`, `top`, `ls`,
 //! `events`, `version`, `exec`, `cp`, `pull`, `run`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::json;
 use stackr_docker::DockerEngine;
-use stackr_engine::{ContainerState, Engine, ExecSpec, LABEL_STACK, LogChunk, LogStream};
+use stackr_engine::{ContainerState, Engine, ExecSpec, LogChunk, LogStream};
 use stackr_ops::{OpEvent, Verb};
 use stackr_spec::Stack;
 
@@ -199,21 +198,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
 /// `stackr ls`: every stack on the engine, found by label; needs no stack file.
 pub fn ls(args: &LsArgs) -> CmdResult {
     on_engine(async |engine| {
-        let list = engine.list_all_containers().await?;
-        let mut stacks: BTreeMap<String, BTreeMap<&'static str, usize>> = BTreeMap::new();
-        for c in &list {
-            let Some(stack) = c.labels.get(LABEL_STACK) else {
-                continue;
-            };
-            *stacks
-                .entry(stack.clone())
-                .or_default()
-                .entry(c.state.as_str())
-                .or_default() += 1;
-        }
-        if !args.all {
-            stacks.retain(|_, states| states.contains_key("running"));
-        }
+        let stacks = stackr_ops::stacks(engine, args.all).await?;
         match args.format {
             TableFormat::Json => {
                 let v: Vec<_> = stacks
@@ -374,10 +359,13 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
                 .download_archive(&c.id, path)
                 .await
                 .map_err(|e| CliError::engine(Some(svc), e))?;
-            let n = extract(&tar, Path::new(&args.dest)).map_err(|error| CliError::Write {
-                path: PathBuf::from(&args.dest),
-                error,
-            })?;
+            let n =
+                stackr_host::archive::extract(&tar, Path::new(&args.dest)).map_err(|error| {
+                    CliError::Write {
+                        path: PathBuf::from(&args.dest),
+                        error,
+                    }
+                })?;
             eprintln!("copied {n} entries from {}:{path} to {}", c.name, args.dest);
         } else if let Some((svc, path)) = to {
             let c = stackr_ops::one(engine, stack, svc, args.index).await?;
@@ -393,7 +381,7 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
                         .unwrap_or_default(),
                 ),
             };
-            let tar = pack(&src, &name).map_err(|error| CliError::Read {
+            let tar = stackr_host::archive::pack(&src, &name).map_err(|error| CliError::Read {
                 path: src.clone(),
                 error,
             })?;
@@ -407,56 +395,17 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
     })
 }
 
-fn pack(src: &Path, name: &str) -> std::io::Result<Vec<u8>> {
-    let mut b = tar::Builder::new(Vec::new());
-    if src.is_dir() {
-        b.append_dir_all(name, src)?;
-    } else {
-        b.append_path_with_name(src, name)?;
-    }
-    b.into_inner()
-}
-
-/// Extracts a tar into `dest`: a single file becomes `dest` when `dest` is not a directory.
-fn extract(tar: &[u8], dest: &Path) -> std::io::Result<usize> {
-    let mut archive = tar::Archive::new(tar);
-    let entries: Vec<_> = archive.entries()?.collect::<Result<Vec<_>, _>>()?;
-    let single_file = entries.len() == 1 && entries[0].header().entry_type().is_file();
-    let count = entries.len();
-    if single_file && !dest.is_dir() {
-        let mut archive = tar::Archive::new(tar);
-        if let Some(entry) = archive.entries()?.next() {
-            let mut entry = entry?;
-            let mut f = std::fs::File::create(dest)?;
-            std::io::copy(&mut entry, &mut f)?;
-        }
-        return Ok(count);
-    }
-    std::fs::create_dir_all(dest)?;
-    tar::Archive::new(tar).unpack(dest)?;
-    Ok(count)
-}
-
 /// `stackr pull`: pulls the images of services that name one (not those the stack builds).
 pub fn pull(global: &Global, args: &ServicesArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
-        stackr_ops::known(stack, &args.services)?;
-        let mut failed = 0;
-        for s in stack.services.values() {
-            if !args.services.is_empty() && !args.services.contains(&s.name.value) {
-                continue;
+        let sink = |e: OpEvent| match e {
+            OpEvent::PullFinished { service, image } => eprintln!("{service}: pulled {image}"),
+            OpEvent::PullFailed { service, error, .. } => {
+                crate::report::engine(Some(&service), &error);
             }
-            let (Some(image), None) = (&s.image, &s.build) else {
-                continue;
-            };
-            match engine.pull_image(&image.value).await {
-                Ok(()) => eprintln!("{}: pulled {}", s.name.value, image.value),
-                Err(e) => {
-                    crate::report::engine(Some(&s.name.value), &e);
-                    failed += 1;
-                }
-            }
-        }
+            _ => {}
+        };
+        let failed = stackr_ops::pull(engine, stack, &args.services, &sink).await?;
         Ok(ExitStatus::from_failures(failed))
     })
 }

@@ -66,21 +66,11 @@ fn apply_scale(stack: &mut Stack, scales: &[String]) -> Result<(), CliError> {
         let Ok(n) = n.parse::<u32>() else {
             return Err(usage(format!("`{n}` is not a number")));
         };
-        let Some(service) = stack.services.get_mut(svc) else {
-            return Err(CliError::FlagValue {
-                flag: "--scale",
-                arg: s.clone(),
-                reason: format!("no service `{svc}` in stack `{}`", stack.name),
-            });
-        };
-        if n > 1 && service.container_name.is_some() {
-            return Err(CliError::ScaledContainerName {
-                service: svc.to_string(),
-                count: n,
-            });
-        }
-        let span = service.name.span;
-        service.scale = Some(stackr_spec::Spanned::new(n, span));
+        stackr_ops::scale(stack, svc, n).map_err(|e| CliError::FlagValue {
+            flag: "--scale",
+            arg: s.clone(),
+            reason: e.to_string(),
+        })?;
     }
     Ok(())
 }

@@ -3,8 +3,7 @@
 
 use std::io::Write;
 
-use futures::StreamExt;
-use stackr_engine::{Engine, LogChunk, LogOptions, LogStream};
+use stackr_engine::{Engine, LogChunk, LogOptions};
 use stackr_spec::Stack;
 
 use crate::cli::{Global, LogsArgs};
@@ -13,18 +12,14 @@ use crate::status::{CliError, CmdResult, ExitStatus};
 
 const COLORS: &[&str] = &["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"];
 
-/// Prints log lines with a `name | ` prefix.
+/// Prints log lines with a `name | ` prefix, secret values masked.
 pub struct LogPrinter {
     color: bool,
     width: usize,
     services: Vec<String>,
     timestamps: bool,
-    /// Secret values to mask in the output (longest first).
-    secrets: Vec<String>,
+    mask: stackr_ops::Mask,
 }
-
-/// Values shorter than this are not masked: they would hide ordinary words.
-pub const MIN_MASKED: usize = 4;
 
 impl LogPrinter {
     pub fn new(stack: &Stack, color: bool, timestamps: bool) -> Self {
@@ -39,7 +34,7 @@ impl LogPrinter {
             width,
             services: stack.services.keys().cloned().collect(),
             timestamps,
-            secrets: Vec::new(),
+            mask: stackr_ops::Mask::default(),
         }
     }
 
@@ -48,33 +43,23 @@ impl LogPrinter {
         mut self,
         values: &std::collections::BTreeMap<String, stackr_reconcile::desired::SecretValue>,
     ) -> Self {
-        let mut short = Vec::new();
-        for (name, v) in values {
-            let text = String::from_utf8_lossy(&v.0).trim().to_string();
-            if text.chars().count() < MIN_MASKED {
-                short.push(name.clone());
-            } else {
-                self.secrets.push(text);
-            }
-        }
-        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let (mask, short) = stackr_ops::Mask::new(values);
+        self.mask = mask;
         if !short.is_empty() {
+            let one = short.len() == 1;
+            let names: Vec<String> = short.iter().map(|n| format!("`{n}`")).collect();
             eprintln!(
-                "note: secret{} {} {} shorter than {MIN_MASKED} characters: not masked in the output",
-                if short.len() == 1 { "" } else { "s" },
-                short
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if short.len() == 1 { "is" } else { "are" }
+                "note: secret{} {} {} shorter than {} characters: not masked in the output",
+                if one { "" } else { "s" },
+                names.join(", "),
+                if one { "is" } else { "are" },
+                stackr_ops::MIN_MASKED
             );
         }
         self
     }
 
     pub fn print(&self, name: &str, service: &str, chunk: &LogChunk) {
-        let _ = self.timestamps;
         let prefix = format!("{name:<width$} |", width = self.width);
         let prefix = if self.color {
             let i = self.services.iter().position(|s| s == service).unwrap_or(0);
@@ -83,18 +68,15 @@ impl LogPrinter {
             prefix
         };
         let mut out = std::io::stdout().lock();
-        let mut text = chunk.text.clone();
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), "********");
-            }
-        }
-        for line in text.lines() {
-            let _ = match chunk.stream {
-                LogStream::Stdout | LogStream::Stderr => writeln!(out, "{prefix} {line}"),
-            };
+        for line in self.mask.apply(&chunk.text).lines() {
+            let _ = writeln!(out, "{prefix} {line}");
         }
         let _ = out.flush();
+    }
+
+    /// Prints a line of [`stackr_ops::follow`] or [`stackr_ops::logs`].
+    pub fn line(&self, l: stackr_ops::LogLine) {
+        self.print(&l.container, &l.service, &l.chunk);
     }
 }
 
@@ -107,7 +89,7 @@ pub async fn follow<E: Engine>(
     tail: Option<u64>,
     printer: &LogPrinter,
 ) -> stackr_engine::Result<()> {
-    let sink = |l: stackr_ops::LogLine| printer.print(&l.container, &l.service, &l.chunk);
+    let sink = |l: stackr_ops::LogLine| printer.line(l);
     stackr_ops::follow(engine, stack, services, tail, printer.timestamps, &sink).await
 }
 
@@ -130,29 +112,13 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> CmdResult {
             follow(engine, &stack.name, &args.services, args.tail, &printer).await?;
             return Ok(ExitStatus::Success);
         }
-        let containers = engine.list_containers(&stack.name).await?;
         let opts = LogOptions {
             follow: false,
             tail: args.tail,
             timestamps: args.timestamps,
         };
-        let mut chosen: Vec<_> = containers
-            .iter()
-            .filter(|c| {
-                args.services.is_empty()
-                    || c.service()
-                        .is_some_and(|s| args.services.iter().any(|x| x == s))
-            })
-            .collect();
-        chosen.sort_by(|a, b| a.name.cmp(&b.name));
-        for c in chosen {
-            let fail = |e| CliError::engine(c.service(), e);
-            let mut stream = engine.logs(&c.id, &opts).await.map_err(fail)?;
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(fail)?;
-                printer.print(&c.name, c.service().unwrap_or_default(), &chunk);
-            }
-        }
+        let sink = |l: stackr_ops::LogLine| printer.line(l);
+        stackr_ops::logs(engine, &stack.name, &args.services, &opts, &sink).await?;
         Ok(ExitStatus::Success)
     })
 }

@@ -321,6 +321,19 @@ pub fn render_event(reporter: &Reporter, event: OpEvent) {
                 }
             }
         }
+        OpEvent::PullFailed {
+            service,
+            image,
+            error,
+        } => {
+            reporter.event(
+                "pull-failed",
+                serde_json::json!({"service": service, "image": image, "message": error.to_string()}),
+            );
+            if !reporter.is_json() {
+                crate::report::engine(Some(&service), &error);
+            }
+        }
         OpEvent::OneOffStarted { name } => {
             reporter.event("one-off-started", serde_json::json!({"container": name}));
         }

@@ -85,8 +85,6 @@ pub enum CliError {
     /// Arguments that do not go together, with the way they are written.
     #[error("{message}")]
     BadArguments { message: String, help: String },
-    #[error("service `{service}` has a `container-name`, so it cannot run {count} containers")]
-    ScaledContainerName { service: String, count: u32 },
     #[error("`{container}` publishes no host port for {port}/{protocol}")]
     NoPublishedPort {
         container: String,

@@ -2,13 +2,12 @@
 //! which is `stackr_watch::session` (generic over the engine).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use stackr_docker::DockerEngine;
 use stackr_reconcile::plan::PlanOptions;
 use stackr_spec::Stack;
 use stackr_watch::rules::Rules;
-use stackr_watch::session::{self, Host, Session, Then, WatchEvent, Why};
+use stackr_watch::session::{self, Host, Session, WatchEvent};
 
 use stackr_ops::UpOptions;
 use stackr_watch::WatchError;
@@ -17,7 +16,7 @@ use crate::cli::{Global, WatchArgs};
 use crate::lifecycle::{LOCK_WAIT, converge};
 use crate::load::valid_stack;
 use crate::progress::Reporter;
-use crate::render::{Output, count};
+use crate::render::Output;
 use crate::status::{CliError, CmdResult, ExitStatus};
 
 /// `stackr watch`.
@@ -158,178 +157,10 @@ fn render(e: &WatchEvent, cwd: &Path) {
         }
         _ => {}
     }
-    match line(e, cwd) {
-        Ok(l) => println!("{l}"),
-        Err(l) => eprintln!("{l}"),
-    }
-}
-
-/// The line for a watch event: `Ok` for stdout, `Err` for stderr.
-fn line(e: &WatchEvent, cwd: &Path) -> Result<String, String> {
-    let still = "; still watching";
-    Ok(match e {
-        WatchEvent::Watching {
-            services,
-            rules,
-            folders,
-            reloaded,
-        } => {
-            let what = format!(
-                "{} ({}, {})",
-                services.join(", "),
-                count(*rules, "rule"),
-                count(*folders, "folder")
-            );
-            match reloaded {
-                None => format!("watching {what}; Ctrl-C stops"),
-                Some(t) => format!("stack file applied; watching {what} ({})", took(*t)),
-            }
-        }
-        WatchEvent::CaughtUp {
-            service,
-            path,
-            summary,
-            target,
-            took: t,
-        } => format!(
-            "{service}: caught up with {}: {summary} in {target} ({})",
-            shown(path, cwd),
-            took(*t)
-        ),
-        WatchEvent::CatchUpFailed {
-            service,
-            target,
-            container,
-            error,
-            took: t,
-        } => {
-            let place = container
-                .as_ref()
-                .map_or(String::new(), |c| format!(" in {c}"));
-            return Err(format!(
-                "error: {service}: catching up {target}{place} failed ({}): {error}{still}",
-                took(*t)
-            ));
-        }
-        WatchEvent::NotRunning { service, pending } => {
-            format!("{service}: not running; synced when it starts (pending: {pending})")
-        }
-        WatchEvent::Synced {
-            service,
-            container,
-            summary,
-            target,
-            then,
-            took: t,
-        } => {
-            let many = container
-                .as_ref()
-                .map_or(String::new(), |c| format!(" [{c}]"));
-            let done = format!("{service}{many}: {summary} in {target}");
-            match then {
-                Then::Nothing => format!("{done} ({})", took(*t)),
-                Then::Restarted => format!("{done}; restarted ({})", took(*t)),
-                Then::Ran(cmd) => format!("{done}; ran `{}` ({})", cmd.join(" "), took(*t)),
-                Then::RestartFailed(err) => {
-                    return Err(format!(
-                        "error: {done}, but the restart failed: {err}{still}"
-                    ));
-                }
-                Then::Exited { cmd, code, output } => {
-                    return Err(format!(
-                        "error: {done}, but `{}` exited with {code}: {}{still}",
-                        cmd.join(" "),
-                        output.trim()
-                    ));
-                }
-                Then::NotRun { cmd, output } => {
-                    return Err(format!(
-                        "error: {done}, but `{}` could not run: {}{still}",
-                        cmd.join(" "),
-                        output.trim()
-                    ));
-                }
-            }
-        }
-        WatchEvent::SyncFailed {
-            service,
-            target,
-            error,
-            took: t,
-        } => {
-            return Err(format!(
-                "error: {service}: sync to {target} failed ({}): {error}{still}",
-                took(*t)
-            ));
-        }
-        WatchEvent::Restarted {
-            service,
-            why,
-            took: t,
-        } => {
-            let why = match why {
-                Why::Changed(paths) => format!("{} changed", shown_all(paths, cwd)),
-                Why::Rebuilt(s) => format!("{s} was rebuilt"),
-            };
-            format!("{service}: restarted: {why} ({})", took(*t))
-        }
-        WatchEvent::RestartFailed { service, error } => {
-            return Err(format!(
-                "error: {service}: cannot restart it: {error}{still}"
-            ));
-        }
-        WatchEvent::Rebuilding { service, paths } => {
-            format!("{service}: {} changed: rebuilding", shown_all(paths, cwd))
-        }
-        WatchEvent::Rebuilt { service, took: t } => {
-            format!("{service}: rebuilt and recreated ({})", took(*t))
-        }
-        WatchEvent::RebuildFailed { service, took: t } => {
-            return Err(format!(
-                "error: {service}: the rebuild failed ({}){still}",
-                took(*t)
-            ));
-        }
-        WatchEvent::StackChanged => "stack file changed: planning".into(),
-        WatchEvent::StackInvalid => {
-            return Err(format!(
-                "error: the stack file is invalid; nothing changed{still}"
-            ));
-        }
-        WatchEvent::StackRulesInvalid(e) => {
-            return Err(format!("error: {e}; nothing changed{still}"));
-        }
-        WatchEvent::StackNotApplied => {
-            return Err(format!("error: the new stack file was not applied{still}"));
-        }
-        WatchEvent::EngineError(e) | WatchEvent::EngineLost(e) => {
-            return Err(format!("error: {e}"));
-        }
-        WatchEvent::EngineBack => return Err("watch: the engine is back, watching again".into()),
-        WatchEvent::WatcherError(e) => return Err(format!("warning: the file watcher: {e}")),
-        WatchEvent::Stopped => "stopped watching".into(),
-    })
-}
-
-fn shown_all(paths: &[PathBuf], cwd: &Path) -> String {
-    paths
-        .iter()
-        .map(|p| shown(p, cwd))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn shown(p: &Path, cwd: &Path) -> String {
-    match p.strip_prefix(cwd) {
-        Ok(r) => format!("./{}", r.display()),
-        Err(_) => p.display().to_string(),
-    }
-}
-
-fn took(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
+    let line = stackr_watch::text::line(e, cwd);
+    if line.problem {
+        eprintln!("{}", line.text);
     } else {
-        format!("{:.1} s", d.as_secs_f64())
+        println!("{}", line.text);
     }
 }

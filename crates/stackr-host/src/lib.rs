@@ -2,11 +2,13 @@
 //! `stack.kdl` in the nearest parent), the variables for interpolation (the shell over the
 //! env files), loading through the disk, the host checks (build contexts, env files, secret
 //! files and bind sources exist), and what the operations need from this machine: the env
-//! files services name and the secret values ([`inputs`]).
+//! files services name and the secret values ([`inputs`]); and `cp`'s packing and unpacking
+//! of host paths ([`archive`]).
 //!
 //! It reads files and the environment, and nothing else: no engine, no terminal. What it
 //! finds wrong is a [`HostError`] or a [`HostWarning`] with the facts; the binary renders them.
 
+pub mod archive;
 pub mod files;
 pub mod inputs;
 pub mod load;

@@ -28,11 +28,11 @@ pub use attach::{Abort, AttachEnd, AttachOptions, attach};
 pub use containers::{Did, Verb, act, chosen, containers, known, one};
 pub use down::{DownOptions, down};
 pub use error::OpError;
-pub use logs::{LogLine, follow, follow_events};
-pub use ps::{PsRow, ps};
+pub use logs::{LogLine, MIN_MASKED, Mask, follow, follow_events, logs};
+pub use ps::{PsRow, ps, stacks};
 pub use run::{RunEnd, RunOptions, run};
 pub use stop::{first_exited, stop};
-pub use up::{Pull, UpOptions, build, plan, up};
+pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, up};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
 use stackr_reconcile::desired::Inputs;
@@ -60,6 +60,12 @@ pub enum OpEvent {
     PullFinished {
         service: String,
         image: String,
+    },
+    /// `pull` could not pull an image (the others go on).
+    PullFailed {
+        service: String,
+        image: String,
+        error: stackr_engine::EngineError,
     },
     /// The plan about to be applied (the last one made, under the lock).
     Applying {

@@ -142,3 +142,99 @@ pub async fn follow_events<E: Engine>(
         engine.info().await?;
     }
 }
+
+/// Values shorter than this are not masked: they would hide ordinary words.
+pub const MIN_MASKED: usize = 4;
+
+/// Secret values to hide in what containers write.
+#[derive(Debug, Clone, Default)]
+pub struct Mask {
+    /// Longest first, so that a value holding another is hidden whole.
+    values: Vec<String>,
+}
+
+impl Mask {
+    /// A mask of these secret values; also the names of those too short to mask.
+    pub fn new(
+        values: &std::collections::BTreeMap<String, stackr_reconcile::desired::SecretValue>,
+    ) -> (Mask, Vec<String>) {
+        let mut short = Vec::new();
+        let mut masked = Vec::new();
+        for (name, v) in values {
+            let text = String::from_utf8_lossy(&v.0).trim().to_string();
+            if text.chars().count() < MIN_MASKED {
+                short.push(name.clone());
+            } else {
+                masked.push(text);
+            }
+        }
+        masked.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        (Mask { values: masked }, short)
+    }
+
+    /// The text with every secret value replaced by `********`.
+    pub fn apply<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = std::borrow::Cow::Borrowed(text);
+        for secret in &self.values {
+            if out.contains(secret.as_str()) {
+                out = std::borrow::Cow::Owned(out.replace(secret.as_str(), "********"));
+            }
+        }
+        out
+    }
+}
+
+/// The output of the chosen services' containers (all when empty) so far, container by
+/// container in name order, each up to its last `tail` lines.
+pub async fn logs<E: Engine>(
+    engine: &E,
+    stack: &str,
+    services: &[String],
+    opts: &LogOptions,
+    sink: &(dyn Fn(LogLine) + Send + Sync),
+) -> stackr_engine::Result<()> {
+    let mut chosen = engine.list_containers(stack).await?;
+    chosen.retain(|c| {
+        services.is_empty() || c.service().is_some_and(|s| services.iter().any(|x| x == s))
+    });
+    chosen.sort_by(|a, b| a.name.cmp(&b.name));
+    let once = LogOptions {
+        follow: false,
+        ..opts.clone()
+    };
+    for c in chosen {
+        let mut stream = engine.logs(&c.id, &once).await?;
+        while let Some(chunk) = stream.next().await {
+            sink(LogLine {
+                container: c.name.clone(),
+                service: c.service().unwrap_or_default().to_string(),
+                chunk: chunk?,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use stackr_reconcile::desired::SecretValue;
+
+    use super::Mask;
+
+    #[test]
+    fn a_mask_hides_values_longest_first_and_names_the_short_ones() {
+        let values = BTreeMap::from([
+            ("a".to_string(), SecretValue(b"hunter2\n".to_vec())),
+            ("b".to_string(), SecretValue(b"hunter2-long".to_vec())),
+            ("c".to_string(), SecretValue(b"abc".to_vec())),
+        ]);
+        let (mask, short) = Mask::new(&values);
+        assert_eq!(short, ["c"]);
+        assert_eq!(
+            mask.apply("pw=hunter2-long and hunter2, abc"),
+            "pw=******** and ********, abc"
+        );
+    }
+}

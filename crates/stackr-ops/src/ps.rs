@@ -58,3 +58,33 @@ pub async fn ps<E: Engine>(engine: &E, stack: &str, all: bool) -> Result<Vec<PsR
     });
     Ok(rows)
 }
+
+/// Every stack on the engine (found by label, no stack file needed), with how many of its
+/// containers are in each state; only those with a running container unless `all`.
+pub async fn stacks<E: Engine>(
+    engine: &E,
+    all: bool,
+) -> Result<
+    std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
+    EngineError,
+> {
+    let list = engine.list_all_containers().await?;
+    let mut stacks: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<&'static str, usize>,
+    > = std::collections::BTreeMap::new();
+    for c in &list {
+        let Some(stack) = c.labels.get(stackr_engine::LABEL_STACK) else {
+            continue;
+        };
+        *stacks
+            .entry(stack.clone())
+            .or_default()
+            .entry(c.state.as_str())
+            .or_default() += 1;
+    }
+    if !all {
+        stacks.retain(|_, states| states.contains_key("running"));
+    }
+    Ok(stacks)
+}

@@ -280,3 +280,64 @@ pub async fn build<E: Engine>(
     build_images(engine, &chosen, &on_step).await?;
     Ok(chosen.len())
 }
+
+/// `pull`: pulls the images of the chosen services that name one (not those the stack
+/// builds), reporting each; returns how many failed (the others went on).
+pub async fn pull<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    services: &[String],
+    sink: Sink<'_>,
+) -> Result<usize, OpError> {
+    crate::known(stack, services)?;
+    let mut failed = 0;
+    for s in stack.services.values() {
+        if !services.is_empty() && !services.contains(&s.name.value) {
+            continue;
+        }
+        let (Some(image), None) = (&s.image, &s.build) else {
+            continue;
+        };
+        let (service, image) = (s.name.value.clone(), image.value.clone());
+        match engine.pull_image(&image).await {
+            Ok(()) => sink(OpEvent::PullFinished { service, image }),
+            Err(error) => {
+                failed += 1;
+                sink(OpEvent::PullFailed {
+                    service,
+                    image,
+                    error,
+                });
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// `--scale SERVICE=N`: how many containers a service runs, over its `scale`.
+pub fn scale(stack: &mut Stack, service: &str, count: u32) -> Result<(), ScaleError> {
+    let Some(s) = stack.services.get_mut(service) else {
+        return Err(ScaleError::UnknownService {
+            stack: stack.name.clone(),
+            service: service.to_string(),
+        });
+    };
+    if count > 1 && s.container_name.is_some() {
+        return Err(ScaleError::ContainerName {
+            service: service.to_string(),
+            count,
+        });
+    }
+    let span = s.name.span;
+    s.scale = Some(stackr_spec::Spanned::new(count, span));
+    Ok(())
+}
+
+/// Why a service cannot be scaled so.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ScaleError {
+    #[error("no service `{service}` in stack `{stack}`")]
+    UnknownService { stack: String, service: String },
+    #[error("service `{service}` has a `container-name`, so it cannot run {count} containers")]
+    ContainerName { service: String, count: u32 },
+}

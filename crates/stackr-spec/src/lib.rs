@@ -14,6 +14,7 @@
 
 mod decode;
 pub mod diagnostic;
+pub mod graph;
 pub mod interpolate;
 pub mod keyword;
 pub mod merge;

@@ -11,6 +11,7 @@ pub mod fs;
 pub mod rules;
 pub mod session;
 pub mod sync;
+pub mod text;
 
 #[cfg(test)]
 mod testing;
