@@ -18,9 +18,7 @@ pub fn error(e: &CliError, out: &Output) {
 
 /// Writes an engine error about a service to stderr.
 pub fn engine(service: Option<&str>, e: &EngineError) {
-    let mut t = Text::default();
-    engine_error(&mut t, service, e);
-    eprint!("{}", t.0);
+    eprintln!("{}", stackr_ops::text::engine_error(service, e));
 }
 
 /// Writes a warning of the host's to stderr.
@@ -140,11 +138,7 @@ fn op_error(t: &mut Text, e: &OpError) {
 }
 
 fn engine_error(t: &mut Text, service: Option<&str>, e: &EngineError) {
-    match service {
-        Some(s) => t.line(&format!("error: service `{s}`: {e}")),
-        None => t.error(e),
-    }
-    t.help(engine_help(e));
+    t.line(&stackr_ops::text::engine_error(service, e));
 }
 
 fn apply_error(t: &mut Text, e: &ApplyError) {

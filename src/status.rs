@@ -175,21 +175,7 @@ impl CliError {
 
 /// The help of an engine error, when it has one.
 pub fn engine_help(e: &EngineError) -> Option<&'static str> {
-    match e {
-        EngineError::Unreachable { .. } => Some(
-            "is the Docker daemon running? stackr uses `DOCKER_HOST` when it is set, else the local socket",
-        ),
-        EngineError::ImageMissing { .. } => Some(
-            "no registry can be reached from here: build the image (`build` in the stack file) or load it with `docker load`",
-        ),
-        EngineError::PortAllocated { .. } => Some(
-            "another process or container already listens on that host port: stop it, or publish another port",
-        ),
-        EngineError::Conflict { .. } => Some(
-            "a container or network of that name exists and does not belong to this stack: remove or rename it, or set `container-name`",
-        ),
-        _ => None,
-    }
+    e.help()
 }
 
 /// What a command returns.

@@ -450,6 +450,27 @@ pub enum EngineError {
     Other(String),
 }
 
+impl EngineError {
+    /// What to do about it, when there is a clear way out.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            EngineError::Unreachable { .. } => Some(
+                "is the Docker daemon running? stackr uses `DOCKER_HOST` when it is set, else the local socket",
+            ),
+            EngineError::ImageMissing { .. } => Some(
+                "no registry can be reached from here: build the image (`build` in the stack file) or load it with `docker load`",
+            ),
+            EngineError::PortAllocated { .. } => Some(
+                "another process or container already listens on that host port: stop it, or publish another port",
+            ),
+            EngineError::Conflict { .. } => Some(
+                "a container or network of that name exists and does not belong to this stack: remove or rename it, or set `container-name`",
+            ),
+            _ => None,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, EngineError>;
 
 /// What stackr needs from a container engine.

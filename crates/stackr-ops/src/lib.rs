@@ -22,6 +22,7 @@ mod logs;
 mod ps;
 mod run;
 mod stop;
+pub mod text;
 mod up;
 
 pub use attach::{Abort, AttachEnd, AttachOptions, attach};

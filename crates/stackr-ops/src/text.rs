@@ -1,0 +1,174 @@
+//! What an operation's events say: the line people read (on stderr) and the event of the
+//! versioned JSON stream (`--format json`). Steps of applying a plan are
+//! `stackr_reconcile::steps`'. The binary decides where they go; nothing here prints.
+
+use serde_json::{Value, json};
+use stackr_engine::EngineError;
+use stackr_reconcile::apply::DownReport;
+
+use crate::{Did, OpEvent};
+
+/// "1 container", "3 containers".
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// An engine error about a service, with its help: the lines of an `error:`.
+pub fn engine_error(service: Option<&str>, e: &EngineError) -> String {
+    let mut text = match service {
+        Some(s) => format!("error: service `{s}`: {e}"),
+        None => format!("error: {e}"),
+    };
+    if let Some(h) = e.help() {
+        text.push_str(&format!("\n  help: {h}"));
+    }
+    text
+}
+
+/// The lines people read for an event (none for a step, or for one that says nothing).
+pub fn lines(e: &OpEvent) -> Option<String> {
+    Some(match e {
+        OpEvent::Step(_)
+        | OpEvent::PullStarted { .. }
+        | OpEvent::PullFinished { .. }
+        | OpEvent::Applying { .. }
+        | OpEvent::OneOffStarted { .. } => return None,
+        OpEvent::Warning(w) => format!("warning: {w}"),
+        OpEvent::PullFailed { service, error, .. } => engine_error(Some(service), error),
+        OpEvent::UpToDate { stack, containers } => format!(
+            "stack `{stack}` is up to date ({})",
+            count(*containers, "container")
+        ),
+        OpEvent::StackStopping {
+            because: Some(name),
+            code: Some(code),
+        } => format!("{name} exited with code {code}: stopping the stack"),
+        OpEvent::StackStopping { .. } => "stopping (Ctrl-C again to kill)".into(),
+        OpEvent::Killing => "killing".into(),
+        OpEvent::Container { name, service, did } => match did {
+            Did::Failed(error) => engine_error(Some(service), error),
+            Did::KeptRunning => format!("{name}: running, kept (`rm -s` stops it first)"),
+            _ => format!("{name}: {}", did_word(did)),
+        },
+        OpEvent::Stopped { container } => format!("{container}: stopped"),
+        OpEvent::VolumeKept { volume } => format!(
+            "warning: volume {volume} is kept: a container that is not this stack's still uses it"
+        ),
+    })
+}
+
+fn did_word(did: &Did) -> &'static str {
+    match did {
+        Did::Stopped => "stopped",
+        Did::Started => "started",
+        Did::Restarted => "restarted",
+        Did::Killed => "killed",
+        Did::Removed => "removed",
+        Did::KeptRunning => "kept",
+        Did::Failed(_) => "failed",
+    }
+}
+
+/// The event of the JSON stream: its name and fields (none for a step: see
+/// `stackr_reconcile::steps::event`).
+pub fn event(e: &OpEvent) -> Option<(&'static str, Value)> {
+    Some(match e {
+        OpEvent::Step(_) => return None,
+        OpEvent::Warning(w) => (
+            "warning",
+            json!({"code": w.code(), "message": w.to_string()}),
+        ),
+        OpEvent::PullStarted { service, image } => {
+            ("pull-started", json!({"service": service, "image": image}))
+        }
+        OpEvent::PullFinished { service, image } => {
+            ("pull-finished", json!({"service": service, "image": image}))
+        }
+        OpEvent::PullFailed {
+            service,
+            image,
+            error,
+        } => (
+            "pull-failed",
+            json!({"service": service, "image": image, "message": error.to_string()}),
+        ),
+        OpEvent::Applying { plan } => ("plan", json!({ "plan": serde_json::to_value(plan).ok()? })),
+        OpEvent::UpToDate { stack, containers } => (
+            "up-to-date",
+            json!({"stack": stack, "containers": containers}),
+        ),
+        OpEvent::StackStopping { because, code } => {
+            ("stack-stopping", json!({"because": because, "code": code}))
+        }
+        OpEvent::Killing => ("killing", json!({})),
+        OpEvent::OneOffStarted { name } => ("one-off-started", json!({"container": name})),
+        OpEvent::Container { name, service, did } => (
+            "container",
+            json!({"container": name, "service": service, "did": did_word(did)}),
+        ),
+        OpEvent::Stopped { container } => ("container-stopped", json!({"container": container})),
+        OpEvent::VolumeKept { volume } => (
+            "volume-kept",
+            json!({"volume": volume, "reason": "in use by a container of another stack"}),
+        ),
+    })
+}
+
+/// What `down` says once it is done.
+pub fn down_lines(stack: &str, report: &DownReport) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .networks
+        .iter()
+        .map(|n| format!("network {n}: removed"))
+        .chain(report.volumes.iter().map(|v| format!("volume {v}: removed")))
+        .chain(report.kept.iter().map(|k| {
+            format!(
+                "warning: {k} is kept: its service is not in the stack (`--remove-orphans` removes it)"
+            )
+        }))
+        .collect();
+    if report.containers.is_empty() && report.networks.is_empty() {
+        out.push(format!("stack `{stack}`: nothing to remove"));
+    }
+    out
+}
+
+/// The events of the JSON stream for what `down` removed.
+pub fn down_events(stack: &str, report: &DownReport) -> Vec<(&'static str, Value)> {
+    report
+        .networks
+        .iter()
+        .map(|n| ("network-removed", json!({"network": n})))
+        .chain(
+            report
+                .volumes
+                .iter()
+                .map(|v| ("volume-removed", json!({"volume": v}))),
+        )
+        .chain(std::iter::once(("done", json!({"stack": stack}))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_container_says_its_service_and_the_help() {
+        let e = OpEvent::Container {
+            name: "s-web-1".into(),
+            service: "web".into(),
+            did: Did::Failed(EngineError::PortAllocated {
+                message: "port is already allocated".into(),
+            }),
+        };
+        let text = lines(&e).unwrap_or_default();
+        assert!(text.starts_with("error: service `web`: "), "{text}");
+        assert!(text.contains("\n  help: another process"), "{text}");
+        assert_eq!(event(&e).map(|(name, _)| name), Some("container"));
+    }
+}
