@@ -447,7 +447,7 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
         detach: args.detach,
         remove: args.rm,
         up: stackr_ops::UpOptions {
-            lock_wait: crate::lifecycle::LOCK_WAIT,
+            lock_wait: crate::engine::LOCK_WAIT,
             ..Default::default()
         },
     };
@@ -464,7 +464,7 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
             render_event(&Reporter::Plain, e);
         };
         let (cancelled, interrupts) =
-            crate::lifecycle::graceful_interrupts_until(Some(streaming.clone()));
+            crate::engine::graceful_interrupts_until(Some(streaming.clone()));
         let r = stackr_ops::run(
             engine,
             stack,

@@ -1,12 +1,16 @@
 //! The engine edge of a command: a runtime, a connected engine, and what the operations need
 //! from this machine (`context`: env files, secret values, the probe runner, who we are).
 
+use std::time::Duration;
+
 use stackr_docker::DockerEngine;
+use stackr_ops::{OpEvent, UpOptions};
 use stackr_reconcile::apply::ProbeRunner;
 use stackr_spec::Stack;
 
 use crate::cli::Global;
 use crate::load::{stack_or_name, valid_stack};
+use crate::progress::{Reporter, render_event};
 use crate::render::Output;
 use crate::status::{CliError, CmdResult};
 
@@ -106,4 +110,64 @@ pub fn context(stack: &Stack) -> Result<stackr_ops::Context, CliError> {
         probe: probe(),
         holder: holder(),
     })
+}
+
+/// How long a run waits for another's lock.
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// The first Ctrl-C turns the receiver true (an operation then stops once the engine calls in
+/// flight are answered); a second leaves at once. Abort the task when the operation is done.
+pub fn graceful_interrupts() -> (
+    tokio::sync::watch::Receiver<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    graceful_interrupts_until(None)
+}
+
+/// [`graceful_interrupts`], until `leave_now` turns true: from then on, Ctrl-C leaves at once
+/// (`run` once its one-off streams).
+pub fn graceful_interrupts_until(
+    leave_now: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> (
+    tokio::sync::watch::Receiver<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            if leave_now.is_some_and(|l| l.load(std::sync::atomic::Ordering::SeqCst)) {
+                std::process::exit(130);
+            }
+            let _ = cancel.send(true);
+            eprintln!(
+                "interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)"
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    (cancelled, task)
+}
+
+/// Pulls what the services need, plans, and applies the plan, holding the stack's lock when
+/// there is something to do: what `up` does before it waits or attaches. The first Ctrl-C
+/// stops it once the engine calls in flight are answered; a second leaves at once.
+pub async fn converge(
+    engine: &DockerEngine,
+    stack: &Stack,
+    opts: UpOptions,
+    reporter: &Reporter,
+) -> Result<(), CliError> {
+    let cx = context(stack)?;
+    let (cancelled, interrupts) = graceful_interrupts();
+    let sink = |e: OpEvent| render_event(reporter, e);
+    let result = stackr_ops::up(engine, stack, &cx, &opts, Some(cancelled), &sink).await;
+    interrupts.abort();
+    if let Err(e) = &result {
+        reporter.finish();
+        reporter.event("error", serde_json::json!({"message": e.to_string()}));
+    }
+    result?;
+    Ok(())
 }

@@ -13,7 +13,7 @@ use stackr_ops::UpOptions;
 use stackr_watch::WatchError;
 
 use crate::cli::{Global, WatchArgs};
-use crate::lifecycle::{LOCK_WAIT, converge};
+use crate::engine::{LOCK_WAIT, converge};
 use crate::load::valid_stack;
 use crate::progress::Reporter;
 use crate::render::Output;

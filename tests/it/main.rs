@@ -3,6 +3,7 @@
 // The fault trials say what they did, for the one reading a failure.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod architecture;
 mod book;
 mod cli;
 mod config;
