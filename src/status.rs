@@ -160,7 +160,7 @@ impl CliError {
     pub fn help(&self) -> Option<String> {
         match self {
             CliError::Host(h) => h.help(),
-            CliError::Engine { error, .. } => engine_help(error).map(String::from),
+            CliError::Engine { error, .. } => error.help().map(String::from),
             CliError::CannotMask { .. } => Some(
                 "run it where the stack file is, or pass `--no-mask` to show the logs as they are"
                     .into(),
@@ -171,11 +171,6 @@ impl CliError {
             _ => None,
         }
     }
-}
-
-/// The help of an engine error, when it has one.
-pub fn engine_help(e: &EngineError) -> Option<&'static str> {
-    e.help()
 }
 
 /// What a command returns.

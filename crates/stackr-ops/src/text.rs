@@ -4,9 +4,10 @@
 
 use serde_json::{Value, json};
 use stackr_engine::EngineError;
-use stackr_reconcile::apply::DownReport;
+use stackr_reconcile::apply::{ApplyError, DownReport};
+use stackr_reconcile::lock::LockError;
 
-use crate::{Did, OpEvent};
+use crate::{Did, OpError, OpEvent};
 
 /// "1 container", "3 containers".
 fn count(n: usize, what: &str) -> String {
@@ -151,6 +152,128 @@ pub fn down_events(stack: &str, report: &DownReport) -> Vec<(&'static str, Value
         )
         .chain(std::iter::once(("done", json!({"stack": stack}))))
         .collect()
+}
+
+/// Lines of text, each ended.
+#[derive(Default)]
+pub struct Text(pub String);
+
+impl Text {
+    pub fn line(&mut self, l: &str) {
+        self.0.push_str(l);
+        self.0.push('\n');
+    }
+
+    pub fn raw(&mut self, s: &str) {
+        self.0.push_str(s);
+    }
+
+    pub fn error(&mut self, e: &dyn std::fmt::Display) {
+        self.line(&format!("error: {e}"));
+    }
+
+    pub fn help(&mut self, h: Option<&str>) {
+        if let Some(h) = h {
+            self.line(&format!("  help: {h}"));
+        }
+    }
+
+    /// The last `n` lines of some output, quoted.
+    pub fn quoted(&mut self, title: &str, output: &str, n: usize) {
+        if output.trim().is_empty() {
+            return;
+        }
+        self.line(&format!("  {title}:"));
+        let all: Vec<&str> = output.lines().collect();
+        for l in &all[all.len().saturating_sub(n)..] {
+            self.line(&format!("  | {l}"));
+        }
+    }
+}
+
+fn op_error_into(t: &mut Text, e: &OpError) {
+    match e {
+        OpError::Plan { problems, .. } => {
+            for p in problems {
+                t.error(p);
+                t.help(p.help().as_deref());
+            }
+        }
+        OpError::Lock(l @ LockError::Busy { .. }) => {
+            t.error(l);
+            t.help(Some(
+                "wait for it to finish, or stop it; two runs on one stack at once would fight over its containers",
+            ));
+        }
+        OpError::Pull { service, error, .. } => engine_error_into(t, Some(service), error),
+        OpError::Apply(a) => apply_error_into(t, a),
+        OpError::Engine { error, .. } => {
+            t.error(e);
+            t.help(error.help());
+        }
+        OpError::Interrupted => t.line(&e.to_string()),
+        OpError::NoContainer { .. } => {
+            t.error(e);
+            t.help(Some("is the stack up? `stackr ps -a` lists its containers"));
+        }
+        OpError::Lock(_) | OpError::UnknownService { .. } => t.error(e),
+    }
+}
+
+fn engine_error_into(t: &mut Text, service: Option<&str>, e: &EngineError) {
+    t.line(&engine_error(service, e));
+}
+
+fn apply_error_into(t: &mut Text, e: &ApplyError) {
+    match e {
+        ApplyError::Engine {
+            context,
+            service,
+            error,
+        } => {
+            match service {
+                Some(s) => t.line(&format!("error: service `{s}`: {context}: {error}")),
+                None => t.line(&format!("error: {context}: {error}")),
+            }
+            t.help(error.help());
+        }
+        ApplyError::Build { error, .. } => {
+            t.error(e);
+            if let EngineError::BuildFailed { output, .. } = error {
+                t.quoted("its last output", output, 20);
+            }
+        }
+        ApplyError::PreBuild { output, .. } => {
+            t.error(e);
+            t.quoted("its output", output, 20);
+        }
+        ApplyError::Cancelled { .. } => t.error(e),
+        ApplyError::Dependency { output, .. } | ApplyError::NotReady { output, .. } => {
+            t.error(e);
+            if let Some(out) = output {
+                t.quoted("its last health check said", out, 10);
+            }
+        }
+        ApplyError::Reconcile(r) => {
+            t.error(r);
+            t.help(r.help().as_deref());
+        }
+    }
+}
+
+/// The lines of an operation's error: each problem with its help, the output that explains a
+/// failed build or health check.
+pub fn op_error(e: &OpError) -> String {
+    let mut t = Text::default();
+    op_error_into(&mut t, e);
+    t.0
+}
+
+/// The lines of an apply error.
+pub fn apply_error(e: &ApplyError) -> String {
+    let mut t = Text::default();
+    apply_error_into(&mut t, e);
+    t.0
 }
 
 #[cfg(test)]
