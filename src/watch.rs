@@ -96,9 +96,13 @@ pub async fn run(
     let sink = |e: WatchEvent| render(&e, &cwd);
     // Ctrl-C ends the watch, also while an action runs (the action sees it too and stops).
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    // A second Ctrl-C leaves at once (an action that hangs would otherwise hold the watch).
     let interrupts = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             let _ = stop_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
         }
     });
     let session = Session {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use stackr_engine::{ContainerState, Engine, EngineError, EventKind};
+use stackr_engine::{ContainerState, Engine, EngineError, EventKind, LABEL_HELPER};
 use stackr_reconcile::plan::PlanOptions;
 use stackr_spec::{MountSource, Stack, WatchAction};
 use thiserror::Error;
@@ -31,6 +31,8 @@ const QUIET: Duration = Duration::from_millis(3);
 const MAX_BATCH: Duration = Duration::from_millis(200);
 /// How long the loop waits before asking again for an engine that went away.
 const ENGINE_RETRY: Duration = Duration::from_secs(1);
+/// How long it waits before opening again an event stream that ended while the engine is there.
+const REOPEN_PAUSE: Duration = Duration::from_millis(100);
 
 /// What the watch loop needs from its caller.
 pub trait Host: Send + Sync {
@@ -259,25 +261,33 @@ pub async fn watch<E: Engine, H: Host>(
                     tokio::time::sleep(ENGINE_RETRY).await;
                     if let Ok(s) = engine.events(&w.stack.name).await {
                         events = s.fuse();
+                        // What started meanwhile is caught up.
+                        w.resume().await;
                     }
                 }
                 None => {
                     // The engine closed the stream (a restart of the daemon, say): said,
                     // then opened again, without spinning while the engine is away.
-                    if let Err(e) = engine.info().await {
-                        if !engine_lost {
+                    match engine.info().await {
+                        Err(e) if !engine_lost => {
                             sink(WatchEvent::EngineLost(e));
                             engine_lost = true;
                         }
-                        tokio::time::sleep(ENGINE_RETRY).await;
+                        Err(_) => {}
+                        // Still there: a stream that keeps ending must not spin the loop.
+                        Ok(_) => tokio::time::sleep(REOPEN_PAUSE).await,
                     }
-                    if let Ok(s) = engine.events(&w.stack.name).await {
-                        events = s.fuse();
-                        if engine_lost {
-                            sink(WatchEvent::EngineBack);
-                            engine_lost = false;
-                            w.refresh_targets().await;
+                    match engine.events(&w.stack.name).await {
+                        Ok(s) => {
+                            events = s.fuse();
+                            if engine_lost {
+                                sink(WatchEvent::EngineBack);
+                                engine_lost = false;
+                            }
+                            // Containers the daemon started again have lost what was synced.
+                            w.resume().await;
                         }
+                        Err(_) => tokio::time::sleep(ENGINE_RETRY).await,
                     }
                 }
             },
@@ -311,6 +321,14 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
             FsEvent::Changed(ps) => paths.extend(ps),
             FsEvent::Error(e) => (self.sink)(WatchEvent::WatcherError(e)),
         }
+    }
+
+    /// After the event stream was opened again: the targets read again, and every one caught
+    /// up (containers may have started meanwhile, or come back with a restarted daemon).
+    async fn resume(&mut self) {
+        self.refresh_targets().await;
+        let services = self.rules.services();
+        self.catch_up_all(&services).await;
     }
 
     /// A container started, died or went: the targets are read again, and one that started
@@ -359,7 +377,8 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
             let Some(svc) = c.service().map(String::from) else {
                 continue;
             };
-            if c.state != ContainerState::Running {
+            // One-offs (`stackr run`) are the user's: watch neither syncs nor restarts them.
+            if c.state != ContainerState::Running || c.labels.contains_key(LABEL_HELPER) {
                 continue;
             }
             let Some(s) = self.stack.services.get(&svc) else {
@@ -548,7 +567,10 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
     async fn restart(&self, service: &str, why: Why) {
         let list = self.engine.list_containers(&self.stack.name).await;
         for c in list.iter().flatten() {
-            if c.service() != Some(service) || c.state != ContainerState::Running {
+            if c.service() != Some(service)
+                || c.state != ContainerState::Running
+                || c.labels.contains_key(LABEL_HELPER)
+            {
                 continue;
             }
             let started = Instant::now();

@@ -293,6 +293,14 @@ async fn losing_the_engine_is_said_and_the_watch_goes_on() {
         .filter(|e| matches!(e, WatchEvent::EngineLost(_)))
         .count();
     assert_eq!(lost, 1, "said once, not once a second: {events:#?}");
+    // Containers the daemon brought back are caught up again.
+    let back = events.iter().position(|e| *e == WatchEvent::EngineBack);
+    assert!(
+        back.is_some_and(|i| events[i..]
+            .iter()
+            .any(|e| matches!(e, WatchEvent::CaughtUp { .. }))),
+        "{events:#?}"
+    );
     assert_eq!(events.last(), Some(&WatchEvent::Stopped));
 }
 
@@ -307,7 +315,7 @@ async fn a_change_for_a_stopped_service_is_pending_until_it_starts() {
         if let Err(x) = stackr_ops::stop(engine, "w", &waves, None, &sink).await {
             panic!("{x}");
         }
-        wait_for(seen, "die seen", |_| true).await;
+        // The watch reads its targets again on the container's `die`.
         tokio::time::sleep(Duration::from_millis(100)).await;
         std::fs::write(root.join("site/index.html"), "later\n").unwrap_or_else(|x| panic!("{x}"));
         wait_for(
@@ -316,6 +324,50 @@ async fn a_change_for_a_stopped_service_is_pending_until_it_starts() {
             |e| matches!(e, WatchEvent::NotRunning { service, .. } if service == "web"),
         )
         .await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_one_off_of_the_service_is_neither_synced_nor_restarted() {
+    let dir = project("one-off", STACK);
+    let e = engine();
+    let root = dir.0.clone();
+    watching(&e, &dir.0, async |seen, engine| {
+        let run = stackr_ops::RunOptions {
+            service: "web".into(),
+            detach: true,
+            no_deps: true,
+            ..Default::default()
+        };
+        let Some(stack) = load(&root.join("stack.kdl")) else {
+            panic!("invalid stack")
+        };
+        let cx = Context {
+            base: Default::default(),
+            probe: ProbeRunner {
+                volume: "stackr-probe-test".into(),
+                image: "stackr-probe:test".into(),
+                binary: b"probe",
+            },
+            holder: "pid 1 on test".into(),
+        };
+        let started = stackr_ops::run(engine, &stack, &cx, &run, None, &|_| {}, &|_| {}).await;
+        assert!(started.is_ok(), "{started:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        engine.clear_calls();
+        std::fs::write(root.join("site/index.html"), "x\n").unwrap_or_else(|x| panic!("{x}"));
+        std::fs::write(root.join("conf/app.conf"), "a=3\n").unwrap_or_else(|x| panic!("{x}"));
+        wait_for(seen, "restarted", |e| {
+            matches!(e, WatchEvent::Restarted { .. })
+        })
+        .await;
+        wait_for(seen, "synced", |e| matches!(e, WatchEvent::Synced { .. })).await;
+        let calls = engine.calls();
+        assert!(
+            !calls.iter().any(|c| c.contains("w-web-run-1")),
+            "the one-off was touched: {calls:?}"
+        );
     })
     .await;
 }
