@@ -454,17 +454,10 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
         stackr_ops::known(stack, std::slice::from_ref(&args.service))?;
         let cx = crate::engine::context(stack)?;
-        // Ctrl-C is graceful while the dependencies come up, and leaves at once once the
-        // one-off streams (as `docker run` attached).
-        let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sink = |e: OpEvent| {
-            if matches!(e, OpEvent::OneOffStarted { .. }) {
-                streaming.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-            render_event(&Reporter::Plain, e);
-        };
-        let (cancelled, interrupts) =
-            crate::engine::graceful_interrupts_until(Some(streaming.clone()));
+        // Ctrl-C: the dependencies' engine calls finish, or the one-off is stopped (and with
+        // `--rm` removed); a second leaves at once.
+        let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
+        let (cancelled, interrupts) = crate::engine::graceful_interrupts();
         let r = stackr_ops::run(
             engine,
             stack,

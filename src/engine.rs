@@ -121,23 +121,9 @@ pub fn graceful_interrupts() -> (
     tokio::sync::watch::Receiver<bool>,
     tokio::task::JoinHandle<()>,
 ) {
-    graceful_interrupts_until(None)
-}
-
-/// [`graceful_interrupts`], until `leave_now` turns true: from then on, Ctrl-C leaves at once
-/// (`run` once its one-off streams).
-pub fn graceful_interrupts_until(
-    leave_now: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-) -> (
-    tokio::sync::watch::Receiver<bool>,
-    tokio::task::JoinHandle<()>,
-) {
     let (cancel, cancelled) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            if leave_now.is_some_and(|l| l.load(std::sync::atomic::Ordering::SeqCst)) {
-                std::process::exit(130);
-            }
             let _ = cancel.send(true);
             eprintln!(
                 "interrupted: finishing the engine calls in flight (Ctrl-C again to leave now)"

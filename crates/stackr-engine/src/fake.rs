@@ -761,6 +761,9 @@ impl Engine for FakeEngine {
         id: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<LogChunk>>> {
+        // Subscribed before the state is read: a `die` in between is not missed.
+        let mut rx = self.events.subscribe();
+        let mut gone = self.gone.subscribe();
         let (id, name, state) = self.with_container(id, |c| {
             (c.info.id.clone(), c.info.name.clone(), c.info.state)
         })?;
@@ -774,8 +777,6 @@ impl Engine for FakeEngine {
         }
         // Followed, as the daemon does: the stream ends when the container stops or goes,
         // or when the daemon goes away.
-        let mut rx = self.events.subscribe();
-        let mut gone = self.gone.subscribe();
         let ended = async move {
             loop {
                 tokio::select! {

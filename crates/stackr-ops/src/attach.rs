@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use stackr_engine::{Engine, EngineError, EventKind};
+use stackr_engine::{ContainerState, Engine, EngineError, EventKind, LABEL_HELPER};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::logs::LogLine;
@@ -71,13 +71,15 @@ pub async fn attach<E: Engine>(
 ) -> Result<AttachEnd, EngineError> {
     let following = crate::follow(engine, stack, &opts.services, None, false, logs);
     futures::pin_mut!(following);
-    let exits = first_exit(engine, stack, opts.abort.as_ref());
+    let exits = first_exit(engine, stack, opts.abort.as_ref(), &opts.services);
     tokio::select! {
         r = &mut following => {
             r?;
             // Every container ended: with `--exit-code-from`, its code.
             let code = match &opts.abort {
-                Some(abort) => exited(engine, stack, abort).await?.map_or(0, |(_, code)| code),
+                Some(abort) => exited(engine, stack, abort, &opts.services)
+                    .await?
+                    .map_or(0, |(_, code)| code),
                 None => 0,
             };
             Ok(AttachEnd::Ended { code })
@@ -85,7 +87,15 @@ pub async fn attach<E: Engine>(
         exit = exits => {
             let (container, code) = exit?;
             sink(OpEvent::StackStopping { because: Some(container.clone()), code: Some(code) });
-            crate::stop(engine, stack, waves, opts.stop_timeout, sink).await?;
+            // Ctrl-C while it stops kills what still runs.
+            tokio::select! {
+                r = crate::stop(engine, stack, waves, opts.stop_timeout, sink) => r?,
+                Some(()) = interrupts.recv() => {
+                    sink(OpEvent::Killing);
+                    kill_all(engine, stack).await?;
+                    return Ok(AttachEnd::Killed);
+                }
+            }
             // The last lines of the containers that stopped are still on their way.
             let _ = tokio::time::timeout(LAST_LINES, &mut following).await;
             Ok(AttachEnd::Exited { container, code })
@@ -105,12 +115,13 @@ pub async fn attach<E: Engine>(
     }
 }
 
-/// The first container to exit that `abort` names, with its code; pending forever without
-/// `abort`.
+/// The first container to exit that `abort` names (of the followed `services`, all when
+/// empty; never a one-off or a helper), with its code; pending forever without `abort`.
 async fn first_exit<E: Engine>(
     engine: &E,
     stack: &str,
     abort: Option<&Abort>,
+    services: &[String],
 ) -> Result<(String, i32), EngineError> {
     let Some(abort) = abort else {
         return std::future::pending().await;
@@ -122,7 +133,7 @@ async fn first_exit<E: Engine>(
         Err(e) => return gone_or_pending(engine, e).await,
     };
     // It may have exited before the events were subscribed (a quick one-shot).
-    if let Ok(Some(found)) = exited(engine, stack, abort).await {
+    if let Ok(Some(found)) = exited(engine, stack, abort, services).await {
         return Ok(found);
     }
     while let Some(ev) = events.next().await {
@@ -130,19 +141,32 @@ async fn first_exit<E: Engine>(
             Ok(ev) => ev,
             Err(e) => return gone_or_pending(engine, e).await,
         };
-        if let EventKind::Die { exit_code } = ev.kind {
-            let matches = match abort {
-                Abort::ExitOf(svc) => ev.service.as_deref() == Some(svc.as_str()),
-                Abort::AnyExit => true,
-            };
-            if matches {
-                return Ok((ev.container_name, code_of(exit_code)));
-            }
+        if let EventKind::Die { exit_code } = ev.kind
+            && counts(abort, services, ev.service.as_deref())
+            && !is_helper(engine, &ev.container_id).await
+        {
+            return Ok((ev.container_name, code_of(exit_code)));
         }
     }
     // The stream ended: an engine that went away is an error; else the logs decide.
     engine.info().await?;
     std::future::pending().await
+}
+
+/// Whether an exit of a container of `service` ends an attached `up`.
+fn counts(abort: &Abort, services: &[String], service: Option<&str>) -> bool {
+    let Some(service) = service else {
+        return false;
+    };
+    match abort {
+        Abort::ExitOf(svc) => service == svc,
+        Abort::AnyExit => services.is_empty() || services.iter().any(|s| s == service),
+    }
+}
+
+/// A one-off or a helper of stackr's (its exit ends nothing).
+async fn is_helper<E: Engine>(engine: &E, id: &str) -> bool {
+    matches!(engine.inspect_container(id).await, Ok(Some(c)) if c.labels.contains_key(LABEL_HELPER))
 }
 
 /// The engine's error when it went away; else never (the logs decide how attach ends).
@@ -153,18 +177,20 @@ async fn gone_or_pending<E: Engine, T>(engine: &E, error: EngineError) -> Result
     std::future::pending().await
 }
 
-/// The first container (of the service `abort` names, or any) that has exited.
+/// The first service container (of the service `abort` names, or of the followed ones) that
+/// has exited; one-offs and helpers do not count.
 async fn exited<E: Engine>(
     engine: &E,
     stack: &str,
     abort: &Abort,
+    services: &[String],
 ) -> Result<Option<(String, i32)>, EngineError> {
-    let service = match abort {
-        Abort::ExitOf(s) => Some(s.as_str()),
-        Abort::AnyExit => None,
-    };
-    let found = crate::first_exited(engine, stack, service).await?;
-    Ok(found.map(|(name, code)| (name, code_of(code))))
+    let list = engine.list_containers(stack).await?;
+    Ok(list
+        .into_iter()
+        .filter(|c| c.state == ContainerState::Exited && !c.labels.contains_key(LABEL_HELPER))
+        .filter(|c| counts(abort, services, c.service()))
+        .find_map(|c| Some((c.name, code_of(c.exit_code?)))))
 }
 
 fn code_of(exit_code: i64) -> i32 {

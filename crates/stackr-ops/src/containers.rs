@@ -38,8 +38,8 @@ pub enum Did {
     Failed(EngineError),
 }
 
-/// The chosen services' containers (all when `services` is empty), in start order; an
-/// unknown service is an error.
+/// The chosen services' containers (all when `services` is empty; never one-offs), in start
+/// order; an unknown service is an error.
 pub async fn containers<E: Engine>(
     engine: &E,
     stack: &Stack,
@@ -53,9 +53,11 @@ pub async fn containers<E: Engine>(
             context: "cannot list the stack's containers".into(),
             error,
         })?;
+    // One-offs (`stackr run`) are not the service's: `start` must not run an old one again.
     list.retain(|c| {
-        c.service()
-            .is_some_and(|s| services.is_empty() || services.iter().any(|x| x == s))
+        !c.labels.contains_key(stackr_engine::LABEL_HELPER)
+            && c.service()
+                .is_some_and(|s| services.is_empty() || services.iter().any(|x| x == s))
     });
     let order: Vec<&String> = stack.waves.iter().flatten().collect();
     list.sort_by_key(|c| {

@@ -32,7 +32,7 @@ pub use error::OpError;
 pub use logs::{LogLine, MIN_MASKED, Mask, follow, follow_events, logs};
 pub use ps::{PsRow, ps, stacks};
 pub use run::{RunEnd, RunOptions, run};
-pub use stop::{first_exited, stop};
+pub use stop::stop;
 pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, up};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
@@ -95,10 +95,7 @@ pub enum OpEvent {
     },
     /// Interrupted again while stopping: what still runs is killed.
     Killing,
-    /// `run` started its one-off: from now on its output streams.
-    OneOffStarted {
-        name: String,
-    },
+
     /// `stop`, `start`, `restart`, `kill` or `rm` acted on a container.
     Container {
         name: String,

@@ -59,6 +59,9 @@ pub async fn follow<E: Engine>(
     let containers = engine.list_containers(stack).await?;
     let mut all: SelectAll<BoxStream<'static, Item>> = SelectAll::new();
     let mut active: BTreeSet<String> = BTreeSet::new();
+    // Containers that started again while their old stream was still open.
+    let mut restarted: std::collections::BTreeMap<String, (String, String)> =
+        std::collections::BTreeMap::new();
     let opts = LogOptions {
         follow: true,
         tail,
@@ -85,6 +88,15 @@ pub async fn follow<E: Engine>(
                     Some(Item::Chunk(line)) => sink(line),
                     Some(Item::End(id)) => {
                         active.remove(&id);
+                        // It started again before its old stream ended: followed again.
+                        if let Some((name, service)) = restarted.remove(&id) {
+                            let again = LogOptions { tail: Some(0), ..opts.clone() };
+                            if let Ok(stream) = engine.logs(&id, &again).await {
+                                active.insert(id.clone());
+                                all.push(tagged(id, name, service, stream));
+                                continue;
+                            }
+                        }
                         if active.is_empty() {
                             // Every container ended, or the engine went away with them.
                             engine.info().await?;
@@ -108,7 +120,9 @@ pub async fn follow<E: Engine>(
                         continue;
                     }
                 };
-                if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) && !active.contains(&ev.container_id) {
+                if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) && active.contains(&ev.container_id) {
+                    restarted.insert(ev.container_id.clone(), (ev.container_name.clone(), ev.service.clone().unwrap_or_default()));
+                } else if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) {
                     let again = LogOptions { tail: Some(0), ..opts.clone() };
                     if let Ok(stream) = engine.logs(&ev.container_id, &again).await {
                         active.insert(ev.container_id.clone());
@@ -132,7 +146,8 @@ pub async fn follow_events<E: Engine>(
     loop {
         let mut stream = engine.events(stack).await?;
         while let Some(ev) = stream.next().await {
-            let ev = ev?;
+            // A broken stream with the engine still there is opened again.
+            let Ok(ev) = ev else { break };
             let chosen =
                 services.is_empty() || ev.service.as_ref().is_some_and(|s| services.contains(s));
             if chosen {
@@ -140,8 +155,12 @@ pub async fn follow_events<E: Engine>(
             }
         }
         engine.info().await?;
+        tokio::time::sleep(REOPEN_PAUSE).await;
     }
 }
+
+/// How long before a stream that ended with the engine still there is opened again.
+const REOPEN_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Values shorter than this are not masked: they would hide ordinary words.
 pub const MIN_MASKED: usize = 4;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use stackr_engine::{ContainerState, Engine, EngineError, LogChunk, LogOptions};
 use stackr_reconcile::apply::{ApplyError, fill_secrets, link_secrets};
-use stackr_reconcile::desired::{OneOff, one_off_name, one_off_spec};
+use stackr_reconcile::desired::{DesiredContainer, OneOff, one_off_name, one_off_spec};
 use stackr_reconcile::plan::PlanOptions;
 use stackr_spec::Stack;
 use tokio::sync::watch;
@@ -52,7 +52,9 @@ fn engine_error(context: &str, service: &str, error: EngineError) -> OpError {
 }
 
 /// Runs a one-off container of `opts.service`: `output` gets what it writes, `sink` what
-/// bringing up its dependencies does, and `cancel` stops that as it stops `up`.
+/// bringing up its dependencies does. `cancel` stops that as it stops `up`; once the one-off
+/// runs, it stops the one-off (with its grace period), which `run` then removes with
+/// `remove`, and ends as interrupted.
 pub async fn run<E: Engine>(
     engine: &E,
     stack: &Stack,
@@ -68,22 +70,67 @@ pub async fn run<E: Engine>(
             service: opts.service.clone(),
         });
     };
-    let deps: Vec<String> = service
-        .depends_on
-        .iter()
-        .map(|d| d.service.value.clone())
-        .collect();
-    let mut base = cx.base.clone();
-    if !opts.no_deps && !deps.is_empty() {
-        let up = UpOptions {
-            plan: PlanOptions {
-                services: deps,
-                ..opts.up.plan.clone()
-            },
-            ..opts.up.clone()
-        };
-        base = crate::up(engine, stack, cx, &up, cancel, sink).await?.1;
+    let base = dependencies(engine, stack, cx, opts, cancel.clone(), sink).await?;
+    let interrupted = |c: &Option<watch::Receiver<bool>>| c.as_ref().is_some_and(|c| *c.borrow());
+    if interrupted(&cancel) {
+        return Err(OpError::Interrupted);
     }
+    let want = one_off(engine, stack, service, opts, &base).await?;
+    let name = want.spec.name.clone();
+    let id = create_and_start(engine, stack, &want, &opts.service, &cancel).await?;
+    if opts.detach {
+        return Ok(RunEnd::Detached { name });
+    }
+    let (code, stopped) = stream(engine, &id, output, cancel).await;
+    if opts.remove {
+        remove(engine, &id, &want).await;
+    }
+    if stopped {
+        return Err(OpError::Interrupted);
+    }
+    Ok(RunEnd::Exited { name, code })
+}
+
+/// Brings up what the service depends on (unless `no_deps`); the inputs to make its spec with.
+async fn dependencies<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    cx: &Context,
+    opts: &RunOptions,
+    cancel: Option<watch::Receiver<bool>>,
+    sink: Sink<'_>,
+) -> Result<stackr_reconcile::desired::Inputs, OpError> {
+    let deps: Vec<String> = stack
+        .services
+        .get(&opts.service)
+        .map(|s| {
+            s.depends_on
+                .iter()
+                .map(|d| d.service.value.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if opts.no_deps || deps.is_empty() {
+        return Ok(cx.base.clone());
+    }
+    let up = UpOptions {
+        plan: PlanOptions {
+            services: deps,
+            ..opts.up.plan.clone()
+        },
+        ..opts.up.clone()
+    };
+    Ok(crate::up(engine, stack, cx, &up, cancel, sink).await?.1)
+}
+
+/// The one-off's desired container: the next free `{stack}-{service}-run-N`.
+async fn one_off<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    service: &stackr_spec::Service,
+    opts: &RunOptions,
+    base: &stackr_reconcile::desired::Inputs,
+) -> Result<DesiredContainer, OpError> {
     let svc = opts.service.as_str();
     let existing = engine
         .list_containers(&stack.name)
@@ -100,47 +147,98 @@ pub async fn run<E: Engine>(
         number,
         ..opts.one_off.clone()
     };
-    let want = one_off_spec(stack, service, &one, &base).map_err(ApplyError::from)?;
-    let name = want.spec.name.clone();
+    Ok(one_off_spec(stack, service, &one, base).map_err(ApplyError::from)?)
+}
+
+/// Fills its secrets volume, creates and starts it; on a failure (or a cancel before it
+/// starts), what was made goes again.
+async fn create_and_start<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    want: &DesiredContainer,
+    svc: &str,
+    cancel: &Option<watch::Receiver<bool>>,
+) -> Result<String, OpError> {
+    let name = &want.spec.name;
     if !want.secrets.is_empty() {
-        fill_secrets(engine, &stack.name, &want)
+        fill_secrets(engine, &stack.name, want)
             .await
             .map_err(|e| engine_error("cannot fill its secrets volume", svc, e))?;
     }
-    let id = engine
-        .create_container(&want.spec)
-        .await
-        .map_err(|e| engine_error(&format!("cannot create {name}"), svc, e))?;
-    let started = start(engine, &id, &want).await;
-    if let Err(e) = started {
-        let _ = engine.remove_container(&id).await;
-        return Err(engine_error(&format!("cannot start {name}"), svc, e));
-    }
-    sink(crate::OpEvent::OneOffStarted { name: name.clone() });
-    if opts.detach {
-        return Ok(RunEnd::Detached { name });
-    }
-    let code = wait(engine, &id, output).await;
-    if opts.remove {
-        let _ = engine.remove_container(&id).await;
-        if !want.secrets.is_empty() {
-            let volume = stackr_reconcile::desired::secrets_volume(&name);
-            let _ = engine.remove_volume(&volume).await;
+    let id = match engine.create_container(&want.spec).await {
+        Ok(id) => id,
+        Err(e) => {
+            remove_secrets(engine, want).await;
+            return Err(engine_error(&format!("cannot create {name}"), svc, e));
+        }
+    };
+    let started = async {
+        if cancel.as_ref().is_some_and(|c| *c.borrow()) {
+            return Err(None);
+        }
+        if want.secrets.iter().any(|f| f.link.is_some()) {
+            link_secrets(engine, &id, &want.secrets)
+                .await
+                .map_err(Some)?;
+        }
+        engine.start_container(&id).await.map_err(Some)
+    };
+    match started.await {
+        Ok(()) => Ok(id),
+        Err(e) => {
+            remove(engine, &id, want).await;
+            Err(match e {
+                Some(e) => engine_error(&format!("cannot start {name}"), svc, e),
+                None => OpError::Interrupted,
+            })
         }
     }
-    Ok(RunEnd::Exited { name, code })
 }
 
-/// Links its secrets outside `/run/secrets` and starts it.
-async fn start<E: Engine>(
+/// Its output until it ends, and its exit code; a cancel meanwhile stops it (the flag says
+/// so) and its last output still comes.
+async fn stream<E: Engine>(
     engine: &E,
     id: &str,
-    want: &stackr_reconcile::desired::DesiredContainer,
-) -> Result<(), EngineError> {
-    if want.secrets.iter().any(|f| f.link.is_some()) {
-        link_secrets(engine, id, &want.secrets).await?;
+    output: &(dyn Fn(LogChunk) + Send + Sync),
+    cancel: Option<watch::Receiver<bool>>,
+) -> (Option<i64>, bool) {
+    let waiting = wait(engine, id, output);
+    futures::pin_mut!(waiting);
+    let cancelled = async {
+        // A dropped sender is no cancel.
+        if let Some(mut c) = cancel
+            && c.wait_for(|v| *v).await.is_ok()
+        {
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        code = &mut waiting => (code, false),
+        () = cancelled => {
+            let _ = engine.stop_container(id, None).await;
+            (waiting.await, true)
+        }
     }
-    engine.start_container(id).await
+}
+
+/// Removes it (stopped first when it still runs) and its secrets volume.
+async fn remove<E: Engine>(engine: &E, id: &str, want: &DesiredContainer) {
+    if let Ok(Some(c)) = engine.inspect_container(id).await
+        && c.state == ContainerState::Running
+    {
+        let _ = engine.stop_container(id, None).await;
+    }
+    let _ = engine.remove_container(id).await;
+    remove_secrets(engine, want).await;
+}
+
+async fn remove_secrets<E: Engine>(engine: &E, want: &DesiredContainer) {
+    if !want.secrets.is_empty() {
+        let volume = stackr_reconcile::desired::secrets_volume(&want.spec.name);
+        let _ = engine.remove_volume(&volume).await;
+    }
 }
 
 /// Streams its output until it ends; its exit code, read from the container (its `die`

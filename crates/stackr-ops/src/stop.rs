@@ -1,4 +1,4 @@
-//! Stopping a stack (dependents first), and which container ended an attached `up`.
+//! Stopping a stack (dependents first).
 
 use std::time::Duration;
 
@@ -35,18 +35,4 @@ pub async fn stop<E: Engine>(
         }
     }
     Ok(())
-}
-
-/// The first container (of `service`, or any) that has exited, with its exit code.
-pub async fn first_exited<E: Engine>(
-    engine: &E,
-    stack: &str,
-    service: Option<&str>,
-) -> stackr_engine::Result<Option<(String, i64)>> {
-    let list = engine.list_containers(stack).await?;
-    Ok(list
-        .into_iter()
-        .filter(|c| c.state == ContainerState::Exited)
-        .filter(|c| service.is_none_or(|s| c.service() == Some(s)))
-        .find_map(|c| Some((c.name, c.exit_code?))))
 }

@@ -36,8 +36,7 @@ pub fn lines(e: &OpEvent) -> Option<String> {
         OpEvent::Step(_)
         | OpEvent::PullStarted { .. }
         | OpEvent::PullFinished { .. }
-        | OpEvent::Applying { .. }
-        | OpEvent::OneOffStarted { .. } => return None,
+        | OpEvent::Applying { .. } => return None,
         OpEvent::Warning(w) => format!("warning: {w}"),
         OpEvent::PullFailed { service, error, .. } => engine_error(Some(service), error),
         OpEvent::UpToDate { stack, containers } => format!(
@@ -106,7 +105,6 @@ pub fn event(e: &OpEvent) -> Option<(&'static str, Value)> {
             ("stack-stopping", json!({"because": because, "code": code}))
         }
         OpEvent::Killing => ("killing", json!({})),
-        OpEvent::OneOffStarted { name } => ("one-off-started", json!({"container": name})),
         OpEvent::Container { name, service, did } => (
             "container",
             json!({"container": name, "service": service, "did": did_word(did)}),

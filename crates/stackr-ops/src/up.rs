@@ -170,12 +170,13 @@ async fn wait<E: Engine>(
     let ready = wait_ready(engine, desired, &opts.plan.services, timeout, &on_step);
     // Waiting changes nothing: a cancel ends it at once.
     let cancelled = async {
-        match cancel {
-            Some(mut c) => {
-                let _ = c.wait_for(|v| *v).await;
-            }
-            None => std::future::pending().await,
+        // A dropped sender is no cancel.
+        if let Some(mut c) = cancel
+            && c.wait_for(|v| *v).await.is_ok()
+        {
+            return;
         }
+        std::future::pending::<()>().await
     };
     tokio::select! {
         r = ready => Ok(r?),

@@ -326,10 +326,14 @@ async fn follow_says_so_when_the_daemon_goes_away() {
     up(&e, &s, &opts())
         .await
         .unwrap_or_else(|err| panic!("{err}"));
-    // The streams end, as they do when the daemon goes: that is not a quiet end.
-    e.go_away();
+    // The streams end while followed, as they do when the daemon goes: not a quiet end.
     let sink = |_: stackr_ops::LogLine| {};
-    let r = stackr_ops::follow(&e, "shop", &[], None, false, &sink).await;
+    let follow = stackr_ops::follow(&e, "shop", &[], None, false, &sink);
+    let away = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        e.go_away();
+    };
+    let (r, ()) = tokio::join!(follow, away);
     assert!(
         matches!(r, Err(stackr_engine::EngineError::Unreachable { .. })),
         "{r:?}"
@@ -906,11 +910,20 @@ async fn a_cancel_ends_the_wait_of_up_wait_at_once() {
         ..Behaviour::default()
     });
     let s = stack(SHOP, &dir);
+    let only_db = PlanOptions {
+        services: vec!["db".into()],
+        ..PlanOptions::default()
+    };
+    // Up first, so that the `up --wait` below has nothing to apply: the cancel lands in the wait.
+    let first = UpOptions {
+        plan: only_db.clone(),
+        ..opts()
+    };
+    up(&e, &s, &first)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let o = UpOptions {
-        plan: PlanOptions {
-            services: vec!["db".into()],
-            ..PlanOptions::default()
-        },
+        plan: only_db,
         wait: Some(Duration::from_secs(60)),
         ..opts()
     };
@@ -929,5 +942,111 @@ async fn a_cancel_ends_the_wait_of_up_wait_at_once() {
         "{:?}",
         started.elapsed()
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn an_old_one_off_that_exited_does_not_end_an_attached_up() {
+    let dir = context_dir("attach-one-off");
+    let e = engine();
+    let s = stack(WITH_JOB, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    // A `stackr run` of job that exited with 7.
+    e.set_behaviour(Behaviour {
+        exit_codes: BTreeMap::from([("job".to_string(), 7)]),
+        ..Behaviour::default()
+    });
+    let run = stackr_ops::RunOptions {
+        service: "job".into(),
+        no_deps: true,
+        up: opts(),
+        ..Default::default()
+    };
+    let ran = stackr_ops::run(&e, &s, &cx(), &run, None, &|_| {}, &|_| {}).await;
+    assert!(
+        matches!(ran, Ok(stackr_ops::RunEnd::Exited { code: Some(7), .. })),
+        "{ran:?}"
+    );
+    let o = stackr_ops::AttachOptions {
+        abort: Some(stackr_ops::Abort::AnyExit),
+        ..Default::default()
+    };
+    let (end, _, _) = attach_with(&e, &s, &o, async |tx| {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = tx.send(());
+    })
+    .await;
+    assert_eq!(
+        end.ok(),
+        Some(stackr_ops::AttachEnd::Stopped),
+        "ended by Ctrl-C, not by the one-off"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_cancel_stops_a_running_one_off_and_rm_removes_it() {
+    let dir = context_dir("run-cancel");
+    let e = engine();
+    let s = stack(RUNS, &dir);
+    let o = run_opts(stackr_ops::RunOptions {
+        no_deps: true,
+        remove: true,
+        ..Default::default()
+    });
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    let context = cx();
+    let run = stackr_ops::run(&e, &s, &context, &o, Some(cancelled), &|_| {}, &|_| {});
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = cancel.send(true);
+    };
+    let (r, ()) = tokio::join!(run, interrupt);
+    assert!(matches!(r, Err(OpError::Interrupted)), "{r:?}");
+    assert!(
+        !e.container_states().contains_key("r-job-run-1"),
+        "{:?}",
+        e.container_states()
+    );
+    assert!(
+        e.calls().contains(&"stop r-job-run-1".to_string()),
+        "stopped, with its grace"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn follow_follows_a_container_that_starts_again() {
+    let dir = context_dir("follow-restart");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let lines = Mutex::new(Vec::new());
+    let sink = |l: stackr_ops::LogLine| {
+        if let Ok(mut v) = lines.lock() {
+            v.push(l.container);
+        }
+    };
+    let follow = stackr_ops::follow(&e, "shop", &[], None, false, &sink);
+    let drive = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let list = e.list_containers("shop").await.unwrap_or_default();
+        if let Some(api) = list.iter().find(|c| c.name == "shop-api-1") {
+            let _ = e.stop_container(&api.id, None).await;
+            let _ = e.start_container(&api.id).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stackr_ops::stop(&e, "shop", &s.waves, None, &|_| {}).await
+    };
+    let (followed, stopped) = tokio::join!(follow, drive);
+    followed.unwrap_or_else(|err| panic!("{err}"));
+    stopped.unwrap_or_else(|err| panic!("{err}"));
+    let seen = lines.into_inner().unwrap_or_default();
+    let api = seen.iter().filter(|n| *n == "shop-api-1").count();
+    assert_eq!(api, 2, "its output before and after the restart: {seen:?}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -376,16 +376,16 @@ fn volume_path(
     name: &str,
     path: String,
 ) -> Result<(String, Option<String>), ReconcileError> {
-    match path.strip_prefix(&format!("{SECRETS_DIR}/")) {
-        Some(rel) => Ok((rel.to_string(), None)),
-        None if !path.split('/').any(|c| c == "..") => {
-            Ok((format!("{SECRETS_ELSEWHERE}{path}"), Some(path.clone())))
-        }
-        None => Err(ReconcileError::Unsupported {
+    if path.split('/').any(|c| c == "..") {
+        return Err(ReconcileError::Unsupported {
             service: service.to_string(),
             what: format!("{kind} `{name}` at `{path}`, a path with `..`"),
             help: "give it a `target` without `..`".into(),
-        }),
+        });
+    }
+    match path.strip_prefix(&format!("{SECRETS_DIR}/")) {
+        Some(rel) => Ok((rel.to_string(), None)),
+        None => Ok((format!("{SECRETS_ELSEWHERE}{path}"), Some(path.clone()))),
     }
 }
 
@@ -735,6 +735,10 @@ pub fn one_off_spec(
     spec.labels
         .insert(stackr_engine::LABEL_HELPER.into(), "run".into());
     spec.ports.clone_from(&one.ports);
+    // Not an answer to the service's name (as compose's `run` without `--use-aliases`).
+    for n in &mut spec.networks {
+        n.aliases.clear();
+    }
     spec.restart = "no".into();
     spec.restart_max_retries = None;
     spec.health = None;

@@ -162,6 +162,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         check_secret_refs(s, &names, diags);
         check_config_refs(s, &names, diags);
         check_external_files(s, &decls, diags);
+        check_file_targets(s, diags);
         check_read_only_targets(s, &decls, diags);
         check_env(s, &names, diags);
         check_pull_build(s, diags);
@@ -499,6 +500,50 @@ fn check_external_files(s: &Service, decls: &Declarations, diags: &mut Diagnosti
     }
 }
 
+/// Where a service's secrets and configs go: never through `..`, and never two at one path
+/// (the second would silently hide the first).
+fn check_file_targets(s: &Service, diags: &mut Diagnostics) {
+    let place = format!("service `{}`", s.name.value);
+    let targets = s
+        .secrets
+        .iter()
+        .map(|f| ("secret", f, f.secret_path()))
+        .chain(s.configs.iter().map(|f| ("config", f, f.config_path())));
+    let mut seen: BTreeMap<String, (&str, &str, Span)> = BTreeMap::new();
+    for (kind, f, path) in targets {
+        let span = f.target.as_ref().map_or(f.name.span, |t| t.span);
+        if path.split('/').any(|c| c == "..") {
+            diags.push(
+                Diagnostic::error(Problem::Other {
+                    message: format!(
+                        "{place}: {kind} `{}` goes to `{path}`, through `..`",
+                        f.name.value
+                    ),
+                })
+                .with_label(span, "`..` here")
+                .with_help("give it a `target` without `..`"),
+            );
+            continue;
+        }
+        match seen.get(&path) {
+            Some((other_kind, other, other_span)) => diags.push(
+                Diagnostic::error(Problem::Other {
+                    message: format!(
+                        "{place}: {kind} `{}` and {other_kind} `{other}` both go to `{path}`",
+                        f.name.value
+                    ),
+                })
+                .with_label(span, "the second")
+                .with_label(*other_span, "the first")
+                .with_help("give one of them another `target`"),
+            ),
+            None => {
+                seen.insert(path, (kind, &f.name.value, span));
+            }
+        }
+    }
+}
+
 /// A read-only root cannot take what is put into the container before it starts: a secret
 /// with a target outside `/run/secrets` (a link to its file), an inline config.
 fn check_read_only_targets(s: &Service, decls: &Declarations, diags: &mut Diagnostics) {
@@ -522,6 +567,8 @@ fn check_read_only_targets(s: &Service, decls: &Declarations, diags: &mut Diagno
                     )
             })
         })
+        // Under /run/secrets it is a file of the secrets volume itself: no link.
+        .filter(|f| !f.config_path().starts_with("/run/secrets/"))
         .map(|f| ("config", f, f.config_path()));
     for (kind, f, target) in linked_secrets.chain(inline_configs) {
         let span = f.target.as_ref().map_or(f.name.span, |t| t.span);
