@@ -94,9 +94,13 @@ pub async fn up<E: Engine>(
         wait(engine, &desired, opts, cancel, sink).await?;
         return Ok((p, inputs));
     }
-    let lock =
-        StackLock::acquire(engine, &stack.name, &cx.probe, &cx.holder, opts.lock_wait).await?;
-    let result = converge(engine, stack, cx, opts, cancel.clone(), sink).await;
+    let lock = StackLock::take(engine, &stack.name, &cx.probe, &cx.holder, opts.lock_wait).await?;
+    // The lock's container starts beside the work (the name is already held): a failed start
+    // only means that a crash of this run would leave the lock to go stale.
+    let (_, result) = tokio::join!(
+        lock.start(engine),
+        converge(engine, stack, cx, opts, cancel.clone(), sink)
+    );
     lock.release(engine).await;
     let (p, desired, inputs) = result?;
     wait(engine, &desired, opts, cancel, sink).await?;

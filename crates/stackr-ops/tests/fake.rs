@@ -1050,3 +1050,39 @@ async fn follow_follows_a_container_that_starts_again() {
     assert_eq!(api, 2, "its output before and after the restart: {seen:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn up_and_down_start_their_lock_so_that_a_dead_holder_releases_it() {
+    let dir = context_dir("lock-start");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    e.clear_calls();
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let down_opts = DownOptions {
+        lock_wait: Duration::from_millis(200),
+        ..DownOptions::default()
+    };
+    stackr_ops::down(&e, "shop", &s.waves, &cx(), &down_opts, &|_| {})
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    let lock_calls: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.ends_with("stackr-lock-shop"))
+        .collect();
+    assert_eq!(
+        lock_calls,
+        [
+            "create stackr-lock-shop",
+            "start stackr-lock-shop",
+            "create stackr-lock-shop",
+            "start stackr-lock-shop",
+        ],
+        "{calls:?}"
+    );
+    // Released: its container went with its connection.
+    assert!(!e.container_states().contains_key("stackr-lock-shop"));
+    let _ = std::fs::remove_dir_all(dir);
+}
