@@ -242,7 +242,7 @@ async fn info_reports_the_api_version_and_endpoint() {
     );
     assert!(!info.server_version.is_empty());
     assert_eq!(info.endpoint, engine.endpoint());
-    let negotiated = engine.api_version();
+    let negotiated = engine.api_version().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(negotiated.starts_with("1."), "{negotiated}");
 }
 

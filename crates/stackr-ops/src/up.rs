@@ -76,9 +76,14 @@ pub async fn up<E: Engine>(
     cancel: Option<watch::Receiver<bool>>,
     sink: Sink<'_>,
 ) -> Result<(Plan, Inputs), OpError> {
-    pull_images(engine, stack, &opts.plan.services, opts.pull, sink).await?;
+    // The images the plan observed decide what to pull (each looked at once); a pull means
+    // planning again with what the engine has now.
+    let (mut p, mut desired, mut inputs) = plan(engine, stack, cx, &opts.plan).await?;
+    let pulled = pull_images(engine, stack, &opts.plan, opts.pull, &inputs, sink).await?;
+    if pulled {
+        (p, desired, inputs) = plan(engine, stack, cx, &opts.plan).await?;
+    }
     // A plan with nothing to do needs no lock: nothing is changed.
-    let (p, desired, inputs) = plan(engine, stack, cx, &opts.plan).await?;
     let p = check(p)?;
     if !p.has_changes() {
         warn(&p, sink);
@@ -188,16 +193,19 @@ async fn wait<E: Engine>(
     }
 }
 
-/// Pulls the images of services that name one, as `pull` (or their `pull-policy`) asks.
-/// Images that a service of the stack builds are never pulled; with `services` given, only
-/// theirs are considered. Each image is looked at once, all at the same time.
+/// Pulls the images of services that name one, as `pull` (or their `pull-policy`) asks; an
+/// image is missing when the plan's observation (`inputs`) did not find it. Images that a
+/// service of the stack builds are never pulled; with services chosen, only theirs are
+/// considered. Returns whether it pulled any.
 async fn pull_images<E: Engine>(
     engine: &E,
     stack: &Stack,
-    services: &[String],
+    plan: &PlanOptions,
     when: Option<Pull>,
+    inputs: &Inputs,
     sink: Sink<'_>,
-) -> Result<(), OpError> {
+) -> Result<bool, OpError> {
+    let services = &plan.services;
     let built: Vec<String> = stack
         .services
         .values()
@@ -235,14 +243,12 @@ async fn pull_images<E: Engine>(
             .or_insert_with(|| (s.name.value.clone(), always));
         entry.1 |= always;
     }
-    let present = futures::future::join_all(wanted.iter().map(|(image, (_, always))| async move {
-        *always || matches!(engine.inspect_image(image).await, Ok(None))
-    }))
-    .await;
-    for ((image, (service, _)), pull) in wanted.into_iter().zip(present) {
-        if !pull {
+    let mut pulled = false;
+    for (image, (service, always)) in wanted {
+        if !always && inputs.image_ids.contains_key(&image) {
             continue;
         }
+        pulled = true;
         sink(OpEvent::PullStarted {
             service: service.clone(),
             image: image.clone(),
@@ -257,7 +263,7 @@ async fn pull_images<E: Engine>(
             })?;
         sink(OpEvent::PullFinished { service, image });
     }
-    Ok(())
+    Ok(pulled)
 }
 
 /// `build`: builds the images of the chosen services that have a `build` (all when

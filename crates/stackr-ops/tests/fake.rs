@@ -1086,3 +1086,43 @@ async fn up_and_down_start_their_lock_so_that_a_dead_holder_releases_it() {
     assert!(!e.container_states().contains_key("stackr-lock-shop"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn up_pulls_what_is_missing_and_only_that() {
+    let dir = context_dir("pull");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    e.clear_calls();
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        !e.calls().iter().any(|c| c.starts_with("pull")),
+        "present images are not pulled: {:?}",
+        e.calls()
+    );
+    // Missing: pulled (the fake's registry has nothing), and nothing else happens.
+    let ghost = stack(&SHOP.replace("nginx:1.27", "ghost:1"), &dir);
+    e.clear_calls();
+    let r = up(&e, &ghost, &opts()).await;
+    assert!(
+        matches!(&r, Err(OpError::Pull { image, service, .. }) if image == "ghost:1" && service == "web"),
+        "{r:?}"
+    );
+    assert!(
+        !e.calls()
+            .iter()
+            .any(|c| c.starts_with("create") || c.starts_with("remove")),
+        "{:?}",
+        e.calls()
+    );
+    // `--pull always`: pulled even when present.
+    let always = UpOptions {
+        pull: Some(stackr_ops::Pull::Always),
+        ..opts()
+    };
+    e.clear_calls();
+    let r = up(&e, &s, &always).await;
+    assert!(matches!(r, Err(OpError::Pull { .. })), "{r:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
