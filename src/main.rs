@@ -6,7 +6,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod check;
-mod cli;
 mod commands;
 mod config;
 mod engine;
@@ -25,6 +24,8 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::Parser;
+// The arguments (`stackr-cli`), named `cli` in the command modules.
+use stackr_cli as cli;
 
 fn main() -> ExitCode {
     // Output piped into `head` and closed early is not an error worth a panic message.

@@ -1,4 +1,6 @@
-//! Command-line arguments.
+//! stackr's command line: the arguments of every command, as clap definitions (uv's `uv-cli`
+//! is the model). The binary parses them and runs the command; help, shell completions, the
+//! man page and the book's command reference all come from these definitions.
 
 use std::path::PathBuf;
 
