@@ -138,16 +138,7 @@ pub fn port(global: &Global, args: &PortArgs, out: &Output) -> CmdResult {
 /// `stackr top`: the processes of the chosen services' running containers.
 pub fn top(global: &Global, args: &TopArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
-        let mut list = stackr_ops::containers(engine, stack, &args.services).await?;
-        list.retain(|c| c.state == ContainerState::Running);
-        let mut all = Vec::new();
-        for c in &list {
-            let p = engine
-                .top(&c.id)
-                .await
-                .map_err(|e| CliError::engine(c.service(), e))?;
-            all.push((c.name.clone(), p));
-        }
+        let all = stackr_ops::top(engine, stack, &args.services).await?;
         match args.format {
             TableFormat::Json => {
                 let v: Vec<_> = all
@@ -161,38 +152,13 @@ pub fn top(global: &Global, args: &TopArgs, out: &Output) -> CmdResult {
                     println!("{name}");
                     let mut rows = vec![p.titles.clone()];
                     rows.extend(p.rows.iter().cloned());
-                    print!("{}", table(&rows));
+                    print!("{}", stackr_ops::text::table(&rows));
                     println!();
                 }
             }
         }
         Ok(ExitStatus::Success)
     })
-}
-
-/// Aligned columns.
-pub fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0; cols];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 /// `stackr ls`: every stack on the engine, found by label; needs no stack file.
@@ -214,7 +180,7 @@ pub fn ls(args: &LsArgs) -> CmdResult {
                         states.iter().map(|(s, n)| format!("{s}({n})")).collect();
                     rows.push(vec![name.clone(), summary.join(", ")]);
                 }
-                print!("{}", table(&rows));
+                print!("{}", stackr_ops::text::table(&rows));
             }
         }
         Ok(ExitStatus::Success)
@@ -228,16 +194,7 @@ pub fn events(global: &Global, args: &EventsArgs, out: &Output) -> CmdResult {
         stackr_ops::known(stack, &args.services)?;
         let json = args.format == TableFormat::Json;
         let print = |ev: stackr_engine::Event| {
-            let action = match &ev.kind {
-                stackr_engine::EventKind::Create => "create".to_string(),
-                stackr_engine::EventKind::Start => "start".to_string(),
-                stackr_engine::EventKind::Die { exit_code } => {
-                    format!("die (exit code {exit_code})")
-                }
-                stackr_engine::EventKind::Health(h) => format!("health: {}", h.as_str()),
-                stackr_engine::EventKind::Destroy => "destroy".to_string(),
-                stackr_engine::EventKind::Other(a) => a.clone(),
-            };
+            let action = ev.kind.to_string();
             let mut o = std::io::stdout().lock();
             let _ = if json {
                 let v = json!({"time_ns": ev.time_nanos, "service": ev.service, "container": ev.container_name, "action": action});
@@ -299,13 +256,7 @@ fn write_output(chunk: LogChunk) {
 /// `stackr exec`: runs a command in a service's running container; its exit code is stackr's.
 pub fn exec(global: &Global, args: &ExecArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
-        let c = stackr_ops::one(engine, stack, &args.service, args.index).await?;
-        if c.state != ContainerState::Running {
-            return Err(CliError::Other {
-                message: format!("`{}` is not running ({})", c.name, c.state.as_str()),
-                help: Some(format!("`stackr start {}` starts it", args.service)),
-            });
-        }
+        let c = stackr_ops::running(engine, stack, &args.service, args.index).await?;
         // A terminal on both ends: a pseudo-terminal, raw input, as `docker exec -it`.
         use std::io::IsTerminal;
         let interactive = !args.detach
@@ -354,11 +305,7 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
     }
     with_engine(global, out, async |engine, stack| {
         if let Some((svc, path)) = from {
-            let c = stackr_ops::one(engine, stack, svc, args.index).await?;
-            let tar = engine
-                .download_archive(&c.id, path)
-                .await
-                .map_err(|e| CliError::engine(Some(svc), e))?;
+            let (name, tar) = stackr_ops::copy_from(engine, stack, svc, args.index, path).await?;
             let n =
                 stackr_host::archive::extract(&tar, Path::new(&args.dest)).map_err(|error| {
                     CliError::Write {
@@ -366,30 +313,16 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
                         error,
                     }
                 })?;
-            eprintln!("copied {n} entries from {}:{path} to {}", c.name, args.dest);
+            eprintln!("copied {n} entries from {name}:{path} to {}", args.dest);
         } else if let Some((svc, path)) = to {
-            let c = stackr_ops::one(engine, stack, svc, args.index).await?;
             let src = PathBuf::from(&args.source);
-            let (dir, name) = match path.rsplit_once('/') {
-                Some((d, n)) if !n.is_empty() => {
-                    (if d.is_empty() { "/" } else { d }, n.to_string())
-                }
-                _ => (
-                    path,
-                    src.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                ),
-            };
+            let (dir, name) = stackr_host::archive::destination(path, &src);
             let tar = stackr_host::archive::pack(&src, &name).map_err(|error| CliError::Read {
                 path: src.clone(),
                 error,
             })?;
-            engine
-                .upload_archive(&c.id, dir, tar, false)
-                .await
-                .map_err(|e| CliError::engine(Some(svc), e))?;
-            eprintln!("copied {} to {}:{dir}/{name}", args.source, c.name);
+            let into = stackr_ops::copy_into(engine, stack, svc, args.index, dir, tar).await?;
+            eprintln!("copied {} to {into}:{dir}/{name}", args.source);
         }
         Ok(ExitStatus::Success)
     })
@@ -422,15 +355,7 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
             arg: p.clone(),
             reason: e.to_string(),
         })?;
-        ports.extend((0..ps.target.len()).map(|i| {
-            let i = i as u16;
-            stackr_engine::PortBinding {
-                container_port: ps.target.start + i,
-                protocol: ps.protocol.as_str().into(),
-                host_ip: ps.host_ip.map(|ip| ip.to_string()),
-                host_port: ps.published.map(|h| h.start + i),
-            }
-        }));
+        ports.extend(stackr_reconcile::desired::port_bindings(&ps));
     }
     let opts = stackr_ops::RunOptions {
         service: args.service.clone(),

@@ -91,25 +91,22 @@ pub fn secret_values(
     Ok(values?)
 }
 
-/// What the operations need from this machine: env files, secret values, the probe runner,
-/// who we are (warnings said).
-pub fn context(stack: &Stack) -> Result<stackr_ops::Context, CliError> {
+/// What the operations need from this machine: env files (unless `env_files` is false),
+/// secret values, the probe runner, who we are (warnings said).
+pub fn context_with(stack: &Stack, env_files: bool) -> Result<stackr_ops::Context, CliError> {
     let mut warnings = Vec::new();
-    let env_files = stackr_host::inputs::env_files(stack, &mut warnings);
-    let secrets =
-        env_files.and_then(|e| Ok((e, stackr_host::inputs::secret_values(stack, &mut warnings)?)));
+    let base = stackr_host::inputs::read(stack, env_files, probe().volume, &mut warnings);
     warnings.iter().for_each(crate::report::host_warning);
-    let (env_files, secrets) = secrets?;
     Ok(stackr_ops::Context {
-        base: stackr_reconcile::desired::Inputs {
-            env_files,
-            probe_volume: Some(probe().volume),
-            secrets,
-            ..Default::default()
-        },
+        base: base?,
         probe: probe(),
         holder: holder(),
     })
+}
+
+/// [`context_with`] the env files.
+pub fn context(stack: &Stack) -> Result<stackr_ops::Context, CliError> {
+    context_with(stack, true)
 }
 
 /// How long a run waits for another's lock.

@@ -54,22 +54,16 @@ pub fn plan_cmd(global: &Global, args: &PlanArgs, out: &Output) -> CmdResult {
 /// Applies `--scale SERVICE=N` to the stack.
 fn apply_scale(stack: &mut Stack, scales: &[String]) -> Result<(), CliError> {
     for s in scales {
-        let usage = |reason: String| CliError::Usage {
-            flag: "--scale",
-            arg: s.clone(),
-            reason,
-        };
-        let Some((svc, n)) = s.split_once('=') else {
-            return Err(usage("write `--scale SERVICE=N`".into()));
-        };
-        let Ok(n) = n.parse::<u32>() else {
-            return Err(usage(format!("`{n}` is not a number")));
-        };
-        stackr_ops::scale(stack, svc, n).map_err(|e| CliError::FlagValue {
-            flag: "--scale",
-            arg: s.clone(),
-            reason: e.to_string(),
-        })?;
+        let scaled = stackr_ops::scale_arg(s).and_then(|(svc, n)| stackr_ops::scale(stack, svc, n));
+        if let Err(e) = scaled {
+            let (flag, arg, reason) = ("--scale", s.clone(), e.to_string());
+            return Err(match e {
+                stackr_ops::ScaleError::Syntax | stackr_ops::ScaleError::NotANumber { .. } => {
+                    CliError::Usage { flag, arg, reason }
+                }
+                _ => CliError::FlagValue { flag, arg, reason },
+            });
+        }
     }
     Ok(())
 }
@@ -247,15 +241,7 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> CmdResult {
 pub fn build_cmd(global: &Global, args: &BuildArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
         // A build needs no env file: only what the desired state cannot do without.
-        let cx = stackr_ops::Context {
-            base: stackr_reconcile::desired::Inputs {
-                secrets: secret_values(stack)?,
-                probe_volume: Some(probe().volume),
-                ..Default::default()
-            },
-            probe: probe(),
-            holder: holder(),
-        };
+        let cx = crate::engine::context_with(stack, false)?;
         let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
         if stackr_ops::build(engine, stack, &cx, &args.services, &sink).await? == 0 {
             eprintln!("nothing to build: no chosen service has a `build`");

@@ -65,9 +65,3 @@ pub fn stack_or_name(global: &Global, out: &Output) -> Result<(Stack, bool), Cli
     }
     valid_stack(global, out).map(|(_, stack)| (stack, true))
 }
-
-/// The stack with other profiles, loaded without showing anything; `None` when it is
-/// invalid. For hints.
-pub fn quiet_load(global: &Global, profiles: Vec<String>) -> Option<Stack> {
-    stackr_host::load::with_profiles(&request(global).ok()?, profiles)
-}

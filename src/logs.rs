@@ -45,16 +45,8 @@ impl LogPrinter {
     ) -> Self {
         let (mask, short) = stackr_ops::Mask::new(values);
         self.mask = mask;
-        if !short.is_empty() {
-            let one = short.len() == 1;
-            let names: Vec<String> = short.iter().map(|n| format!("`{n}`")).collect();
-            eprintln!(
-                "note: secret{} {} {} shorter than {} characters: not masked in the output",
-                if one { "" } else { "s" },
-                names.join(", "),
-                if one { "is" } else { "are" },
-                stackr_ops::MIN_MASKED
-            );
+        if let Some(note) = stackr_ops::text::unmasked_note(&short) {
+            eprintln!("{note}");
         }
         self
     }

@@ -64,8 +64,6 @@ pub enum CliError {
         error: EngineError,
     },
     #[error(transparent)]
-    Watch(#[from] stackr_watch::WatchError),
-    #[error(transparent)]
     Session(#[from] stackr_watch::session::SessionError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
@@ -139,14 +137,6 @@ impl From<EngineError> for CliError {
 }
 
 impl CliError {
-    /// An engine error about a service.
-    pub fn engine(service: Option<&str>, error: EngineError) -> Self {
-        CliError::Engine {
-            service: service.map(String::from),
-            error,
-        }
-    }
-
     /// The exit status it gives.
     pub fn status(&self) -> ExitStatus {
         match self {

@@ -127,17 +127,9 @@ pub fn no_rules(
     e: WatchError,
     prefix: &str,
 ) -> CliError {
-    let with_rules: Vec<&String> = stack
-        .available_profiles
-        .iter()
-        .filter(|p| !stack.profiles.contains(p))
-        .filter(|p| {
-            let mut profiles = stack.profiles.clone();
-            profiles.push((*p).clone());
-            crate::load::quiet_load(global, profiles)
-                .is_some_and(|s| Rules::new(&s, services).is_ok())
-        })
-        .collect();
+    let with_rules = crate::load::request(global).map_or(Vec::new(), |req| {
+        stackr_host::load::profiles_where(&req, stack, |s| Rules::new(s, services).is_ok())
+    });
     let help = with_rules.first().map(|first| {
         let names: Vec<String> = with_rules.iter().map(|p| format!("`{p}`")).collect();
         format!(

@@ -354,6 +354,20 @@ pub enum EventKind {
     Other(String),
 }
 
+/// As `stackr events` shows it: `start`, `die (exit code 1)`, `health: healthy`.
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EventKind::Create => f.write_str("create"),
+            EventKind::Start => f.write_str("start"),
+            EventKind::Die { exit_code } => write!(f, "die (exit code {exit_code})"),
+            EventKind::Health(h) => write!(f, "health: {}", h.as_str()),
+            EventKind::Destroy => f.write_str("destroy"),
+            EventKind::Other(a) => f.write_str(a),
+        }
+    }
+}
+
 /// A container event of the engine's stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {

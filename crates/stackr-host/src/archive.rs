@@ -3,6 +3,21 @@
 
 use std::path::Path;
 
+/// Where `cp SRC SERVICE:PATH` puts `src`: the folder to extract into and the entry's name.
+/// `PATH` names the copy (`/etc/app.conf`), or, ending with `/`, the folder it goes into under
+/// its own name (`/etc/`).
+pub fn destination<'a>(path: &'a str, src: &Path) -> (&'a str, String) {
+    match path.rsplit_once('/') {
+        Some((d, n)) if !n.is_empty() => (if d.is_empty() { "/" } else { d }, n.to_string()),
+        _ => (
+            path,
+            src.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    }
+}
+
 /// `src` (a file, or a folder and everything in it) as a tar whose entry is named `name`.
 pub fn pack(src: &Path, name: &str) -> std::io::Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
@@ -37,7 +52,20 @@ pub fn extract(tar: &[u8], dest: &Path) -> std::io::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{extract, pack};
+    use std::path::Path;
+
+    use super::{destination, extract, pack};
+
+    #[test]
+    fn a_destination_names_the_copy_or_the_folder_it_goes_into() {
+        let src = Path::new("./site/index.html");
+        assert_eq!(
+            destination("/srv/page.html", src),
+            ("/srv", "page.html".into())
+        );
+        assert_eq!(destination("/srv/", src), ("/srv/", "index.html".into()));
+        assert_eq!(destination("/top", src), ("/", "top".into()));
+    }
 
     #[test]
     fn a_packed_file_unpacks_to_the_destination_file_and_a_folder_into_a_folder() {

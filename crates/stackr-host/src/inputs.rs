@@ -10,6 +10,27 @@ use stackr_spec::{SecretSource, Stack};
 
 use crate::{HostError, HostWarning};
 
+/// What the desired state needs from this machine: the secret values, and the env files
+/// services name unless `env_files` is false (a build needs none); `probe_volume` is where
+/// stackr's probe runner lives on the engine.
+pub fn read(
+    stack: &Stack,
+    env_files: bool,
+    probe_volume: String,
+    warnings: &mut Vec<HostWarning>,
+) -> Result<stackr_reconcile::desired::Inputs, HostError> {
+    Ok(stackr_reconcile::desired::Inputs {
+        env_files: if env_files {
+            self::env_files(stack, warnings)?
+        } else {
+            BTreeMap::new()
+        },
+        secrets: secret_values(stack, warnings)?,
+        probe_volume: Some(probe_volume),
+        ..Default::default()
+    })
+}
+
 /// The value of every secret a service uses: a missing file or an unset variable is an error.
 /// Values are never part of an error or a warning.
 pub fn secret_values(

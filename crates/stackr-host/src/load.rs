@@ -163,3 +163,23 @@ pub fn with_profiles(req: &Request, profiles: Vec<String>) -> Option<Stack> {
     }
     loaded.stack
 }
+
+/// The profiles not applied to `stack` under which the stack (with the applied ones too)
+/// satisfies `wanted`. For hints: "the profile `dev` has watch rules".
+pub fn profiles_where(
+    req: &Request,
+    stack: &Stack,
+    wanted: impl Fn(&Stack) -> bool,
+) -> Vec<String> {
+    stack
+        .available_profiles
+        .iter()
+        .filter(|p| !stack.profiles.contains(p))
+        .filter(|p| {
+            let mut profiles = stack.profiles.clone();
+            profiles.push((*p).clone());
+            with_profiles(req, profiles).is_some_and(|s| wanted(&s))
+        })
+        .cloned()
+        .collect()
+}

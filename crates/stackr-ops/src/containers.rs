@@ -164,3 +164,82 @@ pub async fn one<E: Engine>(
             index,
         })
 }
+
+/// `top`: the processes of the chosen services' running containers, by container name.
+pub async fn top<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    services: &[String],
+) -> Result<Vec<(String, stackr_engine::Processes)>, OpError> {
+    let mut out = Vec::new();
+    for c in containers(engine, stack, services).await? {
+        if c.state != ContainerState::Running {
+            continue;
+        }
+        let p = engine.top(&c.id).await.map_err(|error| OpError::Engine {
+            context: format!("cannot list the processes of `{}`", c.name),
+            error,
+        })?;
+        out.push((c.name, p));
+    }
+    Ok(out)
+}
+
+/// Container `index` of a service, which must be running (`exec`).
+pub async fn running<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    service: &str,
+    index: u32,
+) -> Result<ContainerInfo, OpError> {
+    let c = one(engine, stack, service, index).await?;
+    if c.state != ContainerState::Running {
+        return Err(OpError::NotRunning {
+            service: service.to_string(),
+            container: c.name,
+            state: c.state.as_str().to_string(),
+        });
+    }
+    Ok(c)
+}
+
+/// `cp SERVICE:PATH ...`: the tar of `path` in container `index` of the service, and the
+/// container's name.
+pub async fn copy_from<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    service: &str,
+    index: u32,
+    path: &str,
+) -> Result<(String, Vec<u8>), OpError> {
+    let c = one(engine, stack, service, index).await?;
+    let tar = engine
+        .download_archive(&c.id, path)
+        .await
+        .map_err(|error| OpError::Engine {
+            context: format!("cannot copy `{path}` from `{}`", c.name),
+            error,
+        })?;
+    Ok((c.name, tar))
+}
+
+/// `cp ... SERVICE:PATH`: a tar extracted into `dir` of container `index` of the service;
+/// the container's name.
+pub async fn copy_into<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    service: &str,
+    index: u32,
+    dir: &str,
+    tar: Vec<u8>,
+) -> Result<String, OpError> {
+    let c = one(engine, stack, service, index).await?;
+    engine
+        .upload_archive(&c.id, dir, tar, false)
+        .await
+        .map_err(|error| OpError::Engine {
+            context: format!("cannot copy into `{}` of `{}`", dir, c.name),
+            error,
+        })?;
+    Ok(c.name)
+}

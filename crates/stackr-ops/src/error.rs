@@ -20,6 +20,12 @@ pub enum OpError {
     Engine { context: String, error: EngineError },
     #[error("service `{service}` has no container number {index}")]
     NoContainer { service: String, index: u32 },
+    #[error("`{container}` is not running ({state})")]
+    NotRunning {
+        service: String,
+        container: String,
+        state: String,
+    },
     #[error(transparent)]
     Lock(#[from] LockError),
     #[error("service `{service}`: cannot pull `{image}`: {error}")]

@@ -26,14 +26,16 @@ pub mod text;
 mod up;
 
 pub use attach::{Abort, AttachEnd, AttachOptions, attach};
-pub use containers::{Did, Verb, act, chosen, containers, known, one};
+pub use containers::{
+    Did, Verb, act, chosen, containers, copy_from, copy_into, known, one, running, top,
+};
 pub use down::{DownOptions, down};
 pub use error::OpError;
 pub use logs::{LogLine, MIN_MASKED, Mask, follow, follow_events, logs};
 pub use ps::{PsRow, ps, stacks};
 pub use run::{RunEnd, RunOptions, run};
 pub use stop::stop;
-pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, up};
+pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, scale_arg, up};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
 use stackr_reconcile::desired::Inputs;

@@ -214,6 +214,10 @@ fn op_error_into(t: &mut Text, e: &OpError) {
             t.error(e);
             t.help(Some("is the stack up? `stackr ps -a` lists its containers"));
         }
+        OpError::NotRunning { service, .. } => {
+            t.error(e);
+            t.line(&format!("  help: `stackr start {service}` starts it"));
+        }
         OpError::Lock(_) | OpError::UnknownService { .. } => t.error(e),
     }
 }
@@ -272,6 +276,70 @@ pub fn apply_error(e: &ApplyError) -> String {
     let mut t = Text::default();
     apply_error_into(&mut t, e);
     t.0
+}
+
+/// Aligned columns: each padded to its widest cell, the last not padded.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `ps` as a table: service, container, state (with its exit code), health, ports.
+pub fn ps_table(rows: &[crate::PsRow]) -> String {
+    let mut cells = vec![
+        ["SERVICE", "CONTAINER", "STATE", "HEALTH", "PORTS"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    cells.extend(rows.iter().map(|r| {
+        let state = match r.exit_code {
+            Some(code) => format!("{} ({code})", r.state),
+            None => r.state.clone(),
+        };
+        vec![
+            r.service.clone(),
+            r.container.clone(),
+            state,
+            r.health.clone().unwrap_or_else(|| "-".into()),
+            r.ports.join(", "),
+        ]
+    }));
+    table(&cells)
+}
+
+/// The note for secrets too short to mask in logs, when there are any.
+pub fn unmasked_note(short: &[String]) -> Option<String> {
+    if short.is_empty() {
+        return None;
+    }
+    let one = short.len() == 1;
+    let names: Vec<String> = short.iter().map(|n| format!("`{n}`")).collect();
+    Some(format!(
+        "note: secret{} {} {} shorter than {} characters: not masked in the output",
+        if one { "" } else { "s" },
+        names.join(", "),
+        if one { "is" } else { "are" },
+        crate::MIN_MASKED
+    ))
 }
 
 #[cfg(test)]

@@ -344,9 +344,24 @@ pub fn scale(stack: &mut Stack, service: &str, count: u32) -> Result<(), ScaleEr
     Ok(())
 }
 
+/// `--scale SERVICE=N`, as written: the service and the count.
+pub fn scale_arg(arg: &str) -> Result<(&str, u32), ScaleError> {
+    let Some((service, n)) = arg.split_once('=') else {
+        return Err(ScaleError::Syntax);
+    };
+    let count = n.parse::<u32>().map_err(|_| ScaleError::NotANumber {
+        value: n.to_string(),
+    })?;
+    Ok((service, count))
+}
+
 /// Why a service cannot be scaled so.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ScaleError {
+    #[error("write `--scale SERVICE=N`")]
+    Syntax,
+    #[error("`{value}` is not a number")]
+    NotANumber { value: String },
     #[error("no service `{service}` in stack `{stack}`")]
     UnknownService { stack: String, service: String },
     #[error("service `{service}` has a `container-name`, so it cannot run {count} containers")]

@@ -443,26 +443,31 @@ fn config_mounts(stack: &Stack, s: &Service) -> Result<Vec<MountSpec>, Reconcile
     Ok(mounts)
 }
 
+/// The engine's bindings of a port spec: one per container port of its range, each on the
+/// host port of the same place in the published range (or all on one host port).
+pub fn port_bindings(p: &stackr_spec::port::PortSpec) -> Vec<PortBinding> {
+    (0..p.target.len())
+        .map(|i| PortBinding {
+            container_port: p.target.start + i as u16,
+            protocol: p.protocol.as_str().into(),
+            host_ip: p.host_ip.map(|ip| ip.to_string()),
+            host_port: p.published.map(|h| {
+                if h.len() == p.target.len() {
+                    h.start + i as u16
+                } else {
+                    h.start
+                }
+            }),
+        })
+        .collect()
+}
+
 /// The published ports, and the exposed ones (the published ones among them).
 fn ports_of(s: &Service) -> (Vec<PortBinding>, Vec<String>) {
     let ports: Vec<PortBinding> = s
         .ports
         .iter()
-        .flat_map(|p| {
-            let p = &p.value;
-            (0..p.target.len()).map(move |i| PortBinding {
-                container_port: p.target.start + i as u16,
-                protocol: p.protocol.as_str().into(),
-                host_ip: p.host_ip.map(|ip| ip.to_string()),
-                host_port: p.published.map(|h| {
-                    if h.len() == p.target.len() {
-                        h.start + i as u16
-                    } else {
-                        h.start
-                    }
-                }),
-            })
-        })
+        .flat_map(|p| port_bindings(&p.value))
         .collect();
     let mut exposed: Vec<String> = s
         .expose
