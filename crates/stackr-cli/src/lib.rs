@@ -8,7 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// stackr: declarative stacks of containers, with a plan.
 #[derive(Debug, Parser)]
-#[command(name = "stackr", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "stackr",
+    version,
+    about = "A declarative container orchestrator: compose, with a plan",
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

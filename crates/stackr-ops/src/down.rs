@@ -27,18 +27,15 @@ pub async fn down<E: Engine>(
     opts: &DownOptions,
     sink: Sink<'_>,
 ) -> Result<DownReport, OpError> {
-    let lock = StackLock::take(engine, stack, &cx.probe, &cx.holder, opts.lock_wait).await?;
+    let lock = StackLock::acquire(engine, stack, &cx.probe, &cx.holder, opts.lock_wait).await?;
     let on_step = |s: Step| sink(OpEvent::Step(s));
     let reconcile_opts = stackr_reconcile::apply::DownOptions {
         remove_volumes: opts.remove_volumes,
         remove_orphans: opts.remove_orphans,
         timeout: opts.timeout,
     };
-    // The lock's container starts beside the work, as in `up`.
-    let (_, result) = tokio::join!(
-        lock.start(engine),
-        stackr_reconcile::apply::down(engine, stack, waves, &reconcile_opts, &on_step)
-    );
+    let result =
+        stackr_reconcile::apply::down(engine, stack, waves, &reconcile_opts, &on_step).await;
     lock.release(engine).await;
     let report = result?;
     for v in &report.volumes_in_use {

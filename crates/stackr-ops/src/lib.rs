@@ -106,5 +106,15 @@ pub enum OpEvent {
     },
 }
 
+/// Ends when `cancel` turns true; never without one (a dropped sender is no cancel).
+pub(crate) async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
+    if let Some(mut c) = cancel
+        && c.wait_for(|v| *v).await.is_ok()
+    {
+        return;
+    }
+    std::future::pending::<()>().await
+}
+
 /// Where events go.
 pub type Sink<'a> = &'a (dyn Fn(OpEvent) + Send + Sync);

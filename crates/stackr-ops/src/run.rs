@@ -205,15 +205,7 @@ async fn stream<E: Engine>(
 ) -> (Option<i64>, bool) {
     let waiting = wait(engine, id, output);
     futures::pin_mut!(waiting);
-    let cancelled = async {
-        // A dropped sender is no cancel.
-        if let Some(mut c) = cancel
-            && c.wait_for(|v| *v).await.is_ok()
-        {
-            return;
-        }
-        std::future::pending::<()>().await
-    };
+    let cancelled = crate::cancelled(cancel);
     tokio::select! {
         code = &mut waiting => (code, false),
         () = cancelled => {

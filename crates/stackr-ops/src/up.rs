@@ -99,13 +99,9 @@ pub async fn up<E: Engine>(
         wait(engine, &desired, opts, cancel, sink).await?;
         return Ok((p, inputs));
     }
-    let lock = StackLock::take(engine, &stack.name, &cx.probe, &cx.holder, opts.lock_wait).await?;
-    // The lock's container starts beside the work (the name is already held): a failed start
-    // only means that a crash of this run would leave the lock to go stale.
-    let (_, result) = tokio::join!(
-        lock.start(engine),
-        converge(engine, stack, cx, opts, cancel.clone(), sink)
-    );
+    let lock =
+        StackLock::acquire(engine, &stack.name, &cx.probe, &cx.holder, opts.lock_wait).await?;
+    let result = converge(engine, stack, cx, opts, cancel.clone(), sink).await;
     lock.release(engine).await;
     let (p, desired, inputs) = result?;
     wait(engine, &desired, opts, cancel, sink).await?;
@@ -178,15 +174,7 @@ async fn wait<E: Engine>(
     let on_step = |s: Step| sink(OpEvent::Step(s));
     let ready = wait_ready(engine, desired, &opts.plan.services, timeout, &on_step);
     // Waiting changes nothing: a cancel ends it at once.
-    let cancelled = async {
-        // A dropped sender is no cancel.
-        if let Some(mut c) = cancel
-            && c.wait_for(|v| *v).await.is_ok()
-        {
-            return;
-        }
-        std::future::pending::<()>().await
-    };
+    let cancelled = crate::cancelled(cancel);
     tokio::select! {
         r = ready => Ok(r?),
         () = cancelled => Err(OpError::Interrupted),

@@ -71,11 +71,12 @@ impl StackLock {
         Ok(lock)
     }
 
-    /// [`StackLock::acquire`] without the start: the name is held, and the caller runs
-    /// [`StackLock::start`] beside its work, which saves the start's time (a few hundred
-    /// milliseconds on some engines) on the way. Until the start is done, a holder that dies
-    /// leaves a lock container that is not running, which a waiter removes as stale.
-    pub async fn take<E: Engine>(
+    /// [`StackLock::acquire`] without the start: the name is held.
+    ///
+    /// Starting the lock beside the work instead of before it was tried (it saves the start's
+    /// few hundred milliseconds): the kill trials then found containers stopped after the next
+    /// `up` converged, by a dead run's `stop` still in flight. Kept sequential.
+    async fn take<E: Engine>(
         engine: &E,
         stack: &str,
         probe: &ProbeRunner,
@@ -131,7 +132,7 @@ impl StackLock {
 
     /// Starts the lock's container, so that if this run dies, the engine closes its input
     /// and the container goes: the lock is released.
-    pub fn start<'a, E: Engine>(
+    fn start<'a, E: Engine>(
         &self,
         engine: &'a E,
     ) -> impl Future<Output = Result<(), LockError>> + Send + 'a {

@@ -34,6 +34,19 @@ fn load(path: &Path) -> Option<Stack> {
     load_str(&path.to_string_lossy(), &text, &opts).stack
 }
 
+/// What the operations are given in these tests.
+fn context() -> Context {
+    Context {
+        base: Default::default(),
+        probe: ProbeRunner {
+            volume: "stackr-probe-test".into(),
+            image: "stackr-probe:test".into(),
+            binary: b"probe",
+        },
+        holder: "pid 1 on test".into(),
+    }
+}
+
 /// The test's host: `up` on the fake, and the stack file read again; both counted.
 struct TestHost<'a> {
     engine: &'a FakeEngine,
@@ -46,15 +59,7 @@ impl Host for TestHost<'_> {
         if let Ok(mut c) = self.converged.lock() {
             c.push(opts.clone());
         }
-        let cx = Context {
-            base: Default::default(),
-            probe: ProbeRunner {
-                volume: "stackr-probe-test".into(),
-                image: "stackr-probe:test".into(),
-                binary: b"probe",
-            },
-            holder: "pid 1 on test".into(),
-        };
+        let cx = context();
         let up = UpOptions {
             plan: opts.clone(),
             lock_wait: Duration::from_millis(200),
@@ -343,15 +348,7 @@ async fn a_one_off_of_the_service_is_neither_synced_nor_restarted() {
         let Some(stack) = load(&root.join("stack.kdl")) else {
             panic!("invalid stack")
         };
-        let cx = Context {
-            base: Default::default(),
-            probe: ProbeRunner {
-                volume: "stackr-probe-test".into(),
-                image: "stackr-probe:test".into(),
-                binary: b"probe",
-            },
-            holder: "pid 1 on test".into(),
-        };
+        let cx = context();
         let started = stackr_ops::run(engine, &stack, &cx, &run, None, &|_| {}, &|_| {}).await;
         assert!(started.is_ok(), "{started:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
