@@ -1126,3 +1126,50 @@ async fn up_pulls_what_is_missing_and_only_that() {
     assert!(matches!(r, Err(OpError::Pull { .. })), "{r:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn top_exec_and_cp_find_the_container_or_say_why_not() {
+    let dir = context_dir("exec-cp-top");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let top = stackr_ops::top(&e, &s, &["api".to_string()])
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        top.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["shop-api-1"]
+    );
+    let c = stackr_ops::running(&e, &s, "web", 1)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(c.name, "shop-web-1");
+    let (from, tar) = stackr_ops::copy_from(&e, &s, "web", 1, "/etc/motd")
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(from, "shop-web-1");
+    assert!(!tar.is_empty());
+    let into = stackr_ops::copy_into(&e, &s, "db", 1, "/tmp", tar)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(into, "shop-db-1");
+    assert!(
+        e.calls()
+            .iter()
+            .any(|c| c.starts_with("upload shop-db-1 /tmp"))
+    );
+    // No container 2; a stopped one is not running.
+    let r = stackr_ops::running(&e, &s, "web", 2).await;
+    assert!(
+        matches!(r, Err(OpError::NoContainer { index: 2, .. })),
+        "{r:?}"
+    );
+    stackr_ops::stop(&e, "shop", &s.waves, None, &|_| {})
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let r = stackr_ops::running(&e, &s, "web", 1).await;
+    assert!(matches!(r, Err(OpError::NotRunning { .. })), "{r:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
