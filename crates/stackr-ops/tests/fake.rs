@@ -88,6 +88,18 @@ fn opts() -> UpOptions {
     }
 }
 
+/// A fake engine with the stack of `text` up, and the folder of its build context (the caller
+/// removes it).
+async fn stack_up(tag: &str, text: &str) -> (std::path::PathBuf, FakeEngine, Stack) {
+    let dir = context_dir(tag);
+    let e = engine();
+    let s = stack(text, &dir);
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    (dir, e, s)
+}
+
 /// Runs `up`, returning what it reported.
 async fn up(e: &FakeEngine, s: &Stack, o: &UpOptions) -> Result<Vec<OpEvent>, OpError> {
     let events = Mutex::new(Vec::new());
@@ -178,12 +190,7 @@ async fn up_does_what_plan_says_and_a_second_up_takes_no_lock() {
 
 #[tokio::test]
 async fn a_rebuild_to_the_same_image_keeps_its_containers() {
-    let dir = context_dir("same-image");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("same-image", SHOP).await;
     let forced = UpOptions {
         plan: PlanOptions {
             build: true,
@@ -265,12 +272,7 @@ async fn plan_errors_stop_up_before_anything_changes() {
 
 #[tokio::test]
 async fn down_removes_everything_and_releases_the_lock() {
-    let dir = context_dir("down");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("down", SHOP).await;
     let sink = |_: OpEvent| {};
     let down = DownOptions {
         remove_volumes: true,
@@ -291,12 +293,7 @@ async fn down_removes_everything_and_releases_the_lock() {
 
 #[tokio::test]
 async fn follow_shows_every_container_and_ends_when_they_do() {
-    let dir = context_dir("follow");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("follow", SHOP).await;
     let lines = Mutex::new(Vec::new());
     let sink = |l: stackr_ops::LogLine| {
         if let Ok(mut v) = lines.lock() {
@@ -320,12 +317,7 @@ async fn follow_shows_every_container_and_ends_when_they_do() {
 
 #[tokio::test]
 async fn follow_says_so_when_the_daemon_goes_away() {
-    let dir = context_dir("follow-gone");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, _) = stack_up("follow-gone", SHOP).await;
     // The streams end while followed, as they do when the daemon goes: not a quiet end.
     let sink = |_: stackr_ops::LogLine| {};
     let follow = stackr_ops::follow(&e, "shop", &[], None, false, &sink);
@@ -343,12 +335,7 @@ async fn follow_says_so_when_the_daemon_goes_away() {
 
 #[tokio::test]
 async fn stop_goes_dependents_first() {
-    let dir = context_dir("stop");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("stop", SHOP).await;
     let stopped = Mutex::new(Vec::new());
     let sink = |ev: OpEvent| {
         if let (OpEvent::Stopped { container }, Ok(mut v)) = (ev, stopped.lock()) {
@@ -457,12 +444,7 @@ async fn end_code(e: &FakeEngine, s: &Stack, o: &stackr_ops::AttachOptions) -> i
 
 #[tokio::test]
 async fn attach_with_abort_on_exit_stops_when_any_container_exits() {
-    let dir = context_dir("attach-any");
-    let e = engine();
-    let s = stack(WITH_JOB, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("attach-any", WITH_JOB).await;
     let o = stackr_ops::AttachOptions {
         abort: Some(stackr_ops::Abort::AnyExit),
         ..Default::default()
@@ -493,12 +475,7 @@ async fn attach_with_abort_on_exit_stops_when_any_container_exits() {
 
 #[tokio::test]
 async fn attach_ctrl_c_stops_dependents_first_and_twice_kills() {
-    let dir = context_dir("attach-ctrl-c");
-    let e = engine();
-    let s = stack(WITH_JOB, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("attach-ctrl-c", WITH_JOB).await;
     let o = stackr_ops::AttachOptions::default();
     let (end, events, _) = attach_with(&e, &s, &o, async |tx| {
         let _ = tx.send(());
@@ -547,12 +524,7 @@ async fn attach_ctrl_c_stops_dependents_first_and_twice_kills() {
 
 #[tokio::test]
 async fn attach_says_so_when_the_daemon_goes_away() {
-    let dir = context_dir("attach-gone");
-    let e = engine();
-    let s = stack(WITH_JOB, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("attach-gone", WITH_JOB).await;
     let o = stackr_ops::AttachOptions::default();
     let (end, _, _) = attach_with(&e, &s, &o, async |_| e.go_away()).await;
     assert!(
@@ -760,12 +732,7 @@ async fn act_on(
 #[tokio::test]
 async fn stop_start_restart_kill_and_rm_act_in_dependency_order() {
     use stackr_ops::{Did, Verb};
-    let dir = context_dir("verbs");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("verbs", SHOP).await;
     let names = |v: &[(String, Did)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     let (did, failed) = act_on(&e, &s, &[], Verb::Stop { timeout: None }).await;
     assert_eq!(failed, 0);
@@ -805,12 +772,7 @@ async fn stop_start_restart_kill_and_rm_act_in_dependency_order() {
 #[tokio::test]
 async fn a_verb_goes_on_past_a_failing_container_and_counts_it() {
     use stackr_ops::{Did, Verb};
-    let dir = context_dir("verbs-fail");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("verbs-fail", SHOP).await;
     let list = stackr_ops::containers(&e, &s, &[])
         .await
         .unwrap_or_else(|err| panic!("{err}"));
@@ -869,12 +831,7 @@ async fn ps_lists_running_containers_unless_all_with_exit_codes() {
 
 #[tokio::test]
 async fn events_are_followed_for_the_chosen_services_until_the_daemon_goes() {
-    let dir = context_dir("events");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("events", SHOP).await;
     let seen = Mutex::new(Vec::new());
     let sink = |ev: stackr_engine::Event| {
         if let Ok(mut v) = seen.lock() {
@@ -947,12 +904,7 @@ async fn a_cancel_ends_the_wait_of_up_wait_at_once() {
 
 #[tokio::test]
 async fn an_old_one_off_that_exited_does_not_end_an_attached_up() {
-    let dir = context_dir("attach-one-off");
-    let e = engine();
-    let s = stack(WITH_JOB, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("attach-one-off", WITH_JOB).await;
     // A `stackr run` of job that exited with 7.
     e.set_behaviour(Behaviour {
         exit_codes: BTreeMap::from([("job".to_string(), 7)]),
@@ -1019,12 +971,7 @@ async fn a_cancel_stops_a_running_one_off_and_rm_removes_it() {
 
 #[tokio::test]
 async fn follow_follows_a_container_that_starts_again() {
-    let dir = context_dir("follow-restart");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("follow-restart", SHOP).await;
     let lines = Mutex::new(Vec::new());
     let sink = |l: stackr_ops::LogLine| {
         if let Ok(mut v) = lines.lock() {
@@ -1129,12 +1076,7 @@ async fn up_pulls_what_is_missing_and_only_that() {
 
 #[tokio::test]
 async fn top_exec_and_cp_find_the_container_or_say_why_not() {
-    let dir = context_dir("exec-cp-top");
-    let e = engine();
-    let s = stack(SHOP, &dir);
-    up(&e, &s, &opts())
-        .await
-        .unwrap_or_else(|err| panic!("{err}"));
+    let (dir, e, s) = stack_up("exec-cp-top", SHOP).await;
     let top = stackr_ops::top(&e, &s, &["api".to_string()])
         .await
         .unwrap_or_else(|err| panic!("{err}"));
