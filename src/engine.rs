@@ -135,13 +135,14 @@ pub fn graceful_interrupts() -> (
 
 /// Pulls what the services need, plans, and applies the plan, holding the stack's lock when
 /// there is something to do: what `up` does before it waits or attaches. The first Ctrl-C
-/// stops it once the engine calls in flight are answered; a second leaves at once.
+/// stops it once the engine calls in flight are answered; a second leaves at once. Returns the
+/// inputs it read (the secret values, for the logs that follow to mask).
 pub async fn converge(
     engine: &DockerEngine,
     stack: &Stack,
     opts: UpOptions,
     reporter: &Reporter,
-) -> Result<(), CliError> {
+) -> Result<stackr_reconcile::desired::Inputs, CliError> {
     let cx = context(stack)?;
     let (cancelled, interrupts) = graceful_interrupts();
     let sink = |e: OpEvent| render_event(reporter, e);
@@ -151,6 +152,5 @@ pub async fn converge(
         reporter.finish();
         reporter.event("error", serde_json::json!({"message": e.to_string()}));
     }
-    result?;
-    Ok(())
+    Ok(result?.1)
 }

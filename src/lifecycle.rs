@@ -10,9 +10,7 @@ use stackr_spec::Stack;
 use crate::cli::{
     BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, PullWhen, UpArgs,
 };
-use crate::engine::{
-    LOCK_WAIT, context, converge, holder, on_engine, probe, secret_values, with_engine,
-};
+use crate::engine::{LOCK_WAIT, context, converge, holder, on_engine, probe, with_engine};
 use crate::load::valid_stack;
 use crate::logs::{LogPrinter, follow};
 use crate::progress::{Reporter, render_event};
@@ -116,7 +114,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
     }
     let reporter = Reporter::new(args.format == ProgressFormat::Json);
     on_engine(async |engine| {
-        converge(engine, &stack, up_options(args), &reporter).await?;
+        let inputs = converge(engine, &stack, up_options(args), &reporter).await?;
         reporter.finish();
         reporter.event("done", serde_json::json!({"stack": stack.name}));
         if args.watch {
@@ -124,7 +122,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
             if args.detach {
                 return watching.await;
             }
-            return watch_attached(engine, &stack, args, out, watching).await;
+            return watch_attached(engine, &stack, &inputs, args, out, watching).await;
         }
         if args.detach || args.wait || reporter.is_json() {
             return Ok(ExitStatus::Success);
@@ -138,7 +136,7 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
             abort,
             stop_timeout: args.timeout.map(Duration::from_secs),
         };
-        attached(engine, &stack, &opts, out.color_stdout).await
+        attached(engine, &stack, &inputs, &opts, out.color_stdout).await
     })
 }
 
@@ -146,11 +144,12 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
 async fn watch_attached(
     engine: &DockerEngine,
     stack: &Stack,
+    inputs: &stackr_reconcile::desired::Inputs,
     args: &UpArgs,
     out: &Output,
     watching: impl Future<Output = CmdResult>,
 ) -> CmdResult {
-    let printer = LogPrinter::new(stack, out.color_stdout, false).mask(&secret_values(stack)?);
+    let printer = LogPrinter::new(stack, out.color_stdout, false).mask(&inputs.secrets);
     let logs = follow(engine, &stack.name, &args.services, None, &printer);
     let ended = tokio::select! {
         status = watching => status,
@@ -172,15 +171,16 @@ async fn watch_attached(
 async fn attached(
     engine: &DockerEngine,
     stack: &Stack,
+    inputs: &stackr_reconcile::desired::Inputs,
     opts: &AttachOptions,
     color: bool,
 ) -> CmdResult {
-    let printer = LogPrinter::new(stack, color, false).mask(&secret_values(stack)?);
+    let printer = LogPrinter::new(stack, color, false).mask(&inputs.secrets);
     let (tx, interrupts) = tokio::sync::mpsc::unbounded_channel();
     let forward = tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() && tx.send(()).is_ok() {}
     });
-    let logs = |l: stackr_ops::LogLine| printer.print(&l.container, &l.service, &l.chunk);
+    let logs = |l: stackr_ops::LogLine| printer.line(l);
     let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
     let r = stackr_ops::attach(
         engine,

@@ -52,11 +52,4 @@ impl Output {
     }
 }
 
-/// "1 error", "2 warnings".
-pub fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
+pub use stackr_spec::count;

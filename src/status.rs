@@ -150,7 +150,6 @@ impl CliError {
     pub fn help(&self) -> Option<String> {
         match self {
             CliError::Host(h) => h.help(),
-            CliError::Engine { error, .. } => error.help().map(String::from),
             CliError::CannotMask { .. } => Some(
                 "run it where the stack file is, or pass `--no-mask` to show the logs as they are"
                     .into(),

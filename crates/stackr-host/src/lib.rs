@@ -15,6 +15,7 @@ pub mod load;
 
 use std::path::PathBuf;
 
+use stackr_spec::count;
 use thiserror::Error;
 
 /// Why the machine's side of a command cannot go on.
@@ -106,14 +107,5 @@ impl HostWarning {
             )),
             HostWarning::UnsetInEnvFile { .. } => None,
         }
-    }
-}
-
-/// "1 error", "2 errors".
-pub fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
     }
 }

@@ -9,7 +9,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum OpError {
     /// The plan has errors: nothing was changed.
-    #[error("the plan of stack `{stack}` has {}: nothing was changed", errors(problems.len()))]
+    #[error("the plan of stack `{stack}` has {}: nothing was changed", stackr_spec::count(problems.len(), "error"))]
     Plan {
         stack: String,
         problems: Vec<PlanProblem>,
@@ -39,12 +39,4 @@ pub enum OpError {
     /// Stopped on request (Ctrl-C) once the engine calls in flight were answered.
     #[error("interrupted: the next `stackr up` picks up where this one stopped")]
     Interrupted,
-}
-
-fn errors(n: usize) -> String {
-    if n == 1 {
-        "1 error".into()
-    } else {
-        format!("{n} errors")
-    }
 }

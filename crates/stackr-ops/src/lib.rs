@@ -106,6 +106,11 @@ pub enum OpEvent {
     },
 }
 
+/// Whether `cancel` has turned true.
+pub(crate) fn is_cancelled(cancel: &Option<tokio::sync::watch::Receiver<bool>>) -> bool {
+    cancel.as_ref().is_some_and(|c| *c.borrow())
+}
+
 /// Ends when `cancel` turns true; never without one (a dropped sender is no cancel).
 pub(crate) async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
     if let Some(mut c) = cancel

@@ -89,13 +89,12 @@ pub async fn follow<E: Engine>(
                     Some(Item::End(id)) => {
                         active.remove(&id);
                         // It started again before its old stream ended: followed again.
-                        if let Some((name, service)) = restarted.remove(&id) {
-                            let again = LogOptions { tail: Some(0), ..opts.clone() };
-                            if let Ok(stream) = engine.logs(&id, &again).await {
-                                active.insert(id.clone());
-                                all.push(tagged(id, name, service, stream));
-                                continue;
-                            }
+                        if let Some((name, service)) = restarted.remove(&id)
+                            && let Some(stream) = again(engine, &id, name, service, &opts).await
+                        {
+                            active.insert(id);
+                            all.push(stream);
+                            continue;
                         }
                         if active.is_empty() {
                             // Every container ended, or the engine went away with them.
@@ -120,18 +119,36 @@ pub async fn follow<E: Engine>(
                         continue;
                     }
                 };
-                if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) && active.contains(&ev.container_id) {
-                    restarted.insert(ev.container_id.clone(), (ev.container_name.clone(), ev.service.clone().unwrap_or_default()));
-                } else if ev.kind == EventKind::Start && chosen(ev.service.as_deref()) {
-                    let again = LogOptions { tail: Some(0), ..opts.clone() };
-                    if let Ok(stream) = engine.logs(&ev.container_id, &again).await {
-                        active.insert(ev.container_id.clone());
-                        all.push(tagged(ev.container_id.clone(), ev.container_name.clone(), ev.service.clone().unwrap_or_default(), stream));
-                    }
+                if ev.kind != EventKind::Start || !chosen(ev.service.as_deref()) {
+                    continue;
+                }
+                let (id, name, service) = (ev.container_id, ev.container_name, ev.service.unwrap_or_default());
+                if active.contains(&id) {
+                    restarted.insert(id, (name, service));
+                } else if let Some(stream) = again(engine, &id, name, service, &opts).await {
+                    active.insert(id);
+                    all.push(stream);
                 }
             }
         }
     }
+}
+
+/// A container's logs from now on (it started again), tagged; `None` when they cannot be
+/// read (it went meanwhile).
+async fn again<E: Engine>(
+    engine: &E,
+    id: &str,
+    name: String,
+    service: String,
+    opts: &LogOptions,
+) -> Option<BoxStream<'static, Item>> {
+    let from_now = LogOptions {
+        tail: Some(0),
+        ..opts.clone()
+    };
+    let stream = engine.logs(id, &from_now).await.ok()?;
+    Some(tagged(id.to_string(), name, service, stream))
 }
 
 /// Follows the stack's container events (of the chosen services, all when empty) until the

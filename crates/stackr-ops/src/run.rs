@@ -70,9 +70,8 @@ pub async fn run<E: Engine>(
             service: opts.service.clone(),
         });
     };
-    let base = dependencies(engine, stack, cx, opts, cancel.clone(), sink).await?;
-    let interrupted = |c: &Option<watch::Receiver<bool>>| c.as_ref().is_some_and(|c| *c.borrow());
-    if interrupted(&cancel) {
+    let base = dependencies(engine, stack, service, cx, opts, cancel.clone(), sink).await?;
+    if crate::is_cancelled(&cancel) {
         return Err(OpError::Interrupted);
     }
     let want = one_off(engine, stack, service, opts, &base).await?;
@@ -95,21 +94,17 @@ pub async fn run<E: Engine>(
 async fn dependencies<E: Engine>(
     engine: &E,
     stack: &Stack,
+    service: &stackr_spec::Service,
     cx: &Context,
     opts: &RunOptions,
     cancel: Option<watch::Receiver<bool>>,
     sink: Sink<'_>,
 ) -> Result<stackr_reconcile::desired::Inputs, OpError> {
-    let deps: Vec<String> = stack
-        .services
-        .get(&opts.service)
-        .map(|s| {
-            s.depends_on
-                .iter()
-                .map(|d| d.service.value.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+    let deps: Vec<String> = service
+        .depends_on
+        .iter()
+        .map(|d| d.service.value.clone())
+        .collect();
     if opts.no_deps || deps.is_empty() {
         return Ok(cx.base.clone());
     }
@@ -173,7 +168,7 @@ async fn create_and_start<E: Engine>(
         }
     };
     let started = async {
-        if cancel.as_ref().is_some_and(|c| *c.borrow()) {
+        if crate::is_cancelled(cancel) {
             return Err(None);
         }
         if want.secrets.iter().any(|f| f.link.is_some()) {

@@ -6,17 +6,9 @@ use serde_json::{Value, json};
 use stackr_engine::EngineError;
 use stackr_reconcile::apply::{ApplyError, DownReport};
 use stackr_reconcile::lock::LockError;
+use stackr_spec::count;
 
 use crate::{Did, OpError, OpEvent};
-
-/// "1 container", "3 containers".
-fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
 
 /// An engine error about a service, with its help: the lines of an `error:`.
 pub fn engine_error(service: Option<&str>, e: &EngineError) -> String {

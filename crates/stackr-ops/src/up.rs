@@ -79,7 +79,7 @@ pub async fn up<E: Engine>(
     // The images the plan observed decide what to pull (each looked at once); a pull means
     // planning again with what the engine has now.
     let (mut p, mut desired, mut inputs) = plan(engine, stack, cx, &opts.plan).await?;
-    let pulled = pull_images(engine, stack, &opts.plan, opts.pull, &inputs, sink).await?;
+    let pulled = pull_images(engine, stack, &opts.plan.services, opts.pull, &inputs, sink).await?;
     if pulled {
         (p, desired, inputs) = plan(engine, stack, cx, &opts.plan).await?;
     }
@@ -119,8 +119,6 @@ async fn converge<E: Engine>(
     sink: Sink<'_>,
 ) -> Result<(Plan, Desired, Inputs), OpError> {
     let on_step = |s: Step| sink(OpEvent::Step(s));
-    let interrupted =
-        |cancel: &Option<watch::Receiver<bool>>| cancel.as_ref().is_some_and(|c| *c.borrow());
     let (mut p, mut desired, mut inputs) = plan(engine, stack, cx, &opts.plan).await?;
     p = check(p)?;
     let builds: Vec<&str> = p
@@ -132,7 +130,7 @@ async fn converge<E: Engine>(
     if !builds.is_empty() {
         let to_build: Vec<_> = builds.iter().filter_map(|s| desired.service(s)).collect();
         build_images(engine, &to_build, &on_step).await?;
-        if interrupted(&cancel) {
+        if crate::is_cancelled(&cancel) {
             return Err(OpError::Interrupted);
         }
         // What the images are now decides the containers: the same pure plan, made again.
@@ -153,7 +151,7 @@ async fn converge<E: Engine>(
         };
         match apply(engine, stack, inputs.clone(), &p, &apply_opts, &on_step).await {
             Ok(()) => {}
-            Err(_) if interrupted(&cancel) => return Err(OpError::Interrupted),
+            Err(_) if crate::is_cancelled(&cancel) => return Err(OpError::Interrupted),
             Err(e) => return Err(e.into()),
         }
     }
@@ -188,12 +186,11 @@ async fn wait<E: Engine>(
 async fn pull_images<E: Engine>(
     engine: &E,
     stack: &Stack,
-    plan: &PlanOptions,
+    services: &[String],
     when: Option<Pull>,
     inputs: &Inputs,
     sink: Sink<'_>,
 ) -> Result<bool, OpError> {
-    let services = &plan.services;
     let built: Vec<String> = stack
         .services
         .values()
@@ -202,14 +199,8 @@ async fn pull_images<E: Engine>(
         .collect();
     // Image → (the first service that names it, whether to pull it always).
     let mut wanted: std::collections::BTreeMap<String, (String, bool)> = Default::default();
-    for s in stack.services.values() {
-        if !services.is_empty() && !services.contains(&s.name.value) {
-            continue;
-        }
-        let (Some(image), None) = (&s.image, &s.build) else {
-            continue;
-        };
-        if built.contains(&image.value) {
+    for (s, image) in named_images(stack, services) {
+        if built.iter().any(|b| b == image) {
             continue;
         }
         let policy = match when {
@@ -227,7 +218,7 @@ async fn pull_images<E: Engine>(
             PullPolicy::Never | PullPolicy::Build => continue,
         };
         let entry = wanted
-            .entry(image.value.clone())
+            .entry(image.to_string())
             .or_insert_with(|| (s.name.value.clone(), always));
         entry.1 |= always;
     }
@@ -252,6 +243,22 @@ async fn pull_images<E: Engine>(
         sink(OpEvent::PullFinished { service, image });
     }
     Ok(pulled)
+}
+
+/// The chosen services (all when `services` is empty) that name an image and build none, with
+/// that image: what `pull` and `up`'s pulls consider.
+fn named_images<'a>(
+    stack: &'a Stack,
+    services: &'a [String],
+) -> impl Iterator<Item = (&'a stackr_spec::Service, &'a str)> {
+    stack
+        .services
+        .values()
+        .filter(|s| services.is_empty() || services.contains(&s.name.value))
+        .filter_map(|s| match (&s.image, &s.build) {
+            (Some(image), None) => Some((s, image.value.as_str())),
+            _ => None,
+        })
 }
 
 /// `build`: builds the images of the chosen services that have a `build` (all when
@@ -290,14 +297,8 @@ pub async fn pull<E: Engine>(
 ) -> Result<usize, OpError> {
     crate::known(stack, services)?;
     let mut failed = 0;
-    for s in stack.services.values() {
-        if !services.is_empty() && !services.contains(&s.name.value) {
-            continue;
-        }
-        let (Some(image), None) = (&s.image, &s.build) else {
-            continue;
-        };
-        let (service, image) = (s.name.value.clone(), image.value.clone());
+    for (s, image) in named_images(stack, services) {
+        let (service, image) = (s.name.value.clone(), image.to_string());
         match engine.pull_image(&image).await {
             Ok(()) => sink(OpEvent::PullFinished { service, image }),
             Err(error) => {

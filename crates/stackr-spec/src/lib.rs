@@ -14,6 +14,15 @@
 
 mod decode;
 pub mod diagnostic;
+/// "1 error", "3 warnings": a count and its noun, plural when it is not one.
+pub fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 pub mod graph;
 pub mod interpolate;
 pub mod keyword;

@@ -464,22 +464,16 @@ fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
 /// single engine has none (`up` would refuse them); the Swarm target will take them.
 fn check_external_files(s: &Service, decls: &Declarations, diags: &mut Diagnostics) {
     let secrets = s.secrets.iter().filter(|f| {
-        decls.secrets.iter().any(|d| {
-            d.name.value == f.name.value
-                && matches!(
-                    d.source.as_ref().map(|x| &x.value),
-                    Some(SecretSource::External(_))
-                )
-        })
+        matches!(
+            secret_source(decls, &f.name.value),
+            Some(SecretSource::External(_))
+        )
     });
     let configs = s.configs.iter().filter(|f| {
-        decls.configs.iter().any(|d| {
-            d.name.value == f.name.value
-                && matches!(
-                    d.source.as_ref().map(|x| &x.value),
-                    Some(ConfigSource::External(_))
-                )
-        })
+        matches!(
+            config_source(decls, &f.name.value),
+            Some(ConfigSource::External(_))
+        )
     });
     let used = secrets
         .map(|f| ("secret", f, "`file=` or `env=`"))
@@ -498,6 +492,18 @@ fn check_external_files(s: &Service, decls: &Declarations, diags: &mut Diagnosti
             )),
         );
     }
+}
+
+/// The source of the declared secret `name`.
+fn secret_source<'a>(decls: &'a Declarations, name: &str) -> Option<&'a SecretSource> {
+    let d = decls.secrets.iter().find(|d| d.name.value == name)?;
+    d.source.as_ref().map(|x| &x.value)
+}
+
+/// The source of the declared config `name`.
+fn config_source<'a>(decls: &'a Declarations, name: &str) -> Option<&'a ConfigSource> {
+    let d = decls.configs.iter().find(|d| d.name.value == name)?;
+    d.source.as_ref().map(|x| &x.value)
 }
 
 /// Where a service's secrets and configs go: never through `..`, and never two at one path
@@ -559,13 +565,10 @@ fn check_read_only_targets(s: &Service, decls: &Declarations, diags: &mut Diagno
         .configs
         .iter()
         .filter(|f| {
-            decls.configs.iter().any(|d| {
-                d.name.value == f.name.value
-                    && matches!(
-                        d.source.as_ref().map(|x| &x.value),
-                        Some(ConfigSource::Content(_))
-                    )
-            })
+            matches!(
+                config_source(decls, &f.name.value),
+                Some(ConfigSource::Content(_))
+            )
         })
         // Under /run/secrets it is a file of the secrets volume itself: no link.
         .filter(|f| !f.config_path().starts_with("/run/secrets/"))

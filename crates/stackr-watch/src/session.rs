@@ -234,11 +234,9 @@ pub async fn watch<E: Engine, H: Host>(
     let mut events = engine.events(&w.stack.name).await?.fuse();
     // Said once when the engine goes away, and once when it is back.
     let mut engine_lost = false;
-    w.refresh_targets().await;
-    let all: Vec<String> = w.rules.services();
-    w.catch_up_all(&all).await;
+    w.resume().await;
     sink(WatchEvent::Watching {
-        services: all,
+        services: w.rules.services(),
         rules: w.rules.rules.len(),
         folders: fsw.len(),
         reloaded: None,
@@ -323,8 +321,9 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
         }
     }
 
-    /// After the event stream was opened again: the targets read again, and every one caught
-    /// up (containers may have started meanwhile, or come back with a restarted daemon).
+    /// Reads the targets and catches every one up: at start, and after the event stream was
+    /// opened again (containers may have started meanwhile, or come back with a restarted
+    /// daemon).
     async fn resume(&mut self) {
         self.refresh_targets().await;
         let services = self.rules.services();

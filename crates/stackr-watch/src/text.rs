@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use stackr_spec::count;
+
 use crate::session::{Then, WatchEvent, Why};
 
 /// A line of a watch's output.
@@ -26,15 +28,6 @@ pub fn line(e: &WatchEvent, cwd: &Path) -> Line {
             text,
             problem: true,
         },
-    }
-}
-
-/// "1 rule", "3 folders".
-fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
     }
 }
 
