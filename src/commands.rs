@@ -319,7 +319,7 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
             let (dir, name) = stackr_host::archive::destination(path, &src);
             let tar = stackr_host::archive::pack(&src, &name).map_err(|error| CliError::Read {
                 path: src.clone(),
-                error,
+                error: error.into(),
             })?;
             let into = stackr_ops::copy_into(engine, stack, svc, args.index, dir, tar).await?;
             eprintln!("copied {} to {into}:{dir}/{name}", args.source);

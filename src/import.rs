@@ -25,9 +25,17 @@ pub fn run(args: &ImportArgs, out: &Output) -> CmdResult {
     let mut inputs = Vec::new();
     for arg in &args.files {
         let (path, profile) = split(arg);
-        let text = match std::fs::read_to_string(&path) {
+        let bytes = stackr_host::files::read_regular(&path, stackr_spec::limits::MAX_FILE_BYTES)
+            .map_err(|error| CliError::Read {
+                path: path.clone(),
+                error,
+            })?;
+        let text = match stackr_spec::decode_file(&path, &path.display().to_string(), &bytes) {
             Ok(text) => text,
-            Err(error) => return Err(CliError::Read { path, error }),
+            Err(d) => {
+                eprint!("{}", out.diagnostic(&d));
+                return Err(CliError::ImportFailed);
+            }
         };
         inputs.push(Input {
             path,

@@ -94,7 +94,7 @@ pub enum CliError {
     #[error("cannot read `{}`: {error}", path.display())]
     Read {
         path: PathBuf,
-        error: std::io::Error,
+        error: stackr_spec::ReadError,
     },
     #[error("cannot write `{}`: {error}", path.display())]
     Write {

@@ -37,8 +37,8 @@ pub fn render_all(loaded: &Loaded) -> String {
 pub struct FixtureReader;
 
 impl FileReader for FixtureReader {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+    fn read(&self, path: &Path) -> Result<Vec<u8>, stackr_spec::ReadError> {
+        stackr_host::files::read_regular(path, stackr_spec::limits::MAX_FILE_BYTES)
     }
 
     fn display_name(&self, path: &Path) -> String {

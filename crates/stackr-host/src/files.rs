@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use stackr_spec::interpolate::parse_dotenv_all;
+use stackr_spec::limits;
 use stackr_spec::{
-    ConfigSource, Diagnostic, FileReader, MountSource, Problem, SecretSource, SourceFile,
-    SourceMap, Span, Spanned, Stack,
+    ConfigSource, Diagnostic, FileReader, MountSource, Problem, ReadError, SecretSource,
+    SourceFile, SourceMap, Span, Spanned, Stack,
 };
 
 /// Reads stack files from disk; names them relative to the working directory.
@@ -16,8 +17,8 @@ pub struct DiskReader {
 }
 
 impl FileReader for DiskReader {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        read_regular(path, limits::MAX_FILE_BYTES)
     }
 
     fn display_name(&self, path: &Path) -> String {
@@ -25,6 +26,82 @@ impl FileReader for DiskReader {
             Ok(rel) => rel.display().to_string(),
             Err(_) => path.display().to_string(),
         }
+    }
+}
+
+/// What a path that is not a regular file is, for messages.
+fn kind_of(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Why `path` is not a regular file, if it exists and is something else.
+pub fn not_regular(path: &Path) -> Option<&'static str> {
+    let meta = std::fs::metadata(path).ok()?;
+    (!meta.is_file()).then(|| kind_of(meta.file_type()))
+}
+
+/// Reads a regular file of at most `limit` bytes. A device, FIFO, socket or directory is
+/// refused before it is read (a FIFO is opened without blocking, so that one made in its place
+/// in between cannot hang the read either), and a longer file is refused once `limit` bytes
+/// have been read.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(kind) = not_regular(path) {
+        return Err(ReadError::NotRegular { kind });
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular {
+            kind: kind_of(meta.file_type()),
+        });
+    }
+    let mut out = Vec::with_capacity(meta.len().min(limit) as usize);
+    file.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// Reads a regular file of at most [`limits::MAX_FILE_BYTES`] that must be UTF-8 text.
+pub fn read_text(path: &Path) -> Result<String, ReadError> {
+    let bytes = read_regular(path, limits::MAX_FILE_BYTES)?;
+    String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        offset: e.utf8_error().valid_up_to(),
+    })
+}
+
+/// What is wrong with a host file a stack names: missing, or not a regular file.
+fn file_problem(what: &str, path: &Spanned<PathBuf>) -> Option<Diagnostic> {
+    match not_regular(&path.value) {
+        Some(kind) => Some(
+            Diagnostic::error(Problem::Unreadable {
+                path: path.value.display().to_string(),
+                error: ReadError::NotRegular { kind },
+            })
+            .with_label(path.span, kind)
+            .with_help(format!("{what} is a regular file")),
+        ),
+        None if !path.value.is_file() => Some(missing(what, path)),
+        None => None,
     }
 }
 
@@ -92,10 +169,10 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
             }
         }
         for f in &s.env_files {
-            if f.required && !f.path.value.is_file() {
-                out.push(
-                    missing("env file", &f.path)
-                        .with_help("create it, or mark it `required=#false`"),
+            if f.required || f.path.value.exists() {
+                out.extend(
+                    file_problem("an env file", &f.path)
+                        .map(|d| d.with_help("create it, or mark it `required=#false`")),
                 );
             }
         }
@@ -120,15 +197,12 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
             value: SecretSource::File(p),
             span,
         }) = &sec.source
-            && !p.is_file()
+            && let Some(d) = file_problem(
+                &format!("the file of secret `{}`", sec.name.value),
+                &Spanned::new(p.clone(), *span),
+            )
         {
-            out.push(
-                missing(
-                    &format!("the file of secret `{}`", sec.name.value),
-                    &Spanned::new(p.clone(), *span),
-                )
-                .with_help("secret files are relative to the stack file"),
-            );
+            out.push(d.with_help("secret files are regular files, relative to the stack file"));
         }
     }
     for c in stack.configs.values() {
@@ -136,12 +210,12 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
             value: ConfigSource::File(p),
             span,
         }) = &c.source
-            && !p.is_file()
-        {
-            out.push(missing(
+            && let Some(d) = file_problem(
                 &format!("the file of config `{}`", c.name.value),
                 &Spanned::new(p.clone(), *span),
-            ));
+            )
+        {
+            out.push(d);
         }
     }
     out
@@ -191,9 +265,9 @@ pub fn variables(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     for (path, required) in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_text(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+            Err(ReadError::NotFound) if !required => continue,
             Err(e) => {
                 problems.push(Diagnostic::error(Problem::Other {
                     message: format!("cannot read env file `{}`: {e}", path.display()),

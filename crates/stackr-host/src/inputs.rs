@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use stackr_reconcile::desired::SecretValue;
 use stackr_spec::interpolate::parse_dotenv_all;
-use stackr_spec::{SecretSource, Stack};
+use stackr_spec::{ReadError, SecretSource, Stack, limits};
 
 use crate::{HostError, HostWarning};
 
@@ -49,11 +49,14 @@ pub fn secret_values(
         };
         let value = match secret.source.as_ref().map(|s| &s.value) {
             Some(SecretSource::File(path)) => {
-                let v = std::fs::read(path).map_err(|error| HostError::SecretFile {
-                    name: name.clone(),
-                    path: path.clone(),
-                    error,
-                })?;
+                let v =
+                    crate::files::read_regular(path, limits::MAX_FILE_BYTES).map_err(|error| {
+                        HostError::SecretFile {
+                            name: name.clone(),
+                            path: path.clone(),
+                            error,
+                        }
+                    })?;
                 let acknowledged = secret
                     .acknowledge_readable
                     .as_ref()
@@ -109,9 +112,9 @@ pub fn env_files(
             if out.contains_key(path) {
                 continue;
             }
-            let text = match std::fs::read_to_string(path) {
+            let text = match crate::files::read_text(path) {
                 Ok(text) => text,
-                Err(_) if !f.required => continue,
+                Err(ReadError::NotFound) if !f.required => continue,
                 Err(error) => {
                     return Err(HostError::EnvFileRead {
                         path: path.clone(),

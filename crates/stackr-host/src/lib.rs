@@ -35,7 +35,7 @@ pub enum HostError {
     SecretFile {
         name: String,
         path: PathBuf,
-        error: std::io::Error,
+        error: stackr_spec::ReadError,
     },
     #[error("secret `{name}`: the variable `{var}` is not set")]
     SecretVariable { name: String, var: String },
@@ -43,7 +43,7 @@ pub enum HostError {
     EnvFileRead {
         path: PathBuf,
         service: String,
-        error: std::io::Error,
+        error: stackr_spec::ReadError,
     },
     #[error("env file `{}` of service `{service}`: {}", path.display(), lines.join("; "))]
     EnvFile {

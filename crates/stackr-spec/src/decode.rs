@@ -3,6 +3,8 @@
 //! Decoding checks each node's own shape and values; what needs the whole stack (references,
 //! cycles, port clashes) is left to [`crate::validate`].
 
+use std::collections::HashMap;
+
 use kdl::{KdlDocument, KdlNode, KdlValue};
 
 use crate::diagnostic::Diagnostic;
@@ -63,6 +65,8 @@ pub(crate) fn decode_document(r: &mut Reader<'_>, doc: &KdlDocument) -> StackFil
         ..StackFile::default()
     };
     let mut profiles: Vec<Profile> = Vec::new();
+    let mut profile_names: HashMap<String, Span> = HashMap::new();
+    let mut top = Declared::new();
     for node in doc.nodes() {
         match node.name().value() {
             "stack" => {
@@ -92,89 +96,97 @@ pub(crate) fn decode_document(r: &mut Reader<'_>, doc: &KdlDocument) -> StackFil
                     continue;
                 };
                 check_name(r, "profile", &name);
-                if let Some(first) = profiles.iter().find(|p| p.name.value == name.value) {
+                if let Some(first) = profile_names.get(&name.value) {
                     r.push(
                         Diagnostic::error(Problem::Duplicate {
                             kind: "profile".into(),
                             name: name.value.clone(),
                         })
                         .with_label(name.span, "defined again here")
-                        .with_label(first.name.span, "first defined here")
+                        .with_label(*first, "first defined here")
                         .with_help("put everything the profile changes in one block"),
                     );
                     continue;
                 }
+                profile_names.insert(name.value.clone(), name.span);
                 let mut body = Declarations::default();
+                let mut declared = Declared::new();
+                let place = format!("profile `{}`", name.value);
                 for child in v.children() {
-                    decode_declaration(
-                        r,
-                        child,
-                        &mut body,
-                        &format!("profile `{}`", name.value),
-                        PROFILE_NODES,
-                    );
+                    let into = (&mut body, &mut declared);
+                    decode_declaration(r, child, into, &place, PROFILE_NODES);
                 }
                 profiles.push(Profile { name, body });
             }
-            _ => decode_declaration(r, node, &mut file.body, "the stack file", TOP_NODES),
+            _ => {
+                let into = (&mut file.body, &mut top);
+                decode_declaration(r, node, into, "the stack file", TOP_NODES);
+            }
         }
     }
     file.profiles = profiles;
     file
 }
 
+/// The names declared so far in one [`Declarations`], by kind: a duplicate is a lookup.
+type Declared = HashMap<(&'static str, String), Span>;
+
+/// Adds `item` unless a `kind` of its name is declared already (then reports it).
+fn declare<T>(
+    r: &mut Reader<'_>,
+    (list, declared): (&mut Vec<T>, &mut Declared),
+    item: T,
+    kind: &'static str,
+    name: impl Fn(&T) -> &Spanned<String>,
+    place: &str,
+) {
+    let n = name(&item);
+    match declared.get(&(kind, n.value.clone())) {
+        Some(first) => r.push(duplicate(kind, n, *first, place)),
+        None => {
+            declared.insert((kind, n.value.clone()), n.span);
+            list.push(item);
+        }
+    }
+}
+
 /// A service, network, volume, secret or config at top level or in a profile.
 fn decode_declaration(
     r: &mut Reader<'_>,
     node: &KdlNode,
-    decls: &mut Declarations,
+    (decls, declared): (&mut Declarations, &mut Declared),
     place: &str,
     allowed: &[&str],
 ) {
     match node.name().value() {
         "service" => {
             if let Some(s) = decode_service(r, node) {
-                if let Some(first) = decls.services.iter().find(|o| o.name.value == s.name.value) {
-                    r.push(duplicate("service", &s.name, first.name.span, place));
-                } else {
-                    decls.services.push(s);
-                }
+                let into = (&mut decls.services, declared);
+                declare(r, into, s, "service", |s| &s.name, place);
             }
         }
         "network" => {
             if let Some(n) = decode_network(r, node) {
-                if let Some(first) = decls.networks.iter().find(|o| o.name.value == n.name.value) {
-                    r.push(duplicate("network", &n.name, first.name.span, place));
-                } else {
-                    decls.networks.push(n);
-                }
+                let into = (&mut decls.networks, declared);
+                declare(r, into, n, "network", |n| &n.name, place);
             }
         }
         "volume" => {
             if let Some(n) = decode_volume(r, node) {
-                if let Some(first) = decls.volumes.iter().find(|o| o.name.value == n.name.value) {
-                    r.push(duplicate("volume", &n.name, first.name.span, place));
-                } else {
-                    decls.volumes.push(n);
-                }
+                let into = (&mut decls.volumes, declared);
+                declare(r, into, n, "volume", |n| &n.name, place);
             }
         }
         "secret" => {
             if let Some(n) = decode_secret(r, node) {
-                if let Some(first) = decls.secrets.iter().find(|o| o.name.value == n.name.value) {
-                    r.push(duplicate("secret", &n.name, first.name.span, place));
-                } else {
-                    decls.secrets.push(n);
-                }
+                let into = (&mut decls.secrets, declared);
+                declare(r, into, n, "secret", |n| &n.name, place);
             }
         }
         "config" => {
             if let Some(n) = decode_config(r, node) {
-                if let Some(first) = decls.configs.iter().find(|o| o.name.value == n.name.value) {
-                    r.push(duplicate("config", &n.name, first.name.span, place));
-                } else {
-                    decls.configs.push(n);
-                }
+                let into = (&mut decls.configs, declared);
+                declare(r, into, n, "config", |n| &n.name, place);
             }
         }
         "stack" | "include" | "profile" if allowed == PROFILE_NODES => {
@@ -1492,18 +1504,27 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str)
             });
         }
     }
+    let mut set: HashMap<String, Span> = s
+        .env
+        .iter()
+        .map(|v| (v.name.value.clone(), v.name.span))
+        .collect();
     for var in vars {
-        if let Some(first) = s.env.iter().find(|o| o.name.value == var.name.value) {
+        if !r.check_key(&var.name, "env variable", true) {
+            continue;
+        }
+        if let Some(first) = set.get(&var.name.value) {
             r.push(
                 Diagnostic::error(Problem::SetTwice {
                     field: format!("env `{}`", var.name.value),
                     place: place.into(),
                 })
                 .with_label(var.name.span, "set again here")
-                .with_label(first.name.span, "first set here"),
+                .with_label(*first, "first set here"),
             );
             continue;
         }
+        set.insert(var.name.value.clone(), var.name.span);
         s.env.push(var);
     }
 }

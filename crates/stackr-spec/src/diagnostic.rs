@@ -4,13 +4,14 @@
 //! an optional help line (what to do). It implements [`miette::Diagnostic`] so the edge can
 //! render it; this crate never prints.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{LabeledSpan, NamedSource, SourceCode};
+use miette::{LabeledSpan, SourceCode};
 
 use crate::problem::Problem;
-use crate::source::{SourceMap, Span};
+use crate::source::{FileId, Shown, SourceMap, Span, escape_controls};
 
 /// How bad a diagnostic is: errors make the stack invalid, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,7 +35,7 @@ pub struct Diagnostic {
     /// The first label is the primary one.
     pub labels: Vec<Label>,
     pub help: Option<String>,
-    source: Option<Arc<NamedSource<Arc<str>>>>,
+    source: Option<Arc<Shown>>,
     /// Labels that point into another file than the primary one, shown as nested reports.
     related: Vec<Diagnostic>,
 }
@@ -127,7 +128,7 @@ impl Diagnostic {
             }
         }
         self.labels = here;
-        self.source = sources.get(primary.file).map(|f| f.named());
+        self.source = sources.get(primary.file).map(|f| f.shown());
         for label in elsewhere {
             let note = Diagnostic {
                 severity: Severity::Warning,
@@ -148,9 +149,10 @@ impl Diagnostic {
 /// Secondary labels more lines away than this from the primary one are shown on their own.
 const MAX_LABEL_DISTANCE: usize = 6;
 
+/// What a user wrote reaches the terminal with its control characters escaped.
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.problem.fmt(f)
+        f.write_str(&escape_controls(&self.problem.to_string()))
     }
 }
 
@@ -172,7 +174,7 @@ impl miette::Diagnostic for Diagnostic {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help
             .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(escape_controls(h)) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -184,10 +186,11 @@ impl miette::Diagnostic for Diagnostic {
             return None;
         }
         Some(Box::new(self.labels.iter().enumerate().map(|(i, l)| {
+            let text = l.text.as_deref().map(|t| escape_controls(t).into_owned());
             if i == 0 {
-                LabeledSpan::new_primary_with_span(l.text.clone(), l.span.source_span())
+                LabeledSpan::new_primary_with_span(text, l.span.source_span())
             } else {
-                LabeledSpan::new_with_span(l.text.clone(), l.span.source_span())
+                LabeledSpan::new_with_span(text, l.span.source_span())
             }
         })))
     }
@@ -202,52 +205,65 @@ impl miette::Diagnostic for Diagnostic {
     }
 }
 
-/// Collects diagnostics while decoding and validating.
+/// Collects diagnostics while decoding and validating. Every check a push makes is a lookup,
+/// not a scan of what was pushed before, so that 100,000 problems cost 100,000 steps.
 #[derive(Debug, Default)]
 pub struct Diagnostics {
     list: Vec<Diagnostic>,
+    /// Values that could not be interpolated, by file and start: `(file, offset) -> end`.
+    interpolations: BTreeMap<(FileId, usize), usize>,
+    /// The start of every error's primary span.
+    errors_at: BTreeSet<(FileId, usize)>,
+    errors: usize,
 }
 
 impl Diagnostics {
     /// Adds a diagnostic, unless it points into a value that could not be interpolated: what
     /// is said about the raw text of such a value would only repeat that error.
     pub fn push(&mut self, d: Diagnostic) {
+        let interpolation = matches!(d.problem, Problem::Interpolation { .. });
         if let Some(p) = d.primary() {
-            let follows_interpolation = self.list.iter().any(|e| {
-                matches!(e.problem, Problem::Interpolation { .. })
-                    && e.primary().is_some_and(|s| {
-                        s.file == p.file
-                            && p.offset >= s.offset
-                            && p.offset < s.offset + s.len.max(1)
-                    })
-                    && !matches!(d.problem, Problem::Interpolation { .. })
-            });
-            if follows_interpolation {
+            if !interpolation && self.inside_interpolation(p) {
                 return;
             }
+            if interpolation {
+                self.interpolations
+                    .insert((p.file, p.offset), p.offset + p.len.max(1));
+            }
+            if d.is_error() {
+                self.errors_at.insert((p.file, p.offset));
+            }
+        }
+        if d.is_error() {
+            self.errors += 1;
         }
         self.list.push(d);
     }
 
+    /// Whether `p` starts inside a value that could not be interpolated. Values do not
+    /// overlap, so only the nearest one starting at or before `p` can hold it.
+    fn inside_interpolation(&self, p: Span) -> bool {
+        self.interpolations
+            .range(..=(p.file, p.offset))
+            .next_back()
+            .is_some_and(|((file, _), end)| *file == p.file && p.offset < *end)
+    }
+
     pub fn has_errors(&self) -> bool {
-        self.list.iter().any(Diagnostic::is_error)
+        self.errors > 0
     }
 
     /// Whether an error was already reported inside `span` (so that a follow-on problem, such
     /// as a missing image after a mistyped `image`, is not reported as well).
     pub fn has_error_within(&self, span: Span) -> bool {
-        self.list.iter().any(|d| {
-            d.is_error()
-                && d.primary().is_some_and(|p| {
-                    p.file == span.file
-                        && p.offset >= span.offset
-                        && p.offset < span.offset + span.len
-                })
-        })
+        self.errors_at
+            .range((span.file, span.offset)..(span.file, span.offset + span.len))
+            .next()
+            .is_some()
     }
 
     pub fn error_count(&self) -> usize {
-        self.list.iter().filter(|d| d.is_error()).count()
+        self.errors
     }
 
     pub fn into_vec(self) -> Vec<Diagnostic> {

@@ -16,7 +16,14 @@ pub enum InterpolationError {
     Required { name: String, message: String },
     #[error("invalid interpolation `{text}`: {reason}")]
     Invalid { text: String, reason: &'static str },
+    #[error("the value would be longer than {} after interpolation", crate::limits::show_bytes(*limit as u64))]
+    TooLong { limit: usize },
+    #[error("`${{...}}` are nested more than {limit} levels deep")]
+    TooDeep { limit: usize },
 }
+
+/// How deep `${A:-${B:-...}}` may nest.
+pub const MAX_NESTING: usize = 16;
 
 fn message_suffix(m: &str) -> String {
     if m.is_empty() {
@@ -53,44 +60,68 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
-/// Interpolates `text`.
+/// Interpolates `text`. The result is at most [`MAX_VALUE_BYTES`] long, and `${...}` nest at
+/// most [`MAX_NESTING`] deep.
+///
+/// [`MAX_VALUE_BYTES`]: crate::limits::MAX_VALUE_BYTES
 pub fn interpolate(text: &str, vars: &dyn Variables) -> Result<Interpolated, InterpolationError> {
     let mut out = Interpolated::default();
     let chars: Vec<char> = text.chars().collect();
-    expand(&chars, vars, &mut out)?;
+    expand(&chars, vars, &mut out, 0)?;
+    // Each unset name once, in the order first used.
+    let mut seen = std::collections::HashSet::new();
+    out.unset.retain(|n| seen.insert(n.clone()));
     Ok(out)
 }
 
+/// The text of an invalid template, cut short when it is long.
 fn invalid(chars: &[char], reason: &'static str) -> InterpolationError {
-    InterpolationError::Invalid {
-        text: chars.iter().collect(),
-        reason,
+    const SHOWN: usize = 80;
+    let mut text: String = chars.iter().take(SHOWN).collect();
+    if chars.len() > SHOWN {
+        text.push('…');
     }
+    InterpolationError::Invalid { text, reason }
+}
+
+/// Adds to the output, unless it would grow past the limit.
+fn push(out: &mut Interpolated, text: &str) -> Result<(), InterpolationError> {
+    if out.text.len() + text.len() > crate::limits::MAX_VALUE_BYTES {
+        return Err(InterpolationError::TooLong {
+            limit: crate::limits::MAX_VALUE_BYTES,
+        });
+    }
+    out.text.push_str(text);
+    Ok(())
 }
 
 fn expand(
     chars: &[char],
     vars: &dyn Variables,
     out: &mut Interpolated,
+    depth: usize,
 ) -> Result<(), InterpolationError> {
+    if depth > MAX_NESTING {
+        return Err(InterpolationError::TooDeep { limit: MAX_NESTING });
+    }
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if c != '$' {
-            out.text.push(c);
+            push(out, c.encode_utf8(&mut [0; 4]))?;
             i += 1;
             continue;
         }
         match chars.get(i + 1) {
             Some('$') => {
-                out.text.push('$');
+                push(out, "$")?;
                 i += 2;
             }
             Some('{') => {
                 let end = matching_brace(chars, i + 1)
                     .ok_or_else(|| invalid(chars, "a `${` is not closed by `}`"))?;
                 let inner = &chars[i + 2..end];
-                substitute(inner, chars, vars, out)?;
+                substitute(inner, chars, vars, out, depth)?;
                 i = end + 1;
             }
             Some(&n) if is_name_start(n) => {
@@ -99,7 +130,7 @@ fn expand(
                     j += 1;
                 }
                 let name: String = chars[i + 1..j].iter().collect();
-                lookup(&name, vars, out);
+                lookup(&name, vars, out)?;
                 i = j;
             }
             _ => {
@@ -137,13 +168,17 @@ fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
     None
 }
 
-fn lookup(name: &str, vars: &dyn Variables, out: &mut Interpolated) {
+fn lookup(
+    name: &str,
+    vars: &dyn Variables,
+    out: &mut Interpolated,
+) -> Result<(), InterpolationError> {
     match vars.get(name) {
-        Some(v) => out.text.push_str(v),
+        Some(v) => push(out, v),
         None => {
-            if !out.unset.iter().any(|u| u == name) {
-                out.unset.push(name.to_string());
-            }
+            // Repeats are removed once, at the end.
+            out.unset.push(name.to_string());
+            Ok(())
         }
     }
 }
@@ -153,6 +188,7 @@ fn substitute(
     whole: &[char],
     vars: &dyn Variables,
     out: &mut Interpolated,
+    depth: usize,
 ) -> Result<(), InterpolationError> {
     let name_len = inner.iter().take_while(|c| is_name_char(**c)).count();
     if name_len == 0 || !is_name_start(inner[0]) {
@@ -161,8 +197,7 @@ fn substitute(
     let name: String = inner[..name_len].iter().collect();
     let rest = &inner[name_len..];
     if rest.is_empty() {
-        lookup(&name, vars, out);
-        return Ok(());
+        return lookup(&name, vars, out);
     }
     let (op, arg): (&str, &[char]) = match (rest[0], rest.get(1)) {
         (':', Some('-')) => (":-", &rest[2..]),
@@ -183,28 +218,24 @@ fn substitute(
     let non_empty = value.is_some_and(|v| !v.is_empty());
     let expand_arg = |out: &mut Interpolated| -> Result<String, InterpolationError> {
         let mut sub = Interpolated::default();
-        expand(arg, vars, &mut sub)?;
-        for u in sub.unset {
-            if !out.unset.contains(&u) {
-                out.unset.push(u);
-            }
-        }
+        expand(arg, vars, &mut sub, depth + 1)?;
+        out.unset.extend(sub.unset);
         Ok(sub.text)
     };
     match op {
         ":-" | "-" => {
             let use_value = if op == ":-" { non_empty } else { set };
             if use_value {
-                out.text.push_str(value.unwrap_or_default());
+                push(out, value.unwrap_or_default())?;
             } else {
                 let d = expand_arg(out)?;
-                out.text.push_str(&d);
+                push(out, &d)?;
             }
         }
         ":?" | "?" => {
             let ok = if op == ":?" { non_empty } else { set };
             if ok {
-                out.text.push_str(value.unwrap_or_default());
+                push(out, value.unwrap_or_default())?;
             } else {
                 let message = expand_arg(out)?;
                 return Err(InterpolationError::Required { name, message });
@@ -214,7 +245,7 @@ fn substitute(
             let replace = if op == ":+" { non_empty } else { set };
             if replace {
                 let r = expand_arg(out)?;
-                out.text.push_str(&r);
+                push(out, &r)?;
             }
         }
     }
@@ -264,6 +295,9 @@ pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
     let mut errors: Vec<DotenvError> = Vec::new();
     let mut unset: Vec<(DotenvError, String)> = Vec::new();
     let mut out: Vec<(String, String)> = Vec::new();
+    // Where each key is in `out`, so that a lookup is not a scan.
+    let mut index: std::collections::HashMap<String, usize> = Default::default();
+    let mut total = 0usize;
     let mut offset = 0usize;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut idx = 0;
@@ -376,6 +410,7 @@ pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
             };
             let known = Chain {
                 first: &out,
+                index: &index,
                 then: vars,
             };
             match interpolate(&template, &known) {
@@ -390,8 +425,21 @@ pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
                 }
             }
         };
-        out.retain(|(k, _)| k != key);
-        out.push((key.to_string(), parsed));
+        total += parsed.len();
+        if total > crate::limits::MAX_INTERPOLATED_BYTES {
+            errors.push(err(format!(
+                "the values of this file come to more than {}",
+                crate::limits::show_bytes(crate::limits::MAX_INTERPOLATED_BYTES as u64)
+            )));
+            break;
+        }
+        match index.get(key) {
+            Some(&i) => out[i].1 = parsed,
+            None => {
+                index.insert(key.to_string(), out.len());
+                out.push((key.to_string(), parsed));
+            }
+        }
     }
     Dotenv {
         vars: out,
@@ -403,17 +451,15 @@ pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
 /// The outer variables (the shell wins, as in compose), then earlier lines of the env file.
 struct Chain<'a> {
     first: &'a [(String, String)],
+    index: &'a std::collections::HashMap<String, usize>,
     then: &'a dyn Variables,
 }
 
 impl Variables for Chain<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.then.get(name).or_else(|| {
-            self.first
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
+            let i = *self.index.get(name)?;
+            self.first.get(i).map(|(_, v)| v.as_str())
         })
     }
 }

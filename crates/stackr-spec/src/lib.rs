@@ -14,6 +14,8 @@
 
 mod decode;
 pub mod diagnostic;
+mod guard;
+pub mod limits;
 /// "1 error", "3 warnings": a count and its noun, plural when it is not one.
 pub fn count(n: usize, what: &str) -> String {
     if n == 1 {
@@ -38,7 +40,7 @@ mod suggest;
 pub mod units;
 pub mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
@@ -48,7 +50,9 @@ pub use source::{FileId, SourceFile, SourceMap, Span, Spanned};
 
 /// Reads stack files for [`load`]; the CLI reads the disk, tests read memory.
 pub trait FileReader {
-    fn read(&self, path: &Path) -> std::io::Result<String>;
+    /// The file's bytes. A reader of the disk reads only regular files, and at most
+    /// [`limits::MAX_FILE_BYTES`] of them (more is [`ReadError::TooLarge`]).
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError>;
 
     /// What diagnostics call the file; the CLI shortens paths under the working directory.
     fn display_name(&self, path: &Path) -> String {
@@ -63,11 +67,38 @@ pub struct MemoryReader {
 }
 
 impl FileReader for MemoryReader {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
         self.files
             .get(path)
-            .cloned()
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+            .map(|t| t.clone().into_bytes())
+            .ok_or(ReadError::NotFound)
+    }
+}
+
+/// Why a file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("no such file")]
+    NotFound,
+    #[error("it is {kind}, not a regular file")]
+    NotRegular { kind: &'static str },
+    #[error("it is larger than {}", limits::show_bytes(*limit))]
+    TooLarge { limit: u64 },
+    #[error("it is not UTF-8 text (byte {offset} is not part of a UTF-8 character)")]
+    NotUtf8 { offset: usize },
+    #[error("{message}")]
+    Io { message: String },
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ReadError::NotFound
+        } else {
+            ReadError::Io {
+                message: e.to_string(),
+            }
+        }
     }
 }
 
@@ -105,9 +136,14 @@ pub fn parse_file(
     file: FileId,
     source: &SourceFile,
     vars: Option<&BTreeMap<String, String>>,
-    warned: &mut Vec<String>,
+    warned: &mut HashSet<String>,
     diags: &mut Diagnostics,
 ) -> Option<StackFile> {
+    let mut refused = Vec::new();
+    if !guard::scan(file, &source.text, &mut refused) {
+        diags.extend(refused);
+        return None;
+    }
     let mut doc: kdl::KdlDocument = match source.text.parse() {
         Ok(doc) => doc,
         Err(err) => {
@@ -123,17 +159,23 @@ pub fn parse_file(
         diags,
     };
     if let Some(vars) = vars {
-        interpolate_nodes(&mut reader, doc.nodes_mut(), vars, warned);
+        let mut budget = limits::MAX_INTERPOLATED_BYTES;
+        if !interpolate_nodes(&mut reader, doc.nodes_mut(), vars, warned, &mut budget) {
+            return None;
+        }
     }
     Some(decode::decode_document(&mut reader, &doc))
 }
 
+/// Interpolates every string value. `false` (with the diagnostic) when the values together
+/// grow past `budget` bytes: the file is not decoded then.
 fn interpolate_nodes(
     r: &mut reader::Reader<'_>,
     nodes: &mut [kdl::KdlNode],
     vars: &BTreeMap<String, String>,
-    warned: &mut Vec<String>,
-) {
+    warned: &mut HashSet<String>,
+    budget: &mut usize,
+) -> bool {
     for node in nodes {
         for entry in node.entries_mut() {
             let kdl::KdlValue::String(text) = entry.value() else {
@@ -144,7 +186,12 @@ fn interpolate_nodes(
             }
             let span = r.value_span(entry);
             match interpolate::interpolate(text, vars) {
+                Ok(done) if done.text.len() > *budget => {
+                    r.push(too_much_interpolation(span));
+                    return false;
+                }
                 Ok(done) => {
+                    *budget -= done.text.len();
                     for name in done.unset {
                         if warned.contains(&name) {
                             continue;
@@ -156,17 +203,31 @@ fn interpolate_nodes(
                                     "set it in the shell or in `.env` beside the stack file, or give it a default: `${{{name}:-default}}`"
                                 )),
                         );
-                        warned.push(name);
+                        warned.insert(name);
                     }
                     *entry.value_mut() = kdl::KdlValue::String(done.text);
                 }
                 Err(error) => {
+                    // A value cut short at the limit still cost that much work.
+                    if let interpolate::InterpolationError::TooLong { limit } = error {
+                        if *budget < limit {
+                            r.push(too_much_interpolation(span));
+                            return false;
+                        }
+                        *budget -= limit;
+                    }
                     let help = match &error {
                         interpolate::InterpolationError::Required { name, .. } => {
                             format!("set `{name}` in the shell or in `.env` beside the stack file")
                         }
                         interpolate::InterpolationError::Invalid { .. } => {
                             "write `$$` for a literal `$`".to_string()
+                        }
+                        interpolate::InterpolationError::TooLong { .. } => {
+                            "values are at most 1 MiB: put large contents in a file".to_string()
+                        }
+                        interpolate::InterpolationError::TooDeep { .. } => {
+                            "nest fewer defaults inside one another".to_string()
                         }
                     };
                     r.push(
@@ -177,10 +238,21 @@ fn interpolate_nodes(
                 }
             }
         }
-        if let Some(children) = node.children_mut() {
-            interpolate_nodes(r, children.nodes_mut(), vars, warned);
+        if let Some(children) = node.children_mut()
+            && !interpolate_nodes(r, children.nodes_mut(), vars, warned, budget)
+        {
+            return false;
         }
     }
+    true
+}
+
+fn too_much_interpolation(span: Span) -> Diagnostic {
+    Diagnostic::error(Problem::TooMuchInterpolation {
+        limit: limits::MAX_INTERPOLATED_BYTES,
+    })
+    .with_label(span, "the value that crosses it")
+    .with_help("interpolate smaller values, or fewer of them")
 }
 
 fn syntax_diagnostic(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagnostic {
@@ -266,19 +338,18 @@ fn read_all(
         stack_node: None,
         broken: false,
     };
-    let mut warned = Vec::new();
+    let mut warned = HashSet::new();
     for (i, path) in entries.iter().enumerate() {
-        let mut seen = Vec::new();
-        let Some(file) = read_with_includes(
-            path,
-            None,
+        let mut walk = Walk {
             reader,
             opts,
             loaded,
             diags,
-            &mut seen,
-            &mut warned,
-        ) else {
+            warned: &mut warned,
+            open: Vec::new(),
+            done: Default::default(),
+        };
+        let Some(file) = walk.read(path, None) else {
             read.broken = true;
             continue;
         };
@@ -307,7 +378,13 @@ fn read_all(
     if diags.iter().any(|d| {
         matches!(
             d.problem,
-            Problem::Syntax { .. } | Problem::Unreadable { .. }
+            Problem::Syntax { .. }
+                | Problem::Unreadable { .. }
+                | Problem::Encoding { .. }
+                | Problem::TooDeep { .. }
+                | Problem::NumberTooLarge { .. }
+                | Problem::TooManyFiles { .. }
+                | Problem::TooMuchInterpolation { .. }
         )
     }) {
         read.broken = true;
@@ -414,6 +491,8 @@ pub fn load_all_profiles(
     }
     let mut all: Vec<Diagnostic> = diags.into_vec();
     let decode_count = all.len();
+    // What each run found, so that a problem found again is a lookup, not a scan.
+    let mut found: std::collections::HashSet<(String, Option<Span>)> = Default::default();
     for (i, run) in runs.iter().enumerate() {
         // Each run sees the decoding diagnostics, so follow-on problems stay suppressed.
         let mut d = Diagnostics::default();
@@ -423,10 +502,7 @@ pub fn load_all_profiles(
             d.extend(host(stack));
         }
         for diag in d.into_vec().into_iter().skip(decode_count) {
-            let dup = all[decode_count..]
-                .iter()
-                .any(|e| e.problem == diag.problem && e.primary() == diag.primary());
-            if !dup {
+            if found.insert((format!("{:?}", diag.problem), diag.primary())) {
                 // A problem only a profile brings says which profile.
                 let diag = if i > 0 {
                     diag.with_note(format!("found with `--profile {}`", run.profiles.join(",")))
@@ -447,6 +523,20 @@ pub fn load_all_profiles(
     }
     finish(&mut loaded, diags);
     loaded
+}
+
+/// A file's bytes as text, or the diagnostic (with its excerpt) at the first byte that makes
+/// it not UTF-8 text: for files read outside a load, such as compose files for `import`.
+pub fn decode_file(path: &Path, name: &str, bytes: &[u8]) -> Result<String, Box<Diagnostic>> {
+    let (text, fault) = guard::decode(bytes);
+    match fault {
+        None => Ok(text),
+        Some(fault) => {
+            let mut sources = SourceMap::default();
+            let id = sources.add(SourceFile::new(path, name, text));
+            Err(Box::new(fault.diagnostic(id, name).attach(&sources)))
+        }
+    }
 }
 
 /// Loads one in-memory file (for tests, examples and the book).
@@ -519,77 +609,127 @@ fn stack_name(
     name
 }
 
-/// Reads a file and, depth first, the files it includes.
-#[allow(clippy::too_many_arguments)]
-fn read_with_includes(
-    path: &Path,
-    from: Option<Span>,
-    reader: &dyn FileReader,
-    opts: &Options,
-    loaded: &mut Loaded,
-    diags: &mut Diagnostics,
-    seen: &mut Vec<PathBuf>,
-    warned: &mut Vec<String>,
-) -> Option<usize> {
-    if seen.iter().any(|p| p == path) {
-        let mut d = Diagnostic::error(Problem::IncludeCycle {
-            path: reader.display_name(path),
-        });
-        if let Some(span) = from {
-            d = d.with_label(span, "included again here");
-        }
-        diags.push(d.with_help("remove one of the `include` nodes"));
-        return None;
-    }
-    let text = match reader.read(path) {
-        Ok(t) => t,
-        Err(e) => {
-            let mut d = Diagnostic::error(Problem::Unreadable {
-                path: reader.display_name(path),
-                error: e.to_string(),
-            });
+/// Reading one entry file and, depth first, the files it includes.
+struct Walk<'a> {
+    reader: &'a dyn FileReader,
+    opts: &'a Options,
+    loaded: &'a mut Loaded,
+    diags: &'a mut Diagnostics,
+    warned: &'a mut HashSet<String>,
+    /// The files being read, outermost first: an include cycle comes back to one of them.
+    open: Vec<PathBuf>,
+    /// Every file read for this entry file: one included twice would be read twice (and a
+    /// chain of such files 2^n times), and what it declares would clash with itself.
+    done: std::collections::HashSet<PathBuf>,
+}
+
+impl Walk<'_> {
+    /// Reads `path` (included at `from`) and what it includes; its index in `loaded.files`.
+    fn read(&mut self, path: &Path, from: Option<Span>) -> Option<usize> {
+        let refused = if self.open.iter().any(|p| p == path) {
+            Some((
+                Problem::IncludeCycle {
+                    path: self.reader.display_name(path),
+                },
+                "included again here",
+                "remove one of the `include` nodes",
+            ))
+        } else if self.done.contains(path) {
+            Some((
+                Problem::IncludedTwice {
+                    path: self.reader.display_name(path),
+                },
+                "included again here",
+                "a file is included once: remove this `include`",
+            ))
+        } else if self.loaded.sources.len() >= limits::MAX_FILES {
+            Some((
+                Problem::TooManyFiles {
+                    limit: limits::MAX_FILES,
+                },
+                "one file too many",
+                "merge some of the included files",
+            ))
+        } else {
+            None
+        };
+        if let Some((problem, label, help)) = refused {
+            let mut d = Diagnostic::error(problem);
             if let Some(span) = from {
-                d = d.with_label(span, "included here");
+                d = d.with_label(span, label);
             }
-            diags.push(d);
+            self.diags.push(d.with_help(help));
             return None;
         }
-    };
-    let name = reader.display_name(path);
-    let source = SourceFile::new(path, name, text);
-    let id = loaded.sources.add(source.clone());
-    let file = parse_file(id, &source, opts.vars.as_ref(), warned, diags)?;
-    seen.push(path.to_path_buf());
-    let includes = file.includes.clone();
-    if let (Some(span), Some(name)) = (from, &file.stack) {
-        diags.push(
-            Diagnostic::warning(Problem::Other {
-                message: format!(
-                    "the `stack` name `{}` of an included file is not used",
-                    name.value
-                ),
-            })
-            .with_label(name.span, "ignored")
-            .with_label(span, "included here")
-            .with_help("the including file (or `-p`) names the stack; remove `stack` here"),
-        );
+        let (source, fault) = self.source(path, from)?;
+        let id = self.loaded.sources.add(source.clone());
+        if let Some(fault) = fault {
+            self.diags.push(fault.diagnostic(id, &source.name));
+            return None;
+        }
+        let file = parse_file(
+            id,
+            &source,
+            self.opts.vars.as_ref(),
+            self.warned,
+            self.diags,
+        )?;
+        self.done.insert(path.to_path_buf());
+        self.open.push(path.to_path_buf());
+        let includes = file.includes.clone();
+        if let (Some(span), Some(name)) = (from, &file.stack) {
+            self.diags.push(
+                Diagnostic::warning(Problem::Other {
+                    message: format!(
+                        "the `stack` name `{}` of an included file is not used",
+                        name.value
+                    ),
+                })
+                .with_label(name.span, "ignored")
+                .with_label(span, "included here")
+                .with_help("the including file (or `-p`) names the stack; remove `stack` here"),
+            );
+        }
+        self.loaded.files.push(file);
+        let index = self.loaded.files.len() - 1;
+        for inc in includes {
+            self.read(&inc.value, Some(inc.span));
+        }
+        self.open.pop();
+        Some(index)
     }
-    loaded.files.push(file);
-    let index = loaded.files.len() - 1;
-    for inc in includes {
-        read_with_includes(
-            &inc.value,
-            Some(inc.span),
-            reader,
-            opts,
-            loaded,
-            diags,
-            seen,
-            warned,
-        );
+
+    /// The file's text (and what makes it not UTF-8 text), or `None` with the reason reported.
+    fn source(
+        &mut self,
+        path: &Path,
+        from: Option<Span>,
+    ) -> Option<(SourceFile, Option<guard::Fault>)> {
+        let name = self.reader.display_name(path);
+        let bytes = self.reader.read(path).and_then(|b| {
+            if b.len() as u64 > limits::MAX_FILE_BYTES {
+                Err(ReadError::TooLarge {
+                    limit: limits::MAX_FILE_BYTES,
+                })
+            } else {
+                Ok(b)
+            }
+        });
+        match bytes {
+            Ok(bytes) => {
+                let (text, fault) = guard::decode(&bytes);
+                Some((SourceFile::new(path, name, text), fault))
+            }
+            Err(error) => {
+                let mut d = Diagnostic::error(Problem::Unreadable { path: name, error });
+                if let Some(span) = from {
+                    d = d.with_label(span, "included here");
+                }
+                self.diags.push(d);
+                None
+            }
+        }
     }
-    seen.pop();
-    Some(index)
 }
 
 /// A file's declarations with its includes' added (included first; a name declared in both is
@@ -599,23 +739,25 @@ fn flatten(
     files: &[StackFile],
     sources: &SourceMap,
     diags: &mut Diagnostics,
-    on_path: &mut Vec<usize>,
+    flattened: &mut Vec<usize>,
 ) -> (Declarations, Vec<Profile>) {
     let file = &files[index];
     let mut decls = Declarations::default();
     let mut profiles: Vec<Profile> = Vec::new();
-    on_path.push(index);
+    flattened.push(index);
     {
         for inc in &file.includes {
-            // An include cycle was reported while reading; follow each file once per path.
+            // An include cycle or a file included twice was reported while reading: each file
+            // is followed once (following every include of a file included twice at each
+            // level would cost 2^n).
             let Some(j) = files
                 .iter()
                 .position(|f| sources.get(f.file).is_some_and(|s| s.path == inc.value))
-                .filter(|j| !on_path.contains(j))
+                .filter(|j| !flattened.contains(j))
             else {
                 continue;
             };
-            let (d, p) = flatten(j, files, sources, diags, on_path);
+            let (d, p) = flatten(j, files, sources, diags, flattened);
             union(&mut decls, d, diags);
             for prof in p {
                 match profiles
@@ -638,7 +780,6 @@ fn flatten(
             None => profiles.push(prof),
         }
     }
-    on_path.pop();
     (decls, profiles)
 }
 
@@ -651,8 +792,12 @@ fn union(into: &mut Declarations, from: Declarations, diags: &mut Diagnostics) {
         name: impl Fn(&T) -> &Spanned<String>,
         diags: &mut Diagnostics,
     ) {
+        let mut index: std::collections::HashMap<String, Span> = list
+            .iter()
+            .map(|o| (name(o).value.clone(), name(o).span))
+            .collect();
         for item in items {
-            if let Some(first) = list.iter().find(|o| name(o).value == name(&item).value) {
+            if let Some(first) = index.get(&name(&item).value) {
                 let n = name(&item);
                 diags.push(
                     Diagnostic::error(Problem::Duplicate {
@@ -660,11 +805,12 @@ fn union(into: &mut Declarations, from: Declarations, diags: &mut Diagnostics) {
                         name: n.value.clone(),
                     })
                     .with_label(n.span, "defined again here")
-                    .with_label(name(first).span, "first defined here")
+                    .with_label(*first, "first defined here")
                     .with_help("an included file cannot redefine what the stack already has: rename one of them"),
                 );
                 continue;
             }
+            index.insert(name(&item).value.clone(), name(&item).span);
             list.push(item);
         }
     }

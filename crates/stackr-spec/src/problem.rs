@@ -190,7 +190,31 @@ pub enum Problem {
     IncludeCycle { path: String },
 
     #[error("cannot read `{path}`: {error}")]
-    Unreadable { path: String, error: String },
+    Unreadable {
+        path: String,
+        error: crate::ReadError,
+    },
+
+    #[error("`{path}` {problem}")]
+    Encoding {
+        path: String,
+        problem: EncodingProblem,
+    },
+
+    #[error("{what} are nested more than {limit} levels deep")]
+    TooDeep { what: String, limit: usize },
+
+    #[error("the number `{number}` is too large")]
+    NumberTooLarge { number: String },
+
+    #[error("`{path}` is included twice")]
+    IncludedTwice { path: String },
+
+    #[error("the stack reads more than {limit} files")]
+    TooManyFiles { limit: usize },
+
+    #[error("interpolation makes more than {} in one file", crate::limits::show_bytes(*limit as u64))]
+    TooMuchInterpolation { limit: usize },
 
     #[error("the ports of service `{service}` are ignored: it uses the host's network")]
     PortsIgnoredWithHostNetwork { service: String },
@@ -208,6 +232,17 @@ pub enum Problem {
 
     #[error("{text}")]
     Note { text: String },
+}
+
+/// Why a file's bytes are not a stack file's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum EncodingProblem {
+    #[error("is not UTF-8 text: byte 0x{byte:02X} is not part of a UTF-8 character")]
+    NotUtf8 { byte: u8 },
+    #[error("is UTF-16 text, and stack files are UTF-8")]
+    Utf16,
+    #[error("holds a NUL byte: it is not text")]
+    Nul,
 }
 
 impl Problem {
@@ -252,6 +287,12 @@ impl Problem {
             Problem::TwoHealthTests { .. } => "two-health-tests",
             Problem::IncludeCycle { .. } => "include-cycle",
             Problem::Unreadable { .. } => "unreadable",
+            Problem::Encoding { .. } => "encoding",
+            Problem::TooDeep { .. } => "too-deep",
+            Problem::NumberTooLarge { .. } => "number-too-large",
+            Problem::IncludedTwice { .. } => "included-twice",
+            Problem::TooManyFiles { .. } => "too-many-files",
+            Problem::TooMuchInterpolation { .. } => "too-much-interpolation",
             Problem::PortsIgnoredWithHostNetwork { .. } => "ports-ignored",
             Problem::Interpolation { .. } => "interpolation",
             Problem::UnsetVariable { .. } => "unset-variable",

@@ -282,7 +282,7 @@ impl<'a> Reader<'a> {
 
     pub fn string(&mut self, e: &KdlEntry, what: &str) -> Option<Spanned<String>> {
         match e.value() {
-            KdlValue::String(s) => Some(Spanned::new(s.clone(), self.value_span(e))),
+            KdlValue::String(s) => self.no_nul(Spanned::new(s.clone(), self.value_span(e)), what),
             KdlValue::Integer(i) => {
                 let help = Some(format!("quote it: \"{i}\""));
                 self.wrong_type(e, what, "a string", help);
@@ -332,7 +332,52 @@ impl<'a> Reader<'a> {
                 return None;
             }
         };
-        Some(Spanned::new(text, span))
+        self.no_nul(Spanned::new(text, span), what)
+    }
+
+    /// A string the engine can pass on: a NUL character would cut it short (or make Docker
+    /// refuse the container) wherever it goes.
+    fn no_nul(&mut self, s: Spanned<String>, what: &str) -> Option<Spanned<String>> {
+        if !s.value.contains('\0') {
+            return Some(s);
+        }
+        self.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: what.into(),
+                value: s.value.clone(),
+                reason: "it holds a NUL character, which no engine field can hold".into(),
+            })
+            .with_label(s.span, "a NUL character")
+            .with_help("remove the `\\u{0}`"),
+        );
+        None
+    }
+
+    /// A key the engine passes on (an env variable's name, a label's): not empty, and no
+    /// control character; with `no_equals`, no `=` either (the engine would split the key
+    /// there: `PATH=/evil:/bin` set to `x` is seen as `PATH` set to `/evil:/bin=x`).
+    pub fn check_key(&mut self, key: &Spanned<String>, what: &str, no_equals: bool) -> bool {
+        let reason = if key.value.is_empty() {
+            "it is empty"
+        } else if key.value.chars().any(char::is_control) {
+            "it holds a control character"
+        } else if no_equals && key.value.contains('=') {
+            "it holds `=`, where the engine would cut it"
+        } else {
+            return true;
+        };
+        self.push(
+            Diagnostic::error(Problem::InvalidName {
+                what: what.into(),
+                name: key.value.clone(),
+                reason: reason.into(),
+            })
+            .with_label(key.span, "invalid name")
+            .with_help_opt(no_equals.then(|| {
+                "write the name alone: `env NAME=\"value\"` or `env { NAME \"value\" }`".to_string()
+            })),
+        );
+        false
     }
 
     pub fn bool(&mut self, e: &KdlEntry, what: &str) -> Option<Spanned<bool>> {
@@ -646,14 +691,16 @@ impl<'a> Reader<'a> {
                 });
             }
         }
+        out.retain(|kv| self.check_key(&kv.key, &format!("key in {place}"), false));
         self.check_unique_keys(&out, place);
         out
     }
 
     /// Reports keys given twice in one map.
     pub fn check_unique_keys(&mut self, items: &[KeyValue], place: &str) {
-        for (i, kv) in items.iter().enumerate() {
-            if let Some(first) = items[..i].iter().find(|o| o.key.value == kv.key.value) {
+        let mut seen: std::collections::HashMap<&str, &KeyValue> = Default::default();
+        for kv in items {
+            if let Some(first) = seen.insert(&kv.key.value, kv) {
                 self.push(
                     Diagnostic::error(Problem::SetTwice {
                         field: format!("`{}`", kv.key.value),

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::{NamedSource, SourceSpan};
+use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 /// Index of a file in a [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -76,7 +76,7 @@ pub struct SourceFile {
     /// What diagnostics call the file (usually the path as the user wrote it).
     pub name: String,
     pub text: Arc<str>,
-    named: Arc<NamedSource<Arc<str>>>,
+    shown: Arc<Shown>,
 }
 
 impl SourceFile {
@@ -87,12 +87,12 @@ impl SourceFile {
     ) -> Self {
         let name = name.into();
         let text = text.into();
-        let named = Arc::new(NamedSource::new(name.clone(), text.clone()).with_language("kdl"));
+        let shown = Arc::new(Shown::new(name.clone(), &text));
         SourceFile {
             path: path.into(),
             name,
             text,
-            named,
+            shown,
         }
     }
 
@@ -101,9 +101,196 @@ impl SourceFile {
         self.path.parent().unwrap_or(Path::new("."))
     }
 
-    /// The file as miette source code, named for reports.
-    pub fn named(&self) -> Arc<NamedSource<Arc<str>>> {
-        self.named.clone()
+    /// The file as miette source code, named for reports: control characters shown as `?`,
+    /// excerpts found through a line index (not by scanning from the start) and cut around the
+    /// span on very long lines.
+    pub fn shown(&self) -> Arc<Shown> {
+        self.shown.clone()
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
+        self.shown.line_col(offset)
+    }
+}
+
+/// A file's text as diagnostics show it. Every byte offset is the file's own: a control
+/// character is replaced by as many `?` as it has bytes, so that no escape sequence from a file
+/// reaches a terminal.
+#[derive(Debug)]
+pub struct Shown {
+    name: String,
+    text: String,
+    /// The byte offset of each line's start.
+    lines: Vec<usize>,
+    /// Every [`CHAR_MARK`] bytes (rounded up to a character boundary): the offset and how many
+    /// characters come before it, so that a column is counted from near the offset.
+    marks: Vec<(usize, usize)>,
+}
+
+const CHAR_MARK: usize = 1024;
+
+/// Lines longer than this are cut around the span in excerpts.
+const LONG_LINE: usize = 4096;
+/// How much of a long line is shown on each side of the span.
+const LONG_LINE_CONTEXT: usize = 120;
+
+/// Whether a character must not reach a terminal: C0 and C1 controls other than tab, line
+/// feed and carriage return, DEL, and the bidirectional overrides that reorder what is shown.
+pub fn is_hidden_control(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every control character written as an escape (`\u{1b}`, `\n`): for messages
+/// that quote what a user wrote.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(|c| is_hidden_control(c) || c == '\n' || c == '\r')
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if is_hidden_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+impl Shown {
+    fn new(name: String, text: &str) -> Self {
+        let mut shown = String::with_capacity(text.len());
+        let mut lines = vec![0];
+        let mut marks = vec![(0, 0)];
+        let mut next_mark = CHAR_MARK;
+        for (count, (i, c)) in text.char_indices().enumerate() {
+            if i >= next_mark {
+                marks.push((i, count));
+                next_mark = i + CHAR_MARK;
+            }
+            if c == '\n' {
+                lines.push(i + 1);
+            }
+            if is_hidden_control(c) {
+                shown.extend(std::iter::repeat_n('?', c.len_utf8()));
+            } else {
+                shown.push(c);
+            }
+        }
+        Shown {
+            name,
+            text: shown,
+            lines,
+            marks,
+        }
+    }
+
+    /// The 0-based line holding `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.lines
+            .partition_point(|s| *s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Characters before `offset`.
+    fn chars_before(&self, offset: usize) -> usize {
+        let at = self
+            .marks
+            .partition_point(|(o, _)| *o <= offset)
+            .saturating_sub(1);
+        let (o, n) = self.marks.get(at).copied().unwrap_or((0, 0));
+        n + self.text.get(o..offset).map_or(0, |t| t.chars().count())
+    }
+
+    fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
+        if offset > self.text.len() || !self.text.is_char_boundary(offset) {
+            return None;
+        }
+        let line = self.line_of(offset);
+        let start = self.lines.get(line).copied().unwrap_or(0);
+        Some((
+            line + 1,
+            self.chars_before(offset) - self.chars_before(start) + 1,
+        ))
+    }
+
+    fn floor(&self, mut i: usize) -> usize {
+        i = i.min(self.text.len());
+        while !self.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    fn ceil(&self, mut i: usize) -> usize {
+        i = i.min(self.text.len());
+        while !self.text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    }
+}
+
+impl SourceCode for Shown {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let (offset, len) = (span.offset(), span.len());
+        if offset + len > self.text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let first = self.line_of(offset);
+        let last = self.line_of((offset + len).saturating_sub(1).max(offset));
+        // As miette's own: with no context the excerpt is the span itself.
+        let (mut start, mut line) = if before == 0 {
+            (offset, first)
+        } else {
+            let from = first.saturating_sub(before);
+            (self.lines[from], from)
+        };
+        let mut end = if after == 0 {
+            self.ceil((offset + len).max(offset + 1))
+        } else {
+            self.lines
+                .get(last + after + 1)
+                .copied()
+                .unwrap_or(self.text.len())
+        };
+        if end - start > LONG_LINE {
+            // A long line (a minified file, a huge value): the span with some context.
+            start = self.floor(
+                offset
+                    .saturating_sub(LONG_LINE_CONTEXT)
+                    .max(self.lines[first]),
+            );
+            end = self.ceil((offset + len + LONG_LINE_CONTEXT).min(end));
+            line = first;
+        }
+        // miette counts columns in bytes.
+        let column = start - self.lines[line];
+        let data = &self.text.as_bytes()[start..end];
+        // As miette's own: the line breaks from the start of the file to the excerpt's end.
+        let line_count = self.lines.partition_point(|s| *s <= end) - 1;
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.name.clone(),
+                data,
+                (start, end - start).into(),
+                line,
+                column,
+                line_count,
+            )
+            .with_language("kdl"),
+        ))
     }
 }
 
@@ -133,10 +320,15 @@ impl SourceMap {
 
     /// 1-based line and column of a span's start, for plain-text messages.
     pub fn line_col(&self, span: Span) -> Option<(usize, usize)> {
-        let text = &self.get(span.file)?.text;
-        let before = text.get(..span.offset)?;
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Some((line, col))
+        self.get(span.file)?.line_col(span.offset)
+    }
+
+    /// How many files the map holds.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
     }
 }

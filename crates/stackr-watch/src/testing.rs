@@ -9,8 +9,8 @@ use crate::rules::Rules;
 struct Disk;
 
 impl stackr_spec::FileReader for Disk {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+    fn read(&self, path: &Path) -> Result<Vec<u8>, stackr_spec::ReadError> {
+        Ok(std::fs::read(path)?)
     }
 }
 
