@@ -44,10 +44,7 @@ pub fn run(args: &ImportArgs, out: &Output) -> CmdResult {
         });
     }
     let imported = import(&inputs);
-    for d in &imported.diagnostics {
-        eprint!("{}", out.diagnostic(d));
-        eprintln!();
-    }
+    eprint!("{}", out.diagnostics(&imported.diagnostics));
     if !imported.report.is_empty() {
         eprintln!("not carried over, or changed in meaning (also written as comments):");
         for line in &imported.report {

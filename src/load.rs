@@ -25,15 +25,11 @@ pub fn request(global: &Global) -> Result<Request, CliError> {
 /// Loads the stack and writes its diagnostics to stderr.
 pub fn load_stack(global: &Global, out: &Output, scope: Scope) -> Result<Load, CliError> {
     let load = stackr_host::load::load_stack(&request(global)?, scope)?;
-    let mut stderr = std::io::stderr().lock();
-    for d in load
+    let all = load
         .variable_warnings
         .iter()
-        .chain(&load.loaded.diagnostics)
-    {
-        let _ = write!(stderr, "{}", out.diagnostic(d));
-        let _ = writeln!(stderr);
-    }
+        .chain(&load.loaded.diagnostics);
+    let _ = write!(std::io::stderr().lock(), "{}", out.diagnostics(all));
     Ok(load)
 }
 
@@ -51,9 +47,7 @@ pub fn valid_stack(global: &Global, out: &Output) -> Result<(Files, Stack), CliE
 /// a file was read.
 pub fn stack_or_name(global: &Global, out: &Output) -> Result<(Stack, bool), CliError> {
     if let Some(loaded) = stackr_host::load::name_only(&request(global)?) {
-        for d in &loaded.diagnostics {
-            eprint!("{}", out.diagnostic(d));
-        }
+        eprint!("{}", out.diagnostics(&loaded.diagnostics));
         return match loaded.stack {
             Some(stack) => Ok((stack, false)),
             None => Err(HostError::Invalid {

@@ -52,4 +52,32 @@ impl Output {
     }
 }
 
+/// The most diagnostics written for one command: past them, a line says how many more there
+/// are (the last line still gives the total, and the exit code is the same).
+pub const MAX_SHOWN: usize = 200;
+
+impl Output {
+    /// Diagnostics as `diagnostic` renders them, each followed by a blank line: the first
+    /// [`MAX_SHOWN`], then one line for the rest.
+    pub fn diagnostics<'d>(&self, list: impl IntoIterator<Item = &'d Diagnostic>) -> String {
+        let mut out = String::new();
+        let mut more = 0usize;
+        for (i, d) in list.into_iter().enumerate() {
+            if i < MAX_SHOWN {
+                out.push_str(&self.diagnostic(d));
+                out.push('\n');
+            } else {
+                more += 1;
+            }
+        }
+        if more > 0 {
+            let noun = if more == 1 { "problem" } else { "problems" };
+            out.push_str(&format!(
+                "... and {more} more {noun}, not shown: fix these first\n\n"
+            ));
+        }
+        out
+    }
+}
+
 pub use stackr_spec::count;

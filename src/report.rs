@@ -32,9 +32,7 @@ pub fn error_text(e: &CliError, out: &Output) -> String {
     let mut t = Text::default();
     match e {
         CliError::Host(HostError::Variables(diagnostics)) => {
-            for d in diagnostics {
-                t.raw(&out.diagnostic(d));
-            }
+            t.raw(&out.diagnostics(diagnostics));
         }
         // One line per problem of the file, then the help once.
         CliError::Host(

@@ -108,19 +108,34 @@ pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<Ya
         .collect();
     let byte = |char_index: usize| offsets.get(char_index).copied().unwrap_or(text.len());
     let mut events = Vec::new();
+    let mut depth = 0usize;
     for item in Parser::new_from_str(text) {
         match item {
             Ok((ev, span)) => {
                 let start = byte(span.start.index());
                 let end = byte(span.end.index()).max(start);
-                events.push((
-                    ev,
-                    Span {
-                        file,
-                        offset: start,
-                        len: end - start,
-                    },
-                ));
+                let span = Span {
+                    file,
+                    offset: start,
+                    len: end - start,
+                };
+                match ev {
+                    Event::SequenceStart(..) | Event::MappingStart(..) => depth += 1,
+                    Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                if depth > MAX_DEPTH {
+                    diags.push(
+                        Diagnostic::error(Problem::TooDeep {
+                            what: "YAML lists and mappings".into(),
+                            limit: MAX_DEPTH,
+                        })
+                        .with_label(span, "one level too deep")
+                        .with_help("a compose file needs a handful of levels: flatten this part"),
+                    );
+                    return None;
+                }
+                events.push((ev, span));
             }
             Err(e) => {
                 let offset = byte(e.marker().index());
@@ -146,16 +161,30 @@ pub fn parse(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> Option<Ya
         anchors: HashMap::new(),
         diags,
         documents: 0,
+        built: 0,
+        expanded: 0,
     };
     b.stream()
 }
 
+/// How deep lists and mappings may nest.
+pub const MAX_DEPTH: usize = 64;
+
+/// How many nodes aliases and merge keys may copy in all: a "billion laughs" file of 1 KB
+/// would otherwise expand to gigabytes.
+pub const MAX_EXPANDED_NODES: usize = 1_000_000;
+
 struct Builder<'d, 'i, I: Iterator<Item = (Event<'i>, Span)>> {
     file: FileId,
     events: I,
-    anchors: HashMap<usize, Yaml>,
+    /// Each anchor's node, and how many nodes it holds.
+    anchors: HashMap<usize, (Yaml, usize)>,
     diags: &'d mut Vec<Diagnostic>,
     documents: usize,
+    /// Nodes built so far, copies included.
+    built: usize,
+    /// Nodes copied by aliases and merge keys so far.
+    expanded: usize,
 }
 
 impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
@@ -200,7 +229,28 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
         }))
     }
 
+    /// Counts `n` copied nodes; `false` (with the diagnostic) past the limit.
+    fn expand(&mut self, n: usize, span: Span) -> bool {
+        self.expanded += n;
+        self.built += n;
+        if self.expanded <= MAX_EXPANDED_NODES {
+            return true;
+        }
+        self.diags.push(
+            Diagnostic::error(Problem::TooLarge {
+                what: "aliases and merge keys".into(),
+                limit: format!("{MAX_EXPANDED_NODES} nodes"),
+            })
+            .with_label(span, "the copy that crosses the limit")
+            .with_help("aliases here copy aliases that copy others: write the values out, or share fewer levels"),
+        );
+        false
+    }
+
     fn node(&mut self, ev: Event<'i>, span: Span) -> Option<Yaml> {
+        // Where this node's count starts: an anchor's size is what was built since.
+        let before = self.built;
+        self.built += 1;
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let node = Yaml {
@@ -211,11 +261,15 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                     span,
                     tag: local_tag(tag.as_deref()),
                 };
-                self.anchor(anchor, &node);
+                self.anchor(anchor, &node, before);
                 Some(node)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(n) => Some(n.clone()),
+                Some((n, size)) => {
+                    let n = n.clone();
+                    self.built -= 1;
+                    self.expand(*size, span).then_some(n)
+                }
                 None => {
                     self.diags.push(
                         Diagnostic::error(Problem::Syntax {
@@ -242,11 +296,12 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                     span: join(span, end),
                     tag: local_tag(tag.as_deref()),
                 };
-                self.anchor(anchor, &node);
+                self.anchor(anchor, &node, before);
                 Some(node)
             }
             Event::MappingStart(anchor, tag) => {
                 let mut entries: Vec<Entry> = Vec::new();
+                let mut keys: HashMap<String, Span> = HashMap::new();
                 // Merged-in entries (`<<`) yield to keys written in the mapping itself.
                 let mut merged: Vec<Entry> = Vec::new();
                 let end;
@@ -272,21 +327,24 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                         }
                     };
                     if key_text == "<<" && matches!(&key.kind, Kind::Scalar { plain: true, .. }) {
-                        self.merge_into(&mut merged, &value);
+                        if !self.merge_into(&mut merged, &value) {
+                            return None;
+                        }
                         continue;
                     }
-                    if let Some(first) = entries.iter().find(|e| e.key == key_text) {
+                    if let Some(first) = keys.get(&key_text) {
                         self.diags.push(
                             Diagnostic::error(Problem::Duplicate {
                                 kind: "key".into(),
                                 name: key_text.clone(),
                             })
                             .with_label(key.span, "defined again here")
-                            .with_label(first.key_span, "first defined here")
+                            .with_label(*first, "first defined here")
                             .with_help("compose refuses duplicate keys: keep one"),
                         );
                         continue;
                     }
+                    keys.insert(key_text.clone(), key.span);
                     entries.push(Entry {
                         key: key_text,
                         key_span: key.span,
@@ -294,7 +352,7 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                     });
                 }
                 for m in merged {
-                    if !entries.iter().any(|e| e.key == m.key) {
+                    if !keys.contains_key(&m.key) {
                         entries.push(m);
                     }
                 }
@@ -303,26 +361,34 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                     span: join(span, end),
                     tag: local_tag(tag.as_deref()),
                 };
-                self.anchor(anchor, &node);
+                self.anchor(anchor, &node, before);
                 Some(node)
             }
             _ => None,
         }
     }
 
-    /// `<<: *a` or `<<: [*a, *b]`: earlier sources win over later ones.
-    fn merge_into(&mut self, merged: &mut Vec<Entry>, value: &Yaml) {
+    /// `<<: *a` or `<<: [*a, *b]`: earlier sources win over later ones. `false` when the
+    /// copies cross [`MAX_EXPANDED_NODES`].
+    fn merge_into(&mut self, merged: &mut Vec<Entry>, value: &Yaml) -> bool {
         let sources: Vec<&Yaml> = match &value.kind {
             Kind::Seq(items) => items.iter().collect(),
             _ => vec![value],
         };
+        let mut have: std::collections::HashSet<String> =
+            merged.iter().map(|m| m.key.clone()).collect();
         for src in sources {
             match &src.kind {
                 Kind::Map(es) => {
                     for e in es {
-                        if !merged.iter().any(|m| m.key == e.key) {
-                            merged.push(e.clone());
+                        if !have.insert(e.key.clone()) {
+                            continue;
                         }
+                        // Each merge copies the entry once more.
+                        if !self.expand(count_nodes(&e.value), src.span) {
+                            return false;
+                        }
+                        merged.push(e.clone());
                     }
                 }
                 _ => self.diags.push(
@@ -337,13 +403,29 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                 ),
             }
         }
+        true
     }
 
-    fn anchor(&mut self, id: usize, node: &Yaml) {
+    fn anchor(&mut self, id: usize, node: &Yaml, before: usize) {
         if id != 0 {
-            self.anchors.insert(id, node.clone());
+            self.anchors.insert(id, (node.clone(), self.built - before));
         }
     }
+}
+
+/// How many nodes a tree holds (without recursion: a tree may be deep).
+fn count_nodes(y: &Yaml) -> usize {
+    let mut n = 0;
+    let mut todo = vec![y];
+    while let Some(y) = todo.pop() {
+        n += 1;
+        match &y.kind {
+            Kind::Seq(items) => todo.extend(items),
+            Kind::Map(entries) => todo.extend(entries.iter().map(|e| &e.value)),
+            Kind::Scalar { .. } => {}
+        }
+    }
+    n
 }
 
 fn local_tag(tag: Option<&saphyr_parser::Tag>) -> Option<String> {

@@ -91,6 +91,8 @@ pub(crate) fn scan(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> boo
         file,
         depth: 0,
         node_start: None,
+        prefixes: 0,
+        in_annotation: false,
         found: Vec::new(),
     };
     s.run();
@@ -107,6 +109,10 @@ struct Scanner<'t> {
     depth: usize,
     /// Where the node being read started, for the depth diagnostic.
     node_start: Option<usize>,
+    /// `/-` and `(type)` read one after another, with only whitespace between them.
+    prefixes: usize,
+    /// Inside the parentheses of a `(type)`.
+    in_annotation: bool,
     found: Vec<Diagnostic>,
 }
 
@@ -130,12 +136,37 @@ impl Scanner<'_> {
 
     fn run(&mut self) {
         while let Some(c) = self.peek(0) {
+            let prefix = c == b'(' || (c == b'/' && self.peek(1) == Some(b'-'));
+            if prefix {
+                // The parser takes `/- /- ...` and `(a)(b)...` by recursion, one level each.
+                self.prefixes += 1;
+                if self.prefixes > MAX_DEPTH {
+                    self.found.push(
+                        Diagnostic::error(Problem::TooMany {
+                            what: "`/-` comments and `(type)` annotations in a row".into(),
+                            limit: MAX_DEPTH,
+                        })
+                        .with_label(self.span(self.i, 1), "one too many")
+                        .with_help("one `/-` comments out what follows it, and a value takes one `(type)`: remove the others"),
+                    );
+                    return;
+                }
+            } else if c == b')' {
+                self.in_annotation = false;
+            } else if !c.is_ascii_whitespace() && !self.in_annotation {
+                self.prefixes = 0;
+            }
             match c {
                 b'\n' | b';' => {
                     self.node_start = None;
                     self.i += 1;
                 }
                 b'/' if self.peek(1) == Some(b'/') => self.line_comment(),
+                b'/' if self.peek(1) == Some(b'-') => self.i += 2,
+                b'(' => {
+                    self.in_annotation = true;
+                    self.i += 1;
+                }
                 b'/' if self.peek(1) == Some(b'*') => {
                     if !self.block_comment() {
                         return;
@@ -173,7 +204,7 @@ impl Scanner<'_> {
                     self.i += n;
                     self.quoted(n);
                 }
-                c if c.is_ascii_whitespace() || matches!(c, b'(' | b')' | b'=' | b'\\') => {
+                c if c.is_ascii_whitespace() || matches!(c, b')' | b'=' | b'\\') => {
                     self.i += 1;
                 }
                 _ => {

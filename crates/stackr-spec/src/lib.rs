@@ -382,6 +382,7 @@ fn read_all(
                 | Problem::Unreadable { .. }
                 | Problem::Encoding { .. }
                 | Problem::TooDeep { .. }
+                | Problem::TooMany { .. }
                 | Problem::NumberTooLarge { .. }
                 | Problem::TooManyFiles { .. }
                 | Problem::TooMuchInterpolation { .. }

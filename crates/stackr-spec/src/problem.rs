@@ -204,11 +204,17 @@ pub enum Problem {
     #[error("{what} are nested more than {limit} levels deep")]
     TooDeep { what: String, limit: usize },
 
+    #[error("more than {limit} {what}")]
+    TooMany { what: String, limit: usize },
+
     #[error("the number `{number}` is too large")]
     NumberTooLarge { number: String },
 
     #[error("`{path}` is included twice")]
     IncludedTwice { path: String },
+
+    #[error("{what} make more than {limit}")]
+    TooLarge { what: String, limit: String },
 
     #[error("the stack reads more than {limit} files")]
     TooManyFiles { limit: usize },
@@ -289,9 +295,11 @@ impl Problem {
             Problem::Unreadable { .. } => "unreadable",
             Problem::Encoding { .. } => "encoding",
             Problem::TooDeep { .. } => "too-deep",
+            Problem::TooMany { .. } => "too-many",
             Problem::NumberTooLarge { .. } => "number-too-large",
             Problem::IncludedTwice { .. } => "included-twice",
             Problem::TooManyFiles { .. } => "too-many-files",
+            Problem::TooLarge { .. } => "too-large",
             Problem::TooMuchInterpolation { .. } => "too-much-interpolation",
             Problem::PortsIgnoredWithHostNetwork { .. } => "ports-ignored",
             Problem::Interpolation { .. } => "interpolation",

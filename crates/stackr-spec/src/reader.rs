@@ -691,7 +691,7 @@ impl<'a> Reader<'a> {
                 });
             }
         }
-        out.retain(|kv| self.check_key(&kv.key, &format!("key in {place}"), false));
+        out.retain(|kv| self.check_key(&kv.key, "key", false));
         self.check_unique_keys(&out, place);
         out
     }

@@ -142,13 +142,10 @@ pub fn is_hidden_control(c: char) -> bool {
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` with every control character written as an escape (`\u{1b}`, `\n`): for messages
+/// `text` with every control character written as an escape (`\u{1b}`, `\n`, `\t`): for messages
 /// that quote what a user wrote.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| is_hidden_control(c) || c == '\n' || c == '\r')
-    {
+    if !text.chars().any(|c| is_hidden_control(c) || c.is_control()) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -156,6 +153,7 @@ pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
         match c {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
             c if is_hidden_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
