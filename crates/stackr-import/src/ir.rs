@@ -4,6 +4,8 @@
 //! override rule and stackr's profile merge alike. Diffing an override against the base is
 //! then "keep the entries the base does not already hold".
 
+use std::collections::HashMap;
+
 use crate::kdl::{Node, Val};
 
 /// Where an entry is written in its declaration.
@@ -103,6 +105,8 @@ pub struct Decl {
     pub notes: Vec<String>,
     /// Compose's service-level `profiles`.
     pub profiles: Vec<String>,
+    /// Where each key is in `entries`, so that a push is a lookup, not a scan.
+    index: HashMap<String, Vec<usize>>,
 }
 
 impl Decl {
@@ -113,13 +117,15 @@ impl Decl {
             entries: Vec::new(),
             notes: Vec::new(),
             profiles: Vec::new(),
+            index: HashMap::new(),
         }
     }
 
     /// Adds an entry, replacing one with the same key (compose: the later value wins).
     pub fn push(&mut self, e: Entry) {
         if e.frag != Frag::Nothing
-            && let Some(slot) = self.entries.iter_mut().find(|o| o.key == e.key)
+            && let Some(&i) = self.index.get(&e.key).and_then(|at| at.first())
+            && let Some(slot) = self.entries.get_mut(i)
         {
             let mut notes = std::mem::take(&mut slot.notes);
             *slot = e;
@@ -127,7 +133,23 @@ impl Decl {
             slot.notes = notes;
             return;
         }
+        self.append(e);
+    }
+
+    /// Adds an entry at the end, whatever it holds.
+    fn append(&mut self, e: Entry) {
+        self.index
+            .entry(e.key.clone())
+            .or_default()
+            .push(self.entries.len());
         self.entries.push(e);
+    }
+
+    /// Whether an entry with the same content is here.
+    fn holds(&self, e: &Entry) -> bool {
+        self.index
+            .get(&e.key)
+            .is_some_and(|at| at.iter().any(|&i| self.entries[i].same(e)))
     }
 
     /// Overlays another declaration's entries (compose's `extends` and override rules).
@@ -144,9 +166,9 @@ impl Decl {
         out.notes = over.notes.clone();
         out.profiles = over.profiles.clone();
         for e in &over.entries {
-            let kept = e.frag == Frag::Nothing || !self.entries.iter().any(|b| b.same(e));
+            let kept = e.frag == Frag::Nothing || !self.holds(e);
             if kept {
-                out.entries.push(e.clone());
+                out.append(e.clone());
             }
         }
         out
