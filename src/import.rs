@@ -48,7 +48,7 @@ pub fn run(args: &ImportArgs, out: &Output) -> CmdResult {
     if !imported.report.is_empty() {
         eprintln!("not carried over, or changed in meaning (also written as comments):");
         for line in &imported.report {
-            eprintln!("  {line}");
+            eprintln!("  {}", stackr_spec::source::escape_for_terminal(line));
         }
     }
     if imported.has_errors() {

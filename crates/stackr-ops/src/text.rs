@@ -149,8 +149,11 @@ pub fn down_events(stack: &str, report: &DownReport) -> Vec<(&'static str, Value
 pub struct Text(pub String);
 
 impl Text {
+    /// Adds a line; control characters in it (from a name, a path, an engine's message) are
+    /// escaped, so that none reaches the terminal.
     pub fn line(&mut self, l: &str) {
-        self.0.push_str(l);
+        self.0
+            .push_str(&stackr_spec::source::escape_for_terminal(l));
         self.0.push('\n');
     }
 

@@ -1340,6 +1340,88 @@ fn image_problem(image: &str) -> Option<&'static str> {
     if image.starts_with(':') || image.starts_with('/') {
         return Some("the repository name is missing");
     }
+    if image.contains('$') {
+        // Not interpolated (interpolation is off): taken as written.
+        return None;
+    }
+    reference_problem(image)
+}
+
+/// What the engine's reference grammar (`distribution/reference`) refuses: a repository path
+/// in capitals or with other characters, a tag or digest of the wrong form, a name too long.
+fn reference_problem(image: &str) -> Option<&'static str> {
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    if let Some(d) = digest {
+        let ok = d.split_once(':').is_some_and(|(algo, hex)| {
+            algo.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && algo
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.'))
+                && hex.len() >= 32
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        });
+        if !ok {
+            return Some("a digest is `ALGORITHM:HEX`, e.g. `sha256:` and 64 hex digits");
+        }
+    }
+    let slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[slash..].rfind(':') {
+        Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..])),
+        None => (rest, None),
+    };
+    if let Some(tag) = tag {
+        let ok = tag.len() <= 128
+            && tag
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !ok {
+            return Some(
+                "a tag holds at most 128 letters, digits, `_`, `.` and `-`, and does not start with `.` or `-`",
+            );
+        }
+    }
+    if name.len() > 255 {
+        return Some("the repository name is longer than 255 characters");
+    }
+    let mut parts = name.split('/').peekable();
+    // A first part with `.` or `:`, `localhost`, or capitals is a registry host.
+    if let Some(first) = parts.peek().copied()
+        && name.contains('/')
+        && (first.contains(['.', ':']) || first == "localhost" || first != first.to_lowercase())
+    {
+        parts.next();
+    }
+    for part in parts {
+        if part.chars().any(|c| c.is_ascii_uppercase()) {
+            return Some("the repository name must be lowercase");
+        }
+        let ok = !part.is_empty()
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && part.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            })
+            && !part.contains("..")
+            && !part.contains("___")
+            && !part.contains("._")
+            && !part.contains("_.")
+            && !part.contains("-.")
+            && !part.contains(".-")
+            && !part.contains("-_")
+            && !part.contains("_-");
+        if !ok {
+            return Some(
+                "each part of a repository name is lowercase letters and digits, separated by `.`, `_`, `__` or dashes",
+            );
+        }
+    }
     None
 }
 

@@ -311,7 +311,7 @@ impl Scanner<'_> {
                 Diagnostic::error(Problem::NumberTooLarge {
                     number: String::from_utf8_lossy(word).into_owned(),
                 })
-                .with_label(self.span(start, word.len()), "more than 128 bits")
+                .with_label(self.span(start, word.len()), "too large for a KDL integer")
                 .with_help("KDL integers hold 128 bits, and no field takes more than 64: write a smaller number, or a string"),
             );
         }

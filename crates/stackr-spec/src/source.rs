@@ -3,6 +3,7 @@
 //! A [`Span`] names a file by [`FileId`] and a byte range in it. The [`SourceMap`] owns every
 //! file that took part in a load, so a diagnostic can show the text it points at.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -144,21 +145,32 @@ pub fn is_hidden_control(c: char) -> bool {
 
 /// `text` with every control character written as an escape (`\u{1b}`, `\n`, `\t`): for messages
 /// that quote what a user wrote.
-pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| is_hidden_control(c) || c.is_control()) {
-        return std::borrow::Cow::Borrowed(text);
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| c.is_control() || is_hidden_control(c))
+}
+
+/// `text` as it may reach a terminal: line breaks and tabs kept, every other control
+/// character (a carriage return too, which could hide what came before it on the line)
+/// written as an escape. For text with several lines, such as an error with its help.
+pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| c == '\r' || is_hidden_control(c))
+}
+
+fn escape_where(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escaped) {
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
+            c if !escaped(c) => out.push(c),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if is_hidden_control(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
+            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
         }
     }
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 impl Shown {
