@@ -356,7 +356,13 @@ fn read_all(
         if loaded.files[file].stack.is_some() {
             read.stack_node = loaded.files[file].stack.clone();
         }
-        let (decls, profs) = flatten(file, &loaded.files, &loaded.sources, diags, &mut Vec::new());
+        let (decls, profs) = flatten(
+            file,
+            &mut loaded.files,
+            &loaded.sources,
+            diags,
+            &mut Vec::new(),
+        );
         if i == 0 {
             read.base = decls;
         } else {
@@ -393,9 +399,10 @@ fn read_all(
     read
 }
 
-/// Applies profiles to what was read and validates.
+/// Applies profiles to `base` (what was read, or a copy of it) and validates.
 fn assemble(
     read: &Read,
+    base: Declarations,
     entries: &[PathBuf],
     opts: &Options,
     diags: &mut Diagnostics,
@@ -415,7 +422,7 @@ fn assemble(
             )
         })
         .collect();
-    let mut decls = read.base.clone();
+    let mut decls = base;
     for wanted in &opts.profiles {
         match read.profiles.iter().find(|p| p.name.value == *wanted) {
             Some(p) => merge::merge_declarations(&mut decls, p.body.clone()),
@@ -454,11 +461,12 @@ fn assemble(
 pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loaded {
     let mut loaded = Loaded::default();
     let mut diags = Diagnostics::default();
-    let read = read_all(entries, reader, opts, &mut loaded, &mut diags);
+    let mut read = read_all(entries, reader, opts, &mut loaded, &mut diags);
     // Validation runs after decoding errors too, so that every problem is reported in one run;
     // it only stops when a file could not be read or parsed at all.
     if !read.broken {
-        loaded.stack = assemble(&read, entries, opts, &mut diags);
+        let base = std::mem::take(&mut read.base);
+        loaded.stack = assemble(&read, base, entries, opts, &mut diags);
     }
     finish(&mut loaded, diags);
     loaded
@@ -477,7 +485,7 @@ pub fn load_all_profiles(
 ) -> Loaded {
     let mut loaded = Loaded::default();
     let mut diags = Diagnostics::default();
-    let read = read_all(entries, reader, opts, &mut loaded, &mut diags);
+    let mut read = read_all(entries, reader, opts, &mut loaded, &mut diags);
     if read.broken {
         finish(&mut loaded, diags);
         return loaded;
@@ -498,7 +506,13 @@ pub fn load_all_profiles(
         // Each run sees the decoding diagnostics, so follow-on problems stay suppressed.
         let mut d = Diagnostics::default();
         d.extend(all[..decode_count].iter().cloned());
-        let stack = assemble(&read, entries, run, &mut d);
+        // The last run takes what was read; the others validate a copy.
+        let base = if i + 1 == runs.len() {
+            std::mem::take(&mut read.base)
+        } else {
+            read.base.clone()
+        };
+        let stack = assemble(&read, base, entries, run, &mut d);
         if let Some(stack) = &stack {
             d.extend(host(stack));
         }
@@ -737,17 +751,17 @@ impl Walk<'_> {
 /// an error), and its profiles.
 fn flatten(
     index: usize,
-    files: &[StackFile],
+    files: &mut [StackFile],
     sources: &SourceMap,
     diags: &mut Diagnostics,
     flattened: &mut Vec<usize>,
 ) -> (Declarations, Vec<Profile>) {
-    let file = &files[index];
+    let includes = files[index].includes.clone();
     let mut decls = Declarations::default();
     let mut profiles: Vec<Profile> = Vec::new();
     flattened.push(index);
     {
-        for inc in &file.includes {
+        for inc in &includes {
             // An include cycle or a file included twice was reported while reading: each file
             // is followed once (following every include of a file included twice at each
             // level would cost 2^n).
@@ -771,8 +785,10 @@ fn flatten(
             }
         }
     }
-    union(&mut decls, file.body.clone(), diags);
-    for prof in file.profiles.clone() {
+    // Each file is flattened once: what it declares is taken, not copied.
+    let file = &mut files[index];
+    union(&mut decls, std::mem::take(&mut file.body), diags);
+    for prof in std::mem::take(&mut file.profiles) {
         match profiles
             .iter_mut()
             .find(|q| q.name.value == prof.name.value)

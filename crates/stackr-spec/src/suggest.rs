@@ -53,7 +53,14 @@ const ALIASES: &[(&str, &str)] = &[
 
 /// The closest candidate to `name`, if one is close enough to be a likely typo, or the stackr
 /// name for a compose habit.
+///
+/// Past [`MAX_CANDIDATES`] there is no suggestion: comparing each of thousands of unknown
+/// names with each of thousands of candidates would make `check` quadratic, and a stack that
+/// large is generated, not typed.
 pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    if candidates.len() > MAX_CANDIDATES {
+        return None;
+    }
     if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == name)
         && let Some(c) = candidates.iter().find(|c| *c == to)
     {
@@ -75,6 +82,12 @@ pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
+/// The most candidates [`did_you_mean`] compares a name with.
+pub const MAX_CANDIDATES: usize = 1000;
+
+/// The most names a help line lists.
+const MAX_LISTED: usize = 20;
+
 /// A help line: "did you mean `x`?" or the list of what is allowed.
 pub fn help_for(name: &str, candidates: &[&str], what: &str) -> Option<String> {
     if let Some(best) = did_you_mean(name, candidates) {
@@ -83,8 +96,20 @@ pub fn help_for(name: &str, candidates: &[&str], what: &str) -> Option<String> {
     if candidates.is_empty() {
         return None;
     }
-    let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
-    Some(format!("{what}: {}", list.join(", ")))
+    Some(format!("{what}: {}", listed(candidates)))
+}
+
+/// Names as a help line lists them: quoted, at most [`MAX_LISTED`], then how many more.
+pub fn listed(names: &[&str]) -> String {
+    let mut out: Vec<String> = names
+        .iter()
+        .take(MAX_LISTED)
+        .map(|c| format!("`{c}`"))
+        .collect();
+    if names.len() > MAX_LISTED {
+        out.push(format!("and {} more", names.len() - MAX_LISTED));
+    }
+    out.join(", ")
 }
 
 #[cfg(test)]

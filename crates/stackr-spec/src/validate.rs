@@ -1,9 +1,9 @@
 //! Declarations to a validated [`Stack`]: references, cycles, port clashes and the rest of what
 //! needs the whole stack. The only place a [`Stack`] is built.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -11,7 +11,7 @@ use crate::model::*;
 use crate::port::PortSpec;
 use crate::problem::Problem;
 use crate::source::{Span, Spanned};
-use crate::suggest::did_you_mean;
+use crate::suggest::{did_you_mean, listed};
 
 /// What validation needs to know besides the declarations.
 pub struct Context<'a> {
@@ -34,14 +34,7 @@ fn unknown_ref(
             "no {kind} is declared; declare it with `{kind} \"{}\"`",
             name.value
         )),
-        None => Some(format!(
-            "declared {kind}s: {}",
-            known
-                .iter()
-                .map(|k| format!("`{k}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
+        None => Some(format!("declared {kind}s: {}", listed(known))),
     });
     Diagnostic::error(Problem::UnknownReference {
         from,
@@ -54,31 +47,11 @@ fn unknown_ref(
 
 /// Validates merged declarations. Returns the stack when there is no error.
 pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) -> Option<Stack> {
-    let service_names: Vec<&str> = decls
-        .services
-        .iter()
-        .map(|s| s.name.value.as_str())
-        .collect();
-    let network_names: Vec<&str> = decls
-        .networks
-        .iter()
-        .map(|n| n.name.value.as_str())
-        .collect();
-    let volume_names: Vec<&str> = decls
-        .volumes
-        .iter()
-        .map(|n| n.name.value.as_str())
-        .collect();
-    let secret_names: Vec<&str> = decls
-        .secrets
-        .iter()
-        .map(|n| n.name.value.as_str())
-        .collect();
-    let config_names: Vec<&str> = decls
-        .configs
-        .iter()
-        .map(|n| n.name.value.as_str())
-        .collect();
+    let service_names = NameSet::new(decls.services.iter().map(|s| &s.name));
+    let network_names = NameSet::new(decls.networks.iter().map(|n| &n.name));
+    let volume_names = NameSet::new(decls.volumes.iter().map(|n| &n.name));
+    let secret_names = NameSet::new(decls.secrets.iter().map(|n| &n.name));
+    let config_names = NameSet::new(decls.configs.iter().map(|n| &n.name));
 
     for s in &decls.secrets {
         if s.source.is_none() && !diags.has_error_within(s.span) {
@@ -136,13 +109,9 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         }
     }
 
-    let is_internal = |name: &str| -> bool {
-        decls
-            .networks
-            .iter()
-            .find(|n| n.name.value == name)
-            .is_some_and(Network::is_internal)
-    };
+    let index = Index::new(&decls);
+    let is_internal =
+        |name: &str| -> bool { index.networks.get(name).is_some_and(|n| n.is_internal()) };
 
     let names = Names {
         services: service_names,
@@ -150,7 +119,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         volumes: volume_names,
         secrets: secret_names,
         configs: config_names,
-        decls: &decls,
+        index: &index,
     };
     for s in &decls.services {
         check_image(s, diags);
@@ -161,9 +130,9 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         check_mount_targets(s, diags);
         check_secret_refs(s, &names, diags);
         check_config_refs(s, &names, diags);
-        check_external_files(s, &decls, diags);
+        check_external_files(s, &names, diags);
         check_file_targets(s, diags);
-        check_read_only_targets(s, &decls, diags);
+        check_read_only_targets(s, &names, diags);
         check_env(s, &names, diags);
         check_pull_build(s, diags);
         check_rebuild_watch(s, diags);
@@ -229,12 +198,73 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
 
 /// The names a service may refer to, and the declarations they come from.
 struct Names<'a> {
-    services: Vec<&'a str>,
-    networks: Vec<&'a str>,
-    volumes: Vec<&'a str>,
-    secrets: Vec<&'a str>,
-    configs: Vec<&'a str>,
-    decls: &'a Declarations,
+    services: NameSet<'a>,
+    networks: NameSet<'a>,
+    volumes: NameSet<'a>,
+    secrets: NameSet<'a>,
+    configs: NameSet<'a>,
+    index: &'a Index<'a>,
+}
+
+/// The declarations by name.
+struct Index<'a> {
+    services: HashMap<&'a str, &'a Service>,
+    networks: HashMap<&'a str, &'a Network>,
+    secrets: HashMap<&'a str, &'a Secret>,
+    configs: HashMap<&'a str, &'a Config>,
+}
+
+impl<'a> Index<'a> {
+    fn new(d: &'a Declarations) -> Self {
+        Index {
+            services: d
+                .services
+                .iter()
+                .map(|x| (x.name.value.as_str(), x))
+                .collect(),
+            networks: d
+                .networks
+                .iter()
+                .map(|x| (x.name.value.as_str(), x))
+                .collect(),
+            secrets: d
+                .secrets
+                .iter()
+                .map(|x| (x.name.value.as_str(), x))
+                .collect(),
+            configs: d
+                .configs
+                .iter()
+                .map(|x| (x.name.value.as_str(), x))
+                .collect(),
+        }
+    }
+}
+
+/// Declared names in order (for suggestions and lists), with a set for lookups: a check per
+/// reference is a lookup, not a scan of every name.
+struct NameSet<'a> {
+    list: Vec<&'a str>,
+    set: HashSet<&'a str>,
+}
+
+impl<'a> NameSet<'a> {
+    fn new(names: impl Iterator<Item = &'a Spanned<String>>) -> Self {
+        let list: Vec<&str> = names.map(|n| n.value.as_str()).collect();
+        let set = list.iter().copied().collect();
+        NameSet { list, set }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+}
+
+impl<'a> std::ops::Deref for NameSet<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        &self.list
+    }
 }
 
 /// A service has an image or a build.
@@ -256,7 +286,6 @@ fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &
     let sname = &s.name.value;
     let place = format!("service `{}`", s.name.value);
     let service_names = &names.services;
-    let decls = names.decls;
     for d in &s.depends_on {
         if d.service.value == *sname {
             diags.push(
@@ -268,7 +297,7 @@ fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &
             );
             continue;
         }
-        if !service_names.contains(&d.service.value.as_str()) {
+        if !service_names.contains(d.service.value.as_str()) {
             if !d.required {
                 continue;
             }
@@ -306,10 +335,7 @@ fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &
             continue;
         }
         if d.condition == Condition::Healthy {
-            let dep = decls
-                .services
-                .iter()
-                .find(|o| o.name.value == d.service.value);
+            let dep = names.index.services.get(d.service.value.as_str());
             if let Some(dep) = dep
                 && !dep.has_health_check()
             {
@@ -335,7 +361,7 @@ fn check_network_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     let place = format!("service `{}`", s.name.value);
     let network_names = &names.networks;
     for n in &s.networks {
-        if n.name.value != DEFAULT_NETWORK && !network_names.contains(&n.name.value.as_str()) {
+        if n.name.value != DEFAULT_NETWORK && !network_names.contains(n.name.value.as_str()) {
             diags.push(unknown_ref(
                 place.to_string(),
                 "network",
@@ -368,7 +394,7 @@ fn check_network_mode(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
             );
         }
         if let NetworkMode::Service(other) = &mode.value
-            && !service_names.contains(&other.as_str())
+            && !service_names.contains(other.as_str())
         {
             let name = Spanned::new(other.clone(), mode.span);
             diags.push(unknown_ref(
@@ -401,7 +427,7 @@ fn check_mount_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     let volume_names = &names.volumes;
     for m in &s.mounts {
         if let MountSource::Volume(v) = &m.source.value
-            && !volume_names.contains(&v.as_str())
+            && !volume_names.contains(v.as_str())
         {
             let name = Spanned::new(v.clone(), m.source.span);
             let help = Some(match did_you_mean(v, volume_names) {
@@ -448,7 +474,7 @@ fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     let place = format!("service `{}`", s.name.value);
     let secret_names = &names.secrets;
     for f in &s.secrets {
-        if !secret_names.contains(&f.name.value.as_str()) {
+        if !secret_names.contains(f.name.value.as_str()) {
             diags.push(unknown_ref(
                 place.to_string(),
                 "secret",
@@ -462,16 +488,16 @@ fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
 
 /// Secrets and configs a service uses that live in a store of the engine (`external`): a
 /// single engine has none (`up` would refuse them); the Swarm target will take them.
-fn check_external_files(s: &Service, decls: &Declarations, diags: &mut Diagnostics) {
+fn check_external_files(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     let secrets = s.secrets.iter().filter(|f| {
         matches!(
-            secret_source(decls, &f.name.value),
+            secret_source(names, &f.name.value),
             Some(SecretSource::External(_))
         )
     });
     let configs = s.configs.iter().filter(|f| {
         matches!(
-            config_source(decls, &f.name.value),
+            config_source(names, &f.name.value),
             Some(ConfigSource::External(_))
         )
     });
@@ -495,14 +521,14 @@ fn check_external_files(s: &Service, decls: &Declarations, diags: &mut Diagnosti
 }
 
 /// The source of the declared secret `name`.
-fn secret_source<'a>(decls: &'a Declarations, name: &str) -> Option<&'a SecretSource> {
-    let d = decls.secrets.iter().find(|d| d.name.value == name)?;
+fn secret_source<'a>(names: &Names<'a>, name: &str) -> Option<&'a SecretSource> {
+    let d = names.index.secrets.get(name)?;
     d.source.as_ref().map(|x| &x.value)
 }
 
 /// The source of the declared config `name`.
-fn config_source<'a>(decls: &'a Declarations, name: &str) -> Option<&'a ConfigSource> {
-    let d = decls.configs.iter().find(|d| d.name.value == name)?;
+fn config_source<'a>(names: &Names<'a>, name: &str) -> Option<&'a ConfigSource> {
+    let d = names.index.configs.get(name)?;
     d.source.as_ref().map(|x| &x.value)
 }
 
@@ -552,7 +578,7 @@ fn check_file_targets(s: &Service, diags: &mut Diagnostics) {
 
 /// A read-only root cannot take what is put into the container before it starts: a secret
 /// with a target outside `/run/secrets` (a link to its file), an inline config.
-fn check_read_only_targets(s: &Service, decls: &Declarations, diags: &mut Diagnostics) {
+fn check_read_only_targets(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     if !s.read_only.as_ref().is_some_and(|r| r.value) {
         return;
     }
@@ -566,7 +592,7 @@ fn check_read_only_targets(s: &Service, decls: &Declarations, diags: &mut Diagno
         .iter()
         .filter(|f| {
             matches!(
-                config_source(decls, &f.name.value),
+                config_source(names, &f.name.value),
                 Some(ConfigSource::Content(_))
             )
         })
@@ -597,7 +623,7 @@ fn check_config_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     let place = format!("service `{}`", s.name.value);
     let config_names = &names.configs;
     for f in &s.configs {
-        if !config_names.contains(&f.name.value.as_str()) {
+        if !config_names.contains(f.name.value.as_str()) {
             diags.push(unknown_ref(
                 place.to_string(),
                 "config",
@@ -617,7 +643,7 @@ fn check_env(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
         if let EnvValue::SecretPath(secret) = &var.value.value
             && !s.secrets.iter().any(|f| f.name.value == *secret)
         {
-            let declared = secret_names.contains(&secret.as_str());
+            let declared = secret_names.contains(secret.as_str());
             let help = if declared {
                 format!("add `secret \"{secret}\"` to the service so that it is mounted")
             } else {
@@ -726,7 +752,6 @@ fn check_internal_ports(
     diags: &mut Diagnostics,
 ) {
     let sname = &s.name.value;
-    let decls = names.decls;
     // Ports on a service whose every network is internal are dropped by Docker.
     if !s.ports.is_empty() && s.network_mode.is_none() {
         let nets = s.network_names();
@@ -738,7 +763,7 @@ fn check_internal_ports(
             })
             .with_label(p.span, "never reachable");
             for n in &s.networks {
-                if let Some(net) = decls.networks.iter().find(|x| x.name.value == n.name.value)
+                if let Some(net) = names.index.networks.get(n.name.value.as_str())
                     && let Some(i) = &net.internal
                 {
                     d = d.with_label(i.span, format!("`{}` is internal", net.name.value));
@@ -862,8 +887,14 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
             graph.add_edge(to, from, ());
         }
     }
+    let by_name: HashMap<&str, &Service> = services
+        .iter()
+        .map(|s| (s.name.value.as_str(), s))
+        .collect();
     let mut has_cycle = false;
-    for scc in tarjan_scc(&graph) {
+    // Kosaraju's walk is iterative: a chain of 100,000 dependencies would overflow the
+    // stack in Tarjan's recursive one.
+    for scc in kosaraju_scc(&graph) {
         if scc.len() < 2 {
             continue;
         }
@@ -871,14 +902,15 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
         let members: BTreeSet<&str> = scc.iter().map(|i| graph[*i]).collect();
         // Walk the cycle from its alphabetically first member so the report is stable.
         let mut order: Vec<&str> = Vec::new();
+        let mut visited: HashSet<&str> = HashSet::new();
         let mut at = *members.iter().next().unwrap_or(&"");
-        while !order.contains(&at) {
+        while visited.insert(at) {
             order.push(at);
-            let next = services.iter().find(|s| s.name.value == at).and_then(|s| {
+            let next = by_name.get(at).and_then(|s| {
                 s.depends_on
                     .iter()
                     .map(|d| d.service.value.as_str())
-                    .find(|d| members.contains(d) && (!order.contains(d) || *d == order[0]))
+                    .find(|d| members.contains(d) && (!visited.contains(d) || *d == order[0]))
             });
             match next {
                 Some(n) => at = n,
@@ -892,9 +924,8 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
         });
         for pair in cycle.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
-            if let Some(dep) = services
-                .iter()
-                .find(|s| s.name.value == *a)
+            if let Some(dep) = by_name
+                .get(a.as_str())
                 .and_then(|s| s.depends_on.iter().find(|d| d.service.value == *b))
             {
                 d = d.with_label(dep.service.span, format!("`{a}` depends on `{b}`"));
