@@ -725,10 +725,18 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
     }
 }
 
+/// The stack files' texts, to see whether one changed: only regular files within the size
+/// limit are read (the reload reports anything else, as every load does).
 fn read_all(files: &[PathBuf]) -> Vec<Option<String>> {
     files
         .iter()
-        .map(|f| std::fs::read_to_string(f).ok())
+        .map(|f| {
+            let meta = std::fs::metadata(f).ok()?;
+            if !meta.is_file() || meta.len() > stackr_spec::limits::MAX_FILE_BYTES {
+                return None;
+            }
+            std::fs::read_to_string(f).ok()
+        })
         .collect()
 }
 
