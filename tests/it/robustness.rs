@@ -526,6 +526,29 @@ mod files {
     }
 
     #[test]
+    fn check_shows_the_first_200_problems_and_counts_them_all() {
+        let dir = temp_dir("hostile-many");
+        let text: String = (0..250)
+            .map(|i| format!("service \"s{i}\" {{\n    imag \"x\"\n}}\n"))
+            .collect();
+        std::fs::write(dir.join("stack.kdl"), text).unwrap_or_else(|e| panic!("{e}"));
+        let r = run(stackr(&dir).arg("check"));
+        assert_eq!(r.code, 1);
+        assert_eq!(r.stderr.matches("stackr::unknown-node").count(), 200);
+        assert!(
+            r.stderr.contains("... and 50 more problems, not shown"),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.trim_end().ends_with("is invalid: 250 errors"),
+            "{}",
+            r.stderr
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn import_prints_no_escape_from_a_compose_file() {
         let dir = temp_dir("hostile-import");
         std::fs::write(

@@ -435,7 +435,7 @@ fn assemble(
                 let help = match suggest::did_you_mean(wanted, &names) {
                     Some(best) => format!("did you mean `{best}`?"),
                     None if names.is_empty() => "the stack declares no profile".into(),
-                    None => format!("declared profiles: {}", names.join(", ")),
+                    None => format!("declared profiles: {}", suggest::listed(&names)),
                 };
                 diags.push(
                     Diagnostic::error(Problem::UnknownReference {

@@ -88,7 +88,8 @@ pub const MAX_CANDIDATES: usize = 1000;
 /// The most names a help line lists.
 const MAX_LISTED: usize = 20;
 
-/// A help line: "did you mean `x`?" or the list of what is allowed.
+/// A help line: "did you mean `x`?" or the list of what is allowed (the language's own
+/// keywords: a short list, given whole).
 pub fn help_for(name: &str, candidates: &[&str], what: &str) -> Option<String> {
     if let Some(best) = did_you_mean(name, candidates) {
         return Some(format!("did you mean `{best}`?"));
@@ -96,10 +97,12 @@ pub fn help_for(name: &str, candidates: &[&str], what: &str) -> Option<String> {
     if candidates.is_empty() {
         return None;
     }
-    Some(format!("{what}: {}", listed(candidates)))
+    let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+    Some(format!("{what}: {}", list.join(", ")))
 }
 
-/// Names as a help line lists them: quoted, at most [`MAX_LISTED`], then how many more.
+/// Declared names as a help line lists them: quoted, at most [`MAX_LISTED`], then how many
+/// more (a stack may declare thousands).
 pub fn listed(names: &[&str]) -> String {
     let mut out: Vec<String> = names
         .iter()

@@ -544,16 +544,29 @@ fn check_file_targets(s: &Service, diags: &mut Diagnostics) {
     let mut seen: BTreeMap<String, (&str, &str, Span)> = BTreeMap::new();
     for (kind, f, path) in targets {
         let span = f.target.as_ref().map_or(f.name.span, |t| t.span);
-        if path.split('/').any(|c| c == "..") {
+        let wrong = if path.split('/').any(|c| c == "..") {
+            Some((
+                "through `..`",
+                "`..` here",
+                "give it a `target` without `..`",
+            ))
+        } else if path.ends_with('/') {
+            // The engine cannot put a file where a directory is named (`/` least of all).
+            Some((
+                "a directory, not a file",
+                "a directory",
+                "give it a `target` that names a file, such as `/etc/app/NAME`",
+            ))
+        } else {
+            None
+        };
+        if let Some((why, label, help)) = wrong {
             diags.push(
                 Diagnostic::error(Problem::Other {
-                    message: format!(
-                        "{place}: {kind} `{}` goes to `{path}`, through `..`",
-                        f.name.value
-                    ),
+                    message: format!("{place}: {kind} `{}` goes to `{path}`, {why}", f.name.value),
                 })
-                .with_label(span, "`..` here")
-                .with_help("give it a `target` without `..`"),
+                .with_label(span, label)
+                .with_help(help),
             );
             continue;
         }
