@@ -575,3 +575,49 @@ mod files {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// Regression: each file's declarations are taken (not copied) when flattened, and a second
+/// `-f` file that includes the same file as the first found the first one's emptied copy: what
+/// it redefined of the included file was no longer reported.
+#[test]
+fn two_entry_files_that_include_one_file_both_get_it() {
+    let mut reader = MemoryReader::default();
+    for (path, text) in [
+        (
+            "/s/a.kdl",
+            "include \"common.kdl\"\nservice \"web\" { image \"x\"; }\n",
+        ),
+        (
+            "/s/b.kdl",
+            "include \"common.kdl\"\nservice \"db\" { image \"y\"; }\n",
+        ),
+        ("/s/common.kdl", "service \"db\" { image \"db\"; }\n"),
+    ] {
+        reader.files.insert(PathBuf::from(path), text.to_string());
+    }
+    let entries = [PathBuf::from("/s/a.kdl"), PathBuf::from("/s/b.kdl")];
+    let loaded = load(&entries, &reader, &Options::default());
+    let shown = render_all(&loaded);
+    assert_eq!(codes(&loaded), ["duplicate"], "{shown}");
+    assert!(shown.contains("b.kdl"), "{shown}");
+}
+
+/// Regression: the `/-` count was reset by a comment between two `/-` (the parser's `/-`
+/// swallows comments), and words ran through non-ASCII whitespace.
+#[test]
+fn slashdash_runs_through_comments_and_unicode_spaces_are_counted() {
+    let n = 50_000;
+    for text in [
+        format!("a {}x\n", "/-/**/ ".repeat(n)),
+        format!("a {}x\n", "/-\u{3000}".repeat(n)),
+        format!("a {}x\n", "/- \\\n".repeat(n)),
+    ] {
+        assert_eq!(codes(&load_text(text)), ["too-many"]);
+    }
+    // Just under the limits, what the parser recurses on parses on a test thread's stack.
+    let comment = format!(
+        "/* {} */\nservice \"a\" {{ image \"x\"; }}\n",
+        " *".repeat(999)
+    );
+    assert!(codes(&load_text(comment)).is_empty());
+}

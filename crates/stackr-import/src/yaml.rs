@@ -261,8 +261,7 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                     span,
                     tag: local_tag(tag.as_deref()),
                 };
-                self.anchor(anchor, &node, before);
-                Some(node)
+                self.anchor(anchor, &node, before).then_some(node)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some((n, size)) => {
@@ -296,14 +295,14 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                     span: join(span, end),
                     tag: local_tag(tag.as_deref()),
                 };
-                self.anchor(anchor, &node, before);
-                Some(node)
+                self.anchor(anchor, &node, before).then_some(node)
             }
             Event::MappingStart(anchor, tag) => {
                 let mut entries: Vec<Entry> = Vec::new();
                 let mut keys: HashMap<String, Span> = HashMap::new();
                 // Merged-in entries (`<<`) yield to keys written in the mapping itself.
                 let mut merged: Vec<Entry> = Vec::new();
+                let mut merged_keys: std::collections::HashSet<String> = Default::default();
                 let end;
                 loop {
                     let (ev, s) = self.events.next()?;
@@ -327,7 +326,7 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                         }
                     };
                     if key_text == "<<" && matches!(&key.kind, Kind::Scalar { plain: true, .. }) {
-                        if !self.merge_into(&mut merged, &value) {
+                        if !self.merge_into((&mut merged, &mut merged_keys), &value) {
                             return None;
                         }
                         continue;
@@ -361,8 +360,7 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
                     span: join(span, end),
                     tag: local_tag(tag.as_deref()),
                 };
-                self.anchor(anchor, &node, before);
-                Some(node)
+                self.anchor(anchor, &node, before).then_some(node)
             }
             _ => None,
         }
@@ -370,13 +368,15 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
 
     /// `<<: *a` or `<<: [*a, *b]`: earlier sources win over later ones. `false` when the
     /// copies cross [`MAX_EXPANDED_NODES`].
-    fn merge_into(&mut self, merged: &mut Vec<Entry>, value: &Yaml) -> bool {
+    fn merge_into(
+        &mut self,
+        (merged, have): (&mut Vec<Entry>, &mut std::collections::HashSet<String>),
+        value: &Yaml,
+    ) -> bool {
         let sources: Vec<&Yaml> = match &value.kind {
             Kind::Seq(items) => items.iter().collect(),
             _ => vec![value],
         };
-        let mut have: std::collections::HashSet<String> =
-            merged.iter().map(|m| m.key.clone()).collect();
         for src in sources {
             match &src.kind {
                 Kind::Map(es) => {
@@ -406,10 +406,20 @@ impl<'i, I: Iterator<Item = (Event<'i>, Span)>> Builder<'_, 'i, I> {
         true
     }
 
-    fn anchor(&mut self, id: usize, node: &Yaml, before: usize) {
-        if id != 0 {
-            self.anchors.insert(id, (node.clone(), self.built - before));
+    /// Keeps an anchored node for its aliases. The copy kept counts as expansion too: anchors
+    /// nested in anchors would otherwise copy a large list once per level.
+    fn anchor(&mut self, id: usize, node: &Yaml, before: usize) -> bool {
+        if id == 0 {
+            return true;
         }
+        let size = self.built - before;
+        if !self.expand(size, node.span) {
+            return false;
+        }
+        // The copy is not part of the tree: only the expansion count keeps it.
+        self.built -= size;
+        self.anchors.insert(id, (node.clone(), size));
+        true
     }
 }
 

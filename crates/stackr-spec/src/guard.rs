@@ -86,10 +86,12 @@ pub(crate) fn decode(bytes: &[u8]) -> (String, Option<Fault>) {
 /// when the file must not be parsed.
 pub(crate) fn scan(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> bool {
     let mut s = Scanner {
+        t: text,
         b: text.as_bytes(),
         i: 0,
         file,
         depth: 0,
+        strays: 0,
         node_start: None,
         prefixes: 0,
         in_annotation: false,
@@ -102,24 +104,41 @@ pub(crate) fn scan(file: FileId, text: &str, diags: &mut Vec<Diagnostic>) -> boo
 }
 
 struct Scanner<'t> {
+    t: &'t str,
     b: &'t [u8],
     i: usize,
     file: FileId,
     /// How many children blocks are open here.
     depth: usize,
+    /// `}` that closed no block (the parser recovers from each by recursion).
+    strays: usize,
     /// Where the node being read started, for the depth diagnostic.
     node_start: Option<usize>,
-    /// `/-` and `(type)` read one after another, with only whitespace between them.
+    /// `/-` and `(type)` read one after another, with only whitespace, newlines and comments
+    /// between them (the parser's `/-` takes all of those, and recurses on the next `/-`).
     prefixes: usize,
     /// Inside the parentheses of a `(type)`.
     in_annotation: bool,
     found: Vec<Diagnostic>,
 }
 
-/// Bytes that end a bare word (an identifier, a number or a keyword).
-fn ends_word(c: u8) -> bool {
-    c.is_ascii_whitespace() || matches!(c, b'{' | b'}' | b'(' | b')' | b';' | b'=' | b'"' | b'/')
+/// KDL's whitespace and newlines, beyond ASCII's.
+fn is_kdl_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
 }
+
+/// Characters that end a bare word (an identifier, a number or a keyword).
+fn ends_word(c: char) -> bool {
+    is_kdl_space(c)
+        || matches!(
+            c,
+            '{' | '}' | '(' | ')' | '[' | ']' | ';' | '=' | '"' | '/' | '\\' | '#'
+        )
+}
+
+/// The most pieces (`*`, `/`, and the text between them) one `/* */` comment may hold: the
+/// parser reads each by recursion.
+const MAX_COMMENT_PIECES: usize = 2000;
 
 impl Scanner<'_> {
     fn span(&self, offset: usize, len: usize) -> Span {
@@ -134,85 +153,168 @@ impl Scanner<'_> {
         self.b.get(self.i + n).copied()
     }
 
+    /// The character here, when `i` is at the start of one.
+    fn char_here(&self) -> Option<char> {
+        self.t.get(self.i..).and_then(|t| t.chars().next())
+    }
+
+    fn refuse(&mut self, problem: Problem, at: (usize, usize), label: &str, help: &str) {
+        self.found.push(
+            Diagnostic::error(problem)
+                .with_label(self.span(at.0, at.1), label)
+                .with_help(help),
+        );
+    }
+
     fn run(&mut self) {
         while let Some(c) = self.peek(0) {
-            let prefix = c == b'(' || (c == b'/' && self.peek(1) == Some(b'-'));
-            if prefix {
-                // The parser takes `/- /- ...` and `(a)(b)...` by recursion, one level each.
-                self.prefixes += 1;
-                if self.prefixes > MAX_DEPTH {
-                    self.found.push(
-                        Diagnostic::error(Problem::TooMany {
-                            what: "`/-` comments and `(type)` annotations in a row".into(),
-                            limit: MAX_DEPTH,
-                        })
-                        .with_label(self.span(self.i, 1), "one too many")
-                        .with_help("one `/-` comments out what follows it, and a value takes one `(type)`: remove the others"),
-                    );
-                    return;
-                }
-            } else if c == b')' {
-                self.in_annotation = false;
-            } else if !c.is_ascii_whitespace() && !self.in_annotation {
-                self.prefixes = 0;
-            }
-            match c {
+            let ok = match c {
                 b'\n' | b';' => {
+                    if c == b';' {
+                        self.token();
+                    }
                     self.node_start = None;
                     self.i += 1;
+                    true
                 }
-                b'/' if self.peek(1) == Some(b'/') => self.line_comment(),
-                b'/' if self.peek(1) == Some(b'-') => self.i += 2,
+                b'/' if self.peek(1) == Some(b'/') => {
+                    self.line_comment();
+                    true
+                }
+                b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
+                b'/' if self.peek(1) == Some(b'-') => {
+                    self.i += 2;
+                    self.prefix()
+                }
                 b'(' => {
                     self.in_annotation = true;
                     self.i += 1;
+                    self.prefix()
                 }
-                b'/' if self.peek(1) == Some(b'*') => {
-                    if !self.block_comment() {
-                        return;
-                    }
-                }
-                b'{' => {
-                    self.depth += 1;
-                    if self.depth > MAX_DEPTH {
-                        let start = self.node_start.unwrap_or(self.i);
-                        self.found.push(
-                            Diagnostic::error(Problem::TooDeep {
-                                what: "nodes".into(),
-                                limit: MAX_DEPTH,
-                            })
-                            .with_label(self.span(start, self.i + 1 - start), "one level too deep")
-                            .with_help("a stack needs a handful of levels: flatten this part"),
-                        );
-                        return;
-                    }
-                    self.node_start = None;
+                b')' => {
+                    self.in_annotation = false;
                     self.i += 1;
+                    true
                 }
-                b'}' => {
-                    self.depth = self.depth.saturating_sub(1);
-                    self.node_start = None;
-                    self.i += 1;
-                }
+                b'{' => self.open_block(),
+                b'}' => self.close_block(),
                 b'"' => {
                     self.mark();
+                    self.token();
                     self.quoted(0);
+                    true
                 }
                 b'#' if self.raw_hashes().is_some() => {
                     self.mark();
+                    self.token();
                     let n = self.raw_hashes().unwrap_or(0);
                     self.i += n;
                     self.quoted(n);
+                    true
                 }
-                c if c.is_ascii_whitespace() || matches!(c, b')' | b'=' | b'\\') => {
+                b'=' => {
+                    self.token();
                     self.i += 1;
+                    true
+                }
+                b'\\' => {
+                    self.i += 1;
+                    true
                 }
                 _ => {
-                    self.mark();
-                    self.word();
+                    match self.char_here() {
+                        Some(ch) if is_kdl_space(ch) => {
+                            if matches!(
+                                ch,
+                                '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+                            ) {
+                                // KDL's other newlines end a node as `\n` does.
+                                self.node_start = None;
+                            }
+                            self.i += ch.len_utf8();
+                        }
+                        _ => {
+                            self.mark();
+                            self.token();
+                            self.word();
+                        }
+                    }
+                    true
                 }
+            };
+            if !ok {
+                return;
             }
         }
+    }
+
+    /// A value, name or brace: what ends a run of `/-` and `(type)` prefixes.
+    fn token(&mut self) {
+        if !self.in_annotation {
+            self.prefixes = 0;
+        }
+    }
+
+    /// Counts a `/-` or `(`; `false` past the limit.
+    fn prefix(&mut self) -> bool {
+        self.prefixes += 1;
+        if self.prefixes <= MAX_DEPTH {
+            return true;
+        }
+        self.refuse(
+            Problem::TooMany {
+                what: "`/-` comments and `(type)` annotations in a row".into(),
+                limit: MAX_DEPTH,
+            },
+            (self.i.saturating_sub(1), 1),
+            "one too many",
+            "one `/-` comments out what follows it, and a value takes one `(type)`: remove the others",
+        );
+        false
+    }
+
+    fn open_block(&mut self) -> bool {
+        self.token();
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            let start = self.node_start.unwrap_or(self.i);
+            self.refuse(
+                Problem::TooDeep {
+                    what: "nodes".into(),
+                    limit: MAX_DEPTH,
+                },
+                (start, self.i + 1 - start),
+                "one level too deep",
+                "a stack needs a handful of levels: flatten this part",
+            );
+            return false;
+        }
+        self.node_start = None;
+        self.i += 1;
+        true
+    }
+
+    fn close_block(&mut self) -> bool {
+        self.token();
+        if self.depth == 0 {
+            self.strays += 1;
+            if self.strays > MAX_DEPTH {
+                self.refuse(
+                    Problem::TooMany {
+                        what: "`}` that close no block".into(),
+                        limit: MAX_DEPTH,
+                    },
+                    (self.i, 1),
+                    "closes nothing",
+                    "remove the `}` that have no `{`",
+                );
+                return false;
+            }
+        }
+        self.depth = self.depth.saturating_sub(1);
+        self.node_start = None;
+        self.i += 1;
+        true
     }
 
     fn mark(&mut self) {
@@ -230,33 +332,63 @@ impl Scanner<'_> {
         }
     }
 
-    /// A `/* ... */` comment, which nests in KDL. `false` when it nests too deep.
+    /// A `/* ... */` comment, which nests in KDL. `false` when it nests too deep or holds too
+    /// many pieces.
     fn block_comment(&mut self) -> bool {
         let mut depth = 0usize;
-        while self.i < self.b.len() {
-            if self.peek(0) == Some(b'/') && self.peek(1) == Some(b'*') {
-                depth += 1;
-                if depth > MAX_COMMENT_DEPTH {
-                    self.found.push(
-                        Diagnostic::error(Problem::TooDeep {
-                            what: "comments".into(),
-                            limit: MAX_COMMENT_DEPTH,
-                        })
-                        .with_label(self.span(self.i, 2), "one level too deep")
-                        .with_help("`/*` opens a comment inside a comment in KDL: close each one with `*/`, or use `//`"),
+        let mut pieces = 0usize;
+        let mut in_text = false;
+        while let Some(c) = self.peek(0) {
+            let next = self.peek(1);
+            let step = match (c, next) {
+                (b'/', Some(b'*')) => {
+                    depth += 1;
+                    if depth > MAX_COMMENT_DEPTH {
+                        self.refuse(
+                            Problem::TooDeep {
+                                what: "comments".into(),
+                                limit: MAX_COMMENT_DEPTH,
+                            },
+                            (self.i, 2),
+                            "one level too deep",
+                            "`/*` opens a comment inside a comment in KDL: close each one with `*/`, or use `//`",
+                        );
+                        return false;
+                    }
+                    2
+                }
+                (b'*', Some(b'/')) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.i += 2;
+                        return true;
+                    }
+                    2
+                }
+                (b'*' | b'/', _) => 1,
+                _ => 0,
+            };
+            // A run of text is one piece; each `*`, `/`, `/*` and `*/` another.
+            let piece = step > 0 || !in_text;
+            in_text = step == 0;
+            if piece {
+                pieces += 1;
+                if pieces > MAX_COMMENT_PIECES {
+                    self.refuse(
+                        Problem::TooMany {
+                            what:
+                                "pieces (`*`, `/` and the text between them) in one `/* */` comment"
+                                    .into(),
+                            limit: MAX_COMMENT_PIECES,
+                        },
+                        (self.i, 1),
+                        "one too many",
+                        "use `//` comments for long texts, or fewer `*` and `/` inside this one",
                     );
                     return false;
                 }
-                self.i += 2;
-            } else if self.peek(0) == Some(b'*') && self.peek(1) == Some(b'/') {
-                depth -= 1;
-                self.i += 2;
-                if depth == 0 {
-                    return true;
-                }
-            } else {
-                self.i += 1;
             }
+            self.i += step.max(1);
         }
         true
     }
@@ -267,14 +399,24 @@ impl Scanner<'_> {
         (self.peek(n) == Some(b'"')).then_some(n)
     }
 
-    /// A string starting at the opening quote; `hashes` > 0 for a raw one (no escapes).
+    /// A string starting at the opening quote; `hashes` > 0 for a raw one (no escapes). A
+    /// multi-line string opens with `"""` and a line break; any other string ends at the end of
+    /// its line (the parser reports it unclosed there, and goes on from the next line).
     fn quoted(&mut self, hashes: usize) {
-        let multi = self.b[self.i..].starts_with(b"\"\"\"");
+        let rest = &self.b[self.i..];
+        let multi = rest.starts_with(b"\"\"\"\n") || rest.starts_with(b"\"\"\"\r\n");
         let quotes = if multi { 3 } else { 1 };
         self.i += quotes;
         while let Some(c) = self.peek(0) {
+            if c == b'\n' && !multi {
+                return;
+            }
             if c == b'\\' && hashes == 0 {
-                self.i += 2;
+                self.i += 1;
+                // An escaped line break (whitespace escape) is part of the string.
+                if self.peek(0).is_some() {
+                    self.i += 1;
+                }
                 continue;
             }
             if c == b'"'
@@ -294,25 +436,26 @@ impl Scanner<'_> {
     /// A bare word; an integer too wide for 128 bits is reported.
     fn word(&mut self) {
         let start = self.i;
-        while let Some(c) = self.peek(0) {
-            if ends_word(c) {
+        while let Some(ch) = self.char_here() {
+            if ends_word(ch) {
                 break;
             }
-            self.i += 1;
+            self.i += ch.len_utf8();
         }
         if self.i == start {
-            // A byte no rule takes (a stray `/`): step over it.
-            self.i += 1;
+            // A character no rule takes (a stray `#`, `[`): step over it.
+            self.i += self.char_here().map_or(1, char::len_utf8);
             return;
         }
         let word = &self.b[start..self.i];
         if integer_overflows(word) {
-            self.found.push(
-                Diagnostic::error(Problem::NumberTooLarge {
+            self.refuse(
+                Problem::NumberTooLarge {
                     number: String::from_utf8_lossy(word).into_owned(),
-                })
-                .with_label(self.span(start, word.len()), "too large for a KDL integer")
-                .with_help("KDL integers hold 128 bits, and no field takes more than 64: write a smaller number, or a string"),
+                },
+                (start, word.len()),
+                "too large for a KDL integer",
+                "KDL integers hold 128 bits, and no field takes more than 64: write a smaller number, or a string",
             );
         }
     }
@@ -388,6 +531,41 @@ mod tests {
         assert!(problems(&ok).is_empty());
         let comments = format!("{}{}", "/*".repeat(1000), "*/".repeat(1000));
         assert!(matches!(problems(&comments)[..], [Problem::TooDeep { .. }]));
+    }
+
+    #[test]
+    fn what_the_parser_would_recurse_on() {
+        let n = 10_000;
+        for (text, code) in [
+            ("}".repeat(n), "too-many"),
+            (format!("/* {} */", " *".repeat(n)), "too-many"),
+            (format!("a \"\n{}", "b {".repeat(n)), "too-deep"),
+            (format!("a {}x", "/-/**/ ".repeat(n)), "too-many"),
+            (format!("a {}x", "/-\u{3000}".repeat(n)), "too-many"),
+            (format!("a\u{a0}#\"C:\\\"# {}", "b {".repeat(n)), "too-deep"),
+        ] {
+            let found = problems(&text);
+            assert_eq!(found.len(), 1, "{code}: {found:?}");
+            assert_eq!(found[0].code(), code);
+        }
+    }
+
+    #[test]
+    fn valid_text_is_not_refused() {
+        let deep = "{".repeat(MAX_DEPTH + 5);
+        for text in [
+            // A raw string after non-ASCII whitespace: `\"` does not escape in it.
+            format!("a\u{a0}#\"C:\\\"# b \"{deep}\""),
+            // An escaped line break inside a string.
+            format!("a \"x\\\n  {deep}\""),
+            // A long comment without `*` or `/` is one piece.
+            format!("/* {} */", "text ".repeat(100_000)),
+            format!("a {}1", "/- x ".repeat(100)),
+            "a (t)1 (t)2 (t)3".to_string(),
+            "}}}".to_string(),
+        ] {
+            assert!(problems(&text).is_empty(), "{text:.80}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! `${VAR+replacement}`, nested expansions inside defaults and messages, and `$$` for a
 //! literal `$`. The operator is the one right after the name, so `${A-x:?y}` is a default.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use thiserror::Error;
 
@@ -20,6 +20,8 @@ pub enum InterpolationError {
     TooLong { limit: usize },
     #[error("`${{...}}` are nested more than {limit} levels deep")]
     TooDeep { limit: usize },
+    #[error("interpolation makes more than {} in this file", crate::limits::show_bytes(*limit as u64))]
+    Budget { limit: usize },
 }
 
 /// How deep `${A:-${B:-...}}` may nest.
@@ -65,40 +67,99 @@ fn is_name_char(c: char) -> bool {
 ///
 /// [`MAX_VALUE_BYTES`]: crate::limits::MAX_VALUE_BYTES
 pub fn interpolate(text: &str, vars: &dyn Variables) -> Result<Interpolated, InterpolationError> {
-    let mut out = Interpolated::default();
+    let mut work = crate::limits::MAX_INTERPOLATED_BYTES;
+    interpolate_within(text, vars, &mut work)
+}
+
+/// [`interpolate`] sharing `work` with the other values of a file: the bytes variables may
+/// still add, whatever becomes of them (a value cut short at its limit, or the message of a
+/// required variable, costs what it copied). Past it: [`InterpolationError::Budget`].
+pub fn interpolate_within(
+    text: &str,
+    vars: &dyn Variables,
+    work: &mut usize,
+) -> Result<Interpolated, InterpolationError> {
+    let mut out = Acc::new(work);
     let chars: Vec<char> = text.chars().collect();
     expand(&chars, vars, &mut out, 0)?;
-    // Each unset name once, in the order first used.
-    let mut seen = std::collections::HashSet::new();
-    out.unset.retain(|n| seen.insert(n.clone()));
-    Ok(out)
+    Ok(Interpolated {
+        text: out.text,
+        unset: out.unset,
+    })
+}
+
+/// A value being made.
+struct Acc<'w> {
+    text: String,
+    /// Unset names, each once, in the order first used.
+    unset: Vec<String>,
+    seen: HashSet<String>,
+    work: &'w mut usize,
+}
+
+impl<'w> Acc<'w> {
+    fn new(work: &'w mut usize) -> Self {
+        Acc {
+            text: String::new(),
+            unset: Vec::new(),
+            seen: HashSet::new(),
+            work,
+        }
+    }
+
+    fn note_unset(&mut self, name: &str) {
+        if !self.seen.contains(name) {
+            self.seen.insert(name.to_string());
+            self.unset.push(name.to_string());
+        }
+    }
+
+    /// Adds text from the template itself (bounded by the file's size).
+    fn push(&mut self, text: &str) -> Result<(), InterpolationError> {
+        if self.text.len() + text.len() > crate::limits::MAX_VALUE_BYTES {
+            return Err(InterpolationError::TooLong {
+                limit: crate::limits::MAX_VALUE_BYTES,
+            });
+        }
+        self.text.push_str(text);
+        Ok(())
+    }
+
+    /// Adds a variable's value, charged to the file's work.
+    fn push_value(&mut self, text: &str) -> Result<(), InterpolationError> {
+        if text.len() > *self.work {
+            return Err(InterpolationError::Budget {
+                limit: crate::limits::MAX_INTERPOLATED_BYTES,
+            });
+        }
+        *self.work -= text.len();
+        self.push(text)
+    }
 }
 
 /// The text of an invalid template, cut short when it is long.
 fn invalid(chars: &[char], reason: &'static str) -> InterpolationError {
-    const SHOWN: usize = 80;
-    let mut text: String = chars.iter().take(SHOWN).collect();
-    if chars.len() > SHOWN {
-        text.push('…');
+    InterpolationError::Invalid {
+        text: shorten(chars.iter().copied()),
+        reason,
     }
-    InterpolationError::Invalid { text, reason }
 }
 
-/// Adds to the output, unless it would grow past the limit.
-fn push(out: &mut Interpolated, text: &str) -> Result<(), InterpolationError> {
-    if out.text.len() + text.len() > crate::limits::MAX_VALUE_BYTES {
-        return Err(InterpolationError::TooLong {
-            limit: crate::limits::MAX_VALUE_BYTES,
-        });
+/// At most 80 characters of a text quoted in a message.
+fn shorten(chars: impl Iterator<Item = char>) -> String {
+    const SHOWN: usize = 80;
+    let mut chars = chars.peekable();
+    let mut text: String = chars.by_ref().take(SHOWN).collect();
+    if chars.peek().is_some() {
+        text.push('…');
     }
-    out.text.push_str(text);
-    Ok(())
+    text
 }
 
 fn expand(
     chars: &[char],
     vars: &dyn Variables,
-    out: &mut Interpolated,
+    out: &mut Acc<'_>,
     depth: usize,
 ) -> Result<(), InterpolationError> {
     if depth > MAX_NESTING {
@@ -108,13 +169,13 @@ fn expand(
     while i < chars.len() {
         let c = chars[i];
         if c != '$' {
-            push(out, c.encode_utf8(&mut [0; 4]))?;
+            out.push(c.encode_utf8(&mut [0; 4]))?;
             i += 1;
             continue;
         }
         match chars.get(i + 1) {
             Some('$') => {
-                push(out, "$")?;
+                out.push("$")?;
                 i += 2;
             }
             Some('{') => {
@@ -168,16 +229,11 @@ fn matching_brace(chars: &[char], open: usize) -> Option<usize> {
     None
 }
 
-fn lookup(
-    name: &str,
-    vars: &dyn Variables,
-    out: &mut Interpolated,
-) -> Result<(), InterpolationError> {
+fn lookup(name: &str, vars: &dyn Variables, out: &mut Acc<'_>) -> Result<(), InterpolationError> {
     match vars.get(name) {
-        Some(v) => push(out, v),
+        Some(v) => out.push_value(v),
         None => {
-            // Repeats are removed once, at the end.
-            out.unset.push(name.to_string());
+            out.note_unset(name);
             Ok(())
         }
     }
@@ -187,7 +243,7 @@ fn substitute(
     inner: &[char],
     whole: &[char],
     vars: &dyn Variables,
-    out: &mut Interpolated,
+    out: &mut Acc<'_>,
     depth: usize,
 ) -> Result<(), InterpolationError> {
     let name_len = inner.iter().take_while(|c| is_name_char(**c)).count();
@@ -216,28 +272,33 @@ fn substitute(
     let value = vars.get(&name);
     let set = value.is_some();
     let non_empty = value.is_some_and(|v| !v.is_empty());
-    let expand_arg = |out: &mut Interpolated| -> Result<String, InterpolationError> {
-        let mut sub = Interpolated::default();
-        expand(arg, vars, &mut sub, depth + 1)?;
-        out.unset.extend(sub.unset);
-        Ok(sub.text)
+    let expand_arg = |out: &mut Acc<'_>| -> Result<String, InterpolationError> {
+        let (text, unset) = {
+            let mut sub = Acc::new(&mut *out.work);
+            expand(arg, vars, &mut sub, depth + 1)?;
+            (sub.text, sub.unset)
+        };
+        for u in &unset {
+            out.note_unset(u);
+        }
+        Ok(text)
     };
     match op {
         ":-" | "-" => {
             let use_value = if op == ":-" { non_empty } else { set };
             if use_value {
-                push(out, value.unwrap_or_default())?;
+                out.push_value(value.unwrap_or_default())?;
             } else {
                 let d = expand_arg(out)?;
-                push(out, &d)?;
+                out.push(&d)?;
             }
         }
         ":?" | "?" => {
             let ok = if op == ":?" { non_empty } else { set };
             if ok {
-                push(out, value.unwrap_or_default())?;
+                out.push_value(value.unwrap_or_default())?;
             } else {
-                let message = expand_arg(out)?;
+                let message = shorten(expand_arg(out)?.chars());
                 return Err(InterpolationError::Required { name, message });
             }
         }
@@ -245,7 +306,7 @@ fn substitute(
             let replace = if op == ":+" { non_empty } else { set };
             if replace {
                 let r = expand_arg(out)?;
-                push(out, &r)?;
+                out.push(&r)?;
             }
         }
     }
@@ -297,7 +358,7 @@ pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
     let mut out: Vec<(String, String)> = Vec::new();
     // Where each key is in `out`, so that a lookup is not a scan.
     let mut index: std::collections::HashMap<String, usize> = Default::default();
-    let mut total = 0usize;
+    let mut work = crate::limits::MAX_INTERPOLATED_BYTES;
     let mut offset = 0usize;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut idx = 0;
@@ -413,26 +474,22 @@ pub fn parse_dotenv_all(text: &str, vars: &dyn Variables) -> Dotenv {
                 index: &index,
                 then: vars,
             };
-            match interpolate(&template, &known) {
+            match interpolate_within(&template, &known, &mut work) {
                 Ok(i) => {
                     let found = i.unset.iter();
                     unset.extend(found.map(|n| (err(format!("`{n}` is not set")), n.clone())));
                     i.text
                 }
                 Err(e) => {
+                    let stop = matches!(e, InterpolationError::Budget { .. });
                     errors.push(err(e.to_string()));
+                    if stop {
+                        break;
+                    }
                     continue;
                 }
             }
         };
-        total += parsed.len();
-        if total > crate::limits::MAX_INTERPOLATED_BYTES {
-            errors.push(err(format!(
-                "the values of this file come to more than {}",
-                crate::limits::show_bytes(crate::limits::MAX_INTERPOLATED_BYTES as u64)
-            )));
-            break;
-        }
         match index.get(key) {
             Some(&i) => out[i].1 = parsed,
             None => {

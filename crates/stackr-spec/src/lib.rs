@@ -185,13 +185,12 @@ fn interpolate_nodes(
                 continue;
             }
             let span = r.value_span(entry);
-            match interpolate::interpolate(text, vars) {
-                Ok(done) if done.text.len() > *budget => {
+            match interpolate::interpolate_within(text, vars, budget) {
+                Err(interpolate::InterpolationError::Budget { .. }) => {
                     r.push(too_much_interpolation(span));
                     return false;
                 }
                 Ok(done) => {
-                    *budget -= done.text.len();
                     for name in done.unset {
                         if warned.contains(&name) {
                             continue;
@@ -208,14 +207,6 @@ fn interpolate_nodes(
                     *entry.value_mut() = kdl::KdlValue::String(done.text);
                 }
                 Err(error) => {
-                    // A value cut short at the limit still cost that much work.
-                    if let interpolate::InterpolationError::TooLong { limit } = error {
-                        if *budget < limit {
-                            r.push(too_much_interpolation(span));
-                            return false;
-                        }
-                        *budget -= limit;
-                    }
                     let help = match &error {
                         interpolate::InterpolationError::Required { name, .. } => {
                             format!("set `{name}` in the shell or in `.env` beside the stack file")
@@ -228,6 +219,9 @@ fn interpolate_nodes(
                         }
                         interpolate::InterpolationError::TooDeep { .. } => {
                             "nest fewer defaults inside one another".to_string()
+                        }
+                        interpolate::InterpolationError::Budget { .. } => {
+                            "interpolate smaller values, or fewer of them".to_string()
                         }
                     };
                     r.push(
@@ -340,6 +334,9 @@ fn read_all(
     };
     let mut warned = HashSet::new();
     for (i, path) in entries.iter().enumerate() {
+        // This entry's files: an include is looked up among them (another entry may have
+        // read the same file, and its copy is flattened with that entry).
+        let first = loaded.files.len();
         let mut walk = Walk {
             reader,
             opts,
@@ -357,8 +354,8 @@ fn read_all(
             read.stack_node = loaded.files[file].stack.clone();
         }
         let (decls, profs) = flatten(
-            file,
-            &mut loaded.files,
+            file - first,
+            &mut loaded.files[first..],
             &loaded.sources,
             diags,
             &mut Vec::new(),

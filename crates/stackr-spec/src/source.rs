@@ -88,7 +88,7 @@ impl SourceFile {
     ) -> Self {
         let name = name.into();
         let text = text.into();
-        let shown = Arc::new(Shown::new(name.clone(), &text));
+        let shown = Arc::new(Shown::new(name.clone(), text.clone()));
         SourceFile {
             path: path.into(),
             name,
@@ -121,6 +121,8 @@ impl SourceFile {
 #[derive(Debug)]
 pub struct Shown {
     name: String,
+    /// The file's own text: columns count its characters.
+    original: Arc<str>,
     text: String,
     /// The byte offset of each line's start.
     lines: Vec<usize>,
@@ -174,7 +176,8 @@ fn escape_where(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
 }
 
 impl Shown {
-    fn new(name: String, text: &str) -> Self {
+    fn new(name: String, original: Arc<str>) -> Self {
+        let text: &str = &original;
         let mut shown = String::with_capacity(text.len());
         let mut lines = vec![0];
         let mut marks = vec![(0, 0)];
@@ -187,7 +190,9 @@ impl Shown {
             if c == '\n' {
                 lines.push(i + 1);
             }
-            if is_hidden_control(c) {
+            // A carriage return not ending a line would move the cursor back over it.
+            let lone_cr = c == '\r' && text.as_bytes().get(i + 1) != Some(&b'\n');
+            if is_hidden_control(c) || lone_cr {
                 shown.extend(std::iter::repeat_n('?', c.len_utf8()));
             } else {
                 shown.push(c);
@@ -196,6 +201,7 @@ impl Shown {
         Shown {
             name,
             text: shown,
+            original: original.clone(),
             lines,
             marks,
         }
@@ -215,11 +221,14 @@ impl Shown {
             .partition_point(|(o, _)| *o <= offset)
             .saturating_sub(1);
         let (o, n) = self.marks.get(at).copied().unwrap_or((0, 0));
-        n + self.text.get(o..offset).map_or(0, |t| t.chars().count())
+        n + self
+            .original
+            .get(o..offset)
+            .map_or(0, |t| t.chars().count())
     }
 
     fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
-        if offset > self.text.len() || !self.text.is_char_boundary(offset) {
+        if offset > self.original.len() || !self.original.is_char_boundary(offset) {
             return None;
         }
         let line = self.line_of(offset);
