@@ -184,12 +184,12 @@ impl Scanner<'_> {
                 b'/' if self.peek(1) == Some(b'*') => self.block_comment(),
                 b'/' if self.peek(1) == Some(b'-') => {
                     self.i += 2;
-                    self.prefix()
+                    self.prefix(2)
                 }
                 b'(' => {
                     self.in_annotation = true;
                     self.i += 1;
-                    self.prefix()
+                    self.prefix(1)
                 }
                 b')' => {
                     self.in_annotation = false;
@@ -255,8 +255,8 @@ impl Scanner<'_> {
         }
     }
 
-    /// Counts a `/-` or `(`; `false` past the limit.
-    fn prefix(&mut self) -> bool {
+    /// Counts the `/-` or `(` of `len` bytes just read; `false` past the limit.
+    fn prefix(&mut self, len: usize) -> bool {
         self.prefixes += 1;
         if self.prefixes <= MAX_DEPTH {
             return true;
@@ -266,7 +266,7 @@ impl Scanner<'_> {
                 what: "`/-` comments and `(type)` annotations in a row".into(),
                 limit: MAX_DEPTH,
             },
-            (self.i.saturating_sub(1), 1),
+            (self.i - len, len),
             "one too many",
             "one `/-` comments out what follows it, and a value takes one `(type)`: remove the others",
         );
