@@ -178,24 +178,19 @@ fn check_in_memory(text: &str) -> (Duration, usize) {
     (t, problems)
 }
 
+/// The smallest useful service: an image and one variable (about 50 bytes).
+fn minimal_kdl(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("service \"s{i}\" {{\n    image \"busybox\"\n    env A=\"1\"\n}}\n"))
+        .collect()
+}
+
 fn scale() {
-    println!("check at scale (in process, median of 3)");
-    let mut base = None;
-    for n in [10_000, 40_000, 100_000] {
-        let text = scale_kdl(n);
-        let (t, problems) = check_in_memory(&text);
-        assert_eq!(problems, 0, "the generated stack must be valid");
-        let per = t.as_secs_f64() * 1e6 / n as f64;
-        let ratio = base.map_or(String::new(), |b: Duration| {
-            format!(", {:.2}x the 10k figure", t.as_secs_f64() / b.as_secs_f64())
-        });
-        println!(
-            "{n:>7} services ({:>6} KB): {:>10} ({per:.1} us per service{ratio})",
-            text.len() / 1024,
-            ms(t)
-        );
-        base.get_or_insert(t);
-    }
+    scale_one("minimal services (an image, one variable)", minimal_kdl);
+    scale_one(
+        "full services (env, labels, health, a dependency chain)",
+        scale_kdl,
+    );
     let errors: String = (0..20_000)
         .map(|i| format!("service \"s{i}\" {{\n    imag \"busybox\"\n}}\n"))
         .collect();
@@ -204,6 +199,30 @@ fn scale() {
         "{problems:>7} errors: {:>10} (load, then the 200 shown rendered)",
         ms(t)
     );
+}
+
+fn scale_one(shape: &str, make: fn(usize) -> String) {
+    println!("check at scale, {shape} (in process, median of 3; the kdl parse alone once)");
+    let mut base = None;
+    for n in [10_000, 40_000, 100_000] {
+        let text = make(n);
+        let parse = time(1, || {
+            text.parse::<kdl::KdlDocument>().map(|d| d.nodes().len())
+        });
+        let (t, problems) = check_in_memory(&text);
+        assert_eq!(problems, 0, "the generated stack must be valid");
+        let per = t.as_secs_f64() * 1e6 / n as f64;
+        let ratio = base.map_or(String::new(), |b: Duration| {
+            format!(", {:.2}x the 10k figure", t.as_secs_f64() / b.as_secs_f64())
+        });
+        println!(
+            "{n:>7} services ({:>6} KB): {:>10} ({per:.1} us per service{ratio}); kdl parse {}",
+            text.len() / 1024,
+            ms(t),
+            ms(parse)
+        );
+        base.get_or_insert(t);
+    }
 }
 
 fn main() {
