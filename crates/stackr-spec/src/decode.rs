@@ -2367,3 +2367,44 @@ fn decode_watch(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
         s.watch.push(rule);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::image_problem;
+
+    #[test]
+    fn image_references_as_the_engine_reads_them() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        for ok in [
+            "nginx".to_string(),
+            "nginx:1.27-alpine".into(),
+            "library/nginx".into(),
+            "registry.example.com:5000/team/app:v1".into(),
+            "Registry.Example.com/team/app".into(),
+            "localhost/app:V2".into(),
+            "a__b/c--d/e.f_g".into(),
+            format!("ghcr.io/owner/repo@{digest}"),
+            format!("repo:tag@{digest}"),
+            "${REGISTRY}/app".into(),
+        ] {
+            assert_eq!(image_problem(&ok), None, "{ok}");
+        }
+        for bad in [
+            "Nginx",
+            "team/App",
+            "a..b",
+            "a_-b",
+            "a___b",
+            "-a",
+            "app:",
+            ":tag",
+            "app:-x",
+            "x@sha256:zz",
+            "a b",
+        ] {
+            assert!(image_problem(bad).is_some(), "{bad}");
+        }
+        let long_tag = format!("app:{}", "t".repeat(129));
+        assert!(image_problem(&long_tag).is_some());
+    }
+}
