@@ -537,7 +537,55 @@ fn decode_service(r: &mut Reader<'_>, node: &KdlNode) -> Option<Service> {
     for child in v.children() {
         decode_service_child(r, child, &mut s, &place);
     }
+    drop_repeats(r, &place, &mut s);
     Some(s)
+}
+
+/// What a service lists once each (env variables, networks, dependencies, ulimits), checked
+/// once all its nodes are decoded: one pass with a map, however many nodes the lists come
+/// from. The first of a name is kept; each later one is reported.
+fn drop_repeats(r: &mut Reader<'_>, place: &str, s: &mut Service) {
+    let labels = ("set again here", "first set here");
+    keep_first(r, place, &mut s.env, |v| &v.name, "env", labels);
+    let joined = ("joined again here", "first joined here");
+    keep_first(r, place, &mut s.networks, |n| &n.name, "network", joined);
+    let again = ("again here", "first here");
+    keep_first(
+        r,
+        place,
+        &mut s.depends_on,
+        |d| &d.service,
+        "depends-on",
+        again,
+    );
+    keep_first(r, place, &mut s.ulimits, |u| &u.name, "ulimit", labels);
+}
+
+fn keep_first<T>(
+    r: &mut Reader<'_>,
+    place: &str,
+    list: &mut Vec<T>,
+    name: impl Fn(&T) -> &Spanned<String>,
+    field: &str,
+    (again, first): (&str, &str),
+) {
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    list.retain(|item| {
+        let n = name(item);
+        let Some(at) = seen.get(&n.value) else {
+            seen.insert(n.value.clone(), n.span);
+            return true;
+        };
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: format!("{field} `{}`", n.value),
+                place: place.into(),
+            })
+            .with_label(n.span, again)
+            .with_label(*at, first),
+        );
+        false
+    });
 }
 
 fn bool_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<bool>>, place: &str) {
@@ -592,13 +640,13 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         Some(K::Image) => service_image(r, child, s, place),
         Some(K::Build) => decode_build(r, child, s, place),
         Some(K::Command) | Some(K::Entrypoint) => service_command_or_entrypoint(r, child, s, place),
-        Some(K::Env) => decode_env(r, child, s, place),
+        Some(K::Env) => decode_env(r, child, s),
         Some(K::EnvFile) => service_env_file(r, child, s),
         Some(K::Port) => decode_port(r, child, s),
         Some(K::Expose) => service_expose(r, child, s),
         Some(K::Mount) => decode_mount(r, child, s),
         Some(K::Tmpfs) => decode_tmpfs(r, child, s),
-        Some(K::Networks) => service_networks(r, child, s, place),
+        Some(K::Networks) => service_networks(r, child, s),
         Some(K::Network) => service_network(r, child, s, place),
         Some(K::NetworkMode) => service_network_mode(r, child, s, place),
         Some(K::Health) => service_health(r, child, s, place),
@@ -660,7 +708,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         Some(K::CapAdd) => strings_node(r, child, &mut s.cap_add),
         Some(K::CapDrop) => strings_node(r, child, &mut s.cap_drop),
         Some(K::SecurityOpt) => strings_node(r, child, &mut s.security_opt),
-        Some(K::Ulimit) => service_ulimit(r, child, s, place),
+        Some(K::Ulimit) => service_ulimit(r, child, s),
         Some(K::Sysctls) => {
             let kv = r.map(child, &format!("the sysctls of {place}"));
             s.sysctls.extend(kv);
@@ -781,24 +829,19 @@ fn service_expose(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
 }
 
 /// `networks` in a service.
-fn service_networks(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+fn service_networks(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
     let v = r.open(
         child,
         &many("one or more network names", "networks \"NAME\" \"NAME\""),
     );
     for e in &v.args {
         if let Some(n) = r.nonempty(e, "`networks`") {
-            push_service_network(
-                r,
-                s,
-                ServiceNetwork {
-                    name: n,
-                    aliases: Vec::new(),
-                    ipv4_address: None,
-                    ipv6_address: None,
-                },
-                place,
-            );
+            s.networks.push(ServiceNetwork {
+                name: n,
+                aliases: Vec::new(),
+                ipv4_address: None,
+                ipv6_address: None,
+            });
         }
     }
 }
@@ -857,7 +900,7 @@ fn service_network(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: 
             _ => r.unknown_node(c, &nplace, SERVICE_NETWORK_NODES),
         }
     }
-    push_service_network(r, s, net, place);
+    s.networks.push(net);
 }
 
 /// `network-mode` in a service.
@@ -1076,7 +1119,7 @@ fn service_limits_or_reservations(
 }
 
 /// `ulimit` in a service.
-fn service_ulimit(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+fn service_ulimit(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
     let v = r.open(
         child,
         &Shape {
@@ -1128,17 +1171,6 @@ fn service_ulimit(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &
             })
             .with_label(r.name_span(child), "soft above hard"),
         );
-    }
-    if let Some(first) = s.ulimits.iter().find(|u| u.name.value == n.value) {
-        r.push(
-            Diagnostic::error(Problem::SetTwice {
-                field: what,
-                place: place.into(),
-            })
-            .with_label(n.span, "set again here")
-            .with_label(first.name.span, "first set here"),
-        );
-        return;
     }
     s.ulimits.push(Ulimit {
         name: n,
@@ -1439,21 +1471,6 @@ fn is_signal(s: &str) -> bool {
     NAMES.contains(&bare) || bare.starts_with("RTMIN") || bare.starts_with("RTMAX")
 }
 
-fn push_service_network(r: &mut Reader<'_>, s: &mut Service, net: ServiceNetwork, place: &str) {
-    if let Some(first) = s.networks.iter().find(|n| n.name.value == net.name.value) {
-        r.push(
-            Diagnostic::error(Problem::SetTwice {
-                field: format!("network `{}`", net.name.value),
-                place: place.into(),
-            })
-            .with_label(net.name.span, "joined again here")
-            .with_label(first.name.span, "first joined here"),
-        );
-        return;
-    }
-    s.networks.push(net);
-}
-
 fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
     let v = r.open(
         child,
@@ -1524,7 +1541,7 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
     s.build = Some(b);
 }
 
-fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
     let v = r.open_annotated(
         child,
         &Shape {
@@ -1586,28 +1603,11 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str)
             });
         }
     }
-    let mut set: HashMap<String, Span> = s
-        .env
-        .iter()
-        .map(|v| (v.name.value.clone(), v.name.span))
-        .collect();
+    // A name set twice is reported once the whole service is decoded (`drop_repeats`).
     for var in vars {
-        if !r.check_key(&var.name, "env variable", true) {
-            continue;
+        if r.check_key(&var.name, "env variable", true) {
+            s.env.push(var);
         }
-        if let Some(first) = set.get(&var.name.value) {
-            r.push(
-                Diagnostic::error(Problem::SetTwice {
-                    field: format!("env `{}`", var.name.value),
-                    place: place.into(),
-                })
-                .with_label(var.name.span, "set again here")
-                .with_label(*first, "first set here"),
-            );
-            continue;
-        }
-        set.insert(var.name.value.clone(), var.name.span);
-        s.env.push(var);
     }
 }
 
@@ -2217,17 +2217,6 @@ fn decode_depends_on(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
         let Some(name) = r.nonempty(e, "`depends-on`") else {
             continue;
         };
-        if let Some(first) = s.depends_on.iter().find(|d| d.service.value == name.value) {
-            r.push(
-                Diagnostic::error(Problem::SetTwice {
-                    field: format!("depends-on `{}`", name.value),
-                    place: format!("service `{}`", s.name.value),
-                })
-                .with_label(name.span, "again here")
-                .with_label(first.service.span, "first here"),
-            );
-            continue;
-        }
         s.depends_on.push(Dependency {
             span: r.span(child.span()),
             service: name,
