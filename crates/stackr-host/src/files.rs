@@ -48,7 +48,7 @@ fn kind_of(t: std::fs::FileType) -> &'static str {
 }
 
 /// Why `path` is not a regular file, if it exists and is something else.
-pub fn not_regular(path: &Path) -> Option<&'static str> {
+fn not_regular(path: &Path) -> Option<&'static str> {
     let meta = std::fs::metadata(path).ok()?;
     (!meta.is_file()).then(|| kind_of(meta.file_type()))
 }
@@ -91,18 +91,22 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
 
 /// What is wrong with a host file a stack names: missing, or not a regular file.
 fn file_problem(what: &str, path: &Spanned<PathBuf>) -> Option<Diagnostic> {
-    match not_regular(&path.value) {
-        Some(kind) => Some(
-            Diagnostic::error(Problem::Unreadable {
-                path: path.value.display().to_string(),
-                error: ReadError::NotRegular { kind },
-            })
-            .with_label(path.span, kind)
-            .with_help(format!("{what} is a regular file")),
-        ),
-        None if !path.value.is_file() => Some(missing(what, path)),
-        None => None,
+    let meta = match std::fs::metadata(&path.value) {
+        Ok(meta) => meta,
+        Err(_) => return Some(missing(what, path)),
+    };
+    if meta.is_file() {
+        return None;
     }
+    let kind = kind_of(meta.file_type());
+    Some(
+        Diagnostic::error(Problem::Unreadable {
+            path: path.value.display().to_string(),
+            error: ReadError::NotRegular { kind },
+        })
+        .with_label(path.span, kind)
+        .with_help(format!("{what} is a regular file")),
+    )
 }
 
 /// The stack files to load: the `-f` paths made absolute, or `stack.kdl` in `cwd` or its
