@@ -950,6 +950,44 @@ service "job" {{
     assert!(r.stdout.contains(".TH stackr"));
 }
 
+/// Regression: the secrets volume is filled through a helper made from the service's image.
+/// When the image's `USER` was a name (`USER appuser`), the upload asked the engine for the
+/// container user's ids (`copyUIDGID`), which Engine 20.10 looks up in the host's user
+/// database: "getent unable to find entry "appuser"", and `up` failed. The owners and modes
+/// in the archive are the ones wanted.
+#[test]
+fn secrets_reach_a_service_whose_image_names_its_user() {
+    let s = TestStack::new("secret-user", |n| {
+        format!(
+            r#"
+stack "{n}"
+secret "key" file="./key.txt" acknowledge="readable-file"
+
+service "app" {{
+    image "{n}-named:img"
+    build "./named"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    secret "key" uid=1000 gid=1000 mode=0o400
+}}
+"#
+        )
+    });
+    std::fs::create_dir_all(s.dir.join("named")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(which_busybox(), s.dir.join("named/busybox")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        s.dir.join("named/Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN echo 'root:x:0:0::/:/bin/sh' > /etc/passwd && echo 'stackr-image-only-user:x:1000:1000::/:/bin/sh' >> /etc/passwd\n\
+         USER stackr-image-only-user\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(s.dir.join("key.txt"), "k3y").unwrap_or_else(|e| panic!("{e}"));
+    let r = s.stackr(&["up", "-d"]);
+    ok(&r, "up of a service whose image names its user");
+    let r = s.stackr(&["exec", "app", "sh", "-c", "id -u; stat -c '%u %g %a' /run/secrets/key; cat /run/secrets/key"]);
+    assert_eq!(r.stdout, "1000\n1000 1000 400\nk3y", "{}", r.stderr);
+}
+
 /// Secrets from a file and from the environment, with uid/gid/mode, on a read-only container:
 /// the process reads them with the right owner and mode; nothing the engine shows holds a
 /// value; rotating one recreates exactly its users; a missing one fails before any change.

@@ -540,12 +540,12 @@ impl Engine for DockerEngine {
         id: &str,
         path: &str,
         tar: Vec<u8>,
-        keep_owner: bool,
+        as_container_user: bool,
     ) -> Result<()> {
         let mut options = bollard::query_parameters::UploadToContainerOptionsBuilder::default()
             .path(path)
             .build();
-        if keep_owner {
+        if as_container_user {
             options.copy_uidgid = Some("true".into());
         }
         self.docker

@@ -605,7 +605,7 @@ impl Engine for FakeEngine {
         id: &str,
         path: &str,
         tar: Vec<u8>,
-        _keep_owner: bool,
+        _as_container_user: bool,
     ) -> Result<()> {
         let name = self.with_container(id, |c| c.info.name.clone())?;
         self.record(format!("upload {name} {path} ({} bytes)", tar.len()));

@@ -546,13 +546,16 @@ pub trait Engine: Send + Sync {
     /// Extracts a tar archive into `path` of a container (created or running). Files land in
     /// volumes and bind mounts under `path` as in the container's view; a read-only root
     /// filesystem refuses them.
-    /// `keep_owner`: the files get the owner in the archive, not the container's root.
+    /// The files keep the owners written in the archive, unless `as_container_user`: then
+    /// the engine gives them the ids of the container's user (Docker's `copyUIDGID`). A
+    /// container with a user by name has it looked up by the daemon, in the host's user
+    /// database on Engine 20.10, so a name only the image knows fails there.
     fn upload_archive(
         &self,
         id: &str,
         path: &str,
         tar: Vec<u8>,
-        keep_owner: bool,
+        as_container_user: bool,
     ) -> impl Future<Output = Result<()>> + Send;
 
     /// A tar archive of `path` in a container.

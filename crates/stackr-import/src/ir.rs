@@ -165,7 +165,16 @@ impl Decl {
         let mut out = Decl::new(over.kind, over.name.clone());
         out.notes = over.notes.clone();
         out.profiles = over.profiles.clone();
+        // An override's `build` without `context` keeps the base's context, as compose merges
+        // it: the default context is only the default where the base has none.
+        let base_has_context = self
+            .entries
+            .iter()
+            .any(|e| e.key.starts_with("build.context"));
         for e in &over.entries {
+            if base_has_context && e.key == crate::service::DEFAULT_CONTEXT {
+                continue;
+            }
             let kept = e.frag == Frag::Nothing || !self.holds(e);
             if kept {
                 out.append(e.clone());

@@ -413,6 +413,9 @@ fn argv(ctx: &mut Ctx<'_>, y: &Yaml, what: &str) -> Option<Vec<String>> {
     }
 }
 
+/// The key of the context compose takes when `build` names none.
+pub const DEFAULT_CONTEXT: &str = "build.context.default";
+
 fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
     let context = |ctx: &mut Ctx<'_>, d: &mut Decl, t: String, y: &Yaml| {
         if t.contains("://") || t.starts_with("git@") {
@@ -439,10 +442,11 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
     }
     let entries = ctx.map(y, "`build`");
     if entries.iter().all(|e| e.key != "context") && !entries.is_empty() {
-        // compose's default context is the project directory, stackr's the stack file's.
+        // compose's default context is the project directory, stackr's the stack file's. In
+        // an override file the base's context holds instead (see `Decl::diff`).
         d.push(Entry::new(
             Group::Build,
-            "build.context",
+            DEFAULT_CONTEXT,
             Frag::Arg(Val::str(".")),
         ));
     }

@@ -797,6 +797,25 @@ fn override_file_merges_as_compose_does() {
     assert!(!profile.contains("\"80:80\""));
 }
 
+/// Regression: an override whose `build` names no `context` (only args, say) was written as
+/// `build "."`, moving the service's build to the project directory; compose keeps the
+/// base's context. A service only the override declares still gets compose's default.
+#[test]
+fn an_override_build_without_context_keeps_the_base_context() {
+    let out = run(&[
+        ("compose/override-build-base.yml", "compose.yml", None),
+        ("compose/override-build-args.yml", "compose.offline.yml", None),
+    ]);
+    let s = stack(&out.kdl, &["offline"]);
+    let api = &svc(&s, "api")["build"];
+    assert_eq!(api["context"], "/project/api");
+    assert_eq!(api["dockerfile"], "Dockerfile");
+    assert_eq!(api["args"], json!([{"key": "BASE", "value": "local/python:3.11"}]));
+    assert_eq!(svc(&s, "worker")["build"]["context"], "/project/worker");
+    assert_eq!(svc(&s, "tool")["build"]["context"], "/project");
+    assert_eq!(svc(&s, "tool")["build"]["dockerfile"], "Tool.Dockerfile");
+}
+
 // --- Diagnostics ----------------------------------------------------------------------------
 
 fn errors(fixture: &str) -> (Imported, Vec<(String, String, String)>) {

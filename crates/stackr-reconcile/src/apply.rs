@@ -248,10 +248,11 @@ async fn fill_volume<E: Engine>(
     image: &str,
     volume: &str,
     tar: Vec<u8>,
-    keep_owner: bool,
 ) -> stackr_engine::Result<()> {
     let id = create_helper(engine, stack, helper_name, image, volume).await?;
-    let uploaded = engine.upload_archive(&id, "/fill", tar, keep_owner).await;
+    // The owners and modes in the archive, whatever user the image names (the helper is made
+    // from the service's image, so it has the image's user).
+    let uploaded = engine.upload_archive(&id, "/fill", tar, false).await;
     let removed = engine.remove_container(&id).await;
     uploaded?;
     removed
@@ -1207,7 +1208,6 @@ pub async fn fill_secrets<E: Engine>(
         &want.spec.image,
         &volume,
         secrets_tar(&want.secrets)?,
-        true,
     )
     .await
 }
