@@ -51,7 +51,7 @@ fn check_residency_example_every_profile() {
     let dir = root().join("examples/residency-scheduler");
     let r = run(stackr(&dir).arg("check"));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    insta::assert_snapshot!(r.stdout, @"stack.kdl: stack `residency-scheduler` is valid: 5 services, 2 networks, 1 volume, 2 secrets; profiles checked: dev, prod");
+    insta::assert_snapshot!(r.stdout, @"stack.kdl: stack `residency-scheduler` is valid: 5 services, 2 networks, 1 volume, 2 secrets; profiles checked: dev, offline, prod");
     for profile in ["dev", "prod"] {
         let r = run(stackr(&dir).args(["check", "--profile", profile]));
         assert_eq!(r.code, 0, "{profile}: {}", r.stderr);

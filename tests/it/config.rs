@@ -120,7 +120,7 @@ fn config_json_and_lists() {
     let r = run(stackr(&dir).args(["config", "--services"]));
     assert_eq!(r.stdout, "backend\ndb\nfrontend\nnginx\nredis\n");
     let r = run(stackr(&dir).args(["config", "--profiles"]));
-    assert_eq!(r.stdout, "dev\nprod\n");
+    assert_eq!(r.stdout, "dev\noffline\nprod\n");
 }
 
 /// `config` never reads a secret: a secret file that is not there does not stop it... but

@@ -984,7 +984,13 @@ service "app" {{
     std::fs::write(s.dir.join("key.txt"), "k3y").unwrap_or_else(|e| panic!("{e}"));
     let r = s.stackr(&["up", "-d"]);
     ok(&r, "up of a service whose image names its user");
-    let r = s.stackr(&["exec", "app", "sh", "-c", "id -u; stat -c '%u %g %a' /run/secrets/key; cat /run/secrets/key"]);
+    let r = s.stackr(&[
+        "exec",
+        "app",
+        "sh",
+        "-c",
+        "id -u; stat -c '%u %g %a' /run/secrets/key; cat /run/secrets/key",
+    ]);
     assert_eq!(r.stdout, "1000\n1000 1000 400\nk3y", "{}", r.stderr);
 }
 

@@ -16,5 +16,6 @@ mod interpolation;
 mod merge;
 mod plan_json;
 mod robustness;
+mod seed;
 mod support;
 mod watch;

@@ -40,15 +40,19 @@ pub fn demo_binary() -> PathBuf {
 }
 
 /// A running `stackr watch`, its output collected line by line; interrupted when dropped.
-struct Watcher {
+pub(crate) struct Watcher {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Watcher {
-    fn start(dir: &Path, args: &[&str]) -> Watcher {
-        let mut child = crate::cli::stackr(dir)
-            .args(args)
+    pub(crate) fn start(dir: &Path, args: &[&str]) -> Watcher {
+        Watcher::spawn(crate::cli::stackr(dir).args(args))
+    }
+
+    /// Runs `cmd` (a `stackr` command), collecting its output.
+    pub(crate) fn spawn(cmd: &mut Command) -> Watcher {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -79,13 +83,13 @@ impl Watcher {
         Watcher { child, lines }
     }
 
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
 
     /// Waits until a line contains `what`, after the first `skip` lines; fails at once when
     /// stackr has exited.
-    fn wait_line(&mut self, skip: usize, what: &str, timeout: Duration) -> usize {
+    pub(crate) fn wait_line(&mut self, skip: usize, what: &str, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(l) = self.lines.lock()
@@ -110,12 +114,12 @@ impl Watcher {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lines.lock().map(|l| l.len()).unwrap_or(0)
     }
 
     /// Ctrl-C; returns the exit code.
-    fn interrupt(mut self) -> Option<i32> {
+    pub(crate) fn interrupt(mut self) -> Option<i32> {
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status();
@@ -137,7 +141,7 @@ impl Drop for Watcher {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
     l.local_addr()
         .map(|a| a.port())

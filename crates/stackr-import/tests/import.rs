@@ -804,13 +804,20 @@ fn override_file_merges_as_compose_does() {
 fn an_override_build_without_context_keeps_the_base_context() {
     let out = run(&[
         ("compose/override-build-base.yml", "compose.yml", None),
-        ("compose/override-build-args.yml", "compose.offline.yml", None),
+        (
+            "compose/override-build-args.yml",
+            "compose.offline.yml",
+            None,
+        ),
     ]);
     let s = stack(&out.kdl, &["offline"]);
     let api = &svc(&s, "api")["build"];
     assert_eq!(api["context"], "/project/api");
     assert_eq!(api["dockerfile"], "Dockerfile");
-    assert_eq!(api["args"], json!([{"key": "BASE", "value": "local/python:3.11"}]));
+    assert_eq!(
+        api["args"],
+        json!([{"key": "BASE", "value": "local/python:3.11"}])
+    );
     assert_eq!(svc(&s, "worker")["build"]["context"], "/project/worker");
     assert_eq!(svc(&s, "tool")["build"]["context"], "/project");
     assert_eq!(svc(&s, "tool")["build"]["dockerfile"], "Tool.Dockerfile");
