@@ -100,11 +100,20 @@ fn every_kdl_block_in_the_book_and_readme() {
     for file in &files {
         for b in blocks(file) {
             checked += 1;
-            // The base and every profile, as `stackr check` does (without host paths).
+            // The base and every profile, as `stackr check` does (without host paths), with
+            // variables substituted: defaults (`${PORT:-80}`) apply, and the one variable the
+            // book marks required (`${DB_PASSWORD:?...}`) is set, as its reader would.
             let mut reader = MemoryReader::default();
             let path = PathBuf::from("/book/snippet/stack.kdl");
             reader.files.insert(path.clone(), b.text.clone());
-            let loaded = load_all_profiles(&[path], &reader, &Options::default(), &|_| Vec::new());
+            let opts = Options {
+                vars: Some(std::collections::BTreeMap::from([(
+                    "DB_PASSWORD".to_string(),
+                    "example".to_string(),
+                )])),
+                ..Options::default()
+            };
+            let loaded = load_all_profiles(&[path], &reader, &opts, &|_| Vec::new());
             let ok = if b.invalid {
                 loaded.has_errors()
             } else {
@@ -275,5 +284,26 @@ fn command_reference_matches_help() {
     assert!(
         current == page,
         "book/src/commands/reference.md is out of date: run `STACKR_BLESS=1 cargo test --test it command_reference`"
+    );
+}
+
+/// The walk-through of "Coming from compose" shows `examples/residency-scheduler/stack.kdl`
+/// as it is in the repository, not an older copy.
+#[test]
+fn the_walk_through_shows_the_example_stack_file() {
+    let chapter = std::fs::read_to_string(root().join("book/src/coming-from-compose.md"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::read_to_string(root().join("examples/residency-scheduler/stack.kdl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let anchor = "As one stack file, `examples/residency-scheduler/stack.kdl` in the repository";
+    let shown = chapter
+        .split_once(anchor)
+        .and_then(|(_, rest)| rest.split_once("```kdl\n"))
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .unwrap_or_else(|| panic!("no stack file after {anchor:?}"));
+    assert_eq!(
+        shown, file,
+        "copy examples/residency-scheduler/stack.kdl into the chapter"
     );
 }

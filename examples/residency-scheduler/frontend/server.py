@@ -10,6 +10,7 @@ enough to see a change: no reload needed.
 import html
 import json
 import os
+import signal
 import sys
 import urllib.error
 import urllib.request
@@ -73,7 +74,14 @@ class Handler(SimpleHTTPRequestHandler):
         sys.stderr.write(f"frontend: {self.address_string()} {fmt % args}\n")
 
 
+def stop(signum: int, _frame) -> None:
+    # As PID 1 of its container, the process gets no default action for SIGTERM: without this,
+    # `stop` would wait its whole grace period and then kill it.
+    raise SystemExit(128 + signum)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop)
     port = int(os.environ.get("PORT", "3000"))
     print(f"frontend stand-in listening on :{port}, backend at {api_url()}", flush=True)
     ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
