@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{docker, median, root};
+use common::{median, root};
 
 const PROFILES: &[&str] = &["--profile", "dev", "--profile", "offline"];
 const COMPOSE_FILES: &[&str] = &[
