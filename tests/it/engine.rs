@@ -950,6 +950,92 @@ service "job" {{
     assert!(r.stdout.contains(".TH stackr"));
 }
 
+/// Regression: an image built on a local base image was kept when that base was rebuilt (the
+/// example's offline images, rebuilt by their script, left every image on them stale, as
+/// docker-compose does without `--build`). The image records its bases' ids; a base with
+/// another id now rebuilds it, and the next `up` changes nothing.
+#[test]
+fn a_base_image_rebuilt_rebuilds_the_images_on_it() {
+    let s = TestStack::new("base", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    build "./app" {{
+        arg "BASE" "{n}-base:1"
+    }}
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    let base_tag = format!("{}-base:1", s.name);
+    struct Untag(String);
+    impl Drop for Untag {
+        fn drop(&mut self) {
+            docker(&["rmi", "-f", &self.0]);
+        }
+    }
+    let _untag = Untag(base_tag.clone());
+    let base = s.dir.join("base");
+    std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(which_busybox(), base.join("busybox")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        base.join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCOPY version /version\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let build_base = |version: &str| {
+        std::fs::write(base.join("version"), version).unwrap_or_else(|e| panic!("{e}"));
+        let out = Command::new("docker")
+            .args(["build", "-q", "-t", &base_tag])
+            .arg(&base)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::create_dir_all(s.dir.join("app")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        s.dir.join("app/Dockerfile"),
+        "ARG BASE=missing\nFROM ${BASE}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    build_base("1");
+    ok(&s.stackr(&["up", "-d"]), "up");
+    assert_eq!(s.stackr(&["exec", "app", "cat", "/version"]).stdout, "1");
+    let r = s.stackr(&["up", "-d"]);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("is up to date"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+
+    build_base("2");
+    let r = s.stackr(&["plan"]);
+    assert!(
+        r.stdout
+            .contains(&format!("its base image `{base_tag}` changed")),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    ok(&s.stackr(&["up", "-d"]), "up after the base changed");
+    assert_eq!(s.stackr(&["exec", "app", "cat", "/version"]).stdout, "2");
+    let r = s.stackr(&["up", "-d"]);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("is up to date"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+}
+
 /// Regression: the secrets volume is filled through a helper made from the service's image.
 /// When the image's `USER` was a name (`USER appuser`), the upload asked the engine for the
 /// container user's ids (`copyUIDGID`), which Engine 20.10 looks up in the host's user

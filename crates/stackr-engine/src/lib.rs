@@ -7,6 +7,7 @@
 //! `fake::FakeEngine` (feature `fake`, for tests only) implements it in memory. This crate knows nothing of bollard
 //! or of the stack language.
 
+pub mod bases;
 pub mod context;
 #[cfg(feature = "fake")]
 pub mod fake;
@@ -45,6 +46,8 @@ pub const LABEL_SECRETS_FOR: &str = "io.stackr.secrets-for";
 pub const LABEL_PROBE: &str = "io.stackr.probe";
 /// Images built by stackr carry the hash of their build inputs.
 pub const LABEL_BUILD_HASH: &str = "io.stackr.build-hash";
+/// On a built image: the images its build started from, with their ids then (see [`bases`]).
+pub const LABEL_BUILD_BASES: &str = "io.stackr.build-bases";
 /// Containers carry the id of the image they were created from.
 pub const LABEL_IMAGE_ID: &str = "io.stackr.image-id";
 

@@ -26,6 +26,9 @@ pub struct Inputs {
     pub env_files: BTreeMap<PathBuf, Vec<(String, String)>>,
     /// The digest of each built image's inputs (context, Dockerfile, target, args), by tag.
     pub build_digests: BTreeMap<String, String>,
+    /// The images each build starts from, by tag, with their ids on the engine (`None`: not
+    /// there yet, the build pulls it).
+    pub build_bases: BTreeMap<String, Vec<(String, Option<String>)>>,
     /// The volume holding stackr's probe runner, for native `http` and `tcp` checks.
     pub probe_volume: Option<String>,
     /// Secret values by secret name, read from their files and variables by the caller. Never
@@ -782,6 +785,12 @@ pub fn build_spec(
     let mut labels = stack_labels(&stack.name);
     if let Some(d) = inputs.build_digests.get(&tag) {
         labels.insert(stackr_engine::LABEL_BUILD_HASH.into(), d.clone());
+    }
+    if let Some(bases) = inputs.build_bases.get(&tag).filter(|b| !b.is_empty()) {
+        labels.insert(
+            stackr_engine::LABEL_BUILD_BASES.into(),
+            stackr_engine::bases::encode(bases),
+        );
     }
     let spec = BuildSpec {
         context: b

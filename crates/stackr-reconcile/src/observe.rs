@@ -141,19 +141,29 @@ pub async fn prepare<E: Engine>(
             continue;
         }
         let spec = b.clone();
-        let digest =
-            tokio::task::spawn_blocking(move || stackr_engine::context::build_digest(&spec))
+        let (digest, bases) = tokio::task::spawn_blocking(move || {
+            let bases =
+                stackr_engine::bases::base_images(&spec.context, &spec.dockerfile, &spec.args);
+            stackr_engine::context::build_digest(&spec).map(|d| (d, bases))
+        })
+        .await
+        .map_err(|e| {
+            crate::apply::ApplyError::Reconcile(crate::ReconcileError::Internal(e.to_string()))
+        })?
+        .map_err(|error| crate::apply::ApplyError::Build {
+            service: s.name.clone(),
+            error,
+        })?;
+        inputs.build_digests.insert(b.tag.clone(), digest);
+        let ids =
+            base_ids(engine, bases)
                 .await
-                .map_err(|e| {
-                    crate::apply::ApplyError::Reconcile(crate::ReconcileError::Internal(
-                        e.to_string(),
-                    ))
-                })?
-                .map_err(|error| crate::apply::ApplyError::Build {
-                    service: s.name.clone(),
+                .map_err(|error| crate::apply::ApplyError::Engine {
+                    context: format!("cannot inspect the base images of `{}`", b.tag),
+                    service: Some(s.name.clone()),
                     error,
                 })?;
-        inputs.build_digests.insert(b.tag.clone(), digest);
+        inputs.build_bases.insert(b.tag.clone(), ids);
     }
     let first = crate::desired::desired(stack, &inputs)?;
     let observed =
@@ -171,4 +181,18 @@ pub async fn prepare<E: Engine>(
     }
     let desired = crate::desired::desired(stack, &inputs)?;
     Ok((desired, observed, inputs))
+}
+
+/// Each base image with its id on the engine, `None` where the engine does not have it.
+async fn base_ids<E: Engine>(
+    engine: &E,
+    bases: Vec<String>,
+) -> Result<Vec<(String, Option<String>)>> {
+    let found =
+        futures::future::try_join_all(bases.iter().map(|r| engine.inspect_image(r))).await?;
+    Ok(bases
+        .into_iter()
+        .zip(found)
+        .map(|(r, info)| (r, info.map(|i| i.id)))
+        .collect())
 }

@@ -534,6 +534,15 @@ fn plan_images(
                 p.items.push(it);
                 rebuilt.insert(s.image.clone());
             }
+            (Some(b), Some(img)) if changed_base(&b.labels, &img.labels).is_some() => {
+                let base = changed_base(&b.labels, &img.labels).unwrap_or_default();
+                let mut it = item(ObjectKind::Image, &s.image, Action::Build);
+                it.service = Some(s.name.clone());
+                it.id = Some(img.id);
+                it.reason = Some(format!("its base image `{base}` changed"));
+                p.items.push(it);
+                rebuilt.insert(s.image.clone());
+            }
             (Some(_), Some(img)) => {
                 let mut it = item(ObjectKind::Image, &s.image, Action::Keep);
                 it.service = Some(s.name.clone());
@@ -554,6 +563,21 @@ fn plan_images(
         }
     }
     rebuilt
+}
+
+/// The first base image whose id on the engine differs from the one the image was built on.
+/// A base the build pulled (no id then) or that is gone now is no reason to rebuild.
+fn changed_base(
+    want: &BTreeMap<String, String>,
+    built: &BTreeMap<String, String>,
+) -> Option<String> {
+    let now = stackr_engine::bases::decode(want.get(stackr_engine::LABEL_BUILD_BASES)?);
+    let then = stackr_engine::bases::decode(built.get(stackr_engine::LABEL_BUILD_BASES)?);
+    then.into_iter().find_map(|(reference, was)| {
+        let was = was?;
+        let is = now.iter().find(|(r, _)| *r == reference)?.1.as_ref()?;
+        (*is != was).then_some(reference)
+    })
 }
 
 /// Containers, in start order: one item per slot, and the surplus removed. Returns the
@@ -935,6 +959,39 @@ mod tests {
     use super::*;
     use stackr_engine::{ContainerSpec, HealthSpec};
     use std::time::Duration;
+
+    fn bases(text: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(
+            stackr_engine::LABEL_BUILD_BASES.to_string(),
+            text.to_string(),
+        )])
+    }
+
+    #[test]
+    fn a_base_image_with_another_id_rebuilds_and_a_pulled_one_does_not() {
+        let built = bases("local/python:3.11=sha256:aaa registry/x:1=?");
+        assert_eq!(
+            changed_base(
+                &bases("local/python:3.11=sha256:bbb registry/x:1=sha256:ccc"),
+                &built
+            ),
+            Some("local/python:3.11".to_string())
+        );
+        // The one pulled during the build (no id then) has one now: no rebuild for that.
+        assert_eq!(
+            changed_base(
+                &bases("local/python:3.11=sha256:aaa registry/x:1=sha256:ccc"),
+                &built
+            ),
+            None
+        );
+        // Gone from the engine, or an image built before stackr recorded bases: no rebuild.
+        assert_eq!(changed_base(&bases("local/python:3.11=?"), &built), None);
+        assert_eq!(
+            changed_base(&bases("local/python:3.11=sha256:bbb"), &BTreeMap::new()),
+            None
+        );
+    }
 
     #[test]
     fn diffs_read_as_the_stack_file_writes_them() {
