@@ -192,6 +192,20 @@ impl Engine for DockerEngine {
         })
     }
 
+    async fn resources(&self) -> Result<stackr_engine::Resources> {
+        let info = self.docker.info().await.map_err(|e| self.err("info", e))?;
+        Ok(stackr_engine::Resources {
+            cpus: info
+                .ncpu
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(u32::MAX),
+            memory: info
+                .mem_total
+                .and_then(|m| u64::try_from(m).ok())
+                .unwrap_or(u64::MAX),
+        })
+    }
+
     async fn list_containers(&self, stack: &str) -> Result<Vec<ContainerInfo>> {
         self.containers(Self::stack_filter(stack)).await
     }

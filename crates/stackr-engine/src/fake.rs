@@ -27,6 +27,9 @@ pub struct Behaviour {
     pub slow_create: BTreeMap<String, Duration>,
     /// Container names that take this long to stop (a process that ignores its signal).
     pub slow_stop: BTreeMap<String, Duration>,
+    /// The CPUs of the fake's machine (64 when unset); a create asking for more is refused,
+    /// as Docker refuses it.
+    pub cpus: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -466,8 +469,22 @@ impl Engine for FakeEngine {
         }
     }
 
+    async fn resources(&self) -> Result<crate::Resources> {
+        self.unreachable()?;
+        Ok(crate::Resources {
+            cpus: lock(&self.behaviour).cpus.unwrap_or(64),
+            memory: 256 << 30,
+        })
+    }
+
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         use std::sync::atomic::Ordering;
+        let cpus = i64::from(lock(&self.behaviour).cpus.unwrap_or(64));
+        if spec.nano_cpus.is_some_and(|n| n > cpus * 1_000_000_000) {
+            return Err(EngineError::Other(format!(
+                "Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
+            )));
+        }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let slow = lock(&self.behaviour).slow_create.get(&spec.name).copied();
         if let Some(d) = slow {

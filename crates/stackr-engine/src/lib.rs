@@ -69,6 +69,15 @@ pub struct EngineInfo {
     pub endpoint: String,
 }
 
+/// What the engine's machine has: the most a container may be limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// CPUs the engine sees (a container's `NanoCpus` may not exceed them).
+    pub cpus: u32,
+    /// Memory, in bytes.
+    pub memory: u64,
+}
+
 /// A mount of a container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "type")]
@@ -496,6 +505,8 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 /// [`EngineError`]. Lists are filtered by the `io.stackr.stack` label.
 pub trait Engine: Send + Sync {
     fn info(&self) -> impl Future<Output = Result<EngineInfo>> + Send;
+    /// The CPUs and memory of the engine's machine.
+    fn resources(&self) -> impl Future<Output = Result<Resources>> + Send;
 
     /// The stack's containers (stopped ones too).
     fn list_containers(

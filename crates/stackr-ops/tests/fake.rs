@@ -270,6 +270,55 @@ async fn plan_errors_stop_up_before_anything_changes() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Regression: a CPU limit above the engine's CPUs (the seed's `cpus=4` on a 2-CPU machine)
+/// was refused by the engine at create, after the services before it had started. The plan
+/// refuses it, naming the service, before anything changes; a limit the machine has is fine.
+#[tokio::test]
+async fn a_cpu_limit_beyond_the_engine_is_refused_before_anything_changes() {
+    let dir = context_dir("cpus");
+    let e = engine();
+    e.set_behaviour(Behaviour {
+        cpus: Some(2),
+        ..Behaviour::default()
+    });
+    let text = SHOP.replace(
+        "depends-on \"db\" condition=\"healthy\"",
+        "depends-on \"db\" condition=\"healthy\"\n    limits cpus=4",
+    );
+    assert_ne!(text, SHOP);
+    let s = stack(&text, &dir);
+    match up(&e, &s, &opts()).await {
+        Err(OpError::Plan { problems, .. }) => {
+            let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            assert_eq!(
+                text,
+                ["service `api` is limited to 4 CPUs, but the engine's machine has 2"]
+            );
+            assert_eq!(problems[0].code(), "cpus-beyond-engine");
+            assert!(
+                problems[0].help().is_some_and(|h| h.contains("at most 2")),
+                "{:?}",
+                problems[0].help()
+            );
+        }
+        other => panic!("expected a plan error: {other:?}"),
+    }
+    assert!(e.container_states().is_empty(), "nothing was created");
+
+    let s = stack(
+        &SHOP.replace(
+            "depends-on \"db\" condition=\"healthy\"",
+            "depends-on \"db\" condition=\"healthy\"\n    limits cpus=1.5",
+        ),
+        &dir,
+    );
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(e.container_states().len(), 3);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn down_removes_everything_and_releases_the_lock() {
     let (dir, e, s) = stack_up("down", SHOP).await;

@@ -23,10 +23,24 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
     let stack = desired.stack.as_str();
     // Every stackr container, in one call: this stack's, and the others' whose names this
     // stack must not take.
-    let (all, networks, volumes) = futures::try_join!(
+    // The machine's CPUs, only when a limit needs them (the engine's `/info` takes a few
+    // milliseconds, more than the lists).
+    let needs_cpus = desired
+        .services
+        .iter()
+        .any(|s| s.containers.iter().any(|c| c.spec.nano_cpus.is_some()));
+    let cpus = async {
+        if needs_cpus {
+            engine.resources().await.map(|r| Some(r.cpus))
+        } else {
+            Ok(None)
+        }
+    };
+    let (all, networks, volumes, engine_cpus) = futures::try_join!(
         engine.list_all_containers(),
         engine.list_networks(stack),
-        engine.list_volumes(stack)
+        engine.list_volumes(stack),
+        cpus
     )?;
     let wanted: BTreeSet<&str> = desired
         .services
@@ -111,6 +125,7 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
         }
     }
     Ok(Observed {
+        engine_cpus,
         secret_digests,
         containers,
         networks,

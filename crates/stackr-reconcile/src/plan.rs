@@ -33,6 +33,8 @@ pub struct Observed {
     pub other_stacks_containers: BTreeMap<String, ContainerInfo>,
     /// The digest file of each existing container's secrets volume, by container name.
     pub secret_digests: BTreeMap<String, String>,
+    /// The CPUs of the engine's machine, read when a service has a CPU limit.
+    pub engine_cpus: Option<u32>,
 }
 
 /// What the caller asked for.
@@ -483,6 +485,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
 
     plan_networks(desired, observed, &mut p);
     plan_volumes(desired, observed, &mut p);
+    plan_cpu_limits(desired, observed, &chosen, &mut p);
 
     let rebuilt = plan_images(desired, observed, opts, &chosen, &mut p);
     let (recreated, claimed) = plan_containers(desired, observed, opts, &chosen, &rebuilt, &mut p);
@@ -490,6 +493,29 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     plan_hardening(desired, &chosen, &mut p);
     plan_orphans(desired, observed, opts, &claimed, &mut p);
     p
+}
+
+/// A CPU limit beyond the engine's CPUs is refused by the engine when the container is
+/// created, after the services before it have started: found here, before anything changes.
+fn plan_cpu_limits(
+    desired: &Desired,
+    observed: &Observed,
+    chosen: &BTreeSet<String>,
+    p: &mut Plan,
+) {
+    let Some(available) = observed.engine_cpus else {
+        return;
+    };
+    for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
+        let limit = s.containers.iter().filter_map(|c| c.spec.nano_cpus).max();
+        if let Some(nano_cpus) = limit.filter(|n| *n > i64::from(available) * 1_000_000_000) {
+            p.errors.push(PlanProblem::CpusBeyondEngine {
+                service: s.name.clone(),
+                nano_cpus,
+                available,
+            });
+        }
+    }
 }
 
 /// Images: built ones are built when missing, changed or asked for; others must be there.

@@ -42,6 +42,15 @@ pub enum PlanProblem {
     #[error("service `{service}`: image `{image}` is not on the engine")]
     ImageMissing { service: String, image: String },
     #[error(
+        "service `{service}` is limited to {} CPUs, but the engine's machine has {available}",
+        cpus_text(*nano_cpus)
+    )]
+    CpusBeyondEngine {
+        service: String,
+        nano_cpus: i64,
+        available: u32,
+    },
+    #[error(
         "{kind} `{name}` of stack `{stack}` already exists on the engine and belongs to stack `{owner}`"
     )]
     OwnedByAnotherStack {
@@ -66,6 +75,17 @@ pub enum PlanProblem {
     ExternalSecretsVolume { name: String, container: String },
 }
 
+/// `4`, `0.5`: a CPU count as the stack file writes it.
+fn cpus_text(nano_cpus: i64) -> String {
+    let whole = nano_cpus / 1_000_000_000;
+    let frac = nano_cpus % 1_000_000_000;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{frac:09}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
 fn internal_word(internal: bool) -> &'static str {
     if internal { "internal" } else { "not internal" }
 }
@@ -79,6 +99,7 @@ impl PlanProblem {
             PlanProblem::ExternalVolumeMissing { .. } => "external-volume-missing",
             PlanProblem::NetworkInternalChanged { .. } => "network-internal-changed",
             PlanProblem::ImageMissing { .. } => "image-missing",
+            PlanProblem::CpusBeyondEngine { .. } => "cpus-beyond-engine",
             PlanProblem::OwnedByAnotherStack { .. } => "owned-by-another-stack",
             PlanProblem::ForeignNetwork { .. } => "foreign-network",
             PlanProblem::ExternalVolumeOfAnotherStack { .. } => "external-volume-of-another-stack",
@@ -90,7 +111,8 @@ impl PlanProblem {
     pub fn service(&self) -> Option<&str> {
         match self {
             PlanProblem::UnknownService { service, .. }
-            | PlanProblem::ImageMissing { service, .. } => Some(service),
+            | PlanProblem::ImageMissing { service, .. }
+            | PlanProblem::CpusBeyondEngine { service, .. } => Some(service),
             PlanProblem::OwnedByAnotherStack { service, .. } => service.as_deref(),
             _ => None,
         }
@@ -111,6 +133,9 @@ impl PlanProblem {
                     .into()
             }
             PlanProblem::ImageMissing { .. } => "no registry is configured to pull from: load or build the image first (`docker load`, or give the service a `build`)".into(),
+            PlanProblem::CpusBeyondEngine { available, .. } => format!(
+                "the engine refuses a CPU limit above the CPUs it has: set `limits cpus=` to at most {available} (a profile can set it per machine), or deploy to a bigger one"
+            ),
             PlanProblem::OwnedByAnotherStack { kind: Kind::Container, .. } => {
                 "two stacks make the same container name (`{stack}-{service}-{n}`): rename a service, or give it a `container-name`".into()
             }
