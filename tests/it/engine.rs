@@ -136,7 +136,7 @@ impl Drop for TestStack {
     }
 }
 
-fn which_busybox() -> PathBuf {
+pub(crate) fn which_busybox() -> PathBuf {
     for p in ["/usr/bin/busybox", "/bin/busybox"] {
         if Path::new(p).is_file() {
             return PathBuf::from(p);

@@ -459,3 +459,60 @@ service "app" {{
     let state = docker(&["inspect", "--format", "{{.State.Status}}", &container]);
     assert_eq!(state.trim(), "exited", "the stack is stopped");
 }
+
+/// Regression: a service whose `user` is a name only its image knows. Watch let the engine
+/// give synced files that user's ids (`copyUIDGID`), which Engine 20.10 looks up in the host's
+/// user database: every sync failed with "unable to find entry". The name is now read in the
+/// container's own `/etc/passwd` and `/etc/group`, and the files get those ids.
+#[test]
+fn sync_to_a_user_only_the_image_knows() {
+    let s = TestStack::new("watch-user", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}-named:img"
+    build "./named"
+    user "stackr-image-only:stackr-image-group"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    watch {{
+        sync "./src" target="/home/app/src"
+    }}
+}}
+"#
+        )
+    });
+    let named = s.dir.join("named");
+    std::fs::create_dir_all(&named).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(crate::engine::which_busybox(), named.join("busybox"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write(
+        &named.join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN echo 'root:x:0:0::/:/bin/sh' > /etc/passwd && echo 'stackr-image-only:x:4321:4321::/home/app:/bin/sh' >> /etc/passwd \
+         && echo 'root:x:0:' > /etc/group && echo 'stackr-image-group:x:4322:' >> /etc/group \
+         && mkdir -p /home/app/src && chown -R 4321:4322 /home/app\n",
+    );
+    write(&s.dir.join("src/a.txt"), "one");
+    let mut w = Watcher::start(&s.dir, &["watch"]);
+    let seen = w.wait_line(0, "watching app", Duration::from_secs(120));
+    write(&s.dir.join("src/b.txt"), "two");
+    w.wait_line(seen, "app: copied b.txt", Duration::from_secs(20));
+    let stat = docker(&[
+        "exec",
+        &format!("{}-app-1", s.name),
+        "stat",
+        "-c",
+        "%n %u %g",
+        "/home/app/src/a.txt",
+        "/home/app/src/b.txt",
+    ]);
+    assert_eq!(
+        stat,
+        "/home/app/src/a.txt 4321 4322\n/home/app/src/b.txt 4321 4322\n",
+        "{}",
+        w.output()
+    );
+    assert!(!w.output().contains("unable to find"), "{}", w.output());
+    assert_eq!(w.interrupt(), Some(0));
+}

@@ -21,8 +21,6 @@ fn first_file(tar: &[u8]) -> Option<String> {
 /// Everything [`crate::plan::plan`] needs to know about the engine, read in parallel.
 pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observed> {
     let stack = desired.stack.as_str();
-    // Every stackr container, in one call: this stack's, and the others' whose names this
-    // stack must not take.
     // The machine's CPUs, only when a limit needs them (the engine's `/info` takes a few
     // milliseconds, more than the lists).
     let needs_cpus = desired
@@ -36,6 +34,8 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
             Ok(None)
         }
     };
+    // Every stackr container, in one call: this stack's, and the others' whose names this
+    // stack must not take.
     let (all, networks, volumes, engine_cpus) = futures::try_join!(
         engine.list_all_containers(),
         engine.list_networks(stack),

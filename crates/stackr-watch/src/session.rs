@@ -389,14 +389,37 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
                 .filter(|m| !m.read_only && !matches!(m.source.value, MountSource::Tmpfs { .. }))
                 .map(|m| m.target.value.clone())
                 .collect();
+            let user = s.user.as_ref().map(|u| u.value.as_str());
+            let mut owner = Owner::of(user);
+            if let (true, Some(user)) = (owner.container_user, user) {
+                owner = self.owner_in(&c.id, user).await.unwrap_or(owner);
+            }
             targets.entry(svc).or_default().push(Target {
                 id: c.id.clone(),
                 name: c.name.clone(),
-                owner: Owner::of(s.user.as_ref().map(|u| u.value.as_str())),
+                owner,
                 mounts,
             });
         }
         self.targets = targets;
+    }
+
+    /// A user given by name, resolved in the container's own user database.
+    async fn owner_in(&self, id: &str, user: &str) -> Option<Owner> {
+        let read = |path: &'static str| async move {
+            let tar = self.engine.download_archive(id, path).await.ok()?;
+            let mut archive = tar::Archive::new(tar.as_slice());
+            let mut entry = archive.entries().ok()?.next()?.ok()?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut text).ok()?;
+            Some(text)
+        };
+        let (passwd, group) = futures::join!(read("/etc/passwd"), read("/etc/group"));
+        Owner::resolve(
+            user,
+            &passwd.unwrap_or_default(),
+            &group.unwrap_or_default(),
+        )
     }
 
     /// [`Self::catch_up`] for several services at once.

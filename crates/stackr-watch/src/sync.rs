@@ -229,7 +229,8 @@ fn walk(rule: &Rule, dir: &Path, b: &mut Batch) {
 pub struct Owner {
     pub uid: u64,
     pub gid: u64,
-    /// Let the engine give the files the container user's ids (a user given by name).
+    /// Let the engine give the files the container user's ids: a user given by name that the
+    /// container's own `/etc/passwd` does not have (see [`Owner::resolve`]).
     pub container_user: bool,
 }
 
@@ -260,6 +261,40 @@ impl Owner {
                 container_user: true,
             },
         }
+    }
+
+    /// A `user` with a name in it (`app`, `app:staff`, `1000:staff`), read in the container's
+    /// own `/etc/passwd` and `/etc/group`: a user without a group gets its primary group.
+    /// `None` when a name is not there. (Left to the engine, Engine 20.10 looks names up in
+    /// the host's user database, where a user only the image has is not found.)
+    pub fn resolve(user: &str, passwd: &str, group: &str) -> Option<Owner> {
+        let (u, g) = match user.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (user, None),
+        };
+        // name:x:uid:gid:... (passwd) and name:x:gid:... (group)
+        let field = |text: &str, name: &str, at: usize| -> Option<u64> {
+            text.lines()
+                .map(|l| l.split(':').collect::<Vec<_>>())
+                .find(|f| f.first() == Some(&name))
+                .and_then(|f| f.get(at).and_then(|v| v.parse().ok()))
+        };
+        let (uid, primary) = match u.parse::<u64>() {
+            Ok(uid) => (uid, None),
+            Err(_) => (field(passwd, u, 2)?, field(passwd, u, 3)),
+        };
+        let gid = match g {
+            Some(g) => match g.parse::<u64>() {
+                Ok(gid) => gid,
+                Err(_) => field(group, g, 2)?,
+            },
+            None => primary?,
+        };
+        Some(Owner {
+            uid,
+            gid,
+            container_user: false,
+        })
     }
 }
 
@@ -798,6 +833,29 @@ mod tests {
             }
         );
         assert!(Owner::of(Some("node")).container_user);
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nappuser:x:1000:1001::/app:/bin/sh\n";
+        let group = "root:x:0:\nappgroup:x:1001:\nstaff:x:50:\n";
+        let own = |uid, gid| {
+            Some(Owner {
+                uid,
+                gid,
+                container_user: false,
+            })
+        };
+        assert_eq!(Owner::resolve("appuser", passwd, group), own(1000, 1001));
+        assert_eq!(
+            Owner::resolve("appuser:staff", passwd, group),
+            own(1000, 50)
+        );
+        assert_eq!(Owner::resolve("1000:staff", passwd, group), own(1000, 50));
+        assert_eq!(Owner::resolve("appuser:7", passwd, group), own(1000, 7));
+        assert_eq!(Owner::resolve("nobody", passwd, group), None);
+        assert_eq!(Owner::resolve("appuser:wheel", passwd, group), None);
+        assert_eq!(
+            Owner::resolve("1000", passwd, group),
+            None,
+            "a uid alone has no group"
+        );
         assert!(
             Owner::of(Some("1000")).container_user,
             "the engine knows the group"
