@@ -532,61 +532,81 @@ pub struct Target {
     pub mounts: Vec<String>,
 }
 
-/// Sends a batch: one archive upload for what exists, one probe `rm` for what is gone.
-/// `base` is the folder the rule syncs to (for a file rule, its parent).
+/// Sends a batch: one archive upload for what exists, one probe `rm` for what is gone, both at
+/// once (they touch different paths: a path gone from the host is never one being copied, nor
+/// under one; an editor's save through a temporary file is then one round trip, not two).
+/// Both are answered before it returns. `base` is the folder the rule syncs to (for a file
+/// rule, its parent).
 pub async fn push<E: Engine>(
     engine: &E,
     target: &Target,
     base: &str,
     batch: &Batch,
 ) -> Result<(), SyncError> {
-    if !batch.uploads.is_empty() {
-        let archive = tar(batch, base, target.owner)?;
-        match engine
-            .upload_archive(&target.id, base, archive, target.owner.container_user)
-            .await
-        {
-            Ok(()) => {}
-            Err(EngineError::NotFound { .. }) => {
-                // The folder does not exist yet: extract from the deepest mount holding it, or
-                // from the root, and let the engine create the folders on the way.
-                let from = target
-                    .mounts
-                    .iter()
-                    .filter(|m| {
-                        let m = m.trim_end_matches('/');
-                        base.starts_with(&format!("{m}/"))
-                    })
-                    .max_by_key(|m| m.len())
-                    .map_or("/", String::as_str);
-                let archive = tar(batch, from, target.owner)?;
-                engine
-                    .upload_archive(&target.id, from, archive, target.owner.container_user)
-                    .await
-                    .map_err(|source| SyncError::Upload {
-                        path: base.to_string(),
-                        source,
-                    })?;
-            }
-            Err(source) => {
-                return Err(SyncError::Upload {
+    let (uploaded, removed) = futures::join!(
+        upload(engine, target, base, batch),
+        remove(engine, target, batch)
+    );
+    uploaded?;
+    removed
+}
+
+async fn upload<E: Engine>(
+    engine: &E,
+    target: &Target,
+    base: &str,
+    batch: &Batch,
+) -> Result<(), SyncError> {
+    if batch.uploads.is_empty() {
+        return Ok(());
+    }
+    let archive = tar(batch, base, target.owner)?;
+    match engine
+        .upload_archive(&target.id, base, archive, target.owner.container_user)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(EngineError::NotFound { .. }) => {
+            // The folder does not exist yet: extract from the deepest mount holding it, or
+            // from the root, and let the engine create the folders on the way.
+            let from = target
+                .mounts
+                .iter()
+                .filter(|m| {
+                    let m = m.trim_end_matches('/');
+                    base.starts_with(&format!("{m}/"))
+                })
+                .max_by_key(|m| m.len())
+                .map_or("/", String::as_str);
+            let archive = tar(batch, from, target.owner)?;
+            engine
+                .upload_archive(&target.id, from, archive, target.owner.container_user)
+                .await
+                .map_err(|source| SyncError::Upload {
                     path: base.to_string(),
                     source,
-                });
-            }
+                })
         }
+        Err(source) => Err(SyncError::Upload {
+            path: base.to_string(),
+            source,
+        }),
     }
-    if !batch.deletes.is_empty() {
-        let paths: Vec<String> = batch.deletes.iter().cloned().collect();
-        let mut cmd = vec![format!("{PROBE_DIR}/probe"), "rm".into()];
-        cmd.extend(paths.iter().cloned());
-        let (code, output) = run_escalating(engine, &target.id, cmd).await;
-        if code != Some(0) {
-            return Err(SyncError::Remove {
-                paths: paths.join(", "),
-                output: output.trim().to_string(),
-            });
-        }
+}
+
+async fn remove<E: Engine>(engine: &E, target: &Target, batch: &Batch) -> Result<(), SyncError> {
+    if batch.deletes.is_empty() {
+        return Ok(());
+    }
+    let paths: Vec<String> = batch.deletes.iter().cloned().collect();
+    let mut cmd = vec![format!("{PROBE_DIR}/probe"), "rm".into()];
+    cmd.extend(paths.iter().cloned());
+    let (code, output) = run_escalating(engine, &target.id, cmd).await;
+    if code != Some(0) {
+        return Err(SyncError::Remove {
+            paths: paths.join(", "),
+            output: output.trim().to_string(),
+        });
     }
     Ok(())
 }
