@@ -167,9 +167,48 @@ impl Tool {
     }
 }
 
+impl Tool {
+    /// The anonymous volumes of the tool's containers (named by a 64-digit hex id).
+    fn anonymous_volumes(&self) -> Vec<String> {
+        let label = if self.label == "stackr" {
+            format!("label=io.stackr.stack={}", self.name)
+        } else {
+            format!("label=com.docker.compose.project={}", self.name)
+        };
+        let ids = Command::new("docker")
+            .args(["ps", "-aq", "--filter", &label])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let mut volumes = Vec::new();
+        for id in ids.lines() {
+            let out = Command::new("docker")
+                .args([
+                    "inspect",
+                    "-f",
+                    "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}",
+                    id,
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            volumes.extend(
+                out.split_whitespace()
+                    .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .map(str::to_string),
+            );
+        }
+        volumes
+    }
+}
+
 impl Drop for Tool {
     fn drop(&mut self) {
+        let anonymous = self.anonymous_volumes();
         let _ = self.command(&["down", "-v"]).output();
+        for v in anonymous {
+            let _ = Command::new("docker").args(["volume", "rm", &v]).output();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -306,7 +345,13 @@ fn main() {
                 let _watching = (t.label == "stackr").then(|| Watching::start(t));
                 save[i].push(t.save_to_response(run));
             }
+            let anonymous = t.anonymous_volumes();
             down[i].push(t.run(&["down"]));
+            // docker-compose's `down` keeps the containers' anonymous volumes (Redis's `/data`):
+            // not this benchmark's to leave behind. stackr removes them with the containers.
+            for v in anonymous {
+                let _ = Command::new("docker").args(["volume", "rm", &v]).output();
+            }
             eprintln!(
                 "run {run}, {}: cold up {}, no-op up {}, save {}, down {}",
                 t.label,
