@@ -244,8 +244,8 @@ fn the_seed_runs_offline_in_dev() {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Ada Lovelace"), "{page}");
 
-    watch_edit_reaches_uvicorn(&seed);
     redis_stopped_makes_the_backend_unhealthy(&seed);
+    watch_edit_reaches_uvicorn(&seed);
     data_survives_recreate_and_down(&seed);
 }
 
@@ -285,10 +285,12 @@ fn start_order_follows_conditions(events: &str) {
     );
 }
 
-/// `stackr watch` syncs an edit of a route into the container; uvicorn reloads it.
+/// `up --watch`, as a developer runs it: the stack is up already, so `up` changes nothing and
+/// watches; an edit of a route is synced into the container and uvicorn reloads it. Ctrl-C
+/// stops the stack (attached `up`).
 fn watch_edit_reaches_uvicorn(seed: &Seed) {
-    let mut w = Watcher::spawn(&mut seed.command(DEV, &["watch", "--no-up", "backend"]));
-    w.wait_line(0, "watching backend", Duration::from_secs(60));
+    let mut w = Watcher::spawn(&mut seed.command(DEV, &["up", "--watch"]));
+    w.wait_line(0, "watching backend, frontend", Duration::from_secs(60));
     let main = seed.dir.join("backend/app/main.py");
     let text = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("{e}"));
     let before = r#"return {"service": "residency-scheduler", "docs": "/docs"}"#;
@@ -310,9 +312,13 @@ fn watch_edit_reaches_uvicorn(seed: &Seed) {
         "seed: save to new response through watch sync and uvicorn --reload: {:?}",
         saved.elapsed()
     );
-    assert!(w.output().contains("backend"), "{}", w.output());
+    assert!(
+        w.output().contains("backend: copied main.py in /app/app"),
+        "{}",
+        w.output()
+    );
     let code = w.interrupt();
-    assert_eq!(code, Some(0), "watch did not stop cleanly on Ctrl-C");
+    assert_eq!(code, Some(0), "up --watch did not stop cleanly on Ctrl-C");
 }
 
 /// Stopping Redis: `/health` says which check fails, answers 503, and the backend's health
