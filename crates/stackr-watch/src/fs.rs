@@ -15,7 +15,9 @@ use crate::rules::Rules;
 /// What the watcher reports.
 #[derive(Debug)]
 pub enum FsEvent {
-    /// Paths that were created, written, renamed or removed.
+    /// Paths that were created.
+    Created(Vec<PathBuf>),
+    /// Paths that were written, renamed or removed.
     Changed(Vec<PathBuf>),
     /// The watcher's own trouble (the event queue overflowed, say).
     Error(String),
@@ -36,7 +38,11 @@ impl FsWatcher {
                     if !relevant(&ev.kind) {
                         return;
                     }
-                    FsEvent::Changed(ev.paths)
+                    if matches!(ev.kind, EventKind::Create(_)) {
+                        FsEvent::Created(ev.paths)
+                    } else {
+                        FsEvent::Changed(ev.paths)
+                    }
                 }
                 Err(e) => FsEvent::Error(e.to_string()),
             };
@@ -201,7 +207,7 @@ mod tests {
         std::fs::write(d.join("app/src/lib/m.py"), "x").unwrap_or_else(|e| panic!("{e}"));
         let ev = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
         match ev {
-            Ok(Some(FsEvent::Changed(paths))) => {
+            Ok(Some(FsEvent::Created(paths) | FsEvent::Changed(paths))) => {
                 assert!(paths.contains(&d.join("app/src/lib/m.py")), "{paths:?}")
             }
             other => panic!("{other:?}"),
@@ -213,7 +219,7 @@ mod tests {
     ) -> bool {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
         while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-            if let FsEvent::Changed(paths) = ev
+            if let FsEvent::Created(paths) | FsEvent::Changed(paths) = ev
                 && paths.iter().any(|p| p == want)
             {
                 return true;

@@ -296,26 +296,40 @@ pub async fn watch<E: Engine, H: Host>(
 }
 
 impl<E: Engine, H: Host> Watch<'_, E, H> {
-    /// The paths of one batch: events until quiet, or [`MAX_BATCH`] at most.
+    /// The paths of one batch: events until quiet, or [`MAX_BATCH`] at most. A path created
+    /// in the batch and gone again by its end (an editor's temporary file) is left out: it
+    /// was never in the container, and removing it there is a call for nothing.
     async fn batch(
         &self,
         first: FsEvent,
         rx: &mut UnboundedReceiver<FsEvent>,
     ) -> BTreeSet<PathBuf> {
         let mut paths = BTreeSet::new();
+        let mut fresh = BTreeSet::new();
         let started = Instant::now();
-        self.add_event(first, &mut paths);
+        self.add_event(first, &mut paths, &mut fresh);
         while started.elapsed() < MAX_BATCH {
             match tokio::time::timeout(QUIET, rx.recv()).await {
-                Ok(Some(ev)) => self.add_event(ev, &mut paths),
+                Ok(Some(ev)) => self.add_event(ev, &mut paths, &mut fresh),
                 _ => break,
             }
         }
+        paths.retain(|p| !(fresh.contains(p) && std::fs::symlink_metadata(p).is_err()));
         paths
     }
 
-    fn add_event(&self, ev: FsEvent, paths: &mut BTreeSet<PathBuf>) {
+    /// Adds an event's paths; `fresh` gets those whose first event in the batch is their
+    /// creation.
+    fn add_event(&self, ev: FsEvent, paths: &mut BTreeSet<PathBuf>, fresh: &mut BTreeSet<PathBuf>) {
         match ev {
+            FsEvent::Created(ps) => {
+                for p in ps {
+                    if !paths.contains(&p) {
+                        fresh.insert(p.clone());
+                    }
+                    paths.insert(p);
+                }
+            }
             FsEvent::Changed(ps) => paths.extend(ps),
             FsEvent::Error(e) => (self.sink)(WatchEvent::WatcherError(e)),
         }

@@ -204,6 +204,52 @@ async fn a_changed_file_is_synced_into_the_running_container() {
     assert_eq!(events.last(), Some(&WatchEvent::Stopped));
 }
 
+/// An editor's save through a temporary file (written, then renamed over the file, as
+/// `sed -i` does): the file is copied, and the temporary file, created and gone within the
+/// batch, is not removed in the container, where it never was (that was one more engine call
+/// per save). A file that was there before and is removed still is.
+#[tokio::test]
+async fn a_temporary_file_of_a_save_is_not_removed_in_the_container() {
+    let dir = project("tempsave", STACK);
+    let e = engine();
+    let root = dir.0.clone();
+    watching(&e, &dir.0, async |seen, engine| {
+        engine.clear_calls();
+        let tmp = root.join("site/.sedAbC123");
+        std::fs::write(&tmp, "saved\n").unwrap_or_else(|x| panic!("{x}"));
+        std::fs::rename(&tmp, root.join("site/index.html")).unwrap_or_else(|x| panic!("{x}"));
+        wait_for(seen, "synced", |e| matches!(e, WatchEvent::Synced { .. })).await;
+        let calls = engine.calls();
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.starts_with("upload w-web-1 /srv/site")),
+            "no upload: {calls:?}"
+        );
+        assert!(
+            !calls.iter().any(|c| c.starts_with("exec")),
+            "a removal was sent for the temporary file: {calls:?}"
+        );
+        // A file that existed before the batch and is removed is removed in the container.
+        engine.clear_calls();
+        std::fs::remove_file(root.join("site/index.html")).unwrap_or_else(|x| panic!("{x}"));
+        for _ in 0..500 {
+            if engine.calls().iter().any(|c| c.starts_with("exec")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let calls = engine.calls();
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.starts_with("exec") && c.contains("index.html")),
+            "no removal of index.html: {calls:?}"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_restart_rule_restarts_the_service_naming_the_file() {
     let dir = project("restart", STACK);
