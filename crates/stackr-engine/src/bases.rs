@@ -12,13 +12,14 @@ use std::path::Path;
 /// The images a Dockerfile builds on: each `FROM` that names neither an earlier stage nor
 /// `scratch`, with the `ARG`s declared before the first `FROM` substituted (build args over
 /// their defaults). A `FROM` whose reference keeps a variable nothing sets is left out, as is
-/// everything of a Dockerfile that cannot be read (the build itself reports that).
+/// everything of a Dockerfile that cannot be read, or is not a regular file of at most
+/// [`crate::context::MAX_SMALL_FILE`] bytes (the build itself reports that).
 pub fn base_images(
     context: &Path,
     dockerfile: &str,
     args: &BTreeMap<String, String>,
 ) -> Vec<String> {
-    match std::fs::read_to_string(context.join(dockerfile)) {
+    match crate::context::read_small_file(&context.join(dockerfile)) {
         Ok(text) => parse(&text, args),
         Err(_) => Vec::new(),
     }
@@ -201,5 +202,32 @@ mod tests {
             ("registry:5000/x:1".to_string(), None),
         ];
         assert_eq!(decode(&encode(&bases)), bases);
+    }
+
+    /// Regression: the Dockerfile is read for its `FROM` lines before the build; a FIFO in its
+    /// place blocked `up` for good. It is not a regular file: no bases, and the build says why.
+    #[test]
+    fn a_dockerfile_that_is_a_fifo_is_not_read() {
+        let dir = std::env::temp_dir().join(format!("stackr-bases-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let fifo = dir.join("Dockerfile");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(made, "mkfifo failed");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let d = dir.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(base_images(&d, "Dockerfile", &BTreeMap::new()));
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(
+            got,
+            Ok(Vec::new()),
+            "reading a FIFO Dockerfile did not return"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -9,12 +9,44 @@ use std::path::{Component, Path, PathBuf};
 use crate::EngineError;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+/// The most a build's own small files (`.dockerignore`, the Dockerfile read for its `FROM`
+/// lines) may hold: a Dockerfile is a few kilobytes.
+pub const MAX_SMALL_FILE: u64 = 1 << 20;
+
+/// Reads a small text file of a build context: a regular file only (a FIFO or a device put
+/// there would block the read, or never end), opened without blocking in case one is swapped
+/// in, and at most [`MAX_SMALL_FILE`] bytes.
+pub fn read_small_file(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_SMALL_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SMALL_FILE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {MAX_SMALL_FILE} bytes"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
 /// The `.dockerignore` of a context, as a matcher. Docker's patterns are relative to the
 /// context root, so each one is anchored there.
 pub fn dockerignore(context: &Path) -> Result<Gitignore, EngineError> {
     let mut builder = GitignoreBuilder::new(context);
     let path = context.join(".dockerignore");
-    let text = match fs::read_to_string(&path) {
+    let text = match read_small_file(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
         Err(e) => {
