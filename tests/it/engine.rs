@@ -1005,16 +1005,20 @@ service "app" {{
     )
     .unwrap_or_else(|e| panic!("{e}"));
 
+    let up_changes_nothing = || {
+        let r = s.stackr(&["up", "-d"]);
+        assert!(
+            format!("{}{}", r.stdout, r.stderr).contains("is up to date"),
+            "{}{}",
+            r.stdout,
+            r.stderr
+        );
+    };
+
     build_base("1");
     ok(&s.stackr(&["up", "-d"]), "up");
     assert_eq!(s.stackr(&["exec", "app", "cat", "/version"]).stdout, "1");
-    let r = s.stackr(&["up", "-d"]);
-    assert!(
-        format!("{}{}", r.stdout, r.stderr).contains("is up to date"),
-        "{}{}",
-        r.stdout,
-        r.stderr
-    );
+    up_changes_nothing();
 
     build_base("2");
     let r = s.stackr(&["plan"]);
@@ -1027,13 +1031,7 @@ service "app" {{
     );
     ok(&s.stackr(&["up", "-d"]), "up after the base changed");
     assert_eq!(s.stackr(&["exec", "app", "cat", "/version"]).stdout, "2");
-    let r = s.stackr(&["up", "-d"]);
-    assert!(
-        format!("{}{}", r.stdout, r.stderr).contains("is up to date"),
-        "{}{}",
-        r.stdout,
-        r.stderr
-    );
+    up_changes_nothing();
 }
 
 /// Regression: the secrets volume is filled through a helper made from the service's image.

@@ -6,7 +6,6 @@
 //! host ports, and removes everything labelled with that name when it ends, even on failure.
 //! Without a daemon, or when the images cannot be built (no debootstrap, not root), they fail.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -17,7 +16,7 @@ use serde_json::Value;
 
 use crate::cli::{Run, run};
 use crate::engine::{docker, remove_stack_objects};
-use crate::support::root;
+use crate::support::{http, root};
 use crate::watch::{Watcher, free_port};
 
 static N: AtomicUsize = AtomicUsize::new(0);
@@ -154,29 +153,6 @@ fn ok(r: &Run, what: &str) {
         "{what} failed\nstdout:\n{}\nstderr:\n{}",
         r.stdout, r.stderr
     );
-}
-
-/// One HTTP/1.0 request on loopback: `(status, body)`; `(0, "")` when nothing answers.
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
-    let body = body.unwrap_or("");
-    let _ = write!(
-        c,
-        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let mut s = String::new();
-    let _ = c.read_to_string(&mut s);
-    let status = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    let body = s.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
-    (status, body.unwrap_or_default())
 }
 
 /// Polls `what` until it returns `Some`, for at most `limit`.

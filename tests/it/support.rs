@@ -76,3 +76,27 @@ pub fn expected_code(text: &str) -> Option<&str> {
         .and_then(|l| l.strip_prefix("// expect: "))
         .map(str::trim)
 }
+
+/// One HTTP/1.0 request on loopback: `(status, body)`; `(0, "")` when nothing answers.
+pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    use std::io::{Read, Write};
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new());
+    };
+    let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let body = body.unwrap_or("");
+    let _ = write!(
+        c,
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = String::new();
+    let _ = c.read_to_string(&mut s);
+    let status = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    let body = s.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
+    (status, body.unwrap_or_default())
+}

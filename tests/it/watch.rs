@@ -3,7 +3,7 @@
 //! ignored paths do not; a container restarted outside watch catches up; `sync-exec`, a
 //! `rebuild` rule and an edit of the stack file are acted on.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -150,23 +150,7 @@ pub(crate) fn free_port() -> u16 {
 
 /// `GET path` on loopback: `(status, body)`.
 fn get(port: u16, path: &str) -> (u16, String) {
-    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return (0, String::new());
-    };
-    let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(
-        c,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    );
-    let mut s = String::new();
-    let _ = c.read_to_string(&mut s);
-    let status = s
-        .split_whitespace()
-        .nth(1)
-        .and_then(|x| x.parse().ok())
-        .unwrap_or(0);
-    let body = s.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
-    (status, body.unwrap_or_default())
+    crate::support::http(port, "GET", path, None)
 }
 
 /// Polls until `GET path` answers `status` (and `body`, when given).

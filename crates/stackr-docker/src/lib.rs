@@ -199,10 +199,6 @@ impl Engine for DockerEngine {
                 .ncpu
                 .and_then(|n| u32::try_from(n).ok())
                 .unwrap_or(u32::MAX),
-            memory: info
-                .mem_total
-                .and_then(|m| u64::try_from(m).ok())
-                .unwrap_or(u64::MAX),
         })
     }
 

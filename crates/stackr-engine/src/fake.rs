@@ -473,7 +473,6 @@ impl Engine for FakeEngine {
         self.unreachable()?;
         Ok(crate::Resources {
             cpus: lock(&self.behaviour).cpus.unwrap_or(64),
-            memory: 256 << 30,
         })
     }
 

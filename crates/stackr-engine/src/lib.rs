@@ -74,8 +74,6 @@ pub struct EngineInfo {
 pub struct Resources {
     /// CPUs the engine sees (a container's `NanoCpus` may not exceed them).
     pub cpus: u32,
-    /// Memory, in bytes.
-    pub memory: u64,
 }
 
 /// A mount of a container.
@@ -505,7 +503,7 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 /// [`EngineError`]. Lists are filtered by the `io.stackr.stack` label.
 pub trait Engine: Send + Sync {
     fn info(&self) -> impl Future<Output = Result<EngineInfo>> + Send;
-    /// The CPUs and memory of the engine's machine.
+    /// The CPUs of the engine's machine.
     fn resources(&self) -> impl Future<Output = Result<Resources>> + Send;
 
     /// The stack's containers (stopped ones too).

@@ -560,19 +560,20 @@ fn plan_images(
                 p.items.push(it);
                 rebuilt.insert(s.image.clone());
             }
-            (Some(b), Some(img)) if changed_base(&b.labels, &img.labels).is_some() => {
-                let base = changed_base(&b.labels, &img.labels).unwrap_or_default();
-                let mut it = item(ObjectKind::Image, &s.image, Action::Build);
+            (Some(b), Some(img)) => {
+                let base = changed_base(&b.labels, &img.labels);
+                let action = if base.is_some() {
+                    Action::Build
+                } else {
+                    Action::Keep
+                };
+                let mut it = item(ObjectKind::Image, &s.image, action);
                 it.service = Some(s.name.clone());
                 it.id = Some(img.id);
-                it.reason = Some(format!("its base image `{base}` changed"));
-                p.items.push(it);
-                rebuilt.insert(s.image.clone());
-            }
-            (Some(_), Some(img)) => {
-                let mut it = item(ObjectKind::Image, &s.image, Action::Keep);
-                it.service = Some(s.name.clone());
-                it.id = Some(img.id);
+                if let Some(base) = base {
+                    it.reason = Some(format!("its base image `{base}` changed"));
+                    rebuilt.insert(s.image.clone());
+                }
                 p.items.push(it);
             }
             // Built by another service of the stack, before any container is created.

@@ -421,12 +421,8 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
     /// A user given by name, resolved in the container's own user database.
     async fn owner_in(&self, id: &str, user: &str) -> Option<Owner> {
         let read = |path: &'static str| async move {
-            let tar = self.engine.download_archive(id, path).await.ok()?;
-            let mut archive = tar::Archive::new(tar.as_slice());
-            let mut entry = archive.entries().ok()?.next()?.ok()?;
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut entry, &mut text).ok()?;
-            Some(text)
+            let bytes = sync::container_file(self.engine, id, path).await.ok()??;
+            String::from_utf8(bytes).ok()
         };
         let (passwd, group) = futures::join!(read("/etc/passwd"), read("/etc/group"));
         Owner::resolve(
@@ -490,7 +486,7 @@ impl<E: Engine, H: Host> Watch<'_, E, H> {
                         sync::diff(rule, host, there.as_ref())
                     }
                     None => {
-                        let there = sync::container_file(self.engine, t, target_path).await?;
+                        let there = sync::container_file(self.engine, &t.id, target_path).await?;
                         if there.is_some() && there == here {
                             Batch::default()
                         } else {

@@ -611,17 +611,17 @@ async fn remove<E: Engine>(engine: &E, target: &Target, batch: &Batch) -> Result
     Ok(())
 }
 
-/// A single file's content in the container; `None` when it does not exist.
+/// A single file's content in the container `id`; `None` when it does not exist.
 pub async fn container_file<E: Engine>(
     engine: &E,
-    target: &Target,
+    id: &str,
     path: &str,
 ) -> Result<Option<Vec<u8>>, SyncError> {
     let list_err = |message: String| SyncError::List {
         path: path.to_string(),
         message,
     };
-    let archive = match engine.download_archive(&target.id, path).await {
+    let archive = match engine.download_archive(id, path).await {
         Ok(a) => a,
         Err(EngineError::NotFound { .. }) => return Ok(None),
         Err(e) => return Err(list_err(e.to_string())),
