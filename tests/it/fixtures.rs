@@ -68,10 +68,38 @@ fn valid_fixtures() {
         if !stack.available_profiles.is_empty() {
             let _ = writeln!(summary, "profiles: {}", stack.available_profiles.join(", "));
         }
+        for s in stack.services.values() {
+            let u = stackr_spec::update::update_of(s);
+            let r = stackr_spec::update::rollback_of(s);
+            let _ = writeln!(
+                summary,
+                "update {}: {}; rollback: {}",
+                s.name.value,
+                rollout(&u),
+                rollout(&r)
+            );
+        }
         let _ = writeln!(summary, "---");
         summary.push_str(&render_all(&loaded));
         insta::assert_snapshot!(summary);
     });
+}
+
+/// An update or rollback in one line: what `plan` and `up` will do.
+fn rollout(r: &stackr_spec::update::Rollout) -> String {
+    let at_once = match r.parallelism {
+        0 => "all at once".to_string(),
+        n => format!("{n} at a time"),
+    };
+    let d = stackr_spec::units::format_duration;
+    format!(
+        "{}, {at_once}, delay {}, monitor {}, on failure {}, max failure ratio {}",
+        r.order.as_str(),
+        d(r.delay),
+        d(r.monitor),
+        r.failure_action.as_str(),
+        r.max_failure_ratio
+    )
 }
 
 /// Every problem in a file is reported in one run.

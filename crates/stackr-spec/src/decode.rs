@@ -588,6 +588,29 @@ fn keep_first<T>(
     });
 }
 
+/// A block a service has once (`update`, `rollback`).
+fn set_block(
+    r: &mut Reader<'_>,
+    slot: &mut Option<UpdatePolicy>,
+    block: UpdatePolicy,
+    name: &str,
+    place: &str,
+) {
+    if let Some(first) = slot {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: format!("`{name}`"),
+                place: place.into(),
+            })
+            .with_label(block.span, "set again here")
+            .with_label(first.span, "first set here")
+            .with_help("write one block with every setting"),
+        );
+        return;
+    }
+    *slot = Some(block);
+}
+
 fn bool_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<bool>>, place: &str) {
     let name = child.name().value();
     let v = r.open(
@@ -679,6 +702,14 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         Some(K::Labels) => {
             let kv = r.map(child, &format!("the labels of {place}"));
             s.labels.extend(kv);
+        }
+        Some(K::Update) => {
+            let u = crate::update::decode(r, child, place);
+            set_block(r, &mut s.update, u, "update", place);
+        }
+        Some(K::Rollback) => {
+            let u = crate::update::decode(r, child, place);
+            set_block(r, &mut s.rollback, u, "rollback", place);
         }
         Some(K::Init) => bool_node(r, child, &mut s.init, place),
         Some(K::Tty) => bool_node(r, child, &mut s.tty, place),

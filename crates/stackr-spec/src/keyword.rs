@@ -90,6 +90,20 @@ keywords! {
         Config = "config",
         Watch = "watch",
         Acknowledge = "acknowledge",
+        Update = "update",
+        Rollback = "rollback",
+    }
+}
+
+keywords! {
+    /// A node inside `update` and `rollback`.
+    UpdateNode {
+        Order = "order",
+        Parallelism = "parallelism",
+        Delay = "delay",
+        Monitor = "monitor",
+        FailureAction = "failure-action",
+        MaxFailureRatio = "max-failure-ratio",
     }
 }
 

@@ -38,6 +38,7 @@ mod serde_util;
 pub mod source;
 mod suggest;
 pub mod units;
+pub mod update;
 pub mod validate;
 
 use std::collections::{BTreeMap, HashSet};

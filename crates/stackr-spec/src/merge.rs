@@ -89,6 +89,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
         configs,
         watch,
         acknowledge,
+        update,
+        rollback,
     } = over;
     replace(&mut base.image, image);
     match (&mut base.build, build) {
@@ -167,6 +169,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
     merge_by_key(&mut base.secrets, secrets, FileRef::secret_path);
     merge_by_key(&mut base.configs, configs, FileRef::config_path);
     append_unique(&mut base.acknowledge, acknowledge, |a| a.value.clone());
+    merge_update(&mut base.update, update);
+    merge_update(&mut base.rollback, rollback);
     append_unique(&mut base.watch, watch, |w| {
         (
             w.action.value,
@@ -174,6 +178,22 @@ pub fn merge_service(base: &mut Service, over: Service) {
             w.target.as_ref().map(|t| t.value.clone()),
         )
     });
+}
+
+fn merge_update(base: &mut Option<UpdatePolicy>, over: Option<UpdatePolicy>) {
+    match (base, over) {
+        (Some(b), Some(o)) => {
+            b.span = o.span;
+            replace(&mut b.order, o.order);
+            replace(&mut b.parallelism, o.parallelism);
+            replace(&mut b.delay, o.delay);
+            replace(&mut b.monitor, o.monitor);
+            replace(&mut b.failure_action, o.failure_action);
+            replace(&mut b.max_failure_ratio, o.max_failure_ratio);
+        }
+        (slot @ None, Some(o)) => *slot = Some(o),
+        (_, None) => {}
+    }
 }
 
 fn merge_resources(base: &mut Resources, over: Resources) {

@@ -396,6 +396,65 @@ pub struct Service {
     /// Hardening warnings of `plan` this service acknowledges: `root`, `no-memory-limit`,
     /// `writable-root`.
     pub acknowledge: Vec<Spanned<String>>,
+    /// How its containers are replaced when the service changes (Swarm's `update_config`).
+    pub update: Option<UpdatePolicy>,
+    /// How they are put back after a failed update (Swarm's `rollback_config`).
+    pub rollback: Option<UpdatePolicy>,
+}
+
+/// `update { ... }` or `rollback { ... }`: what is written; `crate::update` gives the
+/// effective values with their defaults.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UpdatePolicy {
+    #[serde(skip)]
+    pub span: Span,
+    pub order: Option<Spanned<UpdateOrder>>,
+    /// Containers replaced at once; 0: all of them.
+    pub parallelism: Option<Spanned<u32>>,
+    #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    pub delay: Option<Spanned<Duration>>,
+    #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    pub monitor: Option<Spanned<Duration>>,
+    pub failure_action: Option<Spanned<FailureAction>>,
+    /// The share of replaced containers that may fail before `failure-action` is taken.
+    pub max_failure_ratio: Option<Spanned<f64>>,
+}
+
+/// `order`: whether a new container starts before its old one stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    StartFirst,
+    StopFirst,
+}
+
+impl UpdateOrder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateOrder::StartFirst => "start-first",
+            UpdateOrder::StopFirst => "stop-first",
+        }
+    }
+}
+
+/// `failure-action`: what a failed update does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureAction {
+    Rollback,
+    Pause,
+    Continue,
+}
+
+impl FailureAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureAction::Rollback => "rollback",
+            FailureAction::Pause => "pause",
+            FailureAction::Continue => "continue",
+        }
+    }
 }
 
 /// The hardening warnings a service can acknowledge.

@@ -172,6 +172,29 @@ fn health(h: &Health) -> KdlNode {
     with_children(KdlNode::new("health"), children)
 }
 
+fn update_policy(name: &str, u: &UpdatePolicy) -> KdlNode {
+    use crate::keyword::UpdateNode as U;
+    let mut c = Vec::new();
+    if let Some(o) = &u.order {
+        c.push(node(U::Order.as_str(), vec![text(o.value.as_str())]));
+    }
+    if let Some(n) = &u.parallelism {
+        c.push(node(U::Parallelism.as_str(), vec![int(n.value)]));
+    }
+    c.extend(duration(U::Delay.as_str(), &u.delay));
+    c.extend(duration(U::Monitor.as_str(), &u.monitor));
+    if let Some(a) = &u.failure_action {
+        c.push(node(U::FailureAction.as_str(), vec![text(a.value.as_str())]));
+    }
+    if let Some(x) = &u.max_failure_ratio {
+        c.push(node(
+            U::MaxFailureRatio.as_str(),
+            vec![KdlEntry::new(KdlValue::Float(x.value))],
+        ));
+    }
+    with_children(KdlNode::new(name), c)
+}
+
 fn service(s: &Service) -> KdlNode {
     use crate::keyword::ServiceNode as K;
     // Every field, by name: a new field of `Service` does not compile until it is printed.
@@ -222,6 +245,8 @@ fn service(s: &Service) -> KdlNode {
         configs,
         watch,
         acknowledge,
+        update,
+        rollback,
     } = s;
     let mut c: Vec<KdlNode> = Vec::new();
     c.extend(string(K::Image.as_str(), image));
@@ -438,6 +463,12 @@ fn service(s: &Service) -> KdlNode {
             acknowledge.iter().map(|a| text(&a.value)).collect(),
         ));
     }
+    c.extend(update.as_ref().map(|u| update_policy(K::Update.as_str(), u)));
+    c.extend(
+        rollback
+            .as_ref()
+            .map(|u| update_policy(K::Rollback.as_str(), u)),
+    );
     if !watch.is_empty() {
         let rules = s
             .watch

@@ -233,6 +233,9 @@ pub enum Problem {
     #[error("variable `{name}` is not set: using an empty string")]
     UnsetVariable { name: String },
 
+    #[error("service `{service}` updates start-first, but {what} cannot be held by two containers at once")]
+    StartFirstBlocked { service: String, what: String },
+
     #[error("{message}")]
     Other { message: String },
 
@@ -304,6 +307,7 @@ impl Problem {
             Problem::PortsIgnoredWithHostNetwork { .. } => "ports-ignored",
             Problem::Interpolation { .. } => "interpolation",
             Problem::UnsetVariable { .. } => "unset-variable",
+            Problem::StartFirstBlocked { .. } => "start-first-blocked",
             Problem::Other { .. } => "invalid",
             Problem::Note { .. } => "note",
         }

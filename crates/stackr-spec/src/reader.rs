@@ -434,6 +434,45 @@ impl<'a> Reader<'a> {
             .map(|s| s.map(|v| v as u32))
     }
 
+    /// A share between 0 and 1: `0.25`, `0`, `1`.
+    pub fn ratio(&mut self, e: &KdlEntry, what: &str) -> Option<Spanned<f64>> {
+        let span = self.value_span(e);
+        let value = match e.value() {
+            KdlValue::Float(f) => *f,
+            KdlValue::Integer(i) if (0..=1).contains(i) => *i as f64,
+            KdlValue::Integer(i) => {
+                let text = i.to_string();
+                return self.out_of_unit(what, text, span);
+            }
+            KdlValue::String(s) if s.trim().parse::<f64>().is_ok() => {
+                let help = Some(format!("remove the quotes: {s}"));
+                self.wrong_type(e, what, "a number between 0 and 1", help);
+                return None;
+            }
+            _ => {
+                self.wrong_type(e, what, "a number between 0 and 1", None);
+                return None;
+            }
+        };
+        if !(0.0..=1.0).contains(&value) {
+            return self.out_of_unit(what, value.to_string(), span);
+        }
+        Some(Spanned::new(value, span))
+    }
+
+    fn out_of_unit(&mut self, what: &str, value: String, span: Span) -> Option<Spanned<f64>> {
+        self.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: what.into(),
+                value,
+                reason: "it is a share of the containers, between 0 and 1".into(),
+            })
+            .with_label(span, "out of range")
+            .with_help("write 0.25 for a quarter of them"),
+        );
+        None
+    }
+
     pub fn port_number(&mut self, e: &KdlEntry, what: &str) -> Option<Spanned<u16>> {
         self.integer(e, what, 1, 65535).map(|s| s.map(|v| v as u16))
     }

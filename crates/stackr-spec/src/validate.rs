@@ -139,6 +139,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         sync_targets(s, diags);
         check_container_name_scale(s, diags);
         check_scaled_ports(s, diags);
+        check_start_first(s, diags);
         check_internal_ports(s, &names, &is_internal, diags);
     }
 
@@ -755,6 +756,44 @@ fn check_scaled_ports(s: &Service, diags: &mut Diagnostics) {
             ),
         );
     }
+}
+
+/// An update that starts the new container first needs the old one's ports and addresses
+/// free for a second container.
+fn check_start_first(s: &Service, diags: &mut Diagnostics) {
+    let Some(order) = s.update.as_ref().and_then(|u| u.order.as_ref()) else {
+        return;
+    };
+    if order.value != crate::model::UpdateOrder::StartFirst {
+        return;
+    }
+    let Some(blocker) = crate::update::start_first_blocker(s) else {
+        return;
+    };
+    let (what, span, label, help) = match blocker {
+        crate::update::Blocker::FixedPort { port, span } => (
+            format!("host port `{port}`"),
+            span,
+            "published by the old and the new container during the update",
+            "update `order \"stop-first\"`, publish a range wider than the scale \
+             (`port \"8000-8003:80\"`), or publish through another service (a proxy in front)",
+        ),
+        crate::update::Blocker::FixedAddress { address, span } => (
+            format!("address `{address}`"),
+            span,
+            "one container's address",
+            "update `order \"stop-first\"`, or let the engine give addresses",
+        ),
+    };
+    diags.push(
+        Diagnostic::error(Problem::StartFirstBlocked {
+            service: s.name.value.clone(),
+            what,
+        })
+        .with_label(span, label)
+        .with_label(order.span, "start-first")
+        .with_help(help),
+    );
 }
 
 /// Ports on internal-only networks are dropped by Docker.
