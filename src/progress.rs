@@ -169,6 +169,21 @@ impl Live {
             Step::Restarted { name, .. } => self.line(name).set_message("restarted"),
             Step::Healthy { name, .. } => self.done(name, "healthy".into()),
             Step::Exited { name, code, .. } => self.done(name, format!("exited ({code})")),
+            Step::UpdateBatch {
+                service,
+                batch,
+                batches,
+                ..
+            } => self
+                .line(service)
+                .set_message(format!("updating: batch {batch} of {batches}")),
+            Step::Renamed { from, to, .. } => {
+                self.line(from).set_message(format!("renamed to {to}"))
+            }
+            Step::ReplaceFailed { name, reason, .. } => {
+                self.done(name, format!("new container {reason}"))
+            }
+            Step::RollingBack { service, .. } => self.line(service).set_message("rolling back"),
         }
     }
 }

@@ -647,6 +647,16 @@ impl Engine for DockerEngine {
             .map_err(|e| self.err(&format!("container `{id}`"), e))
     }
 
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        let options = bollard::query_parameters::RenameContainerOptionsBuilder::default()
+            .name(name)
+            .build();
+        self.docker
+            .rename_container(id, options)
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
     async fn events(&self, stack: &str) -> Result<BoxStream<'static, Result<Event>>> {
         // The request is sent by a task, so it may reach the daemon after this returns; the
         // daemon replays what happened since `since` (its own clock, read now) before

@@ -17,6 +17,9 @@ use crate::*;
 pub struct Behaviour {
     /// Services whose health check never passes.
     pub unhealthy: BTreeSet<String>,
+    /// `KEY=VALUE` entries: a container with one in its env never passes its health check
+    /// (an update to a broken spec).
+    pub unhealthy_env: BTreeSet<String>,
     /// Services whose health check never reports (they stay `starting`).
     pub health_pending: BTreeSet<String>,
     /// Services whose containers exit right after starting, with this code.
@@ -561,7 +564,13 @@ impl Engine for FakeEngine {
             return Ok(());
         }
         if has_health && !behaviour.health_pending.contains(&service) {
-            let health = if behaviour.unhealthy.contains(&service) {
+            let broken = lock(&self.state).containers.get(&info.id).is_some_and(|c| {
+                c.spec
+                    .env
+                    .iter()
+                    .any(|e| behaviour.unhealthy_env.contains(e))
+            });
+            let health = if behaviour.unhealthy.contains(&service) || broken {
                 HealthState::Unhealthy
             } else {
                 HealthState::Healthy
@@ -613,6 +622,27 @@ impl Engine for FakeEngine {
         self.record(format!("remove {}", info.name));
         lock(&self.state).containers.remove(&info.id);
         self.emit(&info, EventKind::Destroy);
+        Ok(())
+    }
+
+    async fn rename_container(&self, id: &str, name: &str) -> Result<()> {
+        let info = self.with_container(id, |c| c.info.clone())?;
+        self.record(format!("rename {} {name}", info.name));
+        let mut st = lock(&self.state);
+        if st
+            .containers
+            .values()
+            .any(|c| c.info.name == name && c.info.id != info.id)
+        {
+            return Err(EngineError::Conflict {
+                what: format!("container name {name}"),
+                message: "the name is in use".into(),
+            });
+        }
+        if let Some(c) = st.containers.get_mut(&info.id) {
+            c.info.name = name.to_string();
+            c.spec.name = name.to_string();
+        }
         Ok(())
     }
 

@@ -554,6 +554,9 @@ pub trait Engine: Send + Sync {
     fn kill_container(&self, id: &str, signal: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes a container (forcibly), with its anonymous volumes.
     fn remove_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Gives a container another name (running or not); its network aliases stay. A name in
+    /// use is a conflict.
+    fn rename_container(&self, id: &str, name: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// Extracts a tar archive into `path` of a container (created or running). Files land in
     /// volumes and bind mounts under `path` as in the container's view; a read-only root

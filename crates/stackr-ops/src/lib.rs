@@ -52,7 +52,7 @@ pub struct Context {
 }
 
 /// What an operation did or is doing, for the caller to render.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum OpEvent {
     /// A step of applying a plan.
     Step(Step),

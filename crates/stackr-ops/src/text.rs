@@ -245,7 +245,9 @@ fn apply_error_into(t: &mut Text, e: &ApplyError) {
             t.quoted("its output", output, 20);
         }
         ApplyError::Cancelled { .. } => t.error(e),
-        ApplyError::Dependency { output, .. } | ApplyError::NotReady { output, .. } => {
+        ApplyError::Dependency { output, .. }
+        | ApplyError::NotReady { output, .. }
+        | ApplyError::UpdateFailed { output, .. } => {
             t.error(e);
             if let Some(out) = output {
                 t.quoted("its last health check said", out, 10);

@@ -122,9 +122,11 @@ fn did(events: &[OpEvent]) -> Vec<(String, &'static str)> {
             Step::Removed { name, .. } => (name, "removed"),
             Step::Started { name, .. } => (name, "started"),
             Step::Restarted { name, .. } => (name, "restarted"),
+            Step::Renamed { to, .. } => (to, "renamed"),
             _ => continue,
         };
-        out.push((name.clone(), what));
+        let slot = name.strip_suffix("-next").unwrap_or(name);
+        out.push((slot.to_string(), what));
     }
     out.sort();
     out
@@ -137,6 +139,9 @@ fn said(p: &stackr_reconcile::plan::Plan) -> Vec<(String, &'static str)> {
         let steps: &[&'static str] = match i.action {
             Action::Create => &["created", "started"],
             Action::Recreate => &["removed", "created", "started"],
+            // The new container is made as `{name}-next`, and renamed once the old one goes.
+            Action::Replace => &["removed", "created", "started", "renamed"],
+            Action::Rename => &["renamed"],
             Action::Start => &["started"],
             Action::Restart => &["restarted"],
             Action::Remove => &["removed"],

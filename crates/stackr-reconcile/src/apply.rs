@@ -23,6 +23,8 @@ use stackr_spec::{Condition, Stack};
 use thiserror::Error;
 use tokio::sync::watch;
 
+mod roll;
+
 use crate::ReconcileError;
 use crate::desired::{DesiredContainer, DesiredService, Inputs, desired};
 use crate::plan::{Action, ObjectKind, Plan, PlanItem};
@@ -92,6 +94,31 @@ pub enum Step {
         name: String,
         code: i64,
     },
+    /// A batch of a rolling update begins.
+    UpdateBatch {
+        service: String,
+        /// From 1.
+        batch: usize,
+        batches: usize,
+        containers: Vec<String>,
+    },
+    /// A new container of a rolling update took its slot's name.
+    Renamed {
+        service: String,
+        from: String,
+        to: String,
+    },
+    /// A new container of a rolling update failed.
+    ReplaceFailed {
+        service: String,
+        name: String,
+        reason: String,
+    },
+    /// A failed update is undone: these containers get their previous spec back.
+    RollingBack {
+        service: String,
+        containers: Vec<String>,
+    },
 }
 
 /// Why applying stopped.
@@ -127,10 +154,40 @@ pub enum ApplyError {
         /// Its last health check output, when it has one.
         output: Option<String>,
     },
+    #[error(
+        "the update of service `{service}` failed: the new `{container}` {reason}{}; {outcome}",
+        if *failed > 1 { format!(" ({failed} containers failed)") } else { String::new() }
+    )]
+    UpdateFailed {
+        service: String,
+        /// The last container that failed, and why.
+        container: String,
+        reason: String,
+        /// Its last health check output.
+        output: Option<String>,
+        failed: usize,
+        outcome: UpdateOutcome,
+    },
     #[error("service `{service}` was stopped before it started: {reason}")]
     Cancelled { service: String, reason: String },
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
+}
+
+/// What became of a failed update.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum UpdateOutcome {
+    #[error("it was rolled back: every container runs its previous spec")]
+    RolledBack,
+    #[error("rolling it back failed too: {reason}")]
+    RollbackFailed { reason: String },
+    #[error(
+        "the update is paused: the containers replaced so far keep the new spec, the others \
+         the old one (`up` tries again, `stackr rollback` goes back)"
+    )]
+    Paused,
+    #[error("the other containers were updated (`failure-action \"continue\"`)")]
+    Continued,
 }
 
 /// stackr's probe runner: the volume it lives in and the static binary to put there.
@@ -513,7 +570,10 @@ pub async fn apply<E: Engine>(
                 plan.items.iter().any(|i| {
                     i.kind == ObjectKind::Container
                         && i.name == c.spec.name
-                        && matches!(i.action, Action::Create | Action::Recreate)
+                        && matches!(
+                            i.action,
+                            Action::Create | Action::Recreate | Action::Replace
+                        )
                 })
             })
             .find(|c| {
@@ -1001,15 +1061,19 @@ async fn run_service<E: Engine>(
         return Ok(());
     }
     let to_start = make_containers(run, s, &items).await?;
-    wait_for_dependencies(run, s, rx).await?;
+    wait_for_dependencies(run, s, rx.clone()).await?;
     start_containers(run, s, to_start).await?;
+    if let Some(r) = run.plan.rollout(&s.name) {
+        roll::roll(run, s, r, &rx).await?;
+    }
     lock(run.shared).started.insert(s.name.clone(), true);
     tx.send_modify(|n| *n += 1);
     Ok(())
 }
 
-/// Step 1: removes what is recreated and creates what is missing, so that only the start
-/// waits for the dependencies. Returns what to start: id, name, and the plan's action.
+/// Step 1: creates what is missing and finishes interrupted updates, so that only the start
+/// waits for the dependencies (what is replaced is the rollout's, after the start). Returns
+/// what to start: id, name, and the plan's action.
 async fn make_containers<E: Engine>(
     run: &Run<'_, E>,
     s: &DesiredService,
@@ -1021,9 +1085,15 @@ async fn make_containers<E: Engine>(
     for it in items {
         let want: Option<&DesiredContainer> = s.containers.iter().find(|c| c.spec.name == it.name);
         match it.action {
-            Action::Create | Action::Recreate => {
+            Action::Recreate | Action::Replace if run.plan.rollout(&s.name).is_some() => {}
+            Action::Rename => {
+                let Some(id) = &it.id else { continue };
+                run.go_on(&s.name)?;
+                to_start.extend(finish_rename(run, s, id, &it.name).await?);
+            }
+            Action::Create | Action::Recreate | Action::Replace => {
                 let Some(want) = want else { continue };
-                if let (Action::Recreate, Some(old)) = (it.action, &it.id) {
+                if let (Action::Recreate | Action::Replace, Some(old)) = (it.action, &it.id) {
                     run.go_on(&s.name)?;
                     remove(engine, old, run.opts.stop_timeout)
                         .await
@@ -1076,6 +1146,41 @@ async fn make_containers<E: Engine>(
         }
     }
     Ok(to_start)
+}
+
+/// Gives the new container an interrupted update left the slot's name; returns it to start
+/// when it is not running.
+async fn finish_rename<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    id: &str,
+    name: &str,
+) -> Result<Option<(String, String, Action)>, ApplyError> {
+    let svc = Some(s.name.as_str());
+    let info = run
+        .engine
+        .inspect_container(id)
+        .await
+        .map_err(|e| engine_err(format!("cannot inspect `{name}`"), svc, e))?;
+    let from = info.as_ref().map_or_else(|| id.to_string(), |i| i.name.clone());
+    run.engine
+        .rename_container(id, name)
+        .await
+        .map_err(|e| engine_err(format!("cannot rename `{from}` to `{name}`"), svc, e))?;
+    (run.progress)(Step::Renamed {
+        service: s.name.clone(),
+        from,
+        to: name.to_string(),
+    });
+    let mut st = lock(run.shared);
+    st.ids.insert(id.to_string(), s.name.clone());
+    match info {
+        Some(i) if i.state == ContainerState::Running => {
+            st.seen.insert(id.to_string(), seen_of(&i));
+            Ok(None)
+        }
+        _ => Ok(Some((id.to_string(), name.to_string(), Action::Start))),
+    }
 }
 
 /// Step 2: waits until each dependency meets its condition (a required one that never will
@@ -1184,6 +1289,28 @@ pub async fn fill_secrets<E: Engine>(
 ) -> stackr_engine::Result<()> {
     let container = &want.spec.name;
     let volume = crate::desired::secrets_volume(container);
+    fill_secrets_volume(
+        engine,
+        stack,
+        container,
+        &volume,
+        &want.spec.image,
+        &want.secrets,
+    )
+    .await
+}
+
+/// Fills `volume`, made anew, with secrets for `container` (see `fill_secrets`).
+pub async fn fill_secrets_volume<E: Engine>(
+    engine: &E,
+    stack: &str,
+    container: &str,
+    volume: &str,
+    image: &str,
+    secrets: &[crate::desired::SecretFile],
+) -> stackr_engine::Result<()> {
+    let volume = volume.to_string();
+    let container = &container.to_string();
     if engine.inspect_volume(&volume).await?.is_some() {
         engine.remove_volume(&volume).await?;
     }
@@ -1205,9 +1332,9 @@ pub async fn fill_secrets<E: Engine>(
         engine,
         stack,
         &format!("{container}-secrets-fill"),
-        &want.spec.image,
+        image,
         &volume,
-        secrets_tar(&want.secrets)?,
+        secrets_tar(secrets)?,
     )
     .await
 }

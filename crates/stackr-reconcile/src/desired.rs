@@ -140,6 +140,9 @@ pub struct DesiredService {
     pub containers: Vec<DesiredContainer>,
     /// Hardening warnings the service acknowledges.
     pub acknowledged: Vec<String>,
+    /// How a change replaces its containers, and how a failed one is undone.
+    pub update: stackr_spec::update::Rollout,
+    pub rollback: stackr_spec::update::Rollout,
 }
 
 /// Everything a stack wants on the engine.
@@ -889,6 +892,8 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
             has_health_check: s.has_health_check(),
             containers,
             acknowledged: s.acknowledge.iter().map(|a| a.value.clone()).collect(),
+            update: stackr_spec::update::update_of(s),
+            rollback: stackr_spec::update::rollback_of(s),
         });
     }
     Ok(Desired {

@@ -17,6 +17,7 @@ pub mod lock;
 pub mod observe;
 pub mod plan;
 pub mod problem;
+pub mod rollout;
 pub mod steps;
 
 use thiserror::Error;

@@ -67,7 +67,12 @@ pub enum ObjectKind {
 pub enum Action {
     Create,
     Build,
+    /// Stop-first: the old container goes, then the new one is made under its name.
     Recreate,
+    /// Start-first: the new container runs beside the old one until it is healthy.
+    Replace,
+    /// An interrupted replace is finished: the new container takes the slot's name.
+    Rename,
     Start,
     Restart,
     Keep,
@@ -80,6 +85,8 @@ impl Action {
             Action::Create => "create",
             Action::Build => "build",
             Action::Recreate => "recreate",
+            Action::Replace => "replace",
+            Action::Rename => "rename",
             Action::Start => "start",
             Action::Restart => "restart",
             Action::Keep => "keep",
@@ -116,10 +123,19 @@ pub struct PlanItem {
     pub changes: Vec<Change>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A replace that goes on with the new container an interrupted one left (its id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// What to make instead of the stack file's spec (`stackr rollback`).
+    #[serde(skip)]
+    pub target: Option<crate::rollout::Target>,
+    /// What the replaced container was created from: what a failed update goes back to.
+    #[serde(skip)]
+    pub previous: Option<crate::rollout::Target>,
 }
 
 /// The plan for a stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
     pub stack: String,
     pub items: Vec<PlanItem>,
@@ -131,6 +147,9 @@ pub struct Plan {
     /// unless they acknowledge it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hardening: Vec<Hardening>,
+    /// The services whose containers are replaced, batch by batch.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<crate::rollout::RolloutPlan>,
 }
 
 /// A service's hardening warnings: `root`, `no-memory-limit`, `writable-root`.
@@ -153,6 +172,11 @@ impl Plan {
     pub fn item(&self, kind: ObjectKind, name: &str) -> Option<&PlanItem> {
         self.items.iter().find(|i| i.kind == kind && i.name == name)
     }
+
+    /// The rolling update of a service, when its containers are replaced.
+    pub fn rollout(&self, service: &str) -> Option<&crate::rollout::RolloutPlan> {
+        self.rollouts.iter().find(|r| r.service == service)
+    }
 }
 
 fn item(kind: ObjectKind, name: &str, action: Action) -> PlanItem {
@@ -164,6 +188,9 @@ fn item(kind: ObjectKind, name: &str, action: Action) -> PlanItem {
         id: None,
         changes: Vec::new(),
         reason: None,
+        next: None,
+        target: None,
+        previous: None,
     }
 }
 
@@ -468,6 +495,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
         warnings: Vec::new(),
         errors: Vec::new(),
         hardening: Vec::new(),
+        rollouts: Vec::new(),
     };
     let chosen = if opts.no_deps && !opts.services.is_empty() {
         opts.services.iter().cloned().collect()
@@ -490,6 +518,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     let rebuilt = plan_images(desired, observed, opts, &chosen, &mut p);
     let (recreated, claimed) = plan_containers(desired, observed, opts, &chosen, &rebuilt, &mut p);
     plan_restarts(desired, &recreated, &mut p);
+    plan_rollouts(desired, &mut p);
     plan_hardening(desired, &chosen, &mut p);
     plan_orphans(desired, observed, opts, &claimed, &mut p);
     p
@@ -640,6 +669,15 @@ fn plan_containers(
                 .iter()
                 .filter(|c| c.number() == Some(want.number))
                 .collect();
+            if let Some(done) = plan_interrupted(s, want, &mut candidates, p) {
+                for id in done {
+                    claimed.insert(id);
+                }
+                if candidates.is_empty() {
+                    recreated.insert(s.name.clone());
+                    continue;
+                }
+            }
             // Prefer a running container, then the one with the wanted spec.
             candidates.sort_by_key(|c| {
                 (
@@ -677,7 +715,7 @@ fn plan_containers(
             }
             claimed.insert(current.id.clone());
             let it = plan_slot(desired, observed, opts, s, want, current, rebuilt);
-            if it.action == Action::Recreate {
+            if matches!(it.action, Action::Recreate | Action::Replace) {
                 recreated.insert(s.name.clone());
             }
             p.items.push(it);
@@ -796,6 +834,13 @@ fn plan_slot(
         if it.changes.is_empty() && it.reason.is_none() {
             it.reason = Some("created from another version of stackr".into());
         }
+        it.previous = crate::rollout::created_from(current);
+        // Start-first needs an old container that runs: otherwise there is nothing to keep.
+        if s.update.order == stackr_spec::model::UpdateOrder::StartFirst
+            && current.state == ContainerState::Running
+        {
+            it.action = Action::Replace;
+        }
     } else if current.state != ContainerState::Running {
         if stays_done(desired, &s.name, want, current) {
             it.reason = Some("completed".into());
@@ -830,6 +875,90 @@ fn plan_restarts(desired: &Desired, recreated: &BTreeSet<String>, p: &mut Plan) 
                 it.reason = Some(format!("`{}` is recreated", restart_for.join("`, `")));
             }
         }
+    }
+}
+
+/// A slot an interrupted replace left with a `-next` container: a `-next` with the wanted
+/// spec is adopted (renamed when it is alone, the replace finished when the old one is still
+/// there); any other `-next` is removed. Returns the containers it dealt with, and leaves in
+/// `candidates` those still to plan (none when the slot is settled).
+fn plan_interrupted(
+    s: &crate::desired::DesiredService,
+    want: &crate::desired::DesiredContainer,
+    candidates: &mut Vec<&&ContainerInfo>,
+    p: &mut Plan,
+) -> Option<Vec<String>> {
+    let temp = crate::rollout::next_name(&want.spec.name);
+    let pos = candidates.iter().position(|c| c.name == temp)?;
+    let next = candidates.remove(pos);
+    let wanted = created_hash(next).as_ref() == Some(&want.hash);
+    let old_is_wanted = candidates
+        .iter()
+        .any(|c| created_hash(c).as_ref() == Some(&want.hash));
+    let mut it = item(ObjectKind::Container, &want.spec.name, Action::Rename);
+    it.service = Some(s.name.clone());
+    if !wanted || old_is_wanted {
+        it.name = next.name.clone();
+        it.action = Action::Remove;
+        it.id = Some(next.id.clone());
+        it.reason = Some("left by an interrupted update".into());
+        p.items.push(it);
+        return Some(vec![next.id.clone()]);
+    }
+    match candidates.first() {
+        None => {
+            it.id = Some(next.id.clone());
+            it.reason = Some(format!("finishes an interrupted update: `{temp}`"));
+            p.items.push(it);
+        }
+        Some(old) => {
+            it.action = Action::Replace;
+            it.id = Some(old.id.clone());
+            it.next = Some(next.id.clone());
+            it.previous = crate::rollout::created_from(old);
+            it.reason = Some(format!("goes on with `{temp}`, left by an interrupted update"));
+            for extra in candidates.iter().skip(1) {
+                let mut x = item(ObjectKind::Container, &extra.name, Action::Remove);
+                x.service = Some(s.name.clone());
+                x.id = Some(extra.id.clone());
+                x.reason = Some("a second container for the same slot".into());
+                p.items.push(x);
+            }
+            p.items.push(it);
+            let ids = std::iter::once(next.id.clone())
+                .chain(candidates.iter().map(|c| c.id.clone()))
+                .collect();
+            candidates.clear();
+            return Some(ids);
+        }
+    }
+    Some(vec![next.id.clone()])
+}
+
+/// The rolling update of each service whose containers are replaced: the batches its policy
+/// makes of them, in slot order.
+fn plan_rollouts(desired: &Desired, p: &mut Plan) {
+    for s in &desired.services {
+        let names: Vec<String> = p
+            .items
+            .iter()
+            .filter(|i| {
+                i.kind == ObjectKind::Container
+                    && i.service.as_deref() == Some(s.name.as_str())
+                    && matches!(i.action, Action::Recreate | Action::Replace)
+            })
+            .map(|i| i.name.clone())
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        p.rollouts.push(crate::rollout::RolloutPlan {
+            service: s.name.clone(),
+            update: s.update,
+            rollback: s.rollback,
+            batches: crate::rollout::RolloutPlan::batches(&s.update, names),
+            is_rollback: false,
+        });
     }
 }
 
@@ -904,6 +1033,8 @@ pub fn render_text(plan: &Plan) -> String {
         (Action::Create, "to create"),
         (Action::Build, "to build"),
         (Action::Recreate, "to recreate"),
+        (Action::Replace, "to replace"),
+        (Action::Rename, "to rename"),
         (Action::Start, "to start"),
         (Action::Restart, "to restart"),
         (Action::Remove, "to remove"),
@@ -922,7 +1053,7 @@ pub fn render_text(plan: &Plan) -> String {
     for it in &plan.items {
         let sign = match it.action {
             Action::Create | Action::Build => '+',
-            Action::Recreate => '~',
+            Action::Recreate | Action::Replace | Action::Rename => '~',
             Action::Start => '>',
             Action::Restart => 'r',
             Action::Remove => '-',
@@ -947,6 +1078,19 @@ pub fn render_text(plan: &Plan) -> String {
         );
         for c in &it.changes {
             let _ = writeln!(out, "        {}: {} -> {}", c.field, c.from, c.to);
+        }
+    }
+    // A lone stop-first recreate says all in its line.
+    for r in plan.rollouts.iter().filter(|r| {
+        r.update.order == stackr_spec::model::UpdateOrder::StartFirst
+            || r.batches.iter().map(Vec::len).sum::<usize>() > 1
+    }) {
+        let what = if r.is_rollback { "rollback" } else { "update" };
+        let _ = writeln!(out, "{what} of `{}`: {}", r.service, r.summary());
+        if r.batches.len() > 1 || r.batches.iter().any(|b| b.len() > 1) {
+            for (i, b) in r.batches.iter().enumerate() {
+                let _ = writeln!(out, "  batch {}: {}", i + 1, b.join(", "));
+            }
         }
     }
     for w in &plan.warnings {

@@ -33,6 +33,21 @@ pub fn line(step: &Step) -> Option<String> {
         Step::Restarted { name, .. } => format!("{name}: restarted"),
         Step::Healthy { name, .. } => format!("{name}: healthy"),
         Step::Exited { name, code, .. } => format!("{name}: exited with code {code}"),
+        Step::UpdateBatch {
+            service,
+            batch,
+            batches,
+            containers,
+        } => format!(
+            "{service}: updating batch {batch} of {batches}: {}",
+            containers.join(", ")
+        ),
+        Step::Renamed { from, to, .. } => format!("{from}: renamed to {to}"),
+        Step::ReplaceFailed { name, reason, .. } => format!("{name}: the new container {reason}"),
+        Step::RollingBack {
+            service,
+            containers,
+        } => format!("{service}: rolling back {}", containers.join(", ")),
     })
 }
 
@@ -99,6 +114,34 @@ pub fn event(step: &Step) -> (&'static str, Value) {
         } => (
             "container-exited",
             json!({"service": service, "container": name, "exit_code": code}),
+        ),
+        Step::UpdateBatch {
+            service,
+            batch,
+            batches,
+            containers,
+        } => (
+            "update-batch",
+            json!({"service": service, "batch": batch, "batches": batches, "containers": containers}),
+        ),
+        Step::Renamed { service, from, to } => (
+            "container-renamed",
+            json!({"service": service, "from": from, "container": to}),
+        ),
+        Step::ReplaceFailed {
+            service,
+            name,
+            reason,
+        } => (
+            "update-failed",
+            json!({"service": service, "container": name, "reason": reason}),
+        ),
+        Step::RollingBack {
+            service,
+            containers,
+        } => (
+            "rollback-started",
+            json!({"service": service, "containers": containers}),
         ),
     }
 }

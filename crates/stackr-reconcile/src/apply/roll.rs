@@ -1,0 +1,547 @@
+//! A service's rolling update: batch by batch, each container replaced as the update's order
+//! says (start-first: the new one beside the old until it is healthy; stop-first: the old one
+//! goes first), then watched for `monitor`. Failures beyond `max-failure-ratio` take the
+//! update's `failure-action`; a rollback replaces the updated containers with what they were
+//! created from, with the rollback's own policy.
+
+use std::time::Duration;
+
+use stackr_engine::{ContainerState, Engine, HealthState};
+use stackr_spec::model::{FailureAction, UpdateOrder};
+use stackr_spec::update::Rollout;
+use tokio::sync::watch;
+
+use super::{ApplyError, Run, Seen, Step, UpdateOutcome, create, engine_err, lock, remove};
+use crate::desired::{DesiredService, SecretFile, secrets_volume};
+use crate::plan::PlanItem;
+use crate::rollout::{RolloutPlan, Target, next_name, secrets_volume_of, with_secrets_volume};
+
+/// One slot to replace: its name, the container in it now, and what to make.
+#[derive(Debug, Clone)]
+struct Slot {
+    name: String,
+    /// The container in the slot now (`None`: gone already).
+    current: Option<String>,
+    /// The secrets volume the current container mounts.
+    current_secrets: Option<String>,
+    /// A `-next` container an interrupted run left, with the target's spec.
+    adopt: Option<String>,
+    target: Target,
+    secrets: Vec<SecretFile>,
+    /// What the current container was created from: the way back.
+    previous: Option<Target>,
+}
+
+/// How a replaced slot ended.
+#[derive(Debug)]
+enum Outcome {
+    /// The new container holds the slot, its secrets in `volume`.
+    Done { id: String, volume: String },
+    /// It failed its health check or exited. `left`: the new container, still in the slot
+    /// (stop-first); `None` when it was removed and the old one runs on (start-first).
+    Failed {
+        reason: String,
+        output: Option<String>,
+        left: Option<String>,
+    },
+}
+
+/// Why a new container did not hold.
+struct Failure {
+    reason: String,
+    output: Option<String>,
+}
+
+/// Runs the rollout the plan has for `s`.
+pub(super) async fn roll<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    r: &RolloutPlan,
+    rx: &watch::Receiver<u64>,
+) -> Result<(), ApplyError> {
+    let slots: Vec<Vec<Slot>> = r
+        .batches
+        .iter()
+        .map(|b| b.iter().filter_map(|name| slot_of(run, s, name)).collect())
+        .collect();
+    let total: usize = slots.iter().map(Vec::len).sum();
+    let tolerated = r.update.tolerated(total);
+    let has_check = s.has_health_check;
+    let mut done: Vec<(Slot, String, String)> = Vec::new();
+    let mut failures: Vec<(Slot, String, Option<String>, Option<String>)> = Vec::new();
+    for (i, batch) in slots.into_iter().enumerate() {
+        if i > 0 {
+            pause(run, &s.name, r.update.delay).await?;
+        }
+        (run.progress)(Step::UpdateBatch {
+            service: s.name.clone(),
+            batch: i + 1,
+            batches: r.batches.len(),
+            containers: batch.iter().map(|x| x.name.clone()).collect(),
+        });
+        let results = futures::future::join_all(
+            batch
+                .iter()
+                .map(|slot| replace(run, s, slot, r.update, has_check, rx)),
+        )
+        .await;
+        let mut error = None;
+        for (slot, result) in batch.into_iter().zip(results) {
+            match result {
+                Ok(Outcome::Done { id, volume }) => done.push((slot, id, volume)),
+                Ok(Outcome::Failed {
+                    reason,
+                    output,
+                    left,
+                }) => {
+                    (run.progress)(Step::ReplaceFailed {
+                        service: s.name.clone(),
+                        name: slot.name.clone(),
+                        reason: reason.clone(),
+                    });
+                    failures.push((slot, reason, output, left));
+                }
+                Err(e) => {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+        if failures.len() <= tolerated || r.update.failure_action == FailureAction::Continue {
+            continue;
+        }
+        let outcome = match r.update.failure_action {
+            FailureAction::Rollback => roll_back(run, s, r.rollback, &done, &failures, rx).await?,
+            _ => UpdateOutcome::Paused,
+        };
+        return Err(failed(s, &failures, outcome));
+    }
+    if failures.len() > tolerated {
+        return Err(failed(s, &failures, UpdateOutcome::Continued));
+    }
+    Ok(())
+}
+
+fn failed(
+    s: &DesiredService,
+    failures: &[(Slot, String, Option<String>, Option<String>)],
+    outcome: UpdateOutcome,
+) -> ApplyError {
+    let (slot, reason, output, _) = &failures[failures.len() - 1];
+    ApplyError::UpdateFailed {
+        service: s.name.clone(),
+        container: slot.name.clone(),
+        reason: reason.clone(),
+        output: output.clone(),
+        failed: failures.len(),
+        outcome,
+    }
+}
+
+/// The slot a plan item names, with what to make there.
+fn slot_of<E: Engine>(run: &Run<'_, E>, s: &DesiredService, name: &str) -> Option<Slot> {
+    let it: &PlanItem = run.plan.items.iter().find(|i| {
+        i.name == name
+            && i.service.as_deref() == Some(s.name.as_str())
+            && matches!(
+                i.action,
+                crate::plan::Action::Recreate | crate::plan::Action::Replace
+            )
+    })?;
+    let want = s.containers.iter().find(|c| c.spec.name == name);
+    let target = match (&it.target, want) {
+        (Some(t), _) => t.clone(),
+        (None, Some(w)) => Target {
+            spec: w.spec.clone(),
+            hash: w.hash.clone(),
+        },
+        (None, None) => return None,
+    };
+    Some(Slot {
+        name: name.to_string(),
+        current: it.id.clone(),
+        current_secrets: it.previous.as_ref().and_then(|p| secrets_volume_of(&p.spec)),
+        adopt: it.next.clone(),
+        target,
+        secrets: want.map(|w| w.secrets.clone()).unwrap_or_default(),
+        previous: it.previous.clone(),
+    })
+}
+
+/// Waits `delay` between batches, unless the run is stopped.
+async fn pause<E: Engine>(run: &Run<'_, E>, service: &str, delay: Duration) -> Result<(), ApplyError> {
+    let end = tokio::time::Instant::now() + delay;
+    loop {
+        run.go_on(service)?;
+        let now = tokio::time::Instant::now();
+        if now >= end {
+            return Ok(());
+        }
+        tokio::time::sleep((end - now).min(Duration::from_millis(200))).await;
+    }
+}
+
+/// Replaces one slot in the given order.
+async fn replace<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    slot: &Slot,
+    policy: Rollout,
+    has_check: bool,
+    rx: &watch::Receiver<u64>,
+) -> Result<Outcome, ApplyError> {
+    match policy.order {
+        UpdateOrder::StartFirst if slot.current.is_some() => {
+            start_first(run, s, slot, policy.monitor, has_check, rx.clone()).await
+        }
+        _ => stop_first(run, s, slot, policy.monitor, has_check, rx.clone()).await,
+    }
+}
+
+/// The volume for the new container's secrets: not the one the old container still mounts.
+fn new_secrets_volume(slot: &Slot, temporary: bool) -> String {
+    let own = secrets_volume(&slot.name);
+    if !temporary {
+        return own;
+    }
+    if slot.current_secrets.as_deref() == Some(own.as_str()) || slot.current_secrets.is_none() {
+        secrets_volume(&next_name(&slot.name))
+    } else {
+        own
+    }
+}
+
+/// Makes the new container of a slot under `name` (its secrets filled first, into `volume`).
+async fn make<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    slot: &Slot,
+    name: &str,
+    volume: &str,
+) -> Result<String, ApplyError> {
+    let svc = Some(s.name.as_str());
+    let mut spec = with_secrets_volume(slot.target.spec.clone(), volume);
+    spec.name = name.to_string();
+    if let Some(prev) = &slot.previous {
+        spec.labels.extend(crate::rollout::previous_labels(&prev.spec));
+    }
+    let has_secrets = secrets_volume_of(&slot.target.spec).is_some();
+    if has_secrets {
+        run.go_on(&s.name)?;
+        super::fill_secrets_volume(
+            run.engine,
+            &run.desired.stack,
+            name,
+            volume,
+            &spec.image,
+            &slot.secrets,
+        )
+        .await
+        .map_err(|e| engine_err(format!("cannot give `{name}` its secrets"), svc, e))?;
+    }
+    run.go_on(&s.name)?;
+    let id = create(run.engine, &run.joining_by_id(&spec), &slot.target.hash)
+        .await
+        .map_err(|e| engine_err(format!("cannot create `{name}`"), svc, e))?;
+    if has_secrets && slot.secrets.iter().any(|f| f.link.is_some()) {
+        run.go_on(&s.name)?;
+        super::link_secrets(run.engine, &id, &slot.secrets)
+            .await
+            .map_err(|e| engine_err(format!("cannot give `{name}` its secrets"), svc, e))?;
+    }
+    (run.progress)(Step::Created {
+        service: s.name.clone(),
+        name: name.to_string(),
+    });
+    Ok(id)
+}
+
+/// Starts a container of the rollout and watches it.
+async fn start_and_watch<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    id: &str,
+    name: &str,
+    monitor: Duration,
+    has_check: bool,
+    rx: watch::Receiver<u64>,
+) -> Result<Result<(), Failure>, ApplyError> {
+    let svc = Some(s.name.as_str());
+    let running = run
+        .engine
+        .inspect_container(id)
+        .await
+        .map_err(|e| engine_err(format!("cannot inspect `{name}`"), svc, e))?
+        .map(|i| (i.state == ContainerState::Running, super::seen_of(&i)));
+    {
+        let mut st = lock(run.shared);
+        st.ids.insert(id.to_string(), s.name.clone());
+        let seen = match &running {
+            Some((true, seen)) => seen.clone(),
+            _ => Seen::default(),
+        };
+        st.seen.insert(id.to_string(), seen);
+    }
+    if !running.as_ref().is_some_and(|(r, _)| *r) {
+        run.go_on(&s.name)?;
+        (run.progress)(Step::Starting {
+            service: s.name.clone(),
+            name: name.to_string(),
+        });
+        run.engine
+            .start_container(id)
+            .await
+            .map_err(|e| engine_err(format!("cannot start `{name}`"), svc, e))?;
+        lock(run.shared).seen.entry(id.to_string()).or_default().started = true;
+        (run.progress)(Step::Started {
+            service: s.name.clone(),
+            name: name.to_string(),
+        });
+    }
+    watch_new(run, &s.name, id, monitor, has_check, rx).await
+}
+
+/// Start-first: the new container beside the old one, healthy and watched, then the old one
+/// removed and the new one renamed to the slot's name.
+async fn start_first<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    slot: &Slot,
+    monitor: Duration,
+    has_check: bool,
+    rx: watch::Receiver<u64>,
+) -> Result<Outcome, ApplyError> {
+    let svc = Some(s.name.as_str());
+    let temp = next_name(&slot.name);
+    let volume = new_secrets_volume(slot, true);
+    let id = match &slot.adopt {
+        Some(id) => id.clone(),
+        None => make(run, s, slot, &temp, &volume).await?,
+    };
+    if let Err(f) = start_and_watch(run, s, &id, &temp, monitor, has_check, rx).await? {
+        forget(run, &id);
+        remove(run.engine, &id, run.opts.stop_timeout)
+            .await
+            .map_err(|e| engine_err(format!("cannot remove `{temp}`"), svc, e))?;
+        remove_secrets_volume(run, Some(&volume), slot.current_secrets.as_deref()).await;
+        (run.progress)(Step::Removed {
+            service: s.name.clone(),
+            name: temp,
+        });
+        return Ok(Outcome::Failed {
+            reason: f.reason,
+            output: f.output,
+            left: None,
+        });
+    }
+    if let Some(old) = &slot.current {
+        run.go_on(&s.name)?;
+        forget(run, old);
+        remove(run.engine, old, run.opts.stop_timeout)
+            .await
+            .map_err(|e| engine_err(format!("cannot remove the old `{}`", slot.name), svc, e))?;
+        remove_secrets_volume(run, slot.current_secrets.as_deref(), Some(&volume)).await;
+        (run.progress)(Step::Removed {
+            service: s.name.clone(),
+            name: slot.name.clone(),
+        });
+    }
+    run.go_on(&s.name)?;
+    run.engine
+        .rename_container(&id, &slot.name)
+        .await
+        .map_err(|e| engine_err(format!("cannot rename `{temp}` to `{}`", slot.name), svc, e))?;
+    (run.progress)(Step::Renamed {
+        service: s.name.clone(),
+        from: temp,
+        to: slot.name.clone(),
+    });
+    Ok(Outcome::Done { id, volume })
+}
+
+/// Stop-first: the old container goes, the new one is made under the slot's name, started
+/// and watched. A new container that fails stays (the old one is gone).
+async fn stop_first<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    slot: &Slot,
+    monitor: Duration,
+    has_check: bool,
+    rx: watch::Receiver<u64>,
+) -> Result<Outcome, ApplyError> {
+    let svc = Some(s.name.as_str());
+    let volume = new_secrets_volume(slot, false);
+    if let Some(old) = &slot.current {
+        run.go_on(&s.name)?;
+        forget(run, old);
+        remove(run.engine, old, run.opts.stop_timeout)
+            .await
+            .map_err(|e| engine_err(format!("cannot remove the old `{}`", slot.name), svc, e))?;
+        remove_secrets_volume(run, slot.current_secrets.as_deref(), Some(&volume)).await;
+        (run.progress)(Step::Removed {
+            service: s.name.clone(),
+            name: slot.name.clone(),
+        });
+    }
+    let id = make(run, s, slot, &slot.name, &volume).await?;
+    match start_and_watch(run, s, &id, &slot.name, monitor, has_check, rx).await? {
+        Ok(()) => Ok(Outcome::Done { id, volume }),
+        Err(f) => {
+            forget(run, &id);
+            Ok(Outcome::Failed {
+                reason: f.reason,
+                output: f.output,
+                left: Some(id),
+            })
+        }
+    }
+}
+
+/// The run no longer follows a container (one being removed, or failed): its exit is not the
+/// service's.
+fn forget<E: Engine>(run: &Run<'_, E>, id: &str) {
+    let mut st = lock(run.shared);
+    st.ids.remove(id);
+    st.seen.remove(id);
+}
+
+/// Removes a secrets volume no container uses any more (never `keep`). Best effort: a volume
+/// still in use stays, and `down` removes it.
+async fn remove_secrets_volume<E: Engine>(run: &Run<'_, E>, volume: Option<&str>, keep: Option<&str>) {
+    if let Some(v) = volume
+        && Some(v) != keep
+    {
+        let _ = run.engine.remove_volume(v).await;
+    }
+}
+
+/// Waits until a new container is ready (healthy when the service has a check, else
+/// started), then watches it for `monitor`: unhealthy, or an exit (any exit, when it has a
+/// check; a failing one otherwise), is a failure.
+async fn watch_new<E: Engine>(
+    run: &Run<'_, E>,
+    service: &str,
+    id: &str,
+    monitor: Duration,
+    has_check: bool,
+    mut rx: watch::Receiver<u64>,
+) -> Result<Result<(), Failure>, ApplyError> {
+    loop {
+        run.go_on(service)?;
+        let seen = lock(run.shared).seen.get(id).cloned().unwrap_or_default();
+        if let Some(f) = failure(&seen, has_check) {
+            return Ok(Err(f));
+        }
+        let ready = if has_check {
+            seen.health == Some(HealthState::Healthy)
+        } else {
+            seen.started
+        };
+        if ready {
+            break;
+        }
+        if rx.changed().await.is_err() {
+            return Err(ApplyError::Cancelled {
+                service: service.to_string(),
+                reason: "the engine's events ended".into(),
+            });
+        }
+    }
+    let end = tokio::time::Instant::now() + monitor;
+    loop {
+        run.go_on(service)?;
+        let seen = lock(run.shared).seen.get(id).cloned().unwrap_or_default();
+        if let Some(f) = failure(&seen, has_check) {
+            return Ok(Err(f));
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(end) => return Ok(Ok(())),
+            r = rx.changed() => {
+                if r.is_err() {
+                    tokio::time::sleep_until(end).await;
+                }
+            }
+        }
+    }
+}
+
+fn failure(seen: &Seen, has_check: bool) -> Option<Failure> {
+    if let Some(code) = seen.exit_code
+        && (code != 0 || has_check)
+    {
+        return Some(Failure {
+            reason: format!("exited with code {code}"),
+            output: seen.health_output.clone(),
+        });
+    }
+    (seen.health == Some(HealthState::Unhealthy)).then(|| Failure {
+        reason: "is unhealthy".into(),
+        output: seen.health_output.clone(),
+    })
+}
+
+/// Puts back what the failed update replaced: each updated slot, and each stop-first slot
+/// whose new container failed, gets a container from the spec it had, with the rollback's
+/// policy. What the rollback itself cannot put back is reported.
+async fn roll_back<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    policy: Rollout,
+    done: &[(Slot, String, String)],
+    failures: &[(Slot, String, Option<String>, Option<String>)],
+    rx: &watch::Receiver<u64>,
+) -> Result<UpdateOutcome, ApplyError> {
+    let mut back: Vec<Slot> = Vec::new();
+    let in_slot = done
+        .iter()
+        .map(|(slot, id, volume)| (slot, id.clone(), volume.clone()))
+        .chain(failures.iter().filter_map(|(slot, _, _, left)| {
+            left.as_ref()
+                .map(|id| (slot, id.clone(), secrets_volume(&slot.name)))
+        }));
+    for (slot, now, volume) in in_slot {
+        let Some(previous) = &slot.previous else {
+            continue;
+        };
+        back.push(Slot {
+            name: slot.name.clone(),
+            current: Some(now),
+            current_secrets: secrets_volume_of(&slot.target.spec).map(|_| volume),
+            adopt: None,
+            target: previous.clone(),
+            secrets: slot.secrets.clone(),
+            previous: None,
+        });
+    }
+    (run.progress)(Step::RollingBack {
+        service: s.name.clone(),
+        containers: back.iter().map(|b| b.name.clone()).collect(),
+    });
+    let size = policy.batch_size(back.len());
+    let mut failed_back: Option<String> = None;
+    for (i, batch) in back.chunks(size).enumerate() {
+        if i > 0 {
+            pause(run, &s.name, policy.delay).await?;
+        }
+        let results = futures::future::join_all(
+            batch
+                .iter()
+                .map(|slot| replace(run, s, slot, policy, slot.target.spec.health.is_some(), rx)),
+        )
+        .await;
+        for (slot, r) in batch.iter().zip(results) {
+            if let Outcome::Failed { reason, .. } = r? {
+                failed_back.get_or_insert(format!("`{}` {reason}", slot.name));
+            }
+        }
+        if failed_back.is_some() && policy.failure_action == FailureAction::Pause {
+            break;
+        }
+    }
+    Ok(match failed_back {
+        Some(reason) => UpdateOutcome::RollbackFailed { reason },
+        None => UpdateOutcome::RolledBack,
+    })
+}
