@@ -16,6 +16,7 @@ mod interpolation;
 mod merge;
 mod plan_json;
 mod robustness;
+mod rolling;
 mod seed;
 mod support;
 mod watch;

@@ -1,11 +1,17 @@
 //! The programs of stackr's demo stack (the repository's `stack.kdl`), in one static binary
-//! with no dependencies, so that its images can be built `FROM scratch` without a registry:
+//! with no dependencies but signal-hook, so that its images can be built `FROM scratch` without a registry:
 //!
 //! - `stackr-demo seed DIR`: a one-shot that writes the site into DIR (a named volume);
 //! - `stackr-demo api PORT DIR`: a JSON API that counts visits in DIR/visits (the count
 //!   survives a recreate, since DIR is a volume);
 //! - `stackr-demo web PORT DIR API`: serves DIR and forwards `/api/...` to the API;
-//! - `stackr-demo check URL`: exits 0 when URL answers 2xx: a health check without curl.
+//! - `stackr-demo check URL`: exits 0 when URL answers 2xx: a health check without curl;
+//! - `stackr-demo version PORT`: answers `version $VERSION` (the rolling-update tests);
+//! - `stackr-demo load URL`: requests URL in a loop and prints `ok BODY` or `fail WHY` for
+//!   each, trying each address the name resolves to, as a proxy does.
+//!
+//! The servers stop gracefully on SIGTERM: the request in hand is answered, then the listener
+//! closes and the program exits.
 //!
 //! With `API_TOKEN_FILE` set (a secret's path), the API answers only requests that carry that
 //! token in `X-Api-Token`, and the web server sends it when it forwards.
@@ -17,6 +23,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 fn main() -> ExitCode {
@@ -48,8 +56,17 @@ fn main() -> ExitCode {
             )
         }),
         ["check", url] => check(url),
+        ["version", port] => serve(
+            port,
+            Mode::Version {
+                version: std::env::var("VERSION").unwrap_or_default(),
+            },
+        ),
+        ["load", url] => load(url),
         _ => Err(
-            "usage: stackr-demo seed DIR | api PORT DIR | web PORT DIR API_ADDR | check URL".into(),
+            "usage: stackr-demo seed DIR | api PORT DIR | web PORT DIR API_ADDR | check URL | \
+             version PORT | load URL"
+                .into(),
         ),
     };
     match result {
@@ -101,13 +118,37 @@ enum Mode {
         api: String,
         token: Option<String>,
     },
+    Version {
+        version: String,
+    },
+}
+
+/// Set once SIGTERM arrives; a thread then wakes the accept loop with a connection of its own.
+fn stop_on_sigterm(port: &str) -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM])
+        .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    let flag = stop.clone();
+    let wake = format!("127.0.0.1:{port}");
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            flag.store(true, Ordering::SeqCst);
+            let _ = TcpStream::connect(&wake);
+        }
+    });
+    Ok(stop)
 }
 
 fn serve(port: &str, mode: Mode) -> Result<()> {
     let listener = TcpListener::bind(format!("0.0.0.0:{port}"))
         .map_err(|e| format!("cannot listen on {port}: {e}"))?;
+    let stop = stop_on_sigterm(port)?;
     println!("listening on :{port}");
     for conn in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            println!("SIGTERM: stopping");
+            break;
+        }
         let Ok(mut conn) = conn else { continue };
         let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
         let Some((path, given)) = request(&conn) else {
@@ -121,8 +162,13 @@ fn serve(port: &str, mode: Mode) -> Result<()> {
             ),
             Mode::Api { dir, .. } => api(dir, &path),
             Mode::Web { dir, api, token } => web(dir, api, token.as_deref(), &path),
+            Mode::Version { version } => match path.as_str() {
+                "/health" => ("200 OK", "text/plain", "ok\n".into()),
+                "/" => ("200 OK", "text/plain", format!("version {version}\n")),
+                _ => ("404 Not Found", "text/plain", "not found\n".into()),
+            },
         };
-        if path != "/health" {
+        if path != "/health" && !matches!(mode, Mode::Version { .. }) {
             println!("{status} {path}");
         }
         let _ = write!(
@@ -247,6 +293,82 @@ fn get(addr: &str, path: &str, token: Option<&str>) -> Result<(u16, String)> {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     Ok((status, body))
+}
+
+/// Requests `url` every 10 ms until stopped, printing the outcome of each.
+fn load(url: &str) -> Result<()> {
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs")?;
+    let (addr, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
+        .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    while !stop.load(Ordering::SeqCst) {
+        match get_any(addr, path) {
+            Ok((200..=299, body)) => println!("ok {}", body.trim()),
+            Ok((code, _)) => println!("fail status {code}"),
+            Err(e) => println!(
+                "fail {e} (at {:?})",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// A GET to each address `addr` resolves to in turn, until one answers: an address that
+/// refuses the connection, or closes it before answering, is passed over (as nginx's
+/// `proxy_next_upstream error` does). A partial answer is not retried.
+fn get_any(addr: &str, path: &str) -> Result<(u16, String)> {
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<std::net::SocketAddr> = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
+        .collect();
+    let mut tried: Vec<String> = Vec::new();
+    if addrs.is_empty() {
+        return Err(format!("{addr} resolves to no address"));
+    }
+    for a in addrs {
+        let mut conn = match TcpStream::connect_timeout(&a, Duration::from_secs(1)) {
+            Ok(c) => c,
+            Err(e) => {
+                tried.push(format!("{a}: {e}"));
+                continue;
+            }
+        };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        if let Err(e) = conn.write_all(request.as_bytes()) {
+            tried.push(format!("{a}: {e}"));
+            continue;
+        }
+        let mut response = String::new();
+        let read = conn.read_to_string(&mut response);
+        if response.is_empty() {
+            tried.push(format!("{a}: closed before answering ({read:?})"));
+            continue;
+        }
+        if let Err(e) = read {
+            return Err(format!("{a} broke off its answer: {e}"));
+        }
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("{a} sent no HTTP status"))?;
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        return Ok((status, body));
+    }
+    Err(tried.join("; "))
 }
 
 fn check(url: &str) -> Result<()> {

@@ -1,0 +1,161 @@
+//! Rolling updates against the real daemon: 2 replicas behind a native http probe, and a
+//! client container requesting them by service name in a loop, as a proxy would (each address
+//! the name resolves to in turn, passing over one that refuses or closes before answering).
+//! An update is start-first and no request fails; an update whose health check never passes
+//! is rolled back, `up` fails naming the service and quoting the check, and still no request
+//! fails.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::{TestStack, docker};
+use crate::watch::demo_binary;
+
+fn stack(name: &str, version: &str, health_path: &str) -> String {
+    format!(
+        r#"
+stack "{name}"
+service "api" {{
+    image "{name}:demo"
+    build "./demo"
+    command "version" "8080"
+    env VERSION="{version}"
+    scale 2
+    health {{
+        http port=8080 path="{health_path}"
+        interval "500ms"
+        timeout "1s"
+        retries 2
+    }}
+}}
+service "client" {{
+    image "{name}:demo"
+    command "load" "http://api:8080/"
+    depends-on "api" condition="healthy"
+}}
+"#
+    )
+}
+
+fn demo_stack(tag: &str) -> TestStack {
+    let s = TestStack::new(tag, |n| stack(n, "1", "/health"));
+    let demo = s.dir.join("demo");
+    std::fs::create_dir_all(&demo).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(demo_binary(), demo.join("stackr-demo")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        demo.join("Dockerfile"),
+        "FROM scratch\nCOPY stackr-demo /stackr-demo\nENTRYPOINT [\"/stackr-demo\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    s
+}
+
+/// The client's outcomes so far: `ok version N` or `fail WHY`.
+fn outcomes(s: &TestStack) -> Vec<String> {
+    docker(&["logs", &format!("{}-client-1", s.name)])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn wait_for(s: &TestStack, what: &str, timeout: Duration) {
+    let start = Instant::now();
+    while !outcomes(s).iter().any(|l| l == what) {
+        assert!(
+            start.elapsed() < timeout,
+            "the client never saw `{what}`: {:?}",
+            outcomes(s).iter().rev().take(5).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn failures(lines: &[String]) -> Vec<&String> {
+    lines.iter().filter(|l| !l.starts_with("ok ")).collect()
+}
+
+fn env_of(container: &str) -> String {
+    docker(&["inspect", "--format", "{{json .Config.Env}}", container])
+}
+
+#[test]
+fn a_start_first_update_and_a_failed_one_lose_no_request() {
+    let s = demo_stack("rolling");
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 0, "up: {}", r.stderr);
+    wait_for(&s, "ok version 1", Duration::from_secs(30));
+
+    // An update: each replica replaced start-first while the client runs.
+    s.write(stack(&s.name, "2", "/health"));
+    let plan = s.stackr(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("update of `api`: start-first, 2 batches of 1"),
+        "{}",
+        plan.stdout
+    );
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 0, "up: {}", r.stderr);
+    assert!(r.stderr.contains("renamed to"), "{}", r.stderr);
+    wait_for(&s, "ok version 2", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = outcomes(&s);
+    assert!(
+        failures(&lines).is_empty(),
+        "requests failed: {:?}\n{}\n{}",
+        failures(&lines),
+        r.stderr,
+        docker(&["events", "--since", "2m", "--until", "0s", "--filter", &format!("label=io.stackr.stack={}", s.name), "--format", "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}"])
+    );
+    let names: Vec<String> = s.containers().into_keys().collect();
+    let api = |n: u32| format!("{}-api-{n}", s.name);
+    assert_eq!(
+        names,
+        vec![api(1), api(2), format!("{}-client-1", s.name)],
+        "every slot under its own name"
+    );
+    for n in [1, 2] {
+        assert!(env_of(&api(n)).contains("VERSION=2"), "{}", env_of(&api(n)));
+    }
+    // Once the last old replica is gone, only the new version answers.
+    let after = lines.len();
+
+    // A change whose health check never passes: rolled back, and still no request fails.
+    s.write(stack(&s.name, "3", "/nowhere"));
+    let r = s.stackr(&["up", "-d"]);
+    assert_ne!(r.code, 0, "a failed update fails up: {}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the update of service `api` failed: the new `"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("its last health check said") && r.stderr.contains("404"),
+        "the last health output is quoted: {}",
+        r.stderr
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = outcomes(&s);
+    assert!(
+        failures(&lines).is_empty(),
+        "requests failed: {:?}",
+        failures(&lines)
+    );
+    assert!(
+        !lines[after..].iter().any(|l| l == "ok version 1"),
+        "version 1 answered after the update"
+    );
+    let names: Vec<String> = s.containers().into_keys().collect();
+    assert_eq!(
+        names,
+        vec![api(1), api(2), format!("{}-client-1", s.name)],
+        "no container left over"
+    );
+    for n in [1, 2] {
+        let env = env_of(&api(n));
+        assert!(env.contains("VERSION=2"), "back on the old spec: {env}");
+    }
+    let r = s.stackr(&["plan"]);
+    assert!(r.stdout.contains("2 to replace"), "the file still wants it: {}", r.stdout);
+}
