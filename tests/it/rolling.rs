@@ -73,6 +73,26 @@ fn failures(lines: &[String]) -> Vec<&String> {
     lines.iter().filter(|l| !l.starts_with("ok ")).collect()
 }
 
+/// No request failed; otherwise what the engine did meanwhile, to tell why.
+fn no_failure(s: &TestStack, lines: &[String], up: &str) {
+    let failed = failures(lines);
+    if failed.is_empty() {
+        return;
+    }
+    let events = docker(&[
+        "events",
+        "--since",
+        "3m",
+        "--until",
+        "0s",
+        "--filter",
+        &format!("label=io.stackr.stack={}", s.name),
+        "--format",
+        "{{.TimeNano}} {{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.container}}",
+    ]);
+    panic!("requests failed: {failed:#?}\nup said:\n{up}\nthe engine's events:\n{events}");
+}
+
 fn env_of(container: &str) -> String {
     docker(&["inspect", "--format", "{{json .Config.Env}}", container])
 }
@@ -99,13 +119,7 @@ fn a_start_first_update_and_a_failed_one_lose_no_request() {
     wait_for(&s, "ok version 2", Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(500));
     let lines = outcomes(&s);
-    assert!(
-        failures(&lines).is_empty(),
-        "requests failed: {:?}\n{}\n{}",
-        failures(&lines),
-        r.stderr,
-        docker(&["events", "--since", "2m", "--until", "0s", "--filter", &format!("label=io.stackr.stack={}", s.name), "--format", "{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}}"])
-    );
+    no_failure(&s, &lines, &r.stderr);
     let names: Vec<String> = s.containers().into_keys().collect();
     let api = |n: u32| format!("{}-api-{n}", s.name);
     assert_eq!(
@@ -137,11 +151,7 @@ fn a_start_first_update_and_a_failed_one_lose_no_request() {
     );
     std::thread::sleep(Duration::from_millis(500));
     let lines = outcomes(&s);
-    assert!(
-        failures(&lines).is_empty(),
-        "requests failed: {:?}",
-        failures(&lines)
-    );
+    no_failure(&s, &lines, &r.stderr);
     assert!(
         !lines[after..].iter().any(|l| l == "ok version 1"),
         "version 1 answered after the update"

@@ -165,6 +165,14 @@ fn serve(port: &str, mode: Mode) -> Result<()> {
             Mode::Version { version } => match path.as_str() {
                 "/health" => ("200 OK", "text/plain", "ok\n".into()),
                 "/" => ("200 OK", "text/plain", format!("version {version}\n")),
+                "/who" => (
+                    "200 OK",
+                    "text/plain",
+                    format!(
+                        "{}\n",
+                        std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim()
+                    ),
+                ),
                 _ => ("404 Not Found", "text/plain", "not found\n".into()),
             },
         };
@@ -322,8 +330,10 @@ fn load(url: &str) -> Result<()> {
 }
 
 /// A GET to each address `addr` resolves to in turn, until one answers: an address that
-/// refuses the connection, or closes it before answering, is passed over (as nginx's
-/// `proxy_next_upstream error` does). A partial answer is not retried.
+/// refuses the connection, does not take it within 250 ms (a container the engine is still
+/// attaching is in its DNS a moment before it can be reached), or closes it before answering
+/// is passed over, as nginx's `proxy_next_upstream error timeout` does. A partial answer is
+/// not retried.
 fn get_any(addr: &str, path: &str) -> Result<(u16, String)> {
     use std::net::ToSocketAddrs;
     let addrs: Vec<std::net::SocketAddr> = addr
@@ -335,7 +345,7 @@ fn get_any(addr: &str, path: &str) -> Result<(u16, String)> {
         return Err(format!("{addr} resolves to no address"));
     }
     for a in addrs {
-        let mut conn = match TcpStream::connect_timeout(&a, Duration::from_secs(1)) {
+        let mut conn = match TcpStream::connect_timeout(&a, Duration::from_millis(250)) {
             Ok(c) => c,
             Err(e) => {
                 tried.push(format!("{a}: {e}"));

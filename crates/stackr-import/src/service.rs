@@ -1404,8 +1404,9 @@ fn deploy(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, has_restart: bool) {
                 d.push(Entry::own("restart", node));
             }
             "mode" if v.scalar() == Some("replicated") => {}
-            "mode" | "placement" | "update_config" | "rollback_config" | "endpoint_mode"
-            | "labels" => {
+            "update_config" => update_config(ctx, v, d, Group::Update),
+            "rollback_config" => update_config(ctx, v, d, Group::Rollback),
+            "mode" | "placement" | "endpoint_mode" | "labels" => {
                 let n = ctx.note(
                     e.key_span,
                     format!(
@@ -1424,6 +1425,62 @@ fn deploy(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, has_restart: bool) {
     }
     ctx.place = place;
     ctx.path = path;
+}
+
+/// `deploy.update_config` and `deploy.rollback_config`: the `update` and `rollback` blocks,
+/// which have their meaning.
+fn update_config(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, group: Group) {
+    let block = if group == Group::Update {
+        "update"
+    } else {
+        "rollback"
+    };
+    const KNOWN: &[&str] = &[
+        "parallelism",
+        "delay",
+        "failure_action",
+        "monitor",
+        "max_failure_ratio",
+        "order",
+    ];
+    for e in ctx.map(y, &format!("`{block}_config`")) {
+        let v = &e.value;
+        let what = format!("`{}`", e.key);
+        let name = e.key.replace('_', "-");
+        let val = match e.key.as_str() {
+            "parallelism" => ctx.int(v, &what).map(Val::Int),
+            "delay" | "monitor" => ctx.duration(v, &what),
+            "max_failure_ratio" => ctx.text(v, &what).map(Val::Num),
+            "order" => ctx.text(v, &what).map(Val::Str),
+            "failure_action" => match ctx.text(v, &what) {
+                Some(a) if group == Group::Rollback && a == "rollback" => {
+                    let n = ctx.note(
+                        e.key_span,
+                        "`rollback_config.failure_action: rollback` is not imported: a rollback \
+                         cannot roll itself back (stackr pauses)",
+                    );
+                    d.push(
+                        Entry::new(Group::Own, "note:rollback.failure-action", Frag::Nothing)
+                            .note(Some(n)),
+                    );
+                    None
+                }
+                a => a.map(Val::Str),
+            },
+            k if k.starts_with("x-") => None,
+            _ => {
+                ctx.unknown_key(e, KNOWN);
+                None
+            }
+        };
+        if let Some(val) = val {
+            d.push(Entry::new(
+                group,
+                format!("{block}.{name}"),
+                Frag::Child(Node::new(name).arg(val)),
+            ));
+        }
+    }
 }
 
 fn devices(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
