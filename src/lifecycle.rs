@@ -8,7 +8,8 @@ use stackr_reconcile::plan::{PlanOptions, render_text};
 use stackr_spec::Stack;
 
 use crate::cli::{
-    BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, PullWhen, UpArgs,
+    BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, PullWhen, RollbackArgs,
+    UpArgs,
 };
 use crate::engine::{LOCK_WAIT, context, converge, holder, on_engine, probe, with_engine};
 use crate::load::valid_stack;
@@ -233,6 +234,30 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> CmdResult {
             }
         };
         crate::progress::render_down(&reporter, &stack.name, &report);
+        Ok(ExitStatus::Success)
+    })
+}
+
+/// `stackr rollback`.
+pub fn rollback_cmd(global: &Global, args: &RollbackArgs, out: &Output) -> CmdResult {
+    with_engine(global, out, async |engine, stack| {
+        let cx = context(stack)?;
+        let opts = stackr_ops::RollbackOptions {
+            services: args.services.clone(),
+            stop_timeout: args.timeout.map(Duration::from_secs),
+            lock_wait: LOCK_WAIT,
+            dry_run: args.dry_run,
+        };
+        let reporter = Reporter::new(args.format == ProgressFormat::Json);
+        let sink = |e: OpEvent| render_event(&reporter, e);
+        let (cancel, interrupts) = crate::engine::graceful_interrupts();
+        let result = stackr_ops::rollback(engine, stack, &cx, &opts, Some(cancel), &sink).await;
+        interrupts.abort();
+        reporter.finish();
+        let p = result?;
+        if args.dry_run {
+            print!("{}", render_text(&p));
+        }
         Ok(ExitStatus::Success)
     })
 }

@@ -59,6 +59,7 @@ fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
         cli::Command::Up(a) => lifecycle::up_cmd(g, a, out),
         cli::Command::Watch(a) => watch::watch_cmd(g, a, out),
         cli::Command::Down(a) => lifecycle::down_cmd(g, a, out),
+        cli::Command::Rollback(a) => lifecycle::rollback_cmd(g, a, out),
         cli::Command::Ps(a) => ps::ps_cmd(g, a, out),
         cli::Command::Logs(a) => logs::logs_cmd(g, a, out),
         cli::Command::Build(a) => lifecycle::build_cmd(g, a, out),

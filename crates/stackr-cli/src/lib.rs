@@ -71,6 +71,9 @@ pub enum Command {
     /// Bring the stack up, then keep services in step with files on the host by their watch
     /// rules (sync, restart, exec, rebuild) until interrupted.
     Watch(WatchArgs),
+    /// Put services back on the spec and image their containers replaced (the last update),
+    /// with each service's `rollback` policy. `up` deploys the stack file again.
+    Rollback(RollbackArgs),
     /// Stop and remove the stack's containers and networks (volumes with `-v`).
     Down(DownArgs),
     /// List the stack's containers.
@@ -393,6 +396,21 @@ pub enum PullWhen {
 pub enum ProgressFormat {
     Text,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Only these services (default: every service that has something to go back to).
+    pub services: Vec<String>,
+    /// Show what would be rolled back, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds a container gets to stop before it is killed.
+    #[arg(short = 't', long)]
+    pub timeout: Option<u64>,
+    /// Progress as text or as JSON events, one per line.
+    #[arg(long, value_enum, default_value_t = ProgressFormat::Text)]
+    pub format: ProgressFormat,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ mod down;
 mod error;
 mod logs;
 mod ps;
+mod rollback;
 mod run;
 mod stop;
 pub mod text;
@@ -33,6 +34,7 @@ pub use down::{DownOptions, down};
 pub use error::OpError;
 pub use logs::{LogLine, MIN_MASKED, Mask, follow, follow_events, logs};
 pub use ps::{PsRow, ps, stacks};
+pub use rollback::{RollbackOptions, rollback};
 pub use run::{RunEnd, RunOptions, run};
 pub use stop::stop;
 pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, scale_arg, up};
@@ -78,6 +80,10 @@ pub enum OpEvent {
     UpToDate {
         stack: String,
         containers: usize,
+    },
+    /// `rollback`: a chosen service has no container that replaced another.
+    NothingToRollBack {
+        service: String,
     },
     /// A warning of the plan applied (or found to have nothing to do).
     Warning(PlanWarning),

@@ -47,6 +47,9 @@ pub fn lines(e: &OpEvent) -> Option<String> {
             _ => format!("{name}: {}", did_word(did)),
         },
         OpEvent::Stopped { container } => format!("{container}: stopped"),
+        OpEvent::NothingToRollBack { service } => format!(
+            "{service}: nothing to roll back to (no container of it replaced another)"
+        ),
         OpEvent::VolumeKept { volume } => format!(
             "warning: volume {volume} is kept: a container that is not this stack's still uses it"
         ),
@@ -102,6 +105,9 @@ pub fn event(e: &OpEvent) -> Option<(&'static str, Value)> {
             json!({"container": name, "service": service, "did": did_word(did)}),
         ),
         OpEvent::Stopped { container } => ("container-stopped", json!({"container": container})),
+        OpEvent::NothingToRollBack { service } => {
+            ("nothing-to-roll-back", json!({"service": service}))
+        }
         OpEvent::VolumeKept { volume } => (
             "volume-kept",
             json!({"volume": volume, "reason": "in use by a container of another stack"}),

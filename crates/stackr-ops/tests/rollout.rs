@@ -372,3 +372,50 @@ async fn steps_report_batches_and_renames() {
         .collect();
     insta::assert_snapshot!(lines.join("\n"));
 }
+
+async fn roll_back(e: &FakeEngine, s: &Stack) -> Vec<OpEvent> {
+    let events = Mutex::new(Vec::new());
+    let sink = |ev: OpEvent| {
+        if let Ok(mut v) = events.lock() {
+            v.push(ev);
+        }
+    };
+    let o = stackr_ops::RollbackOptions {
+        lock_wait: Duration::from_millis(200),
+        ..Default::default()
+    };
+    stackr_ops::rollback(e, s, &cx(), &o, None, &sink)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    events.into_inner().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn rollback_returns_to_the_previous_spec_and_up_deploys_the_file_again() {
+    let e = engine();
+    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    // Nothing was replaced yet: nothing to go back to.
+    let said = roll_back(&e, &api("1", "")).await;
+    assert!(
+        said.contains(&OpEvent::NothingToRollBack {
+            service: "api".into()
+        }),
+        "{said:?}"
+    );
+    up(&e, &api("2", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    roll_back(&e, &api("2", "")).await;
+    for n in ["roll-api-1", "roll-api-2"] {
+        assert!(env_of(&e, n).contains(&"V=1".to_string()), "{n} is back");
+    }
+    assert_eq!(names(&e), set(&["roll-api-1", "roll-api-2"]));
+    let text = plan_text(&e, &api("2", "")).await;
+    assert!(
+        text.contains("rolled back by `stackr rollback`: `up` deploys the stack file"),
+        "{text}"
+    );
+    // A second rollback goes forward again, as Swarm's does.
+    roll_back(&e, &api("2", "")).await;
+    for n in ["roll-api-1", "roll-api-2"] {
+        assert!(env_of(&e, n).contains(&"V=2".to_string()), "{n} is forward");
+    }
+}

@@ -524,6 +524,72 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     p
 }
 
+/// `stackr rollback`: each running container of the chosen services (all when none are)
+/// that replaced another goes back to the spec and image it replaced, with the service's
+/// `rollback` policy. Services with nothing to go back to are named in `nothing`.
+pub fn plan_rollback(
+    desired: &Desired,
+    observed: &Observed,
+    services: &[String],
+) -> (Plan, Vec<String>) {
+    let mut p = plan(desired, observed, &PlanOptions::default());
+    p.items.retain(|i| i.kind != ObjectKind::Container);
+    p.items.retain(|i| i.kind != ObjectKind::Image);
+    p.rollouts.clear();
+    p.warnings.clear();
+    p.hardening.clear();
+    let mut nothing = Vec::new();
+    for s in &desired.services {
+        if !services.is_empty() && !services.contains(&s.name) {
+            continue;
+        }
+        let mut names = Vec::new();
+        let mut slots: Vec<&ContainerInfo> = observed
+            .containers
+            .iter()
+            .filter(|c| {
+                c.service() == Some(s.name.as_str())
+                    && !c.labels.contains_key(stackr_engine::LABEL_HELPER)
+            })
+            .collect();
+        slots.sort_by_key(|c| c.number());
+        for c in slots {
+            let Some(target) = crate::rollout::replaced_by(c) else {
+                continue;
+            };
+            let order = if s.rollback.order == stackr_spec::model::UpdateOrder::StartFirst
+                && c.state == ContainerState::Running
+            {
+                Action::Replace
+            } else {
+                Action::Recreate
+            };
+            let mut it = item(ObjectKind::Container, &c.name, order);
+            it.service = Some(s.name.clone());
+            it.id = Some(c.id.clone());
+            let now = c.labels.get(LABEL_SPEC).cloned().unwrap_or_default();
+            it.changes = diff_specs(&now, &target.spec);
+            it.reason = Some("back to the spec it replaced".into());
+            it.previous = crate::rollout::created_from(c);
+            it.target = Some(target);
+            names.push(c.name.clone());
+            p.items.push(it);
+        }
+        if names.is_empty() {
+            nothing.push(s.name.clone());
+            continue;
+        }
+        p.rollouts.push(crate::rollout::RolloutPlan {
+            service: s.name.clone(),
+            update: s.rollback,
+            rollback: s.rollback,
+            batches: crate::rollout::RolloutPlan::batches(&s.rollback, names),
+            is_rollback: true,
+        });
+    }
+    (p, nothing)
+}
+
 /// A CPU limit beyond the engine's CPUs is refused by the engine when the container is
 /// created, after the services before it have started: found here, before anything changes.
 fn plan_cpu_limits(
@@ -833,6 +899,13 @@ fn plan_slot(
         }
         if it.changes.is_empty() && it.reason.is_none() {
             it.reason = Some("created from another version of stackr".into());
+        }
+        if it.reason.is_none()
+            && current
+                .labels
+                .contains_key(crate::rollout::LABEL_ROLLED_BACK)
+        {
+            it.reason = Some("rolled back by `stackr rollback`: `up` deploys the stack file".into());
         }
         it.previous = crate::rollout::created_from(current);
         // Start-first needs an old container that runs: otherwise there is nothing to keep.

@@ -30,6 +30,8 @@ struct Slot {
     secrets: Vec<SecretFile>,
     /// What the current container was created from: the way back.
     previous: Option<Target>,
+    /// Made by `stackr rollback`: labelled so, for `up`'s plan to say why it replaces it.
+    rolled_back: bool,
 }
 
 /// How a replaced slot ended.
@@ -62,7 +64,11 @@ pub(super) async fn roll<E: Engine>(
     let slots: Vec<Vec<Slot>> = r
         .batches
         .iter()
-        .map(|b| b.iter().filter_map(|name| slot_of(run, s, name)).collect())
+        .map(|b| {
+            b.iter()
+                .filter_map(|name| slot_of(run, s, name, r.is_rollback))
+                .collect()
+        })
         .collect();
     let total: usize = slots.iter().map(Vec::len).sum();
     let tolerated = r.update.tolerated(total);
@@ -141,7 +147,12 @@ fn failed(
 }
 
 /// The slot a plan item names, with what to make there.
-fn slot_of<E: Engine>(run: &Run<'_, E>, s: &DesiredService, name: &str) -> Option<Slot> {
+fn slot_of<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    name: &str,
+    is_rollback: bool,
+) -> Option<Slot> {
     let it: &PlanItem = run.plan.items.iter().find(|i| {
         i.name == name
             && i.service.as_deref() == Some(s.name.as_str())
@@ -167,6 +178,7 @@ fn slot_of<E: Engine>(run: &Run<'_, E>, s: &DesiredService, name: &str) -> Optio
         target,
         secrets: want.map(|w| w.secrets.clone()).unwrap_or_default(),
         previous: it.previous.clone(),
+        rolled_back: is_rollback,
     })
 }
 
@@ -226,6 +238,10 @@ async fn make<E: Engine>(
     spec.name = name.to_string();
     if let Some(prev) = &slot.previous {
         spec.labels.extend(crate::rollout::previous_labels(&prev.spec));
+    }
+    if slot.rolled_back {
+        spec.labels
+            .insert(crate::rollout::LABEL_ROLLED_BACK.to_string(), "true".into());
     }
     let has_secrets = secrets_volume_of(&slot.target.spec).is_some();
     if has_secrets {
@@ -513,6 +529,7 @@ async fn roll_back<E: Engine>(
             target: previous.clone(),
             secrets: slot.secrets.clone(),
             previous: None,
+            rolled_back: false,
         });
     }
     (run.progress)(Step::RollingBack {
