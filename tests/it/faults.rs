@@ -474,3 +474,70 @@ fn down_v_keeps_a_volume_that_a_container_of_another_stack_still_uses() {
     );
     assert!(s.containers().is_empty());
 }
+
+/// Two replicas behind a health check: each update replaces them start-first.
+fn rolling_service(name: &str, mode: &str) -> String {
+    format!(
+        r#"
+stack "{name}"
+service "api" {{
+    image "{name}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    env MODE="{mode}"
+    scale 2
+    health {{
+        exec "true"
+        interval "200ms"
+    }}
+}}
+"#
+    )
+}
+
+/// The issue's 20 trials by default (`STACKR_KILL_TRIALS` sets another count).
+fn rolling_trials() -> usize {
+    std::env::var("STACKR_KILL_TRIALS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20)
+}
+
+#[test]
+fn a_rolling_update_killed_at_random_points_leaves_at_most_two_containers_per_slot_and_converges()
+{
+    let mut rng = Rng::new();
+    let s = TestStack::new("kill-rolling", |n| rolling_service(n, "zero"));
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let slots = [format!("{}-api-1", s.name), format!("{}-api-2", s.name)];
+    for trial in 0..rolling_trials() {
+        let mode = format!("mode-{trial}");
+        s.write(rolling_service(&s.name, &mode));
+        let delay = Duration::from_millis(rng.below(2500));
+        let what = format!("trial {trial}: a kill after {delay:?} of a rolling update");
+        kill_after(&s, &["up", "-d"], delay);
+        // What the kill left: per slot, the old container and at most one new one.
+        let left = s.containers();
+        for slot in &slots {
+            let next = format!("{slot}-next");
+            let in_slot = left.keys().filter(|n| **n == *slot || **n == next).count();
+            assert!(in_slot <= 2, "{what}: {left:?}");
+        }
+        assert!(
+            left.keys().all(|n| slots.iter().any(|s| n.starts_with(s.as_str()))),
+            "{what}: only the slots' containers: {left:?}"
+        );
+        let r = s.stackr(&["up", "-d"]);
+        ok(&r, &format!("up after {what}"));
+        let containers = s.containers();
+        let names: Vec<&String> = containers.keys().collect();
+        assert_eq!(names, slots.iter().collect::<Vec<_>>(), "{what}");
+        for (name, (_, state)) in &containers {
+            assert_eq!(state, "running", "{what}: {name}");
+            let env = docker(&["inspect", "--format", "{{json .Config.Env}}", name]);
+            assert!(env.contains(&format!("MODE={mode}")), "{what}: {name}: {env}");
+        }
+        let r = s.stackr(&["plan", "--detailed-exitcode"]);
+        assert_eq!(r.code, 0, "{what}: converged:\n{}{}", r.stdout, r.stderr);
+    }
+}

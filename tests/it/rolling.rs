@@ -130,6 +130,21 @@ fn a_start_first_update_and_a_failed_one_lose_no_request() {
     for n in [1, 2] {
         assert!(env_of(&api(n)).contains("VERSION=2"), "{}", env_of(&api(n)));
     }
+
+    // `stackr rollback` goes back to version 1 the same way; `up` deploys the file again.
+    let r = s.stackr(&["rollback"]);
+    assert_eq!(r.code, 0, "rollback: {}", r.stderr);
+    wait_for(&s, "ok version 1", Duration::from_secs(10));
+    for n in [1, 2] {
+        assert!(env_of(&api(n)).contains("VERSION=1"), "{}", env_of(&api(n)));
+    }
+    let plan = s.stackr(&["plan"]);
+    assert!(plan.stdout.contains("rolled back by `stackr rollback`"), "{}", plan.stdout);
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 0, "up: {}", r.stderr);
+    std::thread::sleep(Duration::from_millis(500));
+    let lines = outcomes(&s);
+    no_failure(&s, &lines, &r.stderr);
     // Once the last old replica is gone, only the new version answers.
     let after = lines.len();
 
@@ -154,7 +169,7 @@ fn a_start_first_update_and_a_failed_one_lose_no_request() {
     no_failure(&s, &lines, &r.stderr);
     assert!(
         !lines[after..].iter().any(|l| l == "ok version 1"),
-        "version 1 answered after the update"
+        "version 1 answered after the last update"
     );
     let names: Vec<String> = s.containers().into_keys().collect();
     assert_eq!(
