@@ -504,8 +504,7 @@ fn rolling_trials() -> usize {
 }
 
 #[test]
-fn a_rolling_update_killed_at_random_points_leaves_at_most_two_containers_per_slot_and_converges()
-{
+fn a_rolling_update_killed_at_random_points_leaves_at_most_two_containers_per_slot_and_converges() {
     let mut rng = Rng::new();
     let s = TestStack::new("kill-rolling", |n| rolling_service(n, "zero"));
     ok(&s.stackr(&["up", "-d"]), "up");
@@ -524,7 +523,8 @@ fn a_rolling_update_killed_at_random_points_leaves_at_most_two_containers_per_sl
             assert!(in_slot <= 2, "{what}: {left:?}");
         }
         assert!(
-            left.keys().all(|n| slots.iter().any(|s| n.starts_with(s.as_str()))),
+            left.keys()
+                .all(|n| slots.iter().any(|s| n.starts_with(s.as_str()))),
             "{what}: only the slots' containers: {left:?}"
         );
         let r = s.stackr(&["up", "-d"]);
@@ -535,7 +535,10 @@ fn a_rolling_update_killed_at_random_points_leaves_at_most_two_containers_per_sl
         for (name, (_, state)) in &containers {
             assert_eq!(state, "running", "{what}: {name}");
             let env = docker(&["inspect", "--format", "{{json .Config.Env}}", name]);
-            assert!(env.contains(&format!("MODE={mode}")), "{what}: {name}: {env}");
+            assert!(
+                env.contains(&format!("MODE={mode}")),
+                "{what}: {name}: {env}"
+            );
         }
         let r = s.stackr(&["plan", "--detailed-exitcode"]);
         assert_eq!(r.code, 0, "{what}: converged:\n{}{}", r.stdout, r.stderr);

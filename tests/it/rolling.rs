@@ -139,7 +139,11 @@ fn a_start_first_update_and_a_failed_one_lose_no_request() {
         assert!(env_of(&api(n)).contains("VERSION=1"), "{}", env_of(&api(n)));
     }
     let plan = s.stackr(&["plan"]);
-    assert!(plan.stdout.contains("rolled back by `stackr rollback`"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("rolled back by `stackr rollback`"),
+        "{}",
+        plan.stdout
+    );
     let r = s.stackr(&["up", "-d"]);
     assert_eq!(r.code, 0, "up: {}", r.stderr);
     std::thread::sleep(Duration::from_millis(500));
@@ -182,5 +186,9 @@ fn a_start_first_update_and_a_failed_one_lose_no_request() {
         assert!(env.contains("VERSION=2"), "back on the old spec: {env}");
     }
     let r = s.stackr(&["plan"]);
-    assert!(r.stdout.contains("2 to replace"), "the file still wants it: {}", r.stdout);
+    assert!(
+        r.stdout.contains("2 to replace"),
+        "the file still wants it: {}",
+        r.stdout
+    );
 }

@@ -427,6 +427,8 @@ fn the_seed_runs_offline_in_prod_and_keeps_its_secrets() {
     ]);
     assert_eq!(internal.trim(), "true");
 
+    outputs.push(updated_without_downtime(&seed));
+
     // Nothing the engine shows, and nothing stackr printed, holds a value.
     outputs.push(seed.stackr(PROD, &["ps"]));
     outputs.push(seed.stackr(PROD, &["config"]));
@@ -468,6 +470,64 @@ fn the_seed_runs_offline_in_prod_and_keeps_its_secrets() {
         );
     }
     ok(&seed.stackr(PROD, &["down", "-v"]), "down -v");
+}
+
+/// The chapter "Updating without downtime": a new build of the backend replaces the running
+/// one start-first while requests flow through nginx, and none fails.
+fn updated_without_downtime(seed: &Seed) -> Run {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let before = docker(&["inspect", "-f", "{{.Id}}", &seed.container("backend")]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let port = seed.http;
+    let flow = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut served, mut failed) = (0usize, Vec::new());
+            while !stop.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                match http(port, "GET", "/api/health", None) {
+                    (200, _) => served += 1,
+                    (status, body) => failed.push(format!(
+                        "{status} {} after {:?}, at {:?}",
+                        body.trim(),
+                        t.elapsed(),
+                        std::time::SystemTime::now()
+                    )),
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (served, failed)
+        })
+    };
+    let main = seed.dir.join("backend/app/main.py");
+    let mut code = std::fs::read_to_string(&main).unwrap_or_else(|e| panic!("{e}"));
+    code.push_str("\n# release 2\n");
+    std::fs::write(&main, code).unwrap_or_else(|e| panic!("{e}"));
+    let up = seed.stackr(PROD, &["up", "-d", "--build", "--no-deps", "backend"]);
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, Ordering::SeqCst);
+    let (served, failed) = flow
+        .join()
+        .unwrap_or_else(|_| panic!("the request loop panicked"));
+    ok(&up, "up --build of the backend");
+    assert!(
+        up.stderr.contains("renamed to"),
+        "start-first: {}",
+        up.stderr
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {failed:?}\nup said:\n{}\nnginx said:\n{}",
+        failed.len(),
+        served + failed.len(),
+        up.stderr,
+        docker(&["logs", "--since", "2m", &seed.container("nginx")])
+    );
+    assert!(served > 100, "requests flowed: {served}");
+    let after = docker(&["inspect", "-f", "{{.Id}}", &seed.container("backend")]);
+    assert_ne!(before, after, "the backend was replaced under its own name");
+    up
 }
 
 // --- The compose files beside the stack file ----------------------------------------------------

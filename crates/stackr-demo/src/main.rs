@@ -170,7 +170,9 @@ fn serve(port: &str, mode: Mode) -> Result<()> {
                     "text/plain",
                     format!(
                         "{}\n",
-                        std::fs::read_to_string("/etc/hostname").unwrap_or_default().trim()
+                        std::fs::read_to_string("/etc/hostname")
+                            .unwrap_or_default()
+                            .trim()
                     ),
                 ),
                 _ => ("404 Not Found", "text/plain", "not found\n".into()),

@@ -47,9 +47,9 @@ pub fn lines(e: &OpEvent) -> Option<String> {
             _ => format!("{name}: {}", did_word(did)),
         },
         OpEvent::Stopped { container } => format!("{container}: stopped"),
-        OpEvent::NothingToRollBack { service } => format!(
-            "{service}: nothing to roll back to (no container of it replaced another)"
-        ),
+        OpEvent::NothingToRollBack { service } => {
+            format!("{service}: nothing to roll back to (no container of it replaced another)")
+        }
         OpEvent::VolumeKept { volume } => format!(
             "warning: volume {volume} is kept: a container that is not this stack's still uses it"
         ),

@@ -121,7 +121,9 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 #[tokio::test]
 async fn a_start_first_update_keeps_each_old_container_until_its_new_one_is_healthy() {
     let e = engine();
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let s2 = api("2", "");
     insta::assert_snapshot!(plan_text(&e, &s2).await);
     e.clear_calls();
@@ -138,7 +140,10 @@ async fn a_start_first_update_keeps_each_old_container_until_its_new_one_is_heal
     assert!(at(&calls, "rename roll-api-1-next roll-api-1") < at(&calls, "create roll-api-2-next"));
     assert_eq!(names(&e), set(&["roll-api-1", "roll-api-2"]));
     for n in ["roll-api-1", "roll-api-2"] {
-        assert!(env_of(&e, n).contains(&"V=2".to_string()), "{n} runs the new spec");
+        assert!(
+            env_of(&e, n).contains(&"V=2".to_string()),
+            "{n} runs the new spec"
+        );
     }
     // Converged: nothing more to do.
     let text = plan_text(&e, &s2).await;
@@ -149,9 +154,13 @@ async fn a_start_first_update_keeps_each_old_container_until_its_new_one_is_heal
 async fn parallelism_replaces_that_many_containers_at_once() {
     let e = engine();
     let extra = "update { parallelism 2 }";
-    up(&e, &api("1", extra)).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", extra))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     e.clear_calls();
-    up(&e, &api("2", extra)).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("2", extra))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let calls = e.calls();
     // Both new containers start before either old one goes.
     let last_start = at(&calls, "start roll-api-1-next").max(at(&calls, "start roll-api-2-next"));
@@ -162,10 +171,17 @@ async fn parallelism_replaces_that_many_containers_at_once() {
 #[tokio::test]
 async fn a_start_first_update_that_never_gets_healthy_is_rolled_back_and_names_the_service() {
     let e = engine();
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let ids: BTreeMap<String, String> = ["roll-api-1", "roll-api-2"]
         .iter()
-        .map(|n| (n.to_string(), e.spec_of(n).map(|s| s.name).unwrap_or_default()))
+        .map(|n| {
+            (
+                n.to_string(),
+                e.spec_of(n).map(|s| s.name).unwrap_or_default(),
+            )
+        })
         .collect();
     e.set_behaviour(Behaviour {
         unhealthy_env: set(&["V=2"]),
@@ -189,7 +205,11 @@ async fn a_start_first_update_that_never_gets_healthy_is_rolled_back_and_names_t
     assert_eq!(*outcome, UpdateOutcome::RolledBack);
     insta::assert_snapshot!(stackr_ops::text::op_error(&err));
     // The old containers never stopped; the failed one is gone.
-    assert!(!e.calls().iter().any(|c| c == "stop roll-api-1" || c == "stop roll-api-2"));
+    assert!(
+        !e.calls()
+            .iter()
+            .any(|c| c == "stop roll-api-1" || c == "stop roll-api-2")
+    );
     assert_eq!(names(&e), set(&["roll-api-1", "roll-api-2"]));
     for n in ids.keys() {
         assert!(env_of(&e, n).contains(&"V=1".to_string()));
@@ -200,7 +220,9 @@ async fn a_start_first_update_that_never_gets_healthy_is_rolled_back_and_names_t
 async fn a_stop_first_update_that_fails_is_rolled_back_to_the_same_spec_and_image() {
     let e = engine();
     let extra = r#"update { order "stop-first"; parallelism 1; max-failure-ratio 0.5 }"#;
-    up(&e, &api("1", extra)).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", extra))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let before: BTreeMap<&str, stackr_engine::ContainerSpec> = ["roll-api-1", "roll-api-2"]
         .into_iter()
         .map(|n| (n, e.spec_of(n).unwrap_or_default()))
@@ -230,14 +252,20 @@ async fn a_stop_first_update_that_fails_is_rolled_back_to_the_same_spec_and_imag
         }
     }
     // The stack file still wants the new spec: the next `up` tries again.
-    assert!(plan_text(&e, &api("2", extra)).await.contains("2 to recreate"));
+    assert!(
+        plan_text(&e, &api("2", extra))
+            .await
+            .contains("2 to recreate")
+    );
 }
 
 #[tokio::test]
 async fn a_paused_update_leaves_the_replaced_containers_and_says_so() {
     let e = engine();
     let extra = r#"update { failure-action "pause" }"#;
-    up(&e, &api("1", extra)).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", extra))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     e.set_behaviour(Behaviour {
         unhealthy_env: set(&["V=2"]),
         ..Behaviour::default()
@@ -253,8 +281,12 @@ async fn a_paused_update_leaves_the_replaced_containers_and_says_so() {
 #[tokio::test]
 async fn a_new_container_left_alone_by_an_interrupted_update_is_renamed() {
     let e = engine();
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
-    up(&e, &api("2", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("2", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     // As a run killed between removing the old container and renaming the new one leaves it.
     let id = e
         .inspect_container("roll-api-1")
@@ -267,9 +299,14 @@ async fn a_new_container_left_alone_by_an_interrupted_update_is_renamed() {
         .await
         .unwrap_or_else(|err| panic!("{err}"));
     let text = plan_text(&e, &api("2", "")).await;
-    assert!(text.contains("rename (finishes an interrupted update"), "{text}");
+    assert!(
+        text.contains("rename (finishes an interrupted update"),
+        "{text}"
+    );
     e.clear_calls();
-    up(&e, &api("2", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("2", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let creates: Vec<String> = e
         .calls()
         .into_iter()
@@ -283,12 +320,16 @@ async fn a_new_container_left_alone_by_an_interrupted_update_is_renamed() {
 async fn a_new_container_beside_its_old_one_is_adopted_or_removed_by_the_next_up() {
     // The spec the update wants, as another engine makes it.
     let other = engine();
-    up(&other, &api("2", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&other, &api("2", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let mut wanted = other.spec_of("roll-api-1").unwrap_or_default();
     wanted.name = "roll-api-1-next".into();
 
     let e = engine();
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     e.create_container(&wanted)
         .await
         .unwrap_or_else(|err| panic!("{err}"));
@@ -301,19 +342,25 @@ async fn a_new_container_beside_its_old_one_is_adopted_or_removed_by_the_next_up
     assert_eq!(slot.action, Action::Replace);
     assert!(slot.next.is_some(), "the new container is adopted");
     e.clear_calls();
-    up(&e, &api("2", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("2", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     assert!(!e.calls().iter().any(|c| c == "create roll-api-1-next"));
     assert_eq!(names(&e), set(&["roll-api-1", "roll-api-2"]));
 
     // A `-next` with a spec no one wants any more is removed.
     let e = engine();
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     e.create_container(&wanted)
         .await
         .unwrap_or_else(|err| panic!("{err}"));
     let text = plan_text(&e, &api("1", "")).await;
     assert!(text.contains("left by an interrupted update"), "{text}");
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(names(&e), set(&["roll-api-1", "roll-api-2"]));
 }
 
@@ -339,11 +386,17 @@ service "api" {{
             .unwrap_or_default()
     };
     let e = engine();
-    up(&e, &with_secret("1")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &with_secret("1"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(mounted(&e), "roll-api-1_secrets");
-    up(&e, &with_secret("2")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &with_secret("2"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(mounted(&e), "roll-api-1-next_secrets");
-    up(&e, &with_secret("3")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &with_secret("3"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(mounted(&e), "roll-api-1_secrets");
     let volumes: Vec<String> = e
         .list_volumes("roll")
@@ -353,14 +406,22 @@ service "api" {{
         .map(|v| v.name)
         .filter(|n| n.contains("secrets"))
         .collect();
-    assert_eq!(volumes, vec!["roll-api-1_secrets".to_string()], "the old one is removed");
+    assert_eq!(
+        volumes,
+        vec!["roll-api-1_secrets".to_string()],
+        "the old one is removed"
+    );
 }
 
 #[tokio::test]
 async fn steps_report_batches_and_renames() {
     let e = engine();
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
-    let events = up(&e, &api("2", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let events = up(&e, &api("2", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     let lines: Vec<String> = events
         .iter()
         .filter_map(|ev| match ev {
@@ -393,7 +454,9 @@ async fn roll_back(e: &FakeEngine, s: &Stack) -> Vec<OpEvent> {
 #[tokio::test]
 async fn rollback_returns_to_the_previous_spec_and_up_deploys_the_file_again() {
     let e = engine();
-    up(&e, &api("1", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("1", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     // Nothing was replaced yet: nothing to go back to.
     let said = roll_back(&e, &api("1", "")).await;
     assert!(
@@ -402,7 +465,9 @@ async fn rollback_returns_to_the_previous_spec_and_up_deploys_the_file_again() {
         }),
         "{said:?}"
     );
-    up(&e, &api("2", "")).await.unwrap_or_else(|err| panic!("{err}"));
+    up(&e, &api("2", ""))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
     roll_back(&e, &api("2", "")).await;
     for n in ["roll-api-1", "roll-api-2"] {
         assert!(env_of(&e, n).contains(&"V=1".to_string()), "{n} is back");

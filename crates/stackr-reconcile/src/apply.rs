@@ -1162,7 +1162,9 @@ async fn finish_rename<E: Engine>(
         .inspect_container(id)
         .await
         .map_err(|e| engine_err(format!("cannot inspect `{name}`"), svc, e))?;
-    let from = info.as_ref().map_or_else(|| id.to_string(), |i| i.name.clone());
+    let from = info
+        .as_ref()
+        .map_or_else(|| id.to_string(), |i| i.name.clone());
     run.engine
         .rename_container(id, name)
         .await

@@ -905,7 +905,8 @@ fn plan_slot(
                 .labels
                 .contains_key(crate::rollout::LABEL_ROLLED_BACK)
         {
-            it.reason = Some("rolled back by `stackr rollback`: `up` deploys the stack file".into());
+            it.reason =
+                Some("rolled back by `stackr rollback`: `up` deploys the stack file".into());
         }
         it.previous = crate::rollout::created_from(current);
         // Start-first needs an old container that runs: otherwise there is nothing to keep.
@@ -989,7 +990,9 @@ fn plan_interrupted(
             it.id = Some(old.id.clone());
             it.next = Some(next.id.clone());
             it.previous = crate::rollout::created_from(old);
-            it.reason = Some(format!("goes on with `{temp}`, left by an interrupted update"));
+            it.reason = Some(format!(
+                "goes on with `{temp}`, left by an interrupted update"
+            ));
             for extra in candidates.iter().skip(1) {
                 let mut x = item(ObjectKind::Container, &extra.name, Action::Remove);
                 x.service = Some(s.name.clone());

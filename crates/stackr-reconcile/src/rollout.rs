@@ -103,7 +103,8 @@ fn previous_target(json: &str, image_id: Option<&str>) -> Option<Target> {
     let hash = crate::hash::spec_hash(&value, image_id);
     spec.labels.insert(LABEL_HASH.into(), hash.clone());
     spec.labels.insert(LABEL_SPEC.into(), json.to_string());
-    spec.labels.insert(LABEL_IMAGE_ID.into(), image_id.to_string());
+    spec.labels
+        .insert(LABEL_IMAGE_ID.into(), image_id.to_string());
     // The image it ran, by id: its tag may name another image by now.
     if !image_id.is_empty() {
         spec.image = image_id.to_string();

@@ -184,7 +184,10 @@ fn update_policy(name: &str, u: &UpdatePolicy) -> KdlNode {
     c.extend(duration(U::Delay.as_str(), &u.delay));
     c.extend(duration(U::Monitor.as_str(), &u.monitor));
     if let Some(a) = &u.failure_action {
-        c.push(node(U::FailureAction.as_str(), vec![text(a.value.as_str())]));
+        c.push(node(
+            U::FailureAction.as_str(),
+            vec![text(a.value.as_str())],
+        ));
     }
     if let Some(x) = &u.max_failure_ratio {
         c.push(node(
@@ -463,7 +466,11 @@ fn service(s: &Service) -> KdlNode {
             acknowledge.iter().map(|a| text(&a.value)).collect(),
         ));
     }
-    c.extend(update.as_ref().map(|u| update_policy(K::Update.as_str(), u)));
+    c.extend(
+        update
+            .as_ref()
+            .map(|u| update_policy(K::Update.as_str(), u)),
+    );
     c.extend(
         rollback
             .as_ref()

@@ -233,7 +233,9 @@ pub enum Problem {
     #[error("variable `{name}` is not set: using an empty string")]
     UnsetVariable { name: String },
 
-    #[error("service `{service}` updates start-first, but {what} cannot be held by two containers at once")]
+    #[error(
+        "service `{service}` updates start-first, but {what} cannot be held by two containers at once"
+    )]
     StartFirstBlocked { service: String, what: String },
 
     #[error("{message}")]

@@ -93,7 +93,11 @@ pub fn start_first_blocker(s: &Service) -> Option<Blocker> {
 fn shares_writable_data(s: &Service) -> bool {
     s.scale() <= 1
         && s.mounts.iter().any(|m| {
-            !m.read_only && matches!(m.source.value, MountSource::Volume(_) | MountSource::Bind(_))
+            !m.read_only
+                && matches!(
+                    m.source.value,
+                    MountSource::Volume(_) | MountSource::Bind(_)
+                )
         })
 }
 

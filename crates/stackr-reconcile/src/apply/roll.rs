@@ -173,7 +173,10 @@ fn slot_of<E: Engine>(
     Some(Slot {
         name: name.to_string(),
         current: it.id.clone(),
-        current_secrets: it.previous.as_ref().and_then(|p| secrets_volume_of(&p.spec)),
+        current_secrets: it
+            .previous
+            .as_ref()
+            .and_then(|p| secrets_volume_of(&p.spec)),
         adopt: it.next.clone(),
         target,
         secrets: want.map(|w| w.secrets.clone()).unwrap_or_default(),
@@ -183,7 +186,11 @@ fn slot_of<E: Engine>(
 }
 
 /// Waits `delay` between batches, unless the run is stopped.
-async fn pause<E: Engine>(run: &Run<'_, E>, service: &str, delay: Duration) -> Result<(), ApplyError> {
+async fn pause<E: Engine>(
+    run: &Run<'_, E>,
+    service: &str,
+    delay: Duration,
+) -> Result<(), ApplyError> {
     let end = tokio::time::Instant::now() + delay;
     loop {
         run.go_on(service)?;
@@ -237,7 +244,8 @@ async fn make<E: Engine>(
     let mut spec = with_secrets_volume(slot.target.spec.clone(), volume);
     spec.name = name.to_string();
     if let Some(prev) = &slot.previous {
-        spec.labels.extend(crate::rollout::previous_labels(&prev.spec));
+        spec.labels
+            .extend(crate::rollout::previous_labels(&prev.spec));
     }
     if slot.rolled_back {
         spec.labels
@@ -310,7 +318,11 @@ async fn start_and_watch<E: Engine>(
             .start_container(id)
             .await
             .map_err(|e| engine_err(format!("cannot start `{name}`"), svc, e))?;
-        lock(run.shared).seen.entry(id.to_string()).or_default().started = true;
+        lock(run.shared)
+            .seen
+            .entry(id.to_string())
+            .or_default()
+            .started = true;
         (run.progress)(Step::Started {
             service: s.name.clone(),
             name: name.to_string(),
@@ -425,7 +437,11 @@ fn forget<E: Engine>(run: &Run<'_, E>, id: &str) {
 
 /// Removes a secrets volume no container uses any more (never `keep`). Best effort: a volume
 /// still in use stays, and `down` removes it.
-async fn remove_secrets_volume<E: Engine>(run: &Run<'_, E>, volume: Option<&str>, keep: Option<&str>) {
+async fn remove_secrets_volume<E: Engine>(
+    run: &Run<'_, E>,
+    volume: Option<&str>,
+    keep: Option<&str>,
+) {
     if let Some(v) = volume
         && Some(v) != keep
     {
