@@ -251,11 +251,15 @@ fn apply_error_into(t: &mut Text, e: &ApplyError) {
             t.quoted("its output", output, 20);
         }
         ApplyError::Cancelled { .. } => t.error(e),
-        ApplyError::Dependency { output, .. }
-        | ApplyError::NotReady { output, .. }
-        | ApplyError::UpdateFailed { output, .. } => {
+        ApplyError::Dependency { output, .. } | ApplyError::NotReady { output, .. } => {
             t.error(e);
             if let Some(out) = output {
+                t.quoted("its last health check said", out, 10);
+            }
+        }
+        ApplyError::UpdateFailed(f) => {
+            t.error(e);
+            if let Some(out) = &f.output {
                 t.quoted("its last health check said", out, 10);
             }
         }

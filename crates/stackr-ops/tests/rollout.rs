@@ -191,18 +191,12 @@ async fn a_start_first_update_that_never_gets_healthy_is_rolled_back_and_names_t
         .await
         .err()
         .unwrap_or_else(|| panic!("a failing update fails `up`"));
-    let OpError::Apply(ApplyError::UpdateFailed {
-        service,
-        output,
-        outcome,
-        ..
-    }) = &err
-    else {
+    let OpError::Apply(ApplyError::UpdateFailed(f)) = &err else {
         panic!("{err:?}");
     };
-    assert_eq!(service, "api");
-    assert_eq!(output.as_deref(), Some("check failed (fake)"));
-    assert_eq!(*outcome, UpdateOutcome::RolledBack);
+    assert_eq!(f.service, "api");
+    assert_eq!(f.output.as_deref(), Some("check failed (fake)"));
+    assert_eq!(f.outcome, UpdateOutcome::RolledBack);
     insta::assert_snapshot!(stackr_ops::text::op_error(&err));
     // The old containers never stopped; the failed one is gone.
     assert!(
@@ -271,10 +265,10 @@ async fn a_paused_update_leaves_the_replaced_containers_and_says_so() {
         ..Behaviour::default()
     });
     let err = up(&e, &api("2", extra)).await.err();
-    let Some(OpError::Apply(ApplyError::UpdateFailed { outcome, .. })) = err else {
+    let Some(OpError::Apply(ApplyError::UpdateFailed(f))) = err else {
         panic!("{err:?}");
     };
-    assert_eq!(outcome, UpdateOutcome::Paused);
+    assert_eq!(f.outcome, UpdateOutcome::Paused);
     assert_eq!(names(&e), set(&["roll-api-1", "roll-api-2"]));
 }
 

@@ -154,24 +154,29 @@ pub enum ApplyError {
         /// Its last health check output, when it has one.
         output: Option<String>,
     },
-    #[error(
-        "the update of service `{service}` failed: the new `{container}` {reason}{}; {outcome}",
-        if *failed > 1 { format!(" ({failed} containers failed)") } else { String::new() }
-    )]
-    UpdateFailed {
-        service: String,
-        /// The last container that failed, and why.
-        container: String,
-        reason: String,
-        /// Its last health check output.
-        output: Option<String>,
-        failed: usize,
-        outcome: UpdateOutcome,
-    },
+    #[error(transparent)]
+    UpdateFailed(Box<UpdateFailure>),
     #[error("service `{service}` was stopped before it started: {reason}")]
     Cancelled { service: String, reason: String },
     #[error(transparent)]
     Reconcile(#[from] ReconcileError),
+}
+
+/// A rolling update that failed: the last container that failed and why, and what became of
+/// the update.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error(
+    "the update of service `{service}` failed: the new `{container}` {reason}{}; {outcome}",
+    if *failed > 1 { format!(" ({failed} containers failed)") } else { String::new() }
+)]
+pub struct UpdateFailure {
+    pub service: String,
+    pub container: String,
+    pub reason: String,
+    /// Its last health check output.
+    pub output: Option<String>,
+    pub failed: usize,
+    pub outcome: UpdateOutcome,
 }
 
 /// What became of a failed update.

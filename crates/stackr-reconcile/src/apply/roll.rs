@@ -136,14 +136,14 @@ fn failed(
     outcome: UpdateOutcome,
 ) -> ApplyError {
     let (slot, reason, output, _) = &failures[failures.len() - 1];
-    ApplyError::UpdateFailed {
+    ApplyError::UpdateFailed(Box::new(super::UpdateFailure {
         service: s.name.clone(),
         container: slot.name.clone(),
         reason: reason.clone(),
         output: output.clone(),
         failed: failures.len(),
         outcome,
-    }
+    }))
 }
 
 /// The slot a plan item names, with what to make there.
@@ -547,6 +547,10 @@ async fn roll_back<E: Engine>(
             previous: None,
             rolled_back: false,
         });
+    }
+    if back.is_empty() {
+        // Start-first, failed in its first batch: the old containers never stopped.
+        return Ok(UpdateOutcome::RolledBack);
     }
     (run.progress)(Step::RollingBack {
         service: s.name.clone(),
