@@ -645,7 +645,7 @@ fn secrets_configs_and_octal_modes() {
 }
 
 #[test]
-fn swarm_only_keys_are_reported_not_dropped() {
+fn swarm_only_keys_are_reported_not_dropped_and_update_config_is_imported() {
     let out = one("swarm-deploy.yml");
     let s = stack(&out.kdl, &[]);
     let api = svc(&s, "api");
@@ -665,10 +665,22 @@ fn swarm_only_keys_are_reported_not_dropped() {
         json!({"cpus": 0.5, "memory": 1u64 << 30, "pids": 100})
     );
     assert_eq!(legacy["reservations"]["memory"], 256u64 << 20);
+    // `update_config` has the meaning of stackr's `update` block: carried over.
+    assert_eq!(api["update"]["parallelism"], 1);
+    assert_eq!(api["update"]["delay"], "10s");
+    assert_eq!(api["update"]["order"], "start-first");
+    assert_eq!(api["update"]["failure-action"], "pause");
+    assert_eq!(api["update"]["monitor"], "30s");
+    assert_eq!(api["update"]["max-failure-ratio"], 0.5);
+    assert_eq!(api["rollback"]["parallelism"], 0);
+    report_has(
+        &out,
+        "`rollback_config.failure_action: rollback` is not imported",
+    );
+    assert!(!out.kdl.contains("update_config` is not imported"));
     for needle in [
         "`version` is dropped",
         "`deploy.placement` is not imported: Swarm only",
-        "`deploy.update_config` is not imported: Swarm only",
         "`deploy.endpoint_mode` is not imported: Swarm only",
         "`deploy.restart_policy.delay` is not imported",
         "`deploy.resources.reservations.devices` is not imported",
