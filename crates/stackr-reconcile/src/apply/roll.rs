@@ -48,6 +48,21 @@ enum Outcome {
     },
 }
 
+/// A slot whose new container failed: why, and the new container when it stays in the slot.
+struct FailedSlot {
+    slot: Slot,
+    reason: String,
+    output: Option<String>,
+    left: Option<String>,
+}
+
+/// A slot the update replaced: the new container and the secrets volume it mounts.
+struct DoneSlot {
+    slot: Slot,
+    id: String,
+    volume: String,
+}
+
 /// Why a new container did not hold.
 struct Failure {
     reason: String,
@@ -73,8 +88,8 @@ pub(super) async fn roll<E: Engine>(
     let total: usize = slots.iter().map(Vec::len).sum();
     let tolerated = r.update.tolerated(total);
     let has_check = s.has_health_check;
-    let mut done: Vec<(Slot, String, String)> = Vec::new();
-    let mut failures: Vec<(Slot, String, Option<String>, Option<String>)> = Vec::new();
+    let mut done: Vec<DoneSlot> = Vec::new();
+    let mut failures: Vec<FailedSlot> = Vec::new();
     for (i, batch) in slots.into_iter().enumerate() {
         if i > 0 {
             pause(run, &s.name, r.update.delay).await?;
@@ -94,7 +109,7 @@ pub(super) async fn roll<E: Engine>(
         let mut error = None;
         for (slot, result) in batch.into_iter().zip(results) {
             match result {
-                Ok(Outcome::Done { id, volume }) => done.push((slot, id, volume)),
+                Ok(Outcome::Done { id, volume }) => done.push(DoneSlot { slot, id, volume }),
                 Ok(Outcome::Failed {
                     reason,
                     output,
@@ -105,7 +120,12 @@ pub(super) async fn roll<E: Engine>(
                         name: slot.name.clone(),
                         reason: reason.clone(),
                     });
-                    failures.push((slot, reason, output, left));
+                    failures.push(FailedSlot {
+                        slot,
+                        reason,
+                        output,
+                        left,
+                    });
                 }
                 Err(e) => {
                     error.get_or_insert(e);
@@ -130,17 +150,13 @@ pub(super) async fn roll<E: Engine>(
     Ok(())
 }
 
-fn failed(
-    s: &DesiredService,
-    failures: &[(Slot, String, Option<String>, Option<String>)],
-    outcome: UpdateOutcome,
-) -> ApplyError {
-    let (slot, reason, output, _) = &failures[failures.len() - 1];
+fn failed(s: &DesiredService, failures: &[FailedSlot], outcome: UpdateOutcome) -> ApplyError {
+    let last = &failures[failures.len() - 1];
     ApplyError::UpdateFailed(Box::new(super::UpdateFailure {
         service: s.name.clone(),
-        container: slot.name.clone(),
-        reason: reason.clone(),
-        output: output.clone(),
+        container: last.slot.name.clone(),
+        reason: last.reason.clone(),
+        output: last.output.clone(),
         failed: failures.len(),
         outcome,
     }))
@@ -521,17 +537,18 @@ async fn roll_back<E: Engine>(
     run: &Run<'_, E>,
     s: &DesiredService,
     policy: Rollout,
-    done: &[(Slot, String, String)],
-    failures: &[(Slot, String, Option<String>, Option<String>)],
+    done: &[DoneSlot],
+    failures: &[FailedSlot],
     rx: &watch::Receiver<u64>,
 ) -> Result<UpdateOutcome, ApplyError> {
     let mut back: Vec<Slot> = Vec::new();
     let in_slot = done
         .iter()
-        .map(|(slot, id, volume)| (slot, id.clone(), volume.clone()))
-        .chain(failures.iter().filter_map(|(slot, _, _, left)| {
-            left.as_ref()
-                .map(|id| (slot, id.clone(), secrets_volume(&slot.name)))
+        .map(|d| (&d.slot, d.id.clone(), d.volume.clone()))
+        .chain(failures.iter().filter_map(|f| {
+            f.left
+                .as_ref()
+                .map(|id| (&f.slot, id.clone(), secrets_volume(&f.slot.name)))
         }));
     for (slot, now, volume) in in_slot {
         let Some(previous) = &slot.previous else {
