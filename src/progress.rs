@@ -184,6 +184,9 @@ impl Live {
                 self.done(name, format!("new container {reason}"))
             }
             Step::RollingBack { service, .. } => self.line(service).set_message("rolling back"),
+            Step::HookFailed { name, message, .. } => self
+                .line(name)
+                .set_message(format!("pre-stop failed: {message}")),
         }
     }
 }

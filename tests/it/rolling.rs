@@ -192,3 +192,52 @@ fn a_start_first_update_and_a_failed_one_lose_no_request() {
         r.stdout
     );
 }
+
+/// `post-start` runs in the container once it started; `pre-stop` runs before `stop` and
+/// `down` stop it (it writes into a volume that outlives the container).
+#[test]
+fn post_start_and_pre_stop_hooks_run_in_the_container() {
+    let s = TestStack::new("hooks", |n| {
+        format!(
+            r#"
+stack "{n}"
+volume "log"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    mount "log" "/log"
+    post-start "sh" "-c" "echo started-$$STAGE >> /log/hooks" {{
+        env STAGE="one"
+    }}
+    pre-stop "sh" "-c" "echo stopping >> /log/hooks"
+}}
+"#
+        )
+    });
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 0, "up: {}", r.stderr);
+    let log = || s.stackr(&["exec", "app", "cat", "/log/hooks"]).stdout;
+    assert_eq!(log(), "started-one\n");
+    let r = s.stackr(&["stop"]);
+    assert_eq!(r.code, 0, "stop: {}", r.stderr);
+    let r = s.stackr(&["start"]);
+    assert_eq!(r.code, 0, "start: {}", r.stderr);
+    assert_eq!(log(), "started-one\nstopping\nstarted-one\n");
+    // A failing post-start fails `up`, naming the service, the command and its code.
+    let text = std::fs::read_to_string(s.dir.join("stack.kdl")).unwrap_or_default();
+    s.write(text.replace(
+        r#"post-start "sh" "-c" "echo started-$$STAGE >> /log/hooks""#,
+        r#"post-start "sh" "-c" "echo no database; exit 3""#,
+    ));
+    let r = s.stackr(&["up", "-d"]);
+    assert_ne!(r.code, 0, "a failing post-start fails up");
+    assert!(
+        r.stderr
+            .contains("post-start hook `sh -c echo no database; exit 3`")
+            && r.stderr.contains("exited with code 3")
+            && r.stderr.contains("no database"),
+        "{}",
+        r.stderr
+    );
+}

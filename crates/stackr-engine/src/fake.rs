@@ -686,7 +686,10 @@ impl Engine for FakeEngine {
             stream: LogStream::Stdout,
             text: format!("{}\n", spec.cmd.join(" ")),
         });
-        Ok(Some(0))
+        // As in a shell: `false` fails, everything else succeeds.
+        Ok(Some(i64::from(
+            spec.cmd.first().is_some_and(|c| c == "false"),
+        )))
     }
 
     async fn top(&self, id: &str) -> Result<Processes> {

@@ -44,8 +44,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("oom_score_adj", "not supported yet"),
     ("pid", "not supported yet"),
     ("platform", "not supported yet"),
-    ("post_start", "not supported yet"),
-    ("pre_stop", "not supported yet"),
     ("runtime", "not supported yet"),
     ("storage_opt", "not supported yet"),
     ("userns_mode", "not supported yet"),
@@ -75,6 +73,8 @@ const SUPPORTED: &[&str] = &[
     "command",
     "entrypoint",
     "environment",
+    "post_start",
+    "pre_stop",
     "env_file",
     "ports",
     "expose",
@@ -170,6 +170,7 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                 }
             }
             "environment" => environment(ctx, v, &mut d),
+            "post_start" | "pre_stop" => hooks(ctx, v, &mut d, k),
             "env_file" => env_file(ctx, v, &mut d),
             "ports" => ports(ctx, v, &mut d),
             "expose" => {
@@ -552,6 +553,51 @@ fn environment(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
             )
             .note(note),
         );
+    }
+}
+
+/// `post_start` and `pre_stop`: the `post-start` and `pre-stop` hooks, one node per command.
+fn hooks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, key: &str) {
+    let name = key.replace('_', "-");
+    let Some(items) = y.as_seq() else {
+        if !y.is_null() {
+            ctx.wrong_type(y, &format!("`{key}`"), "a list");
+        }
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let Some(cmd) = item.get("command") else {
+            ctx.wrong_type(item, &format!("a `{key}` entry"), "a map with a `command`");
+            continue;
+        };
+        let Some(argv) = argv(ctx, cmd, &format!("{key}.command")) else {
+            continue;
+        };
+        let mut n = Node::new(name.clone());
+        n.args = argv.into_iter().map(Val::Str).collect();
+        if let Some(u) = item.get("user").and_then(|u| ctx.text(u, "`user`")) {
+            n = n.prop("user", Val::Str(u));
+        }
+        if let Some(w) = item
+            .get("working_dir")
+            .and_then(|w| ctx.text(w, "`working_dir`"))
+        {
+            n = n.prop("workdir", Val::Str(w));
+        }
+        if let Some(p) = item
+            .get("privileged")
+            .and_then(|p| ctx.bool(p, "`privileged`"))
+        {
+            n = n.prop("privileged", Val::Bool(p));
+        }
+        if let Some(env) = item.get("environment") {
+            let mut en = Node::new("env");
+            for (k, v, _) in ctx.key_values(env, &format!("`{key}.environment`")) {
+                en = en.child(Node::new(k).arg(Val::Str(v.unwrap_or_default())));
+            }
+            n = n.child(en);
+        }
+        d.push(Entry::own(format!("{name}:{i}"), n));
     }
 }
 

@@ -1001,3 +1001,26 @@ fn never_panics_on_any_prefix_of_any_fixture() {
         }
     }
 }
+
+#[test]
+fn post_start_and_pre_stop_become_hooks() {
+    let out = one("lifecycle-hooks.yml");
+    let s = stack(&out.kdl, &[]);
+    let api = svc(&s, "api");
+    assert_eq!(
+        api["post-start"],
+        json!([
+            {"command": ["sh", "-c", "echo up > /tmp/up"], "user": "root", "workdir": null, "privileged": true, "env": []},
+            {"command": ["touch", "/tmp/second"], "user": null, "workdir": null, "privileged": null, "env": []}
+        ])
+    );
+    assert_eq!(
+        api["pre-stop"],
+        json!([{"command": ["sh", "-c", "sleep 1"], "user": null, "workdir": "/app", "privileged": null, "env": [{"key": "REASON", "value": "stop"}]}])
+    );
+    assert!(
+        !out.kdl.contains("post_start` is not imported"),
+        "{}",
+        out.kdl
+    );
+}

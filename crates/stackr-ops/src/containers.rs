@@ -102,7 +102,7 @@ pub async fn act<E: Engine>(
 ) -> usize {
     let mut failed = 0;
     for c in list {
-        let did = match act_on(engine, c, verb).await {
+        let did = match act_on(engine, c, verb, sink).await {
             Ok(did) => did,
             Err(e) => {
                 failed += 1;
@@ -118,20 +118,51 @@ pub async fn act<E: Engine>(
     failed
 }
 
-async fn act_on<E: Engine>(engine: &E, c: &ContainerInfo, verb: &Verb) -> Result<Did, EngineError> {
+/// A container's `pre-stop` hooks before a stop: a failure is reported, the stop goes on.
+async fn pre_stop<E: Engine>(
+    engine: &E,
+    c: &ContainerInfo,
+    timeout: Option<std::time::Duration>,
+    sink: Sink<'_>,
+) {
+    if let Err(e) = stackr_reconcile::hooks::pre_stop(engine, &c.id, timeout).await {
+        sink(OpEvent::HookFailed {
+            container: c.name.clone(),
+            message: e.to_string(),
+        });
+    }
+}
+
+/// A container's `post-start` hooks after a start: a failure fails the verb.
+async fn post_start<E: Engine>(engine: &E, c: &ContainerInfo) -> Result<(), EngineError> {
+    stackr_reconcile::hooks::post_start(engine, &c.id)
+        .await
+        .map_err(|e| EngineError::Other(e.to_string()))
+}
+
+async fn act_on<E: Engine>(
+    engine: &E,
+    c: &ContainerInfo,
+    verb: &Verb,
+    sink: Sink<'_>,
+) -> Result<Did, EngineError> {
     let running = c.state == ContainerState::Running;
     match verb {
         Verb::Stop { timeout } => {
+            pre_stop(engine, c, *timeout, sink).await;
             engine.stop_container(&c.id, *timeout).await?;
             Ok(Did::Stopped)
         }
         Verb::Start => {
             engine.start_container(&c.id).await?;
+            post_start(engine, c).await?;
             Ok(Did::Started)
         }
         Verb::Restart { timeout } => {
+            pre_stop(engine, c, *timeout, sink).await;
             engine.stop_container(&c.id, *timeout).await?;
             engine.start_container(&c.id).await?;
+            post_start(engine, c).await?;
             Ok(Did::Restarted)
         }
         Verb::Kill { signal } => {
@@ -141,6 +172,7 @@ async fn act_on<E: Engine>(engine: &E, c: &ContainerInfo, verb: &Verb) -> Result
         Verb::Remove { stop } if running && !stop => Ok(Did::KeptRunning),
         Verb::Remove { .. } => {
             if running {
+                pre_stop(engine, c, None, sink).await;
                 engine.stop_container(&c.id, None).await?;
             }
             engine.remove_container(&c.id).await?;

@@ -81,6 +81,11 @@ pub enum OpEvent {
         stack: String,
         containers: usize,
     },
+    /// A `pre-stop` hook failed; the stop went on.
+    HookFailed {
+        container: String,
+        message: String,
+    },
     /// `rollback`: a chosen service has no container that replaced another.
     NothingToRollBack {
         service: String,

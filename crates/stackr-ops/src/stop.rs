@@ -22,6 +22,12 @@ pub async fn stop<E: Engine>(
             .filter(|c| c.service().is_some_and(|s| wave.iter().any(|w| w == s)))
             .filter(|c| c.state == ContainerState::Running)
             .map(|c| async move {
+                if let Err(e) = stackr_reconcile::hooks::pre_stop(engine, &c.id, timeout).await {
+                    sink(OpEvent::HookFailed {
+                        container: c.name.clone(),
+                        message: e.to_string(),
+                    });
+                }
                 let r = engine.stop_container(&c.id, timeout).await;
                 if r.is_ok() {
                     sink(OpEvent::Stopped {

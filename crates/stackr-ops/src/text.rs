@@ -50,6 +50,9 @@ pub fn lines(e: &OpEvent) -> Option<String> {
         OpEvent::NothingToRollBack { service } => {
             format!("{service}: nothing to roll back to (no container of it replaced another)")
         }
+        OpEvent::HookFailed { message, .. } => {
+            format!("warning: {message}; stopped all the same")
+        }
         OpEvent::VolumeKept { volume } => format!(
             "warning: volume {volume} is kept: a container that is not this stack's still uses it"
         ),
@@ -108,6 +111,10 @@ pub fn event(e: &OpEvent) -> Option<(&'static str, Value)> {
         OpEvent::NothingToRollBack { service } => {
             ("nothing-to-roll-back", json!({"service": service}))
         }
+        OpEvent::HookFailed { container, message } => (
+            "hook-failed",
+            json!({"container": container, "message": message}),
+        ),
         OpEvent::VolumeKept { volume } => (
             "volume-kept",
             json!({"volume": volume, "reason": "in use by a container of another stack"}),
@@ -251,6 +258,12 @@ fn apply_error_into(t: &mut Text, e: &ApplyError) {
             t.quoted("its output", output, 20);
         }
         ApplyError::Cancelled { .. } => t.error(e),
+        ApplyError::Hook { error, .. } => {
+            t.error(e);
+            if let Some(out) = error.output() {
+                t.quoted("it printed", out, 10);
+            }
+        }
         ApplyError::Dependency { output, .. } | ApplyError::NotReady { output, .. } => {
             t.error(e);
             if let Some(out) = output {

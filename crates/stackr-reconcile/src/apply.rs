@@ -119,6 +119,12 @@ pub enum Step {
         service: String,
         containers: Vec<String>,
     },
+    /// A `pre-stop` hook failed; the stop went on.
+    HookFailed {
+        service: String,
+        name: String,
+        message: String,
+    },
 }
 
 /// Why applying stopped.
@@ -156,6 +162,11 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     UpdateFailed(Box<UpdateFailure>),
+    #[error("service `{service}`: {error}")]
+    Hook {
+        service: String,
+        error: crate::hooks::HookError,
+    },
     #[error("service `{service}` was stopped before it started: {reason}")]
     Cancelled { service: String, reason: String },
     #[error(transparent)]
@@ -602,13 +613,15 @@ pub async fn apply<E: Engine>(
         .filter(|i| i.kind == ObjectKind::Container && i.action == Action::Remove)
     {
         if let Some(id) = &it.id {
-            remove(engine, id, opts.stop_timeout).await.map_err(|e| {
-                engine_err(
-                    format!("cannot remove container `{}`", it.name),
-                    it.service.as_deref(),
-                    e,
-                )
-            })?;
+            remove(engine, id, opts.stop_timeout, progress)
+                .await
+                .map_err(|e| {
+                    engine_err(
+                        format!("cannot remove container `{}`", it.name),
+                        it.service.as_deref(),
+                        e,
+                    )
+                })?;
             progress(Step::Removed {
                 service: it.service.clone().unwrap_or_default(),
                 name: it.name.clone(),
@@ -830,11 +843,15 @@ fn seen_of(info: &ContainerInfo) -> Seen {
     }
 }
 
+/// Stops (after its `pre-stop` hooks, when it runs) and removes a container. A failing hook is
+/// reported and the stop goes on.
 async fn remove<E: Engine>(
     engine: &E,
     id: &str,
     timeout: Option<Duration>,
+    progress: &(dyn Fn(Step) + Send + Sync),
 ) -> stackr_engine::Result<()> {
+    pre_stop(engine, id, timeout, progress).await;
     match engine.stop_container(id, timeout).await {
         Ok(()) | Err(EngineError::NotFound { .. }) => {}
         Err(e) => return Err(e),
@@ -843,6 +860,42 @@ async fn remove<E: Engine>(
         Ok(()) | Err(EngineError::NotFound { .. }) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// Runs a running container's `pre-stop` hooks; a failure is reported.
+async fn pre_stop<E: Engine>(
+    engine: &E,
+    id: &str,
+    timeout: Option<Duration>,
+    progress: &(dyn Fn(Step) + Send + Sync),
+) {
+    if let Err(e) = crate::hooks::pre_stop(engine, id, timeout).await {
+        let name = match &e {
+            crate::hooks::HookError::Failed { container, .. }
+            | crate::hooks::HookError::Engine { container, .. }
+            | crate::hooks::HookError::TimedOut { container, .. } => container.clone(),
+        };
+        progress(Step::HookFailed {
+            service: String::new(),
+            name,
+            message: e.to_string(),
+        });
+    }
+}
+
+/// Runs a just-started container's `post-start` hooks.
+async fn post_start<E: Engine>(
+    engine: &E,
+    service: &str,
+    id: &str,
+    _name: &str,
+) -> Result<(), ApplyError> {
+    crate::hooks::post_start(engine, id)
+        .await
+        .map_err(|error| ApplyError::Hook {
+            service: service.to_string(),
+            error,
+        })
 }
 
 /// Reads the engine's events into the shared state; re-inspects containers whose condition is
@@ -1100,7 +1153,7 @@ async fn make_containers<E: Engine>(
                 let Some(want) = want else { continue };
                 if let (Action::Recreate | Action::Replace, Some(old)) = (it.action, &it.id) {
                     run.go_on(&s.name)?;
-                    remove(engine, old, run.opts.stop_timeout)
+                    remove(engine, old, run.opts.stop_timeout, progress)
                         .await
                         .map_err(|e| {
                             engine_err(format!("cannot remove the old `{}`", it.name), svc, e)
@@ -1271,6 +1324,7 @@ async fn start_containers<E: Engine>(
             .await
             .map_err(|e| engine_err(format!("cannot start `{name}`"), svc, e))?;
         lock(run.shared).seen.entry(id.clone()).or_default().started = true;
+        post_start(engine, &s.name, &id, &name).await?;
         progress(if action == Action::Restart {
             Step::Restarted {
                 service: s.name.clone(),
@@ -1444,7 +1498,7 @@ async fn create<E: Engine>(
     {
         return Ok(c.id);
     }
-    remove(engine, &c.id, Some(Duration::from_secs(10))).await?;
+    remove(engine, &c.id, Some(Duration::from_secs(10)), &|_| {}).await?;
     engine.create_container(spec).await
 }
 
@@ -1511,7 +1565,7 @@ pub async fn down<E: Engine>(
     }
     for batch in batches {
         let results = futures::future::join_all(batch.iter().map(|c| async move {
-            let r = remove(engine, &c.id, opts.timeout).await;
+            let r = remove(engine, &c.id, opts.timeout, progress).await;
             (c, r)
         }))
         .await;

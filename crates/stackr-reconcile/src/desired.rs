@@ -560,6 +560,9 @@ pub fn container_spec(
     labels.insert(LABEL_STACK.into(), stack.name.clone());
     labels.insert(LABEL_SERVICE.into(), service.clone());
     labels.insert(LABEL_NUMBER.into(), n.to_string());
+    if let Some(hooks) = crate::hooks::label(s) {
+        labels.insert(crate::hooks::LABEL_HOOKS.into(), hooks);
+    }
 
     let env = service_env(s, inputs);
 
@@ -740,7 +743,12 @@ pub fn one_off_spec(
     }
     let spec = &mut want.spec;
     spec.name = name;
-    for label in [LABEL_NUMBER, LABEL_HASH, LABEL_SPEC] {
+    for label in [
+        LABEL_NUMBER,
+        LABEL_HASH,
+        LABEL_SPEC,
+        crate::hooks::LABEL_HOOKS,
+    ] {
         spec.labels.remove(label);
     }
     spec.labels

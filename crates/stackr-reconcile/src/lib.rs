@@ -13,6 +13,7 @@
 pub mod apply;
 pub mod desired;
 pub mod hash;
+pub mod hooks;
 pub mod lock;
 pub mod observe;
 pub mod plan;

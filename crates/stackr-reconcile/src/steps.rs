@@ -48,6 +48,7 @@ pub fn line(step: &Step) -> Option<String> {
             service,
             containers,
         } => format!("{service}: rolling back {}", containers.join(", ")),
+        Step::HookFailed { message, .. } => format!("warning: {message}; stopped all the same"),
     })
 }
 
@@ -142,6 +143,14 @@ pub fn event(step: &Step) -> (&'static str, Value) {
         } => (
             "rollback-started",
             json!({"service": service, "containers": containers}),
+        ),
+        Step::HookFailed {
+            service,
+            name,
+            message,
+        } => (
+            "hook-failed",
+            json!({"service": service, "container": name, "message": message}),
         ),
     }
 }

@@ -703,6 +703,8 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             let kv = r.map(child, &format!("the labels of {place}"));
             s.labels.extend(kv);
         }
+        Some(K::PostStart) => s.post_start.extend(crate::hook::decode(r, child, place)),
+        Some(K::PreStop) => s.pre_stop.extend(crate::hook::decode(r, child, place)),
         Some(K::Update) => {
             let u = crate::update::decode(r, child, place);
             set_block(r, &mut s.update, u, "update", place);

@@ -92,6 +92,8 @@ keywords! {
         Acknowledge = "acknowledge",
         Update = "update",
         Rollback = "rollback",
+        PostStart = "post-start",
+        PreStop = "pre-stop",
     }
 }
 

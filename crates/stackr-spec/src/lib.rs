@@ -15,6 +15,7 @@
 mod decode;
 pub mod diagnostic;
 mod guard;
+mod hook;
 pub mod limits;
 /// "1 error", "3 warnings": a count and its noun, plural when it is not one.
 pub fn count(n: usize, what: &str) -> String {

@@ -91,6 +91,8 @@ pub fn merge_service(base: &mut Service, over: Service) {
         acknowledge,
         update,
         rollback,
+        post_start,
+        pre_stop,
     } = over;
     replace(&mut base.image, image);
     match (&mut base.build, build) {
@@ -170,6 +172,9 @@ pub fn merge_service(base: &mut Service, over: Service) {
     merge_by_key(&mut base.configs, configs, FileRef::config_path);
     append_unique(&mut base.acknowledge, acknowledge, |a| a.value.clone());
     merge_update(&mut base.update, update);
+    // Hooks append, as compose's sequences do.
+    base.post_start.extend(post_start);
+    base.pre_stop.extend(pre_stop);
     merge_update(&mut base.rollback, rollback);
     append_unique(&mut base.watch, watch, |w| {
         (

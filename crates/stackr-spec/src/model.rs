@@ -400,6 +400,23 @@ pub struct Service {
     pub update: Option<UpdatePolicy>,
     /// How they are put back after a failed update (Swarm's `rollback_config`).
     pub rollback: Option<UpdatePolicy>,
+    /// Run in each container after stackr starts it, in order.
+    pub post_start: Vec<Hook>,
+    /// Run in each running container before stackr stops it, in order.
+    pub pre_stop: Vec<Hook>,
+}
+
+/// `post-start` or `pre-stop`: a command run in the service's container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Hook {
+    #[serde(skip)]
+    pub span: Span,
+    pub command: Spanned<Vec<String>>,
+    pub user: Option<Spanned<String>>,
+    pub workdir: Option<Spanned<String>>,
+    pub privileged: Option<Spanned<bool>>,
+    pub env: Vec<KeyValue>,
 }
 
 /// `update { ... }` or `rollback { ... }`: what is written; `crate::update` gives the

@@ -172,6 +172,21 @@ fn health(h: &Health) -> KdlNode {
     with_children(KdlNode::new("health"), children)
 }
 
+fn hook(name: &str, h: &Hook) -> KdlNode {
+    let mut n = argv(name, &h.command.value);
+    if let Some(u) = &h.user {
+        n.entries_mut().push(prop("user", u.value.as_str()));
+    }
+    if let Some(w) = &h.workdir {
+        n.entries_mut().push(prop("workdir", w.value.as_str()));
+    }
+    if let Some(p) = &h.privileged {
+        n.entries_mut().push(prop("privileged", p.value));
+    }
+    let env: Vec<KdlNode> = map_node("env", &h.env).into_iter().collect();
+    with_children(n, env)
+}
+
 fn update_policy(name: &str, u: &UpdatePolicy) -> KdlNode {
     use crate::keyword::UpdateNode as U;
     let mut c = Vec::new();
@@ -250,6 +265,8 @@ fn service(s: &Service) -> KdlNode {
         acknowledge,
         update,
         rollback,
+        post_start,
+        pre_stop,
     } = s;
     let mut c: Vec<KdlNode> = Vec::new();
     c.extend(string(K::Image.as_str(), image));
@@ -466,6 +483,8 @@ fn service(s: &Service) -> KdlNode {
             acknowledge.iter().map(|a| text(&a.value)).collect(),
         ));
     }
+    c.extend(post_start.iter().map(|h| hook(K::PostStart.as_str(), h)));
+    c.extend(pre_stop.iter().map(|h| hook(K::PreStop.as_str(), h)));
     c.extend(
         update
             .as_ref()

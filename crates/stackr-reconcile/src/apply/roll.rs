@@ -343,6 +343,16 @@ async fn start_and_watch<E: Engine>(
             service: s.name.clone(),
             name: name.to_string(),
         });
+        match super::post_start(run.engine, &s.name, id, name).await {
+            Ok(()) => {}
+            Err(ApplyError::Hook { error, .. }) => {
+                return Ok(Err(Failure {
+                    reason: format!("failed its post-start hook: {error}"),
+                    output: error.output().map(str::to_string),
+                }));
+            }
+            Err(e) => return Err(e),
+        }
     }
     watch_new(run, &s.name, id, monitor, has_check, rx).await
 }
@@ -366,7 +376,7 @@ async fn start_first<E: Engine>(
     };
     if let Err(f) = start_and_watch(run, s, &id, &temp, monitor, has_check, rx).await? {
         forget(run, &id);
-        remove(run.engine, &id, run.opts.stop_timeout)
+        remove(run.engine, &id, run.opts.stop_timeout, run.progress)
             .await
             .map_err(|e| engine_err(format!("cannot remove `{temp}`"), svc, e))?;
         remove_secrets_volume(run, Some(&volume), slot.current_secrets.as_deref()).await;
@@ -383,7 +393,7 @@ async fn start_first<E: Engine>(
     if let Some(old) = &slot.current {
         run.go_on(&s.name)?;
         forget(run, old);
-        remove(run.engine, old, run.opts.stop_timeout)
+        remove(run.engine, old, run.opts.stop_timeout, run.progress)
             .await
             .map_err(|e| engine_err(format!("cannot remove the old `{}`", slot.name), svc, e))?;
         remove_secrets_volume(run, slot.current_secrets.as_deref(), Some(&volume)).await;
@@ -420,7 +430,7 @@ async fn stop_first<E: Engine>(
     if let Some(old) = &slot.current {
         run.go_on(&s.name)?;
         forget(run, old);
-        remove(run.engine, old, run.opts.stop_timeout)
+        remove(run.engine, old, run.opts.stop_timeout, run.progress)
             .await
             .map_err(|e| engine_err(format!("cannot remove the old `{}`", slot.name), svc, e))?;
         remove_secrets_volume(run, slot.current_secrets.as_deref(), Some(&volume)).await;
