@@ -1,6 +1,6 @@
 //! `cargo bench --bench rolling`: a start-first rolling update of 1, 2 and 4 replicas behind a
-//! native http health check, against the real engine. `STACKR_BENCH_RUNS` updates per count
-//! (3 when unset); medians are shown.
+//! health check, against the real engine. `STACKR_BENCH_RUNS` updates per count (3 when
+//! unset); medians are shown. `STACKR_BENCH_PHASES=1` also prints each batch's phases.
 //!
 //! Goal (issue "Production on one host"): stackr's overhead over the health checks' own time
 //! is under 200 ms per batch. Both are read from the engine's own clock (its events), for
@@ -294,7 +294,7 @@ fn main() {
         std::fs::write(dir.join("stack.kdl"), stack_kdl(&name, replicas, 0))
             .unwrap_or_else(|e| panic!("{e}"));
         stackr(&dir, &["up", "-d", "--wait"]);
-        let (mut ups, mut batch, mut health, mut overhead) = (vec![], vec![], vec![], vec![]);
+        let (mut ups, mut batch, mut health) = (vec![], vec![], vec![]);
         for run in 1..=runs() {
             std::fs::write(dir.join("stack.kdl"), stack_kdl(&name, replicas, run))
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -307,7 +307,6 @@ fn main() {
             for (b, h) in found {
                 batch.push(b);
                 health.push(h);
-                overhead.push(b.saturating_sub(h));
             }
         }
         clean(&name);
@@ -322,7 +321,6 @@ fn main() {
         let (b, d) = (median(batch), median(direct));
         let o = b.saturating_sub(d);
         worst = worst.max(o);
-        let _ = overhead;
         println!(
             "{replicas:>8}  {:>6} ms  {:>9} ms  {:>10} ms  {:>10} ms  {:>14} ms  {:>5.2}x",
             median(ups).as_millis(),

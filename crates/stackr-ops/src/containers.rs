@@ -125,7 +125,8 @@ async fn pre_stop<E: Engine>(
     timeout: Option<std::time::Duration>,
     sink: Sink<'_>,
 ) {
-    if let Err(e) = stackr_reconcile::hooks::pre_stop(engine, &c.id, timeout).await {
+    let labels = Some(&c.labels);
+    if let Err(e) = stackr_reconcile::hooks::pre_stop(engine, &c.id, labels, timeout).await {
         sink(OpEvent::HookFailed {
             container: c.name.clone(),
             message: e.to_string(),
@@ -135,7 +136,7 @@ async fn pre_stop<E: Engine>(
 
 /// A container's `post-start` hooks after a start: a failure fails the verb.
 async fn post_start<E: Engine>(engine: &E, c: &ContainerInfo) -> Result<(), EngineError> {
-    stackr_reconcile::hooks::post_start(engine, &c.id)
+    stackr_reconcile::hooks::post_start(engine, &c.id, &c.name, &c.labels)
         .await
         .map_err(|e| EngineError::Other(e.to_string()))
 }

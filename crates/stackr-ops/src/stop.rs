@@ -22,7 +22,10 @@ pub async fn stop<E: Engine>(
             .filter(|c| c.service().is_some_and(|s| wave.iter().any(|w| w == s)))
             .filter(|c| c.state == ContainerState::Running)
             .map(|c| async move {
-                if let Err(e) = stackr_reconcile::hooks::pre_stop(engine, &c.id, timeout).await {
+                let labels = Some(&c.labels);
+                if let Err(e) =
+                    stackr_reconcile::hooks::pre_stop(engine, &c.id, labels, timeout).await
+                {
                     sink(OpEvent::HookFailed {
                         container: c.name.clone(),
                         message: e.to_string(),

@@ -2,14 +2,16 @@
 //! one fails `up` naming the service, and fails a start-first update, which is rolled back),
 //! `pre-stop` before each stop (a failing one is reported and the stop goes on).
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use stackr_engine::fake::FakeEngine;
-use stackr_ops::{Context, DownOptions, OpError, OpEvent, UpOptions};
-use stackr_reconcile::apply::{ApplyError, ProbeRunner};
-use stackr_spec::{Options, Stack, load_str};
+use stackr_ops::{DownOptions, OpError, OpEvent};
+use stackr_reconcile::apply::ApplyError;
+use stackr_spec::Stack;
+
+mod common;
+
+use common::{at, cx, engine, load, up};
 
 fn stack(hooks: &str, v: &str) -> Stack {
     let text = format!(
@@ -23,61 +25,7 @@ service "api" {{
 }}
 "#
     );
-    let opts = Options {
-        vars: Some(BTreeMap::new()),
-        ..Options::default()
-    };
-    let loaded = load_str("/nowhere/stack.kdl", &text, &opts);
-    loaded.stack.unwrap_or_else(|| {
-        panic!(
-            "{:?}",
-            loaded
-                .diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-        )
-    })
-}
-
-fn cx() -> Context {
-    Context {
-        base: Default::default(),
-        probe: ProbeRunner {
-            volume: "stackr-probe-test".into(),
-            image: "stackr-probe:test".into(),
-            binary: b"probe",
-        },
-        holder: "pid 1 on test".into(),
-    }
-}
-
-fn engine() -> FakeEngine {
-    let e = FakeEngine::new();
-    e.add_image("api:1");
-    e
-}
-
-async fn up(e: &FakeEngine, s: &Stack) -> Result<Vec<OpEvent>, OpError> {
-    let events = Mutex::new(Vec::new());
-    let sink = |ev: OpEvent| {
-        if let Ok(mut v) = events.lock() {
-            v.push(ev);
-        }
-    };
-    let o = UpOptions {
-        lock_wait: Duration::from_millis(200),
-        ..UpOptions::default()
-    };
-    stackr_ops::up(e, s, &cx(), &o, None, &sink).await?;
-    Ok(events.into_inner().unwrap_or_default())
-}
-
-fn at(calls: &[String], call: &str) -> usize {
-    calls
-        .iter()
-        .position(|c| c == call)
-        .unwrap_or_else(|| panic!("no call `{call}` in {calls:#?}"))
+    load(&text)
 }
 
 const HOOKS: &str = r#"post-start "sh" "-c" "echo started" user="root"

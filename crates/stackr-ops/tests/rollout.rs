@@ -8,33 +8,18 @@ use std::time::Duration;
 
 use stackr_engine::Engine;
 use stackr_engine::fake::{Behaviour, FakeEngine};
-use stackr_ops::{Context, OpError, OpEvent, UpOptions};
-use stackr_reconcile::apply::{ApplyError, ProbeRunner, Step, UpdateOutcome};
+use stackr_ops::{OpError, OpEvent};
+use stackr_reconcile::apply::{ApplyError, Step, UpdateOutcome};
 use stackr_reconcile::plan::{Action, ObjectKind, PlanOptions};
-use stackr_spec::{Options, Stack, load_str};
+use stackr_spec::Stack;
 
-fn stack(text: &str) -> Stack {
-    let opts = Options {
-        vars: Some(BTreeMap::new()),
-        ..Options::default()
-    };
-    let loaded = load_str("/nowhere/stack.kdl", text, &opts);
-    match loaded.stack {
-        Some(s) => s,
-        None => panic!(
-            "{:?}",
-            loaded
-                .diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-        ),
-    }
-}
+mod common;
+
+use common::{at, cx, engine, load, up};
 
 /// A service of 2 replicas behind a health check, with `V` in its env and `extra` inside it.
 fn api(v: &str, extra: &str) -> Stack {
-    stack(&format!(
+    load(&format!(
         r#"
 stack "roll"
 service "api" {{
@@ -48,44 +33,6 @@ service "api" {{
     ))
 }
 
-fn engine() -> FakeEngine {
-    let e = FakeEngine::new();
-    e.add_image("api:1");
-    e
-}
-
-fn cx() -> Context {
-    let mut base = stackr_reconcile::desired::Inputs::default();
-    base.secrets.insert(
-        "token".into(),
-        stackr_reconcile::desired::SecretValue(b"t".to_vec()),
-    );
-    Context {
-        base,
-        probe: ProbeRunner {
-            volume: "stackr-probe-test".into(),
-            image: "stackr-probe:test".into(),
-            binary: b"probe",
-        },
-        holder: "pid 1 on test".into(),
-    }
-}
-
-async fn up(e: &FakeEngine, s: &Stack) -> Result<Vec<OpEvent>, OpError> {
-    let events = Mutex::new(Vec::new());
-    let sink = |ev: OpEvent| {
-        if let Ok(mut v) = events.lock() {
-            v.push(ev);
-        }
-    };
-    let o = UpOptions {
-        lock_wait: Duration::from_millis(200),
-        ..UpOptions::default()
-    };
-    stackr_ops::up(e, s, &cx(), &o, None, &sink).await?;
-    Ok(events.into_inner().unwrap_or_default())
-}
-
 async fn plan_text(e: &FakeEngine, s: &Stack) -> String {
     let (p, _, _) = stackr_ops::plan(e, s, &cx(), &PlanOptions::default())
         .await
@@ -97,14 +44,6 @@ fn env_of(e: &FakeEngine, name: &str) -> Vec<String> {
     e.spec_of(name)
         .map(|s| s.env)
         .unwrap_or_else(|| panic!("no container {name}"))
-}
-
-/// The position of a call, which must have been made.
-fn at(calls: &[String], call: &str) -> usize {
-    calls
-        .iter()
-        .position(|c| c == call)
-        .unwrap_or_else(|| panic!("no call `{call}` in {calls:#?}"))
 }
 
 fn names(e: &FakeEngine) -> BTreeSet<String> {
@@ -361,7 +300,7 @@ async fn a_new_container_beside_its_old_one_is_adopted_or_removed_by_the_next_up
 #[tokio::test]
 async fn secrets_of_a_start_first_update_go_to_a_volume_the_old_container_does_not_use() {
     let with_secret = |v: &str| {
-        stack(&format!(
+        load(&format!(
             r#"
 stack "roll"
 secret "token" env="TOKEN"

@@ -613,7 +613,7 @@ pub async fn apply<E: Engine>(
         .filter(|i| i.kind == ObjectKind::Container && i.action == Action::Remove)
     {
         if let Some(id) = &it.id {
-            remove(engine, id, opts.stop_timeout, progress)
+            remove(engine, id, None, opts.stop_timeout, progress)
                 .await
                 .map_err(|e| {
                     engine_err(
@@ -844,14 +844,15 @@ fn seen_of(info: &ContainerInfo) -> Seen {
 }
 
 /// Stops (after its `pre-stop` hooks, when it runs) and removes a container. A failing hook is
-/// reported and the stop goes on.
+/// reported and the stop goes on. `labels`: the container's, when the caller knows them.
 async fn remove<E: Engine>(
     engine: &E,
     id: &str,
+    labels: Option<&BTreeMap<String, String>>,
     timeout: Option<Duration>,
     progress: &(dyn Fn(Step) + Send + Sync),
 ) -> stackr_engine::Result<()> {
-    pre_stop(engine, id, timeout, progress).await;
+    pre_stop(engine, id, labels, timeout, progress).await;
     match engine.stop_container(id, timeout).await {
         Ok(()) | Err(EngineError::NotFound { .. }) => {}
         Err(e) => return Err(e),
@@ -866,31 +867,28 @@ async fn remove<E: Engine>(
 async fn pre_stop<E: Engine>(
     engine: &E,
     id: &str,
+    labels: Option<&BTreeMap<String, String>>,
     timeout: Option<Duration>,
     progress: &(dyn Fn(Step) + Send + Sync),
 ) {
-    if let Err(e) = crate::hooks::pre_stop(engine, id, timeout).await {
-        let name = match &e {
-            crate::hooks::HookError::Failed { container, .. }
-            | crate::hooks::HookError::Engine { container, .. }
-            | crate::hooks::HookError::TimedOut { container, .. } => container.clone(),
-        };
+    if let Err(e) = crate::hooks::pre_stop(engine, id, labels, timeout).await {
         progress(Step::HookFailed {
             service: String::new(),
-            name,
+            name: e.container().to_string(),
             message: e.to_string(),
         });
     }
 }
 
-/// Runs a just-started container's `post-start` hooks.
+/// Runs a just-started container's `post-start` hooks, as its labels hold them.
 async fn post_start<E: Engine>(
     engine: &E,
     service: &str,
     id: &str,
-    _name: &str,
+    name: &str,
+    labels: &BTreeMap<String, String>,
 ) -> Result<(), ApplyError> {
-    crate::hooks::post_start(engine, id)
+    crate::hooks::post_start(engine, id, name, labels)
         .await
         .map_err(|error| ApplyError::Hook {
             service: service.to_string(),
@@ -1153,7 +1151,8 @@ async fn make_containers<E: Engine>(
                 let Some(want) = want else { continue };
                 if let (Action::Recreate | Action::Replace, Some(old)) = (it.action, &it.id) {
                     run.go_on(&s.name)?;
-                    remove(engine, old, run.opts.stop_timeout, progress)
+                    let labels = it.previous.as_ref().map(|p| &p.spec.labels);
+                    remove(engine, old, labels, run.opts.stop_timeout, progress)
                         .await
                         .map_err(|e| {
                             engine_err(format!("cannot remove the old `{}`", it.name), svc, e)
@@ -1306,9 +1305,17 @@ async fn start_containers<E: Engine>(
 ) -> Result<(), ApplyError> {
     let (engine, progress) = (run.engine, run.progress);
     let svc = Some(s.name.as_str());
+    let no_labels = BTreeMap::new();
     for (id, name, action) in to_start {
         run.go_on(&s.name)?;
+        // Its labels are the desired ones: a container kept or started has the wanted spec.
+        let labels = s
+            .containers
+            .iter()
+            .find(|c| c.spec.name == name)
+            .map_or(&no_labels, |c| &c.spec.labels);
         if action == Action::Restart {
+            pre_stop(engine, &id, Some(labels), run.opts.stop_timeout, progress).await;
             engine
                 .stop_container(&id, run.opts.stop_timeout)
                 .await
@@ -1324,7 +1331,7 @@ async fn start_containers<E: Engine>(
             .await
             .map_err(|e| engine_err(format!("cannot start `{name}`"), svc, e))?;
         lock(run.shared).seen.entry(id.clone()).or_default().started = true;
-        post_start(engine, &s.name, &id, &name).await?;
+        post_start(engine, &s.name, &id, &name, labels).await?;
         progress(if action == Action::Restart {
             Step::Restarted {
                 service: s.name.clone(),
@@ -1498,7 +1505,8 @@ async fn create<E: Engine>(
     {
         return Ok(c.id);
     }
-    remove(engine, &c.id, Some(Duration::from_secs(10)), &|_| {}).await?;
+    let ten = Some(Duration::from_secs(10));
+    remove(engine, &c.id, Some(&c.labels), ten, &|_| {}).await?;
     engine.create_container(spec).await
 }
 
@@ -1565,7 +1573,7 @@ pub async fn down<E: Engine>(
     }
     for batch in batches {
         let results = futures::future::join_all(batch.iter().map(|c| async move {
-            let r = remove(engine, &c.id, opts.timeout, progress).await;
+            let r = remove(engine, &c.id, Some(&c.labels), opts.timeout, progress).await;
             (c, r)
         }))
         .await;

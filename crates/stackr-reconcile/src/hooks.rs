@@ -84,6 +84,15 @@ pub enum HookError {
 }
 
 impl HookError {
+    /// The container the hook ran in.
+    pub fn container(&self) -> &str {
+        match self {
+            HookError::Failed { container, .. }
+            | HookError::Engine { container, .. }
+            | HookError::TimedOut { container, .. } => container,
+        }
+    }
+
     /// What the hook printed last, when it failed.
     pub fn output(&self) -> Option<&str> {
         match self {
@@ -198,12 +207,17 @@ pub async fn run<E: Engine>(
 }
 
 /// Runs a container's `pre-stop` hooks when it runs, each within `timeout` (10 s when `None`,
-/// Docker's default grace period).
+/// Docker's default grace period). `known`: the container's labels when the caller has them;
+/// without a hook there, the engine is not asked at all.
 pub async fn pre_stop<E: Engine>(
     engine: &E,
     id: &str,
+    known: Option<&BTreeMap<String, String>>,
     timeout: Option<Duration>,
 ) -> Result<(), HookError> {
+    if known.is_some_and(|l| of(l).pre_stop.is_empty()) {
+        return Ok(());
+    }
     let Ok(Some(info)) = engine.inspect_container(id).await else {
         return Ok(());
     };
@@ -226,28 +240,20 @@ pub async fn pre_stop<E: Engine>(
 /// How long a `post-start` hook may run.
 pub const POST_START_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Runs a just-started container's `post-start` hooks.
-pub async fn post_start<E: Engine>(engine: &E, id: &str) -> Result<(), HookError> {
-    let info = match engine.inspect_container(id).await {
-        Ok(Some(info)) => info,
-        Ok(None) => return Ok(()),
-        Err(e) => {
-            return Err(HookError::Engine {
-                which: Which::PostStart,
-                container: id.to_string(),
-                command: String::new(),
-                error: e.to_string(),
-            });
-        }
-    };
-    let hooks = of(&info.labels);
-    let which = Which::PostStart;
+/// Runs a just-started container's `post-start` hooks, as its labels hold them.
+pub async fn post_start<E: Engine>(
+    engine: &E,
+    id: &str,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), HookError> {
+    let hooks = of(labels).post_start;
     run(
         engine,
         id,
-        &info.name,
-        which,
-        &hooks.post_start,
+        name,
+        Which::PostStart,
+        &hooks,
         POST_START_TIMEOUT,
     )
     .await

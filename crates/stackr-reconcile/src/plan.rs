@@ -532,12 +532,18 @@ pub fn plan_rollback(
     observed: &Observed,
     services: &[String],
 ) -> (Plan, Vec<String>) {
-    let mut p = plan(desired, observed, &PlanOptions::default());
-    p.items.retain(|i| i.kind != ObjectKind::Container);
-    p.items.retain(|i| i.kind != ObjectKind::Image);
-    p.rollouts.clear();
-    p.warnings.clear();
-    p.hardening.clear();
+    // Networks and volumes as `up` would have them (containers join networks by id); no
+    // container of the file's spec, no image.
+    let mut p = Plan {
+        stack: desired.stack.clone(),
+        items: Vec::new(),
+        warnings: Vec::new(),
+        errors: Vec::new(),
+        hardening: Vec::new(),
+        rollouts: Vec::new(),
+    };
+    plan_networks(desired, observed, &mut p);
+    plan_volumes(desired, observed, &mut p);
     let mut nothing = Vec::new();
     for s in &desired.services {
         if !services.is_empty() && !services.contains(&s.name) {

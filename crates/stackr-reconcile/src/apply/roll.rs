@@ -309,12 +309,13 @@ async fn start_and_watch<E: Engine>(
     rx: watch::Receiver<u64>,
 ) -> Result<Result<(), Failure>, ApplyError> {
     let svc = Some(s.name.as_str());
-    let running = run
+    let info = run
         .engine
         .inspect_container(id)
         .await
-        .map_err(|e| engine_err(format!("cannot inspect `{name}`"), svc, e))?
-        .map(|i| (i.state == ContainerState::Running, super::seen_of(&i)));
+        .map_err(|e| engine_err(format!("cannot inspect `{name}`"), svc, e))?;
+    let labels = info.as_ref().map(|i| i.labels.clone()).unwrap_or_default();
+    let running = info.map(|i| (i.state == ContainerState::Running, super::seen_of(&i)));
     {
         let mut st = lock(run.shared);
         st.ids.insert(id.to_string(), s.name.clone());
@@ -343,7 +344,7 @@ async fn start_and_watch<E: Engine>(
             service: s.name.clone(),
             name: name.to_string(),
         });
-        match super::post_start(run.engine, &s.name, id, name).await {
+        match super::post_start(run.engine, &s.name, id, name, &labels).await {
             Ok(()) => {}
             Err(ApplyError::Hook { error, .. }) => {
                 return Ok(Err(Failure {
@@ -376,7 +377,8 @@ async fn start_first<E: Engine>(
     };
     if let Err(f) = start_and_watch(run, s, &id, &temp, monitor, has_check, rx).await? {
         forget(run, &id);
-        remove(run.engine, &id, run.opts.stop_timeout, run.progress)
+        let labels = Some(&slot.target.spec.labels);
+        remove(run.engine, &id, labels, run.opts.stop_timeout, run.progress)
             .await
             .map_err(|e| engine_err(format!("cannot remove `{temp}`"), svc, e))?;
         remove_secrets_volume(run, Some(&volume), slot.current_secrets.as_deref()).await;
@@ -390,18 +392,7 @@ async fn start_first<E: Engine>(
             left: None,
         });
     }
-    if let Some(old) = &slot.current {
-        run.go_on(&s.name)?;
-        forget(run, old);
-        remove(run.engine, old, run.opts.stop_timeout, run.progress)
-            .await
-            .map_err(|e| engine_err(format!("cannot remove the old `{}`", slot.name), svc, e))?;
-        remove_secrets_volume(run, slot.current_secrets.as_deref(), Some(&volume)).await;
-        (run.progress)(Step::Removed {
-            service: s.name.clone(),
-            name: slot.name.clone(),
-        });
-    }
+    remove_old(run, s, slot, &volume).await?;
     run.go_on(&s.name)?;
     run.engine
         .rename_container(&id, &slot.name)
@@ -415,6 +406,37 @@ async fn start_first<E: Engine>(
     Ok(Outcome::Done { id, volume })
 }
 
+/// Removes the slot's current container (its `pre-stop` hooks first) and the secrets volume
+/// it mounted, unless the new container mounts that one (`keep`).
+async fn remove_old<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    slot: &Slot,
+    keep: &str,
+) -> Result<(), ApplyError> {
+    let Some(old) = &slot.current else {
+        return Ok(());
+    };
+    run.go_on(&s.name)?;
+    forget(run, old);
+    let labels = slot.previous.as_ref().map(|p| &p.spec.labels);
+    remove(run.engine, old, labels, run.opts.stop_timeout, run.progress)
+        .await
+        .map_err(|e| {
+            engine_err(
+                format!("cannot remove the old `{}`", slot.name),
+                Some(&s.name),
+                e,
+            )
+        })?;
+    remove_secrets_volume(run, slot.current_secrets.as_deref(), Some(keep)).await;
+    (run.progress)(Step::Removed {
+        service: s.name.clone(),
+        name: slot.name.clone(),
+    });
+    Ok(())
+}
+
 /// Stop-first: the old container goes, the new one is made under the slot's name, started
 /// and watched. A new container that fails stays (the old one is gone).
 async fn stop_first<E: Engine>(
@@ -425,20 +447,8 @@ async fn stop_first<E: Engine>(
     has_check: bool,
     rx: watch::Receiver<u64>,
 ) -> Result<Outcome, ApplyError> {
-    let svc = Some(s.name.as_str());
     let volume = new_secrets_volume(slot, false);
-    if let Some(old) = &slot.current {
-        run.go_on(&s.name)?;
-        forget(run, old);
-        remove(run.engine, old, run.opts.stop_timeout, run.progress)
-            .await
-            .map_err(|e| engine_err(format!("cannot remove the old `{}`", slot.name), svc, e))?;
-        remove_secrets_volume(run, slot.current_secrets.as_deref(), Some(&volume)).await;
-        (run.progress)(Step::Removed {
-            service: s.name.clone(),
-            name: slot.name.clone(),
-        });
-    }
+    remove_old(run, s, slot, &volume).await?;
     let id = make(run, s, slot, &slot.name, &volume).await?;
     match start_and_watch(run, s, &id, &slot.name, monitor, has_check, rx).await? {
         Ok(()) => Ok(Outcome::Done { id, volume }),
