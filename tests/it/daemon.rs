@@ -123,16 +123,36 @@ impl PrivateDaemon {
             .ok()
     }
 
+    /// Stops the daemon as a system shutdown does, then starts it again on the same data.
+    pub fn restart(&mut self) {
+        self.stop();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.child = Some(self.launch());
+        self.wait_until_up();
+    }
+
     /// Stops the daemon as a system shutdown does (SIGTERM), and waits until it is gone.
     pub fn stop(&self) {
         let Some(pid) = self.pid() else { return };
         let _ = sh("kill", &["-TERM", &pid.to_string()]);
         let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20)
-            && std::path::Path::new(&format!("/proc/{pid}")).exists()
-        {
+        while start.elapsed() < Duration::from_secs(20) && alive(pid) {
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// Whether a process runs: there and not a zombie (the daemon is this test's child, reaped
+/// only when dropped).
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_none_or(|(_, rest)| !rest.starts_with('Z')),
+        Err(_) => false,
     }
 }
 
@@ -161,8 +181,8 @@ impl Drop for PrivateDaemon {
     }
 }
 
-/// A stack on the private daemon whose one service talks every half second.
-fn talking_stack(dir: &std::path::Path, name: &str) {
+/// A build context in `dir/img` for a busybox image `FROM scratch` (nothing can be pulled).
+pub fn busybox_context(dir: &std::path::Path) {
     std::fs::create_dir_all(dir.join("img")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::copy("/usr/bin/busybox", dir.join("img/busybox"))
         .or_else(|_| std::fs::copy("/bin/busybox", dir.join("img/busybox")))
@@ -172,6 +192,11 @@ fn talking_stack(dir: &std::path::Path, name: &str) {
         "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// A stack on the private daemon whose one service talks every half second.
+fn talking_stack(dir: &std::path::Path, name: &str) {
+    busybox_context(dir);
     std::fs::write(
         dir.join("stack.kdl"),
         format!(

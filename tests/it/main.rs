@@ -15,6 +15,7 @@ mod hashes;
 mod interpolation;
 mod merge;
 mod plan_json;
+mod recovery;
 mod robustness;
 mod rolling;
 mod seed;

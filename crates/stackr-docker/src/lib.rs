@@ -273,15 +273,21 @@ impl Engine for DockerEngine {
 
     async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInfo>> {
         match self.docker.inspect_image(reference).await {
-            Ok(i) => Ok(Some(ImageInfo {
-                id: i.id.unwrap_or_default(),
-                labels: i
-                    .config
-                    .and_then(|c| c.labels)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
-            })),
+            Ok(i) => {
+                let config = i.config.unwrap_or_default();
+                Ok(Some(ImageInfo {
+                    id: i.id.unwrap_or_default(),
+                    config: stackr_engine::ImageConfig {
+                        entrypoint: config.entrypoint.filter(|e| !e.is_empty()),
+                        cmd: config.cmd.filter(|c| !c.is_empty()),
+                        health_test: config
+                            .healthcheck
+                            .and_then(|h| h.test)
+                            .filter(|t| !t.is_empty()),
+                    },
+                    labels: config.labels.unwrap_or_default().into_iter().collect(),
+                }))
+            }
             Err(e) if error::is_not_found(&e) => Ok(None),
             Err(e) => Err(self.err(&format!("image `{reference}`"), e)),
         }

@@ -154,8 +154,16 @@ impl FakeEngine {
             ImageInfo {
                 id,
                 labels: BTreeMap::new(),
+                config: crate::ImageConfig::default(),
             },
         );
+    }
+
+    /// Gives an image what it runs by default (its entrypoint, command, health check).
+    pub fn set_image_config(&self, reference: &str, config: crate::ImageConfig) {
+        if let Some(i) = lock(&self.state).images.get_mut(reference) {
+            i.config = config;
+        }
     }
 
     pub fn set_behaviour(&self, b: Behaviour) {
@@ -800,6 +808,7 @@ impl Engine for FakeEngine {
             ImageInfo {
                 id: id.clone(),
                 labels: spec.labels.clone(),
+                config: crate::ImageConfig::default(),
             },
         );
         Ok(id)

@@ -40,6 +40,9 @@ pub const LABEL_LOCK_HOLDER: &str = "io.stackr.lock-holder";
 /// Short-lived helper containers stackr makes (to fill a volume) carry this label; they are not
 /// a service's and are never reported as orphans.
 pub const LABEL_HELPER: &str = "io.stackr.helper";
+/// A volume stackr makes for itself (not one of the stack file's) carries this label with what
+/// it is for (`status`); `down` removes it, `-v` or not.
+pub const LABEL_INTERNAL: &str = "io.stackr.internal";
 /// A container's secrets volume carries this label, with the container's name.
 pub const LABEL_SECRETS_FOR: &str = "io.stackr.secrets-for";
 /// The volume holding stackr's probe runner carries this label, with the probe's digest.
@@ -59,6 +62,9 @@ pub const SECRETS_DIR: &str = "/run/secrets";
 pub const SECRETS_DIGEST_FILE: &str = ".stackr-digest";
 /// Where the probe volume is mounted in containers that use native probes or sync rules.
 pub const PROBE_DIR: &str = "/.stackr";
+/// Where the stack's status volume is mounted in containers that come back by themselves
+/// after a daemon restart: their starts and health results, for ordered recovery.
+pub const STATUS_DIR: &str = "/.stackr-status";
 
 /// What the engine is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -350,6 +356,18 @@ pub struct VolumeInfo {
 pub struct ImageInfo {
     pub id: String,
     pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub config: ImageConfig,
+}
+
+/// What an image runs when a container sets nothing: what ordered recovery needs to put its
+/// wait in front of the image's own command and health check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// The image's `HEALTHCHECK` test, as the engine keeps it (`CMD`, `CMD-SHELL`, `NONE`).
+    pub health_test: Option<Vec<String>>,
 }
 
 /// What happened to a container.

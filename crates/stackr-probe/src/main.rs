@@ -11,6 +11,9 @@
 //!   like link targets, hex-encoded (`missing` when DIR does not exist): what watch mode
 //!   compares with the host to sync by content.
 //!
+//! - `probe start ...` and `probe report ...`: ordered recovery after a daemon restart (see
+//!   `recover.rs`).
+//!
 //! It prints one line saying what it saw: Docker keeps it as the check's output.
 
 // A program of its own, not a library of stackr's: it prints.
@@ -21,7 +24,12 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod recover;
+
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// Where the stack's status volume is mounted (`stackr_engine::STATUS_DIR`; this program
+/// depends on nothing of stackr's).
+const STATUS_DIR: &str = "/.stackr-status";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,8 +42,10 @@ fn main() -> ExitCode {
         ["rm", paths @ ..] => rm(paths),
         ["hash", dir] => hash(std::path::Path::new(dir)),
         ["hold"] => hold(),
+        ["start", rest @ ..] => return recover::start(std::path::Path::new(STATUS_DIR), rest),
+        ["report", rest @ ..] => return recover::report(std::path::Path::new(STATUS_DIR), rest),
         _ => Err(
-            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR | hold"
+            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR | hold | start --as SERVICE/N [--after COND:SERVICE]... -- ARGV... | report --as SERVICE/N [--retries R] -- ARGV..."
                 .into(),
         ),
     };

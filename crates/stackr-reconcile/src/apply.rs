@@ -572,6 +572,19 @@ pub async fn apply<E: Engine>(
     let desired = if built.is_empty() {
         first
     } else {
+        // What the new images run, for the wait of ordered recovery.
+        for tag in built.keys() {
+            let info = engine.inspect_image(tag).await.map_err(|e| {
+                engine_err(
+                    format!("cannot inspect the image `{tag}` it built"),
+                    None,
+                    e,
+                )
+            })?;
+            if let Some(info) = info {
+                inputs.image_configs.insert(tag.clone(), info.config);
+            }
+        }
         inputs.image_ids.extend(built);
         crate::desired::desired(stack, &inputs)?
     };
@@ -1603,15 +1616,16 @@ pub async fn down<E: Engine>(
             }
         }
     }
-    // Secrets volumes go with their containers, `-v` or not.
+    // Secrets volumes go with their containers, and the status volume with the stack, `-v` or
+    // not.
     let volumes = engine
         .list_volumes(stack)
         .await
         .map_err(|e| engine_err("cannot list the stack's volumes".into(), None, e))?;
-    for v in volumes
-        .iter()
-        .filter(|v| v.labels.contains_key(stackr_engine::LABEL_SECRETS_FOR))
-    {
+    for v in volumes.iter().filter(|v| {
+        v.labels.contains_key(stackr_engine::LABEL_SECRETS_FOR)
+            || v.labels.contains_key(stackr_engine::LABEL_INTERNAL)
+    }) {
         match engine.remove_volume(&v.name).await {
             Ok(()) | Err(EngineError::NotFound { .. }) => {}
             Err(e) => {
@@ -1628,10 +1642,10 @@ pub async fn down<E: Engine>(
             .list_volumes(stack)
             .await
             .map_err(|e| engine_err("cannot list the stack's volumes".into(), None, e))?;
-        for v in volumes
-            .into_iter()
-            .filter(|v| !v.labels.contains_key(stackr_engine::LABEL_SECRETS_FOR))
-        {
+        for v in volumes.into_iter().filter(|v| {
+            !v.labels.contains_key(stackr_engine::LABEL_SECRETS_FOR)
+                && !v.labels.contains_key(stackr_engine::LABEL_INTERNAL)
+        }) {
             match engine.remove_volume(&v.name).await {
                 Ok(()) | Err(EngineError::NotFound { .. }) => report.volumes.push(v.name),
                 // Every container of this stack is gone: what still uses it is not this

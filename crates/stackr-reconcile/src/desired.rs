@@ -34,6 +34,9 @@ pub struct Inputs {
     /// Secret values by secret name, read from their files and variables by the caller. Never
     /// printed, never in a spec, a label or an event.
     pub secrets: BTreeMap<String, SecretValue>,
+    /// What each image runs by default, by image reference: ordered recovery puts its wait in
+    /// front of it.
+    pub image_configs: BTreeMap<String, stackr_engine::ImageConfig>,
 }
 
 /// A secret's value; its `Debug` never shows it.
@@ -551,6 +554,17 @@ pub fn container_spec(
     n: u32,
     inputs: &Inputs,
 ) -> Result<DesiredContainer, ReconcileError> {
+    spec_of(stack, s, n, inputs, true)
+}
+
+/// [`container_spec`], with (`recover`) or without the wait of ordered recovery.
+fn spec_of(
+    stack: &Stack,
+    s: &Service,
+    n: u32,
+    inputs: &Inputs,
+    recover: bool,
+) -> Result<DesiredContainer, ReconcileError> {
     let service = s.name.value.clone();
     let mut labels: BTreeMap<String, String> = s
         .labels
@@ -678,6 +692,9 @@ pub fn container_spec(
             .map(|kv| format!("{}:{}", kv.key.value, kv.value.value))
             .collect(),
     };
+    if recover {
+        crate::recovery::wrap(&mut spec, stack, s, n, inputs);
+    }
     let value = serde_json::to_value(&spec).map_err(|e| ReconcileError::Internal(e.to_string()))?;
     // What is stored is what is hashed: the declared fields only.
     let json = crate::hash::pruned(&value).unwrap_or_default().to_string();
@@ -729,7 +746,8 @@ pub fn one_off_spec(
     one: &OneOff,
     inputs: &Inputs,
 ) -> Result<DesiredContainer, ReconcileError> {
-    let mut want = container_spec(stack, s, 1, inputs)?;
+    // A one-off has no restart policy: it never comes back by itself, so it never waits.
+    let mut want = spec_of(stack, s, 1, inputs, false)?;
     let name = one_off_name(stack, &s.name.value, one.number);
     let old_secrets = secrets_volume(&want.spec.name);
     for m in &mut want.spec.mounts {
@@ -903,6 +921,15 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
             update: stackr_spec::update::update_of(s),
             rollback: stackr_spec::update::rollback_of(s),
         });
+    }
+    let status = crate::recovery::status_volume(&stack.name);
+    if services.iter().flat_map(|s| &s.containers).any(|c| {
+        c.spec
+            .mounts
+            .iter()
+            .any(|m| matches!(m, MountSpec::Volume { source: Some(v), .. } if *v == status))
+    }) {
+        volumes.push(crate::recovery::status_volume_spec(&stack.name));
     }
     Ok(Desired {
         stack: stack.name.clone(),

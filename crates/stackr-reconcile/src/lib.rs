@@ -9,6 +9,7 @@
 //!   conditions from the engine's event stream.
 //! - [`observe`]: reads what the engine runs for a stack.
 //! - [`lock`]: one run per stack at a time.
+//! - [`recovery`]: containers that come back by themselves wait for their dependencies.
 
 pub mod apply;
 pub mod desired;
@@ -18,6 +19,7 @@ pub mod lock;
 pub mod observe;
 pub mod plan;
 pub mod problem;
+pub mod recovery;
 pub mod rollout;
 pub mod steps;
 

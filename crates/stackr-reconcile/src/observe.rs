@@ -192,6 +192,9 @@ pub async fn prepare<E: Engine>(
     for (reference, info) in &observed.images {
         if let Some(info) = info {
             inputs.image_ids.insert(reference.clone(), info.id.clone());
+            inputs
+                .image_configs
+                .insert(reference.clone(), info.config.clone());
         }
     }
     let desired = crate::desired::desired(stack, &inputs)?;
