@@ -184,6 +184,10 @@ impl Live {
                 self.done(name, format!("new container {reason}"))
             }
             Step::RollingBack { service, .. } => self.line(service).set_message("rolling back"),
+            Step::PreStart { name, command, .. } => self
+                .line(name)
+                .set_message(format!("running pre-start `{command}`")),
+            Step::PreStartDone { name, .. } => self.done(name, "pre-start done".into()),
             Step::HookFailed { name, message, .. } => self
                 .line(name)
                 .set_message(format!("pre-stop failed: {message}")),

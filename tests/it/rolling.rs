@@ -241,3 +241,107 @@ service "app" {{
         r.stderr
     );
 }
+
+/// `pre-start`: once before the service's first container starts, per replica before each;
+/// a second `up` runs nothing; a new spec runs them again before the new containers; a
+/// failing one fails `up` with its output, and its container stays until the next run.
+#[test]
+fn pre_start_hooks_run_before_the_service_starts() {
+    let stack = |n: &str, version: &str, once: &str| {
+        format!(
+            r#"
+stack "{n}"
+volume "data"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    scale 2
+    env VERSION="{version}"
+    mount "data" "/data"
+    command "sh" "-c" "if grep -q migrated-{version} /data/log; then echo ok >> /data/starts; else echo early >> /data/starts; fi; trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    pre-start "sh" "-c" "{once}" {{
+        env STEP="migrated"
+    }}
+    pre-start "sh" "-c" "echo replica >> /data/log" per-replica=#true user="0"
+}}
+"#
+        )
+    };
+    let migrate = |v: &str| format!("sleep 1; echo $$STEP-{v} >> /data/log");
+    let s = TestStack::new("prestart", |n| stack(n, "1", &migrate("1")));
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 0, "up: {}", r.stderr);
+    let read = |file: &str| {
+        s.stackr(&[
+            "exec",
+            "--index",
+            "1",
+            "app",
+            "cat",
+            &format!("/data/{file}"),
+        ])
+        .stdout
+    };
+    assert_eq!(read("log"), "migrated-1\nreplica\nreplica\n");
+    assert_eq!(
+        read("starts"),
+        "ok\nok\n",
+        "each replica started after the migration"
+    );
+    let leftovers = || {
+        let out = std::process::Command::new("docker")
+            .args(["ps", "-a", "--format", "{{.Names}}", "--filter"])
+            .arg(format!("name={}-app", s.name))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.contains("pre-start"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(leftovers(), Vec::<String>::new());
+
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 0, "second up: {}", r.stderr);
+    assert_eq!(
+        read("log"),
+        "migrated-1\nreplica\nreplica\n",
+        "nothing ran again"
+    );
+
+    // A new version: the migration first, then each new replica's own hook.
+    s.write(stack(&s.name, "2", &migrate("2")));
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 0, "update: {}", r.stderr);
+    assert_eq!(
+        read("log"),
+        "migrated-1\nreplica\nreplica\nmigrated-2\nreplica\nreplica\n"
+    );
+    assert_eq!(read("starts"), "ok\nok\nok\nok\n");
+
+    // A failing migration stops the update before any new container; its output is quoted.
+    s.write(stack(
+        &s.name,
+        "3",
+        "echo cannot reach the database; exit 17",
+    ));
+    let r = s.stackr(&["up", "-d"]);
+    assert_ne!(r.code, 0, "a failing pre-start fails up");
+    assert!(
+        r.stderr.contains("the pre-start hook")
+            && r.stderr.contains("exited with code 17")
+            && r.stderr.contains("cannot reach the database"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        read("starts").lines().count(),
+        4,
+        "no new container started"
+    );
+    assert_eq!(leftovers(), vec![format!("{}-app-pre-start-1", s.name)]);
+    let r = s.stackr(&["down"]);
+    assert_eq!(r.code, 0, "down: {}", r.stderr);
+    assert_eq!(leftovers(), Vec::<String>::new(), "down removes it");
+}

@@ -22,7 +22,8 @@ pub struct Behaviour {
     pub unhealthy_env: BTreeSet<String>,
     /// Services whose health check never reports (they stay `starting`).
     pub health_pending: BTreeSet<String>,
-    /// Services whose containers exit right after starting, with this code.
+    /// Services (or container names) whose containers exit right after starting, with this
+    /// code.
     pub exit_codes: BTreeMap<String, i64>,
     /// Container names whose creation fails.
     pub fail_create: BTreeSet<String>,
@@ -562,7 +563,11 @@ impl Engine for FakeEngine {
             checks
         })?;
         self.emit(&info, EventKind::Start);
-        if let Some(code) = behaviour.exit_codes.get(&service) {
+        if let Some(code) = behaviour
+            .exit_codes
+            .get(&service)
+            .or_else(|| behaviour.exit_codes.get(&info.name))
+        {
             let code = *code;
             self.with_container(id, |c| {
                 c.info.state = ContainerState::Exited;

@@ -73,6 +73,7 @@ const SUPPORTED: &[&str] = &[
     "command",
     "entrypoint",
     "environment",
+    "pre_start",
     "post_start",
     "pre_stop",
     "env_file",
@@ -170,7 +171,7 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                 }
             }
             "environment" => environment(ctx, v, &mut d),
-            "post_start" | "pre_stop" => hooks(ctx, v, &mut d, k),
+            "pre_start" | "post_start" | "pre_stop" => hooks(ctx, v, &mut d, k),
             "env_file" => env_file(ctx, v, &mut d),
             "ports" => ports(ctx, v, &mut d),
             "expose" => {
@@ -556,7 +557,8 @@ fn environment(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
     }
 }
 
-/// `post_start` and `pre_stop`: the `post-start` and `pre-stop` hooks, one node per command.
+/// `pre_start`, `post_start` and `pre_stop`: the `pre-start`, `post-start` and `pre-stop`
+/// hooks, one node per command (`pre_start` with its `image` and `per_replica`).
 fn hooks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, key: &str) {
     let name = key.replace('_', "-");
     let Some(items) = y.as_seq() else {
@@ -589,6 +591,17 @@ fn hooks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, key: &str) {
             .and_then(|p| ctx.bool(p, "`privileged`"))
         {
             n = n.prop("privileged", Val::Bool(p));
+        }
+        if key == "pre_start" {
+            if let Some(image) = item.get("image").and_then(|i| ctx.text(i, "`image`")) {
+                n = n.prop("image", Val::Str(image));
+            }
+            if let Some(p) = item
+                .get("per_replica")
+                .and_then(|p| ctx.bool(p, "`per_replica`"))
+            {
+                n = n.prop("per-replica", Val::Bool(p));
+            }
         }
         if let Some(env) = item.get("environment") {
             let mut en = Node::new("env");

@@ -1003,10 +1003,18 @@ fn never_panics_on_any_prefix_of_any_fixture() {
 }
 
 #[test]
-fn post_start_and_pre_stop_become_hooks() {
+fn pre_start_post_start_and_pre_stop_become_hooks() {
     let out = one("lifecycle-hooks.yml");
     let s = stack(&out.kdl, &[]);
     let api = svc(&s, "api");
+    assert_eq!(
+        api["pre-start"],
+        json!([
+            {"command": ["migrate", "--up"], "user": null, "workdir": null, "privileged": null, "env": [{"key": "STEP", "value": "one"}]},
+            {"command": ["chown", "-R", "1000", "/data"], "user": "root", "workdir": null, "privileged": null, "env": [], "image": "example/tools", "per-replica": true}
+        ])
+    );
+    assert!(!out.kdl.contains("pre_start"), "{}", out.kdl);
     assert_eq!(
         api["post-start"],
         json!([

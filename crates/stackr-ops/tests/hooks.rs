@@ -126,3 +126,166 @@ async fn a_failing_pre_stop_is_reported_and_the_stop_goes_on() {
     );
     assert!(e.calls().iter().any(|c| c == "stop hk-api-1"));
 }
+
+/// A stack whose `api` has two replicas and a `pre-start` hook run once and one per replica.
+fn with_pre_start(v: &str) -> Stack {
+    load(&format!(
+        r#"
+stack "hk"
+service "db" {{
+    image "api:1"
+    health {{ exec "true"; }}
+}}
+service "api" {{
+    image "api:1"
+    scale 2
+    env V="{v}"
+    depends-on "db" condition="healthy"
+    health {{ exec "true"; }}
+    pre-start "migrate" {{ env STEP="once"; }}
+    pre-start "chown" "app" "/data" per-replica=#true user="root"
+}}
+"#
+    ))
+}
+
+/// The names of every container on the fake engine.
+async fn names(e: &stackr_engine::fake::FakeEngine) -> Vec<String> {
+    stackr_engine::Engine::list_all_containers(e)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"))
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+}
+
+/// The fake's pre-start containers exit 0 (or `code` for the one named `failing`).
+fn hook_engine(failing: Option<(&str, i64)>) -> stackr_engine::fake::FakeEngine {
+    let e = engine();
+    let mut exit_codes = std::collections::BTreeMap::from([
+        ("hk-api-pre-start-1".to_string(), 0),
+        ("hk-api-1-pre-start-2".to_string(), 0),
+        ("hk-api-2-pre-start-2".to_string(), 0),
+    ]);
+    if let Some((name, code)) = failing {
+        exit_codes.insert(name.to_string(), code);
+    }
+    e.set_behaviour(stackr_engine::fake::Behaviour {
+        exit_codes,
+        ..stackr_engine::fake::Behaviour::default()
+    });
+    e
+}
+
+#[tokio::test]
+async fn pre_start_runs_once_before_the_service_and_per_replica_before_each_replica() {
+    let e = hook_engine(None);
+    up(&e, &with_pre_start("1"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    // After the dependency is healthy, before any replica starts.
+    assert!(at(&calls, "start hk-db-1") < at(&calls, "start hk-api-pre-start-1"));
+    assert!(at(&calls, "start hk-api-pre-start-1") < at(&calls, "start hk-api-1-pre-start-2"));
+    assert!(at(&calls, "start hk-api-1-pre-start-2") < at(&calls, "start hk-api-1"));
+    assert!(at(&calls, "start hk-api-2-pre-start-2") < at(&calls, "start hk-api-2"));
+    // Each ran once, and its container is gone.
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| *c == "start hk-api-pre-start-1")
+            .count(),
+        1
+    );
+    assert!(at(&calls, "start hk-api-pre-start-1") < at(&calls, "remove hk-api-pre-start-1"));
+    let names = names(&e).await;
+    assert!(names.iter().all(|n| !n.contains("pre-start")), "{names:?}");
+
+    // A second `up` changes nothing and runs nothing.
+    e.clear_calls();
+    up(&e, &with_pre_start("1"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        e.calls().iter().all(|c| !c.contains("pre-start")),
+        "{:?}",
+        e.calls()
+    );
+
+    // A new spec runs them again: once before the update, per replica before each new one.
+    e.clear_calls();
+    up(&e, &with_pre_start("2"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    assert!(at(&calls, "start hk-api-pre-start-1") < at(&calls, "start hk-api-1-pre-start-2"));
+    assert!(at(&calls, "start hk-api-1-pre-start-2") < at(&calls, "start hk-api-1-next"));
+    assert!(at(&calls, "start hk-api-2-pre-start-2") < at(&calls, "start hk-api-2-next"));
+}
+
+#[tokio::test]
+async fn a_scale_up_beside_running_replicas_runs_only_the_new_replica_s_hook() {
+    let e = hook_engine(Some(("hk-api-3-pre-start-2", 0)));
+    up(&e, &with_pre_start("1"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    e.clear_calls();
+    let text = r#"
+stack "hk"
+service "db" {
+    image "api:1"
+    health { exec "true"; }
+}
+service "api" {
+    image "api:1"
+    scale 3
+    env V="1"
+    depends-on "db" condition="healthy"
+    health { exec "true"; }
+    pre-start "migrate" { env STEP="once"; }
+    pre-start "chown" "app" "/data" per-replica=#true user="root"
+}
+"#;
+    up(&e, &load(text))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    assert!(
+        calls.iter().all(|c| c != "start hk-api-pre-start-1"),
+        "{calls:?}"
+    );
+    assert!(at(&calls, "start hk-api-3-pre-start-2") < at(&calls, "start hk-api-3"));
+}
+
+#[tokio::test]
+async fn a_failing_pre_start_fails_up_and_leaves_the_service_unstarted() {
+    let e = hook_engine(Some(("hk-api-pre-start-1", 17)));
+    let err = up(&e, &with_pre_start("1"))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a failing pre-start fails up"));
+    let text = stackr_ops::text::op_error(&err);
+    assert!(
+        text.contains(
+            "service `api`: the pre-start hook `migrate` of `hk-api-pre-start-1` exited with code 17"
+        ),
+        "{text}"
+    );
+    let calls = e.calls();
+    assert!(calls.iter().all(|c| c != "start hk-api-1"), "{calls:?}");
+    // Its container stays, for `docker logs`; the next run replaces it.
+    assert!(names(&e).await.iter().any(|n| n == "hk-api-pre-start-1"));
+    e.set_behaviour(stackr_engine::fake::Behaviour {
+        exit_codes: std::collections::BTreeMap::from([
+            ("hk-api-pre-start-1".to_string(), 0),
+            ("hk-api-1-pre-start-2".to_string(), 0),
+            ("hk-api-2-pre-start-2".to_string(), 0),
+        ]),
+        ..stackr_engine::fake::Behaviour::default()
+    });
+    up(&e, &with_pre_start("1"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let left = names(&e).await;
+    assert!(left.iter().all(|n| !n.contains("pre-start")), "{left:?}");
+}

@@ -23,6 +23,7 @@ use stackr_spec::{Condition, Stack};
 use thiserror::Error;
 use tokio::sync::watch;
 
+mod pre_start;
 mod roll;
 
 use crate::ReconcileError;
@@ -118,6 +119,17 @@ pub enum Step {
     RollingBack {
         service: String,
         containers: Vec<String>,
+    },
+    /// A `pre-start` hook begins, in its own container.
+    PreStart {
+        service: String,
+        name: String,
+        command: String,
+    },
+    /// A `pre-start` hook ended well; its container is gone.
+    PreStartDone {
+        service: String,
+        name: String,
     },
     /// A `pre-stop` hook failed; the stop went on.
     HookFailed {
@@ -1131,6 +1143,7 @@ async fn run_service<E: Engine>(
     }
     let to_start = make_containers(run, s, &items).await?;
     wait_for_dependencies(run, s, rx.clone()).await?;
+    pre_start::once(run, s).await?;
     start_containers(run, s, to_start).await?;
     if let Some(r) = run.plan.rollout(&s.name) {
         roll::roll(run, s, r, &rx).await?;
@@ -1333,6 +1346,9 @@ async fn start_containers<E: Engine>(
                 .stop_container(&id, run.opts.stop_timeout)
                 .await
                 .map_err(|e| engine_err(format!("cannot stop `{name}`"), svc, e))?;
+        }
+        if action != Action::Restart {
+            pre_start::before(run, s, &name).await?;
         }
         lock(run.shared).seen.insert(id.clone(), Seen::default());
         progress(Step::Starting {

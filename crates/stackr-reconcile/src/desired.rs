@@ -146,6 +146,8 @@ pub struct DesiredService {
     /// How a change replaces its containers, and how a failed one is undone.
     pub update: stackr_spec::update::Rollout,
     pub rollback: stackr_spec::update::Rollout,
+    /// Its `pre-start` hooks, with the containers they run in.
+    pub pre_start: Vec<crate::prestart::PreStart>,
 }
 
 /// Everything a stack wants on the engine.
@@ -920,6 +922,7 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
             acknowledged: s.acknowledge.iter().map(|a| a.value.clone()).collect(),
             update: stackr_spec::update::update_of(s),
             rollback: stackr_spec::update::rollback_of(s),
+            pre_start: crate::prestart::of(stack, s, inputs)?,
         });
     }
     let status = crate::recovery::status_volume(&stack.name);

@@ -29,10 +29,25 @@ pub struct HookCommand {
     pub env: Vec<String>,
 }
 
+/// A `pre-start` hook as the label keeps it (so that a changed one replaces the containers,
+/// as compose's hash does): the command, and where it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PreStartCommand {
+    #[serde(flatten)]
+    pub command: HookCommand,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub per_replica: bool,
+}
+
 /// A container's hooks.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Hooks {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pre_start: Vec<PreStartCommand>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_start: Vec<HookCommand>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -42,6 +57,7 @@ pub struct Hooks {
 /// Which hook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
+    PreStart,
     PostStart,
     PreStop,
 }
@@ -49,6 +65,7 @@ pub enum Which {
 impl std::fmt::Display for Which {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Which::PreStart => "pre-start",
             Which::PostStart => "post-start",
             Which::PreStop => "pre-stop",
         })
@@ -102,26 +119,37 @@ impl HookError {
     }
 }
 
+/// A hook of the stack file as the engine runs it.
+pub fn command_of(h: &stackr_spec::model::Hook) -> HookCommand {
+    HookCommand {
+        cmd: h.command.value.clone(),
+        user: h.user.as_ref().map(|u| u.value.clone()),
+        workdir: h.workdir.as_ref().map(|w| w.value.clone()),
+        privileged: h.privileged.as_ref().is_some_and(|p| p.value),
+        env: h
+            .env
+            .iter()
+            .map(|kv| format!("{}={}", kv.key.value, kv.value.value))
+            .collect(),
+    }
+}
+
 fn commands(hooks: &[stackr_spec::model::Hook]) -> Vec<HookCommand> {
-    hooks
-        .iter()
-        .map(|h| HookCommand {
-            cmd: h.command.value.clone(),
-            user: h.user.as_ref().map(|u| u.value.clone()),
-            workdir: h.workdir.as_ref().map(|w| w.value.clone()),
-            privileged: h.privileged.as_ref().is_some_and(|p| p.value),
-            env: h
-                .env
-                .iter()
-                .map(|kv| format!("{}={}", kv.key.value, kv.value.value))
-                .collect(),
-        })
-        .collect()
+    hooks.iter().map(command_of).collect()
 }
 
 /// The label value for a service's hooks; `None` when it has none.
 pub fn label(s: &Service) -> Option<String> {
     let hooks = Hooks {
+        pre_start: s
+            .pre_start
+            .iter()
+            .map(|h| PreStartCommand {
+                command: command_of(h),
+                image: h.image.as_ref().map(|i| i.value.clone()),
+                per_replica: h.per_replica.as_ref().is_some_and(|p| p.value),
+            })
+            .collect(),
         post_start: commands(&s.post_start),
         pre_stop: commands(&s.pre_stop),
     };

@@ -9,6 +9,7 @@
 //!   conditions from the engine's event stream.
 //! - [`observe`]: reads what the engine runs for a stack.
 //! - [`lock`]: one run per stack at a time.
+//! - [`prestart`]: `pre-start` hooks, in containers of their own before a service starts.
 //! - [`recovery`]: containers that come back by themselves wait for their dependencies.
 
 pub mod apply;
@@ -18,6 +19,7 @@ pub mod hooks;
 pub mod lock;
 pub mod observe;
 pub mod plan;
+pub mod prestart;
 pub mod problem;
 pub mod recovery;
 pub mod rollout;

@@ -150,6 +150,9 @@ pub struct Plan {
     /// The services whose containers are replaced, batch by batch.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rollouts: Vec<crate::rollout::RolloutPlan>,
+    /// The `pre-start` hooks that run, per service.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pre_start: Vec<crate::prestart::PreStartRun>,
 }
 
 /// A service's hardening warnings: `root`, `no-memory-limit`, `writable-root`.
@@ -176,6 +179,11 @@ impl Plan {
     /// The rolling update of a service, when its containers are replaced.
     pub fn rollout(&self, service: &str) -> Option<&crate::rollout::RolloutPlan> {
         self.rollouts.iter().find(|r| r.service == service)
+    }
+
+    /// The `pre-start` hooks the plan runs for a service.
+    pub fn pre_start_of(&self, service: &str) -> Option<&crate::prestart::PreStartRun> {
+        self.pre_start.iter().find(|r| r.service == service)
     }
 }
 
@@ -487,6 +495,54 @@ fn plan_volumes(desired: &Desired, observed: &Observed, p: &mut Plan) {
     }
 }
 
+/// `pre-start` hooks: those run once run when the plan starts a container of the service and
+/// none of its containers runs, or when it recreates or replaces them (a new spec: a migration
+/// for the new version), never for a scale-up beside running replicas; those run per replica
+/// precede each container the plan starts.
+fn plan_pre_start(desired: &Desired, observed: &Observed, p: &mut Plan) {
+    for s in desired.services.iter().filter(|s| !s.pre_start.is_empty()) {
+        let items: Vec<&PlanItem> = p
+            .items
+            .iter()
+            .filter(|i| i.kind == ObjectKind::Container && i.service.as_deref() == Some(&s.name))
+            .collect();
+        let starting: Vec<String> = items
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.action,
+                    Action::Create | Action::Recreate | Action::Replace | Action::Start
+                )
+            })
+            .map(|i| i.name.clone())
+            .collect();
+        if starting.is_empty() {
+            continue;
+        }
+        let running = observed.containers.iter().any(|c| {
+            c.service() == Some(s.name.as_str())
+                && c.state == ContainerState::Running
+                && !c.labels.contains_key(stackr_engine::LABEL_HELPER)
+        });
+        let renewed = items
+            .iter()
+            .any(|i| matches!(i.action, Action::Recreate | Action::Replace));
+        let once = s.pre_start.iter().any(|h| !h.per_replica) && (!running || renewed);
+        let replicas = if s.pre_start.iter().any(|h| h.per_replica) {
+            starting
+        } else {
+            Vec::new()
+        };
+        if once || !replicas.is_empty() {
+            p.pre_start.push(crate::prestart::PreStartRun {
+                service: s.name.clone(),
+                once,
+                replicas,
+            });
+        }
+    }
+}
+
 /// Computes the plan.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan {
     let mut p = Plan {
@@ -496,6 +552,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
         errors: Vec::new(),
         hardening: Vec::new(),
         rollouts: Vec::new(),
+        pre_start: Vec::new(),
     };
     let chosen = if opts.no_deps && !opts.services.is_empty() {
         opts.services.iter().cloned().collect()
@@ -519,6 +576,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     let (recreated, claimed) = plan_containers(desired, observed, opts, &chosen, &rebuilt, &mut p);
     plan_restarts(desired, &recreated, &mut p);
     plan_rollouts(desired, &mut p);
+    plan_pre_start(desired, observed, &mut p);
     plan_hardening(desired, &chosen, &mut p);
     plan_orphans(desired, observed, opts, &claimed, &mut p);
     p
@@ -541,6 +599,7 @@ pub fn plan_rollback(
         errors: Vec::new(),
         hardening: Vec::new(),
         rollouts: Vec::new(),
+        pre_start: Vec::new(),
     };
     plan_networks(desired, observed, &mut p);
     plan_volumes(desired, observed, &mut p);
@@ -1173,6 +1232,19 @@ pub fn render_text(plan: &Plan) -> String {
             for (i, b) in r.batches.iter().enumerate() {
                 let _ = writeln!(out, "  batch {}: {}", i + 1, b.join(", "));
             }
+        }
+    }
+    for r in &plan.pre_start {
+        if r.once {
+            let _ = writeln!(out, "pre-start of `{}`: once, before it starts", r.service);
+        }
+        if !r.replicas.is_empty() {
+            let _ = writeln!(
+                out,
+                "pre-start of `{}`: before each of {}",
+                r.service,
+                r.replicas.join(", ")
+            );
         }
     }
     for w in &plan.warnings {

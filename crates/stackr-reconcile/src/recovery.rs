@@ -20,7 +20,7 @@ use stackr_engine::{
     ContainerSpec, HealthSpec, ImageConfig, LABEL_INTERNAL, LABEL_STACK, MountSpec, PROBE_DIR,
     STATUS_DIR, VolumeSpec,
 };
-use stackr_spec::{Condition, RestartPolicy, Service, Stack};
+use stackr_spec::{Condition, Service, Stack};
 
 use crate::desired::{DesiredVolume, Inputs};
 
@@ -55,12 +55,7 @@ pub fn status_volume_spec(stack: &str) -> DesiredVolume {
 /// Whether the engine starts the service's containers again by itself after a daemon
 /// restart (or when they exit), without stackr.
 pub fn comes_back(s: &Service) -> bool {
-    matches!(
-        s.restart.as_ref().map(|r| &r.value),
-        Some(
-            RestartPolicy::Always | RestartPolicy::UnlessStopped | RestartPolicy::OnFailure { .. }
-        )
-    )
+    s.comes_back()
 }
 
 /// The health test the container runs, in the engine's form, when it has one: the stack

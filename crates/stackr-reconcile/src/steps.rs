@@ -49,6 +49,8 @@ pub fn line(step: &Step) -> Option<String> {
             containers,
         } => format!("{service}: rolling back {}", containers.join(", ")),
         Step::HookFailed { message, .. } => format!("warning: {message}; stopped all the same"),
+        Step::PreStart { name, command, .. } => format!("{name}: running pre-start `{command}`"),
+        Step::PreStartDone { name, .. } => format!("{name}: done"),
     })
 }
 
@@ -143,6 +145,18 @@ pub fn event(step: &Step) -> (&'static str, Value) {
         } => (
             "rollback-started",
             json!({"service": service, "containers": containers}),
+        ),
+        Step::PreStart {
+            service,
+            name,
+            command,
+        } => (
+            "pre-start",
+            json!({"service": service, "container": name, "command": command}),
+        ),
+        Step::PreStartDone { service, name } => (
+            "pre-start-done",
+            json!({"service": service, "container": name}),
         ),
         Step::HookFailed {
             service,

@@ -703,6 +703,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
             let kv = r.map(child, &format!("the labels of {place}"));
             s.labels.extend(kv);
         }
+        Some(K::PreStart) => s.pre_start.extend(crate::hook::decode(r, child, place)),
         Some(K::PostStart) => s.post_start.extend(crate::hook::decode(r, child, place)),
         Some(K::PreStop) => s.pre_stop.extend(crate::hook::decode(r, child, place)),
         Some(K::Update) => {

@@ -1,5 +1,6 @@
-//! `post-start` and `pre-stop`: commands run in a service's container after stackr starts it
-//! and before stackr stops it (compose's `post_start` and `pre_stop`).
+//! `pre-start`, `post-start` and `pre-stop`: commands run before stackr starts a service (each
+//! in a container of its own, once or per replica), in a service's container after stackr
+//! starts it, and before stackr stops it (compose's `pre_start`, `post_start` and `pre_stop`).
 
 use kdl::KdlNode;
 
@@ -7,19 +8,25 @@ use crate::model::Hook;
 use crate::reader::{Reader, Shape};
 
 const USAGE: &str = "post-start \"PROGRAM\" \"ARG\" ... user=\"USER\" workdir=\"/DIR\" privileged=#true { env KEY=\"VALUE\" }";
+const PRE_START_USAGE: &str = "pre-start \"PROGRAM\" \"ARG\" ... image=\"IMAGE\" per-replica=#true user=\"USER\" workdir=\"/DIR\" privileged=#true { env KEY=\"VALUE\" }";
 
 /// Reads one hook node.
 pub(crate) fn decode(r: &mut Reader<'_>, node: &KdlNode, place: &str) -> Option<Hook> {
     let name = node.name().value();
+    let pre_start = name == crate::keyword::ServiceNode::PreStart.as_str();
     let v = r.open(
         node,
         &Shape {
             min: 1,
             max: None,
             what: "a command",
-            props: &["user", "workdir", "privileged"],
+            props: if pre_start {
+                &["user", "workdir", "privileged", "image", "per-replica"]
+            } else {
+                &["user", "workdir", "privileged"]
+            },
             children: true,
-            usage: USAGE,
+            usage: if pre_start { PRE_START_USAGE } else { USAGE },
         },
     );
     let command = r.argv(&v, &format!("`{name}`"))?;
@@ -34,6 +41,12 @@ pub(crate) fn decode(r: &mut Reader<'_>, node: &KdlNode, place: &str) -> Option<
             .and_then(|e| r.container_path(e, "the hook's `workdir`")),
         privileged: v.prop("privileged").and_then(|e| r.bool(e, "`privileged`")),
         env: Vec::new(),
+        image: v
+            .prop("image")
+            .and_then(|e| r.nonempty(e, "the hook's `image`")),
+        per_replica: v
+            .prop("per-replica")
+            .and_then(|e| r.bool(e, "`per-replica`")),
     };
     for c in v.children() {
         match c.name().value() {

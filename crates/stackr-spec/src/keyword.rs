@@ -92,6 +92,7 @@ keywords! {
         Acknowledge = "acknowledge",
         Update = "update",
         Rollback = "rollback",
+        PreStart = "pre-start",
         PostStart = "post-start",
         PreStop = "pre-stop",
     }

@@ -91,6 +91,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         acknowledge,
         update,
         rollback,
+        pre_start,
         post_start,
         pre_stop,
     } = over;
@@ -173,6 +174,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     append_unique(&mut base.acknowledge, acknowledge, |a| a.value.clone());
     merge_update(&mut base.update, update);
     // Hooks append, as compose's sequences do.
+    base.pre_start.extend(pre_start);
     base.post_start.extend(post_start);
     base.pre_stop.extend(pre_stop);
     merge_update(&mut base.rollback, rollback);

@@ -400,13 +400,17 @@ pub struct Service {
     pub update: Option<UpdatePolicy>,
     /// How they are put back after a failed update (Swarm's `rollback_config`).
     pub rollback: Option<UpdatePolicy>,
+    /// Run before stackr starts the service (once, or before each replica), in order, each in
+    /// a container of its own.
+    pub pre_start: Vec<Hook>,
     /// Run in each container after stackr starts it, in order.
     pub post_start: Vec<Hook>,
     /// Run in each running container before stackr stops it, in order.
     pub pre_stop: Vec<Hook>,
 }
 
-/// `post-start` or `pre-stop`: a command run in the service's container.
+/// `pre-start`, `post-start` or `pre-stop`: a command run before the service starts (in a
+/// container of its own), or in the service's container.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Hook {
@@ -417,6 +421,12 @@ pub struct Hook {
     pub workdir: Option<Spanned<String>>,
     pub privileged: Option<Spanned<bool>>,
     pub env: Vec<KeyValue>,
+    /// `pre-start` only: the image to run it from (the service's when left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<Spanned<String>>,
+    /// `pre-start` only: before each replica's start, rather than once per service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_replica: Option<Spanned<bool>>,
 }
 
 /// `update { ... }` or `rollback { ... }`: what is written; `crate::update` gives the
@@ -481,6 +491,20 @@ impl Service {
     /// How many containers the service runs (default 1).
     pub fn scale(&self) -> u32 {
         self.scale.as_ref().map_or(1, |s| s.value)
+    }
+
+    /// Whether the engine starts the service's containers again by itself, after a daemon
+    /// restart or when they exit, without stackr: its restart policy is `always`,
+    /// `unless-stopped` or `on-failure`.
+    pub fn comes_back(&self) -> bool {
+        matches!(
+            self.restart.as_ref().map(|r| &r.value),
+            Some(
+                RestartPolicy::Always
+                    | RestartPolicy::UnlessStopped
+                    | RestartPolicy::OnFailure { .. }
+            )
+        )
     }
 
     /// Whether the service has a health check (its own test; an image's own `HEALTHCHECK` is

@@ -183,6 +183,12 @@ fn hook(name: &str, h: &Hook) -> KdlNode {
     if let Some(p) = &h.privileged {
         n.entries_mut().push(prop("privileged", p.value));
     }
+    if let Some(i) = &h.image {
+        n.entries_mut().push(prop("image", i.value.as_str()));
+    }
+    if let Some(p) = &h.per_replica {
+        n.entries_mut().push(prop("per-replica", p.value));
+    }
     let env: Vec<KdlNode> = map_node("env", &h.env).into_iter().collect();
     with_children(n, env)
 }
@@ -265,6 +271,7 @@ fn service(s: &Service) -> KdlNode {
         acknowledge,
         update,
         rollback,
+        pre_start,
         post_start,
         pre_stop,
     } = s;
@@ -483,6 +490,7 @@ fn service(s: &Service) -> KdlNode {
             acknowledge.iter().map(|a| text(&a.value)).collect(),
         ));
     }
+    c.extend(pre_start.iter().map(|h| hook(K::PreStart.as_str(), h)));
     c.extend(post_start.iter().map(|h| hook(K::PostStart.as_str(), h)));
     c.extend(pre_stop.iter().map(|h| hook(K::PreStop.as_str(), h)));
     c.extend(

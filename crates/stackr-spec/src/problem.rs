@@ -150,6 +150,11 @@ pub enum Problem {
     HealthyWithoutCheck { service: String, dependency: String },
 
     #[error(
+        "service `{service}` comes back by itself after a daemon restart, but its dependency `{dependency}` does not"
+    )]
+    DependencyNotRestarted { service: String, dependency: String },
+
+    #[error(
         "env `{name}` of service `{service}` names secret `{secret}`, which the service does not mount"
     )]
     SecretPathNotMounted {
@@ -289,6 +294,7 @@ impl Problem {
             Problem::SeveralSources { .. } => "several-sources",
             Problem::Conflict { .. } => "conflict",
             Problem::HealthyWithoutCheck { .. } => "healthy-without-check",
+            Problem::DependencyNotRestarted { .. } => "dependency-not-restarted",
             Problem::SecretPathNotMounted { .. } => "secret-path-not-mounted",
             Problem::RebuildWithoutBuild { .. } => "rebuild-without-build",
             Problem::UnsyncableTarget { .. } => "unsyncable-target",

@@ -335,6 +335,24 @@ fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &
             ));
             continue;
         }
+        if let Some(dep) = names.index.services.get(d.service.value.as_str())
+            && s.comes_back()
+            && !dep.comes_back()
+            && d.required
+            && d.condition != Condition::Completed
+        {
+            diags.push(
+                Diagnostic::warning(Problem::DependencyNotRestarted {
+                    service: sname.clone(),
+                    dependency: dep.name.value.clone(),
+                })
+                .with_label(d.service.span, "waited for by `up` only")
+                .with_help(format!(
+                    "give `{dep}` a restart policy too (`restart \"unless-stopped\"`): after a daemon restart, the engine starts `{sname}` again but not `{dep}`, and `{sname}` runs without it",
+                    dep = dep.name.value
+                )),
+            );
+        }
         if d.condition == Condition::Healthy {
             let dep = names.index.services.get(d.service.value.as_str());
             if let Some(dep) = dep

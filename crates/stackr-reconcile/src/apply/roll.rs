@@ -32,6 +32,8 @@ struct Slot {
     previous: Option<Target>,
     /// Made by `stackr rollback`: labelled so, for `up`'s plan to say why it replaces it.
     rolled_back: bool,
+    /// The stack file's spec (not a way back): its per-replica `pre-start` hooks precede it.
+    forward: bool,
 }
 
 /// How a replaced slot ended.
@@ -198,6 +200,7 @@ fn slot_of<E: Engine>(
         secrets: want.map(|w| w.secrets.clone()).unwrap_or_default(),
         previous: it.previous.clone(),
         rolled_back: is_rollback,
+        forward: it.target.is_none(),
     })
 }
 
@@ -375,6 +378,9 @@ async fn start_first<E: Engine>(
         Some(id) => id.clone(),
         None => make(run, s, slot, &temp, &volume).await?,
     };
+    if slot.forward {
+        super::pre_start::before(run, s, &slot.name).await?;
+    }
     if let Err(f) = start_and_watch(run, s, &id, &temp, monitor, has_check, rx).await? {
         forget(run, &id);
         let labels = Some(&slot.target.spec.labels);
@@ -450,6 +456,9 @@ async fn stop_first<E: Engine>(
     let volume = new_secrets_volume(slot, false);
     remove_old(run, s, slot, &volume).await?;
     let id = make(run, s, slot, &slot.name, &volume).await?;
+    if slot.forward {
+        super::pre_start::before(run, s, &slot.name).await?;
+    }
     match start_and_watch(run, s, &id, &slot.name, monitor, has_check, rx).await? {
         Ok(()) => Ok(Outcome::Done { id, volume }),
         Err(f) => {
@@ -583,6 +592,7 @@ async fn roll_back<E: Engine>(
             secrets: slot.secrets.clone(),
             previous: None,
             rolled_back: false,
+            forward: false,
         });
     }
     if back.is_empty() {
