@@ -255,9 +255,17 @@ fn named_images<'a>(
         .services
         .values()
         .filter(|s| services.is_empty() || services.contains(&s.name.value))
-        .filter_map(|s| match (&s.image, &s.build) {
-            (Some(image), None) => Some((s, image.value.as_str())),
-            _ => None,
+        .flat_map(|s| {
+            let own = match (&s.image, &s.build) {
+                (Some(image), None) => Some((s, image.value.as_str())),
+                _ => None,
+            };
+            // A `pre-start` hook may run from an image of its own.
+            let hooks = s
+                .pre_start
+                .iter()
+                .filter_map(move |h| h.image.as_ref().map(|i| (s, i.value.as_str())));
+            own.into_iter().chain(hooks)
         })
 }
 

@@ -289,3 +289,33 @@ async fn a_failing_pre_start_fails_up_and_leaves_the_service_unstarted() {
     let left = names(&e).await;
     assert!(left.iter().all(|n| !n.contains("pre-start")), "{left:?}");
 }
+
+#[tokio::test]
+async fn a_pre_start_image_of_its_own_is_pulled_when_missing() {
+    let e = hook_engine(None);
+    let text = r#"
+stack "hk"
+service "api" {
+    image "api:1"
+    pre-start "migrate" image="tools:1"
+}
+"#;
+    // Missing: `up` pulls it (the fake, like this machine, reaches no registry).
+    let err = up(&e, &load(text))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a missing hook image fails up"));
+    let shown = stackr_ops::text::op_error(&err);
+    assert!(shown.contains("tools:1"), "{shown}");
+    assert!(e.calls().iter().any(|c| c == "pull tools:1"));
+    assert!(e.calls().iter().all(|c| !c.starts_with("create hk-api")));
+    // Present: no pull, and the hook runs from it.
+    e.add_image("tools:1");
+    e.clear_calls();
+    up(&e, &load(text))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    assert!(calls.iter().all(|c| c != "pull tools:1"), "{calls:?}");
+    assert!(at(&calls, "start hk-api-pre-start-1") < at(&calls, "start hk-api-1"));
+}

@@ -90,7 +90,17 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
     }
     let mut images = BTreeMap::new();
     let refs: Vec<&str> = {
-        let mut r: Vec<&str> = desired.services.iter().map(|s| s.image.as_str()).collect();
+        // The services' images, and those their `pre-start` hooks run from.
+        let mut r: Vec<&str> = desired
+            .services
+            .iter()
+            .map(|s| s.image.as_str())
+            .chain(desired.services.iter().flat_map(|s| {
+                s.pre_start
+                    .iter()
+                    .flat_map(|h| h.runs.iter().map(|(_, c)| c.spec.image.as_str()))
+            }))
+            .collect();
         r.sort_unstable();
         r.dedup();
         r
