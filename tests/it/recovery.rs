@@ -171,4 +171,32 @@ fn a_restarted_daemon_brings_the_stack_back_in_dependency_order() {
         lines(&state, "api-starts").last().map(String::as_str),
         Some(&*format!("{last} ok"))
     );
+
+    // `up --no-deps` starts what it is asked to at once, as compose does, even when what it
+    // depends on is stopped: stackr ends its wait.
+    let db = format!("{stack}-db-1");
+    let out = daemon.docker(&["stop", "-t", "2", &db]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alone = last + 1;
+    std::fs::write(state.join("epoch"), alone.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let up = crate::cli::run(
+        crate::cli::stackr(&dir)
+            .args(["up", "-d", "--no-deps", "--force-recreate", "api"])
+            .env("DOCKER_HOST", daemon.host()),
+    );
+    assert_eq!(up.code, 0, "up --no-deps: {}", up.stderr);
+    wait_for_line(&state, "api-starts", alone, &daemon, &stack);
+    assert_eq!(
+        lines(&state, "api-starts").last().map(String::as_str),
+        Some(&*format!("{alone} early")),
+        "started without its (stopped) dependency"
+    );
+    assert!(
+        !running(&daemon, &db),
+        "--no-deps left the dependency alone"
+    );
 }

@@ -44,8 +44,11 @@ fn main() -> ExitCode {
         ["hold"] => hold(),
         ["start", rest @ ..] => return recover::start(std::path::Path::new(STATUS_DIR), rest),
         ["report", rest @ ..] => return recover::report(std::path::Path::new(STATUS_DIR), rest),
+        ["release", rest @ ..] => {
+            return recover::release(std::path::Path::new(STATUS_DIR), rest);
+        }
         _ => Err(
-            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR | hold | start --as SERVICE/N [--after COND:SERVICE]... -- ARGV... | report --as SERVICE/N [--retries R] -- ARGV..."
+            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR | hold | start --as SERVICE/N [--after COND:SERVICE]... -- ARGV... | report --as SERVICE/N [--retries R] -- ARGV... | release --as SERVICE/N"
                 .into(),
         ),
     };

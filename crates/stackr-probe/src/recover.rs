@@ -9,7 +9,10 @@
 //!   until every `--after` holds, writes `N.started`, and becomes ARGV (`exec`: the service's
 //!   own process keeps the container's PID and signals);
 //! - `probe report SERVICE/N [--retries R] -- ARGV...` runs a health check and records its
-//!   result before passing its exit code on to the engine.
+//!   result before passing its exit code on to the engine;
+//! - `probe release --as SERVICE/N`, run in the container by stackr (`up --no-deps`), ends the
+//!   wait of the container's current run: it writes `N.go` with the start time of the
+//!   container's PID 1 (the waiter), so that it counts for that run only.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -218,13 +221,76 @@ fn awaited(dir: &Path, pending: &[&After]) -> String {
         .join(", ")
 }
 
-/// Waits until every condition holds, or a stop signal comes (then `Err` with the exit code).
+/// When process `pid` started (clock ticks since boot): different for every run of a
+/// container, whose PID 1 is the waiter.
+fn start_time(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (in parentheses, which may hold spaces): state is field 3,
+    // starttime field 22.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(19).map(str::to_string)
+}
+
+/// Whether stackr released this run of the container from its wait.
+fn released(dir: &Path, slot: &Slot, me: Option<&str>) -> bool {
+    let Some(me) = me else { return false };
+    let go = slot.file(dir, "go");
+    match std::fs::read_to_string(&go) {
+        Ok(t) if t.trim() == me => {
+            let _ = std::fs::remove_file(&go);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `probe release`: ends the wait of the container's current run.
+pub fn release(dir: &Path, args: &[&str]) -> ExitCode {
+    let slot = match args {
+        ["--as", s] => Slot::parse(s),
+        _ => Err("release: expected --as SERVICE/N".to_string()),
+    };
+    let slot = match slot {
+        Ok(s) => s,
+        Err(e) => {
+            println!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(waiter) = start_time("1") else {
+        println!("release: cannot read the start of PID 1");
+        return ExitCode::FAILURE;
+    };
+    match service_dir(dir, &slot).and_then(|_| write_whole(&slot.file(dir, "go"), &waiter)) {
+        Ok(()) => {
+            println!("released {}/{}", slot.service, slot.number);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("release: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Waits until every condition holds, stackr releases it, or a stop signal comes (then `Err`
+/// with the exit code).
 pub fn wait(dir: &Path, slot: &Slot, afters: &[After], stop: &AtomicBool) -> Result<(), u8> {
     let began = Instant::now();
     let mut next_notice = FIRST_NOTICE;
+    let me = start_time("self");
     loop {
         let pending: Vec<&After> = afters.iter().filter(|a| !holds(dir, a)).collect();
         if pending.is_empty() {
+            return Ok(());
+        }
+        if released(dir, slot, me.as_deref()) {
+            eprintln!(
+                "stackr: {}/{} starts its command without waiting for {}, as `up --no-deps` asked",
+                slot.service,
+                slot.number,
+                awaited(dir, &pending)
+            );
             return Ok(());
         }
         if stop.load(Ordering::Relaxed) {
@@ -483,6 +549,24 @@ mod tests {
         .expect("waited");
         assert!(began.elapsed() >= Duration::from_millis(200));
         writer.join().expect("writer");
+    }
+
+    #[test]
+    fn a_release_for_this_run_ends_a_wait_and_one_for_another_run_does_not() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let s = slot("api/1");
+        let stop = AtomicBool::new(false);
+        std::fs::create_dir_all(d.path().join("api")).expect("mkdir");
+        // Left by an earlier run: not this process's start.
+        std::fs::write(s.file(d.path(), "go"), "1").expect("write");
+        let me = start_time("self").expect("own start time");
+        assert!(!released(d.path(), &s, Some(&me)));
+        std::fs::write(s.file(d.path(), "go"), &me).expect("write");
+        assert_eq!(
+            wait(d.path(), &s, &[After::Started("db".into())], &stop),
+            Ok(())
+        );
+        assert!(!s.file(d.path(), "go").exists(), "a release counts once");
     }
 
     #[test]

@@ -905,6 +905,44 @@ async fn pre_stop<E: Engine>(
     }
 }
 
+/// Ends the recovery wait of a container the plan starts without its dependencies
+/// (`up --no-deps`): compose starts such a container at once.
+async fn release_wait<E: Engine>(
+    run: &Run<'_, E>,
+    s: &DesiredService,
+    id: &str,
+    slot: &str,
+) -> Result<(), ApplyError> {
+    if !run.plan.released.iter().any(|r| r == slot) {
+        return Ok(());
+    }
+    let Some(waits) = s
+        .containers
+        .iter()
+        .find(|c| c.spec.name == slot)
+        .and_then(|c| crate::recovery::waiting_slot(&c.spec))
+    else {
+        return Ok(());
+    };
+    let spec = stackr_engine::ExecSpec {
+        cmd: crate::recovery::release_command(waits),
+        ..stackr_engine::ExecSpec::default()
+    };
+    match run.engine.exec(id, &spec, None, &|_| {}).await {
+        Ok(Some(0) | None) => Ok(()),
+        Ok(Some(code)) => Err(engine_err(
+            format!("cannot start `{slot}` without its dependencies"),
+            Some(&s.name),
+            EngineError::Other(format!("the release of its wait exited with code {code}")),
+        )),
+        Err(e) => Err(engine_err(
+            format!("cannot start `{slot}` without its dependencies"),
+            Some(&s.name),
+            e,
+        )),
+    }
+}
+
 /// Runs a just-started container's `post-start` hooks, as its labels hold them.
 async fn post_start<E: Engine>(
     engine: &E,
@@ -1360,6 +1398,7 @@ async fn start_containers<E: Engine>(
             .await
             .map_err(|e| engine_err(format!("cannot start `{name}`"), svc, e))?;
         lock(run.shared).seen.entry(id.clone()).or_default().started = true;
+        release_wait(run, s, &id, &name).await?;
         post_start(engine, &s.name, &id, &name, labels).await?;
         progress(if action == Action::Restart {
             Step::Restarted {

@@ -153,6 +153,10 @@ pub struct Plan {
     /// The `pre-start` hooks that run, per service.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pre_start: Vec<crate::prestart::PreStartRun>,
+    /// Containers (by slot name) started without their dependencies (`up --no-deps`): once
+    /// started, stackr ends their recovery wait, as compose starts them at once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub released: Vec<String>,
 }
 
 /// A service's hardening warnings: `root`, `no-memory-limit`, `writable-root`.
@@ -543,6 +547,30 @@ fn plan_pre_start(desired: &Desired, observed: &Observed, p: &mut Plan) {
     }
 }
 
+/// `up --no-deps`: the containers the plan starts that would wait for a dependency.
+fn plan_released(desired: &Desired, p: &mut Plan) {
+    let started: Vec<String> = p
+        .items
+        .iter()
+        .filter(|i| {
+            i.kind == ObjectKind::Container
+                && matches!(
+                    i.action,
+                    Action::Create | Action::Recreate | Action::Replace | Action::Start
+                )
+        })
+        .filter(|i| {
+            desired
+                .services
+                .iter()
+                .flat_map(|s| &s.containers)
+                .any(|c| c.spec.name == i.name && crate::recovery::waiting_slot(&c.spec).is_some())
+        })
+        .map(|i| i.name.clone())
+        .collect();
+    p.released = started;
+}
+
 /// Computes the plan.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan {
     let mut p = Plan {
@@ -553,6 +581,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
         hardening: Vec::new(),
         rollouts: Vec::new(),
         pre_start: Vec::new(),
+        released: Vec::new(),
     };
     let chosen = if opts.no_deps && !opts.services.is_empty() {
         opts.services.iter().cloned().collect()
@@ -577,6 +606,9 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     plan_restarts(desired, &recreated, &mut p);
     plan_rollouts(desired, &mut p);
     plan_pre_start(desired, observed, &mut p);
+    if opts.no_deps && !opts.services.is_empty() {
+        plan_released(desired, &mut p);
+    }
     plan_hardening(desired, &chosen, &mut p);
     plan_orphans(desired, observed, opts, &claimed, &mut p);
     p
@@ -600,6 +632,7 @@ pub fn plan_rollback(
         hardening: Vec::new(),
         rollouts: Vec::new(),
         pre_start: Vec::new(),
+        released: Vec::new(),
     };
     plan_networks(desired, observed, &mut p);
     plan_volumes(desired, observed, &mut p);

@@ -115,6 +115,33 @@ pub fn afters(stack: &Stack, s: &Service, inputs: &Inputs) -> Vec<String> {
     out
 }
 
+/// The `SERVICE/N` a container's wait is for, when it waits for a dependency.
+pub fn waiting_slot(spec: &ContainerSpec) -> Option<&str> {
+    let e = spec.entrypoint.as_ref()?;
+    if e.first().map(String::as_str) != Some(&format!("{PROBE_DIR}/probe"))
+        || e.get(1).map(String::as_str) != Some("start")
+    {
+        return None;
+    }
+    let end = e.iter().position(|a| a == "--")?;
+    let head = &e[..end];
+    if !head.iter().any(|a| a == "--after") {
+        return None;
+    }
+    let at = head.iter().position(|a| a == "--as")?;
+    head.get(at + 1).map(String::as_str)
+}
+
+/// What stackr runs in a started container to end its wait (`up --no-deps`).
+pub fn release_command(slot: &str) -> Vec<String> {
+    vec![
+        format!("{PROBE_DIR}/probe"),
+        "release".into(),
+        "--as".into(),
+        slot.into(),
+    ]
+}
+
 /// Puts the wait in front of the container's command and the report around its health
 /// check, and mounts the probe and status volumes. Leaves the spec as it is (and says so)
 /// when the service does not come back by itself, or when what the container runs is not

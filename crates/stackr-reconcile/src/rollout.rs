@@ -25,9 +25,12 @@ pub const LABEL_PREVIOUS_IMAGE_ID: &str = "io.stackr.previous-image-id";
 /// Set on a container made by `stackr rollback`: the stack file wants another spec.
 pub const LABEL_ROLLED_BACK: &str = "io.stackr.rolled-back";
 
+/// What the temporary name of a slot's new container ends with.
+pub const NEXT_SUFFIX: &str = "-next";
+
 /// The temporary name of a slot's new container while its old one runs.
 pub fn next_name(name: &str) -> String {
-    format!("{name}-next")
+    format!("{name}{NEXT_SUFFIX}")
 }
 
 /// A spec to create a slot's container from: what the stack file wants, or what a container

@@ -347,6 +347,10 @@ async fn start_and_watch<E: Engine>(
             service: s.name.clone(),
             name: name.to_string(),
         });
+        let slot = name
+            .strip_suffix(crate::rollout::NEXT_SUFFIX)
+            .unwrap_or(name);
+        super::release_wait(run, s, id, slot).await?;
         match super::post_start(run.engine, &s.name, id, name, &labels).await {
             Ok(()) => {}
             Err(ApplyError::Hook { error, .. }) => {
