@@ -87,14 +87,18 @@ pub struct Resources {
 #[serde(rename_all = "kebab-case", tag = "type")]
 pub enum MountSpec {
     /// A named volume (its engine name) or, with `source: None`, an anonymous one.
+    // A spec is stored without its default fields (`io.stackr.spec`): each field that can be
+    // left out has a default, so that what is stored reads back.
     Volume {
         source: Option<String>,
         target: String,
+        #[serde(default)]
         read_only: bool,
     },
     Bind {
         source: PathBuf,
         target: String,
+        #[serde(default)]
         read_only: bool,
     },
     Tmpfs {
@@ -119,6 +123,7 @@ pub struct PortBinding {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct HealthSpec {
     /// `["CMD", ...]`, `["CMD-SHELL", "..."]` or `["NONE"]`.
+    #[serde(default)]
     pub test: Vec<String>,
     pub interval: Option<Duration>,
     pub timeout: Option<Duration>,
@@ -137,6 +142,7 @@ pub struct NetworkAttachment {
     /// interrupted run) is never ambiguous. Not part of what a container is (nor its hash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_id: Option<String>,
+    #[serde(default)]
     pub aliases: Vec<String>,
     pub ipv4_address: Option<String>,
     pub ipv6_address: Option<String>,

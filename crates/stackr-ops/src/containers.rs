@@ -134,6 +134,46 @@ async fn pre_stop<E: Engine>(
     }
 }
 
+/// `start` of a container whose recovery wait is for a dependency with no running container
+/// (`stackr start api` while `db` is stopped): it starts at once, as compose's `start` does.
+/// With its dependencies running (or started just before, as `start` of the whole stack
+/// does in start order), the wait orders it.
+async fn release_if_alone<E: Engine>(engine: &E, c: &ContainerInfo) -> Result<(), EngineError> {
+    let Some(spec) = stackr_reconcile::rollout::created_from(c).map(|t| t.spec) else {
+        return Ok(());
+    };
+    let (Some(slot), Some(stack)) = (
+        stackr_reconcile::recovery::waiting_slot(&spec),
+        c.labels.get(stackr_engine::LABEL_STACK),
+    ) else {
+        return Ok(());
+    };
+    let others = engine.list_containers(stack).await?;
+    let alone = stackr_reconcile::recovery::waits_for(&spec)
+        .iter()
+        .any(|dep| {
+            !others.iter().any(|o| {
+                o.service() == Some(*dep)
+                    && o.state == ContainerState::Running
+                    && !o.labels.contains_key(stackr_engine::LABEL_HELPER)
+            })
+        });
+    if !alone {
+        return Ok(());
+    }
+    let exec = stackr_engine::ExecSpec {
+        cmd: stackr_reconcile::recovery::release_command(slot),
+        ..stackr_engine::ExecSpec::default()
+    };
+    match engine.exec(&c.id, &exec, None, &|_| {}).await? {
+        Some(0) | None => Ok(()),
+        Some(code) => Err(EngineError::Other(format!(
+            "cannot end the wait of `{}` for its stopped dependencies: exit code {code}",
+            c.name
+        ))),
+    }
+}
+
 /// A container's `post-start` hooks after a start: a failure fails the verb.
 async fn post_start<E: Engine>(engine: &E, c: &ContainerInfo) -> Result<(), EngineError> {
     stackr_reconcile::hooks::post_start(engine, &c.id, &c.name, &c.labels)
@@ -156,6 +196,7 @@ async fn act_on<E: Engine>(
         }
         Verb::Start => {
             engine.start_container(&c.id).await?;
+            release_if_alone(engine, c).await?;
             post_start(engine, c).await?;
             Ok(Did::Started)
         }

@@ -319,3 +319,33 @@ service "api" {
     assert!(calls.iter().all(|c| c != "pull tools:1"), "{calls:?}");
     assert!(at(&calls, "start hk-api-pre-start-1") < at(&calls, "start hk-api-1"));
 }
+
+#[tokio::test]
+async fn a_failing_per_replica_pre_start_in_an_update_is_a_failed_new_container() {
+    let e = hook_engine(None);
+    up(&e, &with_pre_start("1"))
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    e.set_behaviour(stackr_engine::fake::Behaviour {
+        exit_codes: std::collections::BTreeMap::from([
+            ("hk-api-pre-start-1".to_string(), 0),
+            ("hk-api-1-pre-start-2".to_string(), 3),
+            ("hk-api-2-pre-start-2".to_string(), 0),
+        ]),
+        ..stackr_engine::fake::Behaviour::default()
+    });
+    let err = up(&e, &with_pre_start("2"))
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("the update fails"));
+    let text = stackr_ops::text::op_error(&err);
+    assert!(
+        text.contains("the update of service `api` failed") && text.contains("pre-start"),
+        "{text}"
+    );
+    // Start-first: the new container went, the old ones run on.
+    let left = names(&e).await;
+    assert!(left.iter().all(|n| !n.ends_with("-next")), "{left:?}");
+    assert!(left.iter().any(|n| n == "hk-api-1"), "{left:?}");
+    assert!(e.calls().iter().all(|c| c != "start hk-api-1-next"));
+}

@@ -100,3 +100,32 @@ async fn up_no_deps_ends_the_wait_of_what_it_starts_alone() {
     assert!(calls.iter().all(|c| c != "start rc-db-1"), "{calls:?}");
     assert!(at(&calls, "start rc-api-1") < at(&calls, RELEASE));
 }
+
+async fn verb(e: &stackr_engine::fake::FakeEngine, services: &[&str], v: stackr_ops::Verb) {
+    let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
+    let list = stackr_ops::containers(e, &load(CHAIN), &services)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let list = stackr_ops::chosen(list, &v);
+    assert_eq!(stackr_ops::act(e, &list, &v, &|_| {}).await, 0);
+}
+
+#[tokio::test]
+async fn start_of_a_service_whose_dependency_is_stopped_ends_its_wait() {
+    let e = with_command();
+    up_with(&e, PlanOptions::default()).await;
+    verb(&e, &[], stackr_ops::Verb::Stop { timeout: None }).await;
+    // The whole stack, in start order: the waits order it, nothing is released.
+    e.clear_calls();
+    verb(&e, &[], stackr_ops::Verb::Start).await;
+    assert!(e.calls().iter().all(|c| c != RELEASE), "{:?}", e.calls());
+    // `api` alone while `db` is stopped: started at once, as compose's `start` does.
+    verb(&e, &[], stackr_ops::Verb::Stop { timeout: None }).await;
+    e.clear_calls();
+    verb(&e, &["api"], stackr_ops::Verb::Start).await;
+    let calls = e.calls();
+    assert!(
+        at(&calls, "start rc-api-1") < at(&calls, RELEASE),
+        "{calls:?}"
+    );
+}

@@ -25,6 +25,9 @@ const POLL: Duration = Duration::from_millis(50);
 /// After how long a waiting container says what it waits for, and how often again.
 const FIRST_NOTICE: Duration = Duration::from_secs(1);
 const NOTICE_EVERY: Duration = Duration::from_secs(30);
+/// How long a container waits at most: then it starts its command all the same (as the
+/// engine alone would have), so that nothing can leave the stack stopped for good.
+const GIVE_UP: Duration = Duration::from_secs(300);
 
 /// A condition on a dependency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +111,14 @@ pub fn holds(dir: &Path, after: &After) -> bool {
             name.strip_suffix(".started").map(str::to_string)
         })
         .collect();
+    // A record being cleared (another user's file, emptied rather than removed) is no start.
+    let started: Vec<String> = started
+        .into_iter()
+        .filter(|n| {
+            std::fs::read_to_string(dir.join(after.service()).join(format!("{n}.started")))
+                .is_ok_and(|t| t.starts_with("started"))
+        })
+        .collect();
     match after {
         After::Started(_) => !started.is_empty(),
         After::Healthy(service) => started.iter().any(|n| {
@@ -173,10 +184,25 @@ fn service_dir(dir: &Path, slot: &Slot) -> std::io::Result<PathBuf> {
     Ok(d)
 }
 
+/// Forgets what an earlier run of `slot` recorded (a crashed one's start and health): a
+/// dependent must not take a container that is starting again for one that runs.
+pub fn forget(dir: &Path, slot: &Slot) {
+    for ext in ["started", "health"] {
+        let f = slot.file(dir, ext);
+        if std::fs::remove_file(&f).is_err() && f.exists() {
+            // Another user's file in the sticky folder: emptied instead.
+            let _ = write_whole(&f, "");
+        }
+    }
+}
+
 /// Says that `slot` began its own command; its health starts over, as Docker's does.
 pub fn announce(dir: &Path, slot: &Slot) -> std::io::Result<()> {
     service_dir(dir, slot)?;
-    let _ = std::fs::remove_file(slot.file(dir, "health"));
+    let health = slot.file(dir, "health");
+    if std::fs::remove_file(&health).is_err() && health.exists() {
+        write_whole(&health, "")?;
+    }
     write_whole(&slot.file(dir, "started"), "started\n")
 }
 
@@ -231,6 +257,24 @@ fn start_time(pid: &str) -> Option<String> {
     rest.split_whitespace().nth(19).map(str::to_string)
 }
 
+/// The start time of the container's waiter: the process running `probe start` (PID 1, or
+/// the child of the engine's `init`).
+fn waiter_start_time() -> Option<String> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let mut pids: Vec<u32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids.into_iter().find_map(|pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let mut args = cmdline.split(|b| *b == 0);
+        let program = args.next()?;
+        (program.ends_with(b"/probe") && args.next() == Some(b"start".as_slice()))
+            .then(|| start_time(&pid.to_string()))
+            .flatten()
+    })
+}
+
 /// Whether stackr released this run of the container from its wait.
 fn released(dir: &Path, slot: &Slot, me: Option<&str>) -> bool {
     let Some(me) = me else { return false };
@@ -257,9 +301,10 @@ pub fn release(dir: &Path, args: &[&str]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let Some(waiter) = start_time("1") else {
-        println!("release: cannot read the start of PID 1");
-        return ExitCode::FAILURE;
+    let Some(waiter) = waiter_start_time() else {
+        // Nothing waits (any more): nothing to release.
+        println!("release: no waiting process");
+        return ExitCode::SUCCESS;
     };
     match service_dir(dir, &slot).and_then(|_| write_whole(&slot.file(dir, "go"), &waiter)) {
         Ok(()) => {
@@ -282,6 +327,16 @@ pub fn wait(dir: &Path, slot: &Slot, afters: &[After], stop: &AtomicBool) -> Res
     loop {
         let pending: Vec<&After> = afters.iter().filter(|a| !holds(dir, a)).collect();
         if pending.is_empty() {
+            return Ok(());
+        }
+        if began.elapsed() >= GIVE_UP {
+            eprintln!(
+                "stackr: {}/{} starts its command after {}s without {}: it never came",
+                slot.service,
+                slot.number,
+                GIVE_UP.as_secs(),
+                awaited(dir, &pending)
+            );
             return Ok(());
         }
         if released(dir, slot, me.as_deref()) {
@@ -318,12 +373,33 @@ pub fn wait(dir: &Path, slot: &Slot, afters: &[After], stop: &AtomicBool) -> Res
 struct StartArgs {
     slot: Slot,
     afters: Vec<After>,
+    /// The service's stop signal, when it is not one of those always handled.
+    stop_signal: Option<i32>,
     argv: Vec<String>,
+}
+
+/// A signal by name (`SIGUSR1`, `USR1`) or number, when a waiting process may handle it.
+fn signal_number(s: &str) -> Option<i32> {
+    use signal_hook::consts as c;
+    let name = s.trim_start_matches("SIG");
+    let n = match name {
+        "HUP" => c::SIGHUP,
+        "INT" => c::SIGINT,
+        "QUIT" => c::SIGQUIT,
+        "USR1" => c::SIGUSR1,
+        "USR2" => c::SIGUSR2,
+        "TERM" => c::SIGTERM,
+        "WINCH" => c::SIGWINCH,
+        "PWR" => 30,
+        other => other.parse().ok()?,
+    };
+    (!signal_hook::consts::FORBIDDEN.contains(&n)).then_some(n)
 }
 
 fn parse_start(args: &[&str]) -> Result<StartArgs, String> {
     let mut slot = None;
     let mut afters = Vec::new();
+    let mut stop_signal = None;
     let mut i = 0;
     while i < args.len() {
         match (args[i], args.get(i + 1)) {
@@ -333,10 +409,17 @@ fn parse_start(args: &[&str]) -> Result<StartArgs, String> {
                 if argv.is_empty() {
                     return Err("start: no command after --".into());
                 }
-                return Ok(StartArgs { slot, afters, argv });
+                return Ok(StartArgs {
+                    slot,
+                    afters,
+                    stop_signal,
+                    argv,
+                });
             }
             ("--as", Some(v)) => slot = Some(Slot::parse(v)?),
             ("--after", Some(v)) => afters.push(After::parse(v)?),
+            // One this program cannot handle is left to the engine's kill after the grace.
+            ("--stop-signal", Some(v)) => stop_signal = signal_number(v),
             (other, _) => return Err(format!("start: unexpected {other:?}")),
         }
         i += 2;
@@ -360,13 +443,22 @@ pub fn start(dir: &Path, args: &[&str]) -> ExitCode {
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGQUIT,
-        signal_hook::consts::SIGHUP,
-    ] {
+    ]
+    .into_iter()
+    .chain(parsed.stop_signal)
+    {
         let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
+    }
+    // A command that cannot run fails now, before anyone is told it started (the engine
+    // would have refused to start the container).
+    if let Err(e) = runnable(&parsed.argv[0]) {
+        eprintln!("stackr: cannot run {}: {e}", parsed.argv[0]);
+        return ExitCode::from(127);
     }
     // Without its status volume (never so when stackr made the container) nothing can be
     // known: start at once rather than never.
     if dir.is_dir() {
+        forget(dir, &parsed.slot);
         if let Err(code) = wait(dir, &parsed.slot, &parsed.afters, &stop) {
             return ExitCode::from(code);
         }
@@ -378,6 +470,31 @@ pub fn start(dir: &Path, args: &[&str]) -> ExitCode {
         }
     }
     exec(&parsed.argv)
+}
+
+/// Whether `program` names an executable file, found on `PATH` when it has no `/`.
+fn runnable(program: &str) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return if executable(Path::new(program)) {
+            Ok(())
+        } else {
+            Err("no such executable file".into())
+        };
+    }
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    if path
+        .split(':')
+        .any(|d| executable(&Path::new(d).join(program)))
+    {
+        Ok(())
+    } else {
+        Err(format!("executable file not found in $PATH ({path})"))
+    }
 }
 
 /// Replaces this process with `argv`; returns only when that fails (126 or 127, as a shell).
@@ -397,30 +514,14 @@ fn exec(argv: &[String]) -> ExitCode {
 
 /// `probe report`: runs the check, records its result, passes its exit code on.
 pub fn report(dir: &Path, args: &[&str]) -> ExitCode {
-    let (slot, retries, argv) = match parse_report(args) {
+    let (slot, retries, timeout, argv) = match parse_report(args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("stackr: {e}");
             return ExitCode::from(2);
         }
     };
-    let code: u8 = match std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .status()
-    {
-        Ok(status) => {
-            use std::os::unix::process::ExitStatusExt;
-            match (status.code(), status.signal()) {
-                (Some(c), _) => u8::try_from(c).unwrap_or(1),
-                (None, Some(s)) => u8::try_from(128 + s).unwrap_or(1),
-                (None, None) => 1,
-            }
-        }
-        Err(e) => {
-            println!("cannot run the health check {}: {e}", argv[0]);
-            1
-        }
-    };
+    let code = check(&argv, timeout);
     if dir.is_dir()
         && let Err(e) = record(dir, &slot, code == 0, retries)
     {
@@ -432,9 +533,45 @@ pub fn report(dir: &Path, args: &[&str]) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn parse_report(args: &[&str]) -> Result<(Slot, u32, Vec<String>), String> {
+/// Runs a health check: its exit code (128 + the signal that ended it; 1 when it outlived
+/// `timeout`, after which it is killed, as the engine counts it failed).
+fn check(argv: &[String], timeout: Duration) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = match std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            println!("cannot run the health check {}: {e}", argv[0]);
+            return 1;
+        }
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                return match (status.code(), status.signal()) {
+                    (Some(c), _) => u8::try_from(c).unwrap_or(1),
+                    (None, Some(s)) => u8::try_from(128 + s).unwrap_or(1),
+                    (None, None) => 1,
+                };
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                println!("the health check did not end within {}s", timeout.as_secs());
+                return 1;
+            }
+        }
+    }
+}
+
+fn parse_report(args: &[&str]) -> Result<(Slot, u32, Duration, Vec<String>), String> {
     let mut slot = None;
     let mut retries = 3;
+    let mut timeout = Duration::from_secs(30);
     let mut i = 0;
     while i < args.len() {
         match (args[i], args.get(i + 1)) {
@@ -444,7 +581,13 @@ fn parse_report(args: &[&str]) -> Result<(Slot, u32, Vec<String>), String> {
                 if argv.is_empty() {
                     return Err("report: no check after --".into());
                 }
-                return Ok((slot, retries, argv));
+                return Ok((slot, retries, timeout, argv));
+            }
+            ("--timeout", Some(v)) => {
+                timeout = Duration::from_secs(
+                    v.parse()
+                        .map_err(|_| format!("report: bad --timeout {v:?}"))?,
+                );
             }
             ("--as", Some(v)) => slot = Some(Slot::parse(v)?),
             ("--retries", Some(v)) => {
@@ -567,6 +710,49 @@ mod tests {
             Ok(())
         );
         assert!(!s.file(d.path(), "go").exists(), "a release counts once");
+    }
+
+    #[test]
+    fn a_restarted_container_forgets_its_earlier_run_before_waiting() {
+        let d = tempfile::tempdir().expect("tempdir");
+        announce(d.path(), &slot("db/1")).expect("announce");
+        record(d.path(), &slot("db/1"), true, 3).expect("record");
+        forget(d.path(), &slot("db/1"));
+        assert!(!holds(d.path(), &After::Started("db".into())));
+        // An emptied record (another user's file) is no start either.
+        std::fs::write(slot("db/1").file(d.path(), "started"), "").expect("write");
+        assert!(!holds(d.path(), &After::Started("db".into())));
+    }
+
+    #[test]
+    fn a_command_that_cannot_run_is_told_before_anything_is_recorded() {
+        assert!(runnable("/bin/sh").is_ok());
+        assert!(runnable("sh").is_ok());
+        assert!(runnable("/no/such/program").is_err());
+        assert!(runnable("no-such-program-of-stackr").is_err());
+    }
+
+    #[test]
+    fn a_check_that_outlives_its_timeout_fails_and_is_ended() {
+        let began = Instant::now();
+        let code = check(&["sleep".into(), "5".into()], Duration::from_secs(1));
+        assert_eq!(code, 1);
+        assert!(began.elapsed() < Duration::from_secs(3));
+        assert_eq!(
+            check(
+                &["sh".into(), "-c".into(), "exit 4".into()],
+                Duration::from_secs(5)
+            ),
+            4
+        );
+    }
+
+    #[test]
+    fn stop_signals_are_read_by_name_or_number() {
+        assert_eq!(signal_number("SIGUSR1"), Some(signal_hook::consts::SIGUSR1));
+        assert_eq!(signal_number("WINCH"), Some(signal_hook::consts::SIGWINCH));
+        assert_eq!(signal_number("9"), None, "KILL cannot be handled");
+        assert_eq!(signal_number("SIGRTMIN+3"), None);
     }
 
     #[test]

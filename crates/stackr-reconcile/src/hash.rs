@@ -9,6 +9,12 @@
 //! The plan hashes the spec a container was created from (its `io.stackr.spec` label) with
 //! the current rules, rather than trusting the hash label an older stackr wrote, so a change
 //! of the rules themselves recreates nothing either.
+//!
+//! The probe volume's name carries the digest of the probe runner (`stackr-probe-{digest}`),
+//! which changes with every build of stackr that changes the probe: it is hashed as
+//! `stackr-probe`, so an upgrade recreates nothing. A container keeps the probe volume it was
+//! created with (volumes in use are never removed), and the arguments it runs the probe with
+//! are in its spec: a change of those does recreate it.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -66,8 +72,20 @@ fn canonical(value: &Value, out: &mut String) {
             }
             out.push(']');
         }
+        Value::String(s) if is_probe_volume(s) => {
+            out.push_str(&Value::String(PROBE_VOLUME.into()).to_string());
+        }
         other => out.push_str(&other.to_string()),
     }
+}
+
+/// What every probe volume's name is hashed as.
+const PROBE_VOLUME: &str = "stackr-probe";
+
+/// `stackr-probe-` and hex digits: a probe volume's name.
+fn is_probe_volume(s: &str) -> bool {
+    s.strip_prefix("stackr-probe-")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// The hash of a spec (as JSON) and the id of the image it runs.
@@ -106,6 +124,16 @@ mod tests {
         assert_eq!(spec_hash(&c, ""), spec_hash(&d, ""));
         assert_ne!(spec_hash(&b, ""), spec_hash(&c, ""));
         assert_ne!(spec_hash(&b, "sha256:1"), spec_hash(&b, "sha256:2"));
+    }
+
+    #[test]
+    fn a_new_probe_runner_recreates_nothing() {
+        let old = json!({"mounts": [{"volume": {"source": "stackr-probe-0123abcd", "target": "/.stackr"}}]});
+        let new = json!({"mounts": [{"volume": {"source": "stackr-probe-99ff00ee", "target": "/.stackr"}}]});
+        assert_eq!(spec_hash(&old, ""), spec_hash(&new, ""));
+        let other =
+            json!({"mounts": [{"volume": {"source": "stackr-probe-data", "target": "/.stackr"}}]});
+        assert_ne!(spec_hash(&old, ""), spec_hash(&other, ""));
     }
 
     #[test]

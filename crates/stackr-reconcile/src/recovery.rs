@@ -52,10 +52,50 @@ pub fn status_volume_spec(stack: &str) -> DesiredVolume {
     }
 }
 
-/// Whether the engine starts the service's containers again by itself after a daemon
-/// restart (or when they exit), without stackr.
+/// Whether the engine starts the service's containers again by itself, without stackr: they
+/// wait for their dependencies then.
+pub fn restarts(s: &Service) -> bool {
+    s.restarts()
+}
+
+/// Whether it surely does so after a daemon restart (`always`, `unless-stopped`): only such a
+/// dependency is waited for (`on-failure` brings a container back only after a failure, and
+/// one that stopped well at the shutdown stays stopped).
 pub fn comes_back(s: &Service) -> bool {
     s.comes_back()
+}
+
+/// What a container runs, `(entrypoint, command)`, from the stack file's and the image's: a
+/// stack entrypoint drops the image's command, as `docker run --entrypoint` does. `None` when
+/// that is not known (an image not inspected yet) or is nothing.
+fn argv(
+    entrypoint: Option<&Vec<String>>,
+    command: Option<&Vec<String>>,
+    image: Option<&ImageConfig>,
+) -> Option<(Vec<String>, Vec<String>)> {
+    let (e, c) = match (entrypoint, image) {
+        (Some(e), _) => (e.clone(), command.cloned().unwrap_or_default()),
+        (None, Some(i)) => (
+            i.entrypoint.clone().unwrap_or_default(),
+            command.or(i.cmd.as_ref()).cloned().unwrap_or_default(),
+        ),
+        (None, None) => return None,
+    };
+    (!e.is_empty() || !c.is_empty()).then_some((e, c))
+}
+
+/// Whether the containers of `s` wait and report (see [`wrap`]).
+fn wrapped(stack: &Stack, s: &Service, inputs: &Inputs) -> bool {
+    inputs.probe_volume.is_some()
+        && restarts(s)
+        && argv(
+            s.entrypoint.as_ref().map(|e| &e.value),
+            s.command.as_ref().map(|c| &c.value),
+            inputs
+                .image_configs
+                .get(&crate::desired::image_of(stack, s)),
+        )
+        .is_some()
 }
 
 /// The health test the container runs, in the engine's form, when it has one: the stack
@@ -74,9 +114,6 @@ fn health_test(spec: &ContainerSpec, image: &ImageConfig) -> Option<Vec<String>>
 /// Whether a service's containers report their health: it comes back by itself and has a
 /// health check (its own or its image's).
 fn reports_health(s: &Service, image: Option<&ImageConfig>) -> bool {
-    if !comes_back(s) {
-        return false;
-    }
     match &s.health {
         Some(h) if h.disabled.as_ref().is_some_and(|d| d.value) => false,
         Some(h) if h.test.is_some() => true,
@@ -90,15 +127,16 @@ fn reports_health(s: &Service, image: Option<&ImageConfig>) -> bool {
 }
 
 /// What a container of `s` waits for after a daemon restart: `started:DEP` or `healthy:DEP`
-/// for each required dependency that comes back by itself. A one-shot's completion is not
-/// waited for: it completed before (`up` waited for it) and the engine does not run it again.
+/// for each required dependency that surely comes back by itself, has replicas and reports.
+/// A one-shot's completion is not waited for: it completed before (`up` waited for it) and
+/// the engine does not run it again.
 pub fn afters(stack: &Stack, s: &Service, inputs: &Inputs) -> Vec<String> {
     let mut out = Vec::new();
     for d in s.depends_on.iter().filter(|d| d.required) {
         let Some(dep) = stack.services.get(&d.service.value) else {
             continue;
         };
-        if !comes_back(dep) {
+        if !comes_back(dep) || dep.scale() == 0 || !wrapped(stack, dep, inputs) {
             continue;
         }
         let image = inputs
@@ -132,6 +170,19 @@ pub fn waiting_slot(spec: &ContainerSpec) -> Option<&str> {
     head.get(at + 1).map(String::as_str)
 }
 
+/// The services a container's wait is for (`--after COND:SERVICE`).
+pub fn waits_for(spec: &ContainerSpec) -> Vec<&str> {
+    let Some(e) = spec.entrypoint.as_ref() else {
+        return Vec::new();
+    };
+    let end = e.iter().position(|a| a == "--").unwrap_or(e.len());
+    e[..end]
+        .windows(2)
+        .filter(|w| w[0] == "--after")
+        .filter_map(|w| w[1].split_once(':').map(|(_, s)| s))
+        .collect()
+}
+
 /// What stackr runs in a started container to end its wait (`up --no-deps`).
 pub fn release_command(slot: &str) -> Vec<String> {
     vec![
@@ -150,32 +201,26 @@ pub fn wrap(spec: &mut ContainerSpec, stack: &Stack, s: &Service, n: u32, inputs
     let Some(probe_volume) = &inputs.probe_volume else {
         return false;
     };
-    if !comes_back(s) {
+    if !restarts(s) {
         return false;
     }
     let image = inputs.image_configs.get(&spec.image);
-    // Setting an entrypoint drops the image's command, as `docker run --entrypoint` does: the
-    // command is spelt out. Without a stack entrypoint, both come from the image.
-    let (entrypoint, command) = match (&spec.entrypoint, image) {
-        (Some(e), _) => (e.clone(), spec.command.clone().unwrap_or_default()),
-        (None, Some(i)) => (
-            i.entrypoint.clone().unwrap_or_default(),
-            spec.command
-                .clone()
-                .or_else(|| i.cmd.clone())
-                .unwrap_or_default(),
-        ),
-        (None, None) => return false,
-    };
-    if entrypoint.is_empty() && command.is_empty() {
+    // The command is spelt out: the entrypoint set here would drop the image's.
+    let Some((entrypoint, command)) = argv(spec.entrypoint.as_ref(), spec.command.as_ref(), image)
+    else {
         return false;
-    }
+    };
     let slot = format!("{}/{n}", s.name.value);
     let probe = format!("{PROBE_DIR}/probe");
     let mut wrapped = vec![probe.clone(), "start".into(), "--as".into(), slot.clone()];
     for a in afters(stack, s, inputs) {
         wrapped.push("--after".into());
         wrapped.push(a);
+    }
+    // A waiting container stops on the service's own stop signal too.
+    if let Some(sig) = &spec.stop_signal {
+        wrapped.push("--stop-signal".into());
+        wrapped.push(sig.clone());
     }
     wrapped.push("--".into());
     wrapped.extend(entrypoint);
@@ -187,6 +232,12 @@ pub fn wrap(spec: &mut ContainerSpec, stack: &Stack, s: &Service, n: u32, inputs
         |i| health_test(spec, i),
     ) {
         let retries = spec.health.as_ref().and_then(|h| h.retries).unwrap_or(3);
+        // Docker's default timeout: a check that outlives it is a failure, and is ended.
+        let timeout = spec
+            .health
+            .as_ref()
+            .and_then(|h| h.timeout)
+            .map_or(30, |t| t.as_secs().max(1));
         let mut report = vec![
             "CMD".to_string(),
             probe,
@@ -195,6 +246,8 @@ pub fn wrap(spec: &mut ContainerSpec, stack: &Stack, s: &Service, n: u32, inputs
             slot,
             "--retries".into(),
             retries.to_string(),
+            "--timeout".into(),
+            timeout.to_string(),
             "--".into(),
         ];
         match test[0].as_str() {

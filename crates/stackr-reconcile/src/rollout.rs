@@ -187,3 +187,43 @@ pub fn previous_labels(old: &ContainerSpec) -> BTreeMap<String, String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stackr_engine::{HealthSpec, MountSpec, NetworkAttachment};
+
+    /// The stored spec leaves default fields out (`false`, empty lists): a writable volume, a
+    /// network without aliases or a health check inheriting the image's test made the spec
+    /// unreadable, so the container had no way back (`stackr rollback`, a failed update).
+    #[test]
+    fn the_spec_of_a_container_with_a_writable_volume_reads_back() {
+        let spec = ContainerSpec {
+            name: "s-api-1".into(),
+            image: "api:1".into(),
+            mounts: vec![MountSpec::Volume {
+                source: Some("s_data".into()),
+                target: "/data".into(),
+                read_only: false,
+            }],
+            networks: vec![NetworkAttachment {
+                network: "s_default".into(),
+                network_id: None,
+                aliases: Vec::new(),
+                ipv4_address: None,
+                ipv6_address: None,
+            }],
+            health: Some(HealthSpec {
+                retries: Some(5),
+                ..HealthSpec::default()
+            }),
+            ..ContainerSpec::default()
+        };
+        let value = serde_json::to_value(&spec).unwrap_or_default();
+        let json = crate::hash::pruned(&value).unwrap_or_default().to_string();
+        let target = previous_target(&json, Some("sha256:1")).map(|t| t.spec);
+        assert_eq!(target.as_ref().map(|s| &s.mounts), Some(&spec.mounts));
+        assert_eq!(target.as_ref().map(|s| &s.networks), Some(&spec.networks));
+        assert_eq!(target.map(|s| s.health), Some(spec.health));
+    }
+}

@@ -140,6 +140,8 @@ fn the_health_check_of_a_service_that_comes_back_is_reported() {
             "db/1",
             "--retries",
             "5",
+            "--timeout",
+            "30",
             "--",
             "/bin/sh",
             "-c",
@@ -289,4 +291,39 @@ fn a_one_off_never_waits() {
     assert_eq!(one.spec.entrypoint, None);
     assert_eq!(one.spec.command, None);
     assert!(!mounts_status(&one));
+}
+
+#[test]
+fn a_dependency_that_may_not_come_back_is_not_waited_for() {
+    // `on-failure` brings back only a container that failed; scale 0 has none.
+    let text = CHAIN
+        .replace("restart \"unless-stopped\"", "restart \"on-failure\"")
+        .replace(
+            "health { exec \"/app\" \"health\" }",
+            "health { exec \"/app\" \"health\" }\n    stop-signal \"SIGUSR1\"",
+        );
+    let d = desired(&load(&text), &inputs()).unwrap_or_else(|e| panic!("{e}"));
+    let api = container(&d, "api");
+    let e = api.spec.entrypoint.clone().unwrap_or_default();
+    assert!(!e.iter().any(|a| a == "healthy:db"), "{e:?}");
+    // A waiting container stops on the service's own signal.
+    assert!(
+        e.windows(2)
+            .any(|w| w[0] == "--stop-signal" && w[1] == "SIGUSR1"),
+        "{e:?}"
+    );
+    // db itself still waits for nothing and reports (it restarts on failure).
+    assert!(container(&d, "db").spec.entrypoint.is_some());
+
+    let scaled = CHAIN.replace(
+        "restart \"unless-stopped\"\n",
+        "restart \"unless-stopped\"\n    scale 0\n",
+    );
+    let d = desired(&load(&scaled), &inputs()).unwrap_or_else(|e| panic!("{e}"));
+    let e = container(&d, "api")
+        .spec
+        .entrypoint
+        .clone()
+        .unwrap_or_default();
+    assert!(!e.iter().any(|a| a.ends_with(":db")), "{e:?}");
 }

@@ -493,17 +493,23 @@ impl Service {
         self.scale.as_ref().map_or(1, |s| s.value)
     }
 
-    /// Whether the engine starts the service's containers again by itself, after a daemon
-    /// restart or when they exit, without stackr: its restart policy is `always`,
+    /// Whether the engine starts the service's containers again by itself, without stackr,
+    /// when they exit or after a daemon restart: its restart policy is `always`,
     /// `unless-stopped` or `on-failure`.
+    pub fn restarts(&self) -> bool {
+        self.comes_back()
+            || matches!(
+                self.restart.as_ref().map(|r| &r.value),
+                Some(RestartPolicy::OnFailure { .. })
+            )
+    }
+
+    /// Whether the engine surely starts them again after a daemon restart: `always` or
+    /// `unless-stopped` (`on-failure` only brings back a container that failed).
     pub fn comes_back(&self) -> bool {
         matches!(
             self.restart.as_ref().map(|r| &r.value),
-            Some(
-                RestartPolicy::Always
-                    | RestartPolicy::UnlessStopped
-                    | RestartPolicy::OnFailure { .. }
-            )
+            Some(RestartPolicy::Always | RestartPolicy::UnlessStopped)
         )
     }
 

@@ -150,7 +150,7 @@ pub enum Problem {
     HealthyWithoutCheck { service: String, dependency: String },
 
     #[error(
-        "service `{service}` comes back by itself after a daemon restart, but its dependency `{dependency}` does not"
+        "service `{service}` restarts by itself, but its dependency `{dependency}` does not surely come back after a daemon restart"
     )]
     DependencyNotRestarted { service: String, dependency: String },
 

@@ -336,8 +336,9 @@ fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &
             continue;
         }
         if let Some(dep) = names.index.services.get(d.service.value.as_str())
-            && s.comes_back()
+            && s.restarts()
             && !dep.comes_back()
+            && dep.scale() > 0
             && d.required
             && d.condition != Condition::Completed
         {
@@ -348,7 +349,7 @@ fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &
                 })
                 .with_label(d.service.span, "waited for by `up` only")
                 .with_help(format!(
-                    "give `{dep}` a restart policy too (`restart \"unless-stopped\"`): after a daemon restart, the engine starts `{sname}` again but not `{dep}`, and `{sname}` runs without it",
+                    "give `{dep}` the restart policy `always` or `unless-stopped` (`on-failure` brings a container back only after it failed): after a daemon restart, the engine starts `{sname}` again but not `{dep}`, and `{sname}` starts without it",
                     dep = dep.name.value
                 )),
             );

@@ -75,6 +75,22 @@ async fn run_one<E: Engine>(
         .await
         .map_err(|e| engine_err(format!("cannot inspect `{name}`"), svc, e))?;
     if let Some(old) = left {
+        // Only a hook's container of this stack: the name may be another's.
+        let ours = old
+            .labels
+            .get(stackr_engine::LABEL_HELPER)
+            .map(String::as_str)
+            == Some(crate::prestart::HELPER)
+            && old.labels.get(stackr_engine::LABEL_STACK) == Some(&run.desired.stack);
+        if !ours {
+            return Err(engine_err(
+                format!("cannot run the pre-start hook `{command}`"),
+                svc,
+                stackr_engine::EngineError::Other(format!(
+                    "the name `{name}` is taken by a container that is not this stack's pre-start hook"
+                )),
+            ));
+        }
         remove_it(engine, &old.id, want).await;
     }
     (run.progress)(Step::PreStart {

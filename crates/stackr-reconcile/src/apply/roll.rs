@@ -301,12 +301,15 @@ async fn make<E: Engine>(
     Ok(id)
 }
 
-/// Starts a container of the rollout and watches it.
+/// Starts a container of the rollout and watches it. `pre_start`: the slot whose per-replica
+/// `pre-start` hooks come first (a failing one is a failed new container).
+#[allow(clippy::too_many_arguments)]
 async fn start_and_watch<E: Engine>(
     run: &Run<'_, E>,
     s: &DesiredService,
     id: &str,
     name: &str,
+    pre_start: Option<&str>,
     monitor: Duration,
     has_check: bool,
     rx: watch::Receiver<u64>,
@@ -329,6 +332,18 @@ async fn start_and_watch<E: Engine>(
         st.seen.insert(id.to_string(), seen);
     }
     if !running.as_ref().is_some_and(|(r, _)| *r) {
+        if let Some(slot) = pre_start {
+            match super::pre_start::before(run, s, slot).await {
+                Ok(()) => {}
+                Err(ApplyError::Hook { error, .. }) => {
+                    return Ok(Err(Failure {
+                        reason: format!("could not start: {error}"),
+                        output: error.output().map(str::to_string),
+                    }));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         run.go_on(&s.name)?;
         (run.progress)(Step::Starting {
             service: s.name.clone(),
@@ -382,10 +397,8 @@ async fn start_first<E: Engine>(
         Some(id) => id.clone(),
         None => make(run, s, slot, &temp, &volume).await?,
     };
-    if slot.forward {
-        super::pre_start::before(run, s, &slot.name).await?;
-    }
-    if let Err(f) = start_and_watch(run, s, &id, &temp, monitor, has_check, rx).await? {
+    let hooks = slot.forward.then_some(slot.name.as_str());
+    if let Err(f) = start_and_watch(run, s, &id, &temp, hooks, monitor, has_check, rx).await? {
         forget(run, &id);
         let labels = Some(&slot.target.spec.labels);
         remove(run.engine, &id, labels, run.opts.stop_timeout, run.progress)
@@ -460,10 +473,8 @@ async fn stop_first<E: Engine>(
     let volume = new_secrets_volume(slot, false);
     remove_old(run, s, slot, &volume).await?;
     let id = make(run, s, slot, &slot.name, &volume).await?;
-    if slot.forward {
-        super::pre_start::before(run, s, &slot.name).await?;
-    }
-    match start_and_watch(run, s, &id, &slot.name, monitor, has_check, rx).await? {
+    let hooks = slot.forward.then_some(slot.name.as_str());
+    match start_and_watch(run, s, &id, &slot.name, hooks, monitor, has_check, rx).await? {
         Ok(()) => Ok(Outcome::Done { id, volume }),
         Err(f) => {
             forget(run, &id);
