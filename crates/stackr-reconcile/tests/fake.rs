@@ -12,6 +12,10 @@ use stackr_reconcile::observe::observe;
 use stackr_reconcile::plan::{Plan, PlanOptions, plan, render_text};
 use stackr_spec::{Options, Stack, load_str};
 
+mod common;
+
+use common::stack_with;
+
 const STACK: &str = r#"
 stack "shop"
 volume "pgdata"
@@ -56,26 +60,6 @@ profile "debug" {
     }
 }
 "#;
-
-fn stack_with(text: &str, profiles: &[&str]) -> Stack {
-    let opts = Options {
-        profiles: profiles.iter().map(|p| p.to_string()).collect(),
-        vars: Some(BTreeMap::new()),
-        ..Options::default()
-    };
-    let loaded = load_str("/srv/shop/stack.kdl", text, &opts);
-    match loaded.stack {
-        Some(s) => s,
-        None => panic!(
-            "{:?}",
-            loaded
-                .diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-        ),
-    }
-}
 
 fn engine() -> FakeEngine {
     let e = FakeEngine::new();

@@ -1,11 +1,11 @@
 //! Ordered recovery in the desired state: which containers wait for what after a daemon
 //! restart, and what stays as the stack file says.
 
-use std::collections::BTreeMap;
-
 use stackr_engine::{ImageConfig, MountSpec};
 use stackr_reconcile::desired::{DesiredContainer, Inputs, OneOff, desired, one_off_spec};
-use stackr_spec::{Options, Stack, load_str};
+use stackr_spec::Stack;
+
+mod common;
 
 const CHAIN: &str = r#"
 stack "chain"
@@ -40,22 +40,7 @@ service "cache" {
 "#;
 
 fn load(text: &str) -> Stack {
-    let opts = Options {
-        vars: Some(BTreeMap::new()),
-        ..Options::default()
-    };
-    let loaded = load_str("/nowhere/stack.kdl", text, &opts);
-    match loaded.stack {
-        Some(s) => s,
-        None => panic!(
-            "{:?}",
-            loaded
-                .diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-        ),
-    }
+    common::stack_with(text, &[])
 }
 
 fn image(entrypoint: &[&str], cmd: &[&str], health: Option<&[&str]>) -> ImageConfig {
@@ -326,4 +311,17 @@ fn a_dependency_that_may_not_come_back_is_not_waited_for() {
         .clone()
         .unwrap_or_default();
     assert!(!e.iter().any(|a| a.ends_with(":db")), "{e:?}");
+}
+
+#[test]
+fn a_new_probe_runner_recreates_no_container() {
+    let mut before = inputs();
+    before.probe_volume = Some("stackr-probe-00aa11bb".into());
+    let mut after = inputs();
+    after.probe_volume = Some("stackr-probe-99ff88ee".into());
+    let a = desired(&load(CHAIN), &before).unwrap_or_else(|e| panic!("{e}"));
+    let b = desired(&load(CHAIN), &after).unwrap_or_else(|e| panic!("{e}"));
+    for name in ["db", "api", "web"] {
+        assert_eq!(container(&a, name).hash, container(&b, name).hash, "{name}");
+    }
 }
