@@ -129,3 +129,37 @@ async fn start_of_a_service_whose_dependency_is_stopped_ends_its_wait() {
         "{calls:?}"
     );
 }
+
+#[tokio::test]
+async fn a_replica_removed_by_a_scale_down_forgets_its_records_first() {
+    let e = with_command();
+    let scaled = |n: u32| {
+        load(&format!(
+            r#"
+stack "rc"
+service "api" {{
+    image "api:1"
+    restart "unless-stopped"
+    scale {n}
+}}
+"#
+        ))
+    };
+    let o = UpOptions {
+        lock_wait: Duration::from_millis(200),
+        ..UpOptions::default()
+    };
+    stackr_ops::up(&e, &scaled(2), &cx(), &o, None, &|_| {})
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    e.clear_calls();
+    stackr_ops::up(&e, &scaled(1), &cx(), &o, None, &|_| {})
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    assert!(
+        at(&calls, "exec rc-api-2 /.stackr/probe forget --as api/2") < at(&calls, "stop rc-api-2"),
+        "{calls:?}"
+    );
+    assert!(calls.iter().all(|c| !c.contains("forget --as api/1")));
+}

@@ -47,8 +47,11 @@ fn main() -> ExitCode {
         ["release", rest @ ..] => {
             return recover::release(std::path::Path::new(STATUS_DIR), rest);
         }
+        ["forget", rest @ ..] => {
+            return recover::forget_slot(std::path::Path::new(STATUS_DIR), rest);
+        }
         _ => Err(
-            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR | hold | start --as SERVICE/N [--after COND:SERVICE]... -- ARGV... | report --as SERVICE/N [--retries R] -- ARGV... | release --as SERVICE/N"
+            "usage: probe http HOST PORT PATH MIN-MAX [BODY] | tcp HOST PORT | rm PATH... | hash DIR | hold | start --as SERVICE/N [--after COND:SERVICE]... -- ARGV... | report --as SERVICE/N [--retries R] -- ARGV... | release --as SERVICE/N | forget --as SERVICE/N"
                 .into(),
         ),
     };

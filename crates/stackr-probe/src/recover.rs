@@ -288,13 +288,33 @@ fn released(dir: &Path, slot: &Slot, me: Option<&str>) -> bool {
     }
 }
 
+/// `--as SERVICE/N`, the only arguments of `release` and `forget`.
+fn only_slot(what: &str, args: &[&str]) -> Result<Slot, String> {
+    match args {
+        ["--as", s] => Slot::parse(s),
+        _ => Err(format!("{what}: expected --as SERVICE/N")),
+    }
+}
+
+/// `probe forget`: removes what this replica recorded, before stackr removes it for good (a
+/// scale-down): no dependent may take its last health for a running replica's.
+pub fn forget_slot(dir: &Path, args: &[&str]) -> ExitCode {
+    match only_slot("forget", args) {
+        Ok(slot) => {
+            forget(dir, &slot);
+            println!("forgot {}/{}", slot.service, slot.number);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// `probe release`: ends the wait of the container's current run.
 pub fn release(dir: &Path, args: &[&str]) -> ExitCode {
-    let slot = match args {
-        ["--as", s] => Slot::parse(s),
-        _ => Err("release: expected --as SERVICE/N".to_string()),
-    };
-    let slot = match slot {
+    let slot = match only_slot("release", args) {
         Ok(s) => s,
         Err(e) => {
             println!("{e}");

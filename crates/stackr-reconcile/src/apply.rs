@@ -638,6 +638,7 @@ pub async fn apply<E: Engine>(
         .filter(|i| i.kind == ObjectKind::Container && i.action == Action::Remove)
     {
         if let Some(id) = &it.id {
+            forget_records(engine, id).await;
             remove(engine, id, None, opts.stop_timeout, progress)
                 .await
                 .map_err(|e| {
@@ -902,6 +903,28 @@ async fn pre_stop<E: Engine>(
             name: e.container().to_string(),
             message: e.to_string(),
         });
+    }
+}
+
+/// Before a running container that records its start and health goes for good (a
+/// scale-down, an orphan), its records go: what depends on its service must not take its last
+/// health for a running replica's. Best effort: a container that cannot run it is stopping.
+async fn forget_records<E: Engine>(engine: &E, id: &str) {
+    let Ok(Some(info)) = engine.inspect_container(id).await else {
+        return;
+    };
+    if info.state != ContainerState::Running {
+        return;
+    }
+    let Some(spec) = crate::rollout::created_from(&info).map(|t| t.spec) else {
+        return;
+    };
+    if let Some(slot) = crate::recovery::reporting_slot(&spec) {
+        let exec = stackr_engine::ExecSpec {
+            cmd: crate::recovery::forget_command(slot),
+            ..stackr_engine::ExecSpec::default()
+        };
+        let _ = engine.exec(id, &exec, None, &|_| {}).await;
     }
 }
 

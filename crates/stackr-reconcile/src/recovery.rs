@@ -183,6 +183,30 @@ pub fn waits_for(spec: &ContainerSpec) -> Vec<&str> {
         .collect()
 }
 
+/// The `SERVICE/N` a container records its start and health as, when it does.
+pub fn reporting_slot(spec: &ContainerSpec) -> Option<&str> {
+    let e = spec.entrypoint.as_ref()?;
+    if e.first().map(String::as_str) != Some(&format!("{PROBE_DIR}/probe"))
+        || e.get(1).map(String::as_str) != Some("start")
+    {
+        return None;
+    }
+    let end = e.iter().position(|a| a == "--")?;
+    let at = e[..end].iter().position(|a| a == "--as")?;
+    e.get(at + 1).map(String::as_str)
+}
+
+/// What stackr runs in a running container it removes for good (a scale-down, an orphan):
+/// its records go with it.
+pub fn forget_command(slot: &str) -> Vec<String> {
+    vec![
+        format!("{PROBE_DIR}/probe"),
+        "forget".into(),
+        "--as".into(),
+        slot.into(),
+    ]
+}
+
 /// What stackr runs in a started container to end its wait (`up --no-deps`).
 pub fn release_command(slot: &str) -> Vec<String> {
     vec![
