@@ -126,6 +126,39 @@ impl PrivateDaemon {
     /// Stops the daemon as a system shutdown does, then starts it again on the same data.
     pub fn restart(&mut self) {
         self.stop();
+        self.start_again();
+    }
+
+    /// Kills the daemon as a crash does (`kill -9`: its containers' shims live on, nothing is
+    /// stopped or unmounted), and waits until it is gone.
+    pub fn crash(&self) {
+        let Some(pid) = self.pid() else { return };
+        let _ = sh("kill", &["-KILL", &pid.to_string()]);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) && alive(pid) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Its containerd dies with it (the daemon starts it with a parent-death signal). On
+        // this machine nothing reaps orphans, so it stays a zombie, which the next daemon
+        // takes for a running containerd and waits for in vain: its pid file goes.
+        let pidfile = self.dir.join("exec/containerd/containerd.pid");
+        if let Some(c) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+        {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) && alive(c) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !alive(c) {
+                let _ = std::fs::remove_file(&pidfile);
+            }
+        }
+    }
+
+    /// Starts the stopped (or crashed) daemon again on the same data, and waits until it
+    /// answers.
+    pub fn start_again(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

@@ -19,10 +19,10 @@ fn ok(r: &crate::cli::Run, what: &str) {
 
 /// A small deterministic generator, seeded from the clock (the seed is printed, so a failing
 /// run can be repeated with `STACKR_FAULT_SEED`).
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new() -> Rng {
+    pub(crate) fn new() -> Rng {
         let seed = std::env::var("STACKR_FAULT_SEED")
             .ok()
             .and_then(|s| s.parse().ok())
@@ -35,7 +35,7 @@ impl Rng {
         Rng(seed | 1)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         // xorshift64*
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
