@@ -19,6 +19,9 @@ pub struct PrivateDaemon {
     pub dir: PathBuf,
     /// `nsenter`, which runs `dockerd`: reaped when dropped.
     child: Option<std::process::Child>,
+    /// The heavy tests' turn, released once everything is torn down (fields drop after
+    /// `Drop::drop`).
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 fn sh(cmd: &str, args: &[&str]) -> std::process::Output {
@@ -41,10 +44,12 @@ impl PrivateDaemon {
         for sub in ["data", "exec", "run"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
         }
+        let turn = crate::support::heavy_turn();
         let mut d = PrivateDaemon {
             name,
             dir,
             child: None,
+            _turn: turn,
         };
         let out = sh("ip", &["netns", "add", &d.name]);
         assert!(

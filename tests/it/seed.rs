@@ -53,6 +53,8 @@ struct Seed {
     dir: PathBuf,
     http: u16,
     env: Vec<(String, String)>,
+    /// The heavy tests' turn (see `support::heavy_turn`), released after the teardown.
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Seed {
@@ -89,6 +91,7 @@ impl Seed {
             dir,
             http,
             env,
+            _turn: crate::support::heavy_turn(),
         }
     }
 

@@ -6,6 +6,18 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use stackr_spec::{Diagnostic, FileReader, Loaded, Options};
 
 /// The workspace root.
+/// Held by the tests that load the machine most (a private daemon restarted or killed, the
+/// seed's application): one at a time, so that none of them times out for another's load on
+/// a 2-core machine. The others run beside them as before.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes the heavy tests' turn (see [`HEAVY`]); a test that panicked holding it passes it on.
+pub fn heavy_turn() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
