@@ -7,14 +7,10 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::{PrivateDaemon, busybox_context};
 
-/// db (an exec check) → api (healthy) → web, all `unless-stopped`. Each command writes, as it
+/// db (an exec check) → api (healthy) → web, all with restart `policy`. Each command writes, as it
 /// begins, whether its dependency's health check had passed in this epoch (the check leaves
 /// a marker named after the epoch when it passes); the test writes the epoch into the volume
 /// while the daemon is down.
-fn chain(name: &str) -> String {
-    chain_with(name, "unless-stopped")
-}
-
 fn chain_with(name: &str, policy: &str) -> String {
     let loop_forever = "trap 'exit 0' TERM; while true; do sleep 0.2; done";
     format!(
@@ -107,13 +103,15 @@ fn running(daemon: &PrivateDaemon, container: &str) -> bool {
     String::from_utf8_lossy(&out.stdout).trim() == "true"
 }
 
-#[test]
-fn a_restarted_daemon_brings_the_stack_back_in_dependency_order() {
-    let mut daemon = PrivateDaemon::start("recover");
-    let stack = format!("rec{}", std::process::id());
+/// A private daemon running the chain with `policy`, brought up by `stackr up -d`: the daemon,
+/// the stack's name, its folder, and the state volume's folder on the host.
+fn chain_up(tag: &str, prefix: &str, policy: &str) -> (PrivateDaemon, String, PathBuf, PathBuf) {
+    let daemon = PrivateDaemon::start(tag);
+    let stack = format!("{prefix}{}", std::process::id());
     let dir = daemon.dir.join("stack");
     busybox_context(&dir);
-    std::fs::write(dir.join("stack.kdl"), chain(&stack)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("stack.kdl"), chain_with(&stack, policy))
+        .unwrap_or_else(|e| panic!("{e}"));
     let up = crate::cli::run(
         crate::cli::stackr(&dir)
             .args(["up", "-d"])
@@ -121,6 +119,12 @@ fn a_restarted_daemon_brings_the_stack_back_in_dependency_order() {
     );
     assert_eq!(up.code, 0, "up: {}", up.stderr);
     let state = state_dir(&daemon, &stack);
+    (daemon, stack, dir, state)
+}
+
+#[test]
+fn a_restarted_daemon_brings_the_stack_back_in_dependency_order() {
+    let (mut daemon, stack, dir, state) = chain_up("recover", "rec", "unless-stopped");
     const RESTARTS: u32 = 5;
     for epoch in 1..=RESTARTS {
         let t = Instant::now();
@@ -213,19 +217,7 @@ fn a_restarted_daemon_brings_the_stack_back_in_dependency_order() {
 /// (measured here), which no wait can change.
 #[test]
 fn a_daemon_killed_at_random_points_still_brings_the_stack_back_in_order() {
-    let mut daemon = PrivateDaemon::start("recover-kill");
-    let stack = format!("reck{}", std::process::id());
-    let dir = daemon.dir.join("stack");
-    busybox_context(&dir);
-    std::fs::write(dir.join("stack.kdl"), chain_with(&stack, "always"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let up = crate::cli::run(
-        crate::cli::stackr(&dir)
-            .args(["up", "-d"])
-            .env("DOCKER_HOST", daemon.host()),
-    );
-    assert_eq!(up.code, 0, "up: {}", up.stderr);
-    let state = state_dir(&daemon, &stack);
+    let (mut daemon, stack, _dir, state) = chain_up("recover-kill", "reck", "always");
     let mut rng = crate::faults::Rng::new();
     const CRASHES: u32 = 5;
     for epoch in 1..=CRASHES {
