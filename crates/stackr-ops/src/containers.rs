@@ -161,17 +161,7 @@ async fn release_if_alone<E: Engine>(engine: &E, c: &ContainerInfo) -> Result<()
     if !alone {
         return Ok(());
     }
-    let exec = stackr_engine::ExecSpec {
-        cmd: stackr_reconcile::recovery::release_command(slot),
-        ..stackr_engine::ExecSpec::default()
-    };
-    match engine.exec(&c.id, &exec, None, &|_| {}).await? {
-        Some(0) | None => Ok(()),
-        Some(code) => Err(EngineError::Other(format!(
-            "cannot end the wait of `{}` for its stopped dependencies: exit code {code}",
-            c.name
-        ))),
-    }
+    stackr_reconcile::recovery::probe_in(engine, &c.id, "release", slot).await
 }
 
 /// A container's `post-start` hooks after a start: a failure fails the verb.

@@ -188,21 +188,23 @@ fn service_dir(dir: &Path, slot: &Slot) -> std::io::Result<PathBuf> {
 /// dependent must not take a container that is starting again for one that runs.
 pub fn forget(dir: &Path, slot: &Slot) {
     for ext in ["started", "health"] {
-        let f = slot.file(dir, ext);
-        if std::fs::remove_file(&f).is_err() && f.exists() {
-            // Another user's file in the sticky folder: emptied instead.
-            let _ = write_whole(&f, "");
-        }
+        let _ = clear(&slot.file(dir, ext));
     }
+}
+
+/// Removes a record; another user's file in the sticky folder, which cannot be removed, is
+/// emptied instead.
+fn clear(path: &Path) -> std::io::Result<()> {
+    if std::fs::remove_file(path).is_err() && path.exists() {
+        write_whole(path, "")?;
+    }
+    Ok(())
 }
 
 /// Says that `slot` began its own command; its health starts over, as Docker's does.
 pub fn announce(dir: &Path, slot: &Slot) -> std::io::Result<()> {
     service_dir(dir, slot)?;
-    let health = slot.file(dir, "health");
-    if std::fs::remove_file(&health).is_err() && health.exists() {
-        write_whole(&health, "")?;
-    }
+    clear(&slot.file(dir, "health"))?;
     write_whole(&slot.file(dir, "started"), "started\n")
 }
 

@@ -638,8 +638,13 @@ pub async fn apply<E: Engine>(
         .filter(|i| i.kind == ObjectKind::Container && i.action == Action::Remove)
     {
         if let Some(id) = &it.id {
-            forget_records(engine, id).await;
-            remove(engine, id, None, opts.stop_timeout, progress)
+            // One inspect: the records and the `pre-stop` hooks both read its labels.
+            let info = engine.inspect_container(id).await.ok().flatten();
+            if let Some(info) = &info {
+                forget_records(engine, info).await;
+            }
+            let labels = info.as_ref().map(|i| &i.labels);
+            remove(engine, id, labels, opts.stop_timeout, progress)
                 .await
                 .map_err(|e| {
                     engine_err(
@@ -909,22 +914,15 @@ async fn pre_stop<E: Engine>(
 /// Before a running container that records its start and health goes for good (a
 /// scale-down, an orphan), its records go: what depends on its service must not take its last
 /// health for a running replica's. Best effort: a container that cannot run it is stopping.
-async fn forget_records<E: Engine>(engine: &E, id: &str) {
-    let Ok(Some(info)) = engine.inspect_container(id).await else {
-        return;
-    };
+async fn forget_records<E: Engine>(engine: &E, info: &ContainerInfo) {
     if info.state != ContainerState::Running {
         return;
     }
-    let Some(spec) = crate::rollout::created_from(&info).map(|t| t.spec) else {
+    let Some(spec) = crate::rollout::created_from(info).map(|t| t.spec) else {
         return;
     };
     if let Some(slot) = crate::recovery::reporting_slot(&spec) {
-        let exec = stackr_engine::ExecSpec {
-            cmd: crate::recovery::forget_command(slot),
-            ..stackr_engine::ExecSpec::default()
-        };
-        let _ = engine.exec(id, &exec, None, &|_| {}).await;
+        let _ = crate::recovery::probe_in(engine, &info.id, "forget", slot).await;
     }
 }
 
@@ -947,23 +945,15 @@ async fn release_wait<E: Engine>(
     else {
         return Ok(());
     };
-    let spec = stackr_engine::ExecSpec {
-        cmd: crate::recovery::release_command(waits),
-        ..stackr_engine::ExecSpec::default()
-    };
-    match run.engine.exec(id, &spec, None, &|_| {}).await {
-        Ok(Some(0) | None) => Ok(()),
-        Ok(Some(code)) => Err(engine_err(
-            format!("cannot start `{slot}` without its dependencies"),
-            Some(&s.name),
-            EngineError::Other(format!("the release of its wait exited with code {code}")),
-        )),
-        Err(e) => Err(engine_err(
-            format!("cannot start `{slot}` without its dependencies"),
-            Some(&s.name),
-            e,
-        )),
-    }
+    crate::recovery::probe_in(run.engine, id, "release", waits)
+        .await
+        .map_err(|e| {
+            engine_err(
+                format!("cannot start `{slot}` without its dependencies"),
+                Some(&s.name),
+                e,
+            )
+        })
 }
 
 /// Runs a just-started container's `post-start` hooks, as its labels hold them.

@@ -750,19 +750,8 @@ pub fn one_off_spec(
 ) -> Result<DesiredContainer, ReconcileError> {
     // A one-off has no restart policy: it never comes back by itself, so it never waits.
     let mut want = spec_of(stack, s, 1, inputs, false)?;
-    let name = one_off_name(stack, &s.name.value, one.number);
-    let old_secrets = secrets_volume(&want.spec.name);
-    for m in &mut want.spec.mounts {
-        if let MountSpec::Volume {
-            source: Some(src), ..
-        } = m
-            && *src == old_secrets
-        {
-            *src = secrets_volume(&name);
-        }
-    }
+    rename(&mut want, &one_off_name(stack, &s.name.value, one.number));
     let spec = &mut want.spec;
-    spec.name = name;
     for label in [
         LABEL_NUMBER,
         LABEL_HASH,
@@ -802,6 +791,21 @@ pub fn one_off_spec(
     want.hash = String::new();
     want.number = one.number;
     Ok(want)
+}
+
+/// Gives a container another name, and with it a secrets volume of its own.
+pub(crate) fn rename(want: &mut DesiredContainer, name: &str) {
+    let old_secrets = secrets_volume(&want.spec.name);
+    for m in &mut want.spec.mounts {
+        if let MountSpec::Volume {
+            source: Some(src), ..
+        } = m
+            && *src == old_secrets
+        {
+            *src = secrets_volume(name);
+        }
+    }
+    want.spec.name = name.to_string();
 }
 
 /// The hash of a build's inputs: the build spec itself (the context's content is the

@@ -185,6 +185,20 @@ impl Plan {
         self.rollouts.iter().find(|r| r.service == service)
     }
 
+    /// A plan for `stack` with nothing in it yet.
+    fn empty(stack: &str) -> Plan {
+        Plan {
+            stack: stack.to_string(),
+            items: Vec::new(),
+            warnings: Vec::new(),
+            errors: Vec::new(),
+            hardening: Vec::new(),
+            rollouts: Vec::new(),
+            pre_start: Vec::new(),
+            released: Vec::new(),
+        }
+    }
+
     /// The `pre-start` hooks the plan runs for a service.
     pub fn pre_start_of(&self, service: &str) -> Option<&crate::prestart::PreStartRun> {
         self.pre_start.iter().find(|r| r.service == service)
@@ -573,16 +587,7 @@ fn plan_released(desired: &Desired, p: &mut Plan) {
 
 /// Computes the plan.
 pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan {
-    let mut p = Plan {
-        stack: desired.stack.clone(),
-        items: Vec::new(),
-        warnings: Vec::new(),
-        errors: Vec::new(),
-        hardening: Vec::new(),
-        rollouts: Vec::new(),
-        pre_start: Vec::new(),
-        released: Vec::new(),
-    };
+    let mut p = Plan::empty(&desired.stack);
     let chosen = if opts.no_deps && !opts.services.is_empty() {
         opts.services.iter().cloned().collect()
     } else {
@@ -624,16 +629,7 @@ pub fn plan_rollback(
 ) -> (Plan, Vec<String>) {
     // Networks and volumes as `up` would have them (containers join networks by id); no
     // container of the file's spec, no image.
-    let mut p = Plan {
-        stack: desired.stack.clone(),
-        items: Vec::new(),
-        warnings: Vec::new(),
-        errors: Vec::new(),
-        hardening: Vec::new(),
-        rollouts: Vec::new(),
-        pre_start: Vec::new(),
-        released: Vec::new(),
-    };
+    let mut p = Plan::empty(&desired.stack);
     plan_networks(desired, observed, &mut p);
     plan_volumes(desired, observed, &mut p);
     let mut nothing = Vec::new();

@@ -104,18 +104,8 @@ fn spec(
         ports: Vec::new(),
     };
     let mut want = one_off_spec(stack, s, &one, inputs)?;
-    let old_secrets = crate::desired::secrets_volume(&want.spec.name);
-    for m in &mut want.spec.mounts {
-        if let stackr_engine::MountSpec::Volume {
-            source: Some(src), ..
-        } = m
-            && *src == old_secrets
-        {
-            *src = crate::desired::secrets_volume(name);
-        }
-    }
+    crate::desired::rename(&mut want, name);
     let spec = &mut want.spec;
-    spec.name = name.to_string();
     spec.entrypoint = None;
     spec.privileged = command.privileged;
     if let Some(image) = &h.image {

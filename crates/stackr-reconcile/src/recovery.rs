@@ -153,8 +153,8 @@ pub fn afters(stack: &Stack, s: &Service, inputs: &Inputs) -> Vec<String> {
     out
 }
 
-/// The `SERVICE/N` a container's wait is for, when it waits for a dependency.
-pub fn waiting_slot(spec: &ContainerSpec) -> Option<&str> {
+/// The arguments of `probe start` before `--`, when the container runs its command through it.
+fn start_args(spec: &ContainerSpec) -> Option<&[String]> {
     let e = spec.entrypoint.as_ref()?;
     if e.first().map(String::as_str) != Some(&format!("{PROBE_DIR}/probe"))
         || e.get(1).map(String::as_str) != Some("start")
@@ -162,59 +162,57 @@ pub fn waiting_slot(spec: &ContainerSpec) -> Option<&str> {
         return None;
     }
     let end = e.iter().position(|a| a == "--")?;
-    let head = &e[..end];
-    if !head.iter().any(|a| a == "--after") {
-        return None;
-    }
-    let at = head.iter().position(|a| a == "--as")?;
-    head.get(at + 1).map(String::as_str)
+    Some(&e[2..end])
+}
+
+/// The `SERVICE/N` a container records its start and health as, when it does.
+pub fn reporting_slot(spec: &ContainerSpec) -> Option<&str> {
+    let args = start_args(spec)?;
+    let at = args.iter().position(|a| a == "--as")?;
+    args.get(at + 1).map(String::as_str)
 }
 
 /// The services a container's wait is for (`--after COND:SERVICE`).
 pub fn waits_for(spec: &ContainerSpec) -> Vec<&str> {
-    let Some(e) = spec.entrypoint.as_ref() else {
-        return Vec::new();
-    };
-    let end = e.iter().position(|a| a == "--").unwrap_or(e.len());
-    e[..end]
+    start_args(spec)
+        .unwrap_or_default()
         .windows(2)
         .filter(|w| w[0] == "--after")
         .filter_map(|w| w[1].split_once(':').map(|(_, s)| s))
         .collect()
 }
 
-/// The `SERVICE/N` a container records its start and health as, when it does.
-pub fn reporting_slot(spec: &ContainerSpec) -> Option<&str> {
-    let e = spec.entrypoint.as_ref()?;
-    if e.first().map(String::as_str) != Some(&format!("{PROBE_DIR}/probe"))
-        || e.get(1).map(String::as_str) != Some("start")
-    {
+/// The `SERVICE/N` a container's wait is for, when it waits for a dependency.
+pub fn waiting_slot(spec: &ContainerSpec) -> Option<&str> {
+    if waits_for(spec).is_empty() {
         return None;
     }
-    let end = e.iter().position(|a| a == "--")?;
-    let at = e[..end].iter().position(|a| a == "--as")?;
-    e.get(at + 1).map(String::as_str)
+    reporting_slot(spec)
 }
 
-/// What stackr runs in a running container it removes for good (a scale-down, an orphan):
-/// its records go with it.
-pub fn forget_command(slot: &str) -> Vec<String> {
-    vec![
-        format!("{PROBE_DIR}/probe"),
-        "forget".into(),
-        "--as".into(),
-        slot.into(),
-    ]
-}
-
-/// What stackr runs in a started container to end its wait (`up --no-deps`).
-pub fn release_command(slot: &str) -> Vec<String> {
-    vec![
-        format!("{PROBE_DIR}/probe"),
-        "release".into(),
-        "--as".into(),
-        slot.into(),
-    ]
+/// Runs `probe VERB --as SLOT` in a running container (`release`: end its wait, `forget`: its
+/// records go before it is removed for good); `Err` when it fails.
+pub async fn probe_in<E: stackr_engine::Engine>(
+    engine: &E,
+    id: &str,
+    verb: &str,
+    slot: &str,
+) -> stackr_engine::Result<()> {
+    let exec = stackr_engine::ExecSpec {
+        cmd: vec![
+            format!("{PROBE_DIR}/probe"),
+            verb.into(),
+            "--as".into(),
+            slot.into(),
+        ],
+        ..stackr_engine::ExecSpec::default()
+    };
+    match engine.exec(id, &exec, None, &|_| {}).await? {
+        Some(0) | None => Ok(()),
+        Some(code) => Err(stackr_engine::EngineError::Other(format!(
+            "`probe {verb} --as {slot}` exited with code {code}"
+        ))),
+    }
 }
 
 /// Puts the wait in front of the container's command and the report around its health
