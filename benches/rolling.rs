@@ -238,6 +238,7 @@ async fn direct(engine: &DockerEngine, name: &str, replicas: usize) -> Vec<(Dura
             name: net.clone(),
             driver: None,
             internal: false,
+            attachable: false,
             labels: BTreeMap::from([(LABEL_STACK.to_string(), name.to_string())]),
         })
         .await

@@ -90,6 +90,7 @@ async fn api_baseline(engine: &DockerEngine, name: &str) -> Duration {
             name: net.clone(),
             driver: None,
             internal: false,
+            attachable: false,
             labels: labels.clone(),
         })
         .await

@@ -19,6 +19,10 @@ pub fn request(global: &Global) -> Result<Request, CliError> {
         env_files: global.env_files.clone(),
         stack_name: global.stack_name.clone(),
         profiles: global.profile_args(),
+        target: global.target.map(|t| match t {
+            crate::cli::TargetArg::Engine => stackr_spec::Target::Engine,
+            crate::cli::TargetArg::Swarm => stackr_spec::Target::Swarm,
+        }),
     })
 }
 

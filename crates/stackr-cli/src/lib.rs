@@ -53,6 +53,21 @@ pub struct Global {
     /// Plain output without colour (also when `NO_COLOR` is set).
     #[arg(long = "no-color", global = true)]
     pub no_color: bool,
+
+    /// Where the stack runs: containers on one engine, or services on the Docker Swarm the
+    /// engine manages. Beats the stack file's `target` node. Default: the file's, else
+    /// `engine`.
+    #[arg(long = "target", global = true, env = "STACKR_TARGET", value_name = "TARGET")]
+    pub target: Option<TargetArg>,
+}
+
+/// `--target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// Containers on one Docker engine.
+    Engine,
+    /// Services on a Docker Swarm (the engine must be a manager).
+    Swarm,
 }
 
 #[derive(Debug, Subcommand)]

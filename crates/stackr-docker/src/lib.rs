@@ -321,6 +321,7 @@ impl Engine for DockerEngine {
             name: spec.name.clone(),
             driver: spec.driver.clone(),
             internal: Some(spec.internal),
+            attachable: spec.attachable.then_some(true),
             labels: Some(
                 spec.labels
                     .iter()

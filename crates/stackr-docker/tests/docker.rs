@@ -279,6 +279,7 @@ async fn networks_and_volumes_are_created_listed_and_removed() {
         name: format!("{}-back", stack.name),
         driver: None,
         internal: true,
+        attachable: false,
         labels: stack.labels(None),
     };
     let id = engine
@@ -386,6 +387,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
             name: format!("{}-{suffix}", stack.name),
             driver: None,
             internal: false,
+            attachable: false,
             labels: stack.labels(None),
         };
         engine

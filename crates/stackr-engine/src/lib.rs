@@ -9,6 +9,7 @@
 
 pub mod bases;
 pub mod context;
+pub mod swarm;
 #[cfg(feature = "fake")]
 pub mod fake;
 
@@ -223,6 +224,9 @@ pub struct NetworkSpec {
     pub name: String,
     pub driver: Option<String>,
     pub internal: bool,
+    /// Containers outside a swarm service may join it (overlay networks only).
+    #[serde(default)]
+    pub attachable: bool,
     pub labels: BTreeMap<String, String>,
 }
 

@@ -21,6 +21,8 @@ pub struct Request {
     pub stack_name: Option<String>,
     /// `--profile`.
     pub profiles: Vec<String>,
+    /// `--target` (or `STACKR_TARGET`): beats the file's `target`.
+    pub target: Option<stackr_spec::Target>,
 }
 
 /// The files a stack was loaded from.
@@ -74,6 +76,7 @@ pub fn load_stack(req: &Request, scope: Scope) -> Result<Load, HostError> {
         stack_name: req.stack_name.clone(),
         profiles: req.profiles.clone(),
         vars: Some(vars),
+        target: req.target,
     };
     let reader = DiskReader { cwd: cwd.clone() };
     let loaded = match scope {
@@ -150,6 +153,7 @@ pub fn with_profiles(req: &Request, profiles: Vec<String>) -> Option<Stack> {
         stack_name: req.stack_name.clone(),
         profiles,
         vars: Some(vars),
+        target: req.target,
     };
     let loaded = load(
         &files,

@@ -44,6 +44,7 @@ fn stack(kdl: &str, profiles: &[&str]) -> Value {
         vars: Some(BTreeMap::new()),
         profiles: profiles.iter().map(|p| p.to_string()).collect(),
         stack_name: Some("test".into()),
+        target: None,
     };
     let loaded = load_str(&format!("{DIR}/stack.kdl"), kdl, &opts);
     let errors: Vec<String> = loaded

@@ -865,6 +865,7 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
                 name: network_name(stack, key),
                 driver: n.driver.as_ref().map(|d| d.value.clone()),
                 internal: n.is_internal(),
+                attachable: false,
                 labels,
             },
             external: n.is_external(),

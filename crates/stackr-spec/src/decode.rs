@@ -15,9 +15,10 @@ use crate::reader::{Reader, Shape, View, describe};
 use crate::source::{Span, Spanned};
 
 const TOP_NODES: &[&str] = &[
-    "stack", "include", "service", "network", "volume", "secret", "config", "profile",
+    "stack", "include", "target", "service", "network", "volume", "secret", "config", "profile",
 ];
-const PROFILE_NODES: &[&str] = &["service", "network", "volume", "secret", "config"];
+const PROFILE_NODES: &[&str] = &["target", "service", "network", "volume", "secret", "config"];
+const PLACEMENT_NODES: &[&str] = &["constraint", "spread", "max-per-node"];
 
 const HEALTH_NODES: &[&str] = &[
     "exec",
@@ -159,6 +160,7 @@ fn decode_declaration(
     allowed: &[&str],
 ) {
     match node.name().value() {
+        "target" => decode_target(r, node, decls, place),
         "service" => {
             if let Some(s) = decode_service(r, node) {
                 let into = (&mut decls.services, declared);
@@ -203,6 +205,121 @@ fn decode_declaration(
             );
         }
         _ => r.unknown_node(node, place, allowed),
+    }
+}
+
+/// `target "swarm"` at top level or in a profile.
+fn decode_target(r: &mut Reader<'_>, node: &KdlNode, decls: &mut Declarations, place: &str) {
+    let v = r.open(node, &one("a target", "target \"swarm\""));
+    let Some(t) = v.arg(0).and_then(|e| r.nonempty(e, "`target`")) else {
+        return;
+    };
+    let Some(target) = Target::parse(&t.value) else {
+        let help = match crate::suggest::did_you_mean(&t.value, Target::NAMES) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => "write `target \"engine\"` (containers on one engine) or `target \"swarm\"` (services on a Docker Swarm)".into(),
+        };
+        r.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: "`target`".into(),
+                value: t.value.clone(),
+                reason: "the targets are `engine` and `swarm`".into(),
+            })
+            .with_label(t.span, "unknown target")
+            .with_help(help),
+        );
+        return;
+    };
+    r.set_once(
+        &mut decls.target,
+        Some(Spanned::new(target, t.span)),
+        "target",
+        place,
+    );
+}
+
+/// `placement { constraint "..."; spread "..."; max-per-node N }` in a service.
+fn decode_placement(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: Some(0),
+            what: "no argument",
+            props: &[],
+            children: true,
+            usage: "placement { constraint \"node.role==worker\"; max-per-node 1 }",
+        },
+    );
+    let mut p = Placement {
+        span: r.span(child.span()),
+        ..Placement::default()
+    };
+    let inner = format!("the placement of {place}");
+    for node in v.children() {
+        match node.name().value() {
+            "constraint" => {
+                let before = p.constraints.len();
+                strings_node(r, node, &mut p.constraints);
+                for c in &p.constraints[before..] {
+                    if let Some(reason) = constraint_problem(&c.value) {
+                        r.push(
+                            Diagnostic::error(Problem::InvalidValue {
+                                field: "`constraint`".into(),
+                                value: c.value.clone(),
+                                reason: reason.into(),
+                            })
+                            .with_label(c.span, "invalid constraint")
+                            .with_help("write `ATTRIBUTE==VALUE` or `ATTRIBUTE!=VALUE`: `node.role==worker`, `node.labels.zone!=b`, `node.hostname==web-1`"),
+                        );
+                    }
+                }
+            }
+            "spread" => strings_node(r, node, &mut p.spread),
+            "max-per-node" => {
+                let v = r.open(node, &one("a count", "max-per-node 1"));
+                if let Some(e) = v.arg(0) {
+                    let n = r
+                        .integer(e, "`max-per-node`", 1, 1000)
+                        .map(|n| n.map(|v| v as u32));
+                    r.set_once(&mut p.max_per_node, n, "max-per-node", &inner);
+                }
+            }
+            _ => r.unknown_node(node, &inner, PLACEMENT_NODES),
+        }
+    }
+    if let Some(first) = &s.placement {
+        r.push(
+            Diagnostic::error(Problem::SetTwice {
+                field: "`placement`".into(),
+                place: place.into(),
+            })
+            .with_label(p.span, "set again here")
+            .with_label(first.span, "first set here")
+            .with_help("write one block with every setting"),
+        );
+        return;
+    }
+    s.placement = Some(p);
+}
+
+/// Why a placement constraint is not one Swarm reads, if it is not.
+fn constraint_problem(c: &str) -> Option<&'static str> {
+    let Some((attr, value)) = c.split_once("==").or_else(|| c.split_once("!=")) else {
+        return Some("a constraint is `ATTRIBUTE==VALUE` or `ATTRIBUTE!=VALUE`");
+    };
+    let (attr, value) = (attr.trim(), value.trim());
+    if attr.is_empty() || value.is_empty() {
+        return Some("a constraint compares an attribute with a value");
+    }
+    let known = ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"];
+    if known.contains(&attr)
+        || attr.starts_with("node.labels.")
+        || attr.starts_with("engine.labels.")
+    {
+        None
+    } else {
+        Some("the attributes are node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.NAME and engine.labels.NAME")
     }
 }
 
@@ -257,9 +374,9 @@ fn decode_network(r: &mut Reader<'_>, node: &KdlNode) -> Option<Network> {
             min: 1,
             max: Some(1),
             what: "a network name",
-            props: &["name", "driver", "internal", "external"],
+            props: &["name", "driver", "internal", "external", "attachable"],
             children: true,
-            usage: "network \"NAME\" driver=\"bridge\" internal=#true external=#true name=\"ENGINE-NAME\"",
+            usage: "network \"NAME\" driver=\"bridge\" internal=#true external=#true attachable=#true name=\"ENGINE-NAME\"",
         },
     );
     let name = name_arg(r, &v, "network")?;
@@ -278,6 +395,9 @@ fn decode_network(r: &mut Reader<'_>, node: &KdlNode) -> Option<Network> {
     }
     if let Some(e) = v.prop("external") {
         n.external = r.bool(e, "`external`");
+    }
+    if let Some(e) = v.prop("attachable") {
+        n.attachable = r.bool(e, "`attachable`");
     }
     for child in v.children() {
         match child.name().value() {
@@ -754,6 +874,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         Some(K::Secret) | Some(K::Config) => service_secret_or_config(r, child, s, place),
         Some(K::Watch) => decode_watch(r, child, s, place),
         Some(K::Acknowledge) => service_acknowledge(r, child, s),
+        Some(K::Placement) => decode_placement(r, child, s, place),
         None => r.unknown_node(child, place, K::NAMES),
     }
 }
@@ -1675,7 +1796,7 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             min: 0,
             max: None,
             what: "a port spec",
-            props: &["target", "published", "host-ip", "protocol"],
+            props: &["target", "published", "host-ip", "protocol", "mode"],
             children: false,
             usage: "port \"[IP:]HOST:CONTAINER[/PROTOCOL]\"",
         },
@@ -1691,7 +1812,9 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
         );
         return;
     }
-    if !v.args.is_empty() && !v.props.is_empty() {
+    let host_mode = port_mode(r, &v);
+    let long_form = v.props.iter().any(|(k, _)| *k != "mode");
+    if !v.args.is_empty() && long_form {
         r.push(
             Diagnostic::error(Problem::Conflict {
                 first: "a short port spec".into(),
@@ -1723,7 +1846,7 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             }
         };
         match parse_port_spec(&text) {
-            Ok(p) => s.ports.push(Spanned::new(p, span)),
+            Ok(p) => s.ports.push(Spanned::new(PortSpec { host_mode, ..p }, span)),
             Err(error) => r.push(
                 Diagnostic::error(Problem::InvalidPort { value: text, error })
                     .with_label(span, "invalid port")
@@ -1731,7 +1854,7 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             ),
         }
     }
-    if v.props.is_empty() {
+    if !long_form {
         return;
     }
     let Some(target_e) = v.prop("target") else {
@@ -1837,9 +1960,33 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             published,
             target,
             protocol,
+            host_mode,
         },
         r.span(child.span()),
     ));
+}
+
+/// A port's `mode`: `"host"` (true) or `"ingress"` (the default).
+fn port_mode(r: &mut Reader<'_>, v: &View<'_>) -> bool {
+    let Some(m) = v.prop("mode").and_then(|e| r.nonempty(e, "the port's `mode`")) else {
+        return false;
+    };
+    match m.value.as_str() {
+        "host" => true,
+        "ingress" => false,
+        other => {
+            r.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: "the port's `mode`".into(),
+                    value: other.into(),
+                    reason: "a port is published through the routing mesh (`ingress`) or on the node that runs the task (`host`)".into(),
+                })
+                .with_label(m.span, "unknown mode")
+                .with_help("write `mode=\"host\"` or `mode=\"ingress\"`"),
+            );
+            false
+        }
+    }
 }
 
 fn decode_mount(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {

@@ -95,6 +95,7 @@ keywords! {
         PreStart = "pre-start",
         PostStart = "post-start",
         PreStop = "pre-stop",
+        Placement = "placement",
     }
 }
 

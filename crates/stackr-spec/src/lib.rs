@@ -37,6 +37,7 @@ pub mod problem;
 mod reader;
 mod serde_util;
 pub mod source;
+mod swarm;
 mod suggest;
 pub mod units;
 pub mod update;
@@ -114,6 +115,8 @@ pub struct Options {
     /// Variables for interpolation: the shell environment over the env files. `None` turns
     /// interpolation off (values are taken as written).
     pub vars: Option<BTreeMap<String, String>>,
+    /// `--target`: beats the file's `target`.
+    pub target: Option<Target>,
 }
 
 /// The result of a load: every file read, the stack if it is valid, and every diagnostic.
@@ -449,6 +452,7 @@ fn assemble(
     }
     let cx = validate::Context {
         name,
+        target: opts.target,
         profiles: opts.profiles.clone(),
         profile_services: &profile_services,
     };

@@ -94,6 +94,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         pre_start,
         post_start,
         pre_stop,
+        placement,
     } = over;
     replace(&mut base.image, image);
     match (&mut base.build, build) {
@@ -178,6 +179,18 @@ pub fn merge_service(base: &mut Service, over: Service) {
     base.post_start.extend(post_start);
     base.pre_stop.extend(pre_stop);
     merge_update(&mut base.rollback, rollback);
+    match (&mut base.placement, placement) {
+        (Some(b), Some(o)) => {
+            b.span = o.span;
+            append_unique(&mut b.constraints, o.constraints, |c| c.value.clone());
+            if !o.spread.is_empty() {
+                b.spread = o.spread;
+            }
+            replace(&mut b.max_per_node, o.max_per_node);
+        }
+        (slot @ None, Some(o)) => *slot = Some(o),
+        (_, None) => {}
+    }
     append_unique(&mut base.watch, watch, |w| {
         (
             w.action.value,
@@ -214,6 +227,7 @@ fn merge_network(base: &mut Network, over: Network) {
     replace(&mut base.driver, over.driver);
     replace(&mut base.internal, over.internal);
     replace(&mut base.external, over.external);
+    replace(&mut base.attachable, over.attachable);
     merge_kv(&mut base.labels, over.labels);
 }
 
@@ -227,6 +241,7 @@ fn merge_volume(base: &mut Volume, over: Volume) {
 
 /// Overlays declarations (a profile's, or a later file's) on a base.
 pub fn merge_declarations(base: &mut Declarations, over: Declarations) {
+    replace(&mut base.target, over.target);
     for s in over.services {
         match base
             .services

@@ -407,6 +407,9 @@ pub struct Service {
     pub post_start: Vec<Hook>,
     /// Run in each running container before stackr stops it, in order.
     pub pre_stop: Vec<Hook>,
+    /// Swarm target: where its tasks may run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
 }
 
 /// `pre-start`, `post-start` or `pre-stop`: a command run before the service starts (in a
@@ -548,10 +551,16 @@ pub struct Network {
     pub driver: Option<Spanned<String>>,
     pub internal: Option<Spanned<bool>>,
     pub external: Option<Spanned<bool>>,
+    /// Swarm target: containers outside the stack's services may join the overlay network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachable: Option<Spanned<bool>>,
     pub labels: Vec<KeyValue>,
 }
 
 impl Network {
+    pub fn is_attachable(&self) -> bool {
+        self.attachable.as_ref().is_some_and(|b| b.value)
+    }
     pub fn is_internal(&self) -> bool {
         self.internal.as_ref().is_some_and(|b| b.value)
     }
@@ -622,10 +631,54 @@ pub struct Config {
     pub source: Option<Spanned<ConfigSource>>,
 }
 
+/// Where a stack runs: containers on one engine, or services on a Docker Swarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    #[default]
+    Engine,
+    Swarm,
+}
+
+impl Target {
+    pub const NAMES: &'static [&'static str] = &["engine", "swarm"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Engine => "engine",
+            Target::Swarm => "swarm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Target> {
+        match s {
+            "engine" => Some(Target::Engine),
+            "swarm" => Some(Target::Swarm),
+            _ => None,
+        }
+    }
+}
+
+/// `placement { ... }`: where a service's tasks may run (Swarm target).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Placement {
+    #[serde(skip)]
+    pub span: Span,
+    /// `constraint "node.role==worker"`.
+    pub constraints: Vec<Spanned<String>>,
+    /// `spread "node.labels.zone"`: tasks spread evenly over the label's values, in order.
+    pub spread: Vec<Spanned<String>>,
+    /// `max-per-node 1`.
+    pub max_per_node: Option<Spanned<u32>>,
+}
+
 /// Top-level declarations: what a file or a profile block declares.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Declarations {
+    /// `target "swarm"`: where the stack runs unless `--target` says otherwise.
+    pub target: Option<Spanned<Target>>,
     pub services: Vec<Service>,
     pub networks: Vec<Network>,
     pub volumes: Vec<Volume>,
@@ -671,4 +724,13 @@ pub struct Stack {
     pub available_profiles: Vec<String>,
     /// Start order as waves: each wave depends only on earlier ones.
     pub waves: Vec<Vec<String>>,
+    /// Where it runs: `--target`, else the file's `target` (a profile's last), else the engine.
+    #[serde(skip_serializing_if = "Target::is_engine")]
+    pub target: Target,
+}
+
+impl Target {
+    pub fn is_engine(&self) -> bool {
+        *self == Target::Engine
+    }
 }

@@ -106,6 +106,9 @@ pub struct PortSpec {
     pub published: Option<PortRange>,
     pub target: PortRange,
     pub protocol: Protocol,
+    /// `mode="host"`: on the Swarm target, published on the node that runs the task rather
+    /// than through the routing mesh (the engine target always publishes on its host).
+    pub host_mode: bool,
 }
 
 impl fmt::Display for PortSpec {
@@ -214,6 +217,7 @@ pub fn parse_port_spec(text: &str) -> Result<PortSpec, PortError> {
         published,
         target,
         protocol,
+        host_mode: false,
     })
 }
 

@@ -84,7 +84,25 @@ fn mode_entry(key: &str, mode: u32) -> KdlEntry {
 }
 
 fn port(p: &PortSpec) -> KdlNode {
-    node("port", vec![text(&p.to_string())])
+    let mut entries = vec![text(&p.to_string())];
+    if p.host_mode {
+        entries.push(prop("mode", "host"));
+    }
+    node("port", entries)
+}
+
+fn placement(p: &Placement) -> KdlNode {
+    let mut c: Vec<KdlNode> = Vec::new();
+    c.extend(p.constraints.iter().map(|x| node("constraint", vec![text(&x.value)])));
+    if !p.spread.is_empty() {
+        c.push(node("spread", p.spread.iter().map(|x| text(&x.value)).collect()));
+    }
+    c.extend(
+        p.max_per_node
+            .as_ref()
+            .map(|m| node("max-per-node", vec![int(m.value)])),
+    );
+    with_children(KdlNode::new("placement"), c)
 }
 
 fn resources(name: &str, r: &Resources) -> Option<KdlNode> {
@@ -274,6 +292,7 @@ fn service(s: &Service) -> KdlNode {
         pre_start,
         post_start,
         pre_stop,
+        placement: place,
     } = s;
     let mut c: Vec<KdlNode> = Vec::new();
     c.extend(string(K::Image.as_str(), image));
@@ -503,6 +522,7 @@ fn service(s: &Service) -> KdlNode {
             .as_ref()
             .map(|u| update_policy(K::Rollback.as_str(), u)),
     );
+    c.extend(place.as_ref().map(placement));
     if !watch.is_empty() {
         let rules = s
             .watch
@@ -552,6 +572,9 @@ pub fn to_kdl(stack: &Stack) -> String {
     let mut doc = KdlDocument::new();
     let nodes = doc.nodes_mut();
     nodes.push(node("stack", vec![text(&stack.name)]));
+    if !stack.target.is_engine() {
+        nodes.push(node("target", vec![text(stack.target.as_str())]));
+    }
     for n in stack.networks.values() {
         let mut e = vec![text(&n.name.value)];
         if let Some(x) = &n.engine_name {
@@ -565,6 +588,9 @@ pub fn to_kdl(stack: &Stack) -> String {
         }
         if let Some(x) = &n.external {
             e.push(prop("external", x.value));
+        }
+        if let Some(x) = &n.attachable {
+            e.push(prop("attachable", x.value));
         }
         nodes.push(with_children(
             node("network", e),

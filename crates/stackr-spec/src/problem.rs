@@ -243,6 +243,22 @@ pub enum Problem {
     )]
     StartFirstBlocked { service: String, what: String },
 
+    #[error("service `{service}`: {field} cannot run on the Swarm target: {reason}")]
+    SwarmUnsupported {
+        service: String,
+        field: String,
+        reason: String,
+    },
+
+    #[error("{what}: Swarm has no way to honour it")]
+    SwarmUnsupportedNetwork { what: String },
+
+    #[error("service `{service}` builds its image, and Swarm nodes cannot build: its `image` must name a registry")]
+    SwarmImageNeedsRegistry { service: String },
+
+    #[error("service `{service}`: {what} keeps its data on the node that runs the task")]
+    SwarmNodeLocal { service: String, what: String },
+
     #[error("{message}")]
     Other { message: String },
 
@@ -316,6 +332,11 @@ impl Problem {
             Problem::Interpolation { .. } => "interpolation",
             Problem::UnsetVariable { .. } => "unset-variable",
             Problem::StartFirstBlocked { .. } => "start-first-blocked",
+            Problem::SwarmUnsupported { .. } | Problem::SwarmUnsupportedNetwork { .. } => {
+                "swarm-unsupported"
+            }
+            Problem::SwarmImageNeedsRegistry { .. } => "swarm-image-needs-registry",
+            Problem::SwarmNodeLocal { .. } => "swarm-node-local",
             Problem::Other { .. } => "invalid",
             Problem::Note { .. } => "note",
         }

@@ -51,11 +51,17 @@ impl Serialize for Protocol {
 
 impl Serialize for PortSpec {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("PortSpec", 4)?;
+        let mut st = s.serialize_struct("PortSpec", 5)?;
         st.serialize_field("host-ip", &self.host_ip)?;
         st.serialize_field("published", &self.published)?;
         st.serialize_field("target", &self.target)?;
         st.serialize_field("protocol", &self.protocol)?;
+        // Only when set: what a stack without it serializes (and hashes) stays the same.
+        if self.host_mode {
+            st.serialize_field("mode", "host")?;
+        } else {
+            st.skip_field("mode")?;
+        }
         st.end()
     }
 }

@@ -16,6 +16,8 @@ use crate::suggest::{did_you_mean, listed};
 /// What validation needs to know besides the declarations.
 pub struct Context<'a> {
     pub name: String,
+    /// `--target`, which beats the file's.
+    pub target: Option<Target>,
     pub profiles: Vec<String>,
     /// Every declared profile and the services it declares.
     pub profile_services: &'a BTreeMap<String, Vec<String>>,
@@ -145,6 +147,13 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
 
     check_port_conflicts(&decls.services, diags);
     let waves = check_graph(&decls.services, diags);
+    let target = cx
+        .target
+        .or(decls.target.as_ref().map(|t| t.value))
+        .unwrap_or_default();
+    if target == Target::Swarm {
+        crate::swarm::check(&decls, diags);
+    }
 
     if diags.has_errors() {
         return None;
@@ -194,6 +203,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         profiles: cx.profiles.clone(),
         available_profiles: cx.profile_services.keys().cloned().collect(),
         waves,
+        target,
     })
 }
 
