@@ -57,7 +57,12 @@ pub struct Global {
     /// Where the stack runs: containers on one engine, or services on the Docker Swarm the
     /// engine manages. Beats the stack file's `target` node. Default: the file's, else
     /// `engine`.
-    #[arg(long = "target", global = true, env = "STACKR_TARGET", value_name = "TARGET")]
+    #[arg(
+        long = "target",
+        global = true,
+        env = "STACKR_TARGET",
+        value_name = "TARGET"
+    )]
     pub target: Option<TargetArg>,
 }
 

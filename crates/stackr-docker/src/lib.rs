@@ -7,6 +7,7 @@
 
 mod convert;
 mod error;
+mod swarm;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;

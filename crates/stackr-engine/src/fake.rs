@@ -12,6 +12,8 @@ use tokio::sync::broadcast;
 
 use crate::*;
 
+mod swarm;
+
 /// How the fake behaves, per service.
 #[derive(Debug, Default, Clone)]
 pub struct Behaviour {
@@ -50,6 +52,7 @@ struct State {
     volumes: BTreeMap<String, VolumeInfo>,
     images: BTreeMap<String, ImageInfo>,
     calls: Vec<String>,
+    swarm: swarm::SwarmState,
 }
 
 /// The fake engine.

@@ -9,9 +9,9 @@
 
 pub mod bases;
 pub mod context;
-pub mod swarm;
 #[cfg(feature = "fake")]
 pub mod fake;
+pub mod swarm;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -43,9 +43,14 @@ pub struct NodeInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ServiceMode {
-    Replicated { replicas: u64 },
+    Replicated {
+        replicas: u64,
+    },
     /// Runs `completions` tasks to completion, `max_concurrent` at a time.
-    ReplicatedJob { max_concurrent: u64, completions: u64 },
+    ReplicatedJob {
+        max_concurrent: u64,
+        completions: u64,
+    },
     Global,
 }
 
@@ -249,8 +254,6 @@ pub struct ServiceInfo {
     pub update_status: Option<UpdateStatus>,
     /// A job's current run (tasks of earlier runs carry earlier ones).
     pub job_iteration: Option<u64>,
-    /// The spec before the last update (what a rollback goes back to), by its labels.
-    pub previous_labels: Option<BTreeMap<String, String>>,
 }
 
 /// The states of a task, in Swarm's order (a task only moves forward).
@@ -399,14 +402,6 @@ pub struct SwarmEvent {
     pub name: Option<String>,
 }
 
-/// A line of a service's output, with the task and node it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceLogLine {
-    pub task_id: Option<String>,
-    pub node_id: Option<String>,
-    pub chunk: LogChunk,
-}
-
 /// What the Swarm target needs from an engine that is a manager of a swarm. Lists are
 /// filtered by the `io.stackr.stack` label, as for [`Engine`].
 pub trait Swarm: Engine {
@@ -434,10 +429,8 @@ pub trait Swarm: Engine {
     fn remove_service(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
 
     /// The tasks of the given services (ids or names), every state.
-    fn list_tasks(
-        &self,
-        services: &[String],
-    ) -> impl Future<Output = Result<Vec<TaskInfo>>> + Send;
+    fn list_tasks(&self, services: &[String])
+    -> impl Future<Output = Result<Vec<TaskInfo>>> + Send;
 
     /// The stack's secrets or configs.
     fn list_file_objects(
@@ -469,12 +462,12 @@ pub trait Swarm: Engine {
         &self,
     ) -> impl Future<Output = Result<BoxStream<'static, Result<SwarmEvent>>>> + Send;
 
-    /// A service's output, from every task.
-    fn service_logs(
+    /// A task's output, from the node that runs it.
+    fn task_logs(
         &self,
         id: &str,
         options: &LogOptions,
-    ) -> impl Future<Output = Result<BoxStream<'static, Result<ServiceLogLine>>>> + Send;
+    ) -> impl Future<Output = Result<BoxStream<'static, Result<LogChunk>>>> + Send;
 
     /// Pushes a local image to its registry; returns the digest the registry gave it
     /// (`sha256:...`).

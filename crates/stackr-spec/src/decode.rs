@@ -312,14 +312,22 @@ fn constraint_problem(c: &str) -> Option<&'static str> {
     if attr.is_empty() || value.is_empty() {
         return Some("a constraint compares an attribute with a value");
     }
-    let known = ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"];
+    let known = [
+        "node.id",
+        "node.hostname",
+        "node.role",
+        "node.platform.os",
+        "node.platform.arch",
+    ];
     if known.contains(&attr)
         || attr.starts_with("node.labels.")
         || attr.starts_with("engine.labels.")
     {
         None
     } else {
-        Some("the attributes are node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.NAME and engine.labels.NAME")
+        Some(
+            "the attributes are node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.NAME and engine.labels.NAME",
+        )
     }
 }
 
@@ -1968,7 +1976,10 @@ fn decode_port(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
 
 /// A port's `mode`: `"host"` (true) or `"ingress"` (the default).
 fn port_mode(r: &mut Reader<'_>, v: &View<'_>) -> bool {
-    let Some(m) = v.prop("mode").and_then(|e| r.nonempty(e, "the port's `mode`")) else {
+    let Some(m) = v
+        .prop("mode")
+        .and_then(|e| r.nonempty(e, "the port's `mode`"))
+    else {
         return false;
     };
     match m.value.as_str() {

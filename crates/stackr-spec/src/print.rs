@@ -93,9 +93,16 @@ fn port(p: &PortSpec) -> KdlNode {
 
 fn placement(p: &Placement) -> KdlNode {
     let mut c: Vec<KdlNode> = Vec::new();
-    c.extend(p.constraints.iter().map(|x| node("constraint", vec![text(&x.value)])));
+    c.extend(
+        p.constraints
+            .iter()
+            .map(|x| node("constraint", vec![text(&x.value)])),
+    );
     if !p.spread.is_empty() {
-        c.push(node("spread", p.spread.iter().map(|x| text(&x.value)).collect()));
+        c.push(node(
+            "spread",
+            p.spread.iter().map(|x| text(&x.value)).collect(),
+        ));
     }
     c.extend(
         p.max_per_node

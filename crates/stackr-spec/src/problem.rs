@@ -253,7 +253,9 @@ pub enum Problem {
     #[error("{what}: Swarm has no way to honour it")]
     SwarmUnsupportedNetwork { what: String },
 
-    #[error("service `{service}` builds its image, and Swarm nodes cannot build: its `image` must name a registry")]
+    #[error(
+        "service `{service}` builds its image, and Swarm nodes cannot build: its `image` must name a registry"
+    )]
     SwarmImageNeedsRegistry { service: String },
 
     #[error("service `{service}`: {what} keeps its data on the node that runs the task")]

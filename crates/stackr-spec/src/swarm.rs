@@ -66,39 +66,93 @@ fn check_unsupported(s: &Service, diags: &mut Diagnostics) {
         diags.push(unsupported(s, span, field, reason, help));
     };
     if let Some(m) = &s.network_mode {
-        refuse(m.span, "`network-mode`", "tasks join the stack's overlay networks only", "remove `network-mode` and join networks with `network`");
+        refuse(
+            m.span,
+            "`network-mode`",
+            "tasks join the stack's overlay networks only",
+            "remove `network-mode` and join networks with `network`",
+        );
     }
     if let Some(c) = &s.container_name {
-        refuse(c.span, "`container-name`", "Swarm names every task itself (`STACK_SERVICE.SLOT.ID`)", "remove it: other services reach this one by its service name");
+        refuse(
+            c.span,
+            "`container-name`",
+            "Swarm names every task itself (`STACK_SERVICE.SLOT.ID`)",
+            "remove it: other services reach this one by its service name",
+        );
     }
     for d in &s.devices {
-        refuse(d.span, "`device`", "Swarm services cannot map host devices (Engine API 1.41)", "run this service on the engine target, or give the node's device to a plugin");
+        refuse(
+            d.span,
+            "`device`",
+            "Swarm services cannot map host devices (Engine API 1.41)",
+            "run this service on the engine target, or give the node's device to a plugin",
+        );
     }
     if let Some(p) = s.privileged.as_ref().filter(|p| p.value) {
-        refuse(p.span, "`privileged`", "Swarm services cannot run privileged", "grant the capabilities it needs with `cap-add`");
+        refuse(
+            p.span,
+            "`privileged`",
+            "Swarm services cannot run privileged",
+            "grant the capabilities it needs with `cap-add`",
+        );
     }
     if let Some(w) = s.watch.first() {
-        refuse(w.action.span, "`watch`", "watch mode syncs files into containers of one engine", "keep watch rules in a profile for development on the engine target");
+        refuse(
+            w.action.span,
+            "`watch`",
+            "watch mode syncs files into containers of one engine",
+            "keep watch rules in a profile for development on the engine target",
+        );
     }
     for o in &s.security_opt {
-        refuse(o.span, "`security-opt`", "Swarm services take no security options (Engine API 1.41)", "remove it, or run this service on the engine target");
+        refuse(
+            o.span,
+            "`security-opt`",
+            "Swarm services take no security options (Engine API 1.41)",
+            "remove it, or run this service on the engine target",
+        );
     }
     if let Some(n) = s.no_new_privileges.as_ref().filter(|n| n.value) {
-        refuse(n.span, "`no-new-privileges`", "Swarm services have it from Engine API 1.46, and this version speaks 1.41", "remove it, or run this service on the engine target");
+        refuse(
+            n.span,
+            "`no-new-privileges`",
+            "Swarm services have it from Engine API 1.46, and this version speaks 1.41",
+            "remove it, or run this service on the engine target",
+        );
     }
     if let Some(m) = &s.shm_size {
-        refuse(m.span, "`shm-size`", "Swarm services have no shm size", "mount a tmpfs instead: `tmpfs \"/dev/shm\" size=\"64m\"`");
+        refuse(
+            m.span,
+            "`shm-size`",
+            "Swarm services have no shm size",
+            "mount a tmpfs instead: `tmpfs \"/dev/shm\" size=\"64m\"`",
+        );
     }
     if let Some(p) = &s.reservations.pids {
-        refuse(p.span, "a `pids` reservation", "Swarm reserves CPUs and memory only", "keep `pids` under `limits`");
+        refuse(
+            p.span,
+            "a `pids` reservation",
+            "Swarm reserves CPUs and memory only",
+            "keep `pids` under `limits`",
+        );
     }
-    for (hooks, field) in [(&s.pre_start, "`pre-start`"), (&s.post_start, "`post-start`"), (&s.pre_stop, "`pre-stop`")] {
+    for (hooks, field) in [
+        (&s.pre_start, "`pre-start`"),
+        (&s.post_start, "`post-start`"),
+        (&s.pre_stop, "`pre-stop`"),
+    ] {
         if let Some(h) = hooks.first() {
             refuse(h.span, field, "Swarm runs no hooks", no_hooks);
         }
     }
     for d in s.depends_on.iter().filter(|d| d.restart) {
-        refuse(d.span, "`depends-on ... restart=#true`", "Swarm restarts tasks without stackr, which could not restart the dependents", "remove `restart=#true`");
+        refuse(
+            d.span,
+            "`depends-on ... restart=#true`",
+            "Swarm restarts tasks without stackr, which could not restart the dependents",
+            "remove `restart=#true`",
+        );
     }
 }
 
@@ -118,7 +172,10 @@ fn check_ports(s: &Service, diags: &mut Diagnostics) {
 
 fn check_networks(s: &Service, diags: &mut Diagnostics) {
     for n in &s.networks {
-        for (addr, field) in [(&n.ipv4_address, "`ipv4-address`"), (&n.ipv6_address, "`ipv6-address`")] {
+        for (addr, field) in [
+            (&n.ipv4_address, "`ipv4-address`"),
+            (&n.ipv6_address, "`ipv6-address`"),
+        ] {
             if let Some(a) = addr {
                 diags.push(unsupported(
                     s,
@@ -153,8 +210,7 @@ fn check_mounts(s: &Service, volumes: &[Volume], diags: &mut Diagnostics) {
             MountSource::Bind(path) => format!("the bind mount of `{}`", path.display()),
             MountSource::Volume(name) => {
                 let shared = volumes.iter().any(|v| {
-                    v.name.value == *name
-                        && v.driver.as_ref().is_some_and(|d| d.value != "local")
+                    v.name.value == *name && v.driver.as_ref().is_some_and(|d| d.value != "local")
                 });
                 if shared {
                     continue;
