@@ -472,6 +472,11 @@ impl Swarm for DockerEngine {
             manager: s.control_available.unwrap_or(false),
             nodes: s.nodes.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
             managers: s.managers.and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            clock: info
+                .system_time
+                .as_deref()
+                .and_then(crate::convert::unix_timestamp)
+                .and_then(|t| t.split('.').next().and_then(|s| s.parse().ok())),
         }))
     }
 

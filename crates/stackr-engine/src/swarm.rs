@@ -22,6 +22,9 @@ pub struct SwarmInfo {
     pub manager: bool,
     pub nodes: u32,
     pub managers: u32,
+    /// The manager's clock, in seconds since the Unix epoch (leases are read against it, so
+    /// the clocks of the machines stackr runs on do not matter).
+    pub clock: Option<i64>,
 }
 
 /// A node of the swarm.
@@ -373,7 +376,7 @@ pub struct FileObjectInfo {
 }
 
 /// Secrets or configs: the two kinds of file objects of a swarm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileKind {
     Secret,

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         ["rm", paths @ ..] => rm(paths),
         ["hash", dir] => hash(std::path::Path::new(dir)),
         ["hold"] => hold(),
+        ["fill", dir] => fill(std::path::Path::new(dir)),
         ["start", rest @ ..] => return recover::start(std::path::Path::new(STATUS_DIR), rest),
         ["report", rest @ ..] => return recover::report(std::path::Path::new(STATUS_DIR), rest),
         ["release", rest @ ..] => {
@@ -80,6 +81,32 @@ fn hold() -> Result<String, String> {
             Err(e) => return Err(format!("hold: {e}")),
         }
     }
+}
+
+/// The Swarm target's filler (a global service, one task per node): puts this binary into
+/// `dir/probe` (the node's probe volume) unless it is there already, then stays until it is
+/// stopped, so that a node that joins later gets its own.
+fn fill(dir: &std::path::Path) -> Result<String, String> {
+    let me =
+        std::fs::read("/proc/self/exe").map_err(|e| format!("fill: cannot read myself: {e}"))?;
+    let target = dir.join("probe");
+    if std::fs::read(&target).ok().as_deref() != Some(me.as_slice()) {
+        let tmp = dir.join(format!(".probe-{}", std::process::id()));
+        std::fs::write(&tmp, &me).map_err(|e| format!("fill: {}: {e}", tmp.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| format!("fill: {}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &target).map_err(|e| format!("fill: {}: {e}", target.display()))?;
+    }
+    println!("fill: {} ready", target.display());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let _ = signal_hook::flag::register(sig, std::sync::Arc::clone(&stop));
+    }
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    Ok("fill: stopped".into())
 }
 
 fn connect(host: &str, port: &str) -> Result<TcpStream, String> {

@@ -213,7 +213,10 @@ pub fn container_name(stack: &Stack, s: &Service, n: u32) -> String {
 
 /// The container's health check; `true` when it runs stackr's probe (so the probe volume must
 /// be mounted).
-fn health_spec(s: &Service, inputs: &Inputs) -> Result<(Option<HealthSpec>, bool), ReconcileError> {
+pub fn health_spec(
+    s: &Service,
+    inputs: &Inputs,
+) -> Result<(Option<HealthSpec>, bool), ReconcileError> {
     let Some(h) = &s.health else {
         return Ok((None, false));
     };
@@ -277,7 +280,7 @@ fn health_spec(s: &Service, inputs: &Inputs) -> Result<(Option<HealthSpec>, bool
 }
 
 /// The service's environment: its env files in order, then its `env` (a later one wins).
-fn service_env(s: &Service, inputs: &Inputs) -> Vec<(String, String)> {
+pub fn service_env(s: &Service, inputs: &Inputs) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = Vec::new();
     for f in &s.env_files {
         if let Some(vars) = inputs.env_files.get(&f.path.value) {

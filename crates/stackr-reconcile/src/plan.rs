@@ -326,9 +326,14 @@ pub fn diff_specs(old_json: &str, new: &stackr_engine::ContainerSpec) -> Vec<Cha
     let Ok(new) = serde_json::to_value(new) else {
         return Vec::new();
     };
-    // Compared as hashed: a field left at its default reads the same as one not there.
+    diff_values(&old, &new)
+}
+
+/// Field-level differences between two specs as JSON (`env[2]`, `health.interval`), compared
+/// as hashed: a field left at its default reads the same as one not there.
+pub fn diff_values(old: &serde_json::Value, new: &serde_json::Value) -> Vec<Change> {
     let prune = |v: &serde_json::Value| crate::hash::pruned(v).unwrap_or_default();
-    let (a, b) = (flatten(&prune(&old)), flatten(&prune(&new)));
+    let (a, b) = (flatten(&prune(old)), flatten(&prune(new)));
     let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     keys.into_iter()
         .filter_map(|k| {

@@ -215,6 +215,10 @@ impl Swarm for FakeEngine {
             manager: true,
             nodes: u32::try_from(st.swarm.nodes.len()).unwrap_or(0),
             managers: 1,
+            clock: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| i64::try_from(d.as_secs()).ok()),
         }))
     }
 
