@@ -44,34 +44,34 @@ async fn act_on(
 
 pub fn stop(global: &Global, args: &StopArgs, out: &Output) -> CmdResult {
     let timeout = args.timeout.map(Duration::from_secs);
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "stop", async |engine, stack| {
         act(engine, stack, &args.services, &Verb::Stop { timeout }).await
     })
 }
 
 pub fn start(global: &Global, args: &ServicesArgs, out: &Output) -> CmdResult {
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "start", async |engine, stack| {
         act(engine, stack, &args.services, &Verb::Start).await
     })
 }
 
 pub fn restart(global: &Global, args: &StopArgs, out: &Output) -> CmdResult {
     let timeout = args.timeout.map(Duration::from_secs);
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "restart", async |engine, stack| {
         act(engine, stack, &args.services, &Verb::Restart { timeout }).await
     })
 }
 
 pub fn kill(global: &Global, args: &KillArgs, out: &Output) -> CmdResult {
     let signal = args.signal.clone();
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "kill", async |engine, stack| {
         act(engine, stack, &args.services, &Verb::Kill { signal }).await
     })
 }
 
 pub fn rm(global: &Global, args: &RmArgs, out: &Output) -> CmdResult {
     let verb = Verb::Remove { stop: args.stop };
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "rm", async |engine, stack| {
         let list = stackr_ops::chosen(
             stackr_ops::containers(engine, stack, &args.services).await?,
             &verb,
@@ -113,7 +113,7 @@ pub fn port(global: &Global, args: &PortArgs, out: &Output) -> CmdResult {
                 .into(),
         });
     };
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "port", async |engine, stack| {
         let c = stackr_ops::one(engine, stack, &args.service, args.index).await?;
         let found = c
             .ports
@@ -137,7 +137,7 @@ pub fn port(global: &Global, args: &PortArgs, out: &Output) -> CmdResult {
 
 /// `stackr top`: the processes of the chosen services' running containers.
 pub fn top(global: &Global, args: &TopArgs, out: &Output) -> CmdResult {
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "top", async |engine, stack| {
         let all = stackr_ops::top(engine, stack, &args.services).await?;
         match args.format {
             TableFormat::Json => {
@@ -255,7 +255,7 @@ fn write_output(chunk: LogChunk) {
 
 /// `stackr exec`: runs a command in a service's running container; its exit code is stackr's.
 pub fn exec(global: &Global, args: &ExecArgs, out: &Output) -> CmdResult {
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "exec", async |engine, stack| {
         let c = stackr_ops::running(engine, stack, &args.service, args.index).await?;
         // A terminal on both ends: a pseudo-terminal, raw input, as `docker exec -it`.
         use std::io::IsTerminal;
@@ -303,7 +303,7 @@ pub fn cp(global: &Global, args: &CpArgs, out: &Output) -> CmdResult {
                 .into(),
         });
     }
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "cp", async |engine, stack| {
         if let Some((svc, path)) = from {
             let (name, tar) = stackr_ops::copy_from(engine, stack, svc, args.index, path).await?;
             let n =
@@ -376,7 +376,7 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
             ..Default::default()
         },
     };
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "run", async |engine, stack| {
         stackr_ops::known(stack, std::slice::from_ref(&args.service))?;
         let cx = crate::engine::context(stack)?;
         // Ctrl-C: the dependencies' engine calls finish, or the one-off is stopped (and with

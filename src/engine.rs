@@ -32,6 +32,26 @@ where
     on_engine(async |engine| f(engine, &stack).await)
 }
 
+/// [`with_engine`] for a command that reaches into the stack's containers on one engine
+/// (`exec`, `cp`, `stop`...): refused, with the reason, on the Swarm target.
+pub fn with_container_engine<F>(
+    global: &Global,
+    out: &Output,
+    command: &'static str,
+    f: F,
+) -> CmdResult
+where
+    F: AsyncFnOnce(&DockerEngine, &Stack) -> CmdResult,
+{
+    let (_, stack) = valid_stack(global, out)?;
+    crate::swarm::refuse(
+        &stack,
+        command,
+        "Swarm runs the tasks on any node, and stackr reaches only the manager's engine; `docker service` acts on services, `docker exec` on the node that runs a task",
+    )?;
+    on_engine(async |engine| f(engine, &stack).await)
+}
+
 /// Runs `f` with the stack (or, without a stack file, only its `-p` name; the flag says
 /// which) and a connected engine: for commands that work by label.
 pub fn with_engine_by_label<F>(global: &Global, out: &Output, f: F) -> CmdResult
@@ -97,8 +117,12 @@ pub fn context_with(stack: &Stack, env_files: bool) -> Result<stackr_ops::Contex
     let mut warnings = Vec::new();
     let base = stackr_host::inputs::read(stack, env_files, probe().volume, &mut warnings);
     warnings.iter().for_each(crate::report::host_warning);
+    let mut base = base?;
+    if crate::swarm::on_swarm(stack) {
+        base.configs = stackr_host::inputs::config_contents(stack)?;
+    }
     Ok(stackr_ops::Context {
-        base: base?,
+        base,
         probe: probe(),
         holder: holder(),
     })

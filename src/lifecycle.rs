@@ -34,6 +34,9 @@ fn plan_options(a: &PlanArgs) -> PlanOptions {
 /// there are changes; 1 on errors.
 pub fn plan_cmd(global: &Global, args: &PlanArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
+        if crate::swarm::on_swarm(stack) {
+            return crate::swarm::plan(engine, stack, args).await;
+        }
         let cx = context(stack)?;
         let (p, _, _) = stackr_ops::plan(engine, stack, &cx, &plan_options(args)).await?;
         match args.format {
@@ -92,6 +95,9 @@ fn up_options(args: &UpArgs) -> UpOptions {
 /// `stackr up`.
 pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
     let (files, mut stack) = valid_stack(global, out)?;
+    if crate::swarm::on_swarm(&stack) {
+        return on_engine(async |engine| crate::swarm::up(engine, &stack, args).await);
+    }
     apply_scale(&mut stack, &args.scale)?;
     if args.watch
         && let Err(e) = stackr_watch::rules::Rules::new(&stack, &[])
@@ -204,6 +210,9 @@ async fn attached(
 /// `stackr down`.
 pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> CmdResult {
     crate::engine::with_engine_by_label(global, out, async |engine, stack, from_file| {
+        if crate::swarm::on_swarm(stack) {
+            return crate::swarm::down(engine, stack, args).await;
+        }
         if !from_file {
             eprintln!(
                 "no stack file: removing everything labelled as stack `{}`",
@@ -240,7 +249,7 @@ pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> CmdResult {
 
 /// `stackr rollback`.
 pub fn rollback_cmd(global: &Global, args: &RollbackArgs, out: &Output) -> CmdResult {
-    with_engine(global, out, async |engine, stack| {
+    crate::engine::with_container_engine(global, out, "rollback", async |engine, stack| {
         let cx = context(stack)?;
         let opts = stackr_ops::RollbackOptions {
             services: args.services.clone(),

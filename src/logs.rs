@@ -100,6 +100,9 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> CmdResult {
         if !args.no_mask {
             printer = printer.mask(&crate::engine::secret_values(&stack)?);
         }
+        if crate::swarm::on_swarm(&stack) {
+            return crate::swarm::logs(engine, &stack, args, &printer).await;
+        }
         if args.follow {
             follow(engine, &stack.name, &args.services, args.tail, &printer).await?;
             return Ok(ExitStatus::Success);

@@ -19,6 +19,7 @@ mod ps;
 mod render;
 mod report;
 mod status;
+mod swarm;
 mod watch;
 
 use std::process::ExitCode;

@@ -80,6 +80,9 @@ pub enum CliError {
         arg: String,
         reason: String,
     },
+    /// A command or flag that has no meaning on the Swarm target.
+    #[error("{what} is not available on the Swarm target: {reason}")]
+    NotOnSwarm { what: String, reason: String },
     /// Arguments that do not go together, with the way they are written.
     #[error("{message}")]
     BadArguments { message: String, help: String },
@@ -140,7 +143,9 @@ impl CliError {
     /// The exit status it gives.
     pub fn status(&self) -> ExitStatus {
         match self {
-            CliError::Usage { .. } | CliError::BadArguments { .. } => ExitStatus::Usage,
+            CliError::Usage { .. }
+            | CliError::BadArguments { .. }
+            | CliError::NotOnSwarm { .. } => ExitStatus::Usage,
             CliError::Op(e) if matches!(**e, OpError::Interrupted) => ExitStatus::Interrupted,
             _ => ExitStatus::Failure,
         }
@@ -157,6 +162,9 @@ impl CliError {
             CliError::Exists { .. } => Some("pass `--force` to overwrite it".into()),
             CliError::Other { help, .. } => help.clone(),
             CliError::BadArguments { help, .. } => Some(help.clone()),
+            CliError::NotOnSwarm { .. } => Some(
+                "run it on the engine target (`--target engine`), or use `docker service` for the swarm's own view".into(),
+            ),
             _ => None,
         }
     }

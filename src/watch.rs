@@ -22,6 +22,11 @@ use crate::status::{CliError, CmdResult, ExitStatus};
 /// `stackr watch`.
 pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> CmdResult {
     let (files, stack) = valid_stack(global, out)?;
+    crate::swarm::refuse(
+        &stack,
+        "watch",
+        "watch mode syncs files into the containers of one engine, and a swarm runs tasks on any node (check refuses watch rules there)",
+    )?;
     if let Err(e) = Rules::new(&stack, &args.services) {
         return Err(no_rules(global, &stack, &args.services, e, ""));
     }

@@ -86,6 +86,37 @@ pub fn secret_values(
     Ok(out)
 }
 
+/// The content of every config a service uses that comes from a file, for the Swarm target
+/// (which makes a Swarm config of it): a missing file is an error.
+pub fn config_contents(stack: &Stack) -> Result<BTreeMap<String, Vec<u8>>, HostError> {
+    let mut out = BTreeMap::new();
+    for s in stack.services.values() {
+        for f in &s.configs {
+            let name = &f.name.value;
+            let Some(config) = stack.configs.get(name) else {
+                continue;
+            };
+            if out.contains_key(name) {
+                continue;
+            }
+            if let Some(stackr_spec::ConfigSource::File(path)) =
+                config.source.as_ref().map(|s| &s.value)
+            {
+                let data =
+                    crate::files::read_regular(path, limits::MAX_FILE_BYTES).map_err(|error| {
+                        HostError::ConfigFile {
+                            name: name.clone(),
+                            path: path.clone(),
+                            error,
+                        }
+                    })?;
+                out.insert(name.clone(), data);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The file's mode when its group or others can read it.
 #[cfg(unix)]
 fn readable_mode(path: &Path) -> Option<u32> {

@@ -39,6 +39,12 @@ pub enum HostError {
     },
     #[error("secret `{name}`: the variable `{var}` is not set")]
     SecretVariable { name: String, var: String },
+    #[error("config `{name}`: cannot read `{}`: {error}", path.display())]
+    ConfigFile {
+        name: String,
+        path: PathBuf,
+        error: stackr_spec::ReadError,
+    },
     #[error("cannot read env file `{}` of service `{service}`: {error}", path.display())]
     EnvFileRead {
         path: PathBuf,

@@ -36,6 +36,13 @@ pub enum OpError {
     },
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Swarm(#[from] stackr_swarm::SwarmError),
+    #[error("the plan of stack `{stack}` on the swarm has {}: nothing was changed", stackr_spec::count(problems.len(), "error"))]
+    SwarmPlan {
+        stack: String,
+        problems: Vec<stackr_swarm::plan::SwarmProblem>,
+    },
     /// Stopped on request (Ctrl-C) once the engine calls in flight were answered.
     #[error("interrupted: the next `stackr up` picks up where this one stopped")]
     Interrupted,

@@ -23,6 +23,7 @@ mod ps;
 mod rollback;
 mod run;
 mod stop;
+mod swarm;
 pub mod text;
 mod up;
 
@@ -37,6 +38,7 @@ pub use ps::{PsRow, ps, stacks};
 pub use rollback::{RollbackOptions, rollback};
 pub use run::{RunEnd, RunOptions, run};
 pub use stop::stop;
+pub use swarm::{SwarmUpOptions, TaskRow, swarm_down, swarm_logs, swarm_plan, swarm_ps, swarm_up};
 pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, scale_arg, up};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
@@ -114,6 +116,23 @@ pub enum OpEvent {
         name: String,
         service: String,
         did: Did,
+    },
+
+    /// Swarm target: a step of applying.
+    Swarm(stackr_swarm::apply::SwarmStep),
+    /// Swarm target: the plan about to be applied (under the lock).
+    SwarmApplying {
+        plan: stackr_swarm::plan::Plan,
+    },
+    /// Swarm target: an image built and pushed (or stackr's probe runner pushed), as it
+    /// deploys, pinned by digest.
+    Pushed {
+        service: String,
+        image: String,
+    },
+    /// Swarm target: `down` left these volumes on the nodes that made them.
+    VolumesOnNodes {
+        volumes: Vec<String>,
     },
 }
 

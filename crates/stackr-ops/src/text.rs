@@ -56,6 +56,13 @@ pub fn lines(e: &OpEvent) -> Option<String> {
         OpEvent::VolumeKept { volume } => format!(
             "warning: volume {volume} is kept: a container that is not this stack's still uses it"
         ),
+        OpEvent::Swarm(step) => stackr_swarm::text::step_line(step),
+        OpEvent::SwarmApplying { .. } => return None,
+        OpEvent::Pushed { service, image } => format!("{service}: pushed {image}"),
+        OpEvent::VolumesOnNodes { volumes } => format!(
+            "volumes stay on the nodes that made them: {} (remove them on each node with `docker volume rm`)",
+            volumes.join(", ")
+        ),
     })
 }
 
@@ -119,6 +126,14 @@ pub fn event(e: &OpEvent) -> Option<(&'static str, Value)> {
             "volume-kept",
             json!({"volume": volume, "reason": "in use by a container of another stack"}),
         ),
+        OpEvent::Swarm(step) => ("swarm-step", serde_json::to_value(step).ok()?),
+        OpEvent::SwarmApplying { plan } => {
+            ("plan", json!({ "plan": serde_json::to_value(plan).ok()? }))
+        }
+        OpEvent::Pushed { service, image } => {
+            ("pushed", json!({"service": service, "image": image}))
+        }
+        OpEvent::VolumesOnNodes { volumes } => ("volumes-on-nodes", json!({"volumes": volumes})),
     })
 }
 
@@ -227,6 +242,16 @@ fn op_error_into(t: &mut Text, e: &OpError) {
             t.line(&format!("  help: `stackr start {service}` starts it"));
         }
         OpError::Lock(_) | OpError::UnknownService { .. } => t.error(e),
+        OpError::Swarm(s) => {
+            t.error(s);
+            t.help(s.help().as_deref());
+        }
+        OpError::SwarmPlan { problems, .. } => {
+            for p in problems {
+                t.error(p);
+                t.help(Some(&p.help()));
+            }
+        }
     }
 }
 
@@ -344,6 +369,56 @@ pub fn ps_table(rows: &[crate::PsRow]) -> String {
         ]
     }));
     table(&cells)
+}
+
+/// `ps` on the Swarm target: one row per task, with its node (and the node's state when it is
+/// not ready).
+pub fn tasks_table(rows: &[crate::TaskRow]) -> String {
+    let mut cells = vec![
+        ["SERVICE", "TASK", "NODE", "STATE", "HEALTH", "ERROR"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    cells.extend(rows.iter().map(|r| {
+        let node = match r.node_state.as_str() {
+            "ready" | "" => r.node.clone(),
+            other => format!("{} [node {other}]", r.node),
+        };
+        let state = if r.state == r.desired {
+            r.state.clone()
+        } else {
+            format!("{} (→ {})", r.state, r.desired)
+        };
+        vec![
+            r.service.clone(),
+            r.task.clone(),
+            node,
+            state,
+            r.health.clone().unwrap_or_else(|| "-".into()),
+            r.error.clone().unwrap_or_else(|| "-".into()),
+        ]
+    }));
+    table(&cells)
+}
+
+/// The nodes of a swarm as `ps` lists them under its tasks.
+pub fn nodes_lines(nodes: &[stackr_engine::swarm::NodeInfo]) -> String {
+    let mut out = String::from("nodes:\n");
+    for n in nodes {
+        let short: String = n.id.chars().take(8).collect();
+        out.push_str(&format!(
+            "  {} ({short}) {} {}{}\n",
+            n.hostname,
+            n.role,
+            n.state,
+            if n.availability == "active" {
+                String::new()
+            } else {
+                format!(", {}", n.availability)
+            }
+        ));
+    }
+    out
 }
 
 /// The note for secrets too short to mask in logs, when there are any.

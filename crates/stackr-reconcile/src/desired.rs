@@ -37,6 +37,10 @@ pub struct Inputs {
     /// What each image runs by default, by image reference: ordered recovery puts its wait in
     /// front of it.
     pub image_configs: BTreeMap<String, stackr_engine::ImageConfig>,
+    /// The content of each config that a service uses and that comes from a file, by config
+    /// name: the Swarm target makes Swarm configs of them (the engine target bind-mounts the
+    /// file and leaves this empty).
+    pub configs: BTreeMap<String, Vec<u8>>,
 }
 
 /// A secret's value; its `Debug` never shows it.

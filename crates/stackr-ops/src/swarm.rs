@@ -1,0 +1,477 @@
+//! The operations on the Swarm target: `plan`, `up` (build, push, pin by digest, plan, lock,
+//! apply in dependency order), `down`, `ps` (tasks with their node) and `logs` (every task's
+//! output), generic over [`Swarm`] so that each runs on the fake as on a real swarm.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use stackr_engine::swarm::{NodeInfo, Swarm, TaskState};
+use stackr_engine::{EngineError, LogChunk, LogOptions};
+use stackr_spec::Stack;
+use stackr_swarm::SwarmError;
+use stackr_swarm::apply::{ApplyOptions, SwarmStep};
+use stackr_swarm::desired::{Desired, Inputs, SwarmProbe, registry_of, stack_registry, uses_probe};
+use stackr_swarm::lock::SwarmLock;
+use stackr_swarm::plan::Plan;
+use tokio::sync::watch;
+
+use crate::{Context, LogLine, OpError, OpEvent, Sink};
+
+/// What `up --target swarm` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct SwarmUpOptions {
+    /// `--wait`: wait until every service meets its own condition.
+    pub wait: bool,
+    /// How long to wait for another run's lock.
+    pub lock_wait: Duration,
+}
+
+fn swarm_err(e: SwarmError) -> OpError {
+    OpError::Swarm(e)
+}
+
+fn engine_err(context: &str) -> impl FnOnce(EngineError) -> OpError + '_ {
+    move |error| OpError::Engine {
+        context: context.to_string(),
+        error,
+    }
+}
+
+/// The inputs without building or pushing anything (for `plan`): a built image deploys as
+/// what the swarm runs now, when that is the same reference pinned by digest.
+async fn inputs_as_deployed<S: Swarm>(
+    engine: &S,
+    stack: &Stack,
+    cx: &Context,
+) -> Result<Inputs, OpError> {
+    let services = engine
+        .list_services(&stack.name)
+        .await
+        .map_err(engine_err("services"))?;
+    let mut images = BTreeMap::new();
+    for s in stack.services.values().filter(|s| s.build.is_some()) {
+        let image = stackr_reconcile::desired::image_of(stack, s);
+        let deployed = services
+            .iter()
+            .find(|o| o.name == stackr_swarm::desired::service_name(&stack.name, &s.name.value))
+            .map(|o| o.image.clone())
+            .filter(|i| i.starts_with(&format!("{image}@")));
+        if let Some(d) = deployed {
+            images.insert(image, d);
+        }
+    }
+    let probe = match (uses_probe(stack), stack_registry(stack)) {
+        (true, Some(registry)) => {
+            let reference = probe_reference(&registry, &cx.probe.image);
+            let deployed = services
+                .iter()
+                .find(|o| {
+                    o.name
+                        == stackr_swarm::desired::service_name(
+                            &stack.name,
+                            stackr_swarm::desired::FILLER_KEY,
+                        )
+                })
+                .map(|o| o.image.clone())
+                .filter(|i| i.starts_with(&format!("{reference}@")));
+            Some(SwarmProbe {
+                volume: cx.probe.volume.clone(),
+                image: deployed.unwrap_or(reference),
+            })
+        }
+        _ => None,
+    };
+    Ok(Inputs {
+        env_files: cx.base.env_files.clone(),
+        secrets: cx.base.secrets.clone(),
+        configs: cx.base.configs.clone(),
+        images,
+        probe,
+    })
+}
+
+/// `REGISTRY/stackr-probe:DIGEST` for the local `stackr-probe:DIGEST`.
+fn probe_reference(registry: &str, local: &str) -> String {
+    format!("{registry}/{local}")
+}
+
+/// The plan for the stack as the swarm runs it now (nothing is built or pushed).
+pub async fn swarm_plan<S: Swarm>(
+    engine: &S,
+    stack: &Stack,
+    cx: &Context,
+) -> Result<(Plan, Desired), OpError> {
+    stackr_swarm::observe::check_manager(engine)
+        .await
+        .map_err(swarm_err)?;
+    let inputs = inputs_as_deployed(engine, stack, cx).await?;
+    plan_with(engine, stack, &inputs).await
+}
+
+async fn plan_with<S: Swarm>(
+    engine: &S,
+    stack: &Stack,
+    inputs: &Inputs,
+) -> Result<(Plan, Desired), OpError> {
+    let desired = stackr_swarm::desired::desired(stack, inputs).map_err(swarm_err)?;
+    let observed = stackr_swarm::observe::observe(engine, &desired)
+        .await
+        .map_err(swarm_err)?;
+    Ok((stackr_swarm::plan::plan(&desired, &observed), desired))
+}
+
+/// Builds the stack's images, pushes them and the probe runner's to their registries, and
+/// returns what each deploys as, pinned by the digest the registry gave.
+async fn images<S: Swarm>(
+    engine: &S,
+    stack: &Stack,
+    cx: &Context,
+    sink: Sink<'_>,
+) -> Result<Inputs, OpError> {
+    let mut images = BTreeMap::new();
+    for s in stack.services.values() {
+        let Some((spec, host_commands)) = stackr_reconcile::desired::build_spec(stack, s, &cx.base)
+        else {
+            continue;
+        };
+        let service = s.name.value.clone();
+        if !host_commands.is_empty() {
+            return Err(OpError::Swarm(SwarmError::Unsupported {
+                service,
+                what: "`pre-build` host commands on the Swarm target".into(),
+                help: "run them before `stackr up --target swarm`, or build with `stackr build` on the engine target first".into(),
+            }));
+        }
+        if registry_of(&spec.tag).is_none() {
+            return Err(OpError::Swarm(SwarmError::Unsupported {
+                service,
+                what: format!(
+                    "image `{}` names no registry, and Swarm nodes cannot build",
+                    spec.tag
+                ),
+                help: "write `image \"REGISTRY:PORT/NAME:TAG\"` with a registry every node reaches"
+                    .into(),
+            }));
+        }
+        let context = format!("build of service `{service}`");
+        engine
+            .build_image(&spec, &|_| {})
+            .await
+            .map_err(engine_err(&context))?;
+        let digest = engine
+            .push_image(&spec.tag)
+            .await
+            .map_err(engine_err(&context))?;
+        let pinned = format!("{}@{digest}", spec.tag);
+        sink(OpEvent::Pushed {
+            service,
+            image: pinned.clone(),
+        });
+        images.insert(spec.tag, pinned);
+    }
+    let probe = if uses_probe(stack) {
+        let Some(registry) = stack_registry(stack) else {
+            return Err(OpError::Swarm(SwarmError::ProbeNeedsRegistry));
+        };
+        Some(push_probe(engine, cx, &registry, sink).await?)
+    } else {
+        None
+    };
+    Ok(Inputs {
+        env_files: cx.base.env_files.clone(),
+        secrets: cx.base.secrets.clone(),
+        configs: cx.base.configs.clone(),
+        images,
+        probe,
+    })
+}
+
+/// The probe runner's one-file image, tagged into the stack's registry and pushed.
+async fn push_probe<S: Swarm>(
+    engine: &S,
+    cx: &Context,
+    registry: &str,
+    sink: Sink<'_>,
+) -> Result<SwarmProbe, OpError> {
+    let context = "stackr's probe runner";
+    if engine
+        .inspect_image(&cx.probe.image)
+        .await
+        .map_err(engine_err(context))?
+        .is_none()
+    {
+        let tar = stackr_engine::context::single_file_tar("probe", cx.probe.binary, 0o755)
+            .map_err(engine_err(context))?;
+        engine
+            .import_image(tar, &cx.probe.image)
+            .await
+            .map_err(engine_err(context))?;
+    }
+    let reference = probe_reference(registry, &cx.probe.image);
+    engine
+        .tag_image(&cx.probe.image, &reference)
+        .await
+        .map_err(engine_err(context))?;
+    let digest = engine
+        .push_image(&reference)
+        .await
+        .map_err(engine_err(context))?;
+    let pinned = format!("{reference}@{digest}");
+    sink(OpEvent::Pushed {
+        service: stackr_swarm::desired::FILLER_KEY.into(),
+        image: pinned.clone(),
+    });
+    Ok(SwarmProbe {
+        volume: cx.probe.volume.clone(),
+        image: pinned,
+    })
+}
+
+fn checked(plan: Plan) -> Result<Plan, OpError> {
+    if plan.problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(OpError::SwarmPlan {
+            stack: plan.stack.clone(),
+            problems: plan.problems,
+        })
+    }
+}
+
+/// `up` on a swarm: builds and pushes, plans; a plan with changes takes the stack's lock
+/// (on the swarm), plans again and applies. Returns the plan applied.
+pub async fn swarm_up<S: Swarm>(
+    engine: &S,
+    stack: &Stack,
+    cx: &Context,
+    opts: &SwarmUpOptions,
+    cancel: Option<watch::Receiver<bool>>,
+    sink: Sink<'_>,
+) -> Result<Plan, OpError> {
+    stackr_swarm::observe::check_manager(engine)
+        .await
+        .map_err(swarm_err)?;
+    let inputs = images(engine, stack, cx, sink).await?;
+    let (plan, desired) = plan_with(engine, stack, &inputs).await?;
+    let plan = checked(plan)?;
+    let report = |s: SwarmStep| sink(OpEvent::Swarm(s));
+    let apply_opts = ApplyOptions {
+        wait: opts.wait,
+        cancel: cancel.clone(),
+    };
+    if plan.is_empty() {
+        sink(OpEvent::UpToDate {
+            stack: stack.name.clone(),
+            containers: plan.services.len(),
+        });
+        if opts.wait {
+            stackr_swarm::apply::apply(engine, &desired, &plan, &apply_opts, &report)
+                .await
+                .map_err(swarm_err)?;
+        }
+        return Ok(plan);
+    }
+    let lock = SwarmLock::acquire(engine, &stack.name, &cx.holder, opts.lock_wait).await?;
+    let result = lock
+        .holding(engine, async {
+            let (plan, desired) = plan_with(engine, stack, &inputs).await?;
+            let plan = checked(plan)?;
+            sink(OpEvent::SwarmApplying { plan: plan.clone() });
+            stackr_swarm::apply::apply(engine, &desired, &plan, &apply_opts, &report)
+                .await
+                .map_err(|e| match e {
+                    SwarmError::Interrupted => OpError::Interrupted,
+                    e => swarm_err(e),
+                })?;
+            Ok::<Plan, OpError>(plan)
+        })
+        .await;
+    lock.release(engine).await;
+    result
+}
+
+/// `down` on a swarm: the stack's services, secrets, configs and networks, under its lock.
+/// Named volumes stay on the nodes that made them (reported).
+pub async fn swarm_down<S: Swarm>(
+    engine: &S,
+    stack: &Stack,
+    cx: &Context,
+    lock_wait: Duration,
+    sink: Sink<'_>,
+) -> Result<(), OpError> {
+    stackr_swarm::observe::check_manager(engine)
+        .await
+        .map_err(swarm_err)?;
+    let lock = SwarmLock::acquire(engine, &stack.name, &cx.holder, lock_wait).await?;
+    let report = |s: SwarmStep| sink(OpEvent::Swarm(s));
+    let result = lock
+        .holding(
+            engine,
+            stackr_swarm::apply::down(engine, &stack.name, &report),
+        )
+        .await
+        .map_err(swarm_err);
+    lock.release(engine).await;
+    result?;
+    let volumes: Vec<String> = stack
+        .volumes
+        .iter()
+        .filter(|(_, v)| !v.is_external())
+        .map(|(k, _)| stackr_reconcile::desired::volume_name(stack, k))
+        .collect();
+    if !volumes.is_empty() {
+        sink(OpEvent::VolumesOnNodes { volumes });
+    }
+    Ok(())
+}
+
+/// One task of `ps` on a swarm.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TaskRow {
+    pub service: String,
+    /// `api.2` (a replicated service's slot), or `api` on a node (a global one).
+    pub task: String,
+    pub node: String,
+    /// The node's own state: `ready`, `down`.
+    pub node_state: String,
+    pub state: String,
+    pub desired: String,
+    /// `starting` while a health check has not passed, `healthy` once it has (Swarm runs a
+    /// task with a check only once it is healthy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+fn node_of(nodes: &[NodeInfo], id: Option<&str>) -> (String, String) {
+    match id.and_then(|id| nodes.iter().find(|n| n.id == id)) {
+        Some(n) => {
+            let name = if n.hostname.is_empty() {
+                &n.id
+            } else {
+                &n.hostname
+            };
+            // Nodes on one machine share a hostname: the id's start tells them apart.
+            let short: String = n.id.chars().take(8).collect();
+            (format!("{name} ({short})"), n.state.clone())
+        }
+        None => ("-".into(), String::new()),
+    }
+}
+
+/// `ps` on a swarm: the stack's tasks (those meant to run, unless `all`), with their node.
+pub async fn swarm_ps<S: Swarm>(
+    engine: &S,
+    stack: &str,
+    all: bool,
+) -> Result<(Vec<TaskRow>, Vec<NodeInfo>), OpError> {
+    stackr_swarm::observe::check_manager(engine)
+        .await
+        .map_err(swarm_err)?;
+    let services = engine
+        .list_services(stack)
+        .await
+        .map_err(engine_err("services"))?;
+    let ids: Vec<String> = services.iter().map(|s| s.id.clone()).collect();
+    let tasks = engine.list_tasks(&ids).await.map_err(engine_err("tasks"))?;
+    let nodes = engine.list_nodes().await.map_err(engine_err("nodes"))?;
+    let mut rows = Vec::new();
+    for t in tasks {
+        let live = !t.desired_state.is_final() || t.desired_state == TaskState::Complete;
+        if !all && !live {
+            continue;
+        }
+        let Some(s) = services.iter().find(|s| s.id == t.service_id) else {
+            continue;
+        };
+        let key = stackr_swarm::observe::key_of(s)
+            .unwrap_or(&s.name)
+            .to_string();
+        let (node, node_state) = node_of(&nodes, t.node_id.as_deref());
+        let has_check = s
+            .labels
+            .get(stackr_engine::LABEL_SPEC)
+            .is_some_and(|j| j.contains("\"health\""));
+        rows.push(TaskRow {
+            task: match t.slot {
+                Some(n) => format!("{key}.{n}"),
+                None => key.clone(),
+            },
+            service: key,
+            node,
+            node_state,
+            state: t.state.as_str().into(),
+            desired: t.desired_state.as_str().into(),
+            health: has_check.then(|| match t.state {
+                TaskState::Running => "healthy".into(),
+                TaskState::Starting => "starting".into(),
+                _ => "-".into(),
+            }),
+            error: t.error.clone(),
+        });
+    }
+    rows.sort_by(|a, b| (&a.service, &a.task, &a.state).cmp(&(&b.service, &b.task, &b.state)));
+    Ok((rows, nodes))
+}
+
+/// `logs` on a swarm: each chosen service's tasks' output, task by task (the latest task of
+/// each slot, and every running one).
+pub async fn swarm_logs<S: Swarm>(
+    engine: &S,
+    stack: &str,
+    services: &[String],
+    opts: &LogOptions,
+    sink: &(dyn Fn(LogLine) + Send + Sync),
+) -> Result<(), OpError> {
+    stackr_swarm::observe::check_manager(engine)
+        .await
+        .map_err(swarm_err)?;
+    let list = engine
+        .list_services(stack)
+        .await
+        .map_err(engine_err("services"))?;
+    let nodes = engine.list_nodes().await.map_err(engine_err("nodes"))?;
+    for s in &list {
+        let key = stackr_swarm::observe::key_of(s)
+            .unwrap_or(&s.name)
+            .to_string();
+        if !services.is_empty() && !services.contains(&key) {
+            continue;
+        }
+        if key == stackr_swarm::desired::FILLER_KEY && services.is_empty() {
+            continue;
+        }
+        let tasks = engine
+            .list_tasks(std::slice::from_ref(&s.id))
+            .await
+            .map_err(engine_err("tasks"))?;
+        for t in tasks.iter().filter(|t| t.container_id.is_some()) {
+            let once = LogOptions {
+                follow: false,
+                ..opts.clone()
+            };
+            let name = match t.slot {
+                Some(n) => format!("{key}.{n}"),
+                None => format!("{key}@{}", node_of(&nodes, t.node_id.as_deref()).0),
+            };
+            let context = format!("logs of task `{name}`");
+            let mut stream = match engine.task_logs(&t.id, &once).await {
+                Ok(s) => s,
+                // A task on a node that is down has no logs to give.
+                Err(_) if t.state.is_final() => continue,
+                Err(e) => return Err(engine_err(&context)(e)),
+            };
+            while let Some(chunk) = stream.next().await {
+                let chunk: LogChunk = chunk.map_err(engine_err(&context))?;
+                sink(LogLine {
+                    container: name.clone(),
+                    service: key.clone(),
+                    chunk,
+                });
+            }
+        }
+    }
+    Ok(())
+}
