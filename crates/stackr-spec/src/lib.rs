@@ -834,6 +834,10 @@ fn union(into: &mut Declarations, from: Declarations, diags: &mut Diagnostics) {
             list.push(item);
         }
     }
+    // The including file's `target` is unioned last, and wins over its includes'.
+    if from.target.is_some() {
+        into.target = from.target;
+    }
     add(
         &mut into.services,
         from.services,

@@ -14,6 +14,7 @@ use crate::source::{Span, Spanned};
 use crate::suggest::{did_you_mean, listed};
 
 /// What validation needs to know besides the declarations.
+#[derive(Clone)]
 pub struct Context<'a> {
     pub name: String,
     /// `--target`, which beats the file's.
@@ -123,6 +124,14 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         configs: config_names,
         index: &index,
     };
+    let target = cx
+        .target
+        .or(decls.target.as_ref().map(|t| t.value))
+        .unwrap_or_default();
+    let cx = &Context {
+        target: Some(target),
+        ..cx.clone()
+    };
     for s in &decls.services {
         check_image(s, diags);
         check_dependencies(s, &names, cx, diags);
@@ -139,18 +148,18 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         check_pull_build(s, diags);
         check_rebuild_watch(s, diags);
         sync_targets(s, diags);
-        check_container_name_scale(s, diags);
-        check_scaled_ports(s, diags);
-        check_start_first(s, diags);
+        // One engine's limits: on a swarm the routing mesh publishes a port for every
+        // replica, and `container-name` is refused outright.
+        if target == Target::Engine {
+            check_container_name_scale(s, diags);
+            check_scaled_ports(s, diags);
+            check_start_first(s, diags);
+        }
         check_internal_ports(s, &names, &is_internal, diags);
     }
 
     check_port_conflicts(&decls.services, diags);
     let waves = check_graph(&decls.services, diags);
-    let target = cx
-        .target
-        .or(decls.target.as_ref().map(|t| t.value))
-        .unwrap_or_default();
     if target == Target::Swarm {
         crate::swarm::check(&decls, diags);
     }
@@ -346,6 +355,7 @@ fn check_dependencies(s: &Service, names: &Names<'_>, cx: &Context<'_>, diags: &
             continue;
         }
         if let Some(dep) = names.index.services.get(d.service.value.as_str())
+            && cx.target != Some(Target::Swarm)
             && s.restarts()
             && !dep.comes_back()
             && dep.scale() > 0

@@ -89,6 +89,16 @@ impl FakeEngine {
             .map(|s| s.spec.clone())
     }
 
+    /// The name of the service a task belongs to.
+    pub fn task_service(&self, task: &str) -> Option<String> {
+        let st = lock(&self.state);
+        let t = st.swarm.tasks.iter().find(|t| t.id == task)?;
+        st.swarm
+            .services
+            .get(&t.service_id)
+            .map(|s| s.spec.name.clone())
+    }
+
     /// The secrets or configs the fake holds, by name.
     pub fn file_objects(&self, kind: FileKind) -> Vec<String> {
         lock(&self.state)
