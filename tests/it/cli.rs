@@ -11,6 +11,7 @@ pub fn stackr(dir: &Path) -> Command {
         .env_remove("STACKR_FILE")
         .env_remove("STACKR_PROFILE")
         .env_remove("STACKR_STACK_NAME")
+        .env_remove("STACKR_TARGET")
         .env("NO_COLOR", "1");
     cmd
 }

@@ -6,6 +6,7 @@
 mod architecture;
 mod book;
 mod cli;
+mod cluster;
 mod config;
 mod daemon;
 mod engine;
@@ -20,4 +21,5 @@ mod robustness;
 mod rolling;
 mod seed;
 mod support;
+mod swarm;
 mod watch;

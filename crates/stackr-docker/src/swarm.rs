@@ -415,6 +415,12 @@ fn service_info(s: Service) -> ServiceInfo {
             .job_status
             .and_then(|j| j.job_iteration)
             .and_then(|v| v.index),
+        restart: spec
+            .task_template
+            .as_ref()
+            .and_then(|t| t.restart_policy.as_ref())
+            .and_then(|r| r.condition.as_ref())
+            .map(|c| c.to_string()),
     }
 }
 

@@ -257,6 +257,9 @@ pub struct ServiceInfo {
     pub update_status: Option<UpdateStatus>,
     /// A job's current run (tasks of earlier runs carry earlier ones).
     pub job_iteration: Option<u64>,
+    /// Its restart condition: `none` (a failed task stays failed), `on-failure`, `any`.
+    #[serde(default)]
+    pub restart: Option<String>,
 }
 
 /// The states of a task, in Swarm's order (a task only moves forward).

@@ -170,7 +170,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
     let mut services = BTreeMap::new();
     for mut s in decls.services {
         s.env.retain(|v| v.value.value != EnvValue::Unset);
-        fill_defaults(&mut s);
+        fill_defaults(&mut s, target);
         services.insert(s.name.value.clone(), s);
     }
     let mut networks: BTreeMap<String, Network> = decls
@@ -1052,7 +1052,7 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
 
 /// Docker's and compose's defaults, written into the model so that every consumer (and
 /// `stackr config`) sees the values that apply.
-fn fill_defaults(s: &mut Service) {
+fn fill_defaults(s: &mut Service, target: Target) {
     let at = s.name.span;
     let d = |secs: u64| Some(Spanned::new(std::time::Duration::from_secs(secs), at));
     if let Some(b) = &mut s.build {
@@ -1073,7 +1073,13 @@ fn fill_defaults(s: &mut Service) {
         h.start_interval = h.start_interval.take().or_else(|| d(5));
     }
     if s.restart.is_none() {
-        s.restart = Some(Spanned::new(RestartPolicy::No, at));
+        // Swarm's own default, and `docker stack deploy`'s: a task that ends, or whose node
+        // goes, is replaced (a one-shot that others wait for still runs once).
+        let default = match target {
+            Target::Engine => RestartPolicy::No,
+            Target::Swarm => RestartPolicy::Always,
+        };
+        s.restart = Some(Spanned::new(default, at));
     }
     if s.stop_grace_period.is_none() {
         s.stop_grace_period = d(10);

@@ -223,6 +223,7 @@ fn wait_condition(want: &DesiredService) -> Condition {
         mode: want.spec.mode.clone(),
         update_status: None,
         job_iteration: None,
+        restart: None,
     };
     let has_check = want
         .spec

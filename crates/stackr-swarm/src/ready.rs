@@ -50,7 +50,8 @@ pub fn wanted(service: &ServiceInfo, nodes: &[NodeInfo]) -> u64 {
 }
 
 /// The last error of the service's failed tasks, when they failed often enough and none runs.
-fn failure<'a>(mut tasks: impl Iterator<Item = &'a TaskInfo>, job: bool) -> Option<String> {
+/// `once`: a failed task is not replaced (a job, or restart condition `none`).
+fn failure<'a>(mut tasks: impl Iterator<Item = &'a TaskInfo>, once: bool) -> Option<String> {
     let mut failed: Vec<&TaskInfo> = Vec::new();
     let mut running = false;
     for t in tasks.by_ref() {
@@ -60,8 +61,8 @@ fn failure<'a>(mut tasks: impl Iterator<Item = &'a TaskInfo>, job: bool) -> Opti
             _ => {}
         }
     }
-    // A job that runs once fails at its first failed task (its restart policy is `none`).
-    let enough = if job { 1 } else { FAILURES };
+    // A task that is not replaced fails the service at once.
+    let enough = if once { 1 } else { FAILURES };
     if running || failed.len() < enough {
         return None;
     }
@@ -83,7 +84,8 @@ pub fn readiness(
 ) -> Readiness {
     let wanted = wanted(service, nodes);
     let job = service.mode.is_job();
-    if let Some(reason) = failure(current(service, hash, tasks), job) {
+    let once = job || service.restart.as_deref() == Some("none");
+    if let Some(reason) = failure(current(service, hash, tasks), once) {
         return Readiness::Failed(reason);
     }
     let live = current(service, hash, tasks).filter(|t| !t.desired_state.is_final() || job);
@@ -136,6 +138,7 @@ mod tests {
             mode,
             update_status: None,
             job_iteration: None,
+            restart: None,
         }
     }
 

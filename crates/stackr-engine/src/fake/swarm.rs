@@ -291,6 +291,7 @@ impl Swarm for FakeEngine {
                     mode: spec.mode.clone(),
                     update_status: None,
                     job_iteration: spec.mode.is_job().then_some(n),
+                    restart: spec.restart.as_ref().map(|r| r.condition.clone()),
                 },
                 spec: spec.clone(),
                 previous: None,
@@ -347,6 +348,7 @@ impl Swarm for FakeEngine {
         s.info.labels = now.labels.clone();
         s.info.image = now.image.clone();
         s.info.mode = now.mode.clone();
+        s.info.restart = now.restart.as_ref().map(|r| r.condition.clone());
         s.info.update_status = Some(UpdateStatus {
             state: status.0.into(),
             message: status.1.into(),
