@@ -207,7 +207,10 @@ impl Cluster {
     fn network(&mut self, subnet: &str, id: &str) {
         let br = self.bridge.clone();
         must("ip", &["link", "add", "name", &br, "type", "bridge"]);
-        must("ip", &["addr", "add", &format!("{subnet}.1/24"), "dev", &br]);
+        must(
+            "ip",
+            &["addr", "add", &format!("{subnet}.1/24"), "dev", &br],
+        );
         must("ip", &["link", "set", &br, "up"]);
         must(
             "iptables",
@@ -221,7 +224,9 @@ impl Cluster {
             must("ip", &["netns", "add", &name]);
             must(
                 "ip",
-                &["link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &name],
+                &[
+                    "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &name,
+                ],
             );
             must("ip", &["link", "set", &veth, "master", &br]);
             must("ip", &["link", "set", &veth, "up"]);
@@ -233,7 +238,14 @@ impl Cluster {
             ns(&["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
             ns(&["ip", "link", "set", "eth0", "up"]);
             ns(&["ip", "link", "set", "lo", "up"]);
-            ns(&["ip", "route", "add", "default", "via", &format!("{subnet}.1")]);
+            ns(&[
+                "ip",
+                "route",
+                "add",
+                "default",
+                "via",
+                &format!("{subnet}.1"),
+            ]);
             let dir = self.dir.join(format!("node{i}"));
             for sub in ["data", "exec", "run"] {
                 std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
@@ -259,8 +271,8 @@ impl Cluster {
             ),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let log = std::fs::File::create(self.dir.join("registry.log"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let log =
+            std::fs::File::create(self.dir.join("registry.log")).unwrap_or_else(|e| panic!("{e}"));
         let child = Command::new("docker-registry")
             .arg("serve")
             .arg(&config)
@@ -301,10 +313,7 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        panic!(
-            "the swarm did not form:\n{}",
-            manager.must(&["node", "ls"])
-        );
+        panic!("the swarm did not form:\n{}", manager.must(&["node", "ls"]));
     }
 
     /// The manager.
@@ -356,7 +365,16 @@ impl Drop for Cluster {
         if self.firewall {
             let _ = sh(
                 "iptables",
-                &["-D", "DOCKER-USER", "-i", &self.bridge, "-o", &self.bridge, "-j", "ACCEPT"],
+                &[
+                    "-D",
+                    "DOCKER-USER",
+                    "-i",
+                    &self.bridge,
+                    "-o",
+                    &self.bridge,
+                    "-j",
+                    "ACCEPT",
+                ],
             );
         }
         let _ = std::fs::remove_dir_all(&self.dir);

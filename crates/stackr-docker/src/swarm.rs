@@ -9,10 +9,10 @@ use base64::Engine as _;
 use bollard::container::LogOutput;
 use bollard::models::{
     ConfigSpec, EndpointPortConfig, EndpointPortConfigProtocolEnum,
-    EndpointPortConfigPublishModeEnum, EndpointSpec, Limit, Mount, MountTmpfsOptions, MountType,
-    MountVolumeOptions, NetworkAttachmentConfig, ResourceObject, ResourcesUlimits, SecretSpec,
-    Service, ServiceSpec as DockerServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
-    ServiceSpecModeReplicatedJob, ServiceSpecRollbackConfig,
+    EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum, Limit, Mount,
+    MountTmpfsOptions, MountType, MountVolumeOptions, NetworkAttachmentConfig, ResourceObject,
+    ResourcesUlimits, SecretSpec, Service, ServiceSpec as DockerServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, ServiceSpecModeReplicatedJob, ServiceSpecRollbackConfig,
     ServiceSpecRollbackConfigFailureActionEnum, ServiceSpecRollbackConfigOrderEnum,
     ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
     ServiceSpecUpdateConfigOrderEnum, Task, TaskSpec, TaskSpecContainerSpec,
@@ -297,8 +297,18 @@ fn placement_of(spec: &ServiceSpec) -> Option<TaskSpecPlacement> {
 }
 
 fn endpoint_of(spec: &ServiceSpec) -> Option<EndpointSpec> {
+    let mode = spec.endpoint_mode.as_deref().map(|m| {
+        if m == "dnsrr" {
+            EndpointSpecModeEnum::DNSRR
+        } else {
+            EndpointSpecModeEnum::VIP
+        }
+    });
     if spec.ports.is_empty() {
-        return None;
+        return mode.map(|mode| EndpointSpec {
+            mode: Some(mode),
+            ports: None,
+        });
     }
     let ports = spec
         .ports
@@ -320,7 +330,7 @@ fn endpoint_of(spec: &ServiceSpec) -> Option<EndpointSpec> {
         })
         .collect();
     Some(EndpointSpec {
-        mode: None,
+        mode,
         ports: Some(ports),
     })
 }

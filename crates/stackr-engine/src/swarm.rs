@@ -218,6 +218,8 @@ pub struct ServiceSpec {
     pub configs: Vec<FileMount>,
     pub networks: Vec<ServiceNetwork>,
     pub ports: Vec<ServicePort>,
+    /// `vip` (Swarm's default) or `dnsrr`.
+    pub endpoint_mode: Option<String>,
     pub mode: ServiceMode,
     pub restart: Option<RestartSpec>,
     pub limits: TaskResources,

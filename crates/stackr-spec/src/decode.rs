@@ -883,6 +883,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         Some(K::Watch) => decode_watch(r, child, s, place),
         Some(K::Acknowledge) => service_acknowledge(r, child, s),
         Some(K::Placement) => decode_placement(r, child, s, place),
+        Some(K::EndpointMode) => service_endpoint_mode(r, child, s, place),
         None => r.unknown_node(child, place, K::NAMES),
     }
 }
@@ -1410,6 +1411,36 @@ fn service_extra_hosts(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pla
 }
 
 /// `pull-policy` in a service.
+/// `endpoint-mode "dnsrr"` in a service.
+fn service_endpoint_mode(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
+    let v = r.open(child, &one("a mode", "endpoint-mode \"dnsrr\""));
+    let Some(m) = v.arg(0).and_then(|e| r.nonempty(e, "`endpoint-mode`")) else {
+        return;
+    };
+    let mode = match m.value.as_str() {
+        "vip" => EndpointMode::Vip,
+        "dnsrr" => EndpointMode::Dnsrr,
+        other => {
+            r.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: "`endpoint-mode`".into(),
+                    value: other.into(),
+                    reason: "a service is reached through one virtual IP (`vip`) or by DNS round-robin over its tasks (`dnsrr`)".into(),
+                })
+                .with_label(m.span, "unknown mode")
+                .with_help("write `endpoint-mode \"vip\"` or `endpoint-mode \"dnsrr\"`"),
+            );
+            return;
+        }
+    };
+    r.set_once(
+        &mut s.endpoint_mode,
+        Some(Spanned::new(mode, m.span)),
+        "endpoint-mode",
+        place,
+    );
+}
+
 fn service_pull_policy(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
     let v = r.open(child, &one("a policy", "pull-policy \"missing\""));
     if let Some(p) = v.arg(0).and_then(|e| r.nonempty(e, "`pull-policy`")) {

@@ -96,6 +96,7 @@ keywords! {
         PostStart = "post-start",
         PreStop = "pre-stop",
         Placement = "placement",
+        EndpointMode = "endpoint-mode",
     }
 }
 

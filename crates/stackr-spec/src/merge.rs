@@ -95,6 +95,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         post_start,
         pre_stop,
         placement,
+        endpoint_mode,
     } = over;
     replace(&mut base.image, image);
     match (&mut base.build, build) {
@@ -179,6 +180,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     base.post_start.extend(post_start);
     base.pre_stop.extend(pre_stop);
     merge_update(&mut base.rollback, rollback);
+    replace(&mut base.endpoint_mode, endpoint_mode);
     match (&mut base.placement, placement) {
         (Some(b), Some(o)) => {
             b.span = o.span;

@@ -410,6 +410,27 @@ pub struct Service {
     /// Swarm target: where its tasks may run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
+    /// Swarm target: how other services reach it: one virtual IP (`vip`) or every task's
+    /// address by DNS (`dnsrr`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_mode: Option<Spanned<EndpointMode>>,
+}
+
+/// `endpoint-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointMode {
+    Vip,
+    Dnsrr,
+}
+
+impl EndpointMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointMode::Vip => "vip",
+            EndpointMode::Dnsrr => "dnsrr",
+        }
+    }
 }
 
 /// `pre-start`, `post-start` or `pre-stop`: a command run before the service starts (in a

@@ -300,6 +300,7 @@ fn service(s: &Service) -> KdlNode {
         post_start,
         pre_stop,
         placement: place,
+        endpoint_mode,
     } = s;
     let mut c: Vec<KdlNode> = Vec::new();
     c.extend(string(K::Image.as_str(), image));
@@ -530,6 +531,11 @@ fn service(s: &Service) -> KdlNode {
             .map(|u| update_policy(K::Rollback.as_str(), u)),
     );
     c.extend(place.as_ref().map(placement));
+    c.extend(
+        endpoint_mode
+            .as_ref()
+            .map(|m| node(K::EndpointMode.as_str(), vec![text(m.value.as_str())])),
+    );
     if !watch.is_empty() {
         let rules = s
             .watch

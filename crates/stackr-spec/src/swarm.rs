@@ -157,7 +157,25 @@ fn check_unsupported(s: &Service, diags: &mut Diagnostics) {
 }
 
 fn check_ports(s: &Service, diags: &mut Diagnostics) {
+    let dnsrr = s
+        .endpoint_mode
+        .as_ref()
+        .filter(|m| m.value == EndpointMode::Dnsrr);
     for p in &s.ports {
+        if let Some(m) = dnsrr
+            && !p.value.host_mode
+        {
+            diags.push(
+                unsupported(
+                    s,
+                    p.span,
+                    "a port through the routing mesh",
+                    "the routing mesh forwards to a service's virtual IP, and `endpoint-mode \"dnsrr\"` gives it none",
+                    "publish it on the nodes that run the tasks: `mode=\"host\"`",
+                )
+                .with_label(m.span, "no virtual IP"),
+            );
+        }
         if p.value.host_ip.is_some() {
             diags.push(unsupported(
                 s,

@@ -225,12 +225,15 @@ fn wait_condition(want: &DesiredService) -> Condition {
         job_iteration: None,
         restart: None,
     };
-    let has_check = want
-        .spec
+    own_condition(&info, has_check(want))
+}
+
+/// Whether a service's tasks run a health check.
+fn has_check(want: &DesiredService) -> bool {
+    want.spec
         .health
         .as_ref()
-        .is_some_and(|h| h.test.first().is_some_and(|t| t != "NONE"));
-    own_condition(&info, has_check)
+        .is_some_and(|h| h.test.first().is_some_and(|t| t != "NONE"))
 }
 
 async fn make_networks<S: Swarm>(
@@ -469,7 +472,7 @@ async fn wait_ready<S: Swarm>(
                     .list_nodes()
                     .await
                     .map_err(SwarmError::engine("nodes"))?;
-                readiness(&info, &on.hash, condition, &tasks, &nodes)
+                readiness(&info, &on.hash, condition, has_check(on), &tasks, &nodes)
             }
         };
         match state {

@@ -516,6 +516,10 @@ fn spec_of(
         configs: file_mounts(s, files, FileKind::Config),
         networks: service_networks(stack, s),
         ports: ports(s),
+        endpoint_mode: s
+            .endpoint_mode
+            .as_ref()
+            .map(|m| m.value.as_str().to_string()),
         mode: if job {
             ServiceMode::ReplicatedJob {
                 max_concurrent: scale.max(1),

@@ -74,11 +74,14 @@ fn failure<'a>(mut tasks: impl Iterator<Item = &'a TaskInfo>, once: bool) -> Opt
     })
 }
 
-/// Whether `service`, running spec `hash`, meets `condition`.
+/// Whether `service`, running spec `hash`, meets `condition`. `has_check`: its tasks have a
+/// health check, so `starting` means started and waiting for the check (without one, a task
+/// is `starting` until its container has started).
 pub fn readiness(
     service: &ServiceInfo,
     hash: &str,
     condition: Condition,
+    has_check: bool,
     tasks: &[TaskInfo],
     nodes: &[NodeInfo],
 ) -> Readiness {
@@ -99,8 +102,10 @@ pub fn readiness(
             "running and healthy",
         ),
         Condition::Started => (
-            live.filter(|t| matches!(t.state, TaskState::Starting | TaskState::Running))
-                .count(),
+            live.filter(|t| {
+                t.state == TaskState::Running || (has_check && t.state == TaskState::Starting)
+            })
+            .count(),
             "started",
         ),
     };
@@ -169,7 +174,7 @@ mod tests {
             task("new", TaskState::Running),
         ];
         assert_eq!(
-            readiness(&s, "new", Condition::Healthy, &tasks, &[]),
+            readiness(&s, "new", Condition::Healthy, true, &tasks, &[]),
             Readiness::Waiting("1 of 2 tasks running and healthy".into())
         );
     }
@@ -179,11 +184,16 @@ mod tests {
         let s = service(ServiceMode::Replicated { replicas: 1 });
         let tasks = [task("h", TaskState::Starting)];
         assert_eq!(
-            readiness(&s, "h", Condition::Started, &tasks, &[]),
+            readiness(&s, "h", Condition::Started, true, &tasks, &[]),
             Readiness::Ready
         );
+        // Without a check, `starting` is a container not started yet.
         assert!(matches!(
-            readiness(&s, "h", Condition::Healthy, &tasks, &[]),
+            readiness(&s, "h", Condition::Started, false, &tasks, &[]),
+            Readiness::Waiting(_)
+        ));
+        assert!(matches!(
+            readiness(&s, "h", Condition::Healthy, true, &tasks, &[]),
             Readiness::Waiting(_)
         ));
     }
@@ -196,12 +206,12 @@ mod tests {
         });
         let failed = [task("h", TaskState::Failed)];
         assert_eq!(
-            readiness(&job, "h", Condition::Completed, &failed, &[]),
+            readiness(&job, "h", Condition::Completed, false, &failed, &[]),
             Readiness::Failed("task: non-zero exit (1)".into())
         );
         let s = service(ServiceMode::Replicated { replicas: 1 });
         assert!(matches!(
-            readiness(&s, "h", Condition::Healthy, &failed, &[]),
+            readiness(&s, "h", Condition::Healthy, true, &failed, &[]),
             Readiness::Waiting(_)
         ));
         let thrice = [
@@ -210,7 +220,7 @@ mod tests {
             task("h", TaskState::Failed),
         ];
         assert!(matches!(
-            readiness(&s, "h", Condition::Healthy, &thrice, &[]),
+            readiness(&s, "h", Condition::Healthy, true, &thrice, &[]),
             Readiness::Failed(_)
         ));
     }
