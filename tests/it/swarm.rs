@@ -125,10 +125,10 @@ impl Deployment {
                 let line = self.manager().must(&[
                     "inspect",
                     "--format",
-                    "{{.NodeID}} {{.Status.State}} {{.DesiredState}} {{json .CreatedAt}} {{json .Status.Timestamp}} {{.Status.ContainerStatus.ContainerID}}",
+                    "{{.NodeID}}|{{.Status.State}}|{{.DesiredState}}|{{json .CreatedAt}}|{{json .Status.Timestamp}}|{{with .Status.ContainerStatus}}{{.ContainerID}}{{end}}",
                     id,
                 ]);
-                let f: Vec<&str> = line.split_whitespace().collect();
+                let f: Vec<&str> = line.split('|').collect();
                 Task {
                     node: f.first().copied().unwrap_or_default().to_string(),
                     state: f.get(1).copied().unwrap_or_default().to_string(),
