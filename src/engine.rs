@@ -44,7 +44,7 @@ where
     F: AsyncFnOnce(&DockerEngine, &Stack) -> CmdResult,
 {
     let (_, stack) = valid_stack(global, out)?;
-    crate::swarm::refuse(
+    refuse(
         &stack,
         command,
         "Swarm runs the tasks on any node, and stackr reaches only the manager's engine; `docker service` acts on services, `docker exec` on the node that runs a task",
@@ -118,7 +118,7 @@ pub fn context_with(stack: &Stack, env_files: bool) -> Result<stackr_ops::Contex
     let base = stackr_host::inputs::read(stack, env_files, probe().volume, &mut warnings);
     warnings.iter().for_each(crate::report::host_warning);
     let mut base = base?;
-    if crate::swarm::on_swarm(stack) {
+    if on_swarm(stack) {
         base.configs = stackr_host::inputs::config_contents(stack)?;
     }
     Ok(stackr_ops::Context {
@@ -177,4 +177,20 @@ pub async fn converge(
         reporter.event("error", serde_json::json!({"message": e.to_string()}));
     }
     Ok(result?.1)
+}
+
+/// Whether the stack runs on a swarm.
+pub fn on_swarm(stack: &Stack) -> bool {
+    stack.target == stackr_spec::Target::Swarm
+}
+
+/// Commands that reach into one container: refused on a swarm, with the reason.
+pub fn refuse(stack: &Stack, command: &'static str, reason: &str) -> Result<(), CliError> {
+    if on_swarm(stack) {
+        return Err(CliError::NotOnSwarm {
+            what: format!("`{command}`"),
+            reason: reason.to_string(),
+        });
+    }
+    Ok(())
 }

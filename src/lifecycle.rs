@@ -34,7 +34,7 @@ fn plan_options(a: &PlanArgs) -> PlanOptions {
 /// there are changes; 1 on errors.
 pub fn plan_cmd(global: &Global, args: &PlanArgs, out: &Output) -> CmdResult {
     with_engine(global, out, async |engine, stack| {
-        if crate::swarm::on_swarm(stack) {
+        if crate::engine::on_swarm(stack) {
             return crate::swarm::plan(engine, stack, args).await;
         }
         let cx = context(stack)?;
@@ -95,7 +95,7 @@ fn up_options(args: &UpArgs) -> UpOptions {
 /// `stackr up`.
 pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
     let (files, mut stack) = valid_stack(global, out)?;
-    if crate::swarm::on_swarm(&stack) {
+    if crate::engine::on_swarm(&stack) {
         return on_engine(async |engine| crate::swarm::up(engine, &stack, args).await);
     }
     apply_scale(&mut stack, &args.scale)?;
@@ -210,7 +210,7 @@ async fn attached(
 /// `stackr down`.
 pub fn down_cmd(global: &Global, args: &DownArgs, out: &Output) -> CmdResult {
     crate::engine::with_engine_by_label(global, out, async |engine, stack, from_file| {
-        if crate::swarm::on_swarm(stack) {
+        if crate::engine::on_swarm(stack) {
             return crate::swarm::down(engine, stack, args).await;
         }
         if !from_file {

@@ -100,8 +100,8 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> CmdResult {
         if !args.no_mask {
             printer = printer.mask(&crate::engine::secret_values(&stack)?);
         }
-        if crate::swarm::on_swarm(&stack) {
-            return crate::swarm::logs(engine, &stack, args, &printer).await;
+        if crate::engine::on_swarm(&stack) {
+            return swarm_logs(engine, &stack, args, &printer).await;
         }
         if args.follow {
             follow(engine, &stack.name, &args.services, args.tail, &printer).await?;
@@ -116,4 +116,27 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> CmdResult {
         stackr_ops::logs(engine, &stack.name, &args.services, &opts, &sink).await?;
         Ok(ExitStatus::Success)
     })
+}
+
+/// `logs` on a swarm: every task's output so far, secrets masked.
+pub async fn swarm_logs(
+    engine: &stackr_docker::DockerEngine,
+    stack: &Stack,
+    args: &LogsArgs,
+    printer: &LogPrinter,
+) -> CmdResult {
+    if args.follow {
+        return Err(CliError::NotOnSwarm {
+            what: "`logs --follow`".into(),
+            reason: "stackr shows the tasks' output so far; `docker service logs -f STACK_SERVICE` follows one service".into(),
+        });
+    }
+    let opts = LogOptions {
+        follow: false,
+        tail: args.tail,
+        timestamps: args.timestamps,
+    };
+    let sink = |l: stackr_ops::LogLine| printer.line(l);
+    stackr_ops::swarm_logs(engine, &stack.name, &args.services, &opts, &sink).await?;
+    Ok(ExitStatus::Success)
 }

@@ -6,7 +6,7 @@ use crate::status::{CmdResult, ExitStatus};
 
 pub fn ps_cmd(global: &Global, args: &PsArgs, out: &Output) -> CmdResult {
     crate::engine::with_engine_by_label(global, out, async |engine, stack, _| {
-        if crate::swarm::on_swarm(stack) {
+        if crate::engine::on_swarm(stack) {
             return crate::swarm::ps(engine, stack, args).await;
         }
         let rows = stackr_ops::ps(engine, &stack.name, args.all).await?;

@@ -3,22 +3,13 @@
 //! `stackr_ops::swarm_*`; this is arguments in, rendering out.
 
 use stackr_docker::DockerEngine;
-use stackr_engine::LogOptions;
 use stackr_ops::OpEvent;
-use stackr_spec::{Stack, Target};
+use stackr_spec::Stack;
 
-use crate::cli::{
-    DownArgs, LogsArgs, PlanArgs, PlanFormat, ProgressFormat, PsArgs, TableFormat, UpArgs,
-};
+use crate::cli::{DownArgs, PlanArgs, PlanFormat, ProgressFormat, PsArgs, TableFormat, UpArgs};
 use crate::engine::{LOCK_WAIT, context};
-use crate::logs::LogPrinter;
 use crate::progress::{Reporter, render_event};
 use crate::status::{CliError, CmdResult, ExitStatus};
-
-/// Whether the stack runs on a swarm.
-pub fn on_swarm(stack: &Stack) -> bool {
-    stack.target == Target::Swarm
-}
 
 /// What `up`'s flags mean nothing on a swarm: refused with the reason, never ignored.
 fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
@@ -152,38 +143,4 @@ pub async fn ps(engine: &DockerEngine, stack: &Stack, args: &PsArgs) -> CmdResul
         }
     }
     Ok(ExitStatus::Success)
-}
-
-/// `logs` on a swarm: every task's output so far, secrets masked.
-pub async fn logs(
-    engine: &DockerEngine,
-    stack: &Stack,
-    args: &LogsArgs,
-    printer: &LogPrinter,
-) -> CmdResult {
-    if args.follow {
-        return Err(CliError::NotOnSwarm {
-            what: "`logs --follow`".into(),
-            reason: "stackr shows the tasks' output so far; `docker service logs -f STACK_SERVICE` follows one service".into(),
-        });
-    }
-    let opts = LogOptions {
-        follow: false,
-        tail: args.tail,
-        timestamps: args.timestamps,
-    };
-    let sink = |l: stackr_ops::LogLine| printer.line(l);
-    stackr_ops::swarm_logs(engine, &stack.name, &args.services, &opts, &sink).await?;
-    Ok(ExitStatus::Success)
-}
-
-/// Commands that reach into one container: refused on a swarm, with the reason.
-pub fn refuse(stack: &Stack, command: &'static str, reason: &str) -> Result<(), CliError> {
-    if on_swarm(stack) {
-        return Err(CliError::NotOnSwarm {
-            what: format!("`{command}`"),
-            reason: reason.to_string(),
-        });
-    }
-    Ok(())
 }

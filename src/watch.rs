@@ -22,7 +22,7 @@ use crate::status::{CliError, CmdResult, ExitStatus};
 /// `stackr watch`.
 pub fn watch_cmd(global: &Global, args: &WatchArgs, out: &Output) -> CmdResult {
     let (files, stack) = valid_stack(global, out)?;
-    crate::swarm::refuse(
+    crate::engine::refuse(
         &stack,
         "watch",
         "watch mode syncs files into the containers of one engine, and a swarm runs tasks on any node (check refuses watch rules there)",
