@@ -341,6 +341,27 @@ fn a_stack_comes_up_on_three_nodes_in_dependency_order_and_then_plans_nothing() 
     ok(&d.stackr(&["up"]), "second up");
     assert_eq!(d.version("api"), before);
 
+    // A Swarm config holds at most 1000 KB: the probe runner (1.4 MB) cannot travel as one,
+    // which is why a global service fills a volume on each node.
+    let big = d.dir.join("big");
+    std::fs::write(&big, vec![b'x'; 1_400_000]).unwrap_or_else(|e| panic!("{e}"));
+    let refused = d.manager().docker(&[
+        "config",
+        "create",
+        &format!("{}-big", d.name),
+        &big.display().to_string(),
+    ]);
+    assert!(!refused.status.success(), "a 1.4 MB config was accepted");
+    std::fs::write(&big, vec![b'x'; 1_000_000]).unwrap_or_else(|e| panic!("{e}"));
+    d.manager().must(&[
+        "config",
+        "create",
+        &format!("{}-fits", d.name),
+        &big.display().to_string(),
+    ]);
+    d.manager()
+        .must(&["config", "rm", &format!("{}-fits", d.name)]);
+
     // ps shows the tasks with their nodes.
     let ps = d.stackr(&["ps"]);
     ok(&ps, "ps");

@@ -158,6 +158,7 @@ mod tests {
             message: String::new(),
             error: (state == TaskState::Failed).then(|| "task: non-zero exit (1)".into()),
             exit_code: None,
+            container_id: None,
             container_labels: BTreeMap::from([(LABEL_HASH.to_string(), hash.to_string())]),
             job_iteration: None,
             timestamp: String::new(),
