@@ -493,3 +493,86 @@ fn a_node_that_stops_has_its_tasks_rescheduled_and_the_stack_converges_when_it_i
     }
     ok(&d.stackr(&["up", "--wait"]), "up with the node back");
 }
+
+#[test]
+fn a_second_up_through_another_manager_is_refused_while_the_first_holds_the_lock() {
+    let d = Deployment::new("lock");
+    // A second manager: the lock must hold whichever manager a run reaches.
+    let ids = d.cluster.node_ids();
+    d.manager().must(&["node", "promote", &ids[1]]);
+    let manager = d.manager().host();
+    let second = d.cluster.nodes[1].host();
+    let dir = d.dir.clone();
+    // The second run starts once the first holds the lock (seen through the first manager).
+    let b = std::thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(120) {
+            let out = std::process::Command::new("docker")
+                .args([
+                    "-H",
+                    &manager,
+                    "service",
+                    "ls",
+                    "-q",
+                    "--filter",
+                    "label=io.stackr.lock",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            if !out.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut cmd = std::process::Command::new("timeout");
+        cmd.args([
+            "-s",
+            "INT",
+            "300",
+            env!("CARGO_BIN_EXE_stackr"),
+            "up",
+            "--wait",
+        ])
+        .current_dir(&dir)
+        .env_remove("STACKR_TARGET")
+        .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", second);
+        run(&mut cmd)
+    });
+    let a = d.stackr(&["up", "--wait"]);
+    let b = b
+        .join()
+        .unwrap_or_else(|_| panic!("the second run panicked"));
+    ok(&a, "the first up");
+    assert_ne!(
+        b.code, 0,
+        "the second run did not wait for the lock:\n{}",
+        b.stderr
+    );
+    assert!(
+        b.stderr.contains("another stackr run holds stack") && b.stderr.contains("pid "),
+        "{}",
+        b.stderr
+    );
+    assert!(
+        !b.stderr.contains("created"),
+        "both runs created services:\n{}",
+        b.stderr
+    );
+    // Released: no lock service is left, and a run through the second manager finds the stack
+    // up to date.
+    let locks = d
+        .manager()
+        .must(&["service", "ls", "-q", "--filter", "label=io.stackr.lock"]);
+    assert!(locks.is_empty(), "{locks}");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stackr"));
+    cmd.arg("up")
+        .current_dir(&d.dir)
+        .env_remove("STACKR_TARGET")
+        .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", d.cluster.nodes[1].host());
+    let again = run(&mut cmd);
+    ok(&again, "up through the second manager");
+    assert!(again.stderr.contains("up to date"), "{}", again.stderr);
+}

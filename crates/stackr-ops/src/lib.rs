@@ -130,6 +130,11 @@ pub enum OpEvent {
         service: String,
         image: String,
     },
+    /// Swarm target: nothing to do.
+    SwarmUpToDate {
+        stack: String,
+        services: usize,
+    },
     /// Swarm target: `down` left these volumes on the nodes that made them.
     VolumesOnNodes {
         volumes: Vec<String>,

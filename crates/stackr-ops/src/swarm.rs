@@ -261,9 +261,9 @@ pub async fn swarm_up<S: Swarm>(
         cancel: cancel.clone(),
     };
     if plan.is_empty() {
-        sink(OpEvent::UpToDate {
+        sink(OpEvent::SwarmUpToDate {
             stack: stack.name.clone(),
-            containers: plan.services.len(),
+            services: plan.services.len(),
         });
         if opts.wait {
             stackr_swarm::apply::apply(engine, &desired, &plan, &apply_opts, &report)

@@ -59,6 +59,10 @@ pub fn lines(e: &OpEvent) -> Option<String> {
         OpEvent::Swarm(step) => stackr_swarm::text::step_line(step),
         OpEvent::SwarmApplying { .. } => return None,
         OpEvent::Pushed { service, image } => format!("{service}: pushed {image}"),
+        OpEvent::SwarmUpToDate { stack, services } => format!(
+            "stack `{stack}` is up to date on the swarm ({})",
+            count(*services, "service")
+        ),
         OpEvent::VolumesOnNodes { volumes } => format!(
             "volumes stay on the nodes that made them: {} (remove them on each node with `docker volume rm`)",
             volumes.join(", ")
@@ -132,6 +136,9 @@ pub fn event(e: &OpEvent) -> Option<(&'static str, Value)> {
         }
         OpEvent::Pushed { service, image } => {
             ("pushed", json!({"service": service, "image": image}))
+        }
+        OpEvent::SwarmUpToDate { stack, services } => {
+            ("up-to-date", json!({"stack": stack, "services": services}))
         }
         OpEvent::VolumesOnNodes { volumes } => ("volumes-on-nodes", json!({"volumes": volumes})),
     })

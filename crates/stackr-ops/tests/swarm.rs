@@ -157,7 +157,7 @@ async fn a_second_up_changes_nothing_and_plans_nothing() {
     assert!(
         events
             .iter()
-            .any(|ev| matches!(ev, OpEvent::UpToDate { .. })),
+            .any(|ev| matches!(ev, OpEvent::SwarmUpToDate { services: 5, .. })),
         "{events:#?}"
     );
     let changes: Vec<String> = e
