@@ -83,6 +83,7 @@ pub async fn up(engine: &DockerEngine, stack: &Stack, args: &UpArgs) -> CmdResul
     let reporter = Reporter::new(args.format == ProgressFormat::Json);
     let sink = |e: OpEvent| render_event(&reporter, e);
     let opts = stackr_ops::SwarmUpOptions {
+        build: args.build,
         wait: args.wait,
         lock_wait: LOCK_WAIT,
     };

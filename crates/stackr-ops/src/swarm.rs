@@ -21,6 +21,9 @@ use crate::{Context, LogLine, OpError, OpEvent, Sink};
 /// What `up --target swarm` is asked for.
 #[derive(Debug, Clone, Default)]
 pub struct SwarmUpOptions {
+    /// `--build`: build and push every built image, even when the swarm runs one made from the
+    /// same inputs.
+    pub build: bool,
     /// `--wait`: wait until every service meets its own condition.
     pub wait: bool,
     /// How long to wait for another run's lock.
@@ -38,8 +41,61 @@ fn engine_err(context: &str) -> impl FnOnce(EngineError) -> OpError + '_ {
     }
 }
 
+/// The image of the stack's services that is `image` pinned by digest (`IMAGE@sha256:...`),
+/// made from the build inputs of digest `build_hash` when one is given: what an `up` deployed
+/// before, from whichever machine, and so needs no build and no push.
+fn deployed_image(
+    services: &[stackr_engine::swarm::ServiceInfo],
+    image: &str,
+    build_hash: Option<&str>,
+) -> Option<String> {
+    services
+        .iter()
+        .filter(|o| o.image.starts_with(&format!("{image}@")))
+        .find(|o| {
+            build_hash.is_none_or(|h| {
+                o.labels
+                    .get(stackr_engine::LABEL_BUILD_HASH)
+                    .map(String::as_str)
+                    == Some(h)
+            })
+        })
+        .map(|o| o.image.clone())
+}
+
+/// The digest of a build's inputs (context, Dockerfile, target, args).
+async fn build_hash(service: &str, spec: &stackr_engine::BuildSpec) -> Result<String, OpError> {
+    let spec = spec.clone();
+    let context = format!("build inputs of service `{service}`");
+    tokio::task::spawn_blocking(move || stackr_engine::context::build_digest(&spec))
+        .await
+        .map_err(|e| OpError::Engine {
+            context: context.clone(),
+            error: EngineError::Other(e.to_string()),
+        })?
+        .map_err(engine_err(&context))
+}
+
+/// The built services with their build specs and the digests of their inputs.
+async fn builds(
+    stack: &Stack,
+    cx: &Context,
+) -> Result<Vec<(String, stackr_engine::BuildSpec, Vec<Vec<String>>, String)>, OpError> {
+    let mut out = Vec::new();
+    for s in stack.services.values() {
+        let Some((spec, host_commands)) = stackr_reconcile::desired::build_spec(stack, s, &cx.base)
+        else {
+            continue;
+        };
+        let hash = build_hash(&s.name.value, &spec).await?;
+        out.push((s.name.value.clone(), spec, host_commands, hash));
+    }
+    Ok(out)
+}
+
 /// The inputs without building or pushing anything (for `plan`): a built image deploys as
-/// what the swarm runs now, when that is the same reference pinned by digest.
+/// the swarm runs it when that was made from the same inputs (else as its tag: the plan shows
+/// it changing).
 async fn inputs_as_deployed<S: Swarm>(
     engine: &S,
     stack: &Stack,
@@ -50,34 +106,19 @@ async fn inputs_as_deployed<S: Swarm>(
         .await
         .map_err(engine_err("services"))?;
     let mut images = BTreeMap::new();
-    for s in stack.services.values().filter(|s| s.build.is_some()) {
-        let image = stackr_reconcile::desired::image_of(stack, s);
-        let deployed = services
-            .iter()
-            .find(|o| o.name == stackr_swarm::desired::service_name(&stack.name, &s.name.value))
-            .map(|o| o.image.clone())
-            .filter(|i| i.starts_with(&format!("{image}@")));
-        if let Some(d) = deployed {
-            images.insert(image, d);
+    let mut build_hashes = BTreeMap::new();
+    for (_, spec, _, hash) in builds(stack, cx).await? {
+        if let Some(d) = deployed_image(&services, &spec.tag, Some(&hash)) {
+            images.insert(spec.tag.clone(), d);
         }
+        build_hashes.insert(spec.tag, hash);
     }
     let probe = match (uses_probe(stack), stack_registry(stack)) {
         (true, Some(registry)) => {
             let reference = probe_reference(&registry, &cx.probe.image);
-            let deployed = services
-                .iter()
-                .find(|o| {
-                    o.name
-                        == stackr_swarm::desired::service_name(
-                            &stack.name,
-                            stackr_swarm::desired::FILLER_KEY,
-                        )
-                })
-                .map(|o| o.image.clone())
-                .filter(|i| i.starts_with(&format!("{reference}@")));
             Some(SwarmProbe {
                 volume: cx.probe.volume.clone(),
-                image: deployed.unwrap_or(reference),
+                image: deployed_image(&services, &reference, None).unwrap_or(reference),
             })
         }
         _ => None,
@@ -87,6 +128,7 @@ async fn inputs_as_deployed<S: Swarm>(
         secrets: cx.base.secrets.clone(),
         configs: cx.base.configs.clone(),
         images,
+        build_hashes,
         probe,
     })
 }
@@ -122,20 +164,32 @@ async fn plan_with<S: Swarm>(
 }
 
 /// Builds the stack's images, pushes them and the probe runner's to their registries, and
-/// returns what each deploys as, pinned by the digest the registry gave.
+/// returns what each deploys as, pinned by the digest the registry gave. An image the swarm
+/// already runs, made from the same inputs, is neither built nor pushed again (unless
+/// `force`): a build on another machine gives other bytes, and would roll every task for
+/// nothing.
 async fn images<S: Swarm>(
     engine: &S,
     stack: &Stack,
     cx: &Context,
+    force: bool,
     sink: Sink<'_>,
 ) -> Result<Inputs, OpError> {
+    let services = engine
+        .list_services(&stack.name)
+        .await
+        .map_err(engine_err("services"))?;
     let mut images = BTreeMap::new();
-    for s in stack.services.values() {
-        let Some((spec, host_commands)) = stackr_reconcile::desired::build_spec(stack, s, &cx.base)
-        else {
+    let mut build_hashes = BTreeMap::new();
+    for (service, spec, host_commands, hash) in builds(stack, cx).await? {
+        build_hashes.insert(spec.tag.clone(), hash.clone());
+        if images.contains_key(&spec.tag) {
             continue;
-        };
-        let service = s.name.value.clone();
+        }
+        if !force && let Some(d) = deployed_image(&services, &spec.tag, Some(&hash)) {
+            images.insert(spec.tag.clone(), d);
+            continue;
+        }
         if !host_commands.is_empty() {
             return Err(OpError::Swarm(SwarmError::Unsupported {
                 service,
@@ -174,7 +228,14 @@ async fn images<S: Swarm>(
         let Some(registry) = stack_registry(stack) else {
             return Err(OpError::Swarm(SwarmError::ProbeNeedsRegistry));
         };
-        Some(push_probe(engine, cx, &registry, sink).await?)
+        let reference = probe_reference(&registry, &cx.probe.image);
+        Some(match deployed_image(&services, &reference, None) {
+            Some(image) if !force => SwarmProbe {
+                volume: cx.probe.volume.clone(),
+                image,
+            },
+            _ => push_probe(engine, cx, &registry, sink).await?,
+        })
     } else {
         None
     };
@@ -183,6 +244,7 @@ async fn images<S: Swarm>(
         secrets: cx.base.secrets.clone(),
         configs: cx.base.configs.clone(),
         images,
+        build_hashes,
         probe,
     })
 }
@@ -252,7 +314,7 @@ pub async fn swarm_up<S: Swarm>(
     stackr_swarm::observe::check_manager(engine)
         .await
         .map_err(swarm_err)?;
-    let inputs = images(engine, stack, cx, sink).await?;
+    let inputs = images(engine, stack, cx, opts.build, sink).await?;
     let (plan, desired) = plan_with(engine, stack, &inputs).await?;
     let plan = checked(plan)?;
     let report = |s: SwarmStep| sink(OpEvent::Swarm(s));

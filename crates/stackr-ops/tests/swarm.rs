@@ -80,6 +80,7 @@ async fn up(e: &FakeEngine, text: &str, token: &str) -> Result<Vec<OpEvent>, OpE
         }
     };
     let opts = SwarmUpOptions {
+        build: false,
         wait: true,
         lock_wait: Duration::from_millis(200),
     };
@@ -330,4 +331,81 @@ async fn ps_lists_tasks_with_their_node_and_a_node_down() {
     assert!(rows.iter().all(|r| r.desired != "shutdown"));
     let table = stackr_ops::text::tasks_table(&rows);
     assert!(table.contains("SERVICE"), "{table}");
+}
+
+#[tokio::test]
+async fn a_built_image_is_pushed_pinned_and_not_built_again_until_its_inputs_change() {
+    let dir = std::env::temp_dir().join(format!("stackr-swarm-build-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\nCOPY a /a\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("a"), "1").unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        r#"
+stack "shop"
+target "swarm"
+service "app" {{
+    image "reg:5000/app:1"
+    build "{}"
+}}
+service "worker" {{
+    image "reg:5000/app:1"
+    command "work"
+}}
+"#,
+        dir.display()
+    );
+    let e = swarm();
+    up(&e, &text, "t")
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let pushes = |calls: &[String]| {
+        calls
+            .iter()
+            .filter(|c| c.starts_with("push reg:5000/app:1"))
+            .count()
+    };
+    assert_eq!(pushes(&e.calls()), 1, "{:#?}", e.calls());
+    let app = e
+        .service_spec("shop_app")
+        .unwrap_or_else(|| panic!("no app"));
+    let worker = e
+        .service_spec("shop_worker")
+        .unwrap_or_else(|| panic!("no worker"));
+    assert!(
+        app.image.starts_with("reg:5000/app:1@sha256:"),
+        "{}",
+        app.image
+    );
+    assert_eq!(worker.image, app.image, "one build, one pinned reference");
+
+    e.clear_calls();
+    up(&e, &text, "t")
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("build ") || c.starts_with("push reg:5000/app")),
+        "{calls:#?}"
+    );
+
+    std::fs::write(dir.join("a"), "2").unwrap_or_else(|e| panic!("{e}"));
+    e.clear_calls();
+    up(&e, &text, "t")
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let calls = e.calls();
+    assert_eq!(
+        pushes(&calls),
+        1,
+        "a changed input builds and pushes again: {calls:#?}"
+    );
+    assert!(
+        calls.iter().any(|c| c == "update-service shop_app"),
+        "{calls:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

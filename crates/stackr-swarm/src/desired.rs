@@ -54,6 +54,10 @@ pub struct Inputs {
     pub configs: BTreeMap<String, Vec<u8>>,
     /// What each image reference deploys as: pinned by digest once pushed (`REF@sha256:...`).
     pub images: BTreeMap<String, String>,
+    /// The digest of each built image's inputs (context, Dockerfile, target, args), by image
+    /// reference: in the labels of the services that build it, so that the next `up` knows
+    /// the image it deployed is still the one these inputs make, wherever it runs.
+    pub build_hashes: BTreeMap<String, String>,
     /// The probe runner, when a service has a native `http`/`tcp` check.
     pub probe: Option<SwarmProbe>,
 }
@@ -489,6 +493,11 @@ fn spec_of(
             .map(|kv| (kv.key.value.clone(), kv.value.value.clone())),
     );
     let image = stackr_reconcile::desired::image_of(stack, s);
+    if s.build.is_some()
+        && let Some(h) = inputs.build_hashes.get(&image)
+    {
+        labels.insert(stackr_engine::LABEL_BUILD_HASH.into(), h.clone());
+    }
     let scale = u64::from(s.scale());
     Ok(ServiceSpec {
         name: service_name(&stack.name, &key),
