@@ -259,7 +259,18 @@ fn main() {
     ]);
     manager.must(&["push", &image]);
     std::fs::write(dir.join("compose.yml"), compose(&c.registry)).unwrap_or_else(|e| panic!("{e}"));
-    let (ok, _, report) = stackr(&dir, manager, &["import", "compose.yml", "-o", "stack.kdl"]);
+    let (ok, _, report) = stackr(
+        &dir,
+        manager,
+        &[
+            "import",
+            "--target",
+            "swarm",
+            "compose.yml",
+            "-o",
+            "stack.kdl",
+        ],
+    );
     assert!(ok, "import: {report}");
 
     let limit = Duration::from_secs(300);
@@ -280,11 +291,7 @@ fn main() {
     manager.must(&["stack", "rm", "cmp"]);
 
     let start = Instant::now();
-    let (ok, _, said) = stackr(
-        &dir,
-        manager,
-        &["-p", "stk", "up", "--target", "swarm", "--wait"],
-    );
+    let (ok, _, said) = stackr(&dir, manager, &["-p", "stk", "up", "--wait"]);
     let stackr_took = start.elapsed();
     assert!(ok, "stackr up: {said}");
     let stackr_order = order_kept(manager, "stk");

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use stackr_import::{Input, import};
+use stackr_import::Input;
 
 use crate::cli::ImportArgs;
 use crate::render::Output;
@@ -21,7 +21,7 @@ fn split(arg: &str) -> (PathBuf, Option<String>) {
     }
 }
 
-pub fn run(args: &ImportArgs, out: &Output) -> CmdResult {
+pub fn run(global: &crate::cli::Global, args: &ImportArgs, out: &Output) -> CmdResult {
     let mut inputs = Vec::new();
     for arg in &args.files {
         let (path, profile) = split(arg);
@@ -43,7 +43,13 @@ pub fn run(args: &ImportArgs, out: &Output) -> CmdResult {
             profile,
         });
     }
-    let imported = import(&inputs);
+    // `--target swarm`: a compose file made for `docker stack deploy`, written with
+    // `target "swarm"` and checked for a swarm.
+    let target = global.target.map(|t| match t {
+        crate::cli::TargetArg::Engine => stackr_spec::Target::Engine,
+        crate::cli::TargetArg::Swarm => stackr_spec::Target::Swarm,
+    });
+    let imported = stackr_import::import_for(&inputs, target);
     eprint!("{}", out.diagnostics(&imported.diagnostics));
     if !imported.report.is_empty() {
         eprintln!("not carried over, or changed in meaning (also written as comments):");

@@ -78,7 +78,7 @@ fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
         cli::Command::Events(a) => commands::events(g, a, out),
         cli::Command::Pull(a) => commands::pull(g, a, out),
         cli::Command::Version(a) => commands::version(a),
-        cli::Command::Import(a) => import::run(a, out),
+        cli::Command::Import(a) => import::run(g, a, out),
         cli::Command::Completion { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "stackr", &mut std::io::stdout());

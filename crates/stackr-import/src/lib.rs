@@ -118,6 +118,13 @@ fn valid_name(s: &str) -> bool {
 /// Imports compose files: the first is the base, each later one an override that becomes a
 /// profile. No IO; never panics.
 pub fn import(inputs: &[Input]) -> Imported {
+    import_for(inputs, None)
+}
+
+/// [`import`] for a target: `Some(Target::Swarm)` writes `target "swarm"` into the stack file
+/// and checks it as the Swarm target would (a scaled service may publish a fixed port through
+/// the routing mesh there; a `container-name` may not).
+pub fn import_for(inputs: &[Input], target: Option<stackr_spec::Target>) -> Imported {
     let mut out = Imported::default();
     let mut sources = SourceMap::default();
     let mut diags: Vec<Diagnostic> = Vec::new();
@@ -182,13 +189,34 @@ pub fn import(inputs: &[Input]) -> Imported {
     }
     let mut stack = assemble(files, &mut out.report, &mut head_notes);
     stack.head = head_notes;
-    out.kdl = stack.render(inputs);
+    out.kdl = with_target(stack.render(inputs), target);
     out.diagnostics = diags.into_iter().map(|d| d.attach(&sources)).collect();
     if !out.has_errors()
         && let Some(first) = inputs.first()
     {
         out.diagnostics
-            .extend(self_check(first, &out.kdl, &mut out.report));
+            .extend(self_check(first, &out.kdl, target, &mut out.report));
+    }
+    out
+}
+
+/// The stack file with `target "..."` after its `stack` line (or first, when it has none).
+fn with_target(kdl: String, target: Option<stackr_spec::Target>) -> String {
+    let Some(t) = target.filter(|t| *t != stackr_spec::Target::Engine) else {
+        return kdl;
+    };
+    let line = format!("target \"{}\"\n", t.as_str());
+    let mut out = String::with_capacity(kdl.len() + line.len());
+    let mut done = false;
+    for l in kdl.split_inclusive('\n') {
+        out.push_str(l);
+        if !done && l.starts_with("stack ") {
+            out.push_str(&line);
+            done = true;
+        }
+    }
+    if !done {
+        out.insert_str(0, &line);
     }
     out
 }
@@ -443,7 +471,12 @@ fn push_decls(nodes: &mut Vec<Node>, decls: &[Decl]) {
 
 /// Loads the stack file just written, as `stackr check` would (the base and every profile),
 /// so that a translation mistake is reported rather than written silently.
-fn self_check(first: &Input, kdl: &str, report: &mut Vec<String>) -> Vec<Diagnostic> {
+fn self_check(
+    first: &Input,
+    kdl: &str,
+    target: Option<stackr_spec::Target>,
+    report: &mut Vec<String>,
+) -> Vec<Diagnostic> {
     let dir = first.path.parent().unwrap_or(Path::new(""));
     let path = dir.join("stack.kdl");
     let reader = stackr_spec::MemoryReader {
@@ -453,6 +486,7 @@ fn self_check(first: &Input, kdl: &str, report: &mut Vec<String>) -> Vec<Diagnos
     let opts = stackr_spec::Options {
         vars: Some(BTreeMap::new()),
         stack_name: (!kdl.lines().any(|l| l.starts_with("stack "))).then(|| "imported".to_string()),
+        target,
         ..Default::default()
     };
     let loaded = stackr_spec::load_all_profiles(&[path], &reader, &opts, &|_| Vec::new());

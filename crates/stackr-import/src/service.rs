@@ -696,12 +696,20 @@ fn ports(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 t
             }
         };
-        d.push(Entry::own(
-            format!("port:{spec}"),
-            Node::new("port").arg(Val::Str(spec)),
-        ));
+        let (spec, host) = match spec.strip_suffix(HOST_MODE) {
+            Some(s) => (s.to_string(), true),
+            None => (spec, false),
+        };
+        let mut node = Node::new("port").arg(Val::Str(spec.clone()));
+        if host {
+            node = node.prop("mode", Val::str("host"));
+        }
+        d.push(Entry::own(format!("port:{spec}"), node));
     }
 }
+
+/// How [`long_port`] marks a port published on the nodes that run a task (`mode: host`).
+const HOST_MODE: &str = " mode=host";
 
 /// The long port form, written as the equivalent short spec.
 fn long_port(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) -> Option<String> {
@@ -713,6 +721,7 @@ fn long_port(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) -> Option<String> {
     let mut published = None;
     let mut host_ip = None;
     let mut protocol = None;
+    let mut host_mode = false;
     for e in ctx.map(item, "a port") {
         let v = &e.value;
         match e.key.as_str() {
@@ -721,6 +730,7 @@ fn long_port(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) -> Option<String> {
             "host_ip" => host_ip = ctx.text(v, "`host_ip`"),
             "protocol" => protocol = ctx.text(v, "`protocol`"),
             "mode" => {
+                host_mode = v.scalar() == Some("host");
                 if v.scalar() != Some("ingress") && v.scalar() != Some("host") {
                     ctx.invalid(
                         v,
@@ -795,6 +805,9 @@ fn long_port(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) -> Option<String> {
             .with_label(item.span, "invalid port"),
         );
         return None;
+    }
+    if host_mode {
+        spec.push_str(HOST_MODE);
     }
     Some(spec)
 }
@@ -1465,7 +1478,16 @@ fn deploy(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, has_restart: bool) {
             "mode" if v.scalar() == Some("replicated") => {}
             "update_config" => update_config(ctx, v, d, Group::Update),
             "rollback_config" => update_config(ctx, v, d, Group::Rollback),
-            "mode" | "placement" | "endpoint_mode" | "labels" => {
+            "endpoint_mode" => {
+                if let Some(m) = ctx.text(v, "`endpoint_mode`") {
+                    d.push(Entry::own(
+                        "endpoint-mode",
+                        Node::new("endpoint-mode").arg(Val::Str(m)),
+                    ));
+                }
+            }
+            "placement" => placement(ctx, v, d),
+            "mode" | "labels" => {
                 let n = ctx.note(
                     e.key_span,
                     format!(
@@ -1484,6 +1506,47 @@ fn deploy(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, has_restart: bool) {
     }
     ctx.place = place;
     ctx.path = path;
+}
+
+/// `deploy.placement`: the `placement` block (constraints, spread preferences, at most so many
+/// replicas per node).
+fn placement(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
+    let mut node = Node::new("placement");
+    let mut any = false;
+    for e in ctx.map(y, "`deploy.placement`") {
+        let v = &e.value;
+        match e.key.as_str() {
+            "constraints" => {
+                for c in v.as_seq().unwrap_or_default() {
+                    if let Some(t) = ctx.text(c, "a constraint") {
+                        // Compose writes `node.role == worker`; Swarm reads it without spaces too.
+                        let t: String = t.split_whitespace().collect();
+                        node = node.child(Node::new("constraint").arg(Val::Str(t)));
+                        any = true;
+                    }
+                }
+            }
+            "preferences" => {
+                for p in v.as_seq().unwrap_or_default() {
+                    if let Some(s) = p.get("spread").and_then(|s| ctx.text(s, "`spread`")) {
+                        node = node.child(Node::new("spread").arg(Val::Str(s)));
+                        any = true;
+                    }
+                }
+            }
+            "max_replicas_per_node" => {
+                if let Some(n) = ctx.int(v, "`max_replicas_per_node`") {
+                    node = node.child(Node::new("max-per-node").arg(Val::Int(n)));
+                    any = true;
+                }
+            }
+            k if k.starts_with("x-") => {}
+            _ => ctx.unknown_key(e, &["constraints", "preferences", "max_replicas_per_node"]),
+        }
+    }
+    if any {
+        d.push(Entry::own("placement", node));
+    }
 }
 
 /// `deploy.update_config` and `deploy.rollback_config`: the `update` and `rollback` blocks,

@@ -1033,3 +1033,59 @@ fn pre_start_post_start_and_pre_stop_become_hooks() {
         out.kdl
     );
 }
+
+#[test]
+fn a_compose_file_for_docker_stack_deploy_imports_for_a_swarm() {
+    let text = r#"
+services:
+  web:
+    image: registry.example:5000/web:1
+    deploy:
+      replicas: 3
+      endpoint_mode: dnsrr
+      placement:
+        constraints: ["node.role == worker"]
+        preferences:
+          - spread: node.labels.zone
+        max_replicas_per_node: 1
+    ports:
+      - target: 80
+        published: 8080
+        mode: host
+"#;
+    let input = Input {
+        path: PathBuf::from(format!("{DIR}/compose.yml")),
+        text: text.into(),
+        profile: None,
+    };
+    let out = stackr_import::import_for(&[input], Some(stackr_spec::Target::Swarm));
+    let errors: Vec<String> = out
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{}", out.kdl);
+    for want in [
+        "target \"swarm\"",
+        "port \"8080:80\" mode=\"host\"",
+        "endpoint-mode \"dnsrr\"",
+        "constraint \"node.role==worker\"",
+        "spread \"node.labels.zone\"",
+        "max-per-node 1",
+    ] {
+        assert!(out.kdl.contains(want), "no `{want}` in:\n{}", out.kdl);
+    }
+    // The same file for the engine: three containers cannot share host port 8080.
+    let input = Input {
+        path: PathBuf::from(format!("{DIR}/compose.yml")),
+        text: text.into(),
+        profile: None,
+    };
+    let engine = stackr_import::import(&[input]);
+    assert!(
+        engine.diagnostics.iter().any(|d| d.is_error()),
+        "{}",
+        engine.kdl
+    );
+}
