@@ -60,7 +60,7 @@ fn compose(registry: &str) -> String {
     command: ["sh", "-c", "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8000 -h /www"]
     stop_grace_period: 1s
     healthcheck:
-      test: ["CMD", "nc", "-z", "127.0.0.1", "8000"]
+      test: ["CMD", "test", "-f", "/www/health"]
       interval: 1s
     deploy:
       replicas: 3
@@ -97,6 +97,34 @@ networks:
     internal: true
 "#
     )
+}
+
+/// The compose file with each long-form `depends_on` as the v3 list of the same services.
+fn v3(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_deps = false;
+    for line in text.lines() {
+        if line.trim() == "depends_on:" {
+            in_deps = true;
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if in_deps {
+            let indent = line.len() - line.trim_start().len();
+            if indent == 6 && line.trim_end().ends_with(':') {
+                out.push_str(&format!("      - {}\n", line.trim().trim_end_matches(':')));
+                continue;
+            }
+            if indent >= 8 {
+                continue;
+            }
+            in_deps = false;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
@@ -201,7 +229,8 @@ fn order_kept(manager: &Node, stack: &str) -> Vec<(String, bool)> {
     ]
 }
 
-/// Waits until every service of `stack` runs all its replicas (the job: completed).
+/// Waits until every service of `stack` runs all its replicas, or, for a one-shot (a job, or
+/// a service with restart condition `none` as `docker stack deploy` makes it), completed them.
 fn converged(manager: &Node, stack: &str, limit: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
@@ -221,10 +250,15 @@ fn converged(manager: &Node, stack: &str, limit: Duration) -> bool {
             .collect();
         let done = lines.len() == 4
             && lines.iter().all(|l| {
-                let r = l.split_whitespace().nth(1).unwrap_or("");
-                let job = l.contains("completed");
-                let (a, b) = r.split_once('/').unwrap_or(("0", "1"));
-                (job && l.contains("(1/1 completed)")) || (!job && a == b && a != "0")
+                let mut f = l.split_whitespace();
+                let (name, replicas) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
+                let (a, b) = replicas.split_once('/').unwrap_or(("0", "1"));
+                let wanted: usize = b.parse().unwrap_or(1);
+                let complete = tasks(manager, name)
+                    .iter()
+                    .filter(|(s, _, _)| s == "complete")
+                    .count();
+                (a == b && wanted > 0) || complete >= wanted
             });
         if done {
             return true;
@@ -248,6 +282,11 @@ fn main() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.join("token.txt"), "bench-token").unwrap_or_else(|e| panic!("{e}"));
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(
+        dir.join("token.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    );
     // docker stack deploy cannot build: the image is in the registry for both.
     let image = format!("{}/bench-box:1", c.registry);
     manager.must(&[
@@ -259,6 +298,11 @@ fn main() {
     ]);
     manager.must(&["push", &image]);
     std::fs::write(dir.join("compose.yml"), compose(&c.registry)).unwrap_or_else(|e| panic!("{e}"));
+    // `docker stack deploy` speaks only the v3 format, which refuses the long form of
+    // `depends_on`: its copy lists the same dependencies without their conditions (which it
+    // would ignore anyway).
+    std::fs::write(dir.join("compose-v3.yml"), v3(&compose(&c.registry)))
+        .unwrap_or_else(|e| panic!("{e}"));
     let (ok, _, report) = stackr(
         &dir,
         manager,
@@ -281,7 +325,7 @@ fn main() {
         "stack",
         "deploy",
         "-c",
-        &dir.join("compose.yml").display().to_string(),
+        &dir.join("compose-v3.yml").display().to_string(),
         "cmp",
     ]));
     assert!(ok, "docker stack deploy: {dropped_docker}");

@@ -679,10 +679,14 @@ fn swarm_only_keys_are_reported_not_dropped_and_update_config_is_imported() {
         "`rollback_config.failure_action: rollback` is not imported",
     );
     assert!(!out.kdl.contains("update_config` is not imported"));
+    // Placement and the endpoint mode have their meaning on the Swarm target: carried over.
+    assert_eq!(
+        api["placement"]["constraints"],
+        json!(["node.role==worker"])
+    );
+    assert_eq!(api["endpoint-mode"], "vip");
     for needle in [
         "`version` is dropped",
-        "`deploy.placement` is not imported: Swarm only",
-        "`deploy.endpoint_mode` is not imported: Swarm only",
         "`deploy.restart_policy.delay` is not imported",
         "`deploy.resources.reservations.devices` is not imported",
         "`cpu_shares` is not imported",
