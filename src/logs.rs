@@ -118,21 +118,15 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> CmdResult {
     })
 }
 
-/// `logs` on a swarm: every task's output so far, secrets masked.
+/// `logs` on a swarm: every task's output (as it comes with `-f`), secrets masked.
 pub async fn swarm_logs(
     engine: &stackr_docker::DockerEngine,
     stack: &Stack,
     args: &LogsArgs,
     printer: &LogPrinter,
 ) -> CmdResult {
-    if args.follow {
-        return Err(CliError::NotOnSwarm {
-            what: "`logs --follow`".into(),
-            reason: "stackr shows the tasks' output so far; `docker service logs -f STACK_SERVICE` follows one service".into(),
-        });
-    }
     let opts = LogOptions {
-        follow: false,
+        follow: args.follow,
         tail: args.tail,
         timestamps: args.timestamps,
     };

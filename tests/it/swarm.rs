@@ -362,6 +362,29 @@ fn a_stack_comes_up_on_three_nodes_in_dependency_order_and_then_plans_nothing() 
     d.manager()
         .must(&["config", "rm", &format!("{}-fits", d.name)]);
 
+    // logs: every task's output, tagged with its task; -f follows them.
+    let logs = d.stackr(&["logs", "migrate"]);
+    ok(&logs, "logs");
+    assert!(
+        logs.stdout.contains("migrate.1") && logs.stdout.contains("migrated"),
+        "{}",
+        logs.stdout
+    );
+    let mut follow = std::process::Command::new("timeout");
+    follow
+        .args(["-s", "INT", "4", env!("CARGO_BIN_EXE_stackr"), "logs", "-f"])
+        .current_dir(&d.dir)
+        .env_remove("STACKR_TARGET")
+        .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", d.manager().host());
+    let followed = run(&mut follow);
+    assert!(
+        followed.stdout.contains("migrated"),
+        "logs -f:\n{}\n{}",
+        followed.stdout,
+        followed.stderr
+    );
+
     // ps shows the tasks with their nodes.
     let ps = d.stackr(&["ps"]);
     ok(&ps, "ps");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use stackr_engine::swarm::{NodeInfo, Swarm, TaskState};
-use stackr_engine::{EngineError, LogChunk, LogOptions};
+use stackr_engine::{EngineError, LogOptions};
 use stackr_spec::Stack;
 use stackr_swarm::SwarmError;
 use stackr_swarm::apply::{ApplyOptions, SwarmStep};
@@ -478,8 +478,9 @@ pub async fn swarm_ps<S: Swarm>(
     Ok((rows, nodes))
 }
 
-/// `logs` on a swarm: each chosen service's tasks' output, task by task (the latest task of
-/// each slot, and every running one).
+/// `logs` on a swarm: each chosen service's tasks' output, task by task (each task that ran a
+/// container: a slot's earlier ones too). With `follow`, the output of every such task as it
+/// comes, interleaved, until each one's stream ends (a running task's when it stops).
 pub async fn swarm_logs<S: Swarm>(
     engine: &S,
     stack: &str,
@@ -490,11 +491,60 @@ pub async fn swarm_logs<S: Swarm>(
     stackr_swarm::observe::check_manager(engine)
         .await
         .map_err(swarm_err)?;
+    let chosen = chosen_tasks(engine, stack, services).await?;
+    let mut streams = Vec::new();
+    for (name, key, task) in chosen {
+        let context = format!("logs of task `{name}`");
+        let stream = match engine.task_logs(&task.id, opts).await {
+            Ok(s) => s,
+            // A task on a node that is down has no logs to give.
+            Err(_) if task.state.is_final() => continue,
+            Err(e) => return Err(engine_err(&context)(e)),
+        };
+        let tagged = stream.map(move |chunk| {
+            chunk.map(|chunk| LogLine {
+                container: name.clone(),
+                service: key.clone(),
+                chunk,
+            })
+        });
+        if opts.follow {
+            streams.push(tagged.boxed());
+        } else {
+            drain(tagged.boxed(), &context, sink).await?;
+        }
+    }
+    if opts.follow {
+        drain(futures::stream::select_all(streams).boxed(), "logs", sink).await?;
+    }
+    Ok(())
+}
+
+async fn drain(
+    mut stream: futures::stream::BoxStream<'_, stackr_engine::Result<LogLine>>,
+    context: &str,
+    sink: &(dyn Fn(LogLine) + Send + Sync),
+) -> Result<(), OpError> {
+    while let Some(line) = stream.next().await {
+        sink(line.map_err(engine_err(context))?);
+    }
+    Ok(())
+}
+
+/// The tasks whose output `logs` shows, with the name each line is tagged with (`api.2`, or
+/// `api@NODE` for a global service) and the service's stack-local name. stackr's own probe
+/// filler only when asked for by name.
+async fn chosen_tasks<S: Swarm>(
+    engine: &S,
+    stack: &str,
+    services: &[String],
+) -> Result<Vec<(String, String, stackr_engine::swarm::TaskInfo)>, OpError> {
     let list = engine
         .list_services(stack)
         .await
         .map_err(engine_err("services"))?;
     let nodes = engine.list_nodes().await.map_err(engine_err("nodes"))?;
+    let mut out = Vec::new();
     for s in &list {
         let key = stackr_swarm::observe::key_of(s)
             .unwrap_or(&s.name)
@@ -509,31 +559,19 @@ pub async fn swarm_logs<S: Swarm>(
             .list_tasks(std::slice::from_ref(&s.id))
             .await
             .map_err(engine_err("tasks"))?;
-        for t in tasks.iter().filter(|t| t.container_id.is_some()) {
-            let once = LogOptions {
-                follow: false,
-                ..opts.clone()
-            };
+        // A job's tasks have no slot: numbered in the order they were made.
+        let mut run = 0;
+        for t in tasks.into_iter().filter(|t| t.container_id.is_some()) {
             let name = match t.slot {
-                Some(n) => format!("{key}.{n}"),
-                None => format!("{key}@{}", node_of(&nodes, t.node_id.as_deref()).0),
+                Some(n) if n > 0 => format!("{key}.{n}"),
+                _ if s.mode.is_job() => {
+                    run += 1;
+                    format!("{key}.{run}")
+                }
+                _ => format!("{key}@{}", node_of(&nodes, t.node_id.as_deref()).0),
             };
-            let context = format!("logs of task `{name}`");
-            let mut stream = match engine.task_logs(&t.id, &once).await {
-                Ok(s) => s,
-                // A task on a node that is down has no logs to give.
-                Err(_) if t.state.is_final() => continue,
-                Err(e) => return Err(engine_err(&context)(e)),
-            };
-            while let Some(chunk) = stream.next().await {
-                let chunk: LogChunk = chunk.map_err(engine_err(&context))?;
-                sink(LogLine {
-                    container: name.clone(),
-                    service: key.clone(),
-                    chunk,
-                });
-            }
+            out.push((name, key.clone(), t));
         }
     }
-    Ok(())
+    Ok(out)
 }

@@ -409,3 +409,28 @@ service "worker" {{
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn logs_follow_every_task_tagged_with_its_slot() {
+    let e = swarm();
+    up(&e, STACK, "t1")
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let lines = Mutex::new(Vec::new());
+    let sink = |l: stackr_ops::LogLine| {
+        if let Ok(mut v) = lines.lock() {
+            v.push(l.container);
+        }
+    };
+    let opts = stackr_engine::LogOptions {
+        follow: true,
+        tail: None,
+        timestamps: false,
+    };
+    stackr_ops::swarm_logs(&e, "shop", &["api".to_string()], &opts, &sink)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let mut got = lines.into_inner().unwrap_or_default();
+    got.sort();
+    assert_eq!(got, ["api.1", "api.2", "api.3"]);
+}

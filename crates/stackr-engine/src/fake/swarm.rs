@@ -398,6 +398,8 @@ impl Swarm for FakeEngine {
             if let Some(last) = pending.get(&t.id) {
                 t.state = *last;
                 t.message = last.as_str().into();
+                // Its container was made on its way there.
+                t.container_id = Some(format!("ctr-{}", t.id));
                 if *last == TaskState::Complete {
                     t.exit_code = Some(0);
                 }
