@@ -32,7 +32,7 @@ mod support {
     }
 }
 
-use cluster::{Cluster, Node};
+use cluster::{Cluster, Node, nanos};
 
 fn compose(registry: &str) -> String {
     format!(
@@ -144,33 +144,6 @@ fn stackr(dir: &Path, manager: &Node, args: &[&str]) -> (bool, String, String) {
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("DOCKER_HOST", manager.host()))
-}
-
-/// An RFC 3339 time (`"2026-12-06T02:34:47.431380132Z"`) as nanoseconds since the epoch.
-fn nanos(t: &str) -> i128 {
-    let t = t.trim_matches('"');
-    let Some((date, rest)) = t.split_once('T') else {
-        return 0;
-    };
-    let d: Vec<i128> = date.split('-').filter_map(|x| x.parse().ok()).collect();
-    let clock = rest.trim_end_matches('Z');
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, "0"));
-    let c: Vec<i128> = hms.split(':').filter_map(|x| x.parse().ok()).collect();
-    if d.len() != 3 || c.len() != 3 {
-        return 0;
-    }
-    let (y, m) = if d[1] <= 2 {
-        (d[0] - 1, d[1])
-    } else {
-        (d[0], d[1])
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d[2] - 1;
-    let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-    let frac: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
-    (days * 86400 + c[0] * 3600 + c[1] * 60 + c[2]) * 1_000_000_000
-        + frac.parse::<i128>().unwrap_or(0)
 }
 
 /// `(state, created, changed)` of each task of a service.

@@ -141,7 +141,8 @@ impl Node {
     }
 }
 
-fn storage_driver() -> &'static str {
+/// The storage driver a private daemon uses: fuse-overlayfs when it is there.
+pub fn storage_driver() -> &'static str {
     if Command::new("fuse-overlayfs")
         .arg("--version")
         .output()
@@ -153,8 +154,8 @@ fn storage_driver() -> &'static str {
     }
 }
 
-/// Whether a process runs (there and not a zombie).
-fn alive(pid: i32) -> bool {
+/// Whether a process runs: there and not a zombie (nothing reaps orphans on these machines).
+pub fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat
             .rsplit_once(") ")
@@ -345,19 +346,7 @@ impl Drop for Cluster {
             let _ = r.kill();
             let _ = r.wait();
         }
-        // Whatever the daemons left running (containerd, shims) names their folders.
-        let _ = sh("pkill", &["-9", "-f", &self.dir.display().to_string()]);
-        std::thread::sleep(Duration::from_millis(300));
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let mut ours: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .filter(|m| m.starts_with(&self.dir.display().to_string()))
-            .collect();
-        ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in ours {
-            let _ = sh("umount", &["-l", m]);
-        }
+        release_dir(&self.dir);
         for n in &self.nodes {
             let _ = sh("ip", &["netns", "del", &n.name]);
         }
@@ -379,4 +368,47 @@ impl Drop for Cluster {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Kills what private daemons left running under `dir` (containerd, shims: their command lines
+/// name it) and unmounts what they mounted there, deepest first.
+pub fn release_dir(dir: &std::path::Path) {
+    let _ = sh("pkill", &["-9", "-f", &dir.display().to_string()]);
+    std::thread::sleep(Duration::from_millis(300));
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let mut ours: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|m| m.starts_with(&dir.display().to_string()))
+        .collect();
+    ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in ours {
+        let _ = sh("umount", &["-l", m]);
+    }
+}
+
+/// An RFC 3339 time of the swarm (`"2026-12-06T02:34:47.431380132Z"`, quotes allowed) as
+/// nanoseconds since the epoch.
+pub fn nanos(t: &str) -> i128 {
+    let t = t.trim_matches('"');
+    let Some((date, rest)) = t.split_once('T') else {
+        panic!("not an RFC 3339 time: {t}");
+    };
+    let d: Vec<i128> = date.split('-').filter_map(|x| x.parse().ok()).collect();
+    let clock = rest.trim_end_matches('Z');
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, "0"));
+    let c: Vec<i128> = hms.split(':').filter_map(|x| x.parse().ok()).collect();
+    assert!(d.len() == 3 && c.len() == 3, "not an RFC 3339 time: {t}");
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1])
+    } else {
+        (d[0], d[1])
+    };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d[2] - 1;
+    let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    let frac: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
+    (days * 86400 + c[0] * 3600 + c[1] * 60 + c[2]) * 1_000_000_000
+        + frac.parse::<i128>().unwrap_or(0)
 }

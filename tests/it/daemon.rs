@@ -10,6 +10,8 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::cluster::alive;
 use std::time::{Duration, Instant};
 
 static N: AtomicUsize = AtomicUsize::new(0);
@@ -68,15 +70,7 @@ impl PrivateDaemon {
     }
 
     fn launch(&self) -> std::process::Child {
-        let driver = if Command::new("fuse-overlayfs")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            "fuse-overlayfs"
-        } else {
-            "vfs"
-        };
+        let driver = crate::cluster::storage_driver();
         let config = self.dir.join("daemon.json");
         std::fs::write(&config, format!(r#"{{"storage-driver":"{driver}"}}"#))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -183,17 +177,6 @@ impl PrivateDaemon {
     }
 }
 
-/// Whether a process runs: there and not a zombie (the daemon is this test's child, reaped
-/// only when dropped).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(") ")
-            .is_none_or(|(_, rest)| !rest.starts_with('Z')),
-        Err(_) => false,
-    }
-}
-
 impl Drop for PrivateDaemon {
     fn drop(&mut self) {
         self.stop();
@@ -201,19 +184,7 @@ impl Drop for PrivateDaemon {
             let _ = child.kill();
             let _ = child.wait();
         }
-        // Whatever it left running (its containerd, shims) names its folder.
-        let _ = sh("pkill", &["-9", "-f", &self.dir.display().to_string()]);
-        std::thread::sleep(Duration::from_millis(200));
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let mut ours: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .filter(|m| m.starts_with(&self.dir.display().to_string()))
-            .collect();
-        ours.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in ours {
-            let _ = sh("umount", &["-l", m]);
-        }
+        crate::cluster::release_dir(&self.dir);
         let _ = sh("ip", &["netns", "del", &self.name]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::cli::{Run, run};
-use crate::cluster::{Cluster, Node};
+use crate::cluster::{Cluster, Node, nanos};
 
 fn stack_text(name: &str, registry: &str, api_health: &str) -> String {
     format!(
@@ -182,32 +182,6 @@ fn write_token(dir: &Path, value: &str) {
     std::fs::write(&path, value).unwrap_or_else(|e| panic!("{e}"));
     use std::os::unix::fs::PermissionsExt;
     let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-}
-
-/// An RFC 3339 time as nanoseconds since the epoch (enough for comparing the swarm's own).
-fn nanos(t: &str) -> i128 {
-    let t = t.trim_matches('"');
-    let Some((date, rest)) = t.split_once('T') else {
-        panic!("not an RFC 3339 time: {t}");
-    };
-    let d: Vec<i128> = date.split('-').filter_map(|x| x.parse().ok()).collect();
-    let clock = rest.trim_end_matches('Z');
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, "0"));
-    let c: Vec<i128> = hms.split(':').filter_map(|x| x.parse().ok()).collect();
-    assert!(d.len() == 3 && c.len() == 3, "not an RFC 3339 time: {t}");
-    let days = days_from_civil(d[0], d[1], d[2]);
-    let frac: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
-    ((days * 86400 + c[0] * 3600 + c[1] * 60 + c[2]) * 1_000_000_000)
-        + frac.parse::<i128>().unwrap_or(0)
-}
-
-fn days_from_civil(y: i128, m: i128, d: i128) -> i128 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 /// An HTTP GET to a namespaced node of the test: `(status, body)`.

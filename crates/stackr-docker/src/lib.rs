@@ -810,36 +810,47 @@ impl Engine for DockerEngine {
                 what: format!("container `{id}`"),
             });
         }
-        let tail = options
-            .tail
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "all".to_string());
-        let request = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .follow(options.follow)
-            .timestamps(options.timestamps)
-            .tail(&tail)
-            .build();
         let endpoint = self.endpoint.clone();
         let what = format!("logs of container `{id}`");
-        let stream = self.docker.logs(id, Some(request)).filter_map(move |item| {
-            let chunk = match item {
-                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
-                    Some(Ok(LogChunk {
-                        stream: LogStream::Stdout,
-                        text: String::from_utf8_lossy(&message).into_owned(),
-                    }))
-                }
-                Ok(LogOutput::StdErr { message }) => Some(Ok(LogChunk {
-                    stream: LogStream::Stderr,
-                    text: String::from_utf8_lossy(&message).into_owned(),
-                })),
-                Ok(LogOutput::StdIn { .. }) => None,
-                Err(e) => Some(Err(error::map(&endpoint, &what, e))),
-            };
-            futures::future::ready(chunk)
-        });
+        let stream = self
+            .docker
+            .logs(id, Some(logs_request(options)))
+            .filter_map(move |item| futures::future::ready(log_chunk(item, &endpoint, &what)));
         Ok(stream.boxed())
+    }
+}
+
+/// The API's log request for [`LogOptions`] (a container's or a task's).
+pub(crate) fn logs_request(options: &LogOptions) -> bollard::query_parameters::LogsOptions {
+    let tail = options
+        .tail
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| "all".to_string());
+    LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .follow(options.follow)
+        .timestamps(options.timestamps)
+        .tail(&tail)
+        .build()
+}
+
+/// One item of a log stream as a [`LogChunk`] (none for input echoed back).
+pub(crate) fn log_chunk(
+    item: std::result::Result<LogOutput, bollard::errors::Error>,
+    endpoint: &str,
+    what: &str,
+) -> Option<Result<LogChunk>> {
+    match item {
+        Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => Some(Ok(LogChunk {
+            stream: LogStream::Stdout,
+            text: String::from_utf8_lossy(&message).into_owned(),
+        })),
+        Ok(LogOutput::StdErr { message }) => Some(Ok(LogChunk {
+            stream: LogStream::Stderr,
+            text: String::from_utf8_lossy(&message).into_owned(),
+        })),
+        Ok(LogOutput::StdIn { .. }) => None,
+        Err(e) => Some(Err(error::map(endpoint, what, e))),
     }
 }

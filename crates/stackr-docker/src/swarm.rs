@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use base64::Engine as _;
-use bollard::container::LogOutput;
 use bollard::models::{
     ConfigSpec, EndpointPortConfig, EndpointPortConfigProtocolEnum,
     EndpointPortConfigPublishModeEnum, EndpointSpec, EndpointSpecModeEnum, Limit, Mount,
@@ -23,8 +22,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     EventsOptionsBuilder, ListConfigsOptionsBuilder, ListSecretsOptionsBuilder,
-    ListServicesOptionsBuilder, ListTasksOptionsBuilder, LogsOptionsBuilder,
-    PushImageOptionsBuilder, TagImageOptionsBuilder, UpdateServiceOptionsBuilder,
+    ListServicesOptionsBuilder, ListTasksOptionsBuilder, PushImageOptionsBuilder,
+    TagImageOptionsBuilder, UpdateServiceOptionsBuilder,
 };
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -33,7 +32,7 @@ use stackr_engine::swarm::{
     ServiceMount, ServiceSpec, Swarm, SwarmEvent, SwarmInfo, TaskInfo, TaskState, UpdateSpec,
     UpdateStatus,
 };
-use stackr_engine::{EngineError, LABEL_STACK, LogChunk, LogOptions, LogStream, Result};
+use stackr_engine::{EngineError, LABEL_STACK, LogChunk, LogOptions, Result};
 
 use crate::DockerEngine;
 use crate::convert::{ApiVersion, health_config};
@@ -782,38 +781,13 @@ impl Swarm for DockerEngine {
         id: &str,
         options: &LogOptions,
     ) -> Result<BoxStream<'static, Result<LogChunk>>> {
-        let tail = options
-            .tail
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "all".to_string());
-        let request = LogsOptionsBuilder::default()
-            .stdout(true)
-            .stderr(true)
-            .follow(options.follow)
-            .timestamps(options.timestamps)
-            .tail(&tail)
-            .build();
         let endpoint = self.endpoint.clone();
         let what = format!("logs of task `{id}`");
         let stream = self
             .docker
-            .task_logs(id, Some(request))
+            .task_logs(id, Some(crate::logs_request(options)))
             .filter_map(move |item| {
-                let chunk = match item {
-                    Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
-                        Some(Ok(LogChunk {
-                            stream: LogStream::Stdout,
-                            text: String::from_utf8_lossy(&message).into_owned(),
-                        }))
-                    }
-                    Ok(LogOutput::StdErr { message }) => Some(Ok(LogChunk {
-                        stream: LogStream::Stderr,
-                        text: String::from_utf8_lossy(&message).into_owned(),
-                    })),
-                    Ok(LogOutput::StdIn { .. }) => None,
-                    Err(e) => Some(Err(crate::error::map(&endpoint, &what, e))),
-                };
-                futures::future::ready(chunk)
+                futures::future::ready(crate::log_chunk(item, &endpoint, &what))
             });
         Ok(stream.boxed())
     }

@@ -93,6 +93,24 @@ async fn builds(
     Ok(out)
 }
 
+/// The desired state's inputs: what the caller read (env files, secret values, configs) and
+/// what each image deploys as.
+fn inputs(
+    cx: &Context,
+    images: BTreeMap<String, String>,
+    build_hashes: BTreeMap<String, String>,
+    probe: Option<SwarmProbe>,
+) -> Inputs {
+    Inputs {
+        env_files: cx.base.env_files.clone(),
+        secrets: cx.base.secrets.clone(),
+        configs: cx.base.configs.clone(),
+        images,
+        build_hashes,
+        probe,
+    }
+}
+
 /// The inputs without building or pushing anything (for `plan`): a built image deploys as
 /// the swarm runs it when that was made from the same inputs (else as its tag: the plan shows
 /// it changing).
@@ -123,14 +141,7 @@ async fn inputs_as_deployed<S: Swarm>(
         }
         _ => None,
     };
-    Ok(Inputs {
-        env_files: cx.base.env_files.clone(),
-        secrets: cx.base.secrets.clone(),
-        configs: cx.base.configs.clone(),
-        images,
-        build_hashes,
-        probe,
-    })
+    Ok(inputs(cx, images, build_hashes, probe))
 }
 
 /// `REGISTRY/stackr-probe:DIGEST` for the local `stackr-probe:DIGEST`.
@@ -239,14 +250,7 @@ async fn images<S: Swarm>(
     } else {
         None
     };
-    Ok(Inputs {
-        env_files: cx.base.env_files.clone(),
-        secrets: cx.base.secrets.clone(),
-        configs: cx.base.configs.clone(),
-        images,
-        build_hashes,
-        probe,
-    })
+    Ok(inputs(cx, images, build_hashes, probe))
 }
 
 /// The probe runner's one-file image, tagged into the stack's registry and pushed.

@@ -311,6 +311,29 @@ pub fn service_env(s: &Service, inputs: &Inputs) -> Vec<(String, String)> {
     env
 }
 
+/// A map node's pairs (`sysctls`, logging options) as a map.
+pub fn key_values(kv: &[stackr_spec::KeyValue]) -> BTreeMap<String, String> {
+    kv.iter()
+        .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
+        .collect()
+}
+
+/// The options of the service's logging driver.
+pub fn log_options(s: &Service) -> BTreeMap<String, String> {
+    s.logging
+        .as_ref()
+        .map(|l| key_values(&l.options))
+        .unwrap_or_default()
+}
+
+/// The service's extra hosts as `HOST:IP`.
+pub fn extra_hosts(s: &Service) -> Vec<String> {
+    s.extra_hosts
+        .iter()
+        .map(|kv| format!("{}:{}", kv.key.value, kv.value.value))
+        .collect()
+}
+
 /// The service's own mounts: volumes, binds and tmpfs.
 fn service_mounts(stack: &Stack, s: &Service) -> Vec<MountSpec> {
     let mut mounts = Vec::new();
@@ -679,27 +702,10 @@ fn spec_of(
                 hard: u.hard,
             })
             .collect(),
-        sysctls: s
-            .sysctls
-            .iter()
-            .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
-            .collect(),
+        sysctls: key_values(&s.sysctls),
         log_driver: s.logging.as_ref().map(|l| l.driver.value.clone()),
-        log_options: s
-            .logging
-            .as_ref()
-            .map(|l| {
-                l.options
-                    .iter()
-                    .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        extra_hosts: s
-            .extra_hosts
-            .iter()
-            .map(|kv| format!("{}:{}", kv.key.value, kv.value.value))
-            .collect(),
+        log_options: log_options(s),
+        extra_hosts: extra_hosts(s),
     };
     if recover {
         crate::recovery::wrap(&mut spec, stack, s, n, inputs);

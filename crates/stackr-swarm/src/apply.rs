@@ -14,7 +14,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use stackr_engine::EngineError;
-use stackr_engine::swarm::{FileKind, FileObjectSpec, ServiceSpec, Swarm, TaskState};
+use stackr_engine::swarm::{
+    FileKind, FileObjectSpec, NodeInfo, ServiceInfo, ServiceMode, ServiceSpec, Swarm, TaskInfo,
+    TaskState,
+};
 use stackr_spec::Condition;
 use tokio::sync::Notify;
 
@@ -442,6 +445,35 @@ async fn create<S: Swarm>(engine: &S, spec: &ServiceSpec, context: &str) -> Resu
     }
 }
 
+/// A service as the swarm has it now, with its tasks and, for a global service (whose wanted
+/// tasks are one per node), the nodes; `None` while it does not exist.
+async fn look<S: Swarm>(
+    engine: &S,
+    want: &DesiredService,
+) -> Result<Option<(ServiceInfo, Vec<TaskInfo>, Vec<NodeInfo>)>, SwarmError> {
+    let context = format!("service `{}`", want.key);
+    let Some(info) = engine
+        .inspect_service(&want.spec.name)
+        .await
+        .map_err(SwarmError::engine(context.clone()))?
+    else {
+        return Ok(None);
+    };
+    let tasks = engine
+        .list_tasks(std::slice::from_ref(&info.id))
+        .await
+        .map_err(SwarmError::engine(context))?;
+    let nodes = if info.mode == ServiceMode::Global {
+        engine
+            .list_nodes()
+            .await
+            .map_err(SwarmError::engine("nodes"))?
+    } else {
+        Vec::new()
+    };
+    Ok(Some((info, tasks, nodes)))
+}
+
 /// Waits until `on` (running spec `on.hash`) meets `condition`; `waiter` names the service
 /// that waits, for the report.
 async fn wait_ready<S: Swarm>(
@@ -452,26 +484,13 @@ async fn wait_ready<S: Swarm>(
     report: &(dyn Fn(SwarmStep) + Send + Sync),
     waiter: Option<&str>,
 ) -> Result<(), SwarmError> {
-    let context = format!("service `{}`", on.key);
     let mut last = String::new();
     let mut n = 0;
     loop {
-        let state = match engine
-            .inspect_service(&on.spec.name)
-            .await
-            .map_err(SwarmError::engine(context.clone()))?
-        {
+        let state = match look(engine, on).await? {
             // Not created yet (its own future is on its way).
             None => Readiness::Waiting("not created yet".into()),
-            Some(info) => {
-                let tasks = engine
-                    .list_tasks(std::slice::from_ref(&info.id))
-                    .await
-                    .map_err(SwarmError::engine(context.clone()))?;
-                let nodes = engine
-                    .list_nodes()
-                    .await
-                    .map_err(SwarmError::engine("nodes"))?;
+            Some((info, tasks, nodes)) => {
                 readiness(&info, &on.hash, condition, has_check(on), &tasks, &nodes)
             }
         };
@@ -510,15 +529,10 @@ async fn follow_update<S: Swarm>(
     cues: &Cues,
     report: &(dyn Fn(SwarmStep) + Send + Sync),
 ) -> Result<(), SwarmError> {
-    let context = format!("service `{}`", want.key);
     let mut reported = 0;
     let mut n = 0;
     loop {
-        let Some(info) = engine
-            .inspect_service(&want.spec.name)
-            .await
-            .map_err(SwarmError::engine(context.clone()))?
-        else {
+        let Some((info, tasks, nodes)) = look(engine, want).await? else {
             return Err(SwarmError::ServiceFailed {
                 service: want.key.clone(),
                 reason: "it was removed during its update".into(),
@@ -545,14 +559,6 @@ async fn follow_update<S: Swarm>(
             }
             _ => {}
         }
-        let tasks = engine
-            .list_tasks(std::slice::from_ref(&info.id))
-            .await
-            .map_err(SwarmError::engine(context.clone()))?;
-        let nodes = engine
-            .list_nodes()
-            .await
-            .map_err(SwarmError::engine("nodes"))?;
         let total = wanted(&info, &nodes);
         let updated = tasks
             .iter()

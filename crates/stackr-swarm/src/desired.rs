@@ -259,11 +259,7 @@ fn networks(stack: &Stack) -> Vec<DesiredNetwork> {
         .iter()
         .map(|(key, n)| {
             let mut labels = stack_labels(&stack.name);
-            labels.extend(
-                n.labels
-                    .iter()
-                    .map(|kv| (kv.key.value.clone(), kv.value.value.clone())),
-            );
+            labels.extend(stackr_reconcile::desired::key_values(&n.labels));
             DesiredNetwork {
                 key: key.clone(),
                 spec: NetworkSpec {
@@ -487,11 +483,7 @@ fn spec_of(
     let written = stackr_spec::update::update_of(s);
     let mut labels = stack_labels(&stack.name);
     labels.insert(LABEL_SERVICE.into(), key.clone());
-    labels.extend(
-        s.labels
-            .iter()
-            .map(|kv| (kv.key.value.clone(), kv.value.value.clone())),
-    );
+    labels.extend(stackr_reconcile::desired::key_values(&s.labels));
     let image = stackr_reconcile::desired::image_of(stack, s);
     if s.build.is_some()
         && let Some(h) = inputs.build_hashes.get(&image)
@@ -548,11 +540,7 @@ fn spec_of(
             .then(|| update_spec(stackr_spec::update::rollback_of(s))),
         cap_add: s.cap_add.iter().map(|c| c.value.clone()).collect(),
         cap_drop: s.cap_drop.iter().map(|c| c.value.clone()).collect(),
-        sysctls: s
-            .sysctls
-            .iter()
-            .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
-            .collect(),
+        sysctls: stackr_reconcile::desired::key_values(&s.sysctls),
         ulimits: s
             .ulimits
             .iter()
@@ -563,21 +551,8 @@ fn spec_of(
             })
             .collect(),
         log_driver: s.logging.as_ref().map(|l| l.driver.value.clone()),
-        log_options: s
-            .logging
-            .as_ref()
-            .map(|l| {
-                l.options
-                    .iter()
-                    .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        extra_hosts: s
-            .extra_hosts
-            .iter()
-            .map(|kv| format!("{}:{}", kv.key.value, kv.value.value))
-            .collect(),
+        log_options: stackr_reconcile::desired::log_options(s),
+        extra_hosts: stackr_reconcile::desired::extra_hosts(s),
     })
 }
 

@@ -33,23 +33,28 @@ pub struct Observed {
 
 /// The engine must be a manager of a swarm.
 pub async fn check_manager<S: Swarm>(engine: &S) -> Result<SwarmInfo, SwarmError> {
+    let swarm = engine
+        .swarm_info()
+        .await
+        .map_err(SwarmError::engine("the swarm"))?;
+    let in_swarm = match swarm {
+        Some(s) if s.manager => return Ok(s),
+        other => other.is_some(),
+    };
+    // Only a refusal names the endpoint: asked for then.
     let info: EngineInfo = engine
         .info()
         .await
         .map_err(SwarmError::engine("the engine"))?;
-    match engine
-        .swarm_info()
-        .await
-        .map_err(SwarmError::engine("the swarm"))?
-    {
-        None => Err(SwarmError::NotASwarm {
+    Err(if in_swarm {
+        SwarmError::NotAManager {
             endpoint: info.endpoint,
-        }),
-        Some(s) if !s.manager => Err(SwarmError::NotAManager {
+        }
+    } else {
+        SwarmError::NotASwarm {
             endpoint: info.endpoint,
-        }),
-        Some(s) => Ok(s),
-    }
+        }
+    })
 }
 
 /// Reads the stack's services, their tasks, networks, secrets and configs.
