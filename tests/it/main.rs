@@ -13,6 +13,7 @@ mod engine;
 mod faults;
 mod fixtures;
 mod hashes;
+mod import_corpus;
 mod interpolation;
 mod merge;
 mod plan_json;

@@ -152,6 +152,10 @@ pub struct ImportArgs {
     /// Overwrite the output file when it exists.
     #[arg(long)]
     pub force: bool,
+    /// `json`: the compatibility report as data on standard output (every key not carried
+    /// over, with its reason and position), and the stack file with `-o` only.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
     /// Compose files: `docker-compose.yml docker-compose.dev.yml:dev ...`.
     #[arg(required = true, value_name = "FILE[:PROFILE]")]
     pub files: Vec<String>,

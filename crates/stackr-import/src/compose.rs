@@ -11,6 +11,31 @@ use crate::kdl::{Node, Val};
 use crate::service::{self, Extends};
 use crate::yaml::Yaml;
 
+/// What converting a file needs from other files: `extends` with `file:` and `include`. The
+/// caller reads them (this crate does no IO).
+pub trait Resolve {
+    /// Service `service` of compose file `file` (relative to `ctx.dir`), its own `extends`
+    /// resolved and its paths written for the stack file; `None` after a diagnostic.
+    fn extended(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        file: &str,
+        service: &str,
+        span: Span,
+    ) -> Option<Decl>;
+
+    /// The declarations of the compose files one `include` item names.
+    fn included(&mut self, ctx: &mut Ctx<'_>, item: &Include) -> Vec<Decl>;
+}
+
+/// One item of `include`.
+#[derive(Debug, Clone)]
+pub struct Include {
+    pub paths: Vec<(String, Span)>,
+    pub project_directory: Option<String>,
+    pub env_files: Vec<(String, Span)>,
+}
+
 /// What one compose file declares.
 #[derive(Debug, Default)]
 pub struct File {
@@ -26,12 +51,22 @@ const TOP_KEYS: &[&str] = &[
 ];
 
 /// Converts a parsed compose file.
-pub fn convert(ctx: &mut Ctx<'_>, root: &Yaml) -> File {
+pub fn convert(ctx: &mut Ctx<'_>, root: &Yaml, resolve: &mut dyn Resolve) -> File {
     let mut file = File::default();
     let mut services: Vec<(Decl, Option<Extends>)> = Vec::new();
+    let mut included: Vec<Decl> = Vec::new();
     ctx.place = "the file".into();
     ctx.path = "the top level".into();
-    if !root.is_null() && root.as_map().is_none() {
+    if root.is_null() {
+        ctx.diags.push(
+            stackr_spec::Diagnostic::error(stackr_spec::Problem::Other {
+                message: format!("{} is empty: it declares nothing to import", ctx.name),
+            })
+            .with_help("compose refuses an empty file too; give it `services:`"),
+        );
+        return file;
+    }
+    if root.as_map().is_none() {
         ctx.wrong_type(
             root,
             "a compose file",
@@ -81,8 +116,14 @@ pub fn convert(ctx: &mut Ctx<'_>, root: &Yaml) -> File {
                     file.decls.push(file_source(ctx, kind, &n.key, &n.value));
                 }
             }
-            "include" | "models" => {
-                let n = ctx.note(e.key_span, format!("`{}` is not imported: import the included files too, or write `include \"./FILE.kdl\"`", e.key));
+            "include" => {
+                for item in includes(ctx, v) {
+                    let decls = resolve.included(ctx, &item);
+                    included.extend(decls);
+                }
+            }
+            "models" => {
+                let n = ctx.note(e.key_span, "`models` is not imported: stackr runs no AI models; run the model runner yourself and give the services its address");
                 file.notes.push(n);
             }
             k if k.starts_with("x-") => {
@@ -92,9 +133,123 @@ pub fn convert(ctx: &mut Ctx<'_>, root: &Yaml) -> File {
             _ => ctx.unknown_key(e, TOP_KEYS),
         }
     }
+    extends_files(ctx, &mut services, resolve);
     resolve_extends(ctx, &mut services);
     file.decls.extend(services.into_iter().map(|(d, _)| d));
+    merge_included(ctx, &mut file, included);
     file
+}
+
+/// The items of `include`: a path, or `{path, project_directory, env_file}`.
+fn includes(ctx: &mut Ctx<'_>, v: &Yaml) -> Vec<Include> {
+    let Some(items) = v.as_seq() else {
+        ctx.wrong_type(v, "`include`", "a list");
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in items {
+        if item.as_map().is_none() {
+            if let Some(t) = ctx.text(item, "an `include` item") {
+                out.push(Include {
+                    paths: vec![(t, item.span)],
+                    project_directory: None,
+                    env_files: Vec::new(),
+                });
+            }
+            continue;
+        }
+        let mut inc = Include {
+            paths: Vec::new(),
+            project_directory: None,
+            env_files: Vec::new(),
+        };
+        for e in ctx.map(item, "an `include` item") {
+            match e.key.as_str() {
+                "path" => {
+                    inc.paths = ctx
+                        .strings(&e.value, "`include.path`")
+                        .into_iter()
+                        .map(|(t, y)| (t, y.span))
+                        .collect()
+                }
+                "project_directory" => {
+                    inc.project_directory = ctx.text(&e.value, "`include.project_directory`")
+                }
+                "env_file" => {
+                    inc.env_files = ctx
+                        .strings(&e.value, "`include.env_file`")
+                        .into_iter()
+                        .map(|(t, y)| (t, y.span))
+                        .collect()
+                }
+                k if k.starts_with("x-") => {}
+                _ => {
+                    ctx.path = "include".into();
+                    ctx.unknown_key(e, &["path", "project_directory", "env_file"]);
+                    ctx.path = "the top level".into();
+                }
+            }
+        }
+        if inc.paths.is_empty() {
+            ctx.invalid(item, "an `include` item", "", "it names no `path`");
+            continue;
+        }
+        out.push(inc);
+    }
+    out
+}
+
+/// Included declarations join the file's; compose refuses a name declared in both.
+fn merge_included(ctx: &mut Ctx<'_>, file: &mut File, included: Vec<Decl>) {
+    for d in included {
+        if file
+            .decls
+            .iter()
+            .any(|o| o.kind == d.kind && o.name == d.name)
+        {
+            ctx.diags.push(stackr_spec::Diagnostic::error(
+                stackr_spec::Problem::Other {
+                    message: format!(
+                        "{} `{}` of {} is also declared by a file it includes: compose refuses that too",
+                        d.kind.node_name(),
+                        d.name,
+                        ctx.name
+                    ),
+                },
+            ));
+            continue;
+        }
+        file.decls.push(d);
+    }
+}
+
+/// `extends: {file: F, service: S}`: the service of the other file, overlaid with this one.
+fn extends_files(
+    ctx: &mut Ctx<'_>,
+    services: &mut [(Decl, Option<Extends>)],
+    resolve: &mut dyn Resolve,
+) {
+    for (decl, ext) in services.iter_mut() {
+        let Some(Extends {
+            service,
+            span,
+            file: Some(file),
+        }) = ext.clone()
+        else {
+            continue;
+        };
+        *ext = None;
+        ctx.place = format!("service `{}`", decl.name);
+        let Some(mut base) = resolve.extended(ctx, &file, &service, span) else {
+            continue;
+        };
+        base.notes.clear();
+        base.overlay(decl);
+        base.name = decl.name.clone();
+        base.profiles = decl.profiles.clone();
+        base.notes = decl.notes.clone();
+        *decl = base;
+    }
 }
 
 /// `extends: {service: NAME}` in the same file: the named service, overlaid with this one.
@@ -235,7 +390,7 @@ fn file_source(ctx: &mut Ctx<'_>, kind: Kind, name: &str, y: &Yaml) -> Decl {
         match e.key.as_str() {
             "file" => {
                 if let Some(t) = ctx.text(v, "`file`") {
-                    d.push(head("file", Val::Str(t)));
+                    d.push(head("file", Val::Str(ctx.local_path(&t))));
                 }
             }
             "environment" => {

@@ -2,6 +2,9 @@
 //! typed readings of YAML scalars (integers, booleans, durations, sizes, modes) with compose's
 //! rules and traps.
 
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
 use stackr_spec::units::{parse_cpus, parse_duration, parse_size};
 use stackr_spec::{Diagnostic, Problem, Span};
 
@@ -18,11 +21,23 @@ pub struct Ctx<'a> {
     /// Where in the compose file, for unknown keys: `services.web.healthcheck`.
     pub path: String,
     pub diags: Vec<Diagnostic>,
-    pub report: Vec<String>,
+    pub report: Vec<crate::ReportItem>,
+    /// The variables compose would interpolate with (shell, `.env`, `--env-file`).
+    pub vars: &'a BTreeMap<String, String>,
+    /// The directory relative paths of this file start from.
+    pub dir: PathBuf,
+    /// The directory of the stack file being written: relative paths are rewritten from it.
+    pub stack_dir: PathBuf,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(name: &'a str, text: &'a str) -> Self {
+    pub fn new(
+        name: &'a str,
+        text: &'a str,
+        vars: &'a BTreeMap<String, String>,
+        dir: PathBuf,
+        stack_dir: PathBuf,
+    ) -> Self {
         Ctx {
             name,
             text,
@@ -30,26 +45,87 @@ impl<'a> Ctx<'a> {
             path: "the top level".into(),
             diags: Vec::new(),
             report: Vec::new(),
+            vars,
+            dir,
+            stack_dir,
         }
     }
 
-    fn line(&self, span: Span) -> usize {
-        self.text
-            .get(..span.offset)
-            .map_or(1, |t| t.matches('\n').count() + 1)
+    /// The 1-based line and column of a span's start.
+    fn position(&self, span: Span) -> (usize, usize) {
+        let before = self.text.get(..span.offset).unwrap_or("");
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, column)
     }
 
-    /// Records what stackr does differently or not at all: a line of the report, and the
+    /// The compose key a note is about: the key path being converted, and the key at the span
+    /// when the span is one.
+    fn key_at(&self, span: Span) -> String {
+        let at = self
+            .text
+            .get(span.offset..span.offset + span.len)
+            .unwrap_or("");
+        let is_key = !at.is_empty()
+            && at.len() <= 64
+            && at
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if is_key && !self.path.ends_with(&format!(".{at}")) && self.path != "the top level" {
+            format!("{}.{at}", self.path)
+        } else if is_key && self.path == "the top level" {
+            at.to_string()
+        } else {
+            self.path.clone()
+        }
+    }
+
+    /// Records what stackr does differently or not at all: an item of the report, and the
     /// comment returned for the stack file.
     pub fn note(&mut self, span: Span, text: impl Into<String>) -> String {
         let text = text.into();
-        self.report.push(format!(
-            "{}:{}: {}: {text}",
-            self.name,
-            self.line(span),
-            self.place
-        ));
+        let (line, column) = self.position(span);
+        self.report.push(crate::ReportItem {
+            file: self.name.to_string(),
+            line,
+            column,
+            place: self.place.clone(),
+            key: self.key_at(span),
+            message: text.clone(),
+        });
         format!("import: {text}")
+    }
+
+    /// A path of this file as the stack file must write it: relative paths start from the
+    /// compose file's directory, the stack file's may be elsewhere (`-o`, `include`, `extends`
+    /// of another file). Absolute paths, `~` and paths that start with a variable are kept.
+    pub fn local_path(&self, p: &str) -> String {
+        if p.is_empty()
+            || p.starts_with('/')
+            || p.starts_with('~')
+            || p.starts_with('$')
+            || p.contains("://")
+            || self.dir == self.stack_dir
+        {
+            return p.to_string();
+        }
+        let target = normalize(&self.dir.join(p));
+        let rel = relative(&normalize(&self.stack_dir), &target);
+        let s = rel.to_string_lossy().to_string();
+        if s.is_empty() {
+            ".".into()
+        } else if s.starts_with("..") || s.starts_with('/') {
+            s
+        } else {
+            format!("./{s}")
+        }
+    }
+
+    /// A scalar's value with the variables compose would use (`None` when it uses one that is
+    /// set nowhere and has no default).
+    pub fn resolve(&self, t: &str) -> Option<String> {
+        let r = stackr_spec::interpolate::interpolate(t, self.vars).ok()?;
+        r.unset.is_empty().then_some(r.text)
     }
 
     pub fn error(&mut self, d: Diagnostic) {
@@ -196,17 +272,21 @@ impl<'a> Ctx<'a> {
     pub fn int(&mut self, y: &Yaml, what: &str) -> Option<i64> {
         let t = self.text(y, what)?;
         if t.contains('$') {
+            let resolved = self.resolve(&t).and_then(|v| v.trim().parse::<i64>().ok());
             let default = var_default(&t).and_then(|d| d.parse::<i64>().ok());
-            let msg = match default {
-                Some(d) => format!(
+            let msg = match (resolved, default) {
+                (Some(v), _) => format!(
+                    "{what} `{t}` uses a variable: stackr interpolates strings only, so its value now, {v}, is written"
+                ),
+                (None, Some(d)) => format!(
                     "{what} `{t}` uses a variable: stackr interpolates strings only, so its default {d} is written"
                 ),
-                None => format!(
+                (None, None) => format!(
                     "{what} `{t}` uses a variable: stackr interpolates strings only, so it is left out"
                 ),
             };
             self.note(y.span, msg);
-            return default;
+            return resolved.or(default);
         }
         match t.trim().parse::<i64>() {
             Ok(n) => Some(n),
@@ -338,6 +418,39 @@ pub fn var_default(t: &str) -> Option<&str> {
     let inner = t.strip_prefix("${")?.strip_suffix('}')?;
     let (_, d) = inner.split_once(":-").or_else(|| inner.split_once('-'))?;
     Some(d)
+}
+
+/// `a/./b/../c` as `a/c`, without asking the disk.
+pub fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The path from directory `from` to `to`, both normalized and both absolute (or both
+/// relative to the same directory).
+pub fn relative(from: &Path, to: &Path) -> PathBuf {
+    let f: Vec<Component> = from.components().collect();
+    let t: Vec<Component> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c.as_os_str());
+    }
+    out
 }
 
 fn list(keys: &[&str]) -> String {

@@ -107,6 +107,13 @@ pub struct Decl {
     pub notes: Vec<String>,
     /// Compose's service-level `profiles`.
     pub profiles: Vec<String>,
+    /// The compose key each entry came from (entry key → compose key), for `!reset` and
+    /// `!override`.
+    pub origins: HashMap<String, String>,
+    /// Compose keys tagged `!reset` (the inherited value is removed) or `!override` (it is
+    /// replaced, not merged), with the span of the key.
+    pub resets: Vec<(String, stackr_spec::Span)>,
+    pub overrides: Vec<String>,
     /// Where each key is in `entries`, so that a push is a lookup, not a scan.
     index: HashMap<String, Vec<usize>>,
 }
@@ -119,7 +126,28 @@ impl Decl {
             entries: Vec::new(),
             notes: Vec::new(),
             profiles: Vec::new(),
+            origins: HashMap::new(),
+            resets: Vec::new(),
+            overrides: Vec::new(),
             index: HashMap::new(),
+        }
+    }
+
+    /// Records that the entries from `start` on came from compose key `key`.
+    pub fn came_from(&mut self, start: usize, key: &str) {
+        for e in self.entries.iter().skip(start) {
+            self.origins.insert(e.key.clone(), key.to_string());
+        }
+    }
+
+    /// Removes the entries that came from compose key `key`.
+    fn forget(&mut self, key: &str) {
+        let origins = &self.origins;
+        self.entries
+            .retain(|e| origins.get(&e.key).is_none_or(|k| k != key));
+        self.index.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.index.entry(e.key.clone()).or_default().push(i);
         }
     }
 
@@ -156,6 +184,17 @@ impl Decl {
 
     /// Overlays another declaration's entries (compose's `extends` and override rules).
     pub fn overlay(&mut self, over: &Decl) {
+        for k in over
+            .resets
+            .iter()
+            .map(|(k, _)| k)
+            .chain(over.overrides.iter())
+        {
+            self.forget(k);
+        }
+        for (k, v) in &over.origins {
+            self.origins.insert(k.clone(), v.clone());
+        }
         for e in &over.entries {
             self.push(e.clone());
         }

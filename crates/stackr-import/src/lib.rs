@@ -22,6 +22,7 @@
 
 mod compose;
 mod ctx;
+mod files;
 mod ir;
 mod kdl;
 mod service;
@@ -31,7 +32,7 @@ mod yaml;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use stackr_spec::{Diagnostic, Problem, SourceFile, SourceMap};
+use stackr_spec::{Diagnostic, FileReader, Problem};
 
 use crate::ir::{Decl, Frag, Group, Kind};
 use crate::kdl::{Node, Val};
@@ -46,6 +47,72 @@ pub struct Input {
     pub profile: Option<String>,
 }
 
+/// One item of the compatibility report: what was not carried over, or changed in meaning,
+/// and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportItem {
+    /// The compose file, as the report names it (empty for an item about the whole import).
+    pub file: String,
+    /// 1-based line and column in `file` (0 when `file` is empty).
+    pub line: usize,
+    pub column: usize,
+    /// What it is about, in words: "service `web`".
+    pub place: String,
+    /// The compose key: `services.web.build.ssh`.
+    pub key: String,
+    /// What happened and why.
+    pub message: String,
+}
+
+impl ReportItem {
+    /// An item about the import as a whole, or a declaration, rather than a place in a file.
+    pub fn general(place: impl Into<String>, key: impl Into<String>, message: String) -> Self {
+        ReportItem {
+            file: String::new(),
+            line: 0,
+            column: 0,
+            place: place.into(),
+            key: key.into(),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for ReportItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.file.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}: {}: {}",
+                self.file, self.line, self.place, self.message
+            )
+        }
+    }
+}
+
+/// How to import: everything beyond the compose files themselves.
+pub struct Options<'a> {
+    /// `--target`: `Some(Target::Swarm)` writes `target "swarm"` and checks for a swarm.
+    pub target: Option<stackr_spec::Target>,
+    /// The variables compose would interpolate with: the shell over `.env` (or `--env-file`).
+    /// The stack file keeps the `${...}` text; these values are what it is checked with.
+    pub vars: BTreeMap<String, String>,
+    /// Reads the files the compose files name (`extends.file`, `include`), and everything the
+    /// check of the result reads.
+    pub reader: &'a dyn FileReader,
+    /// Where the stack file will be written; relative paths are rewritten to start from its
+    /// directory. `None`: `stack.kdl` beside the first compose file.
+    pub stack_file: Option<PathBuf>,
+    /// The directory the relative paths of the inputs and `stack_file` start from (the CLI's
+    /// working directory), so that paths can be rewritten between directories.
+    pub cwd: PathBuf,
+    /// The checks of the result against the machine (files that must exist), as `stackr
+    /// check` runs them.
+    pub host: &'a dyn Fn(&stackr_spec::Stack) -> Vec<Diagnostic>,
+}
+
 /// What an import produced.
 #[derive(Debug, Default)]
 pub struct Imported {
@@ -53,6 +120,8 @@ pub struct Imported {
     pub kdl: String,
     /// The compatibility report, one line per item (`FILE:LINE: PLACE: what and why`).
     pub report: Vec<String>,
+    /// The same report as data.
+    pub items: Vec<ReportItem>,
     /// Problems in the compose files (YAML errors, unknown keys, invalid values), with spans
     /// and their source attached, ready to render.
     pub diagnostics: Vec<Diagnostic>,
@@ -125,23 +194,56 @@ pub fn import(inputs: &[Input]) -> Imported {
 /// and checks it as the Swarm target would (a scaled service may publish a fixed port through
 /// the routing mesh there; a `container-name` may not).
 pub fn import_for(inputs: &[Input], target: Option<stackr_spec::Target>) -> Imported {
+    let reader = stackr_spec::MemoryReader::default();
+    import_with(
+        inputs,
+        &Options {
+            target,
+            vars: BTreeMap::new(),
+            reader: &reader,
+            stack_file: None,
+            cwd: PathBuf::new(),
+            host: &|_| Vec::new(),
+        },
+    )
+}
+
+/// The stack file's path: the one asked for, or `stack.kdl` beside the first compose file.
+fn stack_path(inputs: &[Input], opts: &Options<'_>) -> PathBuf {
+    match &opts.stack_file {
+        Some(p) => p.clone(),
+        None => inputs
+            .first()
+            .and_then(|i| i.path.parent())
+            .unwrap_or(Path::new(""))
+            .join("stack.kdl"),
+    }
+}
+
+/// [`import`] with variables, a reader for the files the compose files name, where the stack
+/// file goes and the machine's checks. No IO of its own; never panics.
+pub fn import_with(inputs: &[Input], opts: &Options<'_>) -> Imported {
+    let target = opts.target;
     let mut out = Imported::default();
-    let mut sources = SourceMap::default();
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut files: Vec<(String, compose::File)> = Vec::new();
     let mut head_notes: Vec<String> = Vec::new();
+    let stack_file = opts.cwd.join(stack_path(inputs, opts));
+    let stack_dir = ctx::normalize(stack_file.parent().unwrap_or(Path::new("")));
+    let mut loader = files::Loader::new(opts.reader, &opts.vars, stack_dir);
     for (i, input) in inputs.iter().enumerate() {
         let display = input.path.display().to_string();
-        let id = sources.add(SourceFile::new(
-            &input.path,
-            display.clone(),
-            input.text.as_str(),
-        ));
-        let mut ctx = ctx::Ctx::new(&display, &input.text);
-        let file = match yaml::parse(id, &input.text, &mut ctx.diags) {
-            Some(root) => compose::convert(&mut ctx, &root),
-            None => compose::File::default(),
-        };
+        let at = loader.add(&input.path, display.clone(), input.text.clone());
+        let dir = ctx::normalize(&opts.cwd.join(input.path.parent().unwrap_or(Path::new(""))));
+        let (file, mut file_report) = loader.convert(at, dir);
+        out.items.append(&mut file_report);
+        let mut ctx = ctx::Ctx::new(
+            &display,
+            &input.text,
+            &opts.vars,
+            PathBuf::new(),
+            PathBuf::new(),
+        );
         let profile = if i == 0 {
             String::new()
         } else {
@@ -184,19 +286,22 @@ pub fn import_for(inputs: &[Input], target: Option<stackr_spec::Target>) -> Impo
             ));
         }
         diags.append(&mut ctx.diags);
-        out.report.append(&mut ctx.report);
+        out.items.append(&mut ctx.report);
         files.push((profile, file));
     }
-    let mut stack = assemble(files, &mut out.report, &mut head_notes);
+    diags.append(&mut loader.diags);
+    let mut stack = assemble(files, &mut out.items, &mut head_notes);
     stack.head = head_notes;
     out.kdl = with_target(stack.render(inputs), target);
-    out.diagnostics = diags.into_iter().map(|d| d.attach(&sources)).collect();
-    if !out.has_errors()
-        && let Some(first) = inputs.first()
-    {
-        out.diagnostics
-            .extend(self_check(first, &out.kdl, target, &mut out.report));
+    out.diagnostics = diags
+        .into_iter()
+        .map(|d| d.attach(&loader.sources))
+        .collect();
+    if !out.has_errors() && !inputs.is_empty() {
+        let found = self_check(&stack_file, &out.kdl, opts, &mut out.items);
+        out.diagnostics.extend(found);
     }
+    out.report = out.items.iter().map(ToString::to_string).collect();
     out
 }
 
@@ -231,7 +336,7 @@ struct Stack {
 
 fn assemble(
     files: Vec<(String, compose::File)>,
-    report: &mut Vec<String>,
+    report: &mut Vec<ReportItem>,
     head: &mut Vec<String>,
 ) -> Stack {
     let mut files = files.into_iter();
@@ -271,12 +376,28 @@ fn assemble(
                 Some(b) => b.diff(o),
                 None => o.clone(),
             };
+            for (k, _) in &o.resets {
+                let msg = format!(
+                    "profile `{profile}`: `{k}: !reset` of service `{}` is not imported: a profile cannot remove a value of the base; remove it from the base, or move it into a profile",
+                    o.name
+                );
+                report.push(ReportItem::general(
+                    format!("service `{}`", o.name),
+                    format!("services.{}.{k}", o.name),
+                    msg.clone(),
+                ));
+                d.notes.push(format!("import: {msg}"));
+            }
             if d.kind == Kind::Service && !o.profiles.is_empty() {
                 let msg = format!(
                     "profile `{profile}`: the compose profiles {:?} of service `{}` are not imported: the service is part of profile `{profile}`",
                     o.profiles, o.name
                 );
-                report.push(msg.clone());
+                report.push(ReportItem::general(
+                    format!("service `{}`", o.name),
+                    format!("services.{}.profiles", o.name),
+                    msg.clone(),
+                ));
                 d.notes.push(format!("import: {msg}"));
             }
             if !d.entries.is_empty() || !d.notes.is_empty() || base.is_none() {
@@ -286,7 +407,11 @@ fn assemble(
         let notes = file.notes.clone();
         if decls.is_empty() && notes.is_empty() {
             let msg = format!("profile `{profile}` changes nothing: it is not written");
-            report.push(msg);
+            report.push(ReportItem::general(
+                format!("profile `{profile}`"),
+                String::new(),
+                msg,
+            ));
             continue;
         }
         for d in decls {
@@ -366,7 +491,7 @@ fn secret_paths(d: &mut Decl) {
 }
 
 /// Reports networks that no service joins (compose creates them anyway, stackr too).
-fn unused_networks(stack: &mut Stack, report: &mut Vec<String>) {
+fn unused_networks(stack: &mut Stack, report: &mut Vec<ReportItem>) {
     let joined: Vec<String> = stack
         .base
         .iter()
@@ -385,7 +510,11 @@ fn unused_networks(stack: &mut Stack, report: &mut Vec<String>) {
                 n.name
             );
             n.notes.push(format!("import: {msg}"));
-            report.push(msg);
+            report.push(ReportItem::general(
+                format!("network `{}`", n.name),
+                format!("networks.{}", n.name),
+                msg,
+            ));
         }
     }
 }
@@ -472,24 +601,25 @@ fn push_decls(nodes: &mut Vec<Node>, decls: &[Decl]) {
 /// Loads the stack file just written, as `stackr check` would (the base and every profile),
 /// so that a translation mistake is reported rather than written silently.
 fn self_check(
-    first: &Input,
+    path: &Path,
     kdl: &str,
-    target: Option<stackr_spec::Target>,
-    report: &mut Vec<String>,
+    import: &Options<'_>,
+    report: &mut Vec<ReportItem>,
 ) -> Vec<Diagnostic> {
-    let dir = first.path.parent().unwrap_or(Path::new(""));
-    let path = dir.join("stack.kdl");
-    let reader = stackr_spec::MemoryReader {
-        files: BTreeMap::from([(path.clone(), kdl.to_string())]),
+    let reader = Written {
+        path,
+        kdl,
+        rest: import.reader,
     };
     // Without `stack`, the name comes from the directory, which is the CLI's business.
     let opts = stackr_spec::Options {
-        vars: Some(BTreeMap::new()),
+        vars: Some(import.vars.clone()),
         stack_name: (!kdl.lines().any(|l| l.starts_with("stack "))).then(|| "imported".to_string()),
-        target,
+        target: import.target,
         ..Default::default()
     };
-    let loaded = stackr_spec::load_all_profiles(&[path], &reader, &opts, &|_| Vec::new());
+    let loaded =
+        stackr_spec::load_all_profiles(&[path.to_path_buf()], &reader, &opts, import.host);
     let mut out = Vec::new();
     for d in loaded.diagnostics {
         // Variables are the deployer's business: `${X:?}` unset here is no translation error;
@@ -502,10 +632,33 @@ fn self_check(
         {
             continue;
         }
-        report.push(format!(
-            "the imported stack file does not pass `stackr check`: {d}"
+        report.push(ReportItem::general(
+            "the stack file",
+            String::new(),
+            format!("the imported stack file does not pass `stackr check`: {d}"),
         ));
         out.push(d.attach(&loaded.sources));
     }
     out
+}
+
+/// The stack file about to be written, over the caller's reader.
+struct Written<'a> {
+    path: &'a Path,
+    kdl: &'a str,
+    rest: &'a dyn FileReader,
+}
+
+impl FileReader for Written<'_> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, stackr_spec::ReadError> {
+        if path == self.path {
+            Ok(self.kdl.as_bytes().to_vec())
+        } else {
+            self.rest.read(path)
+        }
+    }
+
+    fn display_name(&self, path: &Path) -> String {
+        self.rest.display_name(path)
+    }
 }

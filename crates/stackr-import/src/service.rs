@@ -131,9 +131,12 @@ fn known_keys() -> Vec<&'static str> {
 }
 
 /// What a service's `extends` asks for, resolved by the caller.
+#[derive(Debug, Clone)]
 pub struct Extends {
     pub service: String,
     pub span: stackr_spec::Span,
+    /// `extends.file`: the service is in another compose file.
+    pub file: Option<String>,
 }
 
 /// Converts one service. `extends` is returned for the caller to resolve against the file's
@@ -151,10 +154,37 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
         if k.starts_with("x-") {
             continue;
         }
+        match v.tag.as_deref() {
+            Some("reset") => {
+                d.resets.push((k.to_string(), e.key_span));
+                continue;
+            }
+            Some("override") => d.overrides.push(k.to_string()),
+            _ => {}
+        }
+        let start = d.entries.len();
+        service_key(ctx, e, &mut d, &mut extends, has_restart, &known);
+        d.came_from(start, k);
+    }
+    (d, extends)
+}
+
+/// One key of a service.
+fn service_key(
+    ctx: &mut Ctx<'_>,
+    e: &yaml::Entry,
+    d: &mut Decl,
+    extends: &mut Option<Extends>,
+    has_restart: bool,
+    known: &[&str],
+) {
+    let v = &e.value;
+    let k = e.key.as_str();
+    {
         if let Some((_, why)) = UNSUPPORTED.iter().find(|(u, _)| *u == k) {
             let n = ctx.note(e.key_span, format!("`{k}` is not imported: {why}"));
             d.push(Entry::new(Group::Own, format!("note:{k}"), Frag::Nothing).note(Some(n)));
-            continue;
+            return;
         }
         match k {
             "image" => {
@@ -162,7 +192,7 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     d.push(Entry::own("image", Node::new("image").arg(Val::Str(t))));
                 }
             }
-            "build" => build(ctx, v, &mut d),
+            "build" => build(ctx, v, d),
             "command" | "entrypoint" => {
                 if let Some(argv) = argv(ctx, v, k) {
                     let mut n = Node::new(k);
@@ -170,10 +200,10 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     d.push(Entry::own(k, n));
                 }
             }
-            "environment" => environment(ctx, v, &mut d),
-            "pre_start" | "post_start" | "pre_stop" => hooks(ctx, v, &mut d, k),
-            "env_file" => env_file(ctx, v, &mut d),
-            "ports" => ports(ctx, v, &mut d),
+            "environment" => environment(ctx, v, d),
+            "pre_start" | "post_start" | "pre_stop" => hooks(ctx, v, d, k),
+            "env_file" => env_file(ctx, v, d),
+            "ports" => ports(ctx, v, d),
             "expose" => {
                 for (t, item) in ctx.strings(v, "`expose`") {
                     let val = match (t.parse::<i64>(), &item.kind) {
@@ -187,13 +217,13 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     ));
                 }
             }
-            "volumes" => volumes(ctx, v, &mut d),
+            "volumes" => volumes(ctx, v, d),
             "tmpfs" => {
                 for (t, item) in ctx.strings(v, "`tmpfs`") {
-                    tmpfs_short(ctx, &t, &item, &mut d);
+                    tmpfs_short(ctx, &t, &item, d);
                 }
             }
-            "networks" => networks(ctx, v, &mut d),
+            "networks" => networks(ctx, v, d),
             "network_mode" => {
                 if let Some(t) = ctx.text(v, "`network_mode`") {
                     d.push(Entry::own(
@@ -202,11 +232,11 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     ));
                 }
             }
-            "healthcheck" => healthcheck(ctx, v, &mut d),
-            "depends_on" => depends_on(ctx, v, &mut d),
+            "healthcheck" => healthcheck(ctx, v, d),
+            "depends_on" => depends_on(ctx, v, d),
             "restart" => {
                 if let Some(t) = ctx.text(v, "`restart`") {
-                    restart(ctx, v, &t, &mut d);
+                    restart(ctx, v, &t, d);
                 }
             }
             "scale" => {
@@ -257,7 +287,7 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     d.push(Entry::own("shm-size", Node::new("shm-size").arg(t)));
                 }
             }
-            "deploy" => deploy(ctx, v, &mut d, has_restart),
+            "deploy" => deploy(ctx, v, d, has_restart),
             "cpus" => {
                 if let Some(c) = ctx.cpus(v, "`cpus`") {
                     d.push(Entry::new(
@@ -286,7 +316,7 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     ));
                 }
             }
-            "devices" => devices(ctx, v, &mut d),
+            "devices" => devices(ctx, v, d),
             "cap_add" | "cap_drop" => {
                 let name = k.replace('_', "-");
                 for (t, _) in ctx.strings(v, &format!("`{k}`")) {
@@ -316,9 +346,9 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     }
                 }
             }
-            "ulimits" => ulimits(ctx, v, &mut d),
-            "logging" => logging(ctx, v, &mut d),
-            "extra_hosts" => extra_hosts(ctx, v, &mut d),
+            "ulimits" => ulimits(ctx, v, d),
+            "logging" => logging(ctx, v, d),
+            "extra_hosts" => extra_hosts(ctx, v, d),
             "pull_policy" => {
                 if let Some(t) = ctx.text(v, "`pull_policy`") {
                     let p = match t.as_str() {
@@ -341,8 +371,8 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     }
                 }
             }
-            "secrets" | "configs" => file_refs(ctx, v, &mut d, k),
-            "develop" => develop(ctx, v, &mut d),
+            "secrets" | "configs" => file_refs(ctx, v, d, k),
+            "develop" => develop(ctx, v, d),
             "profiles" => {
                 d.profiles = ctx
                     .strings(v, "`profiles`")
@@ -351,38 +381,35 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
                     .collect();
             }
             "extends" => {
-                let (service, span) = match &v.kind {
+                let (service, span, file) = match &v.kind {
                     yaml::Kind::Map(_) => {
-                        if let Some(f) = v.get("file") {
-                            let n = ctx.note(f.span, "`extends` with `file` is not imported: write the extended service out, or use `include`");
-                            d.push(
-                                Entry::new(Group::Own, "note:extends", Frag::Nothing).note(Some(n)),
-                            );
-                            continue;
-                        }
+                        let file = v.get("file").and_then(|f| ctx.text(f, "`extends.file`"));
                         match v
                             .get("service")
                             .and_then(|s| ctx.text(s, "`extends.service`"))
                         {
-                            Some(s) => (s, v.span),
-                            None => continue,
+                            Some(s) => (s, v.span, file),
+                            None => return,
                         }
                     }
                     _ => match ctx.text(v, "`extends`") {
-                        Some(s) => (s, v.span),
-                        None => continue,
+                        Some(s) => (s, v.span, None),
+                        None => return,
                     },
                 };
-                extends = Some(Extends { service, span });
+                *extends = Some(Extends {
+                    service,
+                    span,
+                    file,
+                });
             }
             "links" => {
                 let n = ctx.note(e.key_span, "`links` is not imported: services reach each other by name on their networks (link aliases are not kept)");
                 d.push(Entry::new(Group::Own, "note:links", Frag::Nothing).note(Some(n)));
             }
-            _ => ctx.unknown_key(e, &known),
+            _ => ctx.unknown_key(e, known),
         }
     }
-    (d, extends)
 }
 
 fn note_entry(ctx: &mut Ctx<'_>, d: &mut Decl, span: stackr_spec::Span, key: &str, text: String) {
@@ -434,7 +461,7 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
             d.push(Entry::new(
                 Group::Build,
                 "build.context",
-                Frag::Arg(Val::Str(t)),
+                Frag::Arg(Val::Str(ctx.local_path(&t))),
             ));
         }
     };
@@ -449,7 +476,7 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
         d.push(Entry::new(
             Group::Build,
             DEFAULT_CONTEXT,
-            Frag::Arg(Val::str(".")),
+            Frag::Arg(Val::Str(ctx.local_path("."))),
         ));
     }
     const KNOWN: &[&str] = &[
@@ -655,6 +682,7 @@ fn env_file(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 None => continue,
             },
         };
+        let path = ctx.local_path(&path);
         let mut n = Node::new("env-file").arg(Val::Str(path.clone()));
         if !required {
             n = n.prop("required", Val::Bool(false));
@@ -812,6 +840,32 @@ fn long_port(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) -> Option<String> {
     Some(spec)
 }
 
+/// `SOURCE:TARGET:OPTIONS` split on the colons outside `${...}` (`${SRC:-/dev/null}:/x:ro`).
+fn split_colons(t: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let bytes = t.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => {
+                parts.push(&t[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&t[start..]);
+    parts
+}
+
 fn is_path(s: &str) -> bool {
     s.starts_with('.') || s.starts_with('/') || s.starts_with('~') || s.starts_with('$')
 }
@@ -831,7 +885,7 @@ fn volumes(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
         let Some(t) = ctx.text(item, "a volume") else {
             continue;
         };
-        let parts: Vec<&str> = t.split(':').collect();
+        let parts = split_colons(&t);
         let (source, target, opts) = match parts.as_slice() {
             [t] => (None, *t, ""),
             [s, t] => (Some(*s), *t, ""),
@@ -900,7 +954,11 @@ fn push_mount(
             );
             return;
         }
-        n = n.arg(Val::str(s));
+        if is_path(s) {
+            n = n.arg(Val::Str(ctx.local_path(s)));
+        } else {
+            n = n.arg(Val::str(s));
+        }
     }
     n = n.arg(Val::str(target));
     if read_only {
@@ -1811,6 +1869,7 @@ fn watch_rule(ctx: &mut Ctx<'_>, r: &Yaml, d: &mut Decl) {
     } else {
         format!("./{path}")
     };
+    let path = ctx.local_path(&path);
     let Some(action) = r.get("action").and_then(|a| ctx.text(a, "`watch.action`")) else {
         ctx.invalid(r, "a watch rule", &path, "it has no `action`");
         return;

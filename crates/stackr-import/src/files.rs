@@ -1,0 +1,219 @@
+//! The compose files of one import: the ones given, and the ones they name (`extends` with
+//! `file:`, `include`), read through the caller's [`FileReader`] once each and converted with
+//! their own directory, so that their relative paths are written for the stack file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use stackr_spec::{Diagnostic, FileReader, SourceFile, SourceMap, Span};
+
+use crate::ReportItem;
+use crate::compose::{self, Include, Resolve};
+use crate::ctx::{Ctx, normalize};
+use crate::ir::Decl;
+use crate::service;
+use crate::yaml::{self, Yaml};
+
+/// One compose file read and parsed.
+#[derive(Clone)]
+struct Opened {
+    path: PathBuf,
+    display: String,
+    text: String,
+    root: Option<Yaml>,
+}
+
+/// The files of an import, and what converting them found.
+pub struct Loader<'r> {
+    reader: &'r dyn FileReader,
+    vars: &'r BTreeMap<String, String>,
+    stack_dir: PathBuf,
+    pub sources: SourceMap,
+    pub diags: Vec<Diagnostic>,
+    opened: Vec<Opened>,
+    /// The `extends` (file, service) and `include` (file, "") being resolved, for cycles.
+    active: Vec<(PathBuf, String)>,
+}
+
+impl<'r> Loader<'r> {
+    pub fn new(
+        reader: &'r dyn FileReader,
+        vars: &'r BTreeMap<String, String>,
+        stack_dir: PathBuf,
+    ) -> Self {
+        Loader {
+            reader,
+            vars,
+            stack_dir,
+            sources: SourceMap::default(),
+            diags: Vec::new(),
+            opened: Vec::new(),
+            active: Vec::new(),
+        }
+    }
+
+    /// A file given on the command line, already read.
+    pub fn add(&mut self, path: &Path, display: String, text: String) -> usize {
+        let id = self
+            .sources
+            .add(SourceFile::new(path, display.clone(), text.as_str()));
+        let root = yaml::parse(id, &text, &mut self.diags);
+        self.opened.push(Opened {
+            path: normalize(path),
+            display,
+            text,
+            root,
+        });
+        self.opened.len() - 1
+    }
+
+    /// Reads a file another names, once.
+    fn open(&mut self, path: &Path, display: String) -> Result<usize, String> {
+        if let Some(i) = self.opened.iter().position(|o| o.path == path) {
+            return Ok(i);
+        }
+        let bytes = self.reader.read(path).map_err(|e| e.to_string())?;
+        let text = stackr_spec::decode_file(path, &display, &bytes).map_err(|d| d.to_string())?;
+        Ok(self.add(path, display, text))
+    }
+
+    /// Converts file `i`, whose relative paths start from `dir`.
+    pub fn convert(&mut self, i: usize, dir: PathBuf) -> (compose::File, Vec<ReportItem>) {
+        let o = self.opened[i].clone();
+        let vars = self.vars;
+        let mut ctx = Ctx::new(&o.display, &o.text, vars, dir, self.stack_dir.clone());
+        let file = match &o.root {
+            Some(root) => compose::convert(&mut ctx, root, self),
+            None => compose::File::default(),
+        };
+        self.diags.append(&mut ctx.diags);
+        (file, ctx.report)
+    }
+
+    /// The name the report gives a file named from `ctx`'s file.
+    fn display(ctx: &Ctx<'_>, rel: &str) -> String {
+        let base = Path::new(ctx.name).parent().unwrap_or(Path::new(""));
+        normalize(&base.join(rel)).display().to_string()
+    }
+}
+
+fn is_remote(p: &str) -> bool {
+    p.contains("://") || p.starts_with("git@")
+}
+
+impl Resolve for Loader<'_> {
+    fn extended(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        file: &str,
+        service: &str,
+        span: Span,
+    ) -> Option<Decl> {
+        if is_remote(file) {
+            ctx.invalid_span(
+                span,
+                "`extends.file`",
+                file,
+                "stackr reads local files only: download the file and extend the copy",
+            );
+            return None;
+        }
+        let path = normalize(&ctx.dir.join(file));
+        let key = (path.clone(), service.to_string());
+        if self.active.contains(&key) {
+            ctx.invalid_span(
+                span,
+                "`extends`",
+                service,
+                "the services extend each other in a cycle",
+            );
+            return None;
+        }
+        let i = match self.open(&path, Self::display(ctx, file)) {
+            Ok(i) => i,
+            Err(e) => {
+                ctx.invalid_span(span, "`extends.file`", file, &format!("cannot read it: {e}"));
+                return None;
+            }
+        };
+        let o = self.opened[i].clone();
+        let Some(y) = o
+            .root
+            .as_ref()
+            .and_then(|r| r.get("services"))
+            .and_then(|s| s.get(service))
+        else {
+            ctx.invalid_span(
+                span,
+                "`extends`",
+                service,
+                &format!("`{}` has no service of that name", o.display),
+            );
+            return None;
+        };
+        let dir = path.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+        let vars = self.vars;
+        let mut sub = Ctx::new(&o.display, &o.text, vars, dir, self.stack_dir.clone());
+        self.active.push(key);
+        let (decl, ext) = service::service(&mut sub, service, y);
+        let out = match ext {
+            None => Some(decl),
+            Some(e) => {
+                let f = e.file.unwrap_or_else(|| path.display().to_string());
+                self.extended(&mut sub, &f, &e.service, e.span)
+                    .map(|mut base| {
+                        base.notes.clear();
+                        base.overlay(&decl);
+                        base.name = decl.name.clone();
+                        base.notes = decl.notes.clone();
+                        base
+                    })
+            }
+        };
+        self.active.pop();
+        self.diags.append(&mut sub.diags);
+        ctx.report.append(&mut sub.report);
+        out
+    }
+
+    fn included(&mut self, ctx: &mut Ctx<'_>, item: &Include) -> Vec<Decl> {
+        let mut decls = Vec::new();
+        for (f, span) in &item.env_files {
+            ctx.note(*span, format!("the include's `env_file` `{f}` is not imported: give its variables to stackr with `--env-file`"));
+        }
+        for (p, span) in &item.paths {
+            if is_remote(p) {
+                ctx.note(*span, format!("the remote include `{p}` is not imported: stackr reads local files only; download it and include the copy"));
+                continue;
+            }
+            let path = normalize(&ctx.dir.join(p));
+            let key = (path.clone(), String::new());
+            if self.active.contains(&key) {
+                ctx.invalid_span(
+                    *span,
+                    "`include`",
+                    p,
+                    "the files include each other in a cycle",
+                );
+                continue;
+            }
+            let i = match self.open(&path, Self::display(ctx, p)) {
+                Ok(i) => i,
+                Err(e) => {
+                    ctx.invalid_span(*span, "`include`", p, &format!("cannot read it: {e}"));
+                    continue;
+                }
+            };
+            let dir = match &item.project_directory {
+                Some(d) => normalize(&ctx.dir.join(d)),
+                None => path.parent().map_or_else(PathBuf::new, Path::to_path_buf),
+            };
+            self.active.push(key);
+            let (file, mut report) = self.convert(i, dir);
+            self.active.pop();
+            ctx.report.append(&mut report);
+            decls.extend(file.decls);
+        }
+        decls
+    }
+}
