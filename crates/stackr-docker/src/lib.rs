@@ -710,7 +710,7 @@ impl Engine for DockerEngine {
         spec: &BuildSpec,
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String> {
-        let body = stackr_engine::context::tar_context(&spec.context, &spec.dockerfile)?;
+        let body = stackr_engine::context::tar_build(spec)?;
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&spec.dockerfile)
             .t(&spec.tag)

@@ -137,6 +137,7 @@ async fn busybox_image(engine: &DockerEngine, stack: &Stack) -> String {
     let context = busybox_context(stack, "image", BUSYBOX_DOCKERFILE);
     let tag = format!("{}-busybox:test", stack.name);
     let spec = BuildSpec {
+        dockerfile_inline: None,
         context,
         dockerfile: "Dockerfile".into(),
         target: None,
@@ -702,6 +703,7 @@ async fn a_failed_build_names_its_step_and_leaves_no_container() {
     assert!(before.is_empty(), "{before:?}");
     let lines = std::sync::Mutex::new(Vec::<String>::new());
     let spec = BuildSpec {
+        dockerfile_inline: None,
         context,
         dockerfile: "Dockerfile".into(),
         target: None,

@@ -84,8 +84,29 @@ pub fn dockerignore(context: &Path) -> Result<Gitignore, EngineError> {
         .map_err(|e| EngineError::Other(format!("`{}`: {e}", path.display())))
 }
 
+/// The name a Dockerfile written in the stack file gets in the build context sent.
+pub const INLINE_DOCKERFILE: &str = ".stackr-inline.Dockerfile";
+
+/// The context of a build as sent: its files, and the Dockerfile written inline.
+pub fn tar_build(spec: &crate::BuildSpec) -> Result<Vec<u8>, EngineError> {
+    let inline = spec
+        .dockerfile_inline
+        .as_deref()
+        .map(|text| (spec.dockerfile.as_str(), text));
+    tar_context_with(&spec.context, &spec.dockerfile, inline)
+}
+
 /// The context's files, as a tar archive.
 pub fn tar_context(context: &Path, dockerfile: &str) -> Result<Vec<u8>, EngineError> {
+    tar_context_with(context, dockerfile, None)
+}
+
+/// [`tar_context`] with one more file, `(name, text)`, in place of any file of that name.
+fn tar_context_with(
+    context: &Path,
+    dockerfile: &str,
+    extra: Option<(&str, &str)>,
+) -> Result<Vec<u8>, EngineError> {
     let meta = fs::metadata(context).map_err(|e| {
         EngineError::Other(format!(
             "build context `{}` cannot be read: {e}",
@@ -119,6 +140,15 @@ pub fn tar_context(context: &Path, dockerfile: &str) -> Result<Vec<u8>, EngineEr
             context.display()
         ))
     })?;
+    if let Some((name, text)) = extra {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mtime(0);
+        tar.append_data(&mut header, name, text.as_bytes())
+            .map_err(|e| EngineError::Other(format!("cannot pack the inline Dockerfile: {e}")))?;
+    }
     tar.into_inner().map_err(|e| {
         EngineError::Other(format!(
             "cannot pack build context `{}`: {e}",
@@ -178,7 +208,7 @@ impl Walker<'_> {
 /// Dockerfile's name, the target and the build args. A change of any of them means a rebuild.
 pub fn build_digest(spec: &crate::BuildSpec) -> Result<String, EngineError> {
     use sha2::{Digest, Sha256};
-    let tar = tar_context(&spec.context, &spec.dockerfile)?;
+    let tar = tar_build(spec)?;
     let mut h = Sha256::new();
     // Paths, modes and contents; not times, so that a checkout or a `touch` rebuilds nothing.
     let mut archive = tar::Archive::new(tar.as_slice());

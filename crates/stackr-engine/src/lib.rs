@@ -244,8 +244,12 @@ pub struct VolumeSpec {
 pub struct BuildSpec {
     /// The build context directory; `.dockerignore` in it is honoured.
     pub context: PathBuf,
-    /// Relative to the context.
+    /// Relative to the context; with `dockerfile_inline`, the name its text gets in the
+    /// context sent ([`context::INLINE_DOCKERFILE`]).
     pub dockerfile: String,
+    /// The Dockerfile's text, written in the stack file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<String>,
     pub target: Option<String>,
     pub args: BTreeMap<String, String>,
     /// The tag the image gets.

@@ -157,7 +157,7 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
                 .dockerfile
                 .as_ref()
                 .map_or("Dockerfile", |d| d.value.as_str());
-            if let Some(dir) = dir.filter(|d| d.is_dir()) {
+            if let Some(dir) = dir.filter(|d| d.is_dir() && b.dockerfile_inline.is_none()) {
                 let path = dir.join(dockerfile);
                 if !path.is_file() {
                     let span = b.dockerfile.as_ref().map_or(b.span, |d| d.span);

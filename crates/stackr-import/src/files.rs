@@ -82,10 +82,12 @@ impl<'r> Loader<'r> {
         let o = self.opened[i].clone();
         let vars = self.vars;
         let mut ctx = Ctx::new(&o.display, &o.text, vars, dir, self.stack_dir.clone());
+        self.active.push((o.path.clone(), String::new()));
         let file = match &o.root {
             Some(root) => compose::convert(&mut ctx, root, self),
             None => compose::File::default(),
         };
+        self.active.pop();
         self.diags.append(&mut ctx.diags);
         (file, ctx.report)
     }
@@ -208,9 +210,7 @@ impl Resolve for Loader<'_> {
                 Some(d) => normalize(&ctx.dir.join(d)),
                 None => path.parent().map_or_else(PathBuf::new, Path::to_path_buf),
             };
-            self.active.push(key);
             let (file, mut report) = self.convert(i, dir);
-            self.active.pop();
             ctx.report.append(&mut report);
             decls.extend(file.decls);
         }

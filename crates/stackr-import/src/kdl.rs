@@ -17,6 +17,8 @@ pub enum Val {
     Mode(u32),
     /// `(secret)"name"`: the path where a secret is mounted.
     SecretPath(String),
+    /// Text of several lines (a Dockerfile), written as a multi-line raw string when it can be.
+    Lines(String),
 }
 
 impl Val {
@@ -100,7 +102,10 @@ pub fn render(nodes: &[Node], depth: usize, out: &mut String) {
         out.push_str(&ident(&n.name));
         for a in &n.args {
             out.push(' ');
-            out.push_str(&value(a));
+            match a {
+                Val::Lines(t) => out.push_str(&lines(t, &pad)),
+                a => out.push_str(&value(a)),
+            }
         }
         for (k, v) in &n.props {
             let _ = write!(out, " {}={}", ident(k), value(v));
@@ -118,8 +123,33 @@ pub fn render(nodes: &[Node], depth: usize, out: &mut String) {
     }
 }
 
+/// A multi-line raw string (`#"""` ... `"""#`) whose lines are indented one step past the
+/// node; a quoted string when the text cannot be written so.
+fn lines(t: &str, pad: &str) -> String {
+    let clean = !t.contains("\"\"\"#")
+        && !t.contains('\r')
+        && t.chars()
+            .all(|c| c == '\n' || c == '\t' || !(c.is_control() || stackr_spec::source::is_hidden_control(c)));
+    if !clean {
+        return quote(t);
+    }
+    let inner = format!("{pad}    ");
+    let mut out = String::from("#\"\"\"\n");
+    for line in t.strip_suffix('\n').unwrap_or(t).split('\n') {
+        if !line.trim().is_empty() {
+            out.push_str(&inner);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out.push_str(&inner);
+    out.push_str("\"\"\"#");
+    out
+}
+
 fn value(v: &Val) -> String {
     match v {
+        Val::Lines(t) => quote(t),
         Val::Str(s) => quote(s),
         Val::Int(i) => i.to_string(),
         Val::Num(n) => n.clone(),

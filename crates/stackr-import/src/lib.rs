@@ -233,7 +233,11 @@ pub fn import_with(inputs: &[Input], opts: &Options<'_>) -> Imported {
     let mut loader = files::Loader::new(opts.reader, &opts.vars, stack_dir);
     for (i, input) in inputs.iter().enumerate() {
         let display = input.path.display().to_string();
-        let at = loader.add(&input.path, display.clone(), input.text.clone());
+        let at = loader.add(
+            &opts.cwd.join(&input.path),
+            display.clone(),
+            input.text.clone(),
+        );
         let dir = ctx::normalize(&opts.cwd.join(input.path.parent().unwrap_or(Path::new(""))));
         let (file, mut file_report) = loader.convert(at, dir);
         out.items.append(&mut file_report);

@@ -523,6 +523,15 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                     ));
                 }
             }
+            "dockerfile_inline" => {
+                if let Some(t) = ctx.text(v, "`build.dockerfile_inline`") {
+                    d.push(Entry::new(
+                        Group::Build,
+                        "build.dockerfile_inline",
+                        Frag::Child(Node::new("dockerfile-inline").arg(Val::Lines(t))),
+                    ));
+                }
+            }
             "args" => {
                 for (k, val, span) in ctx.key_values(v, "`build.args`") {
                     let (val, note) = match val {

@@ -846,10 +846,12 @@ pub fn build_spec(
             .as_ref()
             .map(|c| c.value.clone())
             .unwrap_or_else(|| b.dir.clone()),
-        dockerfile: b
-            .dockerfile
-            .as_ref()
-            .map_or_else(|| "Dockerfile".to_string(), |d| d.value.clone()),
+        dockerfile: match (&b.dockerfile_inline, &b.dockerfile) {
+            (Some(_), _) => stackr_engine::context::INLINE_DOCKERFILE.to_string(),
+            (None, Some(d)) => d.value.clone(),
+            (None, None) => "Dockerfile".to_string(),
+        },
+        dockerfile_inline: b.dockerfile_inline.as_ref().map(|d| d.value.clone()),
         target: b.target.as_ref().map(|t| t.value.clone()),
         args: b
             .args

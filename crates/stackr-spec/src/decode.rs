@@ -33,7 +33,7 @@ const HEALTH_NODES: &[&str] = &[
     "disable",
 ];
 
-const BUILD_NODES: &[&str] = &["arg", "args", "pre-build"];
+const BUILD_NODES: &[&str] = &["arg", "args", "pre-build", "dockerfile-inline"];
 const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
 const SERVICE_NETWORK_NODES: &[&str] = &["aliases", "ipv4-address", "ipv6-address"];
 
@@ -1714,6 +1714,34 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
                 let cv = r.open(c, &many("a command", "pre-build \"PROGRAM\" \"ARG\" ..."));
                 if let Some(argv) = r.argv(&cv, "`pre-build`") {
                     b.pre_build.push(argv);
+                }
+            }
+            "dockerfile-inline" => {
+                let cv = r.open(
+                    c,
+                    &Shape {
+                        min: 1,
+                        max: Some(1),
+                        what: "the Dockerfile's text",
+                        props: &[],
+                        children: false,
+                        usage: "dockerfile-inline \"\"\"\nFROM scratch\n\"\"\"",
+                    },
+                );
+                let text = cv
+                    .arg(0)
+                    .and_then(|e| r.nonempty(e, "`dockerfile-inline`"));
+                if let (Some(t), Some(first)) = (&text, &b.dockerfile_inline) {
+                    r.push(
+                        Diagnostic::error(Problem::SetTwice {
+                            field: "`dockerfile-inline`".into(),
+                            place: bplace.clone(),
+                        })
+                        .with_label(t.span, "set again here")
+                        .with_label(first.span, "first set here"),
+                    );
+                } else if text.is_some() {
+                    b.dockerfile_inline = text;
                 }
             }
             _ => r.unknown_node(c, &bplace, BUILD_NODES),

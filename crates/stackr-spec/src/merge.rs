@@ -102,7 +102,15 @@ pub fn merge_service(base: &mut Service, over: Service) {
         (Some(b), Some(o)) => {
             b.span = o.span;
             replace(&mut b.context, o.context);
+            // A Dockerfile named by the profile replaces one written inline, and the reverse.
+            if o.dockerfile.is_some() {
+                b.dockerfile_inline = None;
+            }
+            if o.dockerfile_inline.is_some() {
+                b.dockerfile = None;
+            }
             replace(&mut b.dockerfile, o.dockerfile);
+            replace(&mut b.dockerfile_inline, o.dockerfile_inline);
             replace(&mut b.target, o.target);
             merge_kv(&mut b.args, o.args);
             if !o.pre_build.is_empty() {

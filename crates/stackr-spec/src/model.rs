@@ -61,6 +61,9 @@ pub struct Build {
     pub dir: PathBuf,
     pub context: Option<Spanned<PathBuf>>,
     pub dockerfile: Option<Spanned<String>>,
+    /// The Dockerfile's text, written in the stack file (compose's `dockerfile_inline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dockerfile_inline: Option<Spanned<String>>,
     pub target: Option<Spanned<String>>,
     pub args: Vec<KeyValue>,
     /// Host commands run, in order, in the build context before the image build.

@@ -320,6 +320,9 @@ fn service(s: &Service) -> KdlNode {
             .iter()
             .map(|kv| node("arg", vec![text(&kv.key.value), text(&kv.value.value)]))
             .collect();
+        if let Some(d) = &b.dockerfile_inline {
+            bc.push(node("dockerfile-inline", vec![text(&d.value)]));
+        }
         bc.extend(b.pre_build.iter().map(|cmd| argv("pre-build", &cmd.value)));
         c.push(with_children(node(K::Build.as_str(), e), bc));
     }

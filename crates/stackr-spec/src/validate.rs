@@ -418,6 +418,20 @@ fn check_network_mode(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     let sname = &s.name.value;
     let place = format!("service `{}`", s.name.value);
     let service_names = &names.services;
+    if let Some(b) = &s.build
+        && let (Some(d), Some(i)) = (&b.dockerfile, &b.dockerfile_inline)
+    {
+        diags.push(
+            Diagnostic::error(Problem::Conflict {
+                first: "`dockerfile`".into(),
+                second: "`dockerfile-inline`".into(),
+                place: format!("the build of {place}"),
+            })
+            .with_label(d.span, "a Dockerfile in the context")
+            .with_label(i.span, "a Dockerfile written here")
+            .with_help("keep one of them"),
+        );
+    }
     if let Some(mode) = &s.network_mode {
         if let Some(first) = s.networks.first() {
             diags.push(
@@ -1059,7 +1073,7 @@ fn fill_defaults(s: &mut Service, target: Target) {
         if b.context.is_none() {
             b.context = Some(Spanned::new(b.dir.clone(), b.span));
         }
-        if b.dockerfile.is_none() {
+        if b.dockerfile.is_none() && b.dockerfile_inline.is_none() {
             b.dockerfile = Some(Spanned::new("Dockerfile".into(), b.span));
         }
     }
