@@ -117,6 +117,7 @@ pub fn convert(ctx: &mut Ctx<'_>, root: &Yaml, resolve: &mut dyn Resolve) -> Fil
                 }
             }
             "include" => {
+                ctx.path = "include".into();
                 for item in includes(ctx, v) {
                     let decls = resolve.included(ctx, &item);
                     included.extend(decls);
@@ -183,11 +184,7 @@ fn includes(ctx: &mut Ctx<'_>, v: &Yaml) -> Vec<Include> {
                         .collect()
                 }
                 k if k.starts_with("x-") => {}
-                _ => {
-                    ctx.path = "include".into();
-                    ctx.unknown_key(e, &["path", "project_directory", "env_file"]);
-                    ctx.path = "the top level".into();
-                }
+                _ => ctx.unknown_key(e, &["path", "project_directory", "env_file"]),
             }
         }
         if inc.paths.is_empty() {

@@ -75,6 +75,8 @@ impl<'a> Ctx<'a> {
             format!("{}.{at}", self.path)
         } else if is_key && self.path == "the top level" {
             at.to_string()
+        } else if self.path == "the top level" {
+            String::new()
         } else {
             self.path.clone()
         }
@@ -161,9 +163,11 @@ impl<'a> Ctx<'a> {
             .map(|k| (strsim::jaro_winkler(&e.key, k), *k))
             .filter(|(score, _)| *score >= 0.8)
             .max_by(|a, b| a.0.total_cmp(&b.0));
+        let suffix = format!(".{}", e.key);
+        let node = self.path.strip_suffix(&suffix).unwrap_or(&self.path);
         let d = Diagnostic::error(Problem::UnknownProperty {
             name: e.key.clone(),
-            node: self.path.clone(),
+            node: node.to_string(),
         })
         .with_label(e.key_span, "unknown key");
         let d = match best {

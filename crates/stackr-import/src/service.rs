@@ -163,7 +163,9 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
             _ => {}
         }
         let start = d.entries.len();
+        ctx.path = format!("services.{name}.{k}");
         service_key(ctx, e, &mut d, &mut extends, has_restart, &known);
+        ctx.path = format!("services.{name}");
         d.came_from(start, k);
     }
     (d, extends)
@@ -564,7 +566,7 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 let inner = format!("the build of {}", ctx.place);
                 let place = std::mem::replace(&mut ctx.place, inner);
                 let path = ctx.path.clone();
-                ctx.path = format!("{path}.build");
+                ctx.path = path.clone();
                 ctx.unknown_key(e, KNOWN);
                 ctx.place = place;
                 ctx.path = path;
@@ -665,7 +667,7 @@ fn env_file(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                     {
                         ctx.place = format!("an `env_file` of {place}");
                         let path = ctx.path.clone();
-                        ctx.path = format!("{path}.env_file");
+                        ctx.path = path.clone();
                         ctx.unknown_key(e, &["path", "required", "format"]);
                         ctx.place = place.clone();
                         ctx.path = path;
@@ -753,7 +755,7 @@ fn long_port(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) -> Option<String> {
     let place = ctx.place.clone();
     ctx.place = format!("a port of {place}");
     let path = ctx.path.clone();
-    ctx.path = format!("{path}.ports");
+    ctx.path = path.clone();
     let mut target = None;
     let mut published = None;
     let mut host_ip = None;
@@ -1050,7 +1052,7 @@ fn long_volume(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) {
             _ => {
                 ctx.place = format!("a volume of {place}");
                 let path = ctx.path.clone();
-                ctx.path = format!("{path}.volumes");
+                ctx.path = path.clone();
                 ctx.unknown_key(e, KNOWN);
                 ctx.place = place.clone();
                 ctx.path = path;
@@ -1141,7 +1143,7 @@ fn networks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 let place = ctx.place.clone();
                 ctx.place = format!("network `{name}` of {place}");
                 let path = ctx.path.clone();
-                ctx.path = format!("{path}.networks.{name}");
+                ctx.path = format!("{path}.{name}");
                 for o in ctx.map(&e.value, "a service network") {
                     match o.key.as_str() {
                         "aliases" => {
@@ -1205,7 +1207,7 @@ fn healthcheck(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
     let place = ctx.place.clone();
     ctx.place = format!("the healthcheck of {place}");
     let path = ctx.path.clone();
-    ctx.path = format!("{path}.healthcheck");
+    ctx.path = path.clone();
     const KNOWN: &[&str] = &[
         "test",
         "interval",
@@ -1363,7 +1365,7 @@ fn depends_on(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 let place = ctx.place.clone();
                 ctx.place = format!("depends_on `{}` of {place}", e.key);
                 let path = ctx.path.clone();
-                ctx.path = format!("{path}.depends_on.{}", e.key);
+                ctx.path = format!("{path}.{}", e.key);
                 for o in ctx.map(&e.value, "a dependency") {
                     match o.key.as_str() {
                         "condition" => match o.value.scalar() {
@@ -1427,7 +1429,7 @@ fn deploy(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, has_restart: bool) {
     let place = ctx.place.clone();
     ctx.place = format!("the deploy section of {place}");
     let path = ctx.path.clone();
-    ctx.path = format!("{path}.deploy");
+    ctx.path = path.clone();
     const KNOWN: &[&str] = &[
         "resources",
         "replicas",

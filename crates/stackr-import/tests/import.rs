@@ -1093,3 +1093,246 @@ services:
         engine.kdl
     );
 }
+
+// --- Other files, variables, other directories ------------------------------------------
+
+/// Imports `/project/compose.yml` with other files in memory, variables and where the stack
+/// file goes.
+fn with_files(
+    main: &str,
+    others: &[(&str, &str)],
+    vars: &[(&str, &str)],
+    stack_file: Option<&str>,
+) -> Imported {
+    let reader = stackr_spec::MemoryReader {
+        files: others
+            .iter()
+            .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+            .collect(),
+    };
+    let opts = stackr_import::Options {
+        target: None,
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        reader: &reader,
+        stack_file: stack_file.map(PathBuf::from),
+        cwd: PathBuf::from("/"),
+        host: &|_| Vec::new(),
+    };
+    let input = Input {
+        path: PathBuf::from(format!("{DIR}/compose.yml")),
+        text: main.into(),
+        profile: None,
+    };
+    stackr_import::import_with(&[input], &opts)
+}
+
+fn no_errors(out: &Imported) {
+    let errors: Vec<String> = out
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{}", out.kdl);
+}
+
+#[test]
+fn extends_of_another_file_takes_its_service_with_its_paths() {
+    let out = with_files(
+        "services:\n  web:\n    extends:\n      file: common/base.yml\n      service: app\n    environment:\n      MODE: web\n",
+        &[(
+            "/project/common/base.yml",
+            "services:\n  root:\n    image: busybox\n    env_file: [base.env]\n  app:\n    extends: root\n    build: ./app\n    volumes: [\"./data:/data\"]\n    environment:\n      MODE: base\n      LEVEL: \"1\"\n",
+        )],
+        &[],
+        None,
+    );
+    no_errors(&out);
+    let s = stack(&out.kdl, &[]);
+    let web = svc(&s, "web");
+    assert_eq!(web["image"], "busybox", "{}", out.kdl);
+    assert_eq!(env(web)["MODE"], "web");
+    assert_eq!(env(web)["LEVEL"], "1");
+    // The other file's paths start from its own directory.
+    assert!(out.kdl.contains("build \"./common/app\""), "{}", out.kdl);
+    assert!(out.kdl.contains("mount \"./common/data\" \"/data\""), "{}", out.kdl);
+    assert!(out.kdl.contains("env-file \"./common/base.env\""), "{}", out.kdl);
+}
+
+#[test]
+fn extends_of_a_missing_file_or_service_is_an_error_at_the_key() {
+    let out = with_files(
+        "services:\n  a:\n    extends: {file: nope.yml, service: x}\n  b:\n    extends: {file: other.yml, service: y}\n",
+        &[("/project/other.yml", "services:\n  z:\n    image: busybox\n")],
+        &[],
+        None,
+    );
+    let errors: Vec<String> = out.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        errors.iter().any(|e| e.contains("nope.yml") && e.contains("cannot read it")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("has no service of that name")),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn include_brings_the_included_files_declarations_with_their_paths() {
+    let out = with_files(
+        "include:\n  - db/compose.yml\n  - path: [cache.yml]\n    project_directory: shared\nservices:\n  web:\n    image: busybox\n    depends_on: [db, cache]\n",
+        &[
+            (
+                "/project/db/compose.yml",
+                "services:\n  db:\n    image: postgres\n    volumes: [\"./init:/docker-entrypoint-initdb.d\", \"data:/var/lib/postgresql/data\"]\nvolumes:\n  data:\n",
+            ),
+            (
+                "/project/cache.yml",
+                "services:\n  cache:\n    image: redis\n    env_file: cache.env\n",
+            ),
+        ],
+        &[],
+        None,
+    );
+    no_errors(&out);
+    let s = stack(&out.kdl, &[]);
+    assert_eq!(names(&s, "services"), ["cache", "db", "web"]);
+    assert_eq!(names(&s, "volumes"), ["data"]);
+    assert!(out.kdl.contains("mount \"./db/init\""), "{}", out.kdl);
+    // `project_directory` is where the included file's relative paths start.
+    assert!(out.kdl.contains("env-file \"./shared/cache.env\""), "{}", out.kdl);
+}
+
+#[test]
+fn include_of_itself_is_a_cycle_and_a_remote_include_is_reported() {
+    let out = with_files(
+        "include:\n  - compose.yml\nservices:\n  a:\n    image: busybox\n",
+        &[(
+            "/project/compose.yml",
+            "include:\n  - compose.yml\nservices:\n  a:\n    image: busybox\n",
+        )],
+        &[],
+        None,
+    );
+    let errors: Vec<String> = out.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].contains("cycle"), "{errors:#?}");
+    let out = with_files(
+        "include:\n  - oci://docker.io/acme/stack:1\nservices:\n  a:\n    image: busybox\n",
+        &[],
+        &[],
+        None,
+    );
+    no_errors(&out);
+    report_has(&out, "the remote include `oci://docker.io/acme/stack:1` is not imported");
+    assert!(out.items.iter().any(|i| i.key == "include" && i.line == 2));
+}
+
+#[test]
+fn reset_removes_what_extends_gave_and_override_replaces_it() {
+    let out = with_files(
+        "services:\n  base:\n    image: busybox\n    command: sleep 1\n    ports: [\"8080:80\"]\n    environment: {A: \"1\", B: \"2\"}\n  a:\n    extends: base\n    command: !reset null\n    ports: !override [\"9090:80\"]\n    environment: !override {C: \"3\"}\n",
+        &[],
+        &[],
+        None,
+    );
+    no_errors(&out);
+    let s = stack(&out.kdl, &[]);
+    let a = svc(&s, "a");
+    assert!(a["command"].is_null(), "{}", out.kdl);
+    assert_eq!(a["ports"].as_array().map(Vec::len), Some(1), "{}", out.kdl);
+    assert_eq!(a["ports"][0]["published"], "9090", "{}", out.kdl);
+    assert_eq!(env(a).keys().collect::<Vec<_>>(), ["C"], "{}", out.kdl);
+}
+
+#[test]
+fn dockerfile_inline_becomes_a_multi_line_string_that_reads_back() {
+    let text = "FROM busybox\nRUN echo \"a \\\\ b\" > /x\n\nCMD [\"cat\", \"/x\"]\n";
+    let yaml = format!(
+        "services:\n  a:\n    build:\n      context: .\n      dockerfile_inline: |\n{}",
+        text.lines()
+            .map(|l| format!("        {l}\n"))
+            .collect::<String>()
+    );
+    let out = one_text(&yaml);
+    assert!(out.kdl.contains("dockerfile-inline #\"\"\""), "{}", out.kdl);
+    let s = stack(&out.kdl, &[]);
+    let inline = svc(&s, "a")["build"]["dockerfile-inline"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(inline, text.trim_end_matches('\n'), "{}", out.kdl);
+}
+
+fn one_text(yaml: &str) -> Imported {
+    let out = with_files(yaml, &[], &[], None);
+    no_errors(&out);
+    out
+}
+
+#[test]
+fn variables_are_kept_as_written_and_used_for_numbers_and_the_check() {
+    let out = with_files(
+        "services:\n  a:\n    image: ${IMAGE}:${TAG:-1}\n    scale: ${N}\n    volumes:\n      - ${SOURCE:-/dev/null}:/tmp/foo:ro\n",
+        &[],
+        &[("IMAGE", "busybox"), ("N", "3")],
+        None,
+    );
+    no_errors(&out);
+    assert!(out.kdl.contains("image \"${IMAGE}:${TAG:-1}\""), "{}", out.kdl);
+    assert!(out.kdl.contains("scale 3"), "{}", out.kdl);
+    assert!(
+        out.kdl.contains("mount \"${SOURCE:-/dev/null}\" \"/tmp/foo\" read-only=#true"),
+        "{}",
+        out.kdl
+    );
+    report_has(&out, "its value now, 3, is written");
+    // Without the variable, the image is `:1`: the check says so.
+    let out = with_files("services:\n  a:\n    image: ${IMAGE}:1\n", &[], &[], None);
+    assert!(out.has_errors(), "{}", out.kdl);
+}
+
+#[test]
+fn a_stack_file_written_elsewhere_gets_its_paths_rewritten() {
+    let out = with_files(
+        "services:\n  a:\n    build: ./app\n    env_file: .env.a\n    volumes: [\"./data:/data\", \"/abs:/abs\", \"~/x:/x\", \"named:/n\"]\n    secrets: [s]\nsecrets:\n  s:\n    file: ../secrets/s.txt\nvolumes:\n  named: {}\n",
+        &[],
+        &[],
+        Some("/elsewhere/deploy/stack.kdl"),
+    );
+    no_errors(&out);
+    for want in [
+        "build \"../../project/app\"",
+        "env-file \"../../project/.env.a\"",
+        "mount \"../../project/data\" \"/data\"",
+        "mount \"/abs\" \"/abs\"",
+        "mount \"~/x\" \"/x\"",
+        "mount \"named\" \"/n\"",
+        "file=\"../../secrets/s.txt\"",
+    ] {
+        assert!(out.kdl.contains(want), "no `{want}` in:\n{}", out.kdl);
+    }
+}
+
+#[test]
+fn an_empty_compose_file_is_refused_as_compose_does() {
+    let out = with_files("# nothing here\n", &[], &[], None);
+    assert!(out.has_errors());
+    assert!(out.diagnostics[0].to_string().contains("is empty"));
+}
+
+#[test]
+fn report_items_name_the_compose_key_and_its_position() {
+    let out = one_text("services:\n  a:\n    image: busybox\n    build:\n      context: .\n      ssh: [default]\n");
+    let item = out
+        .items
+        .iter()
+        .find(|i| i.key == "services.a.build.ssh")
+        .unwrap_or_else(|| panic!("{:#?}", out.items));
+    assert_eq!((item.line, item.column), (6, 7));
+    assert_eq!(item.file, "/project/compose.yml");
+}
