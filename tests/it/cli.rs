@@ -199,13 +199,35 @@ fn import_writes_a_stack_file_that_checks() {
     for f in ["docker-compose.yml", "docker-compose.dev.yml"] {
         std::fs::copy(seed.join(f), dir.join(f)).unwrap_or_else(|e| panic!("{e}"));
     }
-    let r = run(stackr(&dir).args([
+    let import = [
         "import",
         "docker-compose.yml",
         "docker-compose.dev.yml:dev",
         "-o",
         "stack.kdl",
-    ]));
+    ];
+    // Import's own check is `stackr check`, paths included: without the build contexts it
+    // writes nothing.
+    let r = run(stackr(&dir).args(import));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("build context does not exist") && !r.stderr.contains("wrote"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.join("stack.kdl").exists());
+    for sub in ["backend/app", "frontend/src", "frontend/public"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    for df in [
+        "backend/Dockerfile",
+        "backend/Dockerfile.local",
+        "frontend/Dockerfile",
+        "frontend/Dockerfile.local",
+    ] {
+        std::fs::write(dir.join(df), "FROM scratch\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let r = run(stackr(&dir).args(import));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains(":delegated"),
