@@ -710,7 +710,11 @@ impl Engine for DockerEngine {
         spec: &BuildSpec,
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String> {
-        let body = stackr_engine::context::tar_build(spec)?;
+        // A remote context is fetched by the engine: the body is empty (bollard needs one).
+        let body = match &spec.remote {
+            Some(_) => Vec::new(),
+            None => stackr_engine::context::tar_build(spec)?,
+        };
         let mut options = BuildImageOptionsBuilder::default()
             .dockerfile(&spec.dockerfile)
             .t(&spec.tag)
@@ -733,9 +737,14 @@ impl Engine for DockerEngine {
         if let Some(target) = &spec.target {
             options = options.target(target);
         }
-        let mut stream =
-            self.docker
-                .build_image(options.build(), None, Some(bollard::body_full(body.into())));
+        if let Some(remote) = &spec.remote {
+            options = options.remote(remote);
+        }
+        let mut stream = self.docker.build_image(
+            options.build(),
+            None,
+            Some(bollard::body_full(body.into())),
+        );
 
         let mut tail: VecDeque<String> = VecDeque::with_capacity(BUILD_TAIL_LINES);
         let mut step: Option<String> = None;

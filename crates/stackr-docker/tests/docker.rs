@@ -138,6 +138,7 @@ async fn busybox_image(engine: &DockerEngine, stack: &Stack) -> String {
     let tag = format!("{}-busybox:test", stack.name);
     let spec = BuildSpec {
         dockerfile_inline: None,
+        remote: None,
         context,
         dockerfile: "Dockerfile".into(),
         target: None,
@@ -704,6 +705,7 @@ async fn a_failed_build_names_its_step_and_leaves_no_container() {
     let lines = std::sync::Mutex::new(Vec::<String>::new());
     let spec = BuildSpec {
         dockerfile_inline: None,
+        remote: None,
         context,
         dockerfile: "Dockerfile".into(),
         target: None,
@@ -833,4 +835,144 @@ async fn a_host_port_taken_twice_is_port_allocated() {
             .await
             .unwrap_or_else(|e| panic!("remove {id}: {e}"));
     }
+}
+
+/// Serves the files of `dir` over HTTP on loopback (git's dumb protocol needs nothing more),
+/// until the returned flag is set.
+fn serve_files(dir: PathBuf) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::spawn(move || {
+        while !stopped.load(Ordering::SeqCst) {
+            let Ok((mut conn, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            let _ = conn.set_nonblocking(false);
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .split('?')
+                .next()
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
+            let file = dir.join(&path);
+            let reply = match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") && file.is_file() => {
+                    let mut r = format!(
+                        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend(body);
+                    r
+                }
+                _ => b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            };
+            let _ = conn.write_all(&reply);
+        }
+    });
+    (port, stop)
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.email=t@stackr", "-c", "user.name=stackr"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run git: {e}"));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `dockerfile-inline`: the text is sent as a file of the context; a remote context: the
+/// engine clones the repository (served here on loopback) and builds from it.
+#[tokio::test]
+async fn an_inline_dockerfile_and_a_remote_git_context_build() {
+    let _serial = SERIAL.lock().await;
+    let engine = engine().await;
+    let stack = Stack::new("inline-remote");
+    let context = stack.dir.join("inline");
+    write(&context.join("hello.txt"), "hello from the context\n");
+    let inline = format!(
+        "FROM scratch\nLABEL {LABEL_STACK}={stack}\nCOPY hello.txt /hello.txt\n",
+        stack = stack.name
+    );
+    let spec = BuildSpec {
+        dockerfile_inline: Some(inline),
+        remote: None,
+        context,
+        dockerfile: stackr_engine::context::INLINE_DOCKERFILE.into(),
+        target: None,
+        args: BTreeMap::new(),
+        tag: format!("{}-inline:test", stack.name),
+        labels: stack.labels(None),
+    };
+    let id = engine
+        .build_image(&spec, &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("the inline Dockerfile did not build: {e}"));
+    let files = docker_lines(&["image", "inspect", "-f", "{{.RootFS.Layers}}", &id]);
+    assert_eq!(files.len(), 1, "{files:?}");
+    // A remote context: a bare repository served over HTTP.
+    let src = stack.dir.join("src");
+    write(
+        &src.join("Dockerfile"),
+        &format!(
+            "FROM scratch\nLABEL {LABEL_STACK}={stack}\nCOPY hello.txt /hello.txt\n",
+            stack = stack.name
+        ),
+    );
+    write(&src.join("hello.txt"), "hello from git\n");
+    git(&src, &["init", "-q"]);
+    git(&src, &["add", "."]);
+    git(&src, &["commit", "-qm", "context"]);
+    let served = stack.dir.join("served");
+    std::fs::create_dir_all(&served).unwrap_or_else(|e| panic!("{e}"));
+    git(
+        &served,
+        &["clone", "-q", "--bare", &src.display().to_string(), "repo.git"],
+    );
+    git(&served.join("repo.git"), &["update-server-info"]);
+    let (port, stop) = serve_files(served);
+    let remote = BuildSpec {
+        dockerfile_inline: None,
+        remote: Some(format!("http://127.0.0.1:{port}/repo.git")),
+        context: PathBuf::new(),
+        dockerfile: "Dockerfile".into(),
+        target: None,
+        args: BTreeMap::new(),
+        tag: format!("{}-remote:test", stack.name),
+        labels: stack.labels(None),
+    };
+    let built = engine.build_image(&remote, &|_| {}).await;
+    stop.store(true, Ordering::SeqCst);
+    let id = built.unwrap_or_else(|e| panic!("the remote context did not build: {e}"));
+    let image = engine
+        .inspect_image(&remote.tag)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no image {}", remote.tag));
+    assert_eq!(image.id, id);
+    // The build digest knows a remote context by its address.
+    let a = stackr_engine::context::build_digest(&remote).unwrap_or_else(|e| panic!("{e}"));
+    let mut other = remote.clone();
+    other.remote = Some(format!("http://127.0.0.1:{port}/repo.git#main"));
+    let b = stackr_engine::context::build_digest(&other).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(a, b);
 }

@@ -208,14 +208,24 @@ impl Walker<'_> {
 /// Dockerfile's name, the target and the build args. A change of any of them means a rebuild.
 pub fn build_digest(spec: &crate::BuildSpec) -> Result<String, EngineError> {
     use sha2::{Digest, Sha256};
-    let tar = tar_build(spec)?;
     let mut h = Sha256::new();
+    // A remote context is known by its address only (a branch that moves is rebuilt with
+    // `up --build`).
+    let tar = match &spec.remote {
+        Some(url) => {
+            h.update(b"remote\0");
+            h.update(url.as_bytes());
+            h.update([0]);
+            Vec::new()
+        }
+        None => tar_build(spec)?,
+    };
     // Paths, modes and contents; not times, so that a checkout or a `touch` rebuilds nothing.
     let mut archive = tar::Archive::new(tar.as_slice());
     let entries = archive
         .entries()
         .map_err(|e| EngineError::Other(format!("cannot read the build context: {e}")))?;
-    for entry in entries {
+    for entry in entries.take_while(|_| spec.remote.is_none()) {
         let mut entry =
             entry.map_err(|e| EngineError::Other(format!("cannot read the build context: {e}")))?;
         let path = entry

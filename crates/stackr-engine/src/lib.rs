@@ -250,6 +250,10 @@ pub struct BuildSpec {
     /// The Dockerfile's text, written in the stack file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dockerfile_inline: Option<String>,
+    /// A context the engine fetches itself (a git repository, a tarball's URL) instead of
+    /// `context`; `dockerfile` is then a path inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
     pub target: Option<String>,
     pub args: BTreeMap<String, String>,
     /// The tag the image gets.

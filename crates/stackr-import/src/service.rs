@@ -449,21 +449,22 @@ pub const DEFAULT_CONTEXT: &str = "build.context.default";
 
 fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
     let context = |ctx: &mut Ctx<'_>, d: &mut Decl, t: String, y: &Yaml| {
-        if t.contains("://") || t.starts_with("git@") {
+        let remote = stackr_spec::is_remote_context(&t);
+        if !remote && t.contains("://") {
             note_entry(
                 ctx,
                 d,
                 y.span,
                 "build.context",
                 format!(
-                    "the remote build context `{t}` is not imported: stackr builds from a local directory"
+                    "the build context `{t}` is not imported: stackr builds from a local directory, a git repository or an http(s) URL"
                 ),
             );
         } else {
             d.push(Entry::new(
                 Group::Build,
                 "build.context",
-                Frag::Arg(Val::Str(ctx.local_path(&t))),
+                Frag::Arg(Val::Str(if remote { t } else { ctx.local_path(&t) })),
             ));
         }
     };

@@ -852,6 +852,7 @@ pub fn build_spec(
             (None, None) => "Dockerfile".to_string(),
         },
         dockerfile_inline: b.dockerfile_inline.as_ref().map(|d| d.value.clone()),
+        remote: b.remote.as_ref().map(|r| r.value.clone()),
         target: b.target.as_ref().map(|t| t.value.clone()),
         args: b
             .args

@@ -170,6 +170,7 @@ pub async fn prepare<E: Engine>(
             let bases =
                 match &spec.dockerfile_inline {
                     Some(text) => stackr_engine::bases::parse(text, &spec.args),
+                    None if spec.remote.is_some() => Vec::new(),
                     None => stackr_engine::bases::base_images(
                         &spec.context,
                         &spec.dockerfile,

@@ -1665,6 +1665,13 @@ fn is_signal(s: &str) -> bool {
     NAMES.contains(&bare) || bare.starts_with("RTMIN") || bare.starts_with("RTMAX")
 }
 
+/// Whether a build context is one the engine fetches: a git repository or a URL.
+pub fn is_remote_context(s: &str) -> bool {
+    ["https://", "http://", "git://", "git@", "github.com/"]
+        .iter()
+        .any(|p| s.starts_with(p))
+}
+
 fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &str) {
     let v = r.open(
         child,
@@ -1677,10 +1684,21 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
             usage: "build \"./CONTEXT\" dockerfile=\"Dockerfile\" target=\"STAGE\"",
         },
     );
+    let remote = v
+        .arg(0)
+        .and_then(|e| e.value().as_string())
+        .is_some_and(is_remote_context);
     let mut b = Build {
         span: r.name_span(child),
         dir: r.dir.clone(),
-        context: v.arg(0).and_then(|e| r.path(e, "the build context")),
+        context: v
+            .arg(0)
+            .filter(|_| !remote)
+            .and_then(|e| r.path(e, "the build context")),
+        remote: v
+            .arg(0)
+            .filter(|_| remote)
+            .and_then(|e| r.nonempty(e, "the build context")),
         dockerfile: v
             .prop("dockerfile")
             .and_then(|e| r.nonempty(e, "`dockerfile`")),
@@ -2094,7 +2112,7 @@ fn decode_mount(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
                 || src.value.starts_with('.')
                 || src.value.starts_with('~');
             let source = if is_path {
-                let p = crate::reader::resolve_path(&r.dir, &src.value);
+                let p = crate::reader::resolve_path(&r.dir, &src.value, r.home.as_deref());
                 Spanned::new(MountSource::Bind(p), src.span)
             } else {
                 let ok = src

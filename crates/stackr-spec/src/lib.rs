@@ -13,6 +13,7 @@
 //! ```
 
 mod decode;
+pub use decode::is_remote_context;
 pub mod diagnostic;
 mod guard;
 mod hook;
@@ -161,6 +162,10 @@ pub fn parse_file(
     let mut reader = reader::Reader {
         file,
         dir: source.dir().to_path_buf(),
+        home: vars
+            .and_then(|v| v.get("HOME"))
+            .filter(|h| h.starts_with('/'))
+            .map(PathBuf::from),
         diags,
     };
     if let Some(vars) = vars {

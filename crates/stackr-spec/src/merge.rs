@@ -101,7 +101,14 @@ pub fn merge_service(base: &mut Service, over: Service) {
     match (&mut base.build, build) {
         (Some(b), Some(o)) => {
             b.span = o.span;
+            if o.context.is_some() {
+                b.remote = None;
+            }
+            if o.remote.is_some() {
+                b.context = None;
+            }
             replace(&mut b.context, o.context);
+            replace(&mut b.remote, o.remote);
             // A Dockerfile named by the profile replaces one written inline, and the reverse.
             if o.dockerfile.is_some() {
                 b.dockerfile_inline = None;

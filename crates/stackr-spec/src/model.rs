@@ -60,6 +60,10 @@ pub struct Build {
     #[serde(skip)]
     pub dir: PathBuf,
     pub context: Option<Spanned<PathBuf>>,
+    /// A remote context instead: a git repository (`https://host/repo.git#ref:dir`,
+    /// `git@host:repo.git`) or a tarball's URL, which the engine fetches itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Spanned<String>>,
     pub dockerfile: Option<Spanned<String>>,
     /// The Dockerfile's text, written in the stack file (compose's `dockerfile_inline`).
     #[serde(skip_serializing_if = "Option::is_none")]

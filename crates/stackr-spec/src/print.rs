@@ -309,6 +309,9 @@ fn service(s: &Service) -> KdlNode {
         if let Some(ctx) = &b.context {
             e.push(path(&ctx.value));
         }
+        if let Some(r) = &b.remote {
+            e.push(text(&r.value));
+        }
         if let Some(d) = &b.dockerfile {
             e.push(prop("dockerfile", d.value.as_str()));
         }

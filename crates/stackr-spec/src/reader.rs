@@ -68,11 +68,20 @@ pub(crate) fn describe(value: &KdlValue) -> String {
     }
 }
 
-/// Joins `rel` onto `dir` and removes `.` and `..` without touching the file system. Paths
-/// starting with `~` are kept as written: the home directory is not known here.
-pub(crate) fn resolve_path(dir: &Path, rel: &str) -> PathBuf {
+/// Joins `rel` onto `dir` and removes `.` and `..` without touching the file system. `~` and
+/// `~/...` start from `home` (`$HOME` of the variables); without one, and for `~user`, the path
+/// is kept as written.
+pub(crate) fn resolve_path(dir: &Path, rel: &str, home: Option<&Path>) -> PathBuf {
     if rel.starts_with('~') {
-        return PathBuf::from(rel);
+        let rest = match rel.strip_prefix("~/") {
+            Some(rest) => Some(rest),
+            None if rel == "~" => Some(""),
+            None => None,
+        };
+        return match (home, rest) {
+            (Some(h), Some(rest)) => resolve_path(h, &format!("./{rest}"), None),
+            _ => PathBuf::from(rel),
+        };
     }
     let joined = dir.join(rel);
     let mut out = PathBuf::new();
@@ -98,6 +107,8 @@ pub(crate) fn resolve_path(dir: &Path, rel: &str) -> PathBuf {
 pub(crate) struct Reader<'a> {
     pub file: FileId,
     pub dir: PathBuf,
+    /// `$HOME`, for paths that start with `~`.
+    pub home: Option<PathBuf>,
     pub diags: &'a mut Diagnostics,
 }
 
@@ -622,7 +633,10 @@ impl<'a> Reader<'a> {
     /// A host path, resolved against the directory of the file that holds it.
     pub fn path(&mut self, e: &KdlEntry, what: &str) -> Option<Spanned<PathBuf>> {
         let s = self.nonempty(e, what)?;
-        Some(Spanned::new(resolve_path(&self.dir, &s.value), s.span))
+        Some(Spanned::new(
+            resolve_path(&self.dir, &s.value, self.home.as_deref()),
+            s.span,
+        ))
     }
 
     /// A path inside a container: must be absolute.
@@ -785,16 +799,28 @@ mod tests {
     fn paths_resolve_lexically() {
         let dir = Path::new("/srv/app");
         assert_eq!(
-            resolve_path(dir, "./backend"),
+            resolve_path(dir, "./backend", None),
             PathBuf::from("/srv/app/backend")
         );
-        assert_eq!(resolve_path(dir, "../x/./y"), PathBuf::from("/srv/x/y"));
-        assert_eq!(resolve_path(dir, "/abs"), PathBuf::from("/abs"));
-        assert_eq!(resolve_path(dir, "."), PathBuf::from("/srv/app"));
-        assert_eq!(resolve_path(dir, "~/data"), PathBuf::from("~/data"));
+        assert_eq!(resolve_path(dir, "../x/./y", None), PathBuf::from("/srv/x/y"));
+        assert_eq!(resolve_path(dir, "/abs", None), PathBuf::from("/abs"));
+        assert_eq!(resolve_path(dir, ".", None), PathBuf::from("/srv/app"));
+        assert_eq!(resolve_path(dir, "~/data", None), PathBuf::from("~/data"));
         assert_eq!(
-            resolve_path(Path::new("rel"), "../../x"),
+            resolve_path(Path::new("rel"), "../../x", None),
             PathBuf::from("../x")
         );
+    }
+
+    #[test]
+    fn a_tilde_starts_from_home_when_it_is_known() {
+        let dir = Path::new("/srv/app");
+        let home = Some(Path::new("/home/ada"));
+        assert_eq!(
+            resolve_path(dir, "~/data/../x", home),
+            PathBuf::from("/home/ada/x")
+        );
+        assert_eq!(resolve_path(dir, "~", home), PathBuf::from("/home/ada"));
+        assert_eq!(resolve_path(dir, "~bob/x", home), PathBuf::from("~bob/x"));
     }
 }

@@ -419,6 +419,20 @@ fn check_network_mode(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
     let place = format!("service `{}`", s.name.value);
     let service_names = &names.services;
     if let Some(b) = &s.build
+        && let (Some(remote), Some(first)) = (&b.remote, b.pre_build.first())
+    {
+        diags.push(
+            Diagnostic::error(Problem::Conflict {
+                first: "a remote build context".into(),
+                second: "`pre-build`".into(),
+                place: format!("the build of {place}"),
+            })
+            .with_label(remote.span, "fetched by the engine")
+            .with_label(first.span, "runs in a local context")
+            .with_help("pre-build commands run in a directory on this machine: build from a local checkout, or drop them"),
+        );
+    }
+    if let Some(b) = &s.build
         && let (Some(d), Some(i)) = (&b.dockerfile, &b.dockerfile_inline)
     {
         diags.push(
@@ -1070,7 +1084,7 @@ fn fill_defaults(s: &mut Service, target: Target) {
     let at = s.name.span;
     let d = |secs: u64| Some(Spanned::new(std::time::Duration::from_secs(secs), at));
     if let Some(b) = &mut s.build {
-        if b.context.is_none() {
+        if b.context.is_none() && b.remote.is_none() {
             b.context = Some(Spanned::new(b.dir.clone(), b.span));
         }
         if b.dockerfile.is_none() && b.dockerfile_inline.is_none() {
