@@ -74,7 +74,13 @@ pub fn run(global: &crate::cli::Global, args: &ImportArgs, out: &Output) -> CmdR
         host: &stackr_host::files::host_checks,
     };
     let mut imported = stackr_import::import_with(&inputs, &opts);
-    let env = env_for(&cwd, &first, &stack_file, &global.env_files, args.output.is_some());
+    let env = env_for(
+        &cwd,
+        &first,
+        &stack_file,
+        &global.env_files,
+        args.output.is_some(),
+    );
     if let EnvFile::Different { from } = &env {
         imported.items.push(stackr_import::ReportItem::general(
             "the stack file",
@@ -159,7 +165,9 @@ fn env_for(
         (Ok(_), Err(_)) => EnvFile::Copy { from, to },
         (Ok(a), Ok(b)) if a == b => EnvFile::Nothing,
         _ => EnvFile::Different {
-            from: from.strip_prefix(cwd).map_or(from.clone(), Path::to_path_buf),
+            from: from
+                .strip_prefix(cwd)
+                .map_or(from.clone(), Path::to_path_buf),
         },
     }
 }
@@ -190,10 +198,7 @@ fn write_output(
             path: to.clone(),
             error,
         })?;
-        eprintln!(
-            "copied {} beside it: the stack's variables",
-            from.display()
-        );
+        eprintln!("copied {} beside it: the stack's variables", from.display());
     }
     eprintln!(
         "wrote {}: check it with `stackr -f {} check`",
@@ -227,7 +232,7 @@ fn report_json(imported: &stackr_import::Imported, written: Option<&Path>) -> St
         .collect();
     let v = serde_json::json!({
         "written": written.map(|p| p.display().to_string()),
-        "kdl": written.is_none().then_some(&imported.kdl),
+        "kdl": (written.is_none() && !imported.has_errors()).then_some(&imported.kdl),
         "not_carried_over": items,
         "errors": errors,
     });

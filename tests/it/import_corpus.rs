@@ -92,10 +92,7 @@ fn collect_yaml(base: &Path, dir: &Path, out: &mut Vec<String>) {
         let p = e.path();
         if p.is_dir() {
             collect_yaml(base, &p, out);
-        } else if p
-            .extension()
-            .is_some_and(|x| x == "yaml" || x == "yml")
-        {
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
             let rel = p.strip_prefix(base).unwrap_or(&p);
             out.push(rel.display().to_string());
         }
@@ -104,7 +101,10 @@ fn collect_yaml(base: &Path, dir: &Path, out: &mut Vec<String>) {
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
-    for e in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{e}")).flatten() {
+    for e in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
         let p = e.path();
         let dest = to.join(e.file_name());
         if p.is_dir() {
@@ -172,7 +172,10 @@ fn one(work: &Path, i: usize, case: &Case) -> Outcome {
         &elsewhere.display().to_string(),
     ]));
     if r.code != 0 {
-        return failed(format!("import -o elsewhere: exit {}\n{}", r.code, r.stderr));
+        return failed(format!(
+            "import -o elsewhere: exit {}\n{}",
+            r.code, r.stderr
+        ));
     }
     // Compose's service profiles are profile blocks: the comparison looks at them all.
     let mut profiles: Vec<String> = compose_services(&file)
@@ -283,10 +286,7 @@ fn yaml_keys(v: &Yaml) -> Vec<String> {
             .iter()
             .filter_map(|i| match i {
                 Yaml::String(t) => Some(t.split('=').next().unwrap_or("").to_string()),
-                Yaml::Mapping(_) => i
-                    .get("source")
-                    .and_then(Yaml::as_str)
-                    .map(str::to_string),
+                Yaml::Mapping(_) => i.get("source").and_then(Yaml::as_str).map(str::to_string),
                 _ => None,
             })
             .collect(),
@@ -303,21 +303,14 @@ fn carried(key: &str, compose: &Yaml, svc: &Value) -> Option<bool> {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|x| {
-                x[inner]
-                    .as_str()
-                    .or_else(|| x.as_str())
-                    .map(str::to_string)
-            })
+            .filter_map(|x| x[inner].as_str().or_else(|| x.as_str()).map(str::to_string))
             .collect()
     };
     Some(match key {
         "image" => !svc["image"].is_null(),
         "build" => !svc["build"].is_null(),
         "ports" => count(&svc["ports"]) == yaml_len(compose),
-        "volumes" => {
-            count(&svc["mounts"]) + count(&svc["tmpfs"]) >= yaml_len(compose)
-        }
+        "volumes" => count(&svc["mounts"]) + count(&svc["tmpfs"]) >= yaml_len(compose),
         "environment" => {
             let have: Vec<String> = names("env", "name");
             yaml_keys(compose).iter().all(|k| have.contains(k))
@@ -415,7 +408,11 @@ fn the_compose_files_compose_accepts_import_and_check_both_ways() {
         println!("FAILED {f}\n");
     }
     let _ = std::fs::remove_dir_all(&work);
-    assert!(silent.is_empty(), "silently dropped:\n{}", silent.join("\n"));
+    assert!(
+        silent.is_empty(),
+        "silently dropped:\n{}",
+        silent.join("\n")
+    );
     assert!(
         not_refused.is_empty(),
         "compose refuses these, stackr did not:\n{}",
@@ -438,12 +435,8 @@ fn refused_by_stackr(work: &Path, i: usize, case: &Case) -> bool {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let out: PathBuf = dir.join(format!("stackr-refused-{i}.kdl"));
-    let r = run(command(&dir, &case.vars).args([
-        "import",
-        &name,
-        "-o",
-        &out.display().to_string(),
-    ]));
+    let r =
+        run(command(&dir, &case.vars).args(["import", &name, "-o", &out.display().to_string()]));
     if r.code != 0 {
         assert!(
             !r.stderr.contains("panicked"),

@@ -740,11 +740,9 @@ impl Engine for DockerEngine {
         if let Some(remote) = &spec.remote {
             options = options.remote(remote);
         }
-        let mut stream = self.docker.build_image(
-            options.build(),
-            None,
-            Some(bollard::body_full(body.into())),
-        );
+        let mut stream =
+            self.docker
+                .build_image(options.build(), None, Some(bollard::body_full(body.into())));
 
         let mut tail: VecDeque<String> = VecDeque::with_capacity(BUILD_TAIL_LINES);
         let mut step: Option<String> = None;

@@ -946,7 +946,13 @@ async fn an_inline_dockerfile_and_a_remote_git_context_build() {
     std::fs::create_dir_all(&served).unwrap_or_else(|e| panic!("{e}"));
     git(
         &served,
-        &["clone", "-q", "--bare", &src.display().to_string(), "repo.git"],
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &src.display().to_string(),
+            "repo.git",
+        ],
     );
     git(&served.join("repo.git"), &["update-server-info"]);
     let (port, stop) = serve_files(served);

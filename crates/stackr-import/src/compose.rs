@@ -134,10 +134,10 @@ pub fn convert(ctx: &mut Ctx<'_>, root: &Yaml, resolve: &mut dyn Resolve) -> Fil
             _ => ctx.unknown_key(e, TOP_KEYS),
         }
     }
+    merge_included(&mut file, &mut services, included);
     extends_files(ctx, &mut services, resolve);
     resolve_extends(ctx, &mut services);
     file.decls.extend(services.into_iter().map(|(d, _)| d));
-    merge_included(ctx, &mut file, included);
     file
 }
 
@@ -196,27 +196,40 @@ fn includes(ctx: &mut Ctx<'_>, v: &Yaml) -> Vec<Include> {
     out
 }
 
-/// Included declarations join the file's; compose refuses a name declared in both.
-fn merge_included(ctx: &mut Ctx<'_>, file: &mut File, included: Vec<Decl>) {
+/// Included declarations join the file's, before `extends` is resolved (a service may extend
+/// an included one). A name declared in both is merged, this file's values winning, as
+/// compose does.
+fn merge_included(
+    file: &mut File,
+    services: &mut Vec<(Decl, Option<Extends>)>,
+    included: Vec<Decl>,
+) {
     for d in included {
-        if file
-            .decls
-            .iter()
-            .any(|o| o.kind == d.kind && o.name == d.name)
-        {
-            ctx.diags.push(stackr_spec::Diagnostic::error(
-                stackr_spec::Problem::Other {
-                    message: format!(
-                        "{} `{}` of {} is also declared by a file it includes: compose refuses that too",
-                        d.kind.node_name(),
-                        d.name,
-                        ctx.name
-                    ),
-                },
-            ));
+        if d.kind == Kind::Service {
+            match services.iter_mut().find(|(s, _)| s.name == d.name) {
+                Some((own, _)) => {
+                    let mut merged = d.clone();
+                    merged.overlay(own);
+                    merged.notes = own.notes.clone();
+                    merged.profiles = own.profiles.clone();
+                    *own = merged;
+                }
+                None => services.insert(0, (d, None)),
+            }
             continue;
         }
-        file.decls.push(d);
+        match file
+            .decls
+            .iter_mut()
+            .find(|o| o.kind == d.kind && o.name == d.name)
+        {
+            Some(own) => {
+                let mut merged = d.clone();
+                merged.overlay(own);
+                *own = merged;
+            }
+            None => file.decls.push(d),
+        }
     }
 }
 
@@ -245,6 +258,8 @@ fn extends_files(
         base.name = decl.name.clone();
         base.profiles = decl.profiles.clone();
         base.notes = decl.notes.clone();
+        base.resets = decl.resets.clone();
+        base.overrides = decl.overrides.clone();
         *decl = base;
     }
 }
@@ -294,6 +309,8 @@ fn resolve_extends(ctx: &mut Ctx<'_>, services: &mut [(Decl, Option<Extends>)]) 
         merged.name = own.name.clone();
         merged.profiles = own.profiles.clone();
         merged.notes = own.notes.clone();
+        merged.resets = own.resets.clone();
+        merged.overrides = own.overrides.clone();
         services[i].0 = merged;
     }
 }

@@ -66,7 +66,13 @@ impl<'a> Ctx<'a> {
             .text
             .get(span.offset..span.offset + span.len)
             .unwrap_or("");
-        let is_key = !at.is_empty()
+        // A key is followed by its `:`; a value that looks like a word is no key.
+        let followed_by_colon = self.text.get(span.offset + span.len..).is_some_and(|rest| {
+            rest.trim_start_matches([' ', '\t', '"', '\''])
+                .starts_with(':')
+        });
+        let is_key = followed_by_colon
+            && !at.is_empty()
             && at.len() <= 64
             && at
                 .chars()
@@ -430,11 +436,13 @@ pub fn normalize(p: &Path) -> PathBuf {
     for c in p.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other.as_os_str()),
         }
     }

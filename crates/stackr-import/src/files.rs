@@ -111,6 +111,8 @@ impl Resolve for Loader<'_> {
         service: &str,
         span: Span,
     ) -> Option<Decl> {
+        let resolved = ctx.resolve(file).unwrap_or_else(|| file.to_string());
+        let file = resolved.as_str();
         if is_remote(file) {
             ctx.invalid_span(
                 span,
@@ -134,7 +136,12 @@ impl Resolve for Loader<'_> {
         let i = match self.open(&path, Self::display(ctx, file)) {
             Ok(i) => i,
             Err(e) => {
-                ctx.invalid_span(span, "`extends.file`", file, &format!("cannot read it: {e}"));
+                ctx.invalid_span(
+                    span,
+                    "`extends.file`",
+                    file,
+                    &format!("cannot read it: {e}"),
+                );
                 return None;
             }
         };
@@ -161,13 +168,20 @@ impl Resolve for Loader<'_> {
         let out = match ext {
             None => Some(decl),
             Some(e) => {
-                let f = e.file.unwrap_or_else(|| path.display().to_string());
+                // The same file: its name, from its own directory.
+                let f = e.file.unwrap_or_else(|| {
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                });
                 self.extended(&mut sub, &f, &e.service, e.span)
                     .map(|mut base| {
                         base.notes.clear();
                         base.overlay(&decl);
                         base.name = decl.name.clone();
                         base.notes = decl.notes.clone();
+                        base.resets = decl.resets.clone();
+                        base.overrides = decl.overrides.clone();
                         base
                     })
             }
@@ -179,11 +193,13 @@ impl Resolve for Loader<'_> {
     }
 
     fn included(&mut self, ctx: &mut Ctx<'_>, item: &Include) -> Vec<Decl> {
-        let mut decls = Vec::new();
         for (f, span) in &item.env_files {
             ctx.note(*span, format!("the include's `env_file` `{f}` is not imported: give its variables to stackr with `--env-file`"));
         }
+        let mut decls: Vec<Decl> = Vec::new();
         for (p, span) in &item.paths {
+            let resolved = ctx.resolve(p).unwrap_or_else(|| p.clone());
+            let p = &resolved;
             if is_remote(p) {
                 ctx.note(*span, format!("the remote include `{p}` is not imported: stackr reads local files only; download it and include the copy"));
                 continue;
@@ -206,13 +222,30 @@ impl Resolve for Loader<'_> {
                     continue;
                 }
             };
+            // The item's first file's directory is the project directory of all its files.
+            let first = item
+                .paths
+                .first()
+                .map(|(f, _)| ctx.resolve(f).unwrap_or_else(|| f.clone()))
+                .unwrap_or_default();
             let dir = match &item.project_directory {
-                Some(d) => normalize(&ctx.dir.join(d)),
-                None => path.parent().map_or_else(PathBuf::new, Path::to_path_buf),
+                Some(d) => normalize(&ctx.dir.join(ctx.resolve(d).unwrap_or_else(|| d.clone()))),
+                None => normalize(&ctx.dir.join(first))
+                    .parent()
+                    .map_or_else(PathBuf::new, Path::to_path_buf),
             };
             let (file, mut report) = self.convert(i, dir);
             ctx.report.append(&mut report);
-            decls.extend(file.decls);
+            // The item's later files override its first, as `-f` files do.
+            for d in file.decls {
+                match decls
+                    .iter_mut()
+                    .find(|o| o.kind == d.kind && o.name == d.name)
+                {
+                    Some(o) => o.overlay(&d),
+                    None => decls.push(d),
+                }
+            }
         }
         decls
     }

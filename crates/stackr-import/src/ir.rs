@@ -140,6 +140,18 @@ impl Decl {
         }
     }
 
+    /// Removes the entries with entry key `key`.
+    fn forget_key(&mut self, key: &str) {
+        if !self.index.contains_key(key) {
+            return;
+        }
+        self.entries.retain(|e| e.key != key);
+        self.index.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            self.index.entry(e.key.clone()).or_default().push(i);
+        }
+    }
+
     /// Removes the entries that came from compose key `key`.
     fn forget(&mut self, key: &str) {
         let origins = &self.origins;
@@ -195,7 +207,16 @@ impl Decl {
         for (k, v) in &over.origins {
             self.origins.insert(k.clone(), v.clone());
         }
+        // compose's default build context is only the default where no side names one.
+        let explicit = |d: &Decl| d.entries.iter().any(|e| e.key == "build.context");
+        let self_explicit = explicit(self);
+        if explicit(over) {
+            self.forget_key(crate::service::DEFAULT_CONTEXT);
+        }
         for e in &over.entries {
+            if self_explicit && e.key == crate::service::DEFAULT_CONTEXT {
+                continue;
+            }
             self.push(e.clone());
         }
         self.notes.extend(over.notes.iter().cloned());

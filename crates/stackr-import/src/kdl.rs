@@ -128,8 +128,16 @@ pub fn render(nodes: &[Node], depth: usize, out: &mut String) {
 fn lines(t: &str, pad: &str) -> String {
     let clean = !t.contains("\"\"\"#")
         && !t.contains('\r')
-        && t.chars()
-            .all(|c| c == '\n' || c == '\t' || !(c.is_control() || stackr_spec::source::is_hidden_control(c)));
+        && t.chars().all(|c| {
+            c == '\n'
+                || c == '\t'
+                || !(c.is_control()
+                    || stackr_spec::source::is_hidden_control(c)
+                    || matches!(
+                        c,
+                        '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{feff}'
+                    ))
+        });
     if !clean {
         return quote(t);
     }

@@ -238,7 +238,11 @@ pub fn import_with(inputs: &[Input], opts: &Options<'_>) -> Imported {
             display.clone(),
             input.text.clone(),
         );
-        let dir = ctx::normalize(&opts.cwd.join(input.path.parent().unwrap_or(Path::new(""))));
+        // compose: every `-f` file's relative paths start from the first file's directory.
+        let first = inputs
+            .first()
+            .map_or(input.path.as_path(), |f| f.path.as_path());
+        let dir = ctx::normalize(&opts.cwd.join(first.parent().unwrap_or(Path::new(""))));
         let (file, mut file_report) = loader.convert(at, dir);
         out.items.append(&mut file_report);
         let mut ctx = ctx::Ctx::new(
@@ -622,8 +626,7 @@ fn self_check(
         target: import.target,
         ..Default::default()
     };
-    let loaded =
-        stackr_spec::load_all_profiles(&[path.to_path_buf()], &reader, &opts, import.host);
+    let loaded = stackr_spec::load_all_profiles(&[path.to_path_buf()], &reader, &opts, import.host);
     let mut out = Vec::new();
     for d in loaded.diagnostics {
         // Variables are the deployer's business: `${X:?}` unset here is no translation error;

@@ -162,13 +162,39 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
             Some("override") => d.overrides.push(k.to_string()),
             _ => {}
         }
-        let start = d.entries.len();
         ctx.path = format!("services.{name}.{k}");
+        if let Some(tag) = nested_tag(v) {
+            note_entry(
+                ctx,
+                &mut d,
+                e.key_span,
+                &format!("tag:{k}"),
+                format!(
+                    "`!{tag}` inside `{k}` is not applied: import applies `!reset` and `!override` to a service's own keys only; write the value out"
+                ),
+            );
+        }
+        let start = d.entries.len();
         service_key(ctx, e, &mut d, &mut extends, has_restart, &known);
         ctx.path = format!("services.{name}");
         d.came_from(start, k);
     }
     (d, extends)
+}
+
+/// A `!reset` or `!override` below a value, if any.
+fn nested_tag(v: &Yaml) -> Option<String> {
+    let children: Vec<&Yaml> = match &v.kind {
+        yaml::Kind::Map(entries) => entries.iter().map(|e| &e.value).collect(),
+        yaml::Kind::Seq(items) => items.iter().collect(),
+        _ => Vec::new(),
+    };
+    children.into_iter().find_map(|c| {
+        c.tag
+            .clone()
+            .filter(|t| t == "reset" || t == "override")
+            .or_else(|| nested_tag(c))
+    })
 }
 
 /// One key of a service.

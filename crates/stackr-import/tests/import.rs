@@ -1158,25 +1158,40 @@ fn extends_of_another_file_takes_its_service_with_its_paths() {
     assert_eq!(env(web)["LEVEL"], "1");
     // The other file's paths start from its own directory.
     assert!(out.kdl.contains("build \"./common/app\""), "{}", out.kdl);
-    assert!(out.kdl.contains("mount \"./common/data\" \"/data\""), "{}", out.kdl);
-    assert!(out.kdl.contains("env-file \"./common/base.env\""), "{}", out.kdl);
+    assert!(
+        out.kdl.contains("mount \"./common/data\" \"/data\""),
+        "{}",
+        out.kdl
+    );
+    assert!(
+        out.kdl.contains("env-file \"./common/base.env\""),
+        "{}",
+        out.kdl
+    );
 }
 
 #[test]
 fn extends_of_a_missing_file_or_service_is_an_error_at_the_key() {
     let out = with_files(
         "services:\n  a:\n    extends: {file: nope.yml, service: x}\n  b:\n    extends: {file: other.yml, service: y}\n",
-        &[("/project/other.yml", "services:\n  z:\n    image: busybox\n")],
+        &[(
+            "/project/other.yml",
+            "services:\n  z:\n    image: busybox\n",
+        )],
         &[],
         None,
     );
     let errors: Vec<String> = out.diagnostics.iter().map(|d| d.to_string()).collect();
     assert!(
-        errors.iter().any(|e| e.contains("nope.yml") && e.contains("cannot read it")),
+        errors
+            .iter()
+            .any(|e| e.contains("nope.yml") && e.contains("cannot read it")),
         "{errors:#?}"
     );
     assert!(
-        errors.iter().any(|e| e.contains("has no service of that name")),
+        errors
+            .iter()
+            .any(|e| e.contains("has no service of that name")),
         "{errors:#?}"
     );
 }
@@ -1204,7 +1219,11 @@ fn include_brings_the_included_files_declarations_with_their_paths() {
     assert_eq!(names(&s, "volumes"), ["data"]);
     assert!(out.kdl.contains("mount \"./db/init\""), "{}", out.kdl);
     // `project_directory` is where the included file's relative paths start.
-    assert!(out.kdl.contains("env-file \"./shared/cache.env\""), "{}", out.kdl);
+    assert!(
+        out.kdl.contains("env-file \"./shared/cache.env\""),
+        "{}",
+        out.kdl
+    );
 }
 
 #[test]
@@ -1228,7 +1247,10 @@ fn include_of_itself_is_a_cycle_and_a_remote_include_is_reported() {
         None,
     );
     no_errors(&out);
-    report_has(&out, "the remote include `oci://docker.io/acme/stack:1` is not imported");
+    report_has(
+        &out,
+        "the remote include `oci://docker.io/acme/stack:1` is not imported",
+    );
     assert!(out.items.iter().any(|i| i.key == "include" && i.line == 2));
 }
 
@@ -1283,10 +1305,15 @@ fn variables_are_kept_as_written_and_used_for_numbers_and_the_check() {
         None,
     );
     no_errors(&out);
-    assert!(out.kdl.contains("image \"${IMAGE}:${TAG:-1}\""), "{}", out.kdl);
+    assert!(
+        out.kdl.contains("image \"${IMAGE}:${TAG:-1}\""),
+        "{}",
+        out.kdl
+    );
     assert!(out.kdl.contains("scale 3"), "{}", out.kdl);
     assert!(
-        out.kdl.contains("mount \"${SOURCE:-/dev/null}\" \"/tmp/foo\" read-only=#true"),
+        out.kdl
+            .contains("mount \"${SOURCE:-/dev/null}\" \"/tmp/foo\" read-only=#true"),
         "{}",
         out.kdl
     );
@@ -1327,7 +1354,9 @@ fn an_empty_compose_file_is_refused_as_compose_does() {
 
 #[test]
 fn report_items_name_the_compose_key_and_its_position() {
-    let out = one_text("services:\n  a:\n    image: busybox\n    build:\n      context: .\n      ssh: [default]\n");
+    let out = one_text(
+        "services:\n  a:\n    image: busybox\n    build:\n      context: .\n      ssh: [default]\n",
+    );
     let item = out
         .items
         .iter()
@@ -1335,4 +1364,48 @@ fn report_items_name_the_compose_key_and_its_position() {
         .unwrap_or_else(|| panic!("{:#?}", out.items));
     assert_eq!((item.line, item.column), (6, 7));
     assert_eq!(item.file, "/project/compose.yml");
+}
+
+#[test]
+fn an_override_files_paths_start_from_the_first_files_directory() {
+    // compose: every `-f` file's relative paths start from the first file's directory.
+    let out = run(&[
+        ("compose/web-db-cache.yml", "compose.yml", None),
+        (
+            "compose/override-local.yml",
+            "ovr/compose.local.yml",
+            Some("local"),
+        ),
+    ]);
+    assert!(!out.kdl.contains("./ovr/"), "{}", out.kdl);
+}
+
+#[test]
+fn a_service_may_extend_an_included_one_and_include_items_override_in_order() {
+    let out = with_files(
+        "include:\n  - path: [lib/base.yml, lib/more.yml]\nservices:\n  api:\n    extends: base\n    environment: {ROLE: api}\n  base:\n    environment: {LOCAL: \"1\"}\n",
+        &[
+            (
+                "/project/lib/base.yml",
+                "services:\n  base:\n    image: busybox:1\n    build: {args: {A: \"1\"}}\n    environment: {FROM: base}\n",
+            ),
+            (
+                "/project/lib/more.yml",
+                "services:\n  base:\n    image: busybox:2\n",
+            ),
+        ],
+        &[],
+        None,
+    );
+    no_errors(&out);
+    let s = stack(&out.kdl, &[]);
+    let api = svc(&s, "api");
+    assert_eq!(api["image"], "busybox:2", "{}", out.kdl);
+    assert_eq!(env(api)["FROM"], "base");
+    assert_eq!(env(api)["ROLE"], "api");
+    // The including file's own `base` is merged over the included one.
+    assert_eq!(env(svc(&s, "base"))["LOCAL"], "1", "{}", out.kdl);
+    assert_eq!(env(svc(&s, "base"))["FROM"], "base", "{}", out.kdl);
+    // One build context: the included file's default, written from its project directory.
+    assert_eq!(out.kdl.matches("build \"./lib\"").count(), 2, "{}", out.kdl);
 }

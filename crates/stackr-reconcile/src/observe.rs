@@ -167,16 +167,13 @@ pub async fn prepare<E: Engine>(
         }
         let spec = b.clone();
         let (digest, bases) = tokio::task::spawn_blocking(move || {
-            let bases =
-                match &spec.dockerfile_inline {
-                    Some(text) => stackr_engine::bases::parse(text, &spec.args),
-                    None if spec.remote.is_some() => Vec::new(),
-                    None => stackr_engine::bases::base_images(
-                        &spec.context,
-                        &spec.dockerfile,
-                        &spec.args,
-                    ),
-                };
+            let bases = match &spec.dockerfile_inline {
+                Some(text) => stackr_engine::bases::parse(text, &spec.args),
+                None if spec.remote.is_some() => Vec::new(),
+                None => {
+                    stackr_engine::bases::base_images(&spec.context, &spec.dockerfile, &spec.args)
+                }
+            };
             stackr_engine::context::build_digest(&spec).map(|d| (d, bases))
         })
         .await

@@ -1746,9 +1746,7 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
                         usage: "dockerfile-inline \"\"\"\nFROM scratch\n\"\"\"",
                     },
                 );
-                let text = cv
-                    .arg(0)
-                    .and_then(|e| r.nonempty(e, "`dockerfile-inline`"));
+                let text = cv.arg(0).and_then(|e| r.nonempty(e, "`dockerfile-inline`"));
                 if let (Some(t), Some(first)) = (&text, &b.dockerfile_inline) {
                     r.push(
                         Diagnostic::error(Problem::SetTwice {

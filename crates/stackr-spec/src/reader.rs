@@ -802,7 +802,10 @@ mod tests {
             resolve_path(dir, "./backend", None),
             PathBuf::from("/srv/app/backend")
         );
-        assert_eq!(resolve_path(dir, "../x/./y", None), PathBuf::from("/srv/x/y"));
+        assert_eq!(
+            resolve_path(dir, "../x/./y", None),
+            PathBuf::from("/srv/x/y")
+        );
         assert_eq!(resolve_path(dir, "/abs", None), PathBuf::from("/abs"));
         assert_eq!(resolve_path(dir, ".", None), PathBuf::from("/srv/app"));
         assert_eq!(resolve_path(dir, "~/data", None), PathBuf::from("~/data"));
