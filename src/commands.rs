@@ -13,8 +13,8 @@ use stackr_ops::{OpEvent, Verb};
 use stackr_spec::Stack;
 
 use crate::cli::{
-    CpArgs, EventsArgs, ExecArgs, Global, KillArgs, LsArgs, PortArgs, RmArgs, RunArgs,
-    ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
+    CpArgs, EventsArgs, ExecArgs, Global, InventoryArgs, KillArgs, LsArgs, PortArgs, RmArgs,
+    RunArgs, ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
 };
 use crate::engine::{on_engine, runtime, with_engine};
 use crate::progress::{Reporter, render_event};
@@ -66,6 +66,99 @@ pub fn kill(global: &Global, args: &KillArgs, out: &Output) -> CmdResult {
     let signal = args.signal.clone();
     crate::engine::with_container_engine(global, out, "kill", async |engine, stack| {
         act(engine, stack, &args.services, &Verb::Kill { signal }).await
+    })
+}
+
+pub fn pause(global: &Global, args: &ServicesArgs, out: &Output) -> CmdResult {
+    crate::engine::with_container_engine(global, out, "pause", async |engine, stack| {
+        act(engine, stack, &args.services, &Verb::Pause).await
+    })
+}
+
+pub fn unpause(global: &Global, args: &ServicesArgs, out: &Output) -> CmdResult {
+    crate::engine::with_container_engine(global, out, "unpause", async |engine, stack| {
+        act(engine, stack, &args.services, &Verb::Unpause).await
+    })
+}
+
+/// `stackr images`: the images the stack's containers run.
+pub fn images(global: &Global, args: &InventoryArgs, out: &Output) -> CmdResult {
+    crate::engine::with_container_engine(global, out, "images", async |engine, stack| {
+        let rows = stackr_ops::images(engine, stack, &args.services).await?;
+        let short = |id: &Option<String>| {
+            id.as_deref()
+                .map(|i| i.trim_start_matches("sha256:").chars().take(12).collect())
+                .unwrap_or_else(|| "(gone)".to_string())
+        };
+        if args.quiet {
+            let mut ids: Vec<String> = rows.iter().filter_map(|r| r.id.clone()).collect();
+            ids.dedup();
+            for id in ids {
+                println!("{id}");
+            }
+            return Ok(ExitStatus::Success);
+        }
+        match args.format {
+            TableFormat::Json => {
+                let v: Vec<_> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({"container": r.container, "service": r.service, "image": r.image,
+                               "id": r.id, "repo_tags": r.repo_tags, "size": r.size})
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(v));
+            }
+            TableFormat::Table => {
+                let mut table = vec![
+                    ["CONTAINER", "IMAGE", "IMAGE ID", "SIZE"]
+                        .map(String::from)
+                        .to_vec(),
+                ];
+                for r in &rows {
+                    table.push(vec![
+                        r.container.clone(),
+                        r.image.clone(),
+                        short(&r.id),
+                        r.size
+                            .map(|s| stackr_spec::limits::show_bytes(s.max(0) as u64))
+                            .unwrap_or_default(),
+                    ]);
+                }
+                print!("{}", stackr_ops::text::table(&table));
+            }
+        }
+        Ok(ExitStatus::Success)
+    })
+}
+
+/// `stackr volumes`: the stack's volumes on the engine.
+pub fn volumes(global: &Global, args: &InventoryArgs, out: &Output) -> CmdResult {
+    crate::engine::with_container_engine(global, out, "volumes", async |engine, stack| {
+        let list = stackr_ops::volumes(engine, stack, &args.services).await?;
+        if args.quiet {
+            for v in &list {
+                println!("{}", v.name);
+            }
+            return Ok(ExitStatus::Success);
+        }
+        match args.format {
+            TableFormat::Json => {
+                let v: Vec<_> = list
+                    .iter()
+                    .map(|v| json!({"name": v.name, "driver": v.driver, "labels": v.labels}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(v));
+            }
+            TableFormat::Table => {
+                let mut table = vec![vec!["VOLUME".to_string(), "DRIVER".to_string()]];
+                for v in &list {
+                    table.push(vec![v.name.clone(), v.driver.clone()]);
+                }
+                print!("{}", stackr_ops::text::table(&table));
+            }
+        }
+        Ok(ExitStatus::Success)
     })
 }
 

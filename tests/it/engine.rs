@@ -1509,3 +1509,118 @@ service "app" {{
     let r = s.stackr(&["plan", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
 }
+
+/// The compose commands of issue 18 on the daemon: `pause`/`unpause` (and `up` thaws what
+/// is paused), `images`, `volumes`.
+#[test]
+fn pause_unpause_images_and_volumes() {
+    let s = TestStack::new("pause", |n| {
+        format!(
+            r#"
+stack "{n}"
+volume "data"
+volume "other"
+
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo $$i > /data/tick; sleep 0.1; done"
+    mount "data" "/data"
+}}
+
+service "side" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    mount "other" "/other"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d"]), "up");
+    ok(&s.stackr(&["pause", "app"]), "pause");
+    let states = s.containers();
+    let app = format!("{}-app-1", s.name);
+    assert_eq!(states[&app].1, "paused", "{states:?}");
+    assert_eq!(states[&format!("{}-side-1", s.name)].1, "running");
+    // Frozen: the counter does not move.
+    let tick = || docker(&["exec", &app, "cat", "/data/tick"]);
+    let r = s.stackr(&["ps", "--format", "json"]);
+    assert!(r.stdout.contains("paused"), "{}", r.stdout);
+    let frozen = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}_data:/d", s.name),
+        &format!("{}:img", s.name),
+        "cat",
+        "/d/tick",
+    ]);
+    std::thread::sleep(Duration::from_millis(400));
+    let still = docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}_data:/d", s.name),
+        &format!("{}:img", s.name),
+        "cat",
+        "/d/tick",
+    ]);
+    assert_eq!(frozen, still, "a paused container runs on");
+    // The plan says so, and `up` thaws it; a second `up` does nothing.
+    let r = s.stackr(&["plan"]);
+    assert!(r.stdout.contains("1 to unpause"), "{}", r.stdout);
+    ok(&s.stackr(&["up", "-d"]), "up thaws");
+    assert_eq!(s.containers()[&app].1, "running");
+    let r = s.stackr(&["plan"]);
+    assert!(
+        r.stdout.contains("nothing to do") || !r.stdout.contains("to "),
+        "{}",
+        r.stdout
+    );
+    ok(&s.stackr(&["pause"]), "pause all");
+    assert!(s.containers().values().all(|(_, st)| st == "paused"));
+    let r = s.stackr(&["pause"]);
+    ok(&r, "pausing again is nothing to do");
+    ok(&s.stackr(&["unpause"]), "unpause all");
+    assert!(s.containers().values().all(|(_, st)| st == "running"));
+    let before = tick();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_ne!(before, tick(), "unpaused, it runs again");
+    // images: each container's image, with the engine's id and size.
+    let r = s.stackr(&["images", "--format", "json"]);
+    ok(&r, "images");
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let id = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Id}}",
+        &format!("{}:img", s.name),
+    ]);
+    assert_eq!(rows.as_array().map(Vec::len), Some(2), "{rows}");
+    for row in rows.as_array().into_iter().flatten() {
+        assert_eq!(row["id"], id.trim(), "{row}");
+        assert!(row["size"].as_i64().is_some_and(|n| n > 100_000), "{row}");
+    }
+    let r = s.stackr(&["images", "app"]);
+    assert!(
+        r.stdout.contains("IMAGE ID") && r.stdout.contains(&app),
+        "{}",
+        r.stdout
+    );
+    let r = s.stackr(&["images", "-q"]);
+    assert_eq!(r.stdout.trim(), id.trim());
+    // volumes: the stack's, or those a service mounts.
+    let r = s.stackr(&["volumes", "-q"]);
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        [format!("{}_data", s.name), format!("{}_other", s.name)]
+    );
+    let r = s.stackr(&["volumes", "--format", "json", "side"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v[0]["name"], format!("{}_other", s.name));
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    let r = s.stackr(&["volumes", "nope"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    ok(&s.stackr(&["down", "-v"]), "down");
+}

@@ -110,6 +110,14 @@ pub enum Command {
     Restart(StopArgs),
     /// Send a signal to running containers.
     Kill(KillArgs),
+    /// Freeze the processes of running containers (dependents first).
+    Pause(ServicesArgs),
+    /// Thaw paused containers.
+    Unpause(ServicesArgs),
+    /// List the images the stack's containers run.
+    Images(InventoryArgs),
+    /// List the stack's volumes (with services: the volumes they mount).
+    Volumes(InventoryArgs),
     /// Remove stopped containers.
     Rm(RmArgs),
     /// Run a command in a service's running container; its exit code is stackr's.
@@ -159,6 +167,17 @@ pub struct ImportArgs {
     /// Compose files: `docker-compose.yml docker-compose.dev.yml:dev ...`.
     #[arg(required = true, value_name = "FILE[:PROFILE]")]
     pub files: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Only print names (image ids for `images`).
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -287,6 +287,8 @@ impl Engine for DockerEngine {
                             .filter(|t| !t.is_empty()),
                     },
                     labels: config.labels.unwrap_or_default().into_iter().collect(),
+                    repo_tags: i.repo_tags.unwrap_or_default(),
+                    size: i.size,
                 }))
             }
             Err(e) if error::is_not_found(&e) => Ok(None),
@@ -640,6 +642,20 @@ impl Engine for DockerEngine {
             .build();
         self.docker
             .kill_container(id, Some(options))
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .pause_container(id)
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))
+    }
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        self.docker
+            .unpause_container(id)
             .await
             .map_err(|e| self.err(&format!("container `{id}`"), e))
     }

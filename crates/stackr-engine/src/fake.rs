@@ -159,6 +159,8 @@ impl FakeEngine {
                 id,
                 labels: BTreeMap::new(),
                 config: crate::ImageConfig::default(),
+                repo_tags: vec![reference.to_string()],
+                size: Some(1024),
             },
         );
     }
@@ -633,6 +635,40 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn pause_container(&self, id: &str) -> Result<()> {
+        let info = self.with_container(id, |c| c.info.clone())?;
+        if info.state != ContainerState::Running {
+            return Err(EngineError::Conflict {
+                what: format!("container {}", info.name),
+                message: "it is not running".into(),
+            });
+        }
+        let info = self.with_container(id, |c| {
+            c.info.state = ContainerState::Paused;
+            c.info.clone()
+        })?;
+        self.record(format!("pause {}", info.name));
+        self.emit(&info, EventKind::Other("pause".into()));
+        Ok(())
+    }
+
+    async fn unpause_container(&self, id: &str) -> Result<()> {
+        let info = self.with_container(id, |c| c.info.clone())?;
+        if info.state != ContainerState::Paused {
+            return Err(EngineError::Conflict {
+                what: format!("container {}", info.name),
+                message: "it is not paused".into(),
+            });
+        }
+        let info = self.with_container(id, |c| {
+            c.info.state = ContainerState::Running;
+            c.info.clone()
+        })?;
+        self.record(format!("unpause {}", info.name));
+        self.emit(&info, EventKind::Other("unpause".into()));
+        Ok(())
+    }
+
     async fn remove_container(&self, id: &str) -> Result<()> {
         let info = self.with_container(id, |c| c.info.clone())?;
         self.record(format!("remove {}", info.name));
@@ -817,6 +853,8 @@ impl Engine for FakeEngine {
                 id: id.clone(),
                 labels: spec.labels.clone(),
                 config: crate::ImageConfig::default(),
+                repo_tags: vec![spec.tag.clone()],
+                size: Some(2048),
             },
         );
         Ok(id)

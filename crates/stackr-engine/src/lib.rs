@@ -376,6 +376,12 @@ pub struct ImageInfo {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub config: ImageConfig,
+    /// `REPOSITORY:TAG` names the image has.
+    #[serde(default)]
+    pub repo_tags: Vec<String>,
+    /// Bytes, when the engine says.
+    #[serde(default)]
+    pub size: Option<i64>,
 }
 
 /// What an image runs when a container sets nothing: what ordered recovery needs to put its
@@ -588,6 +594,10 @@ pub trait Engine: Send + Sync {
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send;
     fn kill_container(&self, id: &str, signal: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Freezes a running container's processes (the cgroup freezer).
+    fn pause_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Thaws a paused container.
+    fn unpause_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Removes a container (forcibly), with its anonymous volumes.
     fn remove_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Gives a container another name (running or not); its network aliases stay. A name in

@@ -23,6 +23,10 @@ pub enum Verb {
     Kill { signal: String },
     /// Remove the stopped ones, dependents first; with `stop`, the running ones too.
     Remove { stop: bool },
+    /// Freeze the running ones, dependents first.
+    Pause,
+    /// Thaw the paused ones, in start order.
+    Unpause,
 }
 
 /// What happened to one container.
@@ -33,6 +37,8 @@ pub enum Did {
     Restarted,
     Killed,
     Removed,
+    Paused,
+    Unpaused,
     /// `rm` without `stop` keeps a running container.
     KeptRunning,
     Failed(EngineError),
@@ -85,8 +91,13 @@ pub fn chosen(list: Vec<ContainerInfo>, verb: &Verb) -> Vec<ContainerInfo> {
         Verb::Stop { .. } | Verb::Kill { .. } => list.into_iter().filter(running).collect(),
         Verb::Start => list.into_iter().filter(|c| !running(c)).collect(),
         Verb::Restart { .. } | Verb::Remove { .. } => list,
+        Verb::Pause => list.into_iter().filter(running).collect(),
+        Verb::Unpause => list
+            .into_iter()
+            .filter(|c| c.state == ContainerState::Paused)
+            .collect(),
     };
-    if matches!(verb, Verb::Stop { .. } | Verb::Remove { .. }) {
+    if matches!(verb, Verb::Stop { .. } | Verb::Remove { .. } | Verb::Pause) {
         list.reverse();
     }
     list
@@ -196,6 +207,14 @@ async fn act_on<E: Engine>(
             engine.start_container(&c.id).await?;
             post_start(engine, c).await?;
             Ok(Did::Restarted)
+        }
+        Verb::Pause => {
+            engine.pause_container(&c.id).await?;
+            Ok(Did::Paused)
+        }
+        Verb::Unpause => {
+            engine.unpause_container(&c.id).await?;
+            Ok(Did::Unpaused)
         }
         Verb::Kill { signal } => {
             engine.kill_container(&c.id, signal).await?;

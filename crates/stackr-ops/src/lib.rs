@@ -18,6 +18,7 @@ mod attach;
 mod containers;
 mod down;
 mod error;
+mod inventory;
 mod logs;
 mod ps;
 mod rollback;
@@ -33,6 +34,7 @@ pub use containers::{
 };
 pub use down::{DownOptions, down};
 pub use error::OpError;
+pub use inventory::{ImageRow, images, volumes};
 pub use logs::{LogLine, MIN_MASKED, Mask, follow, follow_events, logs};
 pub use ps::{PsRow, ps, stacks};
 pub use rollback::{RollbackOptions, rollback};

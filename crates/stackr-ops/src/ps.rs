@@ -21,7 +21,12 @@ pub async fn ps<E: Engine>(engine: &E, stack: &str, all: bool) -> Result<Vec<PsR
     let list = engine.list_containers(stack).await?;
     let mut rows = Vec::new();
     for c in list {
-        if !all && c.state != ContainerState::Running {
+        // As `docker ps`: a paused or restarting container is not a stopped one.
+        let up = matches!(
+            c.state,
+            ContainerState::Running | ContainerState::Paused | ContainerState::Restarting
+        );
+        if !all && !up {
             continue;
         }
         // Health and the exit code are only in an inspect.

@@ -77,6 +77,8 @@ fn did_word(did: &Did) -> &'static str {
         Did::Restarted => "restarted",
         Did::Killed => "killed",
         Did::Removed => "removed",
+        Did::Paused => "paused",
+        Did::Unpaused => "unpaused",
         Did::KeptRunning => "kept",
         Did::Failed(_) => "failed",
     }

@@ -142,7 +142,7 @@ fn said(p: &stackr_reconcile::plan::Plan) -> Vec<(String, &'static str)> {
             // The new container is made as `{name}-next`, and renamed once the old one goes.
             Action::Replace => &["removed", "created", "started", "renamed"],
             Action::Rename => &["renamed"],
-            Action::Start => &["started"],
+            Action::Start | Action::Unpause => &["started"],
             Action::Restart => &["restarted"],
             Action::Remove => &["removed"],
             Action::Keep | Action::Build => &[],
@@ -1167,5 +1167,43 @@ async fn top_exec_and_cp_find_the_container_or_say_why_not() {
         .unwrap_or_else(|err| panic!("{err}"));
     let r = stackr_ops::running(&e, &s, "web", 1).await;
     assert!(matches!(r, Err(OpError::NotRunning { .. })), "{r:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn pause_goes_dependents_first_and_up_thaws_what_is_paused() {
+    use stackr_ops::{Did, Verb};
+    let (dir, e, s) = stack_up("pause", SHOP).await;
+    let (acted, failed) = act_on(&e, &s, &["api", "web"], Verb::Pause).await;
+    assert_eq!(failed, 0);
+    assert_eq!(
+        acted,
+        [
+            ("shop-web-1".to_string(), Did::Paused),
+            ("shop-api-1".to_string(), Did::Paused),
+        ]
+    );
+    // Pausing again has nothing to act on; unpause only thaws what is paused.
+    let (acted, _) = act_on(&e, &s, &[], Verb::Pause).await;
+    assert_eq!(acted, [("shop-db-1".to_string(), Did::Paused)]);
+    let (acted, _) = act_on(&e, &s, &["db"], Verb::Unpause).await;
+    assert_eq!(acted, [("shop-db-1".to_string(), Did::Unpaused)]);
+    // The plan thaws the paused ones, and `up` does what it says; then nothing is left.
+    let (p, _, _) = stackr_ops::plan(&e, &s, &cx(), &PlanOptions::default())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let text = stackr_reconcile::plan::render_text(&p);
+    assert_eq!(p.count(Action::Unpause), 2, "{text}");
+    assert!(text.contains("2 to unpause"), "{text}");
+    let events = up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(did(&events), said(&p));
+    assert!(e.calls().iter().any(|c| c == "unpause shop-api-1"));
+    assert!(
+        e.container_states()
+            .values()
+            .all(|st| *st == stackr_engine::ContainerState::Running)
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

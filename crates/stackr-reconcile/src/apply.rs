@@ -1266,7 +1266,7 @@ async fn make_containers<E: Engine>(
                 lock(run.shared).ids.insert(id.clone(), s.name.clone());
                 to_start.push((id, it.name.clone(), it.action));
             }
-            Action::Start | Action::Restart => {
+            Action::Start | Action::Restart | Action::Unpause => {
                 if let Some(id) = &it.id {
                     lock(run.shared).ids.insert(id.clone(), s.name.clone());
                     to_start.push((id.clone(), it.name.clone(), it.action));
@@ -1385,6 +1385,20 @@ async fn start_containers<E: Engine>(
     let no_labels = BTreeMap::new();
     for (id, name, action) in to_start {
         run.go_on(&s.name)?;
+        if action == Action::Unpause {
+            engine
+                .unpause_container(&id)
+                .await
+                .map_err(|e| engine_err(format!("cannot unpause `{name}`"), svc, e))?;
+            let mut st = lock(run.shared);
+            st.seen.entry(id.clone()).or_default().started = true;
+            drop(st);
+            progress(Step::Started {
+                service: s.name.clone(),
+                name,
+            });
+            continue;
+        }
         // Its labels are the desired ones: a container kept or started has the wanted spec.
         let labels = s
             .containers

@@ -74,6 +74,8 @@ pub enum Action {
     /// An interrupted replace is finished: the new container takes the slot's name.
     Rename,
     Start,
+    /// A paused container (`stackr pause`) is thawed.
+    Unpause,
     Restart,
     Keep,
     Remove,
@@ -89,6 +91,7 @@ impl Action {
             Action::Rename => "rename",
             Action::Start => "start",
             Action::Restart => "restart",
+            Action::Unpause => "unpause",
             Action::Keep => "keep",
             Action::Remove => "remove",
         }
@@ -1014,6 +1017,9 @@ fn plan_slot(
         {
             it.action = Action::Replace;
         }
+    } else if current.state == ContainerState::Paused {
+        it.action = Action::Unpause;
+        it.reason = Some("paused".into());
     } else if current.state != ContainerState::Running {
         if stays_done(desired, &s.name, want, current) {
             it.reason = Some("completed".into());
@@ -1211,6 +1217,7 @@ pub fn render_text(plan: &Plan) -> String {
         (Action::Replace, "to replace"),
         (Action::Rename, "to rename"),
         (Action::Start, "to start"),
+        (Action::Unpause, "to unpause"),
         (Action::Restart, "to restart"),
         (Action::Remove, "to remove"),
         (Action::Keep, "unchanged"),
@@ -1229,7 +1236,7 @@ pub fn render_text(plan: &Plan) -> String {
         let sign = match it.action {
             Action::Create | Action::Build => '+',
             Action::Recreate | Action::Replace | Action::Rename => '~',
-            Action::Start => '>',
+            Action::Start | Action::Unpause => '>',
             Action::Restart => 'r',
             Action::Remove => '-',
             Action::Keep => '=',
