@@ -155,3 +155,67 @@ fn graph_formats() {
         insta::assert_snapshot!(format!("residency_graph_{format}"), r.stdout);
     }
 }
+
+/// `config --images`, `--hash`, `--environment` and `--variables`, as compose has them.
+#[test]
+fn config_lists_images_hashes_environment_and_variables() {
+    let dir = crate::cli::temp_dir("config-lists");
+    std::fs::write(
+        dir.join("stack.kdl"),
+        r#"stack "lists"
+service "db" {
+    image "postgres:${PG:-16}"
+    env PASSWORD="${DB_PASSWORD:?set the password}"
+}
+service "web" {
+    build "."
+    env MODE="${MODE:+on}" HOST="$HOSTNAME_X"
+}
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join(".env"), "DB_PASSWORD=secret\nPG=15\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(stackr(&dir).args(["config", "--images"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "postgres:15\nlists-web\n");
+    let r = run(stackr(&dir).args(["config", "--hash", "*"]));
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(lines[0].starts_with("db ") && lines[1].starts_with("web "));
+    // The hash follows the settings.
+    let r2 = run(stackr(&dir)
+        .env("PG", "17")
+        .args(["config", "--hash", "db"]));
+    assert_eq!(r2.stdout.lines().count(), 1);
+    assert_ne!(r2.stdout.trim(), lines[0]);
+    let r = run(stackr(&dir).args(["config", "--hash", "nope"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run(stackr(&dir)
+        .env("MODE", "x")
+        .args(["config", "--environment"]));
+    assert!(r.stdout.lines().any(|l| l == "PG=15"), "{}", r.stdout);
+    assert!(r.stdout.lines().any(|l| l == "MODE=x"));
+    let r = run(stackr(&dir).args(["config", "--variables", "--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["name"].as_str())
+        .collect();
+    assert_eq!(names, ["DB_PASSWORD", "HOSTNAME_X", "MODE", "PG"]);
+    assert_eq!(v[0]["required"], true);
+    assert_eq!(v[0]["set"], true);
+    assert_eq!(v[2]["alternate"], "on");
+    assert_eq!(v[3]["default"], "16");
+    let r = run(stackr(&dir).args(["config", "--variables"]));
+    assert!(
+        r.stdout.starts_with("NAME") && r.stdout.contains("DB_PASSWORD  yes"),
+        "{}",
+        r.stdout
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

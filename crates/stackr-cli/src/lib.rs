@@ -526,6 +526,19 @@ pub struct ConfigArgs {
     /// Print only the volume names, one a line.
     #[arg(long = "volumes")]
     pub list_volumes: bool,
+    /// Print only the images of the services, one a line (the name a built image gets).
+    #[arg(long = "images")]
+    pub list_images: bool,
+    /// Print `SERVICE HASH` for these services (`*` or a comma-separated list): a digest of
+    /// the service's resolved settings, which changes when they do.
+    #[arg(long, value_name = "SERVICES")]
+    pub hash: Option<String>,
+    /// Print the variables interpolation reads (`NAME=value`): the shell over the env files.
+    #[arg(long)]
+    pub environment: bool,
+    /// Print the variables the stack files use: name, whether required, default, alternate.
+    #[arg(long)]
+    pub variables: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

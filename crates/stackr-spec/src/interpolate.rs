@@ -731,3 +731,150 @@ mod tests {
         assert_eq!(e.map(|e| e.line), Some(2));
     }
 }
+
+/// One use of a variable in a value: `${NAME:-default}`, `${NAME:?message}`, `$NAME`...
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VarUse {
+    pub name: String,
+    /// `${NAME:?...}` / `${NAME?...}`: an error when unset.
+    pub required: bool,
+    /// `${NAME:-default}` / `${NAME-default}`.
+    pub default: Option<String>,
+    /// `${NAME:+alternate}` / `${NAME+alternate}`.
+    pub alternate: Option<String>,
+}
+
+/// The variables a value uses, in order, nested ones included (`${A:-${B}}` uses A and B).
+/// Text that is not a valid template gives what could be read before the fault.
+pub fn uses(text: &str) -> Vec<VarUse> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    collect_uses(&chars, &mut out, 0);
+    out
+}
+
+fn collect_uses(chars: &[char], out: &mut Vec<VarUse>, depth: usize) {
+    if depth > MAX_NESTING {
+        return;
+    }
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '$' {
+            i += 1;
+            continue;
+        }
+        match chars.get(i + 1) {
+            Some('$') => i += 2,
+            Some('{') => {
+                let Some(end) = matching_brace(chars, i + 1) else {
+                    return;
+                };
+                let inner = &chars[i + 2..end];
+                let name_end = inner
+                    .iter()
+                    .position(|c| !is_name_char(*c))
+                    .unwrap_or(inner.len());
+                let name: String = inner[..name_end].iter().collect();
+                let rest = &inner[name_end..];
+                let (op, tail): (&str, &[char]) = match rest {
+                    [':', o @ ('-' | '?' | '+'), tail @ ..] => match o {
+                        '-' => (":-", tail),
+                        '?' => (":?", tail),
+                        _ => (":+", tail),
+                    },
+                    [o @ ('-' | '?' | '+'), tail @ ..] => match o {
+                        '-' => ("-", tail),
+                        '?' => ("?", tail),
+                        _ => ("+", tail),
+                    },
+                    _ => ("", &[]),
+                };
+                let tail_text: String = tail.iter().collect();
+                if !name.is_empty() {
+                    out.push(VarUse {
+                        name,
+                        required: op.ends_with('?'),
+                        default: op.ends_with('-').then(|| tail_text.clone()),
+                        alternate: op.ends_with('+').then(|| tail_text.clone()),
+                    });
+                }
+                collect_uses(tail, out, depth + 1);
+                i = end + 1;
+            }
+            Some(&n) if is_name_start(n) => {
+                let mut j = i + 1;
+                while j < chars.len() && is_name_char(chars[j]) {
+                    j += 1;
+                }
+                out.push(VarUse {
+                    name: chars[i + 1..j].iter().collect(),
+                    required: false,
+                    default: None,
+                    alternate: None,
+                });
+                i = j;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The variables a stack file's string values use (comments aside), merged by name: required
+/// when any use requires it, the first default and alternate. A file that does not parse
+/// gives none.
+pub fn variables_in_stack_file(text: &str) -> Vec<VarUse> {
+    let Ok(doc) = text.parse::<kdl::KdlDocument>() else {
+        return Vec::new();
+    };
+    let mut all: Vec<VarUse> = Vec::new();
+    walk_values(doc.nodes(), &mut all, 0);
+    let mut merged: Vec<VarUse> = Vec::new();
+    for u in all {
+        match merged.iter_mut().find(|m| m.name == u.name) {
+            Some(m) => {
+                m.required |= u.required;
+                if m.default.is_none() {
+                    m.default = u.default;
+                }
+                if m.alternate.is_none() {
+                    m.alternate = u.alternate;
+                }
+            }
+            None => merged.push(u),
+        }
+    }
+    merged
+}
+
+fn walk_values(nodes: &[kdl::KdlNode], out: &mut Vec<VarUse>, depth: usize) {
+    if depth > crate::limits::MAX_DEPTH {
+        return;
+    }
+    for n in nodes {
+        for e in n.entries() {
+            if let Some(s) = e.value().as_string() {
+                out.extend(uses(s));
+            }
+        }
+        if let Some(children) = n.children() {
+            walk_values(children.nodes(), out, depth + 1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod uses_tests {
+    use super::*;
+
+    #[test]
+    fn uses_read_every_form_and_nested_ones() {
+        let u = uses("$A ${B:-x} ${C?no C} ${D:+alt} ${E-${F:?f}} $$G");
+        let names: Vec<&str> = u.iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(names, ["A", "B", "C", "D", "E", "F"]);
+        assert_eq!(u[1].default.as_deref(), Some("x"));
+        assert!(u[2].required && !u[1].required);
+        assert_eq!(u[3].alternate.as_deref(), Some("alt"));
+        assert_eq!(u[4].default.as_deref(), Some("${F:?f}"));
+        assert!(u[5].required);
+    }
+}
