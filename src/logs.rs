@@ -19,6 +19,8 @@ pub struct LogPrinter {
     services: Vec<String>,
     timestamps: bool,
     mask: stackr_ops::Mask,
+    /// `false`: lines as the container wrote them (`logs --no-prefix`).
+    prefix: bool,
 }
 
 impl LogPrinter {
@@ -35,7 +37,14 @@ impl LogPrinter {
             services: stack.services.keys().cloned().collect(),
             timestamps,
             mask: stackr_ops::Mask::default(),
+            prefix: true,
         }
+    }
+
+    /// With or without the `container |` prefix.
+    pub fn prefix(mut self, on: bool) -> Self {
+        self.prefix = on;
+        self
     }
 
     /// Masks these secret values in what is printed; says which are too short to mask.
@@ -61,7 +70,11 @@ impl LogPrinter {
         };
         let mut out = std::io::stdout().lock();
         for line in self.mask.apply(&chunk.text).lines() {
-            let _ = writeln!(out, "{prefix} {line}");
+            if self.prefix {
+                let _ = writeln!(out, "{prefix} {line}");
+            } else {
+                let _ = writeln!(out, "{line}");
+            }
         }
         let _ = out.flush();
     }
@@ -95,27 +108,62 @@ pub fn logs_cmd(global: &Global, args: &LogsArgs, out: &Output) -> CmdResult {
         stackr_ops::known(&stack, &args.services)?;
     }
     let color = out.color_stdout;
+    let since = log_time("--since", args.since.as_ref())?;
+    let until = log_time("--until", args.until.as_ref())?;
     crate::engine::on_engine(async |engine| {
-        let mut printer = LogPrinter::new(&stack, color, args.timestamps);
+        let mut printer = LogPrinter::new(&stack, color, args.timestamps).prefix(!args.no_prefix);
         if !args.no_mask {
             printer = printer.mask(&crate::engine::secret_values(&stack)?);
         }
         if crate::engine::on_swarm(&stack) {
             return swarm_logs(engine, &stack, args, &printer).await;
         }
-        if args.follow {
-            follow(engine, &stack.name, &args.services, args.tail, &printer).await?;
-            return Ok(ExitStatus::Success);
-        }
         let opts = LogOptions {
             follow: false,
             tail: args.tail,
             timestamps: args.timestamps,
+            since,
+            until,
         };
-        let sink = |l: stackr_ops::LogLine| printer.line(l);
+        // `--index N`: the N-th container of each chosen service.
+        let only: Option<Vec<String>> = args.index.map(|n| {
+            stack
+                .services
+                .values()
+                .map(|s| stackr_reconcile::desired::container_name(&stack, s, n))
+                .collect()
+        });
+        let sink = |l: stackr_ops::LogLine| {
+            if only
+                .as_ref()
+                .is_none_or(|names| names.contains(&l.container))
+            {
+                printer.line(l);
+            }
+        };
+        if args.follow {
+            stackr_ops::follow_with(engine, &stack.name, &args.services, &opts, &sink).await?;
+            return Ok(ExitStatus::Success);
+        }
         stackr_ops::logs(engine, &stack.name, &args.services, &opts, &sink).await?;
         Ok(ExitStatus::Success)
     })
+}
+
+/// `--since`/`--until` in Unix seconds.
+fn log_time(flag: &str, value: Option<&String>) -> Result<Option<i64>, CliError> {
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    stackr_spec::units::parse_log_time(v, now)
+        .map(Some)
+        .map_err(|message| CliError::BadArguments {
+            message: format!("`{flag}`: {message}"),
+            help: "write `--since 10m`, `--since 2026-12-06T10:00:00Z` or a Unix timestamp".into(),
+        })
 }
 
 /// `logs` on a swarm: every task's output (as it comes with `-f`), secrets masked.
@@ -129,6 +177,8 @@ pub async fn swarm_logs(
         follow: args.follow,
         tail: args.tail,
         timestamps: args.timestamps,
+        since: log_time("--since", args.since.as_ref())?,
+        until: log_time("--until", args.until.as_ref())?,
     };
     let sink = |l: stackr_ops::LogLine| printer.line(l);
     stackr_ops::swarm_logs(engine, &stack.name, &args.services, &opts, &sink).await?;

@@ -1624,3 +1624,72 @@ service "side" {{
     assert_eq!(r.code, 1, "{}", r.stderr);
     ok(&s.stackr(&["down", "-v"]), "down");
 }
+
+/// `logs --since/--until` (the engine's own times), `--no-prefix` and `--index`.
+#[test]
+fn logs_since_until_without_prefix_and_by_index() {
+    let s = TestStack::new("logtimes", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "talk" {{
+    image "{n}:img"
+    build "./img"
+    scale 2
+    command "sh" "-c" "trap 'exit 0' TERM; echo first; sleep 3; echo second; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let two = format!("{}-talk-2", s.name);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !docker(&["logs", &two]).contains("second") {
+        assert!(std::time::Instant::now() < deadline, "no second line");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let started = docker(&["inspect", "-f", "{{.State.StartedAt}}", &two]);
+    let t0 =
+        stackr_spec::units::parse_log_time(started.trim(), 0).unwrap_or_else(|e| panic!("{e}"));
+    let lines = |args: &[&str]| -> Vec<String> {
+        let r = s.stackr(args);
+        ok(&r, "logs");
+        r.stdout.lines().map(str::to_string).collect()
+    };
+    let all = lines(&["logs", "--index", "2", "--no-prefix"]);
+    assert_eq!(all, ["first", "second"]);
+    let later = lines(&[
+        "logs",
+        "--index",
+        "2",
+        "--no-prefix",
+        "--since",
+        &(t0 + 2).to_string(),
+    ]);
+    assert_eq!(later, ["second"]);
+    let early = lines(&[
+        "logs",
+        "--index",
+        "2",
+        "--no-prefix",
+        "--until",
+        &(t0 + 1).to_string(),
+    ]);
+    assert_eq!(early, ["first"]);
+    // With the prefix, both containers; `--index 1` only the first.
+    let both = lines(&["logs"]);
+    assert_eq!(both.len(), 4, "{both:?}");
+    assert!(both.iter().all(|l| l.contains(" | ")), "{both:?}");
+    let one = lines(&["logs", "--index", "1"]);
+    assert!(
+        one.len() == 2
+            && one
+                .iter()
+                .all(|l| l.starts_with(&format!("{}-talk-1 ", s.name))),
+        "{one:?}"
+    );
+    let r = s.stackr(&["logs", "--since", "yesterday"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--since"), "{}", r.stderr);
+    ok(&s.stackr(&["down"]), "down");
+}

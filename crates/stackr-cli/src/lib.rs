@@ -502,6 +502,19 @@ pub struct LogsArgs {
     /// Show secret values instead of `********` where a container prints them.
     #[arg(long)]
     pub no_mask: bool,
+    /// Only output since this time: a Unix timestamp, an RFC 3339 time
+    /// (`2026-12-06T10:00:00Z`) or a duration before now (`42m`).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only output before this time (the same forms as `--since`).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Print lines without the `container |` prefix.
+    #[arg(long, visible_alias = "no-log-prefix")]
+    pub no_prefix: bool,
+    /// Only the container with this number of each service (`web-2`: `--index 2`).
+    #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
     /// Only these services.
     pub services: Vec<String>,
 }

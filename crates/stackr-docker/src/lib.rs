@@ -849,13 +849,20 @@ pub(crate) fn logs_request(options: &LogOptions) -> bollard::query_parameters::L
         .tail
         .map(|n| n.to_string())
         .unwrap_or_else(|| "all".to_string());
-    LogsOptionsBuilder::default()
+    let mut b = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(true)
         .follow(options.follow)
         .timestamps(options.timestamps)
-        .tail(&tail)
-        .build()
+        .tail(&tail);
+    // The API takes 32-bit seconds.
+    if let Some(since) = options.since {
+        b = b.since(since.clamp(0, i64::from(i32::MAX)) as i32);
+    }
+    if let Some(until) = options.until {
+        b = b.until(until.clamp(0, i64::from(i32::MAX)) as i32);
+    }
+    b.build()
 }
 
 /// One item of a log stream as a [`LogChunk`] (none for input echoed back).

@@ -589,6 +589,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
         follow: true,
         tail: Some(2),
         timestamps: false,
+        ..Default::default()
     };
     let (out, err) = logs_of(&engine, &job_id, &tail).await;
     assert_eq!((out.as_str(), err.as_str()), ("two\nthree\n", ""));
@@ -596,6 +597,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
         follow: false,
         tail: Some(1),
         timestamps: true,
+        ..Default::default()
     };
     let (out, _) = logs_of(&engine, &job_id, &stamped).await;
     assert!(

@@ -449,6 +449,10 @@ pub struct LogChunk {
 /// Options for [`Engine::logs`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogOptions {
+    /// Only output after this Unix time (`logs --since`).
+    pub since: Option<i64>,
+    /// Only output before this Unix time (`logs --until`).
+    pub until: Option<i64>,
     pub follow: bool,
     /// `None`: all lines.
     pub tail: Option<u64>,

@@ -53,6 +53,23 @@ pub async fn follow<E: Engine>(
     timestamps: bool,
     sink: &(dyn Fn(LogLine) + Send + Sync),
 ) -> stackr_engine::Result<()> {
+    let opts = LogOptions {
+        tail,
+        timestamps,
+        ..LogOptions::default()
+    };
+    follow_with(engine, stack, services, &opts, sink).await
+}
+
+/// [`follow`] with every option of the log request (`since`, `until`...); `follow` itself is
+/// always on.
+pub async fn follow_with<E: Engine>(
+    engine: &E,
+    stack: &str,
+    services: &[String],
+    base: &LogOptions,
+    sink: &(dyn Fn(LogLine) + Send + Sync),
+) -> stackr_engine::Result<()> {
     let mut events = engine.events(stack).await?;
     let chosen =
         |s: Option<&str>| services.is_empty() || s.is_some_and(|s| services.iter().any(|x| x == s));
@@ -64,8 +81,7 @@ pub async fn follow<E: Engine>(
         std::collections::BTreeMap::new();
     let opts = LogOptions {
         follow: true,
-        tail,
-        timestamps,
+        ..base.clone()
     };
     // Stopped containers too: their output is shown, and their stream ends at once.
     for c in containers.iter().filter(|c| chosen(c.service())) {

@@ -239,6 +239,7 @@ async fn wait<E: Engine>(
         follow: true,
         tail: None,
         timestamps: false,
+        ..Default::default()
     };
     if let Ok(mut logs) = engine.logs(id, &opts).await {
         while let Some(Ok(chunk)) = logs.next().await {

@@ -426,6 +426,7 @@ async fn logs_follow_every_task_tagged_with_its_slot() {
         follow: true,
         tail: None,
         timestamps: false,
+        ..Default::default()
     };
     stackr_ops::swarm_logs(&e, "shop", &["api".to_string()], &opts, &sink)
         .await

@@ -222,6 +222,76 @@ pub fn parse_cpus(text: &str) -> Result<Cpus, CpusError> {
     Ok(Cpus(nanos.round() as u64))
 }
 
+/// A point in time as `logs --since`/`--until` take it, in Unix seconds: a Unix timestamp
+/// (`1700000000`), an RFC 3339 time (`2026-12-06T10:00:00Z`, `2026-12-06T11:00:00+01:00`), a
+/// date (`2026-12-06`, midnight UTC) or a duration before `now` (`42m`, `1h30m`).
+pub fn parse_log_time(text: &str, now: i64) -> Result<i64, String> {
+    let t = text.trim();
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    if let Some(secs) = rfc3339(t) {
+        return Ok(secs);
+    }
+    match parse_duration(t) {
+        Ok(d) => Ok(now - d.as_secs() as i64),
+        Err(_) => Err(format!(
+            "`{t}` is neither a Unix timestamp, an RFC 3339 time (2026-12-06T10:00:00Z) nor a duration (42m)"
+        )),
+    }
+}
+
+/// `YYYY-MM-DD[THH:MM:SS[.frac](Z|±HH:MM)]` in Unix seconds.
+fn rfc3339(t: &str) -> Option<i64> {
+    let num = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let (date, rest) = match t.split_once(['T', 't', ' ']) {
+        Some((d, r)) => (d, Some(r)),
+        None => (t, None),
+    };
+    let mut parts = date.splitn(3, '-');
+    let (y, m, d) = (
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    let Some(rest) = rest else {
+        return Some(days * 86_400);
+    };
+    let (clock, offset) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else {
+        let at = rest.rfind(['+', '-'])?;
+        let (c, o) = rest.split_at(at);
+        let sign = if o.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = o[1..].split_once(':')?;
+        (c, sign * (num(oh)? * 3600 + num(om)? * 60))
+    };
+    let clock = clock.split('.').next()?;
+    let mut hms = clock.splitn(3, ':');
+    let (h, mi, s) = (num(hms.next()?)?, num(hms.next()?)?, num(hms.next()?)?);
+    if h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(days * 86_400 + h * 3600 + mi * 60 + s - offset)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +353,22 @@ mod tests {
         assert_eq!(parse_cpus("0"), Err(CpusError::NotPositive));
         assert_eq!(parse_cpus("two"), Err(CpusError::NotANumber));
         assert_eq!(Cpus(1_250_000_000).to_string(), "1.25");
+    }
+
+    #[test]
+    fn log_times_read_every_form() {
+        let now = 1_800_000_000;
+        assert_eq!(parse_log_time("1700000000", now), Ok(1_700_000_000));
+        assert_eq!(parse_log_time("1970-01-02", now), Ok(86_400));
+        assert_eq!(
+            parse_log_time("2026-12-06T10:00:00Z", now),
+            Ok(1_796_551_200)
+        );
+        assert_eq!(
+            parse_log_time("2026-12-06T11:00:00.5+01:00", now),
+            Ok(1_796_551_200)
+        );
+        assert_eq!(parse_log_time("42m", now), Ok(now - 42 * 60));
+        assert!(parse_log_time("yesterday", now).is_err());
     }
 }

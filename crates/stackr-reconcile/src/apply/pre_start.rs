@@ -170,6 +170,7 @@ async fn last_output<E: Engine>(engine: &E, id: &str) -> String {
         follow: false,
         tail: Some(20),
         timestamps: false,
+        ..Default::default()
     };
     let mut out = String::new();
     if let Ok(mut logs) = engine.logs(id, &opts).await {
