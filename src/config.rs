@@ -45,7 +45,7 @@ fn print_variables(global: &Global, format: &ConfigFormat, out: &Output) -> CmdR
     let vars = variables(global)?;
     let mut uses: Vec<stackr_spec::interpolate::VarUse> = Vec::new();
     for (_, f) in load.loaded.sources.files() {
-        if !f.name.ends_with(".kdl") && !f.path.extension().is_some_and(|e| e == "kdl") {
+        if f.path.extension().is_none_or(|e| e != "kdl") {
             continue;
         }
         for u in stackr_spec::interpolate::variables_in_stack_file(&f.text) {
