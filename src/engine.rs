@@ -167,9 +167,28 @@ pub async fn converge(
     opts: UpOptions,
     reporter: &Reporter,
 ) -> Result<stackr_reconcile::desired::Inputs, CliError> {
+    converge_quietly(engine, stack, opts, reporter, false).await
+}
+
+/// [`converge`]; with `quiet_pull`, pulls are not shown (`up --quiet-pull`).
+pub async fn converge_quietly(
+    engine: &DockerEngine,
+    stack: &Stack,
+    opts: UpOptions,
+    reporter: &Reporter,
+    quiet_pull: bool,
+) -> Result<stackr_reconcile::desired::Inputs, CliError> {
     let cx = context(stack)?;
     let (cancelled, interrupts) = graceful_interrupts();
-    let sink = |e: OpEvent| render_event(reporter, e);
+    let sink = |e: OpEvent| {
+        let pull = matches!(
+            e,
+            OpEvent::PullStarted { .. } | OpEvent::PullFinished { .. }
+        );
+        if !(quiet_pull && pull) {
+            render_event(reporter, e);
+        }
+    };
     let result = stackr_ops::up(engine, stack, &cx, &opts, Some(cancelled), &sink).await;
     interrupts.abort();
     if let Err(e) = &result {

@@ -11,7 +11,7 @@ use crate::cli::{
     BuildArgs, DownArgs, Global, PlanArgs, PlanFormat, ProgressFormat, PullWhen, RollbackArgs,
     UpArgs,
 };
-use crate::engine::{LOCK_WAIT, context, converge, holder, on_engine, probe, with_engine};
+use crate::engine::{LOCK_WAIT, context, holder, on_engine, probe, with_engine};
 use crate::load::valid_stack;
 use crate::logs::{LogPrinter, follow};
 use crate::progress::{Reporter, render_event};
@@ -27,6 +27,7 @@ fn plan_options(a: &PlanArgs) -> PlanOptions {
         remove_orphans: a.remove_orphans,
         services: a.services.clone(),
         no_deps: a.no_deps,
+        no_start: false,
     }
 }
 
@@ -80,6 +81,7 @@ fn up_options(args: &UpArgs) -> UpOptions {
             remove_orphans: args.remove_orphans,
             services: args.services.clone(),
             no_deps: args.no_deps,
+            no_start: args.no_start,
         },
         pull: args.pull.map(|p| match p {
             PullWhen::Always => Pull::Always,
@@ -90,6 +92,36 @@ fn up_options(args: &UpArgs) -> UpOptions {
         wait: args.wait.then(|| Duration::from_secs(args.wait_timeout)),
         lock_wait: LOCK_WAIT,
     }
+}
+
+/// `stackr create`: `up --no-start`.
+pub fn create_cmd(global: &Global, args: &crate::cli::CreateArgs, out: &Output) -> CmdResult {
+    let up = UpArgs {
+        detach: true,
+        build: args.build,
+        force_recreate: args.force_recreate,
+        no_recreate: args.no_recreate,
+        remove_orphans: args.remove_orphans,
+        timeout: None,
+        wait: false,
+        wait_timeout: 0,
+        format: ProgressFormat::Text,
+        no_deps: false,
+        scale: args.scale.clone(),
+        pull: args.pull,
+        abort_on_container_exit: false,
+        exit_code_from: None,
+        abort_on_container_failure: false,
+        attach: Vec::new(),
+        no_attach: Vec::new(),
+        timestamps: false,
+        quiet_pull: false,
+        yes: false,
+        watch: false,
+        no_start: true,
+        services: args.services.clone(),
+    };
+    up_cmd(global, &up, out)
 }
 
 /// `stackr up`.
@@ -110,18 +142,31 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
             "`--watch`: ",
         ));
     }
-    if let Some(svc) = &args.exit_code_from
-        && !stack.services.contains_key(svc)
-    {
-        return Err(CliError::FlagValue {
-            flag: "--exit-code-from",
-            arg: svc.clone(),
-            reason: format!("no service `{svc}` in stack `{}`", stack.name),
-        });
+    let named = args
+        .exit_code_from
+        .iter()
+        .map(|s| ("--exit-code-from", s))
+        .chain(args.attach.iter().map(|s| ("--attach", s)))
+        .chain(args.no_attach.iter().map(|s| ("--no-attach", s)));
+    for (flag, svc) in named {
+        if !stack.services.contains_key(svc) {
+            return Err(CliError::FlagValue {
+                flag,
+                arg: svc.clone(),
+                reason: format!("no service `{svc}` in stack `{}`", stack.name),
+            });
+        }
     }
     let reporter = Reporter::new(args.format == ProgressFormat::Json);
     on_engine(async |engine| {
-        let inputs = converge(engine, &stack, up_options(args), &reporter).await?;
+        let inputs = crate::engine::converge_quietly(
+            engine,
+            &stack,
+            up_options(args),
+            &reporter,
+            args.quiet_pull,
+        )
+        .await?;
         reporter.finish();
         reporter.event("done", serde_json::json!({"stack": stack.name}));
         if args.watch {
@@ -131,19 +176,25 @@ pub fn up_cmd(global: &Global, args: &UpArgs, out: &Output) -> CmdResult {
             }
             return watch_attached(engine, &stack, &inputs, args, out, watching).await;
         }
-        if args.detach || args.wait || reporter.is_json() {
+        if args.detach || args.wait || args.no_start || reporter.is_json() {
             return Ok(ExitStatus::Success);
         }
         let abort = match &args.exit_code_from {
             Some(svc) => Some(Abort::ExitOf(svc.clone())),
+            None if args.abort_on_container_failure => Some(Abort::AnyFailure),
             None => args.abort_on_container_exit.then_some(Abort::AnyExit),
         };
         let opts = AttachOptions {
             services: args.services.clone(),
             abort,
             stop_timeout: args.timeout.map(Duration::from_secs),
+            timestamps: args.timestamps,
         };
-        attached(engine, &stack, &inputs, &opts, out.color_stdout).await
+        let shown = Shown {
+            only: args.attach.clone(),
+            not: args.no_attach.clone(),
+        };
+        attached(engine, &stack, &inputs, &opts, &shown, out.color_stdout).await
     })
 }
 
@@ -175,19 +226,38 @@ async fn watch_attached(
 }
 
 /// Attached `up`: streams logs; the first Ctrl-C stops the stack gracefully, a second kills.
+/// Whose output an attached `up` shows (`--attach`, `--no-attach`); every container is
+/// followed all the same.
+struct Shown {
+    only: Vec<String>,
+    not: Vec<String>,
+}
+
+impl Shown {
+    fn shows(&self, service: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|s| s == service))
+            && !self.not.iter().any(|s| s == service)
+    }
+}
+
 async fn attached(
     engine: &DockerEngine,
     stack: &Stack,
     inputs: &stackr_reconcile::desired::Inputs,
     opts: &AttachOptions,
+    shown: &Shown,
     color: bool,
 ) -> CmdResult {
-    let printer = LogPrinter::new(stack, color, false).mask(&inputs.secrets);
+    let printer = LogPrinter::new(stack, color, opts.timestamps).mask(&inputs.secrets);
     let (tx, interrupts) = tokio::sync::mpsc::unbounded_channel();
     let forward = tokio::spawn(async move {
         while tokio::signal::ctrl_c().await.is_ok() && tx.send(()).is_ok() {}
     });
-    let logs = |l: stackr_ops::LogLine| printer.line(l);
+    let logs = |l: stackr_ops::LogLine| {
+        if shown.shows(&l.service) {
+            printer.line(l);
+        }
+    };
     let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
     let r = stackr_ops::attach(
         engine,

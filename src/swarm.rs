@@ -30,6 +30,11 @@ fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
             "an `up` on a swarm does not attach to tasks",
         ),
         (
+            args.abort_on_container_failure,
+            "--abort-on-container-failure",
+            "an `up` on a swarm does not attach to tasks",
+        ),
+        (
             !args.scale.is_empty(),
             "--scale",
             "write `scale` in the stack file: the swarm keeps the replicas it is given",
@@ -48,6 +53,11 @@ fn refuse_up_flags(args: &UpArgs) -> Result<(), CliError> {
             !args.services.is_empty(),
             "SERVICE...",
             "on a swarm `up` deploys the whole stack",
+        ),
+        (
+            args.no_start,
+            "--no-start (or `create`)",
+            "a swarm service runs its tasks once it exists; scale it to 0 to keep it stopped",
         ),
     ];
     match refused.iter().find(|(set, _, _)| *set) {

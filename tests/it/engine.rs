@@ -1693,3 +1693,78 @@ service "talk" {{
     assert!(r.stderr.contains("--since"), "{}", r.stderr);
     ok(&s.stackr(&["down"]), "down");
 }
+
+/// `create` (`up --no-start`), and attached `up` with `--abort-on-container-failure`,
+/// `--no-attach`/`--attach` and `--timestamps`.
+#[test]
+fn create_and_the_attached_up_flags_of_compose() {
+    let s = TestStack::new("upflags", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "fine" {{
+    image "{n}:img"
+    build "./img"
+    restart "no"
+    command "sh" "-c" "echo fine-line; sleep 0.5; exit 0"
+}}
+service "bad" {{
+    image "{n}:img"
+    restart "no"
+    command "sh" "-c" "echo bad-line; sleep 2; exit 3"
+}}
+service "chatty" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; echo chatty-line; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["create"]), "create");
+    let states = s.containers();
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert!(states.values().all(|(_, st)| st == "created"), "{states:?}");
+    let r = s.stackr(&["plan", "--format", "json"]);
+    assert!(
+        r.stdout.contains("\"start\""),
+        "a later up starts them: {}",
+        r.stdout
+    );
+    // A container that exits 0 ends nothing; one that fails stops the stack with its code.
+    let r = s.stackr(&[
+        "up",
+        "--abort-on-container-failure",
+        "--no-attach",
+        "chatty",
+        "--timestamps",
+    ]);
+    assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("bad-line") && r.stdout.contains("fine-line"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("chatty-line"), "{}", r.stdout);
+    let bad = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("bad-line"))
+        .unwrap_or_default();
+    assert!(
+        bad.contains("| 20") && bad.contains('T'),
+        "timestamps: {bad}"
+    );
+    assert!(s.containers().values().all(|(_, st)| st != "running"));
+    // --attach shows only the services named.
+    let r = s.stackr(&["up", "--abort-on-container-failure", "--attach", "chatty"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("chatty-line") && !r.stdout.contains("bad-line"),
+        "{}",
+        r.stdout
+    );
+    let r = s.stackr(&["up", "--attach", "nope"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no service `nope`"), "{}", r.stderr);
+    ok(&s.stackr(&["down"]), "down");
+}

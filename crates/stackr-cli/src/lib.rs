@@ -110,6 +110,9 @@ pub enum Command {
     Restart(StopArgs),
     /// Send a signal to running containers.
     Kill(KillArgs),
+    /// Create the stack's networks, volumes and containers without starting them (`up
+    /// --no-start`).
+    Create(CreateArgs),
     /// Freeze the processes of running containers (dependents first).
     Pause(ServicesArgs),
     /// Thaw paused containers.
@@ -167,6 +170,27 @@ pub struct ImportArgs {
     /// Compose files: `docker-compose.yml docker-compose.dev.yml:dev ...`.
     #[arg(required = true, value_name = "FILE[:PROFILE]")]
     pub files: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Rebuild every image that is built.
+    #[arg(long)]
+    pub build: bool,
+    #[arg(long, conflicts_with = "no_recreate")]
+    pub force_recreate: bool,
+    #[arg(long)]
+    pub no_recreate: bool,
+    #[arg(long)]
+    pub remove_orphans: bool,
+    /// Containers of a service: `--scale web=3`.
+    #[arg(long, value_name = "SERVICE=N")]
+    pub scale: Vec<String>,
+    /// When to pull images.
+    #[arg(long, value_enum)]
+    pub pull: Option<PullWhen>,
+    /// Only these services (and what they depend on).
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -411,10 +435,34 @@ pub struct UpArgs {
     /// Attached: stop everything when this service's container exits, and exit with its code.
     #[arg(long, value_name = "SERVICE", conflicts_with_all = ["detach", "wait"])]
     pub exit_code_from: Option<String>,
+    /// Attached: stop the stack when a container exits with a code other than 0; that code
+    /// is stackr's.
+    #[arg(long, conflicts_with_all = ["detach", "wait", "abort_on_container_exit", "exit_code_from"])]
+    pub abort_on_container_failure: bool,
+    /// Attached: show only these services' output (repeatable).
+    #[arg(long, value_name = "SERVICE", conflicts_with = "no_attach")]
+    pub attach: Vec<String>,
+    /// Attached: do not show these services' output (repeatable).
+    #[arg(long, value_name = "SERVICE")]
+    pub no_attach: Vec<String>,
+    /// Attached: show the engine's timestamp on each line.
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Do not show pull progress.
+    #[arg(long)]
+    pub quiet_pull: bool,
+    /// Assume yes to every question; `up` asks none, so scripts written for compose run as
+    /// they are.
+    #[arg(short = 'y', long = "yes")]
+    pub yes: bool,
     /// Once up, watch files by the services' watch rules (as `stackr watch`), streaming logs
     /// unless `-d`.
     #[arg(long, conflicts_with_all = ["wait", "abort_on_container_exit", "exit_code_from"])]
     pub watch: bool,
+    /// Create what is missing (networks, volumes, containers) without starting anything, as
+    /// `stackr create` does.
+    #[arg(long, conflicts_with_all = ["wait", "watch", "abort_on_container_exit", "exit_code_from"])]
+    pub no_start: bool,
     /// Only these services (and what they depend on).
     pub services: Vec<String>,
 }

@@ -21,6 +21,8 @@ pub enum Abort {
     AnyExit,
     /// When this service's container exits, with its code (`--exit-code-from`).
     ExitOf(String),
+    /// When any container exits with a code other than 0 (`--abort-on-container-failure`).
+    AnyFailure,
 }
 
 /// What an attached `up` follows and how it stops.
@@ -31,6 +33,8 @@ pub struct AttachOptions {
     pub abort: Option<Abort>,
     /// How long a stopping container gets; `None`: its own grace period.
     pub stop_timeout: Option<Duration>,
+    /// Log lines with the engine's timestamps.
+    pub timestamps: bool,
 }
 
 /// How an attached `up` ended.
@@ -69,7 +73,7 @@ pub async fn attach<E: Engine>(
     logs: &(dyn Fn(LogLine) + Send + Sync),
     sink: Sink<'_>,
 ) -> Result<AttachEnd, EngineError> {
-    let following = crate::follow(engine, stack, &opts.services, None, false, logs);
+    let following = crate::follow(engine, stack, &opts.services, None, opts.timestamps, logs);
     futures::pin_mut!(following);
     let exits = first_exit(engine, stack, opts.abort.as_ref(), &opts.services);
     tokio::select! {
@@ -142,7 +146,7 @@ async fn first_exit<E: Engine>(
             Err(e) => return gone_or_pending(engine, e).await,
         };
         if let EventKind::Die { exit_code } = ev.kind
-            && counts(abort, services, ev.service.as_deref())
+            && counts(abort, services, ev.service.as_deref(), exit_code)
             && !is_helper(engine, &ev.container_id).await
         {
             return Ok((ev.container_name, code_of(exit_code)));
@@ -154,13 +158,15 @@ async fn first_exit<E: Engine>(
 }
 
 /// Whether an exit of a container of `service` ends an attached `up`.
-fn counts(abort: &Abort, services: &[String], service: Option<&str>) -> bool {
+fn counts(abort: &Abort, services: &[String], service: Option<&str>, exit_code: i64) -> bool {
     let Some(service) = service else {
         return false;
     };
+    let followed = services.is_empty() || services.iter().any(|s| s == service);
     match abort {
         Abort::ExitOf(svc) => service == svc,
-        Abort::AnyExit => services.is_empty() || services.iter().any(|s| s == service),
+        Abort::AnyExit => followed,
+        Abort::AnyFailure => followed && exit_code != 0,
     }
 }
 
@@ -189,7 +195,7 @@ async fn exited<E: Engine>(
     Ok(list
         .into_iter()
         .filter(|c| c.state == ContainerState::Exited && !c.labels.contains_key(LABEL_HELPER))
-        .filter(|c| counts(abort, services, c.service()))
+        .filter(|c| counts(abort, services, c.service(), c.exit_code.unwrap_or(0)))
         .find_map(|c| Some((c.name, code_of(c.exit_code?)))))
 }
 

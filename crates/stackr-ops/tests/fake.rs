@@ -1207,3 +1207,52 @@ async fn pause_goes_dependents_first_and_up_thaws_what_is_paused() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn up_no_start_creates_without_starting_and_a_later_up_starts() {
+    let dir = context_dir("no-start");
+    let e = engine();
+    let s = stack(SHOP, &dir);
+    let o = UpOptions {
+        plan: PlanOptions {
+            no_start: true,
+            ..PlanOptions::default()
+        },
+        ..opts()
+    };
+    let (p, _, _) = stackr_ops::plan(&e, &s, &cx(), &o.plan)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(p.no_start);
+    assert!(stackr_reconcile::plan::render_text(&p).contains("not started"));
+    up(&e, &s, &o).await.unwrap_or_else(|err| panic!("{err}"));
+    let states = e.container_states();
+    assert_eq!(states.len(), 3, "{states:?}");
+    assert!(
+        states
+            .values()
+            .all(|st| *st == stackr_engine::ContainerState::Created),
+        "{states:?}"
+    );
+    // Again with --no-start: nothing to do; a plain up starts them, in order.
+    let (p, _, _) = stackr_ops::plan(&e, &s, &cx(), &o.plan)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        !p.has_changes(),
+        "{}",
+        stackr_reconcile::plan::render_text(&p)
+    );
+    let events = up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(
+        did(&events),
+        [
+            ("shop-api-1".to_string(), "started"),
+            ("shop-db-1".to_string(), "started"),
+            ("shop-web-1".to_string(), "started"),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1193,6 +1193,10 @@ async fn run_service<E: Engine>(
         return Ok(());
     }
     let to_start = make_containers(run, s, &items).await?;
+    if run.plan.no_start {
+        tx.send_modify(|n| *n += 1);
+        return Ok(());
+    }
     wait_for_dependencies(run, s, rx.clone()).await?;
     pre_start::once(run, s).await?;
     start_containers(run, s, to_start).await?;

@@ -49,6 +49,8 @@ pub struct PlanOptions {
     pub services: Vec<String>,
     /// With `services`: not what they depend on.
     pub no_deps: bool,
+    /// `up --no-start` (`stackr create`): containers are made, none is started.
+    pub no_start: bool,
 }
 
 /// What kind of object an item is about.
@@ -160,6 +162,9 @@ pub struct Plan {
     /// started, stackr ends their recovery wait, as compose starts them at once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub released: Vec<String>,
+    /// `up --no-start`: what is created is not started; nothing else starts either.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_start: bool,
 }
 
 /// A service's hardening warnings: `root`, `no-memory-limit`, `writable-root`.
@@ -199,6 +204,7 @@ impl Plan {
             rollouts: Vec::new(),
             pre_start: Vec::new(),
             released: Vec::new(),
+            no_start: false,
         }
     }
 
@@ -617,8 +623,12 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     let rebuilt = plan_images(desired, observed, opts, &chosen, &mut p);
     let (recreated, claimed) = plan_containers(desired, observed, opts, &chosen, &rebuilt, &mut p);
     plan_restarts(desired, &recreated, &mut p);
-    plan_rollouts(desired, &mut p);
-    plan_pre_start(desired, observed, &mut p);
+    if opts.no_start {
+        plan_no_start(&mut p);
+    } else {
+        plan_rollouts(desired, &mut p);
+        plan_pre_start(desired, observed, &mut p);
+    }
     if opts.no_deps && !opts.services.is_empty() {
         plan_released(desired, &mut p);
     }
@@ -1034,6 +1044,26 @@ fn plan_slot(
     it
 }
 
+/// `up --no-start`: nothing starts. What is not running stays so; a replacement that needs
+/// its new container running beside the old one becomes a recreate.
+fn plan_no_start(p: &mut Plan) {
+    p.no_start = true;
+    for it in p
+        .items
+        .iter_mut()
+        .filter(|i| i.kind == ObjectKind::Container)
+    {
+        match it.action {
+            Action::Start | Action::Unpause | Action::Restart => {
+                it.action = Action::Keep;
+                it.reason = Some("not started: `--no-start`".into());
+            }
+            Action::Replace => it.action = Action::Recreate,
+            _ => {}
+        }
+    }
+}
+
 /// Dependents that ask to restart with a recreated dependency.
 fn plan_restarts(desired: &Desired, recreated: &BTreeSet<String>, p: &mut Plan) {
     for s in &desired.services {
@@ -1231,6 +1261,9 @@ pub fn render_text(plan: &Plan) -> String {
         counts.push("nothing to do".into());
     }
     let _ = writeln!(out, "stack `{}`: {}", plan.stack, counts.join(", "));
+    if plan.no_start {
+        let _ = writeln!(out, "  (containers are created, not started: `--no-start`)");
+    }
     let width = plan.items.iter().map(|i| i.name.len()).max().unwrap_or(0);
     for it in &plan.items {
         let sign = match it.action {
