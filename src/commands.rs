@@ -436,6 +436,77 @@ pub fn pull(global: &Global, args: &ServicesArgs, out: &Output) -> CmdResult {
     })
 }
 
+/// `run --env-from-file`: `KEY=VALUE` lines of an env file (the `.env` format).
+fn env_from_file(path: &Path) -> Result<Vec<String>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|error| CliError::Read {
+        path: path.to_path_buf(),
+        error: error.into(),
+    })?;
+    let shell: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let parsed = stackr_spec::interpolate::parse_dotenv_all(&text, &shell);
+    if let Some(e) = parsed.errors.first() {
+        return Err(CliError::BadArguments {
+            message: format!("`--env-from-file {}`: {}", path.display(), e.reason),
+            help: "env files hold `KEY=value` lines; quote values with spaces or `#`".into(),
+        });
+    }
+    Ok(parsed
+        .vars
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect())
+}
+
+/// `run -v SOURCE:TARGET[:ro]`: a path (absolute, or from the working directory) is a bind
+/// mount; a name is the stack's volume of that name, or an engine volume.
+fn run_volume(stack: &Stack, arg: &str) -> Result<stackr_engine::MountSpec, CliError> {
+    let bad = |reason: &str| CliError::Usage {
+        flag: "-v",
+        arg: arg.to_string(),
+        reason: reason.to_string(),
+    };
+    let parts: Vec<&str> = arg.split(':').collect();
+    let (source, target, mode) = match parts.as_slice() {
+        [t] => (None, *t, ""),
+        [s, t] => (Some(*s), *t, ""),
+        [s, t, m] => (Some(*s), *t, *m),
+        _ => return Err(bad("write SOURCE:TARGET, with `:ro` for a read-only mount")),
+    };
+    if !target.starts_with('/') {
+        return Err(bad("the target is a path in the container, from its root"));
+    }
+    let read_only = match mode {
+        "" | "rw" => false,
+        "ro" => true,
+        _ => return Err(bad("the mode is `ro` or `rw`")),
+    };
+    let target = target.to_string();
+    Ok(match source {
+        None => stackr_engine::MountSpec::Volume {
+            source: None,
+            target,
+            read_only,
+        },
+        Some(s) if s.starts_with('/') || s.starts_with('.') || s.starts_with('~') => {
+            let home = std::env::var("HOME").unwrap_or_default();
+            let path = match s.strip_prefix("~/") {
+                Some(rest) if !home.is_empty() => PathBuf::from(home).join(rest),
+                _ => std::env::current_dir().unwrap_or_default().join(s),
+            };
+            stackr_engine::MountSpec::Bind {
+                source: path,
+                target,
+                read_only,
+            }
+        }
+        Some(name) => stackr_engine::MountSpec::Volume {
+            source: Some(stackr_reconcile::desired::volume_name(stack, name)),
+            target,
+            read_only,
+        },
+    })
+}
+
 /// `stackr run`: a one-off container of a service. Its dependencies are brought up first (as
 /// `up -d` would, unless `--no-deps`); the container is named `{stack}-{service}-run-{n}`,
 /// gets the service's settings without its published ports, streams its output, and its exit
@@ -450,15 +521,30 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
         })?;
         ports.extend(stackr_reconcile::desired::port_bindings(&ps));
     }
-    let opts = stackr_ops::RunOptions {
+    // `--env-from-file` first: `-e` wins over it, as in compose.
+    let mut env = Vec::new();
+    for f in &args.env_from_file {
+        env.extend(env_from_file(f)?);
+    }
+    env.extend(args.env.iter().cloned());
+    let mut labels = std::collections::BTreeMap::new();
+    for l in &args.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let mut opts = stackr_ops::RunOptions {
         service: args.service.clone(),
         one_off: stackr_reconcile::desired::OneOff {
             command: (!args.command.is_empty()).then(|| args.command.clone()),
             entrypoint: args.entrypoint.clone().map(|ep| vec![ep]),
             user: args.user.clone(),
             working_dir: args.workdir.clone(),
-            env: args.env.clone(),
+            env,
             ports,
+            service_ports: args.service_ports,
+            labels,
+            name: args.name.clone(),
+            use_aliases: args.use_aliases,
             ..Default::default()
         },
         no_deps: args.no_deps,
@@ -471,6 +557,9 @@ pub fn run(global: &Global, args: &RunArgs, out: &Output) -> CmdResult {
     };
     crate::engine::with_container_engine(global, out, "run", async |engine, stack| {
         stackr_ops::known(stack, std::slice::from_ref(&args.service))?;
+        for v in &args.volume {
+            opts.one_off.mounts.push(run_volume(stack, v)?);
+        }
         let cx = crate::engine::context(stack)?;
         // Ctrl-C: the dependencies' engine calls finish, or the one-off is stopped (and with
         // `--rm` removed); a second leaves at once.

@@ -1768,3 +1768,103 @@ service "chatty" {{
     assert!(r.stderr.contains("no service `nope`"), "{}", r.stderr);
     ok(&s.stackr(&["down"]), "down");
 }
+
+/// `run --env-from-file`, `-v`, `-l`, `--name`, `--service-ports` and `--use-aliases`.
+/// Regression: `run` of a service without dependencies on a stack that is not up failed: its
+/// image was not built and its network did not exist.
+#[test]
+fn run_with_the_flags_of_compose() {
+    let s = TestStack::new("runflags", |n| {
+        format!(
+            r#"
+stack "{n}"
+volume "data"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    port "127.0.0.1::80"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    std::fs::write(s.dir.join("vars.env"), "A=1\nB=0\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(s.dir.join("host")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(s.dir.join("host/hello.txt"), "hi\n").unwrap_or_else(|e| panic!("{e}"));
+    let r = s.stackr(&[
+        "run",
+        "--rm",
+        "--env-from-file",
+        "vars.env",
+        "-e",
+        "B=2",
+        "app",
+        "sh",
+        "-c",
+        "echo $A $B",
+    ]);
+    assert_eq!(r.stdout, "1 2\n", "{}", r.stderr);
+    let r = s.stackr(&[
+        "run",
+        "--rm",
+        "-v",
+        "data:/d",
+        "-v",
+        "./host:/h:ro",
+        "app",
+        "sh",
+        "-c",
+        "cat /h/hello.txt; echo kept > /d/f; touch /h/x 2>/dev/null || echo read-only",
+    ]);
+    assert_eq!(r.stdout, "hi\nread-only\n", "{}", r.stderr);
+    let r = s.stackr(&["run", "--rm", "-v", "data:/d", "app", "cat", "/d/f"]);
+    assert_eq!(r.stdout, "kept\n", "{}", r.stderr);
+    // A name, a label, the service's ports and aliases.
+    let custom = format!("{}-custom", s.name);
+    let r = s.stackr(&[
+        "run",
+        "-d",
+        "--name",
+        &custom,
+        "-l",
+        "team=core",
+        "--service-ports",
+        "--use-aliases",
+        "app",
+        "sleep",
+        "30",
+    ]);
+    ok(&r, "run -d");
+    assert_eq!(r.stdout.trim(), custom);
+    let label = docker(&[
+        "inspect",
+        "-f",
+        "{{index .Config.Labels \"team\"}}",
+        &custom,
+    ]);
+    assert_eq!(label.trim(), "core");
+    let port = docker(&["port", &custom, "80/tcp"]);
+    assert!(port.starts_with("127.0.0.1:"), "{port}");
+    let nets = docker(&[
+        "inspect",
+        "-f",
+        "{{json .NetworkSettings.Networks}}",
+        &custom,
+    ]);
+    assert!(nets.contains("\"app\""), "{nets}");
+    // Without the flags: no ports, no aliases.
+    let r = s.stackr(&["run", "-d", "app", "sleep", "30"]);
+    ok(&r, "run -d plain");
+    let plain = r.stdout.trim().to_string();
+    assert_eq!(docker(&["port", &plain]).trim(), "");
+    let nets = docker(&[
+        "inspect",
+        "-f",
+        "{{json .NetworkSettings.Networks}}",
+        &plain,
+    ]);
+    assert!(!nets.contains("\"app\""), "{nets}");
+    let r = s.stackr(&["run", "-v", "data", "app", "true"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    ok(&s.stackr(&["down", "-v"]), "down");
+}

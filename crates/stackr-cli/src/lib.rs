@@ -297,6 +297,26 @@ pub struct RunArgs {
     /// Run in this directory.
     #[arg(short = 'w', long)]
     pub workdir: Option<String>,
+    /// Variables from an env file (`KEY=value` lines), under those of `-e`; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub env_from_file: Vec<PathBuf>,
+    /// Publish the service's own ports too (a one-off publishes none by default).
+    #[arg(long)]
+    pub service_ports: bool,
+    /// Mount `SOURCE:TARGET[:ro]`: a path binds it, a name is a volume of the stack (or of
+    /// the engine); repeatable.
+    #[arg(short = 'v', long = "volume", value_name = "SOURCE:TARGET")]
+    pub volume: Vec<String>,
+    /// A label `KEY=VALUE` on the one-off; repeatable.
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// The container's name instead of `STACK-SERVICE-run-N`.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Give the one-off the service's network aliases, so that others reach it by the
+    /// service's name.
+    #[arg(long)]
+    pub use_aliases: bool,
     pub service: String,
     /// The command and its arguments (default: the service's).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

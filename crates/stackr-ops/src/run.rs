@@ -74,6 +74,7 @@ pub async fn run<E: Engine>(
     if crate::is_cancelled(&cancel) {
         return Err(OpError::Interrupted);
     }
+    build_if_missing(engine, stack, service, cx, sink).await?;
     let want = one_off(engine, stack, service, opts, &base).await?;
     let name = want.spec.name.clone();
     let id = create_and_start(engine, stack, &want, &opts.service, &cancel).await?;
@@ -88,6 +89,78 @@ pub async fn run<E: Engine>(
         return Err(OpError::Interrupted);
     }
     Ok(RunEnd::Exited { name, code })
+}
+
+/// The stack's networks and volumes, made when missing (a one-off joins them even when
+/// nothing of the stack runs): the networks and volumes of `up`'s plan, and nothing else of
+/// it.
+async fn shared_objects<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    cx: &Context,
+    opts: &RunOptions,
+    sink: Sink<'_>,
+) -> Result<stackr_reconcile::desired::Inputs, OpError> {
+    use stackr_reconcile::plan::ObjectKind;
+    let (mut p, _, inputs) = crate::plan(engine, stack, cx, &PlanOptions::default()).await?;
+    p.items
+        .retain(|i| matches!(i.kind, ObjectKind::Network | ObjectKind::Volume));
+    p.rollouts.clear();
+    p.pre_start.clear();
+    p.released.clear();
+    if !p.has_changes() {
+        return Ok(inputs);
+    }
+    let lock = stackr_reconcile::lock::StackLock::acquire(
+        engine,
+        &stack.name,
+        &cx.probe,
+        &cx.holder,
+        opts.up.lock_wait,
+    )
+    .await?;
+    let on_step = |s: stackr_reconcile::apply::Step| sink(crate::OpEvent::Step(s));
+    let apply_opts = stackr_reconcile::apply::ApplyOptions {
+        stop_timeout: None,
+        probe: Some(cx.probe.clone()),
+        cancel: None,
+    };
+    let r =
+        stackr_reconcile::apply::apply(engine, stack, inputs.clone(), &p, &apply_opts, &on_step)
+            .await;
+    lock.release(engine).await;
+    r.map_err(OpError::from)?;
+    Ok(inputs)
+}
+
+/// The service's image when it is built and the engine does not have it (compose's `run`
+/// builds it too).
+async fn build_if_missing<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    service: &stackr_spec::Service,
+    cx: &Context,
+    sink: Sink<'_>,
+) -> Result<(), OpError> {
+    if service.build.is_none() {
+        return Ok(());
+    }
+    let image = stackr_reconcile::desired::image_of(stack, service);
+    let there = engine
+        .inspect_image(&image)
+        .await
+        .map_err(|e| engine_error("cannot inspect its image", &service.name.value, e))?;
+    if there.is_none() {
+        crate::build(
+            engine,
+            stack,
+            cx,
+            std::slice::from_ref(&service.name.value),
+            sink,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Brings up what the service depends on (unless `no_deps`); the inputs to make its spec with.
@@ -106,7 +179,7 @@ async fn dependencies<E: Engine>(
         .map(|d| d.service.value.clone())
         .collect();
     if opts.no_deps || deps.is_empty() {
-        return Ok(cx.base.clone());
+        return shared_objects(engine, stack, cx, opts, sink).await;
     }
     let up = UpOptions {
         plan: PlanOptions {

@@ -744,6 +744,16 @@ pub struct OneOff {
     pub env: Vec<String>,
     /// `-p`: the one-off publishes these, and none of the service's.
     pub ports: Vec<PortBinding>,
+    /// `--service-ports`: the service's own published ports (with `ports` too).
+    pub service_ports: bool,
+    /// `-v`: mounts over the service's (a mount on the same target replaces it).
+    pub mounts: Vec<MountSpec>,
+    /// `-l KEY=VALUE`: labels over the service's.
+    pub labels: BTreeMap<String, String>,
+    /// `--name`: the container's name instead of `{stack}-{service}-run-{number}`.
+    pub name: Option<String>,
+    /// `--use-aliases`: the service's network aliases (the one-off answers to its name).
+    pub use_aliases: bool,
 }
 
 /// The name of a one-off container.
@@ -763,7 +773,11 @@ pub fn one_off_spec(
 ) -> Result<DesiredContainer, ReconcileError> {
     // A one-off has no restart policy: it never comes back by itself, so it never waits.
     let mut want = spec_of(stack, s, 1, inputs, false)?;
-    rename(&mut want, &one_off_name(stack, &s.name.value, one.number));
+    let name = one
+        .name
+        .clone()
+        .unwrap_or_else(|| one_off_name(stack, &s.name.value, one.number));
+    rename(&mut want, &name);
     let spec = &mut want.spec;
     for label in [
         LABEL_NUMBER,
@@ -775,10 +789,24 @@ pub fn one_off_spec(
     }
     spec.labels
         .insert(stackr_engine::LABEL_HELPER.into(), "run".into());
-    spec.ports.clone_from(&one.ports);
-    // Not an answer to the service's name (as compose's `run` without `--use-aliases`).
-    for n in &mut spec.networks {
-        n.aliases.clear();
+    if one.service_ports {
+        spec.ports.extend(one.ports.iter().cloned());
+    } else {
+        spec.ports.clone_from(&one.ports);
+    }
+    // Not an answer to the service's name unless asked (compose's `run --use-aliases`).
+    if !one.use_aliases {
+        for n in &mut spec.networks {
+            n.aliases.clear();
+        }
+    }
+    for m in &one.mounts {
+        let target = mount_target(m);
+        spec.mounts.retain(|o| mount_target(o) != target);
+        spec.mounts.push(m.clone());
+    }
+    for (k, v) in &one.labels {
+        spec.labels.insert(k.clone(), v.clone());
     }
     spec.restart = "no".into();
     spec.restart_max_retries = None;
@@ -804,6 +832,14 @@ pub fn one_off_spec(
     want.hash = String::new();
     want.number = one.number;
     Ok(want)
+}
+
+fn mount_target(m: &MountSpec) -> &str {
+    match m {
+        MountSpec::Volume { target, .. }
+        | MountSpec::Bind { target, .. }
+        | MountSpec::Tmpfs { target, .. } => target,
+    }
 }
 
 /// Gives a container another name, and with it a secrets volume of its own.

@@ -101,7 +101,7 @@ fn spec(
         user: command.user,
         working_dir: command.workdir,
         env: command.env,
-        ports: Vec::new(),
+        ..OneOff::default()
     };
     let mut want = one_off_spec(stack, s, &one, inputs)?;
     crate::desired::rename(&mut want, name);
