@@ -81,6 +81,32 @@ pub fn unpause(global: &Global, args: &ServicesArgs, out: &Output) -> CmdResult 
     })
 }
 
+/// `stackr wait`: until the services' containers have stopped; the last exit code is
+/// stackr's. With `--down-project`, the stack is taken down then.
+pub fn wait(global: &Global, args: &crate::cli::WaitArgs, out: &Output) -> CmdResult {
+    crate::engine::with_container_engine(global, out, "wait", async |engine, stack| {
+        let said = |e: &stackr_ops::Exit| {
+            println!("{} exited with code {}", e.container, e.code);
+        };
+        let exits = stackr_ops::wait(engine, stack, &args.services, &said).await?;
+        if args.down_project {
+            let cx = crate::engine::context(stack)?;
+            let opts = stackr_ops::DownOptions {
+                remove_volumes: false,
+                remove_orphans: true,
+                timeout: None,
+                lock_wait: crate::engine::LOCK_WAIT,
+            };
+            let sink = |e: OpEvent| render_event(&Reporter::Plain, e);
+            stackr_ops::down(engine, &stack.name, &stack.waves, &cx, &opts, &sink).await?;
+        }
+        Ok(match exits.last().map_or(0, |e| e.code) {
+            0 => ExitStatus::Success,
+            code => ExitStatus::Container(code),
+        })
+    })
+}
+
 /// `stackr images`: the images the stack's containers run.
 pub fn images(global: &Global, args: &InventoryArgs, out: &Output) -> CmdResult {
     crate::engine::with_container_engine(global, out, "images", async |engine, stack| {

@@ -94,6 +94,45 @@ fn up_options(args: &UpArgs) -> UpOptions {
     }
 }
 
+/// `stackr scale web=3 worker=2`: `up -d --scale ... web worker`.
+pub fn scale_cmd(global: &Global, args: &crate::cli::ScaleArgs, out: &Output) -> CmdResult {
+    let services: Vec<String> = args
+        .scales
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map_or(s.as_str(), |(svc, _)| svc)
+                .to_string()
+        })
+        .collect();
+    let up = UpArgs {
+        detach: true,
+        build: false,
+        force_recreate: false,
+        no_recreate: false,
+        remove_orphans: false,
+        timeout: None,
+        wait: false,
+        wait_timeout: 0,
+        format: ProgressFormat::Text,
+        no_deps: args.no_deps,
+        scale: args.scales.clone(),
+        pull: None,
+        abort_on_container_exit: false,
+        exit_code_from: None,
+        abort_on_container_failure: false,
+        attach: Vec::new(),
+        no_attach: Vec::new(),
+        timestamps: false,
+        quiet_pull: false,
+        yes: false,
+        watch: false,
+        no_start: false,
+        services,
+    };
+    up_cmd(global, &up, out)
+}
+
 /// `stackr create`: `up --no-start`.
 pub fn create_cmd(global: &Global, args: &crate::cli::CreateArgs, out: &Output) -> CmdResult {
     let up = UpArgs {

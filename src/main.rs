@@ -69,6 +69,8 @@ fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
         cli::Command::Restart(a) => commands::restart(g, a, out),
         cli::Command::Kill(a) => commands::kill(g, a, out),
         cli::Command::Create(a) => lifecycle::create_cmd(g, a, out),
+        cli::Command::Wait(a) => commands::wait(g, a, out),
+        cli::Command::Scale(a) => lifecycle::scale_cmd(g, a, out),
         cli::Command::Pause(a) => commands::pause(g, a, out),
         cli::Command::Unpause(a) => commands::unpause(g, a, out),
         cli::Command::Images(a) => commands::images(g, a, out),

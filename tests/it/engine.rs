@@ -1868,3 +1868,53 @@ service "app" {{
     assert_eq!(r.code, 2, "{}", r.stderr);
     ok(&s.stackr(&["down", "-v"]), "down");
 }
+
+/// `wait` (with `--down-project`) and `scale`, as compose has them.
+#[test]
+fn wait_and_scale() {
+    let s = TestStack::new("waitscale", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "job" {{
+    image "{n}:img"
+    build "./img"
+    restart "no"
+    command "sh" "-c" "sleep 1; exit 4"
+}}
+service "svc" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let r = s.stackr(&["wait", "job"]);
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, format!("{}-job-1 exited with code 4\n", s.name));
+    ok(&s.stackr(&["scale", "svc=3"]), "scale up");
+    let svc: Vec<String> = s
+        .containers()
+        .into_keys()
+        .filter(|n| n.contains("-svc-"))
+        .collect();
+    assert_eq!(svc.len(), 3, "{svc:?}");
+    ok(&s.stackr(&["scale", "svc=1"]), "scale down");
+    assert_eq!(
+        s.containers()
+            .keys()
+            .filter(|n| n.contains("-svc-"))
+            .count(),
+        1
+    );
+    let r = s.stackr(&["scale", "svc"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // The job has stopped already: `wait` says so at once; `--down-project` takes it down.
+    let r = s.stackr(&["wait", "--down-project", "job"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(s.containers().is_empty(), "{:?}", s.containers());
+    let r = s.stackr(&["wait"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("no container"), "{}", r.stderr);
+}

@@ -110,6 +110,11 @@ pub enum Command {
     Restart(StopArgs),
     /// Send a signal to running containers.
     Kill(KillArgs),
+    /// Wait until every container of the services has stopped; the last exit code is
+    /// stackr's.
+    Wait(WaitArgs),
+    /// Set the number of containers of services (`web=3`) and bring them to it.
+    Scale(ScaleArgs),
     /// Create the stack's networks, volumes and containers without starting them (`up
     /// --no-start`).
     Create(CreateArgs),
@@ -170,6 +175,25 @@ pub struct ImportArgs {
     /// Compose files: `docker-compose.yml docker-compose.dev.yml:dev ...`.
     #[arg(required = true, value_name = "FILE[:PROFILE]")]
     pub files: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Take the stack down once they have stopped.
+    #[arg(long)]
+    pub down_project: bool,
+    /// The services to wait for (all when none).
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// Do not bring up what the services depend on.
+    #[arg(long)]
+    pub no_deps: bool,
+    /// `SERVICE=N`, one or more.
+    #[arg(required = true, value_name = "SERVICE=N")]
+    pub scales: Vec<String>,
 }
 
 #[derive(Debug, Args)]

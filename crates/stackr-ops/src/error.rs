@@ -18,6 +18,8 @@ pub enum OpError {
     UnknownService { stack: String, service: String },
     #[error("{context}: {error}")]
     Engine { context: String, error: EngineError },
+    #[error("stack `{stack}` has no container of these services to wait for")]
+    NothingToWaitFor { stack: String },
     #[error("service `{service}` has no container number {index}")]
     NoContainer { service: String, index: u32 },
     #[error("`{container}` is not running ({state})")]

@@ -27,6 +27,7 @@ mod stop;
 mod swarm;
 pub mod text;
 mod up;
+mod wait;
 
 pub use attach::{Abort, AttachEnd, AttachOptions, attach};
 pub use containers::{
@@ -42,6 +43,7 @@ pub use run::{RunEnd, RunOptions, run};
 pub use stop::stop;
 pub use swarm::{SwarmUpOptions, TaskRow, swarm_down, swarm_logs, swarm_plan, swarm_ps, swarm_up};
 pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, scale_arg, up};
+pub use wait::{Exit, wait};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
 use stackr_reconcile::desired::Inputs;

@@ -242,7 +242,7 @@ fn op_error_into(t: &mut Text, e: &OpError) {
             t.help(error.help());
         }
         OpError::Interrupted => t.line(&e.to_string()),
-        OpError::NoContainer { .. } => {
+        OpError::NoContainer { .. } | OpError::NothingToWaitFor { .. } => {
             t.error(e);
             t.help(Some("is the stack up? `stackr ps -a` lists its containers"));
         }
