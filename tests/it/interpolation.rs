@@ -178,3 +178,46 @@ fn unset_variable_in_dotenv_warns_at_its_line() {
     "#);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `env { NAME }` and `env "NAME"`: passed through from the environment, as compose's
+/// `environment: [NAME]`; left out when unset, not set to empty.
+#[test]
+fn env_names_alone_are_passed_through_from_the_environment() {
+    let text = r#"
+service "web" {
+    image "nginx"
+    env "TOKEN"
+    env {
+        DEBUG
+        FIXED "1"
+    }
+}
+"#;
+    let env_of = |vars: &[(&str, &str)]| -> Vec<(String, String)> {
+        let loaded = load_str("/app/stack.kdl", text, &opts(vars));
+        let shown = render_all(&loaded);
+        let stack = loaded.stack.unwrap_or_else(|| panic!("{shown}"));
+        stack.services["web"]
+            .env
+            .iter()
+            .map(|e| {
+                let v = match &e.value.value {
+                    EnvValue::Text(t) => t.clone(),
+                    other => format!("{other:?}"),
+                };
+                (e.name.value.clone(), v)
+            })
+            .collect()
+    };
+    let mut set = env_of(&[("DEBUG", "yes"), ("TOKEN", "t0k")]);
+    set.sort();
+    assert_eq!(
+        set,
+        [
+            ("DEBUG".to_string(), "yes".to_string()),
+            ("FIXED".to_string(), "1".to_string()),
+            ("TOKEN".to_string(), "t0k".to_string()),
+        ]
+    );
+    assert_eq!(env_of(&[]), [("FIXED".to_string(), "1".to_string())]);
+}

@@ -603,22 +603,17 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
 }
 
 fn environment(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
-    for (k, v, span) in ctx.key_values(y, "`environment`") {
-        let (val, note) = match v {
-            Some(v) => (v, None),
-            None => (
-                format!("${{{k}}}"),
-                Some(ctx.note(span, format!("`{k}` has no value: compose passes it from the shell and leaves it out when unset; `${{{k}}}` sets it to empty when unset"))),
-            ),
+    for (k, v, _) in ctx.key_values(y, "`environment`") {
+        // No value: passed through from the environment, left out when unset (`env { K }`).
+        let node = match v {
+            Some(v) => Node::new(k.clone()).arg(Val::Str(v)),
+            None => Node::new(k.clone()),
         };
-        d.push(
-            Entry::new(
-                Group::Env,
-                format!("env:{k}"),
-                Frag::Child(Node::new(k).arg(Val::Str(val))),
-            )
-            .note(note),
-        );
+        d.push(Entry::new(
+            Group::Env,
+            format!("env:{k}"),
+            Frag::Child(node),
+        ));
     }
 }
 

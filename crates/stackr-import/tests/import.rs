@@ -401,9 +401,23 @@ fn web_db_cache() {
         map(&[
             ("DATABASE_URL", "postgres://app:secret@db:5432/app"),
             ("CACHE_URL", "redis://cache:6379"),
-            ("DEBUG", "")
         ])
     );
+    // `DEBUG` has no value: passed through from the environment, left out when unset there
+    // (as compose does), set when it is.
+    assert!(out.kdl.contains("        DEBUG\n"), "{}", out.kdl);
+    let loaded = load_str(
+        &format!("{DIR}/stack.kdl"),
+        &out.kdl,
+        &Options {
+            vars: Some(BTreeMap::from([("DEBUG".to_string(), "1".to_string())])),
+            stack_name: Some("test".into()),
+            ..Options::default()
+        },
+    );
+    let with = serde_json::to_value(loaded.stack.unwrap_or_else(|| panic!("no stack")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env(&with["services"]["web"])["DEBUG"], "1");
     assert_eq!(
         web["env-files"],
         json!([{"path": "/project/.env.web", "required": true}])
@@ -423,7 +437,11 @@ fn web_db_cache() {
     );
     assert_eq!(mounts(cache), ["cachedata->/data"]);
     assert_eq!(s["volumes"]["cachedata"]["driver"], "local");
-    report_has(&out, "compose.yml:13: service `web`: `DEBUG` has no value");
+    assert!(
+        !out.report.iter().any(|l| l.contains("DEBUG")),
+        "a pass-through is carried exactly: {:?}",
+        out.report
+    );
 }
 
 #[test]

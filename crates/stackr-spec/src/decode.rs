@@ -1811,6 +1811,10 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
                 name: Spanned::new(k.into(), t.span),
                 value: Spanned::new(EnvValue::Text(val.into()), t.span),
             }),
+            // `env "NAME"`: passed through from the environment, as compose's `- NAME`.
+            None if is_env_name(&t.value) => {
+                vars.extend(passed_through(r, Spanned::new(t.value.clone(), t.span)));
+            }
             _ => r.push(
                 Diagnostic::error(Problem::InvalidValue {
                     field: "`env`".into(),
@@ -1831,6 +1835,12 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
         }
     }
     for c in child.children().map_or(&[][..], |d| d.nodes()) {
+        // `NAME` alone: passed through from the environment (left out when unset).
+        if c.entries().is_empty() && c.children().is_none() {
+            let name = Spanned::new(c.name().value().to_string(), r.name_span(c));
+            vars.extend(passed_through(r, name));
+            continue;
+        }
         let cv = r.open_annotated(c, &one("a value", "NAME \"value\""));
         if let Some(e) = cv.arg(0)
             && let Some(val) = env_value(r, e)
@@ -1847,6 +1857,21 @@ fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             s.env.push(var);
         }
     }
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty() && !s.contains(char::is_whitespace) && !s.contains('=')
+}
+
+/// An env variable passed through by name: its value in the environment stackr runs in (the
+/// shell over the env files); none when it is not set there, as in compose.
+fn passed_through(r: &Reader<'_>, name: Spanned<String>) -> Option<EnvVar> {
+    let value = r.vars.get(&name.value)?.clone();
+    let span = name.span;
+    Some(EnvVar {
+        name,
+        value: Spanned::new(EnvValue::Text(value), span),
+    })
 }
 
 fn env_value(r: &mut Reader<'_>, e: &kdl::KdlEntry) -> Option<Spanned<EnvValue>> {

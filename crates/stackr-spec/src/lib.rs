@@ -166,6 +166,7 @@ pub fn parse_file(
             .and_then(|v| v.get("HOME"))
             .filter(|h| h.starts_with('/'))
             .map(PathBuf::from),
+        vars: vars.cloned().unwrap_or_default(),
         diags,
     };
     if let Some(vars) = vars {

@@ -109,6 +109,9 @@ pub(crate) struct Reader<'a> {
     pub dir: PathBuf,
     /// `$HOME`, for paths that start with `~`.
     pub home: Option<PathBuf>,
+    /// The variables of interpolation, for env variables passed through by name (`env {
+    /// DEBUG }`); empty when interpolation is off.
+    pub vars: std::collections::BTreeMap<String, String>,
     pub diags: &'a mut Diagnostics,
 }
 
