@@ -1918,3 +1918,109 @@ service "svc" {{
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("no container"), "{}", r.stderr);
 }
+
+/// The engine's container options (`dns`, `ipc "service:X"`, `cpu-shares`...) reach the
+/// container; fields this engine's API lacks are refused by the plan, naming the version.
+#[test]
+fn container_options_reach_the_engine() {
+    let s = TestStack::new("options", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+    dns "10.9.9.9"
+    dns-search "internal.example"
+    dns-opt "ndots:3"
+    domainname "example.com"
+    ipc "service:leader"
+    pid "service:leader"
+    group-add "1234"
+    device-cgroup-rule "c 1:3 mr"
+    runtime "runc"
+    cgroup "private"
+    cpu-shares 512
+    cpu-period 100000
+    cpu-quota 50000
+    cpuset "0"
+    oom-score-adj 100
+}}
+service "leader" {{
+    image "{n}:img"
+    ipc "shareable"
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let app = format!("{}-app-1", s.name);
+    let leader = format!("{}-leader-1", s.name);
+    let inspect = |f: &str| docker(&["inspect", "-f", f, &app]).trim().to_string();
+    assert_eq!(inspect("{{json .HostConfig.Dns}}"), "[\"10.9.9.9\"]");
+    assert_eq!(
+        inspect("{{json .HostConfig.DnsSearch}}"),
+        "[\"internal.example\"]"
+    );
+    assert_eq!(inspect("{{json .HostConfig.DnsOptions}}"), "[\"ndots:3\"]");
+    assert_eq!(inspect("{{.Config.Domainname}}"), "example.com");
+    // The engine keeps the leader's id.
+    let leader_id = docker(&["inspect", "-f", "{{.Id}}", &leader])
+        .trim()
+        .to_string();
+    assert_eq!(
+        inspect("{{.HostConfig.IpcMode}}"),
+        format!("container:{leader_id}")
+    );
+    assert_eq!(
+        inspect("{{.HostConfig.PidMode}}"),
+        format!("container:{leader_id}")
+    );
+    assert_eq!(inspect("{{json .HostConfig.GroupAdd}}"), "[\"1234\"]");
+    assert_eq!(
+        inspect("{{json .HostConfig.DeviceCgroupRules}}"),
+        "[\"c 1:3 mr\"]"
+    );
+    assert_eq!(inspect("{{.HostConfig.Runtime}}"), "runc");
+    assert_eq!(inspect("{{.HostConfig.CgroupnsMode}}"), "private");
+    assert_eq!(inspect("{{.HostConfig.CpuShares}}"), "512");
+    assert_eq!(inspect("{{.HostConfig.CpuQuota}}"), "50000");
+    assert_eq!(inspect("{{.HostConfig.CpusetCpus}}"), "0");
+    assert_eq!(inspect("{{.HostConfig.OomScoreAdj}}"), "100");
+    // Inside: the search domain and options reach resolv.conf; the PID namespace is the
+    // leader's (its `sleep` is seen).
+    let resolv = docker(&["exec", &app, "cat", "/etc/resolv.conf"]);
+    assert!(
+        resolv.contains("internal.example") && resolv.contains("ndots:3"),
+        "{resolv}"
+    );
+    let ps = docker(&["exec", &app, "ps"]);
+    assert!(
+        ps.lines().count() > 3,
+        "the leader's processes are seen: {ps}"
+    );
+    // The leader was started first: it is what app joins.
+    let r = s.stackr(&["graph"]);
+    assert!(r.stdout.contains("wave 1: leader"), "{}", r.stdout);
+    // A second up changes nothing.
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // Annotations need API 1.43, a MAC address 1.44: refused on this engine, naming them.
+    let text = std::fs::read_to_string(s.dir.join("stack.kdl")).unwrap_or_default();
+    s.write(text.replace(
+        "    oom-score-adj 100\n",
+        "    oom-score-adj 100\n    annotations {\n        com.example.team \"core\"\n    }\n    mac-address \"02:42:ac:11:00:99\"\n",
+    ));
+    let r = s.stackr(&["plan"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        said.contains("`annotations`, which the engine takes from API 1.43")
+            && said.contains("`mac-address`, which the engine takes from API 1.44")
+            && said.contains("this engine speaks 1.41"),
+        "{said}"
+    );
+    ok(&s.stackr(&["down"]), "down");
+}

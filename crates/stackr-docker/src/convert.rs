@@ -8,9 +8,10 @@ use std::time::Duration;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
     ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings, EventMessage,
-    HealthConfig, HealthStatusEnum, HostConfig, HostConfigLogConfig, Mount, MountTmpfsOptions,
-    MountType, Network, NetworkInspect, NetworkingConfig, PortBinding as DockerPortBinding,
-    PortMap, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, Volume,
+    HealthConfig, HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
+    Mount, MountTmpfsOptions, MountType, Network, NetworkInspect, NetworkingConfig,
+    PortBinding as DockerPortBinding, PortMap, ResourcesUlimits, RestartPolicy,
+    RestartPolicyNameEnum, Volume,
 };
 use stackr_engine::{
     ContainerInfo, ContainerSpec, ContainerState, EngineError, Event, EventKind, HealthSpec,
@@ -61,6 +62,45 @@ fn map_of(m: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
 
 fn sorted(m: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
     m.unwrap_or_default().into_iter().collect()
+}
+
+/// The host options of a container (`docker run --dns`, `--ipc`...). Annotations need API
+/// 1.43: the plan refuses them on an older engine, so they are never dropped here unseen.
+fn host_options(h: &stackr_engine::HostOptions, api: ApiVersion) -> HostConfig {
+    let list = |v: &[String]| non_empty(v.to_vec());
+    HostConfig {
+        dns: list(&h.dns),
+        dns_search: list(&h.dns_search),
+        dns_options: list(&h.dns_options),
+        runtime: h.runtime.clone(),
+        ipc_mode: h.ipc_mode.clone(),
+        pid_mode: h.pid_mode.clone(),
+        uts_mode: h.uts_mode.clone(),
+        userns_mode: h.userns_mode.clone(),
+        cgroupns_mode: h.cgroupns_mode.as_deref().and_then(|m| match m {
+            "host" => Some(HostConfigCgroupnsModeEnum::HOST),
+            "private" => Some(HostConfigCgroupnsModeEnum::PRIVATE),
+            _ => None,
+        }),
+        cgroup_parent: h.cgroup_parent.clone(),
+        group_add: list(&h.group_add),
+        device_cgroup_rules: list(&h.device_cgroup_rules),
+        storage_opt: map_of(&h.storage_opt),
+        annotations: if api.at_least(1, 43) {
+            map_of(&h.annotations)
+        } else {
+            None
+        },
+        oom_kill_disable: h.oom_kill_disable,
+        oom_score_adj: h.oom_score_adj,
+        cpu_shares: h.cpu_shares,
+        cpu_period: h.cpu_period,
+        cpu_quota: h.cpu_quota,
+        cpuset_cpus: h.cpuset_cpus.clone(),
+        memory_swappiness: h.memory_swappiness,
+        memory_swap: h.memory_swap,
+        ..Default::default()
+    }
 }
 
 /// A health check in Docker's terms; `StartInterval` only from API 1.44.
@@ -268,11 +308,18 @@ pub(crate) fn create_body(
             config: map_of(&spec.log_options),
         }),
         extra_hosts: non_empty(spec.extra_hosts.clone()),
-        ..Default::default()
+        ..host_options(&spec.host, api)
     };
 
-    let networking_config = first_network.map(|n| NetworkingConfig {
-        endpoints_config: Some(HashMap::from([(n.target().to_string(), endpoint(n))])),
+    // The MAC address is the first network's from API 1.44 (the plan refuses it before).
+    let networking_config = first_network.map(|n| {
+        let mut e = endpoint(n);
+        if api.at_least(1, 44) {
+            e.mac_address.clone_from(&spec.host.mac_address);
+        }
+        NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(n.target().to_string(), e)])),
+        }
     });
 
     Ok(ContainerCreateBody {
@@ -284,6 +331,7 @@ pub(crate) fn create_body(
         user: spec.user.clone(),
         working_dir: spec.working_dir.clone(),
         hostname: spec.hostname.clone(),
+        domainname: spec.host.domainname.clone(),
         tty: Some(spec.tty),
         open_stdin: Some(spec.stdin_open),
         stdin_once: spec.stdin_once.then_some(true),

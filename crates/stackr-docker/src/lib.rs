@@ -577,10 +577,15 @@ impl Engine for DockerEngine {
     async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
         let what = format!("container `{}`", spec.name);
         let body = convert::create_body(spec, self.api().await?)?;
-        let options = CreateContainerOptionsBuilder::default()
-            .name(&spec.name)
-            .build();
-        let created = match self.docker.create_container(Some(options), body).await {
+        let mut options = CreateContainerOptionsBuilder::default().name(&spec.name);
+        if let Some(platform) = &spec.host.platform {
+            options = options.platform(platform);
+        }
+        let created = match self
+            .docker
+            .create_container(Some(options.build()), body)
+            .await
+        {
             Ok(c) => c,
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404,

@@ -29,6 +29,8 @@ pub enum Group {
     Sysctls,
     ExtraHosts,
     DriverOpts,
+    StorageOpt,
+    Annotations,
 }
 
 /// What an entry contributes to its group's node.
@@ -296,6 +298,8 @@ impl Decl {
             Group::Sysctls => "sysctls",
             Group::ExtraHosts => "extra-hosts",
             Group::DriverOpts => "driver-opts",
+            Group::StorageOpt => "storage-opt",
+            Group::Annotations => "annotations",
             Group::Head | Group::Own => "",
         };
         let mut n = Node::new(name);

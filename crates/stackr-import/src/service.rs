@@ -12,42 +12,17 @@ use crate::yaml::{self, Yaml};
 
 /// Keys compose knows that stackr has no equivalent for, and why.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("annotations", "not supported yet"),
     ("attach", "not supported yet"),
     ("blkio_config", "not supported yet"),
-    ("cgroup", "not supported yet"),
-    ("cgroup_parent", "not supported yet"),
     ("cpu_count", "Windows only"),
     ("cpu_percent", "Windows only"),
-    ("cpu_period", "not supported yet"),
-    ("cpu_quota", "not supported yet"),
     ("cpu_rt_period", "not supported yet"),
     ("cpu_rt_runtime", "not supported yet"),
-    ("cpu_shares", "not supported yet"),
-    ("cpuset", "not supported yet"),
     ("credential_spec", "Windows and Swarm only"),
-    ("device_cgroup_rules", "not supported yet"),
-    ("dns", "not supported yet"),
-    ("dns_opt", "not supported yet"),
-    ("dns_search", "not supported yet"),
-    ("domainname", "not supported yet"),
     ("external_links", "not supported yet"),
     ("gpus", "not supported yet"),
-    ("group_add", "not supported yet"),
-    ("ipc", "not supported yet"),
     ("isolation", "Windows only"),
     ("label_file", "not supported yet"),
-    ("mac_address", "not supported yet"),
-    ("mem_swappiness", "not supported yet"),
-    ("memswap_limit", "not supported yet"),
-    ("oom_kill_disable", "not supported yet"),
-    ("oom_score_adj", "not supported yet"),
-    ("pid", "not supported yet"),
-    ("platform", "not supported yet"),
-    ("runtime", "not supported yet"),
-    ("storage_opt", "not supported yet"),
-    ("userns_mode", "not supported yet"),
-    ("uts", "not supported yet"),
     ("volumes_from", "not supported yet"),
     ("use_api_socket", "not supported yet"),
     ("models", "not supported yet"),
@@ -120,6 +95,31 @@ const SUPPORTED: &[&str] = &[
     "profiles",
     "extends",
     "links",
+    "annotations",
+    "cgroup",
+    "cgroup_parent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_shares",
+    "cpuset",
+    "device_cgroup_rules",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "group_add",
+    "ipc",
+    "mac_address",
+    "mem_swappiness",
+    "memswap_limit",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pid",
+    "platform",
+    "runtime",
+    "storage_opt",
+    "userns_mode",
+    "uts",
 ];
 
 fn known_keys() -> Vec<&'static str> {
@@ -180,6 +180,19 @@ pub fn service(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> (Decl, Option<Extends
         d.came_from(start, k);
     }
     (d, extends)
+}
+
+/// An integer; for `cpu_period` and `cpu_quota` also a duration (compose takes `100ms`), in
+/// microseconds.
+fn micro_or_int(ctx: &mut Ctx<'_>, v: &Yaml, k: &str) -> Option<i64> {
+    if matches!(k, "cpu_period" | "cpu_quota")
+        && let Some(t) = v.scalar()
+        && t.parse::<i64>().is_err()
+        && let Ok(d) = stackr_spec::units::parse_duration(t)
+    {
+        return i64::try_from(d.as_micros()).ok();
+    }
+    ctx.int(v, &format!("`{k}`"))
 }
 
 /// A `!reset` or `!override` below a value, if any.
@@ -345,6 +358,67 @@ fn service_key(
                 }
             }
             "devices" => devices(ctx, v, d),
+            "dns" | "dns_search" | "dns_opt" | "group_add" | "device_cgroup_rules" => {
+                let name = match k {
+                    "device_cgroup_rules" => "device-cgroup-rule".to_string(),
+                    _ => k.replace('_', "-"),
+                };
+                for (t, _) in ctx.strings(v, &format!("`{k}`")) {
+                    d.push(Entry::own(
+                        format!("{name}:{t}"),
+                        Node::new(&name).arg(Val::Str(t)),
+                    ));
+                }
+            }
+            "domainname" | "mac_address" | "platform" | "runtime" | "ipc" | "pid" | "uts"
+            | "userns_mode" | "cgroup" | "cgroup_parent" | "cpuset" => {
+                if let Some(t) = ctx.text(v, &format!("`{k}`")) {
+                    let name = k.replace('_', "-");
+                    d.push(Entry::own(name.clone(), Node::new(name).arg(Val::Str(t))));
+                }
+            }
+            "oom_score_adj" | "cpu_shares" | "mem_swappiness" | "cpu_period" | "cpu_quota" => {
+                if let Some(n) = micro_or_int(ctx, v, k) {
+                    let name = k.replace('_', "-");
+                    d.push(Entry::own(name.clone(), Node::new(name).arg(Val::Int(n))));
+                }
+            }
+            "oom_kill_disable" => {
+                if let Some(b) = ctx.bool(v, "`oom_kill_disable`") {
+                    d.push(Entry::own(
+                        "oom-kill-disable",
+                        Node::new("oom-kill-disable").arg(Val::Bool(b)),
+                    ));
+                }
+            }
+            "memswap_limit" => {
+                let unlimited = v.scalar() == Some("-1");
+                let val = if unlimited {
+                    Some(Val::Int(-1))
+                } else {
+                    ctx.size(v, "`memswap_limit`")
+                };
+                if let Some(val) = val {
+                    d.push(Entry::own(
+                        "memswap-limit",
+                        Node::new("memswap-limit").arg(val),
+                    ));
+                }
+            }
+            "storage_opt" | "annotations" => {
+                let (group, name) = if k == "storage_opt" {
+                    (Group::StorageOpt, "storage-opt")
+                } else {
+                    (Group::Annotations, "annotations")
+                };
+                for (key, val, _) in ctx.key_values(v, &format!("`{k}`")) {
+                    d.push(Entry::new(
+                        group,
+                        format!("{name}:{key}"),
+                        Frag::Child(Node::new(key).arg(Val::Str(val.unwrap_or_default()))),
+                    ));
+                }
+            }
             "cap_add" | "cap_drop" => {
                 let name = k.replace('_', "-");
                 for (t, _) in ctx.strings(v, &format!("`{k}`")) {

@@ -1427,3 +1427,41 @@ fn a_service_may_extend_an_included_one_and_include_items_override_in_order() {
     // One build context: the included file's default, written from its project directory.
     assert_eq!(out.kdl.matches("build \"./lib\"").count(), 2, "{}", out.kdl);
 }
+
+#[test]
+fn the_engines_container_options_are_carried_over() {
+    let out = one_text(
+        "services:\n  a:\n    image: busybox\n    dns: 10.0.0.2\n    dns_search: [internal.example]\n    dns_opt: [\"ndots:2\"]\n    domainname: example.com\n    platform: linux/amd64\n    runtime: runc\n    ipc: service:b\n    pid: host\n    uts: host\n    userns_mode: host\n    cgroup: private\n    cgroup_parent: stackr.slice\n    group_add: [audio]\n    device_cgroup_rules: [\"c 1:3 mr\"]\n    storage_opt: {size: 20G}\n    annotations: {com.example.team: core}\n    oom_kill_disable: false\n    oom_score_adj: 100\n    cpu_shares: 512\n    cpu_period: 100ms\n    cpu_quota: 50000\n    cpuset: \"0\"\n    mem_swappiness: 10\n    memswap_limit: -1\n  b:\n    image: busybox\n    ipc: shareable\n",
+    );
+    assert!(out.report.is_empty(), "{:#?}", out.report);
+    let s = stack(&out.kdl, &[]);
+    let a = svc(&s, "a");
+    assert_eq!(a["dns"], json!(["10.0.0.2"]));
+    assert_eq!(a["dns-search"], json!(["internal.example"]));
+    assert_eq!(a["dns-opt"], json!(["ndots:2"]));
+    for (k, v) in [
+        ("domainname", "example.com"),
+        ("platform", "linux/amd64"),
+        ("runtime", "runc"),
+        ("ipc", "service:b"),
+        ("pid", "host"),
+        ("uts", "host"),
+        ("userns-mode", "host"),
+        ("cgroup", "private"),
+        ("cgroup-parent", "stackr.slice"),
+        ("cpuset", "0"),
+    ] {
+        assert_eq!(a[k], v, "{k}: {}", out.kdl);
+    }
+    assert_eq!(a["group-add"], json!(["audio"]));
+    assert_eq!(a["device-cgroup-rules"], json!(["c 1:3 mr"]));
+    assert_eq!(a["storage-opt"][0]["key"], "size");
+    assert_eq!(a["annotations"][0]["value"], "core");
+    assert_eq!(a["oom-kill-disable"], false);
+    assert_eq!(a["oom-score-adj"], 100);
+    assert_eq!(a["cpu-shares"], 512);
+    assert_eq!(a["cpu-period"], 100_000, "100ms in microseconds");
+    assert_eq!(a["cpu-quota"], 50_000);
+    assert_eq!(a["mem-swappiness"], 10);
+    assert!(out.kdl.contains("memswap-limit -1"), "{}", out.kdl);
+}

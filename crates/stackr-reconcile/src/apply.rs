@@ -1192,12 +1192,24 @@ async fn run_service<E: Engine>(
     if items.is_empty() || items.iter().all(|i| i.action == Action::Keep) {
         return Ok(());
     }
+    // A container that joins another's IPC or PID namespace is refused at create until that
+    // one exists: it is made after its dependencies, not before as others are.
+    let joins = s.containers.iter().any(|c| {
+        [&c.spec.host.ipc_mode, &c.spec.host.pid_mode]
+            .iter()
+            .any(|m| m.as_deref().is_some_and(|m| m.starts_with("container:")))
+    });
+    if joins && !run.plan.no_start {
+        wait_for_dependencies(run, s, rx.clone()).await?;
+    }
     let to_start = make_containers(run, s, &items).await?;
     if run.plan.no_start {
         tx.send_modify(|n| *n += 1);
         return Ok(());
     }
-    wait_for_dependencies(run, s, rx.clone()).await?;
+    if !joins {
+        wait_for_dependencies(run, s, rx.clone()).await?;
+    }
     pre_start::once(run, s).await?;
     start_containers(run, s, to_start).await?;
     if let Some(r) = run.plan.rollout(&s.name) {

@@ -706,6 +706,7 @@ fn spec_of(
         log_driver: s.logging.as_ref().map(|l| l.driver.value.clone()),
         log_options: log_options(s),
         extra_hosts: extra_hosts(s),
+        host: host_options(stack, s),
     };
     if recover {
         crate::recovery::wrap(&mut spec, stack, s, n, inputs);
@@ -754,6 +755,84 @@ pub struct OneOff {
     pub name: Option<String>,
     /// `--use-aliases`: the service's network aliases (the one-off answers to its name).
     pub use_aliases: bool,
+}
+
+/// A service's container options for the engine. `service:NAME` (sharing another service's
+/// IPC or PID namespace) becomes that service's first container.
+pub fn host_options(stack: &Stack, s: &Service) -> stackr_engine::HostOptions {
+    let o = &s.options;
+    let text = |v: &Option<stackr_spec::Spanned<String>>| v.as_ref().map(|x| x.value.clone());
+    let list = |v: &[stackr_spec::Spanned<String>]| v.iter().map(|x| x.value.clone()).collect();
+    let shared = |v: &Option<stackr_spec::Spanned<String>>| {
+        let mode = v.as_ref()?.value.clone();
+        Some(match mode.strip_prefix("service:") {
+            Some(other) => match stack.services.get(other) {
+                Some(o) => format!("container:{}", container_name(stack, o, 1)),
+                None => mode,
+            },
+            None => mode,
+        })
+    };
+    stackr_engine::HostOptions {
+        dns: list(&o.dns),
+        dns_search: list(&o.dns_search),
+        dns_options: list(&o.dns_opt),
+        domainname: text(&o.domainname),
+        mac_address: text(&o.mac_address),
+        platform: text(&o.platform),
+        runtime: text(&o.runtime),
+        ipc_mode: shared(&o.ipc),
+        pid_mode: shared(&o.pid),
+        uts_mode: text(&o.uts),
+        userns_mode: text(&o.userns_mode),
+        cgroupns_mode: text(&o.cgroup),
+        cgroup_parent: text(&o.cgroup_parent),
+        group_add: list(&o.group_add),
+        device_cgroup_rules: list(&o.device_cgroup_rules),
+        storage_opt: key_values(&o.storage_opt),
+        annotations: key_values(&o.annotations),
+        oom_kill_disable: o.oom_kill_disable.as_ref().map(|b| b.value),
+        oom_score_adj: o.oom_score_adj.as_ref().map(|n| n.value),
+        cpu_shares: o.cpu_shares.as_ref().map(|n| n.value),
+        cpu_period: o.cpu_period.as_ref().map(|n| n.value),
+        cpu_quota: o.cpu_quota.as_ref().map(|n| n.value),
+        cpuset_cpus: text(&o.cpuset),
+        memory_swappiness: o.mem_swappiness.as_ref().map(|n| n.value),
+        memory_swap: o.memswap_limit.as_ref().map(|m| {
+            if m.value.0 == u64::MAX {
+                -1
+            } else {
+                i64::try_from(m.value.0).unwrap_or(i64::MAX)
+            }
+        }),
+    }
+}
+
+/// What a service waits for: its `depends-on`, and the services whose namespaces it joins
+/// (`network-mode "service:X"`, `ipc`/`pid` `service:X`), which must be started first.
+fn dependencies(stack: &Stack, s: &Service) -> Vec<Dependency> {
+    let mut out: Vec<Dependency> = s
+        .depends_on
+        .iter()
+        .filter(|d| stack.services.contains_key(&d.service.value))
+        .map(|d| Dependency {
+            service: d.service.value.clone(),
+            condition: d.condition,
+            restart: d.restart,
+            required: d.required,
+        })
+        .collect();
+    for other in stackr_spec::validate::joined_services(s) {
+        if stack.services.contains_key(other) && !out.iter().any(|d| d.service == other) {
+            out.push(Dependency {
+                service: other.to_string(),
+                condition: stackr_spec::Condition::Started,
+                restart: false,
+                required: true,
+            });
+        }
+    }
+    out
 }
 
 /// The name of a one-off container.
@@ -963,17 +1042,7 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
             image: image_of(stack, s),
             build,
             pre_build,
-            depends_on: s
-                .depends_on
-                .iter()
-                .filter(|d| stack.services.contains_key(&d.service.value))
-                .map(|d| Dependency {
-                    service: d.service.value.clone(),
-                    condition: d.condition,
-                    restart: d.restart,
-                    required: d.required,
-                })
-                .collect(),
+            depends_on: dependencies(stack, s),
             has_health_check: s.has_health_check(),
             containers,
             acknowledged: s.acknowledge.iter().map(|a| a.value.clone()).collect(),

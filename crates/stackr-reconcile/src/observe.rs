@@ -34,13 +34,30 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
             Ok(None)
         }
     };
+    // The engine's API version, when a container asks for a field that needs a newer one.
+    let needs_api = desired.services.iter().any(|s| {
+        s.containers
+            .iter()
+            .any(|c| !c.spec.host.annotations.is_empty() || c.spec.host.mac_address.is_some())
+    });
+    let api = async {
+        if needs_api {
+            engine
+                .info()
+                .await
+                .map(|i| crate::plan::api_of(&i.api_version))
+        } else {
+            Ok(None)
+        }
+    };
     // Every stackr container, in one call: this stack's, and the others' whose names this
     // stack must not take.
-    let (all, networks, volumes, engine_cpus) = futures::try_join!(
+    let (all, networks, volumes, engine_cpus, engine_api) = futures::try_join!(
         engine.list_all_containers(),
         engine.list_networks(stack),
         engine.list_volumes(stack),
-        cpus
+        cpus,
+        api
     )?;
     let wanted: BTreeSet<&str> = desired
         .services
@@ -136,6 +153,7 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
     }
     Ok(Observed {
         engine_cpus,
+        engine_api,
         secret_digests,
         containers,
         networks,

@@ -35,6 +35,14 @@ pub struct Observed {
     pub secret_digests: BTreeMap<String, String>,
     /// The CPUs of the engine's machine, read when a service has a CPU limit.
     pub engine_cpus: Option<u32>,
+    /// The engine's API version, read when a service sets a field that needs a newer one.
+    pub engine_api: Option<(u32, u32)>,
+}
+
+/// `1.41` as `(1, 41)`.
+pub fn api_of(version: &str) -> Option<(u32, u32)> {
+    let (major, minor) = version.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
 /// What the caller asked for.
@@ -619,6 +627,7 @@ pub fn plan(desired: &Desired, observed: &Observed, opts: &PlanOptions) -> Plan 
     plan_networks(desired, observed, &mut p);
     plan_volumes(desired, observed, &mut p);
     plan_cpu_limits(desired, observed, &chosen, &mut p);
+    plan_api_fields(desired, observed, &chosen, &mut p);
 
     let rebuilt = plan_images(desired, observed, opts, &chosen, &mut p);
     let (recreated, claimed) = plan_containers(desired, observed, opts, &chosen, &rebuilt, &mut p);
@@ -721,6 +730,38 @@ fn plan_cpu_limits(
                 nano_cpus,
                 available,
             });
+        }
+    }
+}
+
+/// Fields the engine's API version does not have: an error naming the version each needs,
+/// rather than a field dropped.
+fn plan_api_fields(
+    desired: &Desired,
+    observed: &Observed,
+    chosen: &BTreeSet<String>,
+    p: &mut Plan,
+) {
+    let Some(api) = observed.engine_api else {
+        return;
+    };
+    for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
+        let Some(c) = s.containers.first() else {
+            continue;
+        };
+        let fields = [
+            ("annotations", !c.spec.host.annotations.is_empty(), (1, 43)),
+            ("mac-address", c.spec.host.mac_address.is_some(), (1, 44)),
+        ];
+        for (field, set, needs) in fields {
+            if set && api < needs {
+                p.errors.push(PlanProblem::NeedsNewerApi {
+                    service: s.name.clone(),
+                    field: field.into(),
+                    needs: format!("{}.{}", needs.0, needs.1),
+                    has: format!("{}.{}", api.0, api.1),
+                });
+            }
         }
     }
 }

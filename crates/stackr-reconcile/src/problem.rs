@@ -29,6 +29,15 @@ impl std::fmt::Display for Kind {
 pub enum PlanProblem {
     #[error("no service `{service}` in stack `{stack}`")]
     UnknownService { stack: String, service: String },
+    #[error(
+        "service `{service}` sets `{field}`, which the engine takes from API {needs}; this engine speaks {has}"
+    )]
+    NeedsNewerApi {
+        service: String,
+        field: String,
+        needs: String,
+        has: String,
+    },
     #[error("external network `{name}` does not exist")]
     ExternalNetworkMissing { name: String },
     #[error("external volume `{name}` does not exist")]
@@ -95,6 +104,7 @@ impl PlanProblem {
     pub fn code(&self) -> &'static str {
         match self {
             PlanProblem::UnknownService { .. } => "unknown-service",
+            PlanProblem::NeedsNewerApi { .. } => "needs-newer-api",
             PlanProblem::ExternalNetworkMissing { .. } => "external-network-missing",
             PlanProblem::ExternalVolumeMissing { .. } => "external-volume-missing",
             PlanProblem::NetworkInternalChanged { .. } => "network-internal-changed",
@@ -111,6 +121,7 @@ impl PlanProblem {
     pub fn service(&self) -> Option<&str> {
         match self {
             PlanProblem::UnknownService { service, .. }
+            | PlanProblem::NeedsNewerApi { service, .. }
             | PlanProblem::ImageMissing { service, .. }
             | PlanProblem::CpusBeyondEngine { service, .. } => Some(service),
             PlanProblem::OwnedByAnotherStack { service, .. } => service.as_deref(),
@@ -122,6 +133,9 @@ impl PlanProblem {
     pub fn help(&self) -> Option<String> {
         Some(match self {
             PlanProblem::UnknownService { .. } => return None,
+            PlanProblem::NeedsNewerApi { field, needs, .. } => format!(
+                "remove `{field}` for this engine (a profile can set it where the engine is newer), or upgrade the engine to one that speaks API {needs}"
+            ),
             PlanProblem::ExternalNetworkMissing { name } => {
                 format!("create it first: `docker network create {name}`")
             }

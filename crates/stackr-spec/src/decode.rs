@@ -37,7 +37,7 @@ const BUILD_NODES: &[&str] = &["arg", "args", "pre-build", "dockerfile-inline"];
 const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
 const SERVICE_NETWORK_NODES: &[&str] = &["aliases", "ipv4-address", "ipv6-address"];
 
-fn one(what: &'static str, usage: &'static str) -> Shape {
+pub(crate) fn one(what: &'static str, usage: &'static str) -> Shape {
     Shape {
         min: 1,
         max: Some(1),
@@ -48,7 +48,7 @@ fn one(what: &'static str, usage: &'static str) -> Shape {
     }
 }
 
-fn many(what: &'static str, usage: &'static str) -> Shape {
+pub(crate) fn many(what: &'static str, usage: &'static str) -> Shape {
     Shape {
         min: 1,
         max: None,
@@ -739,7 +739,12 @@ fn set_block(
     *slot = Some(block);
 }
 
-fn bool_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<bool>>, place: &str) {
+pub(crate) fn bool_node(
+    r: &mut Reader<'_>,
+    child: &KdlNode,
+    slot: &mut Option<Spanned<bool>>,
+    place: &str,
+) {
     let name = child.name().value();
     let v = r.open(
         child,
@@ -758,7 +763,7 @@ fn bool_node(r: &mut Reader<'_>, child: &KdlNode, slot: &mut Option<Spanned<bool
     }
 }
 
-fn string_node(
+pub(crate) fn string_node(
     r: &mut Reader<'_>,
     child: &KdlNode,
     slot: &mut Option<Spanned<String>>,
@@ -772,7 +777,7 @@ fn string_node(
     }
 }
 
-fn strings_node(r: &mut Reader<'_>, child: &KdlNode, out: &mut Vec<Spanned<String>>) {
+pub(crate) fn strings_node(r: &mut Reader<'_>, child: &KdlNode, out: &mut Vec<Spanned<String>>) {
     let name = child.name().value();
     let v = r.open(
         child,
@@ -884,6 +889,7 @@ fn decode_service_child(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, pl
         Some(K::Acknowledge) => service_acknowledge(r, child, s),
         Some(K::Placement) => decode_placement(r, child, s, place),
         Some(K::EndpointMode) => service_endpoint_mode(r, child, s, place),
+        Some(k) => crate::options::decode(r, child, k, &mut s.options, place),
         None => r.unknown_node(child, place, K::NAMES),
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::model::*;
 
-fn replace<T>(base: &mut Option<T>, over: Option<T>) {
+pub(crate) fn replace<T>(base: &mut Option<T>, over: Option<T>) {
     if over.is_some() {
         *base = over;
     }
@@ -22,11 +22,11 @@ fn merge_by_key<T, K: PartialEq>(base: &mut Vec<T>, over: Vec<T>, key: impl Fn(&
     }
 }
 
-fn merge_kv(base: &mut Vec<KeyValue>, over: Vec<KeyValue>) {
+pub(crate) fn merge_kv(base: &mut Vec<KeyValue>, over: Vec<KeyValue>) {
     merge_by_key(base, over, |kv| kv.key.value.clone());
 }
 
-fn append_unique<T: PartialEq, K: PartialEq>(
+pub(crate) fn append_unique<T: PartialEq, K: PartialEq>(
     base: &mut Vec<T>,
     over: Vec<T>,
     key: impl Fn(&T) -> K,
@@ -96,7 +96,9 @@ pub fn merge_service(base: &mut Service, over: Service) {
         pre_stop,
         placement,
         endpoint_mode,
+        options,
     } = over;
+    crate::options::merge(&mut base.options, options);
     replace(&mut base.image, image);
     match (&mut base.build, build) {
         (Some(b), Some(o)) => {

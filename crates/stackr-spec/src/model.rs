@@ -421,6 +421,82 @@ pub struct Service {
     /// address by DNS (`dnsrr`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub endpoint_mode: Option<Spanned<EndpointMode>>,
+    /// What compose passes straight to the engine: DNS, namespaces, cgroups, the runtime, the
+    /// CPU scheduler's knobs (written at the service's level in the stack file too).
+    #[serde(flatten)]
+    pub options: ContainerOptions,
+}
+
+/// The engine's container options a service may set beyond the common ones, each as compose
+/// names it (`dns`, `ipc`, `cgroup_parent`...). Empty ones are left out of `config`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ContainerOptions {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_search: Vec<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_opt: Vec<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domainname: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<Spanned<String>>,
+    /// `os/arch[/variant]` of the image to run (and build).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Spanned<String>>,
+    /// The OCI runtime (`runc`, `runsc`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Spanned<String>>,
+    /// `host`, `private`, `shareable`, `service:NAME` or `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipc: Option<Spanned<String>>,
+    /// `host`, `service:NAME` or `container:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<Spanned<String>>,
+    /// `host`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uts: Option<Spanned<String>>,
+    /// `host`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_mode: Option<Spanned<String>>,
+    /// The cgroup namespace: `host` or `private`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_cgroup_rules: Vec<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub storage_opt: Vec<KeyValue>,
+    /// OCI annotations (Engine API 1.43 and later).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<KeyValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<Spanned<bool>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpuset: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mem_swappiness: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memswap_limit: Option<Spanned<ByteSize>>,
+}
+
+impl ContainerOptions {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == ContainerOptions::default()
+    }
 }
 
 /// `endpoint-mode`.

@@ -15,7 +15,7 @@ fn esc(s: &str) -> String {
     s.replace('$', "$$")
 }
 
-fn text(s: &str) -> KdlEntry {
+pub(crate) fn text(s: &str) -> KdlEntry {
     KdlEntry::new(KdlValue::String(esc(s)))
 }
 
@@ -31,11 +31,11 @@ fn prop(key: &str, value: impl Into<KdlValue>) -> KdlEntry {
     KdlEntry::new_prop(key, value)
 }
 
-fn int(n: impl Into<i128>) -> KdlEntry {
+pub(crate) fn int(n: impl Into<i128>) -> KdlEntry {
     KdlEntry::new(KdlValue::Integer(n.into()))
 }
 
-fn node(name: &str, entries: Vec<KdlEntry>) -> KdlNode {
+pub(crate) fn node(name: &str, entries: Vec<KdlEntry>) -> KdlNode {
     let mut n = KdlNode::new(name);
     n.entries_mut().extend(entries);
     n
@@ -48,7 +48,7 @@ fn with_children(mut n: KdlNode, children: Vec<KdlNode>) -> KdlNode {
     n
 }
 
-fn map_node(name: &str, items: &[KeyValue]) -> Option<KdlNode> {
+pub(crate) fn map_node(name: &str, items: &[KeyValue]) -> Option<KdlNode> {
     if items.is_empty() {
         return None;
     }
@@ -71,11 +71,11 @@ fn duration(
         .map(|d| node(name, vec![text(&format_duration(d.value))]))
 }
 
-fn flag(name: &str, b: &Option<crate::source::Spanned<bool>>) -> Option<KdlNode> {
+pub(crate) fn flag(name: &str, b: &Option<crate::source::Spanned<bool>>) -> Option<KdlNode> {
     b.as_ref().map(|b| node(name, vec![KdlEntry::new(b.value)]))
 }
 
-fn string(name: &str, s: &Option<crate::source::Spanned<String>>) -> Option<KdlNode> {
+pub(crate) fn string(name: &str, s: &Option<crate::source::Spanned<String>>) -> Option<KdlNode> {
     s.as_ref().map(|s| node(name, vec![text(&s.value)]))
 }
 
@@ -301,6 +301,7 @@ fn service(s: &Service) -> KdlNode {
         pre_stop,
         placement: place,
         endpoint_mode,
+        options,
     } = s;
     let mut c: Vec<KdlNode> = Vec::new();
     c.extend(string(K::Image.as_str(), image));
@@ -506,6 +507,7 @@ fn service(s: &Service) -> KdlNode {
     }
     c.extend(map_node("extra-hosts", extra_hosts));
     c.extend(string(K::Hostname.as_str(), hostname));
+    c.extend(crate::options::print(options));
     if let Some(p) = pull_policy {
         let v = match p.value {
             PullPolicy::Always => "always",

@@ -22,6 +22,57 @@ pub(crate) fn check(decls: &Declarations, diags: &mut Diagnostics) {
     }
 }
 
+/// The first container option a service sets, with its span and name.
+fn first_option(o: &crate::model::ContainerOptions) -> Option<(Span, &'static str)> {
+    let lists = [
+        (&o.dns, "dns"),
+        (&o.dns_search, "dns-search"),
+        (&o.dns_opt, "dns-opt"),
+        (&o.group_add, "group-add"),
+        (&o.device_cgroup_rules, "device-cgroup-rule"),
+    ];
+    let texts = [
+        (&o.domainname, "domainname"),
+        (&o.mac_address, "mac-address"),
+        (&o.platform, "platform"),
+        (&o.runtime, "runtime"),
+        (&o.ipc, "ipc"),
+        (&o.pid, "pid"),
+        (&o.uts, "uts"),
+        (&o.userns_mode, "userns-mode"),
+        (&o.cgroup, "cgroup"),
+        (&o.cgroup_parent, "cgroup-parent"),
+        (&o.cpuset, "cpuset"),
+    ];
+    let ints = [
+        (&o.oom_score_adj, "oom-score-adj"),
+        (&o.cpu_shares, "cpu-shares"),
+        (&o.cpu_period, "cpu-period"),
+        (&o.cpu_quota, "cpu-quota"),
+        (&o.mem_swappiness, "mem-swappiness"),
+    ];
+    lists
+        .iter()
+        .find_map(|(l, n)| l.first().map(|x| (x.span, *n)))
+        .or_else(|| {
+            texts
+                .iter()
+                .find_map(|(t, n)| t.as_ref().map(|x| (x.span, *n)))
+        })
+        .or_else(|| {
+            ints.iter()
+                .find_map(|(t, n)| t.as_ref().map(|x| (x.span, *n)))
+        })
+        .or_else(|| o.storage_opt.first().map(|kv| (kv.key.span, "storage-opt")))
+        .or_else(|| o.annotations.first().map(|kv| (kv.key.span, "annotations")))
+        .or_else(|| {
+            o.oom_kill_disable
+                .as_ref()
+                .map(|b| (b.span, "oom-kill-disable"))
+        })
+        .or_else(|| o.memswap_limit.as_ref().map(|m| (m.span, "memswap-limit")))
+}
+
 fn unsupported(s: &Service, span: Span, field: &str, reason: &str, help: &str) -> Diagnostic {
     Diagnostic::error(Problem::SwarmUnsupported {
         service: s.name.value.clone(),
@@ -119,6 +170,14 @@ fn check_unsupported(s: &Service, diags: &mut Diagnostics) {
             "`no-new-privileges`",
             "Swarm services have it from Engine API 1.46, and this version speaks 1.41",
             "remove it, or run this service on the engine target",
+        );
+    }
+    if let Some((span, field)) = first_option(&s.options) {
+        refuse(
+            span,
+            &format!("`{field}`"),
+            "the Swarm target does not pass this container option to its tasks yet",
+            "remove it for the swarm (a profile can keep it for the engine target)",
         );
     }
     if let Some(m) = &s.shm_size {

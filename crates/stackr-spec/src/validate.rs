@@ -132,8 +132,14 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         target: Some(target),
         ..cx.clone()
     };
+    let all_services: Vec<&str> = decls
+        .services
+        .iter()
+        .map(|s| s.name.value.as_str())
+        .collect();
     for s in &decls.services {
         check_image(s, diags);
+        crate::options::validate(&s.options, &s.name.value, &all_services, diags);
         check_dependencies(s, &names, cx, diags);
         check_network_refs(s, &names, diags);
         check_network_mode(s, &names, diags);
@@ -968,6 +974,27 @@ fn check_port_conflicts(services: &[Service], diags: &mut Diagnostics) {
     }
 }
 
+/// The services whose namespaces a service joins (`network-mode "service:X"`, `ipc` and
+/// `pid` `service:X`): they start before it.
+pub fn joined_services(s: &Service) -> Vec<&str> {
+    let mut out = Vec::new();
+    if let Some(Spanned {
+        value: NetworkMode::Service(other),
+        ..
+    }) = &s.network_mode
+    {
+        out.push(other.as_str());
+    }
+    for mode in [&s.options.ipc, &s.options.pid].into_iter().flatten() {
+        if let Some(other) = mode.value.strip_prefix("service:")
+            && other != s.name.value
+        {
+            out.push(other);
+        }
+    }
+    out
+}
+
 /// Checks the dependency graph for cycles; returns the start waves.
 fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>> {
     let mut graph: DiGraph<&str, ()> = DiGraph::new();
@@ -977,12 +1004,8 @@ fn check_graph(services: &[Service], diags: &mut Diagnostics) -> Vec<Vec<String>
     }
     let mut implicit: Vec<(&str, &str)> = Vec::new();
     for s in services {
-        if let Some(Spanned {
-            value: NetworkMode::Service(other),
-            ..
-        }) = &s.network_mode
-        {
-            implicit.push((s.name.value.as_str(), other.as_str()));
+        for other in joined_services(s) {
+            implicit.push((s.name.value.as_str(), other));
         }
     }
     for s in services {
