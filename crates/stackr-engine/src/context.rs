@@ -132,6 +132,7 @@ fn tar_context_with(
         ignore: &ignore,
         always: &always,
         descend_ignored: ignore.num_whitelists() > 0,
+        replaced: extra.map(|(name, _)| normalise(Path::new(name))),
         tar: &mut tar,
     };
     walker.walk(Path::new("")).map_err(|e| {
@@ -170,6 +171,8 @@ struct Walker<'a> {
     always: &'a [PathBuf],
     /// Whether an ignored directory may hold a re-included (`!`) file.
     descend_ignored: bool,
+    /// A file left out: the inline Dockerfile takes its name.
+    replaced: Option<PathBuf>,
     tar: &'a mut tar::Builder<Vec<u8>>,
 }
 
@@ -182,6 +185,9 @@ impl Walker<'_> {
             let rel = rel_dir.join(entry.file_name());
             let file_type = entry.file_type()?;
             let is_dir = file_type.is_dir();
+            if self.replaced.as_ref() == Some(&rel) {
+                continue;
+            }
             let kept = self.always.contains(&rel)
                 || !self
                     .ignore
@@ -324,5 +330,37 @@ mod tests {
                 "sub/deep.log"
             ]
         );
+    }
+
+    #[test]
+    fn an_inline_dockerfile_replaces_a_file_of_its_name() {
+        let dir =
+            std::env::temp_dir().join(format!("stackr-inline-context-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(dir.join(INLINE_DOCKERFILE), "FROM old\n").unwrap_or_else(|e| panic!("{e}"));
+        fs::write(dir.join("app.txt"), "app").unwrap_or_else(|e| panic!("{e}"));
+        let spec = crate::BuildSpec {
+            context: dir.clone(),
+            dockerfile: INLINE_DOCKERFILE.into(),
+            dockerfile_inline: Some("FROM new\n".into()),
+            remote: None,
+            target: None,
+            args: Default::default(),
+            tag: "t".into(),
+            labels: Default::default(),
+        };
+        let tar = tar_build(&spec).unwrap_or_else(|e| panic!("{e}"));
+        let _ = fs::remove_dir_all(&dir);
+        assert_eq!(entries(&tar), vec![INLINE_DOCKERFILE, "app.txt"]);
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut text = String::new();
+        for e in archive.entries().unwrap_or_else(|e| panic!("{e}")) {
+            let mut e = e.unwrap_or_else(|e| panic!("{e}"));
+            if e.path().is_ok_and(|p| p.ends_with(INLINE_DOCKERFILE)) {
+                std::io::Read::read_to_string(&mut e, &mut text).unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        assert_eq!(text, "FROM new\n");
     }
 }

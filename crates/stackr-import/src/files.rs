@@ -33,6 +33,9 @@ pub struct Loader<'r> {
     opened: Vec<Opened>,
     /// The `extends` (file, service) and `include` (file, "") being resolved, for cycles.
     active: Vec<(PathBuf, String)>,
+    /// Services of other files already resolved: each is converted (and reported) once,
+    /// however many services extend it.
+    extended: Vec<((PathBuf, String), Option<Decl>)>,
 }
 
 impl<'r> Loader<'r> {
@@ -49,6 +52,7 @@ impl<'r> Loader<'r> {
             diags: Vec::new(),
             opened: Vec::new(),
             active: Vec::new(),
+            extended: Vec::new(),
         }
     }
 
@@ -124,6 +128,9 @@ impl Resolve for Loader<'_> {
         }
         let path = normalize(&ctx.dir.join(file));
         let key = (path.clone(), service.to_string());
+        if let Some((_, done)) = self.extended.iter().find(|(k, _)| *k == key) {
+            return done.clone();
+        }
         if self.active.contains(&key) {
             ctx.invalid_span(
                 span,
@@ -189,6 +196,8 @@ impl Resolve for Loader<'_> {
         self.active.pop();
         self.diags.append(&mut sub.diags);
         ctx.report.append(&mut sub.report);
+        self.extended
+            .push(((path, service.to_string()), out.clone()));
         out
     }
 

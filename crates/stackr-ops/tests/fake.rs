@@ -1075,11 +1075,15 @@ async fn up_and_down_start_their_lock_so_that_a_dead_holder_releases_it() {
         .collect();
     assert_eq!(
         lock_calls,
+        // Each released by removing it: a lock is not removed by the engine when its holder
+        // goes, so that a killed holder's lock is seen (and waited out) by the next run.
         [
             "create stackr-lock-shop",
             "start stackr-lock-shop",
+            "remove stackr-lock-shop",
             "create stackr-lock-shop",
             "start stackr-lock-shop",
+            "remove stackr-lock-shop",
         ],
         "{calls:?}"
     );
@@ -1254,5 +1258,46 @@ async fn up_no_start_creates_without_starting_and_a_later_up_starts() {
             ("shop-web-1".to_string(), "started"),
         ]
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Regression: an `up` with nothing to do skipped the lock, so right after a run was killed
+/// while stopping a container, it planned "up to date" while that stop was still under way on
+/// the engine, and the container stopped after it (the kill trials on the daemon found it).
+/// A lock whose holder is gone now sends the `up` through the lock, which waits it out.
+#[tokio::test]
+async fn a_no_op_up_after_a_killed_run_waits_out_its_lock() {
+    let (dir, e, s) = stack_up("dead-lock", SHOP).await;
+    // What a killed run leaves: its lock container, no longer running.
+    let spec = stackr_engine::ContainerSpec {
+        name: stackr_reconcile::lock::lock_name("shop"),
+        image: "stackr-probe:test".into(),
+        ..Default::default()
+    };
+    e.create_container(&spec)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    e.clear_calls();
+    let events = up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(
+        !events
+            .iter()
+            .any(|ev| matches!(ev, OpEvent::UpToDate { .. })),
+        "{events:?}"
+    );
+    let calls = e.calls();
+    assert!(
+        calls.iter().any(|c| c == "remove stackr-lock-shop"),
+        "the stale lock is waited out and removed: {calls:?}"
+    );
+    assert!(!e.container_states().contains_key("stackr-lock-shop"));
+    // Without a lock left behind, a no-op up takes none.
+    e.clear_calls();
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert!(!e.calls().iter().any(|c| c.contains("stackr-lock-shop")));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -191,7 +191,10 @@ fn lock_spec(stack: &str, image: &str, holder: &str) -> ContainerSpec {
         entrypoint: Some(vec!["/probe".into(), "hold".into()]),
         stdin_open: true,
         stdin_once: true,
-        auto_remove: true,
+        // Not removed when its holder dies: an exited lock tells the next run that a run was
+        // killed, whose engine calls (a stop, say) may still be under way; that run waits it
+        // out as stale before it plans. `release` removes it.
+        auto_remove: false,
         network_mode: Some("none".into()),
         restart: "no".into(),
         ..ContainerSpec::default()
