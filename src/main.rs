@@ -11,6 +11,7 @@ mod config;
 mod engine;
 mod graph;
 mod import;
+mod inventory;
 mod lifecycle;
 mod load;
 mod logs;
@@ -74,6 +75,9 @@ fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
         cli::Command::Pause(a) => commands::pause(g, a, out),
         cli::Command::Unpause(a) => commands::unpause(g, a, out),
         cli::Command::Images(a) => commands::images(g, a, out),
+        cli::Command::Stats(a) => crate::inventory::stats(g, a, out),
+        cli::Command::Export(a) => crate::inventory::export(g, a, out),
+        cli::Command::Commit(a) => crate::inventory::commit(g, a, out),
         cli::Command::Volumes(a) => commands::volumes(g, a, out),
         cli::Command::Rm(a) => commands::rm(g, a, out),
         cli::Command::Exec(a) => commands::exec(g, a, out),

@@ -2024,3 +2024,92 @@ service "leader" {{
     );
     ok(&s.stackr(&["down"]), "down");
 }
+
+/// `stats --no-stream` (table and JSON), `export` and `commit`.
+#[test]
+fn stats_export_and_commit() {
+    let s = TestStack::new("statsexport", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    command "sh" "-c" "trap 'exit 0' TERM; echo made > /made.txt; while true; do sleep 0.2; done"
+    limits memory="64m"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let app = format!("{}-app-1", s.name);
+    let r = s.stackr(&["stats", "--no-stream", "--format", "json"]);
+    ok(&r, "stats json");
+    let v: serde_json::Value =
+        serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    assert_eq!(v[0]["container"], app);
+    assert_eq!(v[0]["memory_limit"], 64 * 1024 * 1024, "{v}");
+    assert!(v[0]["memory_usage"].as_u64().is_some_and(|m| m > 0), "{v}");
+    assert!(v[0]["pids"].as_u64().is_some_and(|p| p >= 2), "{v}");
+    let r = s.stackr(&["stats", "--no-stream"]);
+    assert!(
+        r.stdout.starts_with("CONTAINER") && r.stdout.contains(&app),
+        "{}",
+        r.stdout
+    );
+    // Live: a sample a second until interrupted.
+    let child = crate::cli::stackr(&s.dir)
+        .args(["stats", "--format", "json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(5000));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let samples = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(samples >= 2, "live stats sampled {samples} times");
+    // export: the container's filesystem, with what it wrote.
+    let tar = s.dir.join("app.tar");
+    ok(
+        &s.stackr(&["export", "app", "-o", &tar.display().to_string()]),
+        "export",
+    );
+    let listing = Command::new("tar")
+        .args(["-tf", &tar.display().to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        listing.lines().any(|l| l == "made.txt") && listing.contains("bin/busybox"),
+        "{listing}"
+    );
+    // commit: an image of it, with a change applied.
+    let reference = format!("{}-committed:1", s.name);
+    let r = s.stackr(&[
+        "commit",
+        "-m",
+        "snapshot",
+        "-c",
+        "ENV COMMITTED=yes",
+        "app",
+        &reference,
+    ]);
+    ok(&r, "commit");
+    let made = docker(&["run", "--rm", &reference, "cat", "/made.txt"]);
+    assert_eq!(made.trim(), "made");
+    let comment = docker(&[
+        "image",
+        "inspect",
+        "-f",
+        "{{.Comment}} {{json .Config.Env}}",
+        &reference,
+    ]);
+    assert!(
+        comment.starts_with("snapshot ") && comment.contains("COMMITTED=yes"),
+        "{comment}"
+    );
+    let _ = docker(&["rmi", "-f", &reference]);
+    ok(&s.stackr(&["down"]), "down");
+}

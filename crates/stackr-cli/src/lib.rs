@@ -124,6 +124,12 @@ pub enum Command {
     Unpause(ServicesArgs),
     /// List the images the stack's containers run.
     Images(InventoryArgs),
+    /// Show the running containers' CPU, memory, network and disk use, live.
+    Stats(StatsArgs),
+    /// Write a service container's filesystem as a tar archive.
+    Export(ExportArgs),
+    /// Make an image of a service container's filesystem.
+    Commit(CommitArgs),
     /// List the stack's volumes (with services: the volumes they mount).
     Volumes(InventoryArgs),
     /// Remove stopped containers.
@@ -215,6 +221,51 @@ pub struct CreateArgs {
     pub pull: Option<PullWhen>,
     /// Only these services (and what they depend on).
     pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// One sample, then exit.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// `json`: one JSON array per sample.
+    #[arg(long, value_enum, default_value_t = TableFormat::Table)]
+    pub format: TableFormat,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Which container of the service.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    pub service: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// The commit message.
+    #[arg(short = 'm', long)]
+    pub message: Option<String>,
+    /// The author (`Name <email>`).
+    #[arg(short = 'a', long)]
+    pub author: Option<String>,
+    /// A Dockerfile instruction applied to the image (`CMD ["sh"]`); repeatable.
+    #[arg(short = 'c', long = "change")]
+    pub change: Vec<String>,
+    /// Pause the container while it is committed (`--pause=false`: not).
+    #[arg(short = 'p', long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub pause: bool,
+    /// Which container of the service.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    pub service: String,
+    /// `REPOSITORY[:TAG]` of the image.
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -103,6 +103,82 @@ fn host_options(h: &stackr_engine::HostOptions, api: ApiVersion) -> HostConfig {
     }
 }
 
+/// A stats sample as stackr reports it; the CPU share as `docker stats` computes it (the
+/// container's CPU time over the machine's, since the previous sample, times the CPUs).
+pub(crate) fn stats_of(
+    s: &bollard::models::ContainerStatsResponse,
+) -> stackr_engine::ContainerStats {
+    let total = |c: &Option<bollard::models::ContainerCpuStats>| {
+        let c = c.as_ref();
+        (
+            c.and_then(|c| c.cpu_usage.as_ref())
+                .and_then(|u| u.total_usage)
+                .unwrap_or(0),
+            c.and_then(|c| c.system_cpu_usage).unwrap_or(0),
+            c.and_then(|c| c.online_cpus).unwrap_or(1),
+        )
+    };
+    let (cpu, system, cpus) = total(&s.cpu_stats);
+    let (pre_cpu, pre_system, _) = total(&s.precpu_stats);
+    let cpu_delta = cpu.saturating_sub(pre_cpu) as f64;
+    let system_delta = system.saturating_sub(pre_system) as f64;
+    let cpu_percent = if system_delta > 0.0 {
+        cpu_delta / system_delta * f64::from(cpus) * 100.0
+    } else {
+        0.0
+    };
+    let memory = s.memory_stats.as_ref();
+    // As `docker stats`: the page cache is not the container's use.
+    let cache = memory
+        .and_then(|m| m.stats.as_ref())
+        .and_then(|m| {
+            m.get("inactive_file")
+                .or_else(|| m.get("total_inactive_file"))
+        })
+        .copied()
+        .unwrap_or(0);
+    let (mut rx, mut tx) = (0, 0);
+    for n in s.networks.iter().flat_map(|n| n.values()) {
+        rx += n.rx_bytes.unwrap_or(0);
+        tx += n.tx_bytes.unwrap_or(0);
+    }
+    let (mut read, mut write) = (0, 0);
+    for e in s
+        .blkio_stats
+        .as_ref()
+        .and_then(|b| b.io_service_bytes_recursive.as_ref())
+        .into_iter()
+        .flatten()
+    {
+        match e.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("read") => read += e.value.unwrap_or(0),
+            Some("write") => write += e.value.unwrap_or(0),
+            _ => {}
+        }
+    }
+    stackr_engine::ContainerStats {
+        cpu_percent,
+        memory_usage: memory
+            .and_then(|m| m.usage)
+            .unwrap_or(0)
+            .saturating_sub(cache),
+        memory_limit: memory.and_then(|m| m.limit).unwrap_or(0),
+        net_rx: rx,
+        net_tx: tx,
+        block_read: read,
+        block_write: write,
+        pids: s.pids_stats.as_ref().and_then(|p| p.current).unwrap_or(0),
+    }
+}
+
+/// `REPO[:TAG]` split at the tag's colon (not a registry port's).
+pub(crate) fn split_reference(r: &str) -> (&str, Option<&str>) {
+    match r.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, Some(tag)),
+        _ => (r, None),
+    }
+}
+
 /// A health check in Docker's terms; `StartInterval` only from API 1.44.
 pub(crate) fn health_config(h: &HealthSpec, api: ApiVersion) -> HealthConfig {
     HealthConfig {

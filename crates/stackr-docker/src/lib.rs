@@ -651,6 +651,60 @@ impl Engine for DockerEngine {
             .map_err(|e| self.err(&format!("container `{id}`"), e))
     }
 
+    async fn stats(&self, id: &str) -> Result<stackr_engine::ContainerStats> {
+        // One sample; the engine gives the previous one beside it, for the CPU share.
+        let options = bollard::query_parameters::StatsOptionsBuilder::default()
+            .stream(false)
+            .one_shot(false)
+            .build();
+        let mut stream = self.docker.stats(id, Some(options));
+        match stream.next().await {
+            Some(Ok(s)) => Ok(convert::stats_of(&s)),
+            Some(Err(e)) => Err(self.err(&format!("container `{id}`"), e)),
+            None => Err(EngineError::Other(format!(
+                "the engine gave no statistics for container `{id}`"
+            ))),
+        }
+    }
+
+    async fn export_container(&self, id: &str) -> Result<Vec<u8>> {
+        let mut stream = self.docker.export_container(id);
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.err(&format!("container `{id}`"), e))?;
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    async fn commit_container(&self, id: &str, commit: &stackr_engine::Commit) -> Result<String> {
+        let mut options = bollard::query_parameters::CommitContainerOptionsBuilder::default()
+            .container(id)
+            .pause(commit.pause);
+        if let Some(reference) = &commit.reference {
+            let (repo, tag) = convert::split_reference(reference);
+            options = options.repo(repo);
+            if let Some(tag) = tag {
+                options = options.tag(tag);
+            }
+        }
+        if let Some(m) = &commit.message {
+            options = options.comment(m);
+        }
+        if let Some(a) = &commit.author {
+            options = options.author(a);
+        }
+        if !commit.changes.is_empty() {
+            options = options.changes(&commit.changes.join("\n"));
+        }
+        let r = self
+            .docker
+            .commit_container(options.build(), bollard::models::ContainerConfig::default())
+            .await
+            .map_err(|e| self.err(&format!("container `{id}`"), e))?;
+        Ok(r.id)
+    }
+
     async fn pause_container(&self, id: &str) -> Result<()> {
         self.docker
             .pause_container(id)

@@ -635,6 +635,39 @@ impl Engine for FakeEngine {
         Ok(())
     }
 
+    async fn stats(&self, id: &str) -> Result<crate::ContainerStats> {
+        let info = self.with_container(id, |c| c.info.clone())?;
+        self.record(format!("stats {}", info.name));
+        Ok(crate::ContainerStats {
+            memory_usage: 1 << 20,
+            memory_limit: 1 << 30,
+            pids: 1,
+            ..Default::default()
+        })
+    }
+
+    async fn export_container(&self, id: &str) -> Result<Vec<u8>> {
+        let info = self.with_container(id, |c| c.info.clone())?;
+        self.record(format!("export {}", info.name));
+        crate::context::single_file_tar("exported", info.name.as_bytes(), 0o644)
+    }
+
+    async fn commit_container(&self, id: &str, commit: &crate::Commit) -> Result<String> {
+        let info = self.with_container(id, |c| c.info.clone())?;
+        self.record(format!("commit {}", info.name));
+        let reference = commit
+            .reference
+            .clone()
+            .unwrap_or_else(|| format!("commit-of-{}", info.name));
+        self.add_image(&reference);
+        let st = lock(&self.state);
+        Ok(st
+            .images
+            .get(&reference)
+            .map(|i| i.id.clone())
+            .unwrap_or_default())
+    }
+
     async fn pause_container(&self, id: &str) -> Result<()> {
         let info = self.with_container(id, |c| c.info.clone())?;
         if info.state != ContainerState::Running {

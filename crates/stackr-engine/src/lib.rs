@@ -332,6 +332,34 @@ pub struct BuildSpec {
     pub labels: BTreeMap<String, String>,
 }
 
+/// A container's resource use at one moment (`stackr stats`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStats {
+    /// Of one CPU: 150.0 is one and a half CPUs busy.
+    pub cpu_percent: f64,
+    pub memory_usage: u64,
+    /// The container's limit, or the machine's memory.
+    pub memory_limit: u64,
+    pub net_rx: u64,
+    pub net_tx: u64,
+    pub block_read: u64,
+    pub block_write: u64,
+    pub pids: u64,
+}
+
+/// What `stackr commit` makes of a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// `REPOSITORY[:TAG]`; `None`: an untagged image.
+    pub reference: Option<String>,
+    pub message: Option<String>,
+    pub author: Option<String>,
+    /// Dockerfile instructions applied to the image (`CMD ["sh"]`), one per entry.
+    pub changes: Vec<String>,
+    /// Pause the container while it is committed.
+    pub pause: bool,
+}
+
 /// A container's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -669,6 +697,17 @@ pub trait Engine: Send + Sync {
         timeout: Option<Duration>,
     ) -> impl Future<Output = Result<()>> + Send;
     fn kill_container(&self, id: &str, signal: &str) -> impl Future<Output = Result<()>> + Send;
+    /// One sample of a container's resource use, with the CPU share since the engine's
+    /// previous sample.
+    fn stats(&self, id: &str) -> impl Future<Output = Result<ContainerStats>> + Send;
+    /// The container's filesystem, as a tar archive.
+    fn export_container(&self, id: &str) -> impl Future<Output = Result<Vec<u8>>> + Send;
+    /// Makes an image of a container's filesystem; returns the image's id.
+    fn commit_container(
+        &self,
+        id: &str,
+        commit: &Commit,
+    ) -> impl Future<Output = Result<String>> + Send;
     /// Freezes a running container's processes (the cgroup freezer).
     fn pause_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Thaws a paused container.

@@ -707,8 +707,6 @@ fn swarm_only_keys_are_reported_not_dropped_and_update_config_is_imported() {
         "`version` is dropped",
         "`deploy.restart_policy.delay` is not imported",
         "`deploy.resources.reservations.devices` is not imported",
-        "`cpu_shares` is not imported",
-        "`dns` is not imported",
         "`links` is not imported",
     ] {
         report_has(&out, needle);
@@ -717,6 +715,14 @@ fn swarm_only_keys_are_reported_not_dropped_and_update_config_is_imported() {
             "no comment `{needle}`"
         );
     }
+    // The engine's container options are carried over now.
+    let legacy = svc(&s, "legacy");
+    assert_eq!(legacy["cpu-shares"], 512, "{}", out.kdl);
+    assert!(
+        !out.report
+            .iter()
+            .any(|l| l.contains("cpu_shares") || l.contains("`dns`"))
+    );
 }
 
 #[test]

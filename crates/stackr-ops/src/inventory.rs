@@ -83,3 +83,37 @@ pub async fn volumes<E: Engine>(
         .filter(|v| wanted.contains(&v.name))
         .collect())
 }
+
+/// One running container's resource use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsRow {
+    pub container: String,
+    pub service: String,
+    pub stats: stackr_engine::ContainerStats,
+}
+
+/// A sample of every running container of the chosen services (all when empty), taken at
+/// once, in start order.
+pub async fn stats<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    services: &[String],
+) -> Result<Vec<StatsRow>, OpError> {
+    let list = crate::containers(engine, stack, services).await?;
+    let running: Vec<_> = list
+        .into_iter()
+        .filter(|c| c.state == stackr_engine::ContainerState::Running)
+        .collect();
+    let samples = futures::future::join_all(running.iter().map(|c| engine.stats(&c.id))).await;
+    let mut rows = Vec::new();
+    for (c, sample) in running.into_iter().zip(samples) {
+        // A container that stopped meanwhile is left out, as `docker stats` does.
+        let Ok(stats) = sample else { continue };
+        rows.push(StatsRow {
+            service: c.service().unwrap_or_default().to_string(),
+            container: c.name,
+            stats,
+        });
+    }
+    Ok(rows)
+}

@@ -35,7 +35,7 @@ pub use containers::{
 };
 pub use down::{DownOptions, down};
 pub use error::OpError;
-pub use inventory::{ImageRow, images, volumes};
+pub use inventory::{ImageRow, StatsRow, images, stats, volumes};
 pub use logs::{LogLine, MIN_MASKED, Mask, follow, follow_events, follow_with, logs};
 pub use ps::{PsRow, ps, stacks};
 pub use rollback::{RollbackOptions, rollback};
