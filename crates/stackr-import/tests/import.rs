@@ -1471,3 +1471,16 @@ fn the_engines_container_options_are_carried_over() {
     assert_eq!(a["mem-swappiness"], 10);
     assert!(out.kdl.contains("memswap-limit -1"), "{}", out.kdl);
 }
+
+#[test]
+fn a_fixed_address_on_a_network_whose_ipam_is_dropped_is_dropped_and_said() {
+    let out = one_text(
+        "services:\n  a:\n    image: busybox\n    networks:\n      back:\n        ipv4_address: 172.28.0.10\n        aliases: [alpha]\nnetworks:\n  back:\n    ipam:\n      config:\n        - subnet: 172.28.0.0/16\n",
+    );
+    assert!(!out.kdl.contains("172.28.0.10"), "{}", out.kdl);
+    assert!(out.kdl.contains("aliases \"alpha\""), "{}", out.kdl);
+    report_has(
+        &out,
+        "the fixed address of service `a` on network `back` is dropped",
+    );
+}
