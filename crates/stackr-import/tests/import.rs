@@ -556,7 +556,12 @@ fn external_and_internal_networks() {
     assert_eq!(nets.len(), 3);
     assert_eq!(nets[0]["name"], "front");
     assert_eq!(nets[0]["aliases"], json!(["app.internal", "api"]));
-    assert_eq!(nets[1]["ipv4-address"], "172.30.0.10");
+    // The subnet (`ipam`) is not carried over, so neither is the fixed address in it.
+    assert!(nets[1]["ipv4-address"].is_null(), "{}", out.kdl);
+    report_has(
+        &out,
+        "the fixed address of service `app` on network `back` is dropped",
+    );
     assert_eq!(nets[2]["name"], "shared");
     assert_eq!(
         svc(&s, "sidecar")["network-mode"],
