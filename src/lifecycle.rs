@@ -94,18 +94,10 @@ fn up_options(args: &UpArgs) -> UpOptions {
     }
 }
 
-/// `stackr scale web=3 worker=2`: `up -d --scale ... web worker`.
-pub fn scale_cmd(global: &Global, args: &crate::cli::ScaleArgs, out: &Output) -> CmdResult {
-    let services: Vec<String> = args
-        .scales
-        .iter()
-        .map(|s| {
-            s.split_once('=')
-                .map_or(s.as_str(), |(svc, _)| svc)
-                .to_string()
-        })
-        .collect();
-    let up = UpArgs {
+/// A detached `up` of these services, every other flag at its default: what `create` and
+/// `scale` start from.
+fn detached_up(services: Vec<String>) -> UpArgs {
+    UpArgs {
         detach: true,
         build: false,
         force_recreate: false,
@@ -115,8 +107,8 @@ pub fn scale_cmd(global: &Global, args: &crate::cli::ScaleArgs, out: &Output) ->
         wait: false,
         wait_timeout: 0,
         format: ProgressFormat::Text,
-        no_deps: args.no_deps,
-        scale: args.scales.clone(),
+        no_deps: false,
+        scale: Vec::new(),
         pull: None,
         abort_on_container_exit: false,
         exit_code_from: None,
@@ -129,6 +121,24 @@ pub fn scale_cmd(global: &Global, args: &crate::cli::ScaleArgs, out: &Output) ->
         watch: false,
         no_start: false,
         services,
+    }
+}
+
+/// `stackr scale web=3 worker=2`: `up -d --scale ... web worker`.
+pub fn scale_cmd(global: &Global, args: &crate::cli::ScaleArgs, out: &Output) -> CmdResult {
+    let services: Vec<String> = args
+        .scales
+        .iter()
+        .map(|s| {
+            s.split_once('=')
+                .map_or(s.as_str(), |(svc, _)| svc)
+                .to_string()
+        })
+        .collect();
+    let up = UpArgs {
+        no_deps: args.no_deps,
+        scale: args.scales.clone(),
+        ..detached_up(services)
     };
     up_cmd(global, &up, out)
 }
@@ -136,29 +146,14 @@ pub fn scale_cmd(global: &Global, args: &crate::cli::ScaleArgs, out: &Output) ->
 /// `stackr create`: `up --no-start`.
 pub fn create_cmd(global: &Global, args: &crate::cli::CreateArgs, out: &Output) -> CmdResult {
     let up = UpArgs {
-        detach: true,
         build: args.build,
         force_recreate: args.force_recreate,
         no_recreate: args.no_recreate,
         remove_orphans: args.remove_orphans,
-        timeout: None,
-        wait: false,
-        wait_timeout: 0,
-        format: ProgressFormat::Text,
-        no_deps: false,
         scale: args.scale.clone(),
         pull: args.pull,
-        abort_on_container_exit: false,
-        exit_code_from: None,
-        abort_on_container_failure: false,
-        attach: Vec::new(),
-        no_attach: Vec::new(),
-        timestamps: false,
-        quiet_pull: false,
-        yes: false,
-        watch: false,
         no_start: true,
-        services: args.services.clone(),
+        ..detached_up(args.services.clone())
     };
     up_cmd(global, &up, out)
 }

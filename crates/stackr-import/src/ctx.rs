@@ -430,23 +430,9 @@ pub fn var_default(t: &str) -> Option<&str> {
     Some(d)
 }
 
-/// `a/./b/../c` as `a/c`, without asking the disk.
+/// `a/./b/../c` as `a/c`, without asking the disk (the spec crate's rule).
 pub fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => match out.components().next_back() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir | Component::Prefix(_)) => {}
-                _ => out.push(".."),
-            },
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
+    stackr_spec::normalize_path(p)
 }
 
 /// The path from directory `from` to `to`, both normalized and both absolute (or both

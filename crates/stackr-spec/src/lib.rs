@@ -14,6 +14,7 @@
 
 mod decode;
 pub use decode::is_remote_context;
+pub use reader::normalize_path;
 pub mod diagnostic;
 mod guard;
 mod hook;

@@ -83,9 +83,18 @@ pub(crate) fn resolve_path(dir: &Path, rel: &str, home: Option<&Path>) -> PathBu
             _ => PathBuf::from(rel),
         };
     }
-    let joined = dir.join(rel);
+    let mut out = normalize_path(&dir.join(rel));
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// `a/./b/../c` as `a/c`, without asking the disk: `..` above the root stays at the root, `..`
+/// at the start of a relative path is kept; an empty path for the current directory.
+pub fn normalize_path(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
-    for c in joined.components() {
+    for c in p.components() {
         match c {
             Component::CurDir => {}
             Component::ParentDir => match out.components().next_back() {
@@ -97,9 +106,6 @@ pub(crate) fn resolve_path(dir: &Path, rel: &str, home: Option<&Path>) -> PathBu
             },
             other => out.push(other.as_os_str()),
         }
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
     }
     out
 }
