@@ -2,18 +2,8 @@
 //! defaults filled, paths absolute) as KDL or JSON. Secret values are never read.
 
 use crate::cli::{ConfigArgs, ConfigFormat, Global};
-use crate::load::valid_stack;
 use crate::render::Output;
 use crate::status::{CliError, CmdResult, ExitStatus};
-
-/// The variables of interpolation, as the stack's load reads them.
-fn variables(global: &Global) -> Result<std::collections::BTreeMap<String, String>, CliError> {
-    let req = crate::load::request(global)?;
-    let files = stackr_host::files::stack_files(&req.cwd, &req.files)?;
-    let (vars, _) = stackr_host::files::variables(&req.cwd, &files, &req.env_files)
-        .map_err(stackr_host::HostError::Variables)?;
-    Ok(vars)
-}
 
 /// `--hash`: `SERVICE DIGEST` of the chosen services' resolved settings.
 fn hashes(stack: &stackr_spec::Stack, which: &str) -> CmdResult {
@@ -39,26 +29,13 @@ fn hashes(stack: &stackr_spec::Stack, which: &str) -> CmdResult {
     Ok(ExitStatus::Success)
 }
 
-/// `--variables`: what the stack files use, with whether each is set now.
-fn print_variables(global: &Global, format: &ConfigFormat, out: &Output) -> CmdResult {
-    let load = crate::load::load_stack(global, out, stackr_host::load::Scope::Chosen)?;
-    let vars = variables(global)?;
-    let mut uses: Vec<stackr_spec::interpolate::VarUse> = Vec::new();
-    for (_, f) in load.loaded.sources.files() {
-        if f.path.extension().is_none_or(|e| e != "kdl") {
-            continue;
-        }
-        for u in stackr_spec::interpolate::variables_in_stack_file(&f.text) {
-            match uses.iter_mut().find(|m| m.name == u.name) {
-                Some(m) => {
-                    m.required |= u.required;
-                    m.default = m.default.take().or(u.default);
-                    m.alternate = m.alternate.take().or(u.alternate);
-                }
-                None => uses.push(u),
-            }
-        }
-    }
+/// `--variables`: what the stack files (their texts) use, with whether each is set now.
+fn print_variables(
+    texts: &[std::sync::Arc<str>],
+    vars: &std::collections::BTreeMap<String, String>,
+    format: &ConfigFormat,
+) -> CmdResult {
+    let mut uses = stackr_spec::interpolate::variables_in_stack_files(texts.iter().map(|t| &**t));
     uses.sort_by(|a, b| a.name.cmp(&b.name));
     if matches!(format, ConfigFormat::Json) {
         let v: Vec<_> = uses
@@ -101,7 +78,17 @@ fn print_variables(global: &Global, format: &ConfigFormat, out: &Output) -> CmdR
 }
 
 pub fn run(global: &Global, args: &ConfigArgs, out: &Output) -> CmdResult {
-    let (_, stack) = valid_stack(global, out)?;
+    // One load: the variables it read and the stack files' texts serve the listings too.
+    let load = crate::load::load_stack(global, out, stackr_host::load::Scope::Chosen)?;
+    let vars = load.variables.clone();
+    let texts: Vec<std::sync::Arc<str>> = load
+        .loaded
+        .sources
+        .files()
+        .filter(|(_, f)| f.path.extension().is_some_and(|e| e == "kdl"))
+        .map(|(_, f)| f.text.clone())
+        .collect();
+    let (_, stack) = stackr_host::load::valid(load)?;
     if args.list_services {
         for name in stack.services.keys() {
             println!("{name}");
@@ -130,14 +117,13 @@ pub fn run(global: &Global, args: &ConfigArgs, out: &Output) -> CmdResult {
         return hashes(&stack, which);
     }
     if args.environment {
-        let vars = variables(global)?;
         for (k, v) in &vars {
             println!("{k}={v}");
         }
         return Ok(ExitStatus::Success);
     }
     if args.variables {
-        return print_variables(global, &args.format, out);
+        return print_variables(&texts, &vars, &args.format);
     }
     match args.format {
         ConfigFormat::Kdl => print!("{}", stackr_spec::print::to_kdl(&stack)),

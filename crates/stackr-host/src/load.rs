@@ -1,6 +1,7 @@
 //! Loading the stack for a command: find the files, read the variables, load through the disk,
 //! run the host checks. Nothing is printed: the diagnostics come back with the stack.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use stackr_spec::{Diagnostic, Loaded, Options, Stack, load, load_all_profiles};
@@ -63,6 +64,8 @@ pub enum Scope {
 pub struct Load {
     pub files: Files,
     pub loaded: Loaded,
+    /// The variables interpolation read: the shell over the env files.
+    pub variables: BTreeMap<String, String>,
     pub variable_warnings: Vec<Diagnostic>,
 }
 
@@ -75,7 +78,7 @@ pub fn load_stack(req: &Request, scope: Scope) -> Result<Load, HostError> {
     let opts = Options {
         stack_name: req.stack_name.clone(),
         profiles: req.profiles.clone(),
-        vars: Some(vars),
+        vars: Some(vars.clone()),
         target: req.target,
     };
     let reader = DiskReader { cwd: cwd.clone() };
@@ -107,6 +110,7 @@ pub fn load_stack(req: &Request, scope: Scope) -> Result<Load, HostError> {
     Ok(Load {
         files: Files { cwd, files, inputs },
         loaded,
+        variables: vars,
         variable_warnings,
     })
 }

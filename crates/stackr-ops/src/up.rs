@@ -87,7 +87,14 @@ pub async fn up<E: Engine>(
     // while it held the lock: what it asked the engine for (a stop, say) may still be under
     // way, so this run takes the lock, which waits that run out, and plans again.
     let p = check(p)?;
-    if !p.has_changes() && !dead_run_left_its_lock(engine, &stack.name).await? {
+    let no_op = !p.has_changes()
+        && !StackLock::left_by_a_dead_run(engine, &stack.name)
+            .await
+            .map_err(|error| OpError::Engine {
+                context: "cannot look at the stack's lock".into(),
+                error,
+            })?;
+    if no_op {
         warn(&p, sink);
         let containers = p
             .items
@@ -108,19 +115,6 @@ pub async fn up<E: Engine>(
     let (p, desired, inputs) = result?;
     wait(engine, &desired, opts, cancel, sink).await?;
     Ok((p, inputs))
-}
-
-/// Whether the stack's lock is there but its holder is gone (its container no longer runs).
-async fn dead_run_left_its_lock<E: Engine>(engine: &E, stack: &str) -> Result<bool, OpError> {
-    let lock = stackr_reconcile::lock::lock_name(stack);
-    let found = engine
-        .inspect_container(&lock)
-        .await
-        .map_err(|error| OpError::Engine {
-            context: "cannot look at the stack's lock".into(),
-            error,
-        })?;
-    Ok(found.is_some_and(|c| c.state != stackr_engine::ContainerState::Running))
 }
 
 /// Under the lock: plan again, build what the plan builds, observe and plan again, apply.

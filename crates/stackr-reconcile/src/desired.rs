@@ -537,14 +537,7 @@ fn networking(stack: &Stack, s: &Service) -> (Option<String>, Vec<NetworkAttachm
                 NetworkMode::Host => "host".to_string(),
                 NetworkMode::None => "none".to_string(),
                 NetworkMode::Container(c) => format!("container:{c}"),
-                NetworkMode::Service(other) => {
-                    let target = stack
-                        .services
-                        .get(other)
-                        .map(|o| container_name(stack, o, 1))
-                        .unwrap_or_else(|| other.clone());
-                    format!("container:{target}")
-                }
+                NetworkMode::Service(other) => joined_container(stack, other),
             }),
             Vec::new(),
         ),
@@ -757,6 +750,16 @@ pub struct OneOff {
     pub use_aliases: bool,
 }
 
+/// `container:NAME` of the first container of a service whose namespace another joins
+/// (`network-mode`, `ipc`, `pid` `service:NAME`).
+fn joined_container(stack: &Stack, service: &str) -> String {
+    let target = stack
+        .services
+        .get(service)
+        .map_or_else(|| service.to_string(), |o| container_name(stack, o, 1));
+    format!("container:{target}")
+}
+
 /// A service's container options for the engine. `service:NAME` (sharing another service's
 /// IPC or PID namespace) becomes that service's first container.
 pub fn host_options(stack: &Stack, s: &Service) -> stackr_engine::HostOptions {
@@ -764,13 +767,10 @@ pub fn host_options(stack: &Stack, s: &Service) -> stackr_engine::HostOptions {
     let text = |v: &Option<stackr_spec::Spanned<String>>| v.as_ref().map(|x| x.value.clone());
     let list = |v: &[stackr_spec::Spanned<String>]| v.iter().map(|x| x.value.clone()).collect();
     let shared = |v: &Option<stackr_spec::Spanned<String>>| {
-        let mode = v.as_ref()?.value.clone();
+        let mode = &v.as_ref()?.value;
         Some(match mode.strip_prefix("service:") {
-            Some(other) => match stack.services.get(other) {
-                Some(o) => format!("container:{}", container_name(stack, o, 1)),
-                None => mode,
-            },
-            None => mode,
+            Some(other) => joined_container(stack, other),
+            None => mode.clone(),
         })
     };
     stackr_engine::HostOptions {

@@ -149,6 +149,16 @@ impl StackLock {
     /// Frees the lock now: the connection closes and the lock's container is removed, so that
     /// a run right after this one finds the name free (left to the engine alone, the container
     /// takes long enough to go that the next run has to wait for it).
+    /// Whether the stack's lock is there but its holder is gone (its container no longer
+    /// runs): a killed run, whose engine calls may still be under way.
+    pub async fn left_by_a_dead_run<E: Engine>(
+        engine: &E,
+        stack: &str,
+    ) -> Result<bool, EngineError> {
+        let found = engine.inspect_container(&lock_name(stack)).await?;
+        Ok(found.is_some_and(|c| c.state != ContainerState::Running))
+    }
+
     pub async fn release<E: Engine>(mut self, engine: &E) {
         self.held = None;
         let _ = engine.remove_container(&self.id).await;

@@ -819,15 +819,16 @@ fn collect_uses(chars: &[char], out: &mut Vec<VarUse>, depth: usize) {
     }
 }
 
-/// The variables a stack file's string values use (comments aside), merged by name: required
-/// when any use requires it, the first default and alternate. A file that does not parse
-/// gives none.
-pub fn variables_in_stack_file(text: &str) -> Vec<VarUse> {
-    let Ok(doc) = text.parse::<kdl::KdlDocument>() else {
-        return Vec::new();
-    };
+/// The variables the string values of stack files use (comments aside), merged by name:
+/// required when any use requires it, the first default and alternate. A file that does not
+/// parse gives none.
+pub fn variables_in_stack_files<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<VarUse> {
     let mut all: Vec<VarUse> = Vec::new();
-    walk_values(doc.nodes(), &mut all, 0);
+    for text in texts {
+        if let Ok(doc) = text.parse::<kdl::KdlDocument>() {
+            walk_values(doc.nodes(), &mut all, 0);
+        }
+    }
     let mut merged: Vec<VarUse> = Vec::new();
     for u in all {
         match merged.iter_mut().find(|m| m.name == u.name) {
