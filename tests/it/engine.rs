@@ -1922,6 +1922,111 @@ service "svc" {{
 /// The engine's container options (`dns`, `ipc "service:X"`, `cpu-shares`...) reach the
 /// container; fields this engine's API lacks are refused by the plan, naming the version.
 #[test]
+fn links_volumes_from_label_files_gpus_and_blkio_reach_the_engine() {
+    let s = TestStack::new("links", |n| {
+        format!(
+            r#"
+stack "{n}"
+volume "store"
+service "data" {{
+    image "{n}:img"
+    build "./img"
+    mount "store" "/data"
+    command "sh" "-c" "echo kept > /data/hello; trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+service "app" {{
+    image "{n}:img"
+    links "data:store-alias"
+    volumes-from "data:ro"
+    label-file "labels.env"
+    labels {{
+        com.example.b "own"
+    }}
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+profile "hw" {{
+    service "hw" {{
+        image "{n}:img"
+        command "true"
+        gpu "all"
+        gpu driver="nvidia" {{
+            device-ids "0" "3"
+            capabilities "gpu" "utility"
+        }}
+        blkio weight=300 {{
+            device-read-bps "/dev/stackr-test" "1mb"
+            device-write-iops "/dev/stackr-test" 30
+        }}
+    }}
+}}
+"#
+        )
+    });
+    std::fs::write(
+        s.dir.join("labels.env"),
+        "com.example.a=from-file\ncom.example.b=from-file\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let app = format!("{}-app-1", s.name);
+    let data = format!("{}-data-1", s.name);
+    let inspect = |c: &str, f: &str| docker(&["inspect", "-f", f, c]).trim().to_string();
+    // Labels: the file's, under the service's own.
+    assert_eq!(
+        inspect(&app, "{{index .Config.Labels \"com.example.a\"}}"),
+        "from-file"
+    );
+    assert_eq!(
+        inspect(&app, "{{index .Config.Labels \"com.example.b\"}}"),
+        "own"
+    );
+    // volumes-from: data's volume, read-only, written by data (which started first).
+    assert_eq!(
+        inspect(&app, "{{json .HostConfig.VolumesFrom}}"),
+        format!("[\"{data}:ro\"]")
+    );
+    assert_eq!(docker(&["exec", &app, "cat", "/data/hello"]).trim(), "kept");
+    let r = Command::new("docker")
+        .args(["exec", &app, "touch", "/data/nope"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!r.status.success(), "the volume is read-only in app");
+    // links: data answers to the alias on the stack's network.
+    let links = inspect(
+        &app,
+        "{{range .NetworkSettings.Networks}}{{json .Links}}{{end}}",
+    );
+    assert_eq!(links, format!("[\"{data}:store-alias\"]"));
+    let ip = inspect(
+        &data,
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+    );
+    let looked = docker(&["exec", &app, "nslookup", "store-alias"]);
+    assert!(looked.contains(&ip), "store-alias is {ip}: {looked}");
+    let r = s.stackr(&["graph"]);
+    assert!(r.stdout.contains("wave 1: data"), "{}", r.stdout);
+    // A second up changes nothing.
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // GPUs and block IO limits reach the create call (no GPU here to start it with).
+    ok(&s.stackr(&["--profile", "hw", "create", "hw"]), "create hw");
+    let hw = format!("{}-hw-1", s.name);
+    assert_eq!(
+        inspect(&hw, "{{json .HostConfig.DeviceRequests}}"),
+        r#"[{"Driver":"","Count":-1,"DeviceIDs":null,"Capabilities":[["gpu"]],"Options":null},{"Driver":"nvidia","Count":0,"DeviceIDs":["0","3"],"Capabilities":[["gpu","utility"]],"Options":null}]"#
+    );
+    assert_eq!(
+        inspect(&hw, "{{json .HostConfig.BlkioDeviceReadBps}}"),
+        r#"[{"Path":"/dev/stackr-test","Rate":1048576}]"#
+    );
+    assert_eq!(
+        inspect(&hw, "{{json .HostConfig.BlkioDeviceWriteIOps}}"),
+        r#"[{"Path":"/dev/stackr-test","Rate":30}]"#
+    );
+    ok(&s.stackr(&["--profile", "hw", "down"]), "down");
+}
+
+#[test]
 fn container_options_reach_the_engine() {
     let s = TestStack::new("options", |n| {
         format!(

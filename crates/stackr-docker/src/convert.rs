@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryStateEnum, DeviceMapping, EndpointIpamConfig, EndpointSettings, EventMessage,
-    HealthConfig, HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum, HostConfigLogConfig,
-    Mount, MountTmpfsOptions, MountType, Network, NetworkInspect, NetworkingConfig,
-    PortBinding as DockerPortBinding, PortMap, ResourcesUlimits, RestartPolicy,
-    RestartPolicyNameEnum, Volume,
+    ContainerSummaryStateEnum, DeviceMapping, DeviceRequest, EndpointIpamConfig, EndpointSettings,
+    EventMessage, HealthConfig, HealthStatusEnum, HostConfig, HostConfigCgroupnsModeEnum,
+    HostConfigLogConfig, Mount, MountTmpfsOptions, MountType, Network, NetworkInspect,
+    NetworkingConfig, PortBinding as DockerPortBinding, PortMap, ResourcesBlkioWeightDevice,
+    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum, ThrottleDevice, Volume,
 };
 use stackr_engine::{
     ContainerInfo, ContainerSpec, ContainerState, EngineError, Event, EventKind, HealthSpec,
@@ -99,6 +99,49 @@ fn host_options(h: &stackr_engine::HostOptions, api: ApiVersion) -> HostConfig {
         cpuset_cpus: h.cpuset_cpus.clone(),
         memory_swappiness: h.memory_swappiness,
         memory_swap: h.memory_swap,
+        volumes_from: list(&h.volumes_from),
+        device_requests: non_empty(h.device_requests.iter().map(device_request).collect()),
+        ..blkio(&h.blkio)
+    }
+}
+
+fn device_request(d: &stackr_engine::DeviceRequest) -> DeviceRequest {
+    DeviceRequest {
+        driver: d.driver.clone(),
+        count: Some(d.count),
+        device_ids: non_empty(d.device_ids.clone()),
+        capabilities: Some(vec![d.capabilities.clone()]),
+        options: map_of(&d.options),
+    }
+}
+
+/// Block IO weights and limits (rates beyond i64 are capped).
+fn blkio(b: &stackr_engine::BlkioSpec) -> HostConfig {
+    let rates = |l: &[(String, u64)]| {
+        non_empty(
+            l.iter()
+                .map(|(path, rate)| ThrottleDevice {
+                    path: Some(path.clone()),
+                    rate: Some(i64::try_from(*rate).unwrap_or(i64::MAX)),
+                })
+                .collect(),
+        )
+    };
+    HostConfig {
+        blkio_weight: b.weight,
+        blkio_weight_device: non_empty(
+            b.weight_device
+                .iter()
+                .map(|(path, weight)| ResourcesBlkioWeightDevice {
+                    path: Some(path.clone()),
+                    weight: Some(usize::from(*weight)),
+                })
+                .collect(),
+        ),
+        blkio_device_read_bps: rates(&b.read_bps),
+        blkio_device_write_bps: rates(&b.write_bps),
+        blkio_device_read_iops: rates(&b.read_iops),
+        blkio_device_write_iops: rates(&b.write_iops),
         ..Default::default()
     }
 }
@@ -289,7 +332,8 @@ fn mount(m: &MountSpec) -> Mount {
 }
 
 /// The endpoint settings of a network attachment.
-pub(crate) fn endpoint(a: &NetworkAttachment) -> EndpointSettings {
+/// A network attachment, with the container's links (the engine keeps them per network).
+pub(crate) fn endpoint(a: &NetworkAttachment, links: &[String]) -> EndpointSettings {
     let ipam = if a.ipv4_address.is_some() || a.ipv6_address.is_some() {
         Some(EndpointIpamConfig {
             ipv4_address: a.ipv4_address.clone(),
@@ -302,6 +346,7 @@ pub(crate) fn endpoint(a: &NetworkAttachment) -> EndpointSettings {
     EndpointSettings {
         aliases: non_empty(a.aliases.clone()),
         ipam_config: ipam,
+        links: non_empty(links.to_vec()),
         ..Default::default()
     }
 }
@@ -389,7 +434,7 @@ pub(crate) fn create_body(
 
     // The MAC address is the first network's from API 1.44 (the plan refuses it before).
     let networking_config = first_network.map(|n| {
-        let mut e = endpoint(n);
+        let mut e = endpoint(n, &spec.host.links);
         if api.at_least(1, 44) {
             e.mac_address.clone_from(&spec.host.mac_address);
         }

@@ -603,7 +603,7 @@ impl Engine for DockerEngine {
             for attachment in spec.networks.iter().skip(1) {
                 let request = NetworkConnectRequest {
                     container: id.clone(),
-                    endpoint_config: Some(convert::endpoint(attachment)),
+                    endpoint_config: Some(convert::endpoint(attachment, &spec.host.links)),
                 };
                 if let Err(e) = self
                     .docker

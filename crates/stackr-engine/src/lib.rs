@@ -281,11 +281,74 @@ pub struct HostOptions {
     /// Memory plus swap, in bytes; -1: unlimited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_swap: Option<i64>,
+    /// `CONTAINER:ALIAS`, on every network the container joins.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    /// `CONTAINER[:ro|rw]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_requests: Vec<DeviceRequest>,
+    #[serde(skip_serializing_if = "BlkioSpec::is_empty")]
+    pub blkio: BlkioSpec,
+}
+
+/// A request for devices from a driver (GPUs: `docker run --gpus`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeviceRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// -1: all.
+    pub count: i64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<String>,
+    /// One set of capabilities, all required (`["gpu"]`).
+    pub capabilities: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// Block IO weight and per-device limits.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BlkioSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u16>,
+    /// `(device path, weight)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<(String, u16)>,
+    /// `(device path, bytes a second)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_bps: Vec<(String, u64)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub write_bps: Vec<(String, u64)>,
+    /// `(device path, operations a second)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_iops: Vec<(String, u64)>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub write_iops: Vec<(String, u64)>,
+}
+
+impl BlkioSpec {
+    pub fn is_empty(&self) -> bool {
+        *self == BlkioSpec::default()
+    }
 }
 
 impl HostOptions {
     pub fn is_empty(&self) -> bool {
         *self == HostOptions::default()
+    }
+
+    /// Whether the engine refuses to create the container before another exists: it joins
+    /// another's IPC or PID namespace, links to it, or takes its volumes.
+    pub fn needs_others_first(&self) -> bool {
+        [&self.ipc_mode, &self.pid_mode]
+            .iter()
+            .any(|m| m.as_deref().is_some_and(|m| m.starts_with("container:")))
+            || !self.links.is_empty()
+            || !self.volumes_from.is_empty()
     }
 }
 

@@ -172,10 +172,15 @@ pub fn host_checks(stack: &Stack) -> Vec<Diagnostic> {
                 }
             }
         }
-        for f in &s.env_files {
+        for (what, f) in s
+            .env_files
+            .iter()
+            .map(|f| ("an env file", f))
+            .chain(s.options.label_files.iter().map(|f| ("a label file", f)))
+        {
             if f.required || f.path.value.exists() {
                 out.extend(
-                    file_problem("an env file", &f.path)
+                    file_problem(what, &f.path)
                         .map(|d| d.with_help("create it, or mark it `required=#false`")),
                 );
             }

@@ -138,7 +138,7 @@ pub fn env_files(
     let shell: BTreeMap<String, String> = std::env::vars().collect();
     let mut out = BTreeMap::new();
     for s in stack.services.values() {
-        for f in &s.env_files {
+        for f in s.env_files.iter().chain(&s.options.label_files) {
             let path = &f.path.value;
             if out.contains_key(path) {
                 continue;

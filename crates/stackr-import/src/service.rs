@@ -13,17 +13,12 @@ use crate::yaml::{self, Yaml};
 /// Keys compose knows that stackr has no equivalent for, and why.
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("attach", "not supported yet"),
-    ("blkio_config", "not supported yet"),
     ("cpu_count", "Windows only"),
     ("cpu_percent", "Windows only"),
     ("cpu_rt_period", "not supported yet"),
     ("cpu_rt_runtime", "not supported yet"),
     ("credential_spec", "Windows and Swarm only"),
-    ("external_links", "not supported yet"),
-    ("gpus", "not supported yet"),
     ("isolation", "Windows only"),
-    ("label_file", "not supported yet"),
-    ("volumes_from", "not supported yet"),
     ("use_api_socket", "not supported yet"),
     ("models", "not supported yet"),
     ("provider", "not supported yet"),
@@ -120,6 +115,11 @@ const SUPPORTED: &[&str] = &[
     "storage_opt",
     "userns_mode",
     "uts",
+    "external_links",
+    "volumes_from",
+    "label_file",
+    "gpus",
+    "blkio_config",
 ];
 
 fn known_keys() -> Vec<&'static str> {
@@ -505,13 +505,166 @@ fn service_key(
                     file,
                 });
             }
-            "links" => {
-                let n = ctx.note(e.key_span, "`links` is not imported: services reach each other by name on their networks (link aliases are not kept)");
-                d.push(Entry::new(Group::Own, "note:links", Frag::Nothing).note(Some(n)));
+            "links" | "external_links" | "volumes_from" => {
+                let name = k.replace('_', "-");
+                for (t, _) in ctx.strings(v, &format!("`{k}`")) {
+                    d.push(Entry::own(
+                        format!("{name}:{t}"),
+                        Node::new(&name).arg(Val::Str(t)),
+                    ));
+                }
+            }
+            "label_file" => {
+                let items: Vec<(String, Yaml)> = match &v.kind {
+                    yaml::Kind::Seq(_) => ctx.strings(v, "`label_file`"),
+                    _ => ctx
+                        .text(v, "`label_file`")
+                        .map(|t| (t, v.clone()))
+                        .into_iter()
+                        .collect(),
+                };
+                for (t, _) in items {
+                    let path = ctx.local_path(&t);
+                    d.push(Entry::own(
+                        format!("label-file:{t}"),
+                        Node::new("label-file").arg(Val::Str(path)),
+                    ));
+                }
+            }
+            "gpus" => gpus(ctx, v, d),
+            "blkio_config" => {
+                if let Some(n) = blkio(ctx, v) {
+                    d.push(Entry::own("blkio", n));
+                }
             }
             _ => ctx.unknown_key(e, known),
         }
     }
+}
+
+/// `gpus: all`, or a list of device requests.
+fn gpus(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
+    if y.scalar() == Some("all") {
+        d.push(Entry::own("gpu:all", Node::new("gpu").arg(Val::str("all"))));
+        return;
+    }
+    let yaml::Kind::Seq(items) = &y.kind else {
+        ctx.text(y, "`gpus`: `all` or a list");
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let n = device_request(ctx, item, "gpus");
+        d.push(Entry::own(format!("gpu:{i}"), n));
+    }
+}
+
+/// A `gpus` entry or a `deploy.resources.reservations.devices` one: a `gpu` node.
+fn device_request(ctx: &mut Ctx<'_>, item: &Yaml, key: &str) -> Node {
+    let mut n = Node::new("gpu");
+    {
+        for e in ctx.map(item, &format!("a `{key}` entry")) {
+            let v = &e.value;
+            match e.key.as_str() {
+                "count" => {
+                    if v.scalar() == Some("all") {
+                        n = n.arg(Val::str("all"));
+                    } else if let Some(c) = ctx.int(v, &format!("`{key}.count`")) {
+                        n = n.arg(Val::Int(c));
+                    }
+                }
+                "driver" => {
+                    if let Some(t) = ctx.text(v, &format!("`{key}.driver`")) {
+                        n = n.prop("driver", Val::Str(t));
+                    }
+                }
+                "device_ids" | "capabilities" => {
+                    let name = e.key.replace('_', "-");
+                    let list = ctx.strings(v, &format!("`{key}.{}`", e.key));
+                    if !list.is_empty() {
+                        let mut c = Node::new(name);
+                        for (t, _) in list {
+                            c = c.arg(Val::Str(t));
+                        }
+                        n = n.child(c);
+                    }
+                }
+                "options" => {
+                    let mut c = Node::new("options");
+                    for (key, val, _) in ctx.key_values(v, &format!("`{key}.options`")) {
+                        c = c.child(Node::new(key).arg(Val::Str(val.unwrap_or_default())));
+                    }
+                    n = n.child(c);
+                }
+                k if k.starts_with("x-") => {}
+                _ => ctx.unknown_key(
+                    e,
+                    &["count", "driver", "device_ids", "capabilities", "options"],
+                ),
+            }
+        }
+    }
+    n
+}
+
+/// `blkio_config`: a weight and per-device weights and rates.
+fn blkio(ctx: &mut Ctx<'_>, y: &Yaml) -> Option<Node> {
+    let mut n = Node::new("blkio");
+    for e in ctx.map(y, "`blkio_config`") {
+        let v = &e.value;
+        let key = e.key.as_str();
+        match key {
+            "weight" => {
+                if let Some(w) = ctx.int(v, "`blkio_config.weight`") {
+                    n = n.prop("weight", Val::Int(w));
+                }
+            }
+            "weight_device" | "device_read_bps" | "device_write_bps" | "device_read_iops"
+            | "device_write_iops" => {
+                let yaml::Kind::Seq(items) = &v.kind else {
+                    ctx.text(v, &format!("`blkio_config.{key}`: a list"));
+                    continue;
+                };
+                let field = if key == "weight_device" {
+                    "weight"
+                } else {
+                    "rate"
+                };
+                for item in items {
+                    let path = item
+                        .get("path")
+                        .and_then(|p| ctx.text(p, &format!("`blkio_config.{key}.path`")));
+                    let what = format!("`blkio_config.{key}.{field}`");
+                    let value = item.get(field).and_then(|r| {
+                        if key.ends_with("_bps") {
+                            ctx.size(r, &what)
+                        } else {
+                            ctx.int(r, &what).map(Val::Int)
+                        }
+                    });
+                    if let (Some(path), Some(value)) = (path, value) {
+                        n = n.child(
+                            Node::new(key.replace('_', "-"))
+                                .arg(Val::Str(path))
+                                .arg(value),
+                        );
+                    }
+                }
+            }
+            k if k.starts_with("x-") => {}
+            _ => ctx.unknown_key(
+                e,
+                &[
+                    "weight",
+                    "weight_device",
+                    "device_read_bps",
+                    "device_write_bps",
+                    "device_read_iops",
+                    "device_write_iops",
+                ],
+            ),
+        }
+    }
+    Some(n)
 }
 
 fn note_entry(ctx: &mut Ctx<'_>, d: &mut Decl, span: stackr_spec::Span, key: &str, text: String) {
@@ -1562,6 +1715,17 @@ fn deploy(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl, has_restart: bool) {
                             "memory" => ctx.size(&f.value, "`memory`"),
                             "pids" if which == "limits" => {
                                 ctx.int(&f.value, "`pids`").map(Val::Int)
+                            }
+                            "devices" if which == "reservations" => {
+                                if let yaml::Kind::Seq(items) = &f.value.kind {
+                                    for (i, item) in items.iter().enumerate() {
+                                        let n = device_request(ctx, item, "devices");
+                                        d.push(Entry::own(format!("gpu:devices:{i}"), n));
+                                    }
+                                } else {
+                                    ctx.text(&f.value, "`devices`: a list");
+                                }
+                                None
                             }
                             "devices" | "generic_resources" => {
                                 let n = ctx.note(f.key_span, format!("`deploy.resources.{which}.{}` is not imported: not supported yet (GPUs and devices)", f.key));

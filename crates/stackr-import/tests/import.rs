@@ -708,11 +708,12 @@ fn swarm_only_keys_are_reported_not_dropped_and_update_config_is_imported() {
         json!(["node.role==worker"])
     );
     assert_eq!(api["endpoint-mode"], "vip");
+    // Device reservations are device requests, as `gpus`; links are links.
+    assert_eq!(api["gpus"], json!([{"count": -1, "capabilities": ["gpu"]}]));
+    assert_eq!(legacy["links"], json!(["api"]));
     for needle in [
         "`version` is dropped",
         "`deploy.restart_policy.delay` is not imported",
-        "`deploy.resources.reservations.devices` is not imported",
-        "`links` is not imported",
     ] {
         report_has(&out, needle);
         assert!(
@@ -1487,5 +1488,37 @@ fn a_fixed_address_on_a_network_whose_ipam_is_dropped_is_dropped_and_said() {
     report_has(
         &out,
         "the fixed address of service `a` on network `back` is dropped",
+    );
+}
+
+#[test]
+fn links_volumes_from_gpus_blkio_and_label_files_are_carried_over() {
+    let out = one_text(
+        "services:\n  a:\n    image: busybox\n    links: [b, \"b:bee\"]\n    external_links: [\"legacy:old\"]\n    volumes_from: [\"b:ro\", \"container:keeper\"]\n    label_file: [./labels.env]\n    gpus: all\n    blkio_config:\n      weight: 300\n      weight_device: [{path: /dev/sda, weight: 400}]\n      device_read_bps: [{path: /dev/sda, rate: 12mb}]\n      device_write_iops: [{path: /dev/sda, rate: 30}]\n  b:\n    image: busybox\n    gpus:\n      - driver: nvidia\n        count: 2\n        capabilities: [gpu, utility]\n      - device_ids: [\"0\", \"3\"]\n        options: {virtualization: \"false\"}\n",
+    );
+    assert!(out.report.is_empty(), "{:#?}", out.report);
+    let s = stack(&out.kdl, &[]);
+    let a = svc(&s, "a");
+    assert_eq!(a["links"], json!(["b", "b:bee"]));
+    assert_eq!(a["external-links"], json!(["legacy:old"]));
+    assert_eq!(a["volumes-from"], json!(["b:ro", "container:keeper"]));
+    assert_eq!(a["gpus"], json!([{"count": -1}]));
+    assert!(
+        a["label-files"][0]["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("labels.env")),
+        "{a}"
+    );
+    assert_eq!(a["blkio"]["weight"], 300);
+    assert_eq!(a["blkio"]["weight-device"][0]["rate"], 400);
+    assert_eq!(a["blkio"]["device-read-bps"][0]["rate"], 12 * 1024 * 1024);
+    assert_eq!(a["blkio"]["device-write-iops"][0]["path"], "/dev/sda");
+    let b = svc(&s, "b");
+    assert_eq!(
+        b["gpus"],
+        json!([
+            {"count": 2, "driver": "nvidia", "capabilities": ["gpu", "utility"]},
+            {"device-ids": ["0", "3"], "options": [{"key": "virtualization", "value": "false"}]}
+        ])
     );
 }

@@ -1192,13 +1192,13 @@ async fn run_service<E: Engine>(
     if items.is_empty() || items.iter().all(|i| i.action == Action::Keep) {
         return Ok(());
     }
-    // A container that joins another's IPC or PID namespace is refused at create until that
-    // one exists: it is made after its dependencies, not before as others are.
-    let joins = s.containers.iter().any(|c| {
-        [&c.spec.host.ipc_mode, &c.spec.host.pid_mode]
-            .iter()
-            .any(|m| m.as_deref().is_some_and(|m| m.starts_with("container:")))
-    });
+    // A container that joins another's IPC or PID namespace (or links to it, or takes its
+    // volumes) is refused at create until that one exists: it is made after its
+    // dependencies, not before as others are.
+    let joins = s
+        .containers
+        .iter()
+        .any(|c| c.spec.host.needs_others_first());
     if joins && !run.plan.no_start {
         wait_for_dependencies(run, s, rx.clone()).await?;
     }

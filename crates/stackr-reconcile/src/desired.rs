@@ -22,7 +22,7 @@ pub struct Inputs {
     /// The image id each image reference resolves to on the engine (a new build or pull
     /// changes it, and so the containers using it).
     pub image_ids: BTreeMap<String, String>,
-    /// Variables read from each service's env files, by file path.
+    /// Variables read from each service's env files and label files, by file path.
     pub env_files: BTreeMap<PathBuf, Vec<(String, String)>>,
     /// The digest of each built image's inputs (context, Dockerfile, target, args), by tag.
     pub build_digests: BTreeMap<String, String>,
@@ -591,11 +591,17 @@ fn spec_of(
     recover: bool,
 ) -> Result<DesiredContainer, ReconcileError> {
     let service = s.name.value.clone();
-    let mut labels: BTreeMap<String, String> = s
-        .labels
-        .iter()
-        .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
-        .collect();
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for f in &s.options.label_files {
+        if let Some(vars) = inputs.env_files.get(&f.path.value) {
+            labels.extend(vars.iter().cloned());
+        }
+    }
+    labels.extend(
+        s.labels
+            .iter()
+            .map(|kv| (kv.key.value.clone(), kv.value.value.clone())),
+    );
     labels.insert(LABEL_STACK.into(), stack.name.clone());
     labels.insert(LABEL_SERVICE.into(), service.clone());
     labels.insert(LABEL_NUMBER.into(), n.to_string());
@@ -805,6 +811,89 @@ pub fn host_options(stack: &Stack, s: &Service) -> stackr_engine::HostOptions {
                 i64::try_from(m.value.0).unwrap_or(i64::MAX)
             }
         }),
+        links: links(stack, s),
+        volumes_from: volumes_from(stack, s),
+        device_requests: o.gpus.iter().map(device_request).collect(),
+        blkio: o.blkio.as_ref().map(blkio).unwrap_or_default(),
+    }
+}
+
+/// Links as the engine takes them, `CONTAINER:ALIAS`: a service's first container under the
+/// alias (compose links every container of it; one name resolves to one container anyway).
+fn links(stack: &Stack, s: &Service) -> Vec<String> {
+    use stackr_spec::options::link_parts;
+    let mut out = Vec::new();
+    for l in &s.options.links {
+        let (name, alias) = link_parts(&l.value);
+        if let Some(other) = stack.services.get(name) {
+            out.push(format!("{}:{alias}", container_name(stack, other, 1)));
+        }
+    }
+    for l in &s.options.external_links {
+        let (name, alias) = link_parts(&l.value);
+        out.push(format!("{name}:{alias}"));
+    }
+    out
+}
+
+/// `volumes-from` as the engine takes it: `CONTAINER[:MODE]`.
+fn volumes_from(stack: &Stack, s: &Service) -> Vec<String> {
+    use stackr_spec::options::{VolumesFrom, volumes_from_parts};
+    s.options
+        .volumes_from
+        .iter()
+        .filter_map(|v| {
+            let (name, mode) = match volumes_from_parts(&v.value) {
+                VolumesFrom::Service(name, mode) => {
+                    (container_name(stack, stack.services.get(name)?, 1), mode)
+                }
+                VolumesFrom::Container(name, mode) => (name.to_string(), mode),
+            };
+            Some(match mode {
+                Some(m) => format!("{name}:{m}"),
+                None => name,
+            })
+        })
+        .collect()
+}
+
+fn device_request(g: &stackr_spec::Gpu) -> stackr_engine::DeviceRequest {
+    let caps: Vec<String> = g.capabilities.iter().map(|c| c.value.clone()).collect();
+    stackr_engine::DeviceRequest {
+        driver: g.driver.as_ref().map(|d| d.value.clone()),
+        count: if g.device_ids.is_empty() {
+            g.count.as_ref().map_or(-1, |c| c.value)
+        } else {
+            0
+        },
+        device_ids: g.device_ids.iter().map(|d| d.value.clone()).collect(),
+        capabilities: if caps.is_empty() {
+            vec!["gpu".into()]
+        } else {
+            caps
+        },
+        options: key_values(&g.options),
+    }
+}
+
+fn blkio(b: &stackr_spec::Blkio) -> stackr_engine::BlkioSpec {
+    let weight = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
+    let list = |l: &[stackr_spec::BlkioDevice]| -> Vec<(String, u64)> {
+        l.iter()
+            .map(|d| (d.path.value.clone(), d.rate.value))
+            .collect()
+    };
+    stackr_engine::BlkioSpec {
+        weight: b.weight.as_ref().map(|w| weight(w.value as u64)),
+        weight_device: b
+            .weight_device
+            .iter()
+            .map(|d| (d.path.value.clone(), weight(d.rate.value)))
+            .collect(),
+        read_bps: list(&b.device_read_bps),
+        write_bps: list(&b.device_write_bps),
+        read_iops: list(&b.device_read_iops),
+        write_iops: list(&b.device_write_iops),
     }
 }
 

@@ -122,6 +122,32 @@ keywords! {
         Cpuset = "cpuset",
         MemSwappiness = "mem-swappiness",
         MemswapLimit = "memswap-limit",
+        Links = "links",
+        ExternalLinks = "external-links",
+        VolumesFrom = "volumes-from",
+        Gpu = "gpu",
+        LabelFile = "label-file",
+        Blkio = "blkio",
+    }
+}
+
+keywords! {
+    /// A node inside `blkio`.
+    BlkioNode {
+        WeightDevice = "weight-device",
+        DeviceReadBps = "device-read-bps",
+        DeviceWriteBps = "device-write-bps",
+        DeviceReadIops = "device-read-iops",
+        DeviceWriteIops = "device-write-iops",
+    }
+}
+
+keywords! {
+    /// A node inside `gpu`.
+    GpuNode {
+        DeviceIds = "device-ids",
+        Capabilities = "capabilities",
+        Options = "options",
     }
 }
 

@@ -490,6 +490,75 @@ pub struct ContainerOptions {
     pub mem_swappiness: Option<Spanned<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memswap_limit: Option<Spanned<ByteSize>>,
+    /// `SERVICE` or `SERVICE:ALIAS`: another service of the stack reached by an extra name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Spanned<String>>,
+    /// `CONTAINER` or `CONTAINER:ALIAS`: a container outside the stack, by an extra name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub external_links: Vec<Spanned<String>>,
+    /// `SERVICE[:ro|rw]` or `container:NAME[:ro|rw]`: every mount of another container.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes_from: Vec<Spanned<String>>,
+    /// GPUs (the engine's device requests).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gpus: Vec<Gpu>,
+    /// Files of `KEY=VALUE` lines read as labels (the service's own `labels` win).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub label_files: Vec<EnvFile>,
+    /// Block IO weights and limits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blkio: Option<Blkio>,
+}
+
+/// `gpu "all"`, `gpu 2 driver="nvidia" { capabilities "gpu" "utility" }`: one device request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Gpu {
+    #[serde(skip)]
+    pub span: Span,
+    /// How many; -1: all of them. None with `device-ids`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_ids: Vec<Spanned<String>>,
+    /// Default `gpu`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<KeyValue>,
+}
+
+/// `blkio weight=300 { device-read-bps "/dev/sda" "10mb" }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Blkio {
+    #[serde(skip)]
+    pub span: Span,
+    /// 10 to 1000.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<Spanned<i64>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weight_device: Vec<BlkioDevice>,
+    /// Bytes a second.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_bps: Vec<BlkioDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_bps: Vec<BlkioDevice>,
+    /// Operations a second.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_read_iops: Vec<BlkioDevice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub device_write_iops: Vec<BlkioDevice>,
+}
+
+/// A device and its weight or rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BlkioDevice {
+    pub path: Spanned<String>,
+    pub rate: Spanned<u64>,
 }
 
 impl ContainerOptions {

@@ -8,10 +8,10 @@ use crate::decode::{bool_node, one, string_node, strings_node};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::keyword::ServiceNode as K;
 use crate::merge::{append_unique, merge_kv, replace};
-use crate::model::ContainerOptions;
+use crate::model::{Blkio, BlkioDevice, ContainerOptions, EnvFile, Gpu};
 use crate::print::{flag, int, map_node, node, string, text};
 use crate::problem::Problem;
-use crate::reader::Reader;
+use crate::reader::{Reader, Shape};
 use crate::source::Spanned;
 
 /// One option node of a service; `false` when `k` is not an option (the caller's).
@@ -71,8 +71,173 @@ pub(crate) fn decode(
                 r.set_once(&mut o.memswap_limit, sz, "memswap-limit", place);
             }
         }
+        K::Links => strings_node(r, child, &mut o.links),
+        K::ExternalLinks => strings_node(r, child, &mut o.external_links),
+        K::VolumesFrom => strings_node(r, child, &mut o.volumes_from),
+        K::Gpu => o.gpus.extend(gpu(r, child, place)),
+        K::LabelFile => label_file(r, child, o),
+        K::Blkio => {
+            let b = blkio(r, child, place);
+            if o.blkio.is_some() {
+                r.push(
+                    Diagnostic::error(Problem::SetTwice {
+                        field: "`blkio`".into(),
+                        place: place.into(),
+                    })
+                    .with_label(r.name_span(child), "set again here")
+                    .with_help("write one `blkio` node"),
+                );
+            }
+            o.blkio = Some(b);
+        }
         _ => r.unknown_node(child, place, K::NAMES),
     }
+}
+
+/// `label-file "PATH" required=#false`.
+fn label_file(r: &mut Reader<'_>, child: &KdlNode, o: &mut ContainerOptions) {
+    let v = r.open(
+        child,
+        &Shape {
+            props: &["required"],
+            ..crate::decode::many("a path", "label-file \"PATH\" required=#false")
+        },
+    );
+    let required = v
+        .prop("required")
+        .and_then(|e| r.bool(e, "`required`"))
+        .is_none_or(|b| b.value);
+    for e in &v.args {
+        if let Some(path) = r.path(e, "`label-file`") {
+            o.label_files.push(EnvFile { path, required });
+        }
+    }
+}
+
+/// `gpu "all"`, `gpu 2 driver="nvidia"`, `gpu { device-ids "0" "3"; capabilities "gpu" }`.
+fn gpu(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Option<Gpu> {
+    use crate::keyword::GpuNode as G;
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: Some(1),
+            what: "`\"all\"` or a count",
+            props: &["driver"],
+            children: true,
+            usage: "gpu \"all\"",
+        },
+    );
+    let mut g = Gpu {
+        span: r.span(child.span()),
+        ..Default::default()
+    };
+    if let Some(e) = v.arg(0) {
+        let span = r.value_span(e);
+        match e.value() {
+            KdlValue::String(s) if s == "all" => g.count = Some(Spanned::new(-1, span)),
+            KdlValue::Integer(_) => {
+                g.count = r
+                    .integer(e, "the count of `gpu`", 1, 1024)
+                    .map(|n| n.map(|v| v as i64));
+            }
+            _ => r.wrong_type(e, "the count of `gpu`", "\"all\" or a whole number", None),
+        }
+    }
+    g.driver = v.prop("driver").and_then(|e| r.nonempty(e, "`driver`"));
+    for c in v.children() {
+        match G::from_name(c.name().value()) {
+            Some(G::DeviceIds) => strings_node(r, c, &mut g.device_ids),
+            Some(G::Capabilities) => strings_node(r, c, &mut g.capabilities),
+            Some(G::Options) => {
+                let kv = r.map(c, &format!("the GPU options of {place}"));
+                g.options.extend(kv);
+            }
+            None => r.unknown_node(c, &format!("`gpu` of {place}"), G::NAMES),
+        }
+    }
+    if g.count.is_some() && !g.device_ids.is_empty() {
+        r.push(
+            Diagnostic::error(Problem::Other {
+                message: format!("`gpu` of {place} has both a count and `device-ids`"),
+            })
+            .with_label(r.name_span(child), "both")
+            .with_help("give a count, or the devices' ids, not both"),
+        );
+        return None;
+    }
+    if g.count.is_none() && g.device_ids.is_empty() {
+        g.count = Some(Spanned::new(-1, g.span));
+    }
+    Some(g)
+}
+
+/// `blkio weight=300 { weight-device "/dev/sda" 200; device-read-bps "/dev/sda" "10mb" }`.
+fn blkio(r: &mut Reader<'_>, child: &KdlNode, place: &str) -> Blkio {
+    use crate::keyword::BlkioNode as B;
+    let v = r.open(
+        child,
+        &Shape {
+            min: 0,
+            max: Some(0),
+            what: "",
+            props: &["weight"],
+            children: true,
+            usage: "blkio weight=300 { device-read-bps \"/dev/sda\" \"10mb\" }",
+        },
+    );
+    let mut b = Blkio {
+        span: r.span(child.span()),
+        ..Default::default()
+    };
+    b.weight = v
+        .prop("weight")
+        .and_then(|e| r.integer(e, "the block IO `weight`", 10, 1000))
+        .map(|n| n.map(|v| v as i64));
+    for c in v.children() {
+        let Some(k) = B::from_name(c.name().value()) else {
+            r.unknown_node(c, &format!("`blkio` of {place}"), B::NAMES);
+            continue;
+        };
+        let d = c.name().value();
+        let cv = r.open(
+            c,
+            &Shape {
+                min: 2,
+                max: Some(2),
+                what: "a device and a value",
+                props: &[],
+                children: false,
+                usage: "device-read-bps \"/dev/sda\" \"10mb\"",
+            },
+        );
+        let (Some(path), Some(value)) = (cv.arg(0), cv.arg(1)) else {
+            continue;
+        };
+        let Some(path) = r.nonempty(path, &format!("the device of `{d}`")) else {
+            continue;
+        };
+        let what = format!("`{d}` of {place}");
+        let rate = match k {
+            B::WeightDevice => r
+                .integer(value, &what, 10, 1000)
+                .map(|n| n.map(|v| v as u64)),
+            B::DeviceReadBps | B::DeviceWriteBps => r.size(value, &what).map(|s| s.map(|b| b.0)),
+            B::DeviceReadIops | B::DeviceWriteIops => r
+                .integer(value, &what, 1, i128::from(i64::MAX))
+                .map(|n| n.map(|v| v as u64)),
+        };
+        let Some(rate) = rate else { continue };
+        let list = match k {
+            B::WeightDevice => &mut b.weight_device,
+            B::DeviceReadBps => &mut b.device_read_bps,
+            B::DeviceWriteBps => &mut b.device_write_bps,
+            B::DeviceReadIops => &mut b.device_read_iops,
+            B::DeviceWriteIops => &mut b.device_write_iops,
+        };
+        list.push(BlkioDevice { path, rate });
+    }
+    b
 }
 
 fn int_node(
@@ -122,6 +287,12 @@ pub(crate) fn merge(base: &mut ContainerOptions, over: ContainerOptions) {
         cpuset,
         mem_swappiness,
         memswap_limit,
+        links,
+        external_links,
+        volumes_from,
+        gpus,
+        label_files,
+        blkio,
     } = over;
     let value = |s: &Spanned<String>| s.value.clone();
     append_unique(&mut base.dns, dns, value);
@@ -129,6 +300,14 @@ pub(crate) fn merge(base: &mut ContainerOptions, over: ContainerOptions) {
     append_unique(&mut base.dns_opt, dns_opt, value);
     append_unique(&mut base.group_add, group_add, value);
     append_unique(&mut base.device_cgroup_rules, device_cgroup_rules, value);
+    append_unique(&mut base.links, links, value);
+    append_unique(&mut base.external_links, external_links, value);
+    append_unique(&mut base.volumes_from, volumes_from, value);
+    base.gpus.extend(gpus);
+    append_unique(&mut base.label_files, label_files, |f: &EnvFile| {
+        f.path.value.clone()
+    });
+    replace(&mut base.blkio, blkio);
     for (slot, o) in [
         (&mut base.domainname, domainname),
         (&mut base.mac_address, mac_address),
@@ -224,7 +403,93 @@ pub(crate) fn print(o: &ContainerOptions) -> Vec<KdlNode> {
         };
         c.push(node(K::MemswapLimit.as_str(), vec![v]));
     }
+    for (k, list) in [
+        (K::Links, &o.links),
+        (K::ExternalLinks, &o.external_links),
+        (K::VolumesFrom, &o.volumes_from),
+    ] {
+        if !list.is_empty() {
+            c.push(node(
+                k.as_str(),
+                list.iter().map(|x| text(&x.value)).collect(),
+            ));
+        }
+    }
+    c.extend(o.gpus.iter().map(print_gpu));
+    for f in &o.label_files {
+        let mut e = vec![text(&f.path.value.to_string_lossy())];
+        if !f.required {
+            e.push(kdl::KdlEntry::new_prop("required", false));
+        }
+        c.push(node(K::LabelFile.as_str(), e));
+    }
+    c.extend(o.blkio.as_ref().map(print_blkio));
     c
+}
+
+fn print_gpu(g: &Gpu) -> KdlNode {
+    use crate::keyword::GpuNode as G;
+    let mut e = Vec::new();
+    match g.count.as_ref().map(|c| c.value) {
+        Some(-1) if g.device_ids.is_empty() => e.push(text("all")),
+        Some(n) => e.push(int(n)),
+        None => {}
+    }
+    if let Some(d) = &g.driver {
+        e.push(kdl::KdlEntry::new_prop(
+            "driver",
+            KdlValue::String(d.value.clone()),
+        ));
+    }
+    let mut n = node(K::Gpu.as_str(), e);
+    let mut children = Vec::new();
+    for (k, list) in [
+        (G::DeviceIds, &g.device_ids),
+        (G::Capabilities, &g.capabilities),
+    ] {
+        if !list.is_empty() {
+            children.push(node(
+                k.as_str(),
+                list.iter().map(|x| text(&x.value)).collect(),
+            ));
+        }
+    }
+    children.extend(map_node(G::Options.as_str(), &g.options));
+    if !children.is_empty() {
+        n.ensure_children().nodes_mut().extend(children);
+    }
+    n
+}
+
+fn print_blkio(b: &Blkio) -> KdlNode {
+    use crate::keyword::BlkioNode as B;
+    let mut e = Vec::new();
+    if let Some(w) = &b.weight {
+        e.push(kdl::KdlEntry::new_prop(
+            "weight",
+            KdlValue::Integer(w.value.into()),
+        ));
+    }
+    let mut n = node(K::Blkio.as_str(), e);
+    let mut children = Vec::new();
+    for (k, list) in [
+        (B::WeightDevice, &b.weight_device),
+        (B::DeviceReadBps, &b.device_read_bps),
+        (B::DeviceWriteBps, &b.device_write_bps),
+        (B::DeviceReadIops, &b.device_read_iops),
+        (B::DeviceWriteIops, &b.device_write_iops),
+    ] {
+        for d in list {
+            children.push(node(
+                k.as_str(),
+                vec![text(&d.path.value), int(d.rate.value)],
+            ));
+        }
+    }
+    if !children.is_empty() {
+        n.ensure_children().nodes_mut().extend(children);
+    }
+    n
 }
 
 /// Checks the options' values: namespace modes, a `service:NAME` that names a service, a MAC
@@ -334,6 +599,7 @@ pub(crate) fn validate(
             );
         }
     }
+    validate_links(o, service, services, diags);
     for d in &o.dns {
         if d.value.parse::<std::net::IpAddr>().is_err() {
             diags.push(
@@ -344,6 +610,128 @@ pub(crate) fn validate(
                 })
                 .with_label(d.span, "not an IP address"),
             );
+        }
+    }
+}
+
+/// `NAME:ALIAS` of a link as `(NAME, ALIAS)`; the alias is the name when none is given.
+pub fn link_parts(link: &str) -> (&str, &str) {
+    match link.split_once(':') {
+        Some((name, alias)) => (name, alias),
+        None => (link, link),
+    }
+}
+
+/// What a `volumes-from` entry names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum VolumesFrom<'a> {
+    /// A service of the stack, and the mode (`ro`, `rw`, or none).
+    Service(&'a str, Option<&'a str>),
+    /// A container by its engine name.
+    Container(&'a str, Option<&'a str>),
+}
+
+/// `SERVICE[:MODE]` or `container:NAME[:MODE]`.
+pub fn volumes_from_parts(v: &str) -> VolumesFrom<'_> {
+    fn split(s: &str) -> (&str, Option<&str>) {
+        match s.rsplit_once(':') {
+            Some((name, mode)) if mode == "ro" || mode == "rw" => (name, Some(mode)),
+            _ => (s, None),
+        }
+    }
+    match v.strip_prefix("container:") {
+        Some(rest) => {
+            let (name, mode) = split(rest);
+            VolumesFrom::Container(name, mode)
+        }
+        None => {
+            let (name, mode) = split(v);
+            VolumesFrom::Service(name, mode)
+        }
+    }
+}
+
+/// Links name services of the stack, `volumes-from` a service or `container:NAME` and a mode.
+fn validate_links(o: &ContainerOptions, service: &str, services: &[&str], diags: &mut Diagnostics) {
+    let mut invalid = |field: &str, v: &Spanned<String>, reason: String, label: &str| {
+        diags.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: format!("`{field}` of service `{service}`"),
+                value: v.value.clone(),
+                reason,
+            })
+            .with_label(v.span, label.to_string()),
+        );
+    };
+    for l in &o.links {
+        let (name, alias) = link_parts(&l.value);
+        if name.is_empty() || alias.is_empty() || alias.contains(':') {
+            invalid(
+                "links",
+                l,
+                "expected `SERVICE` or `SERVICE:ALIAS`".into(),
+                "not a link",
+            );
+        } else if name == service {
+            invalid(
+                "links",
+                l,
+                "a service cannot link to itself".into(),
+                "itself",
+            );
+        } else if !services.contains(&name) {
+            invalid(
+                "links",
+                l,
+                format!(
+                    "there is no service `{name}` (a container outside the stack is an `external-links` entry)"
+                ),
+                "unknown service",
+            );
+        }
+    }
+    for l in &o.external_links {
+        let (name, alias) = link_parts(&l.value);
+        if name.is_empty() || alias.is_empty() || alias.contains(':') {
+            invalid(
+                "external-links",
+                l,
+                "expected `CONTAINER` or `CONTAINER:ALIAS`".into(),
+                "not a link",
+            );
+        }
+    }
+    for v in &o.volumes_from {
+        match volumes_from_parts(&v.value) {
+            VolumesFrom::Service(name, _) if name == service => {
+                invalid(
+                    "volumes-from",
+                    v,
+                    "a service cannot take its own volumes".into(),
+                    "itself",
+                );
+            }
+            VolumesFrom::Service(name, _) if name.contains(':') || name.is_empty() => invalid(
+                "volumes-from",
+                v,
+                "expected `SERVICE`, `SERVICE:ro`, `container:NAME` or `container:NAME:rw`".into(),
+                "not a source",
+            ),
+            VolumesFrom::Service(name, _) if !services.contains(&name) => invalid(
+                "volumes-from",
+                v,
+                format!(
+                    "there is no service `{name}` (write `container:{name}` for a container outside the stack)"
+                ),
+                "unknown service",
+            ),
+            VolumesFrom::Container("", _) => invalid(
+                "volumes-from",
+                v,
+                "`container:` needs a container's name".into(),
+                "no name",
+            ),
+            _ => {}
         }
     }
 }

@@ -288,7 +288,13 @@ impl<'a> Reader<'a> {
         );
     }
 
-    fn wrong_type(&mut self, e: &KdlEntry, what: &str, expected: &str, help: Option<String>) {
+    pub(crate) fn wrong_type(
+        &mut self,
+        e: &KdlEntry,
+        what: &str,
+        expected: &str,
+        help: Option<String>,
+    ) {
         self.push(
             Diagnostic::error(Problem::WrongType {
                 what: what.into(),

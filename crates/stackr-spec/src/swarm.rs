@@ -30,6 +30,9 @@ fn first_option(o: &crate::model::ContainerOptions) -> Option<(Span, &'static st
         (&o.dns_opt, "dns-opt"),
         (&o.group_add, "group-add"),
         (&o.device_cgroup_rules, "device-cgroup-rule"),
+        (&o.links, "links"),
+        (&o.external_links, "external-links"),
+        (&o.volumes_from, "volumes-from"),
     ];
     let texts = [
         (&o.domainname, "domainname"),
@@ -71,6 +74,9 @@ fn first_option(o: &crate::model::ContainerOptions) -> Option<(Span, &'static st
                 .map(|b| (b.span, "oom-kill-disable"))
         })
         .or_else(|| o.memswap_limit.as_ref().map(|m| (m.span, "memswap-limit")))
+        .or_else(|| o.gpus.first().map(|g| (g.span, "gpu")))
+        .or_else(|| o.label_files.first().map(|f| (f.path.span, "label-file")))
+        .or_else(|| o.blkio.as_ref().map(|b| (b.span, "blkio")))
 }
 
 fn unsupported(s: &Service, span: Span, field: &str, reason: &str, help: &str) -> Diagnostic {

@@ -975,7 +975,7 @@ fn check_port_conflicts(services: &[Service], diags: &mut Diagnostics) {
 }
 
 /// The services whose namespaces a service joins (`network-mode "service:X"`, `ipc` and
-/// `pid` `service:X`): they start before it.
+/// `pid` `service:X`), that it links to or takes volumes from: they start before it.
 pub fn joined_services(s: &Service) -> Vec<&str> {
     let mut out = Vec::new();
     if let Some(Spanned {
@@ -988,6 +988,21 @@ pub fn joined_services(s: &Service) -> Vec<&str> {
     for mode in [&s.options.ipc, &s.options.pid].into_iter().flatten() {
         if let Some(other) = mode.value.strip_prefix("service:")
             && other != s.name.value
+        {
+            out.push(other);
+        }
+    }
+    for l in &s.options.links {
+        let other = crate::options::link_parts(&l.value).0;
+        if other != s.name.value && !out.contains(&other) {
+            out.push(other);
+        }
+    }
+    for v in &s.options.volumes_from {
+        if let crate::options::VolumesFrom::Service(other, _) =
+            crate::options::volumes_from_parts(&v.value)
+            && other != s.name.value
+            && !out.contains(&other)
         {
             out.push(other);
         }
