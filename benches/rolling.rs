@@ -240,6 +240,7 @@ async fn direct(engine: &DockerEngine, name: &str, replicas: usize) -> Vec<(Dura
             internal: false,
             attachable: false,
             labels: BTreeMap::from([(LABEL_STACK.to_string(), name.to_string())]),
+            ..Default::default()
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

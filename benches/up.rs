@@ -92,6 +92,7 @@ async fn api_baseline(engine: &DockerEngine, name: &str) -> Duration {
             internal: false,
             attachable: false,
             labels: labels.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

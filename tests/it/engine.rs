@@ -1921,6 +1921,86 @@ service "svc" {{
 
 /// The engine's container options (`dns`, `ipc "service:X"`, `cpu-shares`...) reach the
 /// container; fields this engine's API lacks are refused by the plan, naming the version.
+/// A network's ipam (subnet, range, gateway, aux address), driver options and a fixed address
+/// reach the engine; a change of them is refused while the network exists.
+#[test]
+fn network_ipam_and_driver_options_reach_the_engine() {
+    let s = TestStack::new("ipam", |n| {
+        format!(
+            r#"
+stack "{n}"
+network "back" {{
+    driver-opts {{
+        com.docker.network.driver.mtu "1400"
+    }}
+    ipam {{
+        subnet "10.213.0.0/16" ip-range="10.213.7.0/24" gateway="10.213.7.254" {{
+            aux-addresses {{
+                reserved "10.213.7.1"
+            }}
+        }}
+    }}
+}}
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    network "back" {{
+        ipv4-address "10.213.7.10"
+    }}
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let net = format!("{}_back", s.name);
+    let inspect = |f: &str| {
+        docker(&["network", "inspect", "-f", f, &net])
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        inspect("{{json .IPAM.Config}}"),
+        r#"[{"Subnet":"10.213.0.0/16","IPRange":"10.213.7.0/24","Gateway":"10.213.7.254","AuxiliaryAddresses":{"reserved":"10.213.7.1"}}]"#
+    );
+    assert_eq!(
+        inspect("{{index .Options \"com.docker.network.driver.mtu\"}}"),
+        "1400"
+    );
+    let app = format!("{}-app-1", s.name);
+    let ip = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        &app,
+    ]);
+    assert_eq!(ip.trim(), "10.213.7.10");
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // Another subnet: refused, with the way out.
+    let text = std::fs::read_to_string(s.dir.join("stack.kdl")).unwrap_or_default();
+    s.write(
+        text.replace("ip-range=\"10.213.7.0/24\"", "ip-range=\"10.213.8.0/24\"")
+            .replace(
+                "ipv4-address \"10.213.7.10\"",
+                "ipv4-address \"10.213.8.10\"",
+            )
+            .replace("gateway=\"10.213.7.254\"", "gateway=\"10.213.8.254\""),
+    );
+    let r = s.stackr(&["plan"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        said.contains("was made with other driver options, IPv6 or ipam settings")
+            && said.contains("`stackr down`, then `stackr up`"),
+        "{said}"
+    );
+    ok(&s.stackr(&["down"]), "down");
+    ok(&s.stackr(&["up", "-d"]), "up with the new subnet");
+    assert!(inspect("{{json .IPAM.Config}}").contains("10.213.8.0/24"));
+    ok(&s.stackr(&["down"]), "down");
+}
+
 #[test]
 fn links_volumes_from_label_files_gpus_and_blkio_reach_the_engine() {
     let s = TestStack::new("links", |n| {

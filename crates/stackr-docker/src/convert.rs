@@ -332,6 +332,25 @@ fn mount(m: &MountSpec) -> Mount {
 }
 
 /// The endpoint settings of a network attachment.
+/// A network's address management as the engine takes it.
+pub(crate) fn ipam(i: &stackr_engine::IpamSpec) -> bollard::models::Ipam {
+    bollard::models::Ipam {
+        driver: i.driver.clone(),
+        config: Some(
+            i.pools
+                .iter()
+                .map(|p| bollard::models::IpamConfig {
+                    subnet: Some(p.subnet.clone()),
+                    ip_range: p.ip_range.clone(),
+                    gateway: p.gateway.clone(),
+                    auxiliary_addresses: map_of(&p.aux_addresses),
+                })
+                .collect(),
+        ),
+        options: map_of(&i.options),
+    }
+}
+
 /// A network attachment, with the container's links (the engine keeps them per network).
 pub(crate) fn endpoint(a: &NetworkAttachment, links: &[String]) -> EndpointSettings {
     let ipam = if a.ipv4_address.is_some() || a.ipv6_address.is_some() {

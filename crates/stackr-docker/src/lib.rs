@@ -331,6 +331,14 @@ impl Engine for DockerEngine {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             ),
+            options: (!spec.driver_opts.is_empty()).then(|| {
+                spec.driver_opts
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }),
+            enable_ipv6: spec.enable_ipv6.then_some(true),
+            ipam: spec.ipam.as_ref().map(convert::ipam),
             ..Default::default()
         };
         let created = self

@@ -283,6 +283,7 @@ async fn networks_and_volumes_are_created_listed_and_removed() {
         internal: true,
         attachable: false,
         labels: stack.labels(None),
+        ..Default::default()
     };
     let id = engine
         .create_network(&net)
@@ -391,6 +392,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
             internal: false,
             attachable: false,
             labels: stack.labels(None),
+            ..Default::default()
         };
         engine
             .create_network(&spec)

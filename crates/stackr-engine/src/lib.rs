@@ -353,7 +353,7 @@ impl HostOptions {
 }
 
 /// A network stackr wants.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NetworkSpec {
     pub name: String,
     pub driver: Option<String>,
@@ -362,7 +362,41 @@ pub struct NetworkSpec {
     #[serde(default)]
     pub attachable: bool,
     pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub driver_opts: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_ipv6: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<IpamSpec>,
 }
+
+/// A network's address management: its driver, pools and options.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IpamSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    pub pools: Vec<IpamPool>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+}
+
+/// One address pool of a network.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IpamPool {
+    pub subnet: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aux_addresses: BTreeMap<String, String>,
+}
+
+/// The label of a network made with a driver's options, IPv6 or an ipam: a digest of those
+/// settings, which the engine cannot change in place.
+pub const LABEL_NETWORK_CONFIG: &str = "io.stackr.network-config";
 
 /// A volume stackr wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

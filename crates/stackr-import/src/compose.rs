@@ -9,7 +9,7 @@ use crate::ctx::Ctx;
 use crate::ir::{Decl, Entry, Frag, Group, Kind};
 use crate::kdl::{Node, Val};
 use crate::service::{self, Extends};
-use crate::yaml::Yaml;
+use crate::yaml::{self, Yaml};
 
 /// What converting a file needs from other files: `extends` with `file:` and `include`. The
 /// caller reads them (this crate does no IO).
@@ -334,11 +334,31 @@ fn network(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {
             }
             "external" => external(ctx, v, &mut d),
             "labels" => labels(ctx, v, &mut d),
-            "driver_opts" | "ipam" | "enable_ipv4" | "enable_ipv6" | "attachable" => {
-                let n = ctx.note(
-                    e.key_span,
-                    format!("`{}` is not imported: not supported yet", e.key),
-                );
+            "enable_ipv6" => {
+                if let Some(b) = ctx.bool(v, "`enable_ipv6`") {
+                    d.push(head("enable-ipv6", Val::Bool(b)));
+                }
+            }
+            "driver_opts" => {
+                for (k, val, _) in ctx.key_values(v, "`driver_opts`") {
+                    d.push(Entry::new(
+                        Group::DriverOpts,
+                        format!("opt:{k}"),
+                        Frag::Child(Node::new(k).arg(Val::Str(val.unwrap_or_default()))),
+                    ));
+                }
+            }
+            "ipam" => {
+                let n = ipam(ctx, v);
+                d.push(Entry::new(Group::Own, "ipam", Frag::Child(n)));
+            }
+            "enable_ipv4" | "attachable" => {
+                let why = if e.key == "attachable" {
+                    "a Swarm overlay network's setting: write `attachable=#true` on a network of a `target \"swarm\"` stack"
+                } else {
+                    "an IPv6-only network needs Engine API 1.47"
+                };
+                let n = ctx.note(e.key_span, format!("`{}` is not imported: {why}", e.key));
                 d.notes.push(n);
             }
             k if k.starts_with("x-") => {}
@@ -360,6 +380,69 @@ fn network(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {
         }
     }
     d
+}
+
+/// `ipam: {driver, config: [{subnet, ip_range, gateway, aux_addresses}], options}`.
+fn ipam(ctx: &mut Ctx<'_>, y: &Yaml) -> Node {
+    let mut n = Node::new("ipam");
+    for e in ctx.map(y, "`ipam`") {
+        let v = &e.value;
+        match e.key.as_str() {
+            "driver" => {
+                if let Some(t) = ctx.text(v, "`ipam.driver`") {
+                    n = n.prop("driver", Val::Str(t));
+                }
+            }
+            "config" => {
+                let yaml::Kind::Seq(items) = &v.kind else {
+                    ctx.text(v, "`ipam.config`: a list");
+                    continue;
+                };
+                for item in items {
+                    n = n.child(ipam_pool(ctx, item));
+                }
+            }
+            "options" => {
+                let mut c = Node::new("options");
+                for (k, val, _) in ctx.key_values(v, "`ipam.options`") {
+                    c = c.child(Node::new(k).arg(Val::Str(val.unwrap_or_default())));
+                }
+                n = n.child(c);
+            }
+            k if k.starts_with("x-") => {}
+            _ => ctx.unknown_key(e, &["driver", "config", "options"]),
+        }
+    }
+    n
+}
+
+fn ipam_pool(ctx: &mut Ctx<'_>, y: &Yaml) -> Node {
+    let mut n = Node::new("subnet");
+    for e in ctx.map(y, "an `ipam.config` entry") {
+        let v = &e.value;
+        match e.key.as_str() {
+            "subnet" => {
+                if let Some(t) = ctx.text(v, "`subnet`") {
+                    n.args.insert(0, Val::Str(t));
+                }
+            }
+            "ip_range" | "gateway" => {
+                if let Some(t) = ctx.text(v, &format!("`{}`", e.key)) {
+                    n = n.prop(e.key.replace('_', "-"), Val::Str(t));
+                }
+            }
+            "aux_addresses" => {
+                let mut c = Node::new("aux-addresses");
+                for (k, val, _) in ctx.key_values(v, "`aux_addresses`") {
+                    c = c.child(Node::new(k).arg(Val::Str(val.unwrap_or_default())));
+                }
+                n = n.child(c);
+            }
+            k if k.starts_with("x-") => {}
+            _ => ctx.unknown_key(e, &["subnet", "ip_range", "gateway", "aux_addresses"]),
+        }
+    }
+    n
 }
 
 fn volume(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {

@@ -437,53 +437,7 @@ fn assemble(
         secret_paths(d);
     }
     unused_networks(&mut stack, report);
-    addresses_without_ipam(&mut stack, report);
     stack
-}
-
-/// A fixed address on a network whose `ipam` was not carried over cannot be honoured (the
-/// engine picks the network's subnet): it is dropped too, and said.
-fn addresses_without_ipam(stack: &mut Stack, report: &mut Vec<ReportItem>) {
-    let no_ipam: Vec<String> = stack
-        .base
-        .iter()
-        .chain(stack.profiles.iter().flat_map(|p| p.1.iter()))
-        .filter(|d| d.kind == Kind::Network && d.notes.iter().any(|n| n.contains("`ipam`")))
-        .map(|d| d.name.clone())
-        .collect();
-    let decls = stack
-        .base
-        .iter_mut()
-        .chain(stack.profiles.iter_mut().flat_map(|p| p.1.iter_mut()));
-    for d in decls.filter(|d| d.kind == Kind::Service) {
-        let service = d.name.clone();
-        for e in &mut d.entries {
-            let Some(net) = e.key.strip_prefix("network:") else {
-                continue;
-            };
-            if !no_ipam.iter().any(|n| n == net) {
-                continue;
-            }
-            let Frag::Child(node) = &mut e.frag else {
-                continue;
-            };
-            let before = node.children.len();
-            node.children
-                .retain(|c| c.name != "ipv4-address" && c.name != "ipv6-address");
-            if node.children.len() == before {
-                continue;
-            }
-            let msg = format!(
-                "the fixed address of service `{service}` on network `{net}` is dropped: the network's `ipam` is not imported, so the engine picks its subnet"
-            );
-            node.comments.push(format!("import: {msg}"));
-            report.push(ReportItem::general(
-                format!("service `{service}`"),
-                format!("services.{service}.networks.{net}"),
-                msg,
-            ));
-        }
-    }
 }
 
 fn add_to_profile(

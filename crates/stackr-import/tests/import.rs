@@ -556,18 +556,14 @@ fn external_and_internal_networks() {
     assert_eq!(nets.len(), 3);
     assert_eq!(nets[0]["name"], "front");
     assert_eq!(nets[0]["aliases"], json!(["app.internal", "api"]));
-    // The subnet (`ipam`) is not carried over, so neither is the fixed address in it.
-    assert!(nets[1]["ipv4-address"].is_null(), "{}", out.kdl);
-    report_has(
-        &out,
-        "the fixed address of service `app` on network `back` is dropped",
-    );
+    // The subnet (`ipam`) is carried over, and so the fixed address in it.
+    assert!(nets[1]["ipv4-address"].is_string(), "{}", out.kdl);
+    assert!(s["networks"]["back"]["ipam"]["subnets"][0]["subnet"].is_string());
     assert_eq!(nets[2]["name"], "shared");
     assert_eq!(
         svc(&s, "sidecar")["network-mode"],
         json!({"service": "app"})
     );
-    report_has(&out, "`ipam` is not imported");
     report_has(&out, "`priority` is not imported");
     report_has(
         &out,
@@ -1479,15 +1475,33 @@ fn the_engines_container_options_are_carried_over() {
 }
 
 #[test]
-fn a_fixed_address_on_a_network_whose_ipam_is_dropped_is_dropped_and_said() {
+fn a_fixed_address_is_kept_with_the_networks_ipam_and_driver_options() {
     let out = one_text(
-        "services:\n  a:\n    image: busybox\n    networks:\n      back:\n        ipv4_address: 172.28.0.10\n        aliases: [alpha]\nnetworks:\n  back:\n    ipam:\n      config:\n        - subnet: 172.28.0.0/16\n",
+        "services:\n  a:\n    image: busybox\n    networks:\n      back:\n        ipv4_address: 172.28.5.10\n        aliases: [alpha]\nnetworks:\n  back:\n    enable_ipv6: true\n    driver_opts: {com.docker.network.bridge.name: br-back}\n    ipam:\n      driver: default\n      config:\n        - subnet: 172.28.0.0/16\n          ip_range: 172.28.5.0/24\n          gateway: 172.28.5.254\n          aux_addresses: {host1: 172.28.1.5}\n      options: {foo: bar}\n",
     );
-    assert!(!out.kdl.contains("172.28.0.10"), "{}", out.kdl);
-    assert!(out.kdl.contains("aliases \"alpha\""), "{}", out.kdl);
-    report_has(
-        &out,
-        "the fixed address of service `a` on network `back` is dropped",
+    assert!(out.report.is_empty(), "{:#?}", out.report);
+    let s = stack(&out.kdl, &[]);
+    let a = svc(&s, "a");
+    assert_eq!(
+        a["networks"][0]["ipv4-address"], "172.28.5.10",
+        "{}",
+        out.kdl
+    );
+    let back = &s["networks"]["back"];
+    assert_eq!(back["enable-ipv6"], true);
+    assert_eq!(back["driver-opts"][0]["value"], "br-back");
+    assert_eq!(
+        back["ipam"],
+        json!({
+            "driver": "default",
+            "subnets": [{
+                "subnet": "172.28.0.0/16",
+                "ip-range": "172.28.5.0/24",
+                "gateway": "172.28.5.254",
+                "aux-addresses": [{"key": "host1", "value": "172.28.1.5"}]
+            }],
+            "options": [{"key": "foo", "value": "bar"}]
+        })
     );
 }
 

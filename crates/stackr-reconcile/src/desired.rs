@@ -1069,6 +1069,41 @@ pub fn build_spec(
     Some((spec, b.pre_build.iter().map(|c| c.value.clone()).collect()))
 }
 
+/// A network's ipam for the engine.
+pub fn ipam(i: &stackr_spec::Ipam) -> stackr_engine::IpamSpec {
+    stackr_engine::IpamSpec {
+        driver: i.driver.as_ref().map(|d| d.value.clone()),
+        pools: i
+            .subnets
+            .iter()
+            .map(|s| stackr_engine::IpamPool {
+                subnet: s.subnet.value.clone(),
+                ip_range: s.ip_range.as_ref().map(|x| x.value.clone()),
+                gateway: s.gateway.as_ref().map(|x| x.value.clone()),
+                aux_addresses: key_values(&s.aux_addresses),
+            })
+            .collect(),
+        options: key_values(&i.options),
+    }
+}
+
+/// A digest of the settings of a network the engine cannot change in place (driver options,
+/// IPv6, ipam); `None` when it has none, so that networks made before they existed match.
+pub fn network_config_digest(spec: &NetworkSpec) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    if spec.driver_opts.is_empty() && !spec.enable_ipv6 && spec.ipam.is_none() {
+        return None;
+    }
+    let text = serde_json::json!({
+        "driver_opts": spec.driver_opts,
+        "enable_ipv6": spec.enable_ipv6,
+        "ipam": spec.ipam,
+    })
+    .to_string();
+    let digest = Sha256::digest(text.as_bytes());
+    Some(digest.iter().take(12).map(|b| format!("{b:02x}")).collect())
+}
+
 /// Everything the stack wants.
 pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError> {
     let mut networks = Vec::new();
@@ -1079,15 +1114,23 @@ pub fn desired(stack: &Stack, inputs: &Inputs) -> Result<Desired, ReconcileError
             .map(|kv| (kv.key.value.clone(), kv.value.value.clone()))
             .collect();
         labels.insert(LABEL_STACK.into(), stack.name.clone());
+        let mut spec = NetworkSpec {
+            name: network_name(stack, key),
+            driver: n.driver.as_ref().map(|d| d.value.clone()),
+            internal: n.is_internal(),
+            attachable: false,
+            labels,
+            driver_opts: key_values(&n.driver_opts),
+            enable_ipv6: n.enable_ipv6.as_ref().is_some_and(|b| b.value),
+            ipam: n.ipam.as_ref().map(ipam),
+        };
+        if let Some(digest) = network_config_digest(&spec) {
+            spec.labels
+                .insert(stackr_engine::LABEL_NETWORK_CONFIG.into(), digest);
+        }
         networks.push(DesiredNetwork {
             key: key.clone(),
-            spec: NetworkSpec {
-                name: network_name(stack, key),
-                driver: n.driver.as_ref().map(|d| d.value.clone()),
-                internal: n.is_internal(),
-                attachable: false,
-                labels,
-            },
+            spec,
             external: n.is_external(),
         });
     }

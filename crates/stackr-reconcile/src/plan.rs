@@ -462,6 +462,12 @@ fn plan_networks(desired: &Desired, observed: &Observed, p: &mut Plan) {
             });
             continue;
         }
+        let config = stackr_engine::LABEL_NETWORK_CONFIG;
+        if keep.labels.get(config) != n.spec.labels.get(config) {
+            p.errors
+                .push(PlanProblem::NetworkConfigChanged { name: name.clone() });
+            continue;
+        }
         let mut it = item(ObjectKind::Network, name, Action::Keep);
         it.id = Some(keep.id.clone());
         p.items.push(it);

@@ -48,6 +48,10 @@ pub enum PlanProblem {
         internal_word(!*on_engine)
     )]
     NetworkInternalChanged { name: String, on_engine: bool },
+    #[error(
+        "network `{name}` was made with other driver options, IPv6 or ipam settings than the stack file's"
+    )]
+    NetworkConfigChanged { name: String },
     #[error("service `{service}`: image `{image}` is not on the engine")]
     ImageMissing { service: String, image: String },
     #[error(
@@ -108,6 +112,7 @@ impl PlanProblem {
             PlanProblem::ExternalNetworkMissing { .. } => "external-network-missing",
             PlanProblem::ExternalVolumeMissing { .. } => "external-volume-missing",
             PlanProblem::NetworkInternalChanged { .. } => "network-internal-changed",
+            PlanProblem::NetworkConfigChanged { .. } => "network-config-changed",
             PlanProblem::ImageMissing { .. } => "image-missing",
             PlanProblem::CpusBeyondEngine { .. } => "cpus-beyond-engine",
             PlanProblem::OwnedByAnotherStack { .. } => "owned-by-another-stack",
@@ -142,7 +147,7 @@ impl PlanProblem {
             PlanProblem::ExternalVolumeMissing { name } => {
                 format!("create it first: `docker volume create {name}`")
             }
-            PlanProblem::NetworkInternalChanged { .. } => {
+            PlanProblem::NetworkInternalChanged { .. } | PlanProblem::NetworkConfigChanged { .. } => {
                 "a network cannot change while containers use it: `stackr down`, then `stackr up`"
                     .into()
             }

@@ -382,9 +382,9 @@ fn decode_network(r: &mut Reader<'_>, node: &KdlNode) -> Option<Network> {
             min: 1,
             max: Some(1),
             what: "a network name",
-            props: &["name", "driver", "internal", "external", "attachable"],
+            props: &["name", "driver", "internal", "external", "attachable", "enable-ipv6"],
             children: true,
-            usage: "network \"NAME\" driver=\"bridge\" internal=#true external=#true attachable=#true name=\"ENGINE-NAME\"",
+            usage: "network \"NAME\" driver=\"bridge\" internal=#true external=#true attachable=#true enable-ipv6=#true name=\"ENGINE-NAME\"",
         },
     );
     let name = name_arg(r, &v, "network")?;
@@ -407,10 +407,31 @@ fn decode_network(r: &mut Reader<'_>, node: &KdlNode) -> Option<Network> {
     if let Some(e) = v.prop("attachable") {
         n.attachable = r.bool(e, "`attachable`");
     }
+    if let Some(e) = v.prop("enable-ipv6") {
+        n.enable_ipv6 = r.bool(e, "`enable-ipv6`");
+    }
+    let place = format!("network `{}`", n.name.value);
     for child in v.children() {
         match child.name().value() {
             "labels" => n.labels.extend(r.map(child, "the network's labels")),
-            _ => r.unknown_node(child, &format!("network `{}`", n.name.value), &["labels"]),
+            "driver-opts" => n
+                .driver_opts
+                .extend(r.map(child, "the network's driver options")),
+            "ipam" => {
+                let ipam = crate::network::decode_ipam(r, child, &place);
+                if n.ipam.is_some() {
+                    r.push(
+                        Diagnostic::error(Problem::SetTwice {
+                            field: "`ipam`".into(),
+                            place: place.clone(),
+                        })
+                        .with_label(ipam.span, "set again here")
+                        .with_help("write one `ipam` node"),
+                    );
+                }
+                n.ipam = Some(ipam);
+            }
+            _ => r.unknown_node(child, &place, &["labels", "driver-opts", "ipam"]),
         }
     }
     Some(n)

@@ -33,6 +33,7 @@ pub mod interpolate;
 pub mod keyword;
 pub mod merge;
 pub mod model;
+pub(crate) mod network;
 pub mod options;
 pub mod port;
 pub mod print;

@@ -248,6 +248,9 @@ fn merge_network(base: &mut Network, over: Network) {
     replace(&mut base.external, over.external);
     replace(&mut base.attachable, over.attachable);
     merge_kv(&mut base.labels, over.labels);
+    merge_kv(&mut base.driver_opts, over.driver_opts);
+    replace(&mut base.enable_ipv6, over.enable_ipv6);
+    replace(&mut base.ipam, over.ipam);
 }
 
 fn merge_volume(base: &mut Volume, over: Volume) {

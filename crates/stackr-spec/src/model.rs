@@ -728,6 +728,41 @@ pub struct Network {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachable: Option<Spanned<bool>>,
     pub labels: Vec<KeyValue>,
+    /// Options of the network's driver (`com.docker.network.bridge.name`...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub driver_opts: Vec<KeyValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_ipv6: Option<Spanned<bool>>,
+    /// Its addresses: subnets, ranges, gateways.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam: Option<Ipam>,
+}
+
+/// `ipam driver="default" { subnet "172.28.0.0/16" gateway="172.28.0.1"; options { ... } }`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Ipam {
+    #[serde(skip)]
+    pub span: Span,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<IpamSubnet>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<KeyValue>,
+}
+
+/// `subnet "CIDR" ip-range="CIDR" gateway="IP" { aux-addresses { NAME "IP" } }`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct IpamSubnet {
+    pub subnet: Spanned<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_range: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<Spanned<String>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aux_addresses: Vec<KeyValue>,
 }
 
 impl Network {

@@ -613,10 +613,15 @@ pub fn to_kdl(stack: &Stack) -> String {
         if let Some(x) = &n.attachable {
             e.push(prop("attachable", x.value));
         }
-        nodes.push(with_children(
-            node("network", e),
-            map_node("labels", &n.labels).into_iter().collect(),
-        ));
+        if let Some(x) = &n.enable_ipv6 {
+            e.push(prop("enable-ipv6", x.value));
+        }
+        let children = map_node("labels", &n.labels)
+            .into_iter()
+            .chain(map_node("driver-opts", &n.driver_opts))
+            .chain(n.ipam.as_ref().map(crate::network::print_ipam))
+            .collect();
+        nodes.push(with_children(node("network", e), children));
     }
     for v in stack.volumes.values() {
         let mut e = vec![text(&v.name.value)];

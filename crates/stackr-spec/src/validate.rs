@@ -93,9 +93,11 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
                 &[
                     ("driver", n.driver.as_ref().map(|d| d.span)),
                     ("internal", n.internal.as_ref().map(|d| d.span)),
+                    ("ipam", n.ipam.as_ref().map(|d| d.span)),
                 ],
             );
         }
+        crate::network::validate(n, &decls.services, diags);
     }
     for v in &decls.volumes {
         if v.is_external() {

@@ -268,6 +268,9 @@ fn networks(stack: &Stack) -> Vec<DesiredNetwork> {
                     internal: n.is_internal(),
                     attachable: n.is_attachable(),
                     labels,
+                    driver_opts: stackr_reconcile::desired::key_values(&n.driver_opts),
+                    enable_ipv6: n.enable_ipv6.as_ref().is_some_and(|b| b.value),
+                    ipam: n.ipam.as_ref().map(stackr_reconcile::desired::ipam),
                 },
                 external: n.is_external(),
             }
