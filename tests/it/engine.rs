@@ -2001,6 +2001,82 @@ service "app" {{
     ok(&s.stackr(&["down"]), "down");
 }
 
+/// A build's extra tags, image labels, cache sources, network, platform and shared memory
+/// reach the engine's builder.
+#[test]
+fn build_tags_labels_network_platform_and_shm_size_reach_the_builder() {
+    let s = TestStack::new("buildopts", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}:img"
+    build "./img" network="none" platform="linux/amd64" shm-size="96m" {{
+        tags "{n}:extra" "{n}-mirror:2"
+        labels {{
+            com.example.built "by-stackr"
+        }}
+        cache-from "{n}:img"
+    }}
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    let dockerfile = s.dir.join("img/Dockerfile");
+    let text = std::fs::read_to_string(&dockerfile).unwrap_or_default();
+    std::fs::write(
+        &dockerfile,
+        format!(
+            "{text}RUN [\"/bin/sh\", \"-c\", \"df -k /dev/shm | tail -1 > /shm.txt; cat /proc/net/dev > /net.txt\"]\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    ok(&s.stackr(&["up", "-d", "--build"]), "up");
+    let img = format!("{}:img", s.name);
+    let id = |r: &str| {
+        docker(&["image", "inspect", "-f", "{{.Id}}", r])
+            .trim()
+            .to_string()
+    };
+    // Every tag names the one image.
+    assert!(!id(&img).is_empty());
+    assert_eq!(id(&format!("{}:extra", s.name)), id(&img));
+    assert_eq!(id(&format!("{}-mirror:2", s.name)), id(&img));
+    assert_eq!(
+        docker(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{index .Config.Labels \"com.example.built\"}}",
+            &img
+        ])
+        .trim(),
+        "by-stackr"
+    );
+    assert_eq!(
+        docker(&["image", "inspect", "-f", "{{.Os}}/{{.Architecture}}", &img]).trim(),
+        "linux/amd64"
+    );
+    let app = format!("{}-app-1", s.name);
+    // RUN had 96 MiB of shared memory and no network but loopback.
+    let shm = docker(&["exec", &app, "cat", "/shm.txt"]);
+    assert!(shm.contains("98304"), "{shm}");
+    let net = docker(&["exec", &app, "cat", "/net.txt"]);
+    assert!(net.contains("lo:") && !net.contains("eth0"), "{net}");
+    // Another image label rebuilds; the same file does nothing.
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let text = std::fs::read_to_string(s.dir.join("stack.kdl")).unwrap_or_default();
+    s.write(text.replace("by-stackr", "again"));
+    let r = s.stackr(&["plan"]);
+    assert!(r.stdout.contains("to build"), "{}", r.stdout);
+    ok(&s.stackr(&["down"]), "down");
+    for t in [format!("{}:extra", s.name), format!("{}-mirror:2", s.name)] {
+        let _ = docker(&["rmi", &t]);
+    }
+}
+
 #[test]
 fn links_volumes_from_label_files_gpus_and_blkio_reach_the_engine() {
     let s = TestStack::new("links", |n| {

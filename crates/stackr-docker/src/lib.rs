@@ -823,6 +823,18 @@ impl Engine for DockerEngine {
         if let Some(remote) = &spec.remote {
             options = options.remote(remote);
         }
+        if !spec.cache_from.is_empty() {
+            options = options.cachefrom(&spec.cache_from);
+        }
+        if let Some(network) = &spec.network {
+            options = options.networkmode(network);
+        }
+        if let Some(platform) = &spec.platform {
+            options = options.platform(platform);
+        }
+        if let Some(shm) = spec.shm_size {
+            options = options.shmsize(i32::try_from(shm).unwrap_or(i32::MAX));
+        }
         let mut stream =
             self.docker
                 .build_image(options.build(), None, Some(bollard::body_full(body.into())));
@@ -876,17 +888,32 @@ impl Engine for DockerEngine {
                 Err(e) => return Err(self.err(&format!("build of `{}`", spec.tag), e)),
             }
         }
-        match image_id {
-            Some(id) => Ok(id),
+        let id = match image_id {
+            Some(id) => id,
             None => match self.inspect_image(&spec.tag).await? {
-                Some(image) => Ok(image.id),
-                None => Err(EngineError::BuildFailed {
-                    step,
-                    message: format!("the build produced no image `{}`", spec.tag),
-                    output: Vec::from(tail).join("\n"),
-                }),
+                Some(image) => image.id,
+                None => {
+                    return Err(EngineError::BuildFailed {
+                        step,
+                        message: format!("the build produced no image `{}`", spec.tag),
+                        output: Vec::from(tail).join("\n"),
+                    });
+                }
             },
+        };
+        // The engine takes one tag with the build; the others are added now.
+        for reference in &spec.extra_tags {
+            let (repo, tag) = swarm::split_tag(reference);
+            let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+                .repo(repo)
+                .tag(tag)
+                .build();
+            self.docker
+                .tag_image(&id, Some(options))
+                .await
+                .map_err(|e| self.err(&format!("tag `{reference}`"), e))?;
         }
+        Ok(id)
     }
 
     async fn logs(

@@ -829,7 +829,7 @@ impl Swarm for DockerEngine {
 }
 
 /// `registry:5000/app:1.2` → (`registry:5000/app`, `1.2`); no tag → `latest`.
-fn split_tag(reference: &str) -> (&str, &str) {
+pub(crate) fn split_tag(reference: &str) -> (&str, &str) {
     let last = reference.rsplit('/').next().unwrap_or(reference);
     match last.rsplit_once(':') {
         Some((_, tag)) if !tag.is_empty() => {

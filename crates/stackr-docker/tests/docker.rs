@@ -145,6 +145,7 @@ async fn busybox_image(engine: &DockerEngine, stack: &Stack) -> String {
         args: BTreeMap::new(),
         tag: tag.clone(),
         labels: stack.labels(None),
+        ..Default::default()
     };
     let id = engine
         .build_image(&spec, &|_| {})
@@ -716,6 +717,7 @@ async fn a_failed_build_names_its_step_and_leaves_no_container() {
         args: BTreeMap::from([("GREETING".to_string(), "hello-from-arg".to_string())]),
         tag: format!("{}-bad:test", stack.name),
         labels: stack.labels(None),
+        ..Default::default()
     };
     let result = engine
         .build_image(&spec, &|line| {
@@ -926,6 +928,7 @@ async fn an_inline_dockerfile_and_a_remote_git_context_build() {
         args: BTreeMap::new(),
         tag: format!("{}-inline:test", stack.name),
         labels: stack.labels(None),
+        ..Default::default()
     };
     let id = engine
         .build_image(&spec, &|_| {})
@@ -969,6 +972,7 @@ async fn an_inline_dockerfile_and_a_remote_git_context_build() {
         args: BTreeMap::new(),
         tag: format!("{}-remote:test", stack.name),
         labels: stack.labels(None),
+        ..Default::default()
     };
     let built = engine.build_image(&remote, &|_| {}).await;
     stop.store(true, Ordering::SeqCst);

@@ -258,6 +258,24 @@ pub fn build_digest(spec: &crate::BuildSpec) -> Result<String, EngineError> {
         h.update(v.as_bytes());
         h.update([0]);
     }
+    // The image's own labels and platform are part of what is built; stackr's labels are not
+    // (the digest is one of them). Left out when unset, so that earlier digests hold.
+    for (k, v) in spec
+        .labels
+        .iter()
+        .filter(|(k, _)| !k.starts_with("io.stackr."))
+    {
+        h.update(b"label\0");
+        h.update(k.as_bytes());
+        h.update([b'=']);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    if let Some(p) = &spec.platform {
+        h.update(b"platform\0");
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -348,7 +366,7 @@ mod tests {
             target: None,
             args: Default::default(),
             tag: "t".into(),
-            labels: Default::default(),
+            ..Default::default()
         };
         let tar = tar_build(&spec).unwrap_or_else(|e| panic!("{e}"));
         let _ = fs::remove_dir_all(&dir);

@@ -880,16 +880,20 @@ impl Engine for FakeEngine {
             format!("sha256:{:016x}{:048x}", h.finish(), 1)
         };
         let mut st = lock(&self.state);
-        st.images.insert(
-            spec.tag.clone(),
-            ImageInfo {
-                id: id.clone(),
-                labels: spec.labels.clone(),
-                config: crate::ImageConfig::default(),
-                repo_tags: vec![spec.tag.clone()],
-                size: Some(2048),
-            },
-        );
+        let mut repo_tags = vec![spec.tag.clone()];
+        repo_tags.extend(spec.extra_tags.iter().cloned());
+        for tag in &repo_tags {
+            st.images.insert(
+                tag.clone(),
+                ImageInfo {
+                    id: id.clone(),
+                    labels: spec.labels.clone(),
+                    config: crate::ImageConfig::default(),
+                    repo_tags: repo_tags.clone(),
+                    size: Some(2048),
+                },
+            );
+        }
         Ok(id)
     }
 

@@ -408,7 +408,7 @@ pub struct VolumeSpec {
 }
 
 /// An image to build.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BuildSpec {
     /// The build context directory; `.dockerignore` in it is honoured.
     pub context: PathBuf,
@@ -427,6 +427,21 @@ pub struct BuildSpec {
     /// The tag the image gets.
     pub tag: String,
     pub labels: BTreeMap<String, String>,
+    /// More tags for the built image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_tags: Vec<String>,
+    /// Images whose layers the build may reuse.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_from: Vec<String>,
+    /// The network `RUN` steps use (`host`, `none`, a network's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// `os/arch[/variant]` to build for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The size of `/dev/shm` for `RUN` steps, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<u64>,
 }
 
 /// A container's resource use at one moment (`stackr stats`).

@@ -807,13 +807,81 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                     );
                 }
             }
+            "network" => {
+                if let Some(t) = ctx.text(v, "`build.network`") {
+                    d.push(Entry::new(
+                        Group::Build,
+                        "build.network",
+                        Frag::Prop("network".into(), Val::Str(t)),
+                    ));
+                }
+            }
+            "shm_size" => {
+                if let Some(val) = ctx.size(v, "`build.shm_size`") {
+                    d.push(Entry::new(
+                        Group::Build,
+                        "build.shm_size",
+                        Frag::Prop("shm-size".into(), val),
+                    ));
+                }
+            }
+            "platforms" => {
+                let list = ctx.strings(v, "`build.platforms`");
+                match list.as_slice() {
+                    [(one, _)] => d.push(Entry::new(
+                        Group::Build,
+                        "build.platforms",
+                        Frag::Prop("platform".into(), Val::Str(one.clone())),
+                    )),
+                    [] => {}
+                    _ => note_entry(
+                        ctx,
+                        d,
+                        e.key_span,
+                        "build.platforms",
+                        "`build.platforms` with several platforms is not imported: a multi-platform image needs BuildKit's exporter; write the one this engine runs as `platform=`".into(),
+                    ),
+                }
+            }
+            "tags" | "cache_from" => {
+                let name = e.key.replace('_', "-");
+                let list = ctx.strings(v, &format!("`build.{}`", e.key));
+                if !list.is_empty() {
+                    let mut n = Node::new(&name);
+                    for (t, _) in list {
+                        n = n.arg(Val::Str(t));
+                    }
+                    d.push(Entry::new(
+                        Group::Build,
+                        format!("build.{name}"),
+                        Frag::Child(n),
+                    ));
+                }
+            }
+            "labels" => {
+                let mut n = Node::new("labels");
+                for (k, val, _) in ctx.key_values(v, "`build.labels`") {
+                    n = n.child(Node::new(k).arg(Val::Str(val.unwrap_or_default())));
+                }
+                d.push(Entry::new(Group::Build, "build.labels", Frag::Child(n)));
+            }
             k if KNOWN.contains(&k) => {
+                let why = match k {
+                    "secrets"
+                    | "ssh"
+                    | "additional_contexts"
+                    | "cache_to"
+                    | "entitlements"
+                    | "provenance"
+                    | "sbom" => "it needs BuildKit, which stackr does not drive yet",
+                    _ => "not supported yet",
+                };
                 note_entry(
                     ctx,
                     d,
                     e.key_span,
                     &format!("build.{k}"),
-                    format!("`build.{k}` is not imported: not supported yet"),
+                    format!("`build.{k}` is not imported: {why}"),
                 );
             }
             _ => {

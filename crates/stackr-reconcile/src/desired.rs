@@ -1034,7 +1034,8 @@ pub fn build_spec(
 ) -> Option<(BuildSpec, Vec<Vec<String>>)> {
     let b = s.build.as_ref()?;
     let tag = image_of(stack, s);
-    let mut labels = stack_labels(&stack.name);
+    let mut labels = key_values(&b.labels);
+    labels.extend(stack_labels(&stack.name));
     if let Some(d) = inputs.build_digests.get(&tag) {
         labels.insert(stackr_engine::LABEL_BUILD_HASH.into(), d.clone());
     }
@@ -1065,6 +1066,11 @@ pub fn build_spec(
             .collect(),
         tag,
         labels,
+        extra_tags: b.tags.iter().map(|t| t.value.clone()).collect(),
+        cache_from: b.cache_from.iter().map(|t| t.value.clone()).collect(),
+        network: b.network.as_ref().map(|t| t.value.clone()),
+        platform: b.platform.as_ref().map(|t| t.value.clone()),
+        shm_size: b.shm_size.as_ref().map(|t| t.value.0),
     };
     Some((spec, b.pre_build.iter().map(|c| c.value.clone()).collect()))
 }

@@ -33,7 +33,15 @@ const HEALTH_NODES: &[&str] = &[
     "disable",
 ];
 
-const BUILD_NODES: &[&str] = &["arg", "args", "pre-build", "dockerfile-inline"];
+const BUILD_NODES: &[&str] = &[
+    "arg",
+    "args",
+    "pre-build",
+    "dockerfile-inline",
+    "tags",
+    "labels",
+    "cache-from",
+];
 const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
 const SERVICE_NETWORK_NODES: &[&str] = &["aliases", "ipv4-address", "ipv6-address"];
 
@@ -1578,7 +1586,7 @@ fn service_acknowledge(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
 }
 
 /// Why an image reference cannot be right, if it cannot.
-fn image_problem(image: &str) -> Option<&'static str> {
+pub(crate) fn image_problem(image: &str) -> Option<&'static str> {
     if image.chars().any(char::is_whitespace) {
         return Some("an image reference has no spaces");
     }
@@ -1706,7 +1714,7 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
             min: 0,
             max: Some(1),
             what: "a build context",
-            props: &["dockerfile", "target"],
+            props: &["dockerfile", "target", "network", "platform", "shm-size"],
             children: true,
             usage: "build \"./CONTEXT\" dockerfile=\"Dockerfile\" target=\"STAGE\"",
         },
@@ -1730,6 +1738,15 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
             .prop("dockerfile")
             .and_then(|e| r.nonempty(e, "`dockerfile`")),
         target: v.prop("target").and_then(|e| r.nonempty(e, "`target`")),
+        network: v
+            .prop("network")
+            .and_then(|e| r.nonempty(e, "the build's `network`")),
+        platform: v
+            .prop("platform")
+            .and_then(|e| r.nonempty(e, "the build's `platform`")),
+        shm_size: v
+            .prop("shm-size")
+            .and_then(|e| r.size(e, "the build's `shm-size`")),
         ..Build::default()
     };
     let bplace = format!("the build of {place}");
@@ -1755,6 +1772,11 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
                 }
             }
             "args" => b.args.extend(r.map(c, &bplace)),
+            "tags" => strings_node(r, c, &mut b.tags),
+            "cache-from" => strings_node(r, c, &mut b.cache_from),
+            "labels" => b
+                .labels
+                .extend(r.map(c, &format!("the image labels of {place}"))),
             "pre-build" => {
                 let cv = r.open(c, &many("a command", "pre-build \"PROGRAM\" \"ARG\" ..."));
                 if let Some(argv) = r.argv(&cv, "`pre-build`") {

@@ -125,6 +125,12 @@ pub fn merge_service(base: &mut Service, over: Service) {
             if !o.pre_build.is_empty() {
                 b.pre_build = o.pre_build;
             }
+            append_unique(&mut b.tags, o.tags, |t| t.value.clone());
+            merge_kv(&mut b.labels, o.labels);
+            append_unique(&mut b.cache_from, o.cache_from, |t| t.value.clone());
+            replace(&mut b.network, o.network);
+            replace(&mut b.platform, o.platform);
+            replace(&mut b.shm_size, o.shm_size);
         }
         (slot @ None, Some(o)) => *slot = Some(o),
         (_, None) => {}

@@ -72,6 +72,24 @@ pub struct Build {
     pub args: Vec<KeyValue>,
     /// Host commands run, in order, in the build context before the image build.
     pub pre_build: Vec<Spanned<Vec<String>>>,
+    /// More tags for the built image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Spanned<String>>,
+    /// Labels of the built image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<KeyValue>,
+    /// Images whose layers the build may reuse.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cache_from: Vec<Spanned<String>>,
+    /// The network of `RUN` steps: `host`, `none` or a network's engine name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<Spanned<String>>,
+    /// `os/arch[/variant]` to build for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Spanned<String>>,
+    /// `/dev/shm` of `RUN` steps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<Spanned<ByteSize>>,
 }
 
 /// What a mount attaches.

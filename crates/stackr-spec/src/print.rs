@@ -319,6 +319,15 @@ fn service(s: &Service) -> KdlNode {
         if let Some(t) = &b.target {
             e.push(prop("target", t.value.as_str()));
         }
+        if let Some(t) = &b.network {
+            e.push(prop("network", t.value.as_str()));
+        }
+        if let Some(t) = &b.platform {
+            e.push(prop("platform", t.value.as_str()));
+        }
+        if let Some(t) = &b.shm_size {
+            e.push(prop("shm-size", t.value.to_string()));
+        }
         let mut bc: Vec<KdlNode> = b
             .args
             .iter()
@@ -328,6 +337,12 @@ fn service(s: &Service) -> KdlNode {
             bc.push(node("dockerfile-inline", vec![text(&d.value)]));
         }
         bc.extend(b.pre_build.iter().map(|cmd| argv("pre-build", &cmd.value)));
+        for (name, list) in [("tags", &b.tags), ("cache-from", &b.cache_from)] {
+            if !list.is_empty() {
+                bc.push(node(name, list.iter().map(|x| text(&x.value)).collect()));
+            }
+        }
+        bc.extend(map_node("labels", &b.labels));
         c.push(with_children(node(K::Build.as_str(), e), bc));
     }
     if let Some(e) = entrypoint {

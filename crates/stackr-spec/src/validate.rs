@@ -454,6 +454,9 @@ fn check_network_mode(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
             .with_help("keep one of them"),
         );
     }
+    if let Some(b) = &s.build {
+        check_build_options(b, &place, diags);
+    }
     if let Some(mode) = &s.network_mode {
         if let Some(first) = s.networks.first() {
             diags.push(
@@ -748,6 +751,48 @@ fn check_env(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
                 })
                 .with_label(var.value.span, "not mounted in this service")
                 .with_help(help),
+            );
+        }
+    }
+}
+
+/// A build's extra tags are image references, its shared memory fits the engine's field
+/// (2 GiB), its platform is `OS/ARCH[/VARIANT]`.
+fn check_build_options(b: &crate::Build, place: &str, diags: &mut Diagnostics) {
+    for t in &b.tags {
+        if let Some(reason) = crate::decode::image_problem(&t.value) {
+            diags.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: format!("a build tag of {place}"),
+                    value: t.value.clone(),
+                    reason: reason.into(),
+                })
+                .with_label(t.span, "not an image reference"),
+            );
+        }
+    }
+    if let Some(shm) = &b.shm_size
+        && shm.value.0 > i32::MAX as u64
+    {
+        diags.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: format!("the build's `shm-size` of {place}"),
+                value: shm.value.to_string(),
+                reason: "the engine takes at most 2 GiB for a build".into(),
+            })
+            .with_label(shm.span, "too large"),
+        );
+    }
+    if let Some(p) = &b.platform {
+        let parts: Vec<&str> = p.value.split('/').collect();
+        if !(2..=3).contains(&parts.len()) || parts.iter().any(|x| x.is_empty()) {
+            diags.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: format!("the build's `platform` of {place}"),
+                    value: p.value.clone(),
+                    reason: "expected `OS/ARCH` or `OS/ARCH/VARIANT`: `linux/amd64`".into(),
+                })
+                .with_label(p.span, "not a platform"),
             );
         }
     }
