@@ -512,6 +512,7 @@ fn run_volume(stack: &Stack, arg: &str) -> Result<stackr_engine::MountSpec, CliE
             source: None,
             target,
             read_only,
+            subpath: None,
         },
         Some(s) if s.starts_with('/') || s.starts_with('.') || s.starts_with('~') => {
             let home = std::env::var("HOME").unwrap_or_default();
@@ -529,6 +530,7 @@ fn run_volume(stack: &Stack, arg: &str) -> Result<stackr_engine::MountSpec, CliE
             source: Some(stackr_reconcile::desired::volume_name(stack, name)),
             target,
             read_only,
+            subpath: None,
         },
     })
 }

@@ -2077,6 +2077,49 @@ service "app" {{
     }
 }
 
+/// An image mount (Engine API 1.47) and a volume's subpath (1.45) are refused by this
+/// engine's plan, naming both versions, rather than dropped.
+#[test]
+fn image_mounts_and_subpaths_are_refused_by_an_older_engine() {
+    let s = TestStack::new("imgmount", |n| {
+        format!(
+            r#"
+stack "{n}"
+volume "data"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    mount "data" "/srv" subpath="site"
+    mount "/opt/tools" image="{n}:img" subpath="bin"
+    command "sleep" "60"
+}}
+"#
+        )
+    });
+    let r = s.stackr(&["plan"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        said.contains("`mount subpath=`, which the engine takes from API 1.45")
+            && said.contains("`mount image=`, which the engine takes from API 1.47")
+            && said.contains("this engine speaks 1.41"),
+        "{said}"
+    );
+    // Nothing was made.
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=io.stackr.stack={}", s.name)
+        ])
+        .trim()
+        .is_empty()
+    );
+}
+
 #[test]
 fn links_volumes_from_label_files_gpus_and_blkio_reach_the_engine() {
     let s = TestStack::new("links", |n| {

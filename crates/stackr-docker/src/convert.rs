@@ -296,11 +296,36 @@ fn mount(m: &MountSpec) -> Mount {
             source,
             target,
             read_only,
+            subpath,
         } => Mount {
             typ: Some(MountType::VOLUME),
             source: source.clone(),
             target: Some(target.clone()),
             read_only: Some(*read_only),
+            // API 1.45 (the plan refuses it before).
+            volume_options: subpath
+                .as_ref()
+                .map(|s| bollard::models::MountVolumeOptions {
+                    subpath: Some(s.clone()),
+                    ..Default::default()
+                }),
+            ..Default::default()
+        },
+        // API 1.47 (the plan refuses it before).
+        MountSpec::Image {
+            image,
+            target,
+            subpath,
+        } => Mount {
+            typ: Some(MountType::IMAGE),
+            source: Some(image.clone()),
+            target: Some(target.clone()),
+            read_only: Some(true),
+            image_options: subpath
+                .as_ref()
+                .map(|s| bollard::models::MountImageOptions {
+                    subpath: Some(s.clone()),
+                }),
             ..Default::default()
         },
         MountSpec::Bind {

@@ -434,6 +434,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
             source: Some(volume.clone()),
             target: "/data".into(),
             read_only: false,
+            subpath: None,
         },
     ];
     web.ports = vec![PortBinding {

@@ -95,6 +95,16 @@ pub enum MountSpec {
         target: String,
         #[serde(default)]
         read_only: bool,
+        /// A directory inside the volume, mounted instead of its root (Engine API 1.45).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subpath: Option<String>,
+    },
+    /// An image's file system, read-only (Engine API 1.47).
+    Image {
+        image: String,
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subpath: Option<String>,
     },
     Bind {
         source: PathBuf,

@@ -1333,6 +1333,7 @@ fn long_volume(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) {
         "consistency",
     ];
     let place = ctx.place.clone();
+    let mut subpath: Option<String> = None;
     for e in ctx.map(item, "a volume") {
         match e.key.as_str() {
             "type" | "source" | "target" | "read_only" => {}
@@ -1351,6 +1352,10 @@ fn long_volume(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) {
                             && o.key == "create_host_path"
                             && o.value.as_bool() == Some(true))
                     {
+                        continue;
+                    }
+                    if (e.key == "volume" || e.key == "image") && o.key == "subpath" {
+                        subpath = ctx.text(&o.value, "`subpath`");
                         continue;
                     }
                     note_entry(
@@ -1409,7 +1414,33 @@ fn long_volume(ctx: &mut Ctx<'_>, item: &Yaml, d: &mut Decl) {
             let s = if is_path(&s) { s } else { format!("./{s}") };
             push_mount(ctx, d, item, Some(&s), &target, read_only);
         }
-        "volume" => push_mount(ctx, d, item, source.as_deref(), &target, read_only),
+        "volume" => {
+            push_mount(ctx, d, item, source.as_deref(), &target, read_only);
+            if let (
+                Some(sp),
+                Some(Entry {
+                    frag: Frag::Child(n),
+                    ..
+                }),
+            ) = (subpath, d.entries.last_mut())
+                && n.name == "mount"
+            {
+                n.props.push(("subpath".into(), Val::Str(sp)));
+            }
+        }
+        "image" => {
+            let Some(image) = source else {
+                ctx.invalid(item, "an image mount", &target, "it has no `source` image");
+                return;
+            };
+            let mut n = Node::new("mount")
+                .arg(Val::Str(target.clone()))
+                .prop("image", Val::Str(image));
+            if let Some(sp) = subpath {
+                n = n.prop("subpath", Val::Str(sp));
+            }
+            d.push(Entry::own(format!("mount:{target}"), n));
+        }
         other => note_entry(
             ctx,
             d,

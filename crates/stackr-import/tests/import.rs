@@ -1536,3 +1536,27 @@ fn links_volumes_from_gpus_blkio_and_label_files_are_carried_over() {
         ])
     );
 }
+
+#[test]
+fn image_mounts_and_volume_subpaths_are_carried_over() {
+    let out = one_text(
+        "services:\n  a:\n    image: busybox\n    volumes:\n      - type: volume\n        source: data\n        target: /srv\n        volume:\n          subpath: site/public\n      - type: image\n        source: acme/tools:1\n        target: /opt/tools\n        image:\n          subpath: bin\nvolumes:\n  data:\n",
+    );
+    assert!(out.report.is_empty(), "{:#?}", out.report);
+    assert!(
+        out.kdl
+            .contains(r#"mount "data" "/srv" subpath="site/public""#),
+        "{}",
+        out.kdl
+    );
+    assert!(
+        out.kdl
+            .contains(r#"mount "/opt/tools" image="acme/tools:1" subpath="bin""#),
+        "{}",
+        out.kdl
+    );
+    let s = stack(&out.kdl, &[]);
+    let a = svc(&s, "a");
+    assert_eq!(a["mounts"][1]["source"], json!({"image": "acme/tools:1"}));
+    assert_eq!(a["mounts"][1]["subpath"], "bin");
+}

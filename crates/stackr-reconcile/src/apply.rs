@@ -367,6 +367,7 @@ async fn create_helper<E: Engine>(
             source: Some(volume.to_string()),
             target: "/fill".into(),
             read_only: false,
+            subpath: None,
         }],
         network_mode: Some("none".into()),
         restart: "no".into(),

@@ -343,11 +343,18 @@ fn service_mounts(stack: &Stack, s: &Service) -> Vec<MountSpec> {
                 source: Some(volume_name(stack, v)),
                 target: m.target.value.clone(),
                 read_only: m.read_only,
+                subpath: m.subpath.as_ref().map(|s| s.value.clone()),
+            },
+            MountSource::Image(image) => MountSpec::Image {
+                image: image.clone(),
+                target: m.target.value.clone(),
+                subpath: m.subpath.as_ref().map(|s| s.value.clone()),
             },
             MountSource::Anonymous => MountSpec::Volume {
                 source: None,
                 target: m.target.value.clone(),
                 read_only: m.read_only,
+                subpath: None,
             },
             MountSource::Bind(p) => MountSpec::Bind {
                 source: p.clone(),
@@ -618,6 +625,7 @@ fn spec_of(
             source: Some(secrets_volume(&container_name(stack, s, n))),
             target: SECRETS_DIR.into(),
             read_only: true,
+            subpath: None,
         });
     }
     mounts.extend(config_mounts(stack, s)?);
@@ -653,6 +661,7 @@ fn spec_of(
             source: Some(volume.clone()),
             target: PROBE_DIR.into(),
             read_only: true,
+            subpath: None,
         });
     }
 
@@ -1006,6 +1015,7 @@ fn mount_target(m: &MountSpec) -> &str {
     match m {
         MountSpec::Volume { target, .. }
         | MountSpec::Bind { target, .. }
+        | MountSpec::Image { target, .. }
         | MountSpec::Tmpfs { target, .. } => target,
     }
 }

@@ -11,7 +11,7 @@ use stackr_engine::{
 use crate::desired::Desired;
 pub use crate::problem::{Kind, PlanProblem, PlanWarning};
 
-use stackr_engine::LABEL_IMAGE_ID;
+use stackr_engine::{LABEL_IMAGE_ID, MountSpec};
 
 /// What the engine runs for a stack, and the images and external objects a stack names.
 #[derive(Debug, Clone, Default)]
@@ -740,6 +740,17 @@ fn plan_cpu_limits(
     }
 }
 
+/// A volume mount of a directory inside the volume.
+fn has_subpath(m: &MountSpec) -> bool {
+    matches!(
+        m,
+        MountSpec::Volume {
+            subpath: Some(_),
+            ..
+        }
+    )
+}
+
 /// Fields the engine's API version does not have: an error naming the version each needs,
 /// rather than a field dropped.
 fn plan_api_fields(
@@ -758,6 +769,19 @@ fn plan_api_fields(
         let fields = [
             ("annotations", !c.spec.host.annotations.is_empty(), (1, 43)),
             ("mac-address", c.spec.host.mac_address.is_some(), (1, 44)),
+            (
+                "mount subpath=",
+                c.spec.mounts.iter().any(has_subpath),
+                (1, 45),
+            ),
+            (
+                "mount image=",
+                c.spec
+                    .mounts
+                    .iter()
+                    .any(|m| matches!(m, MountSpec::Image { .. })),
+                (1, 47),
+            ),
         ];
         for (field, set, needs) in fields {
             if set && api < needs {

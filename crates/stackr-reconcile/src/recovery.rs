@@ -303,12 +303,14 @@ pub fn wrap(spec: &mut ContainerSpec, stack: &Stack, s: &Service, n: u32, inputs
             source: Some(probe_volume.clone()),
             target: PROBE_DIR.into(),
             read_only: true,
+            subpath: None,
         });
     }
     spec.mounts.push(MountSpec::Volume {
         source: Some(status_volume(&stack.name)),
         target: STATUS_DIR.into(),
         read_only: false,
+        subpath: None,
     });
     true
 }

@@ -205,6 +205,7 @@ mod tests {
                 source: Some("s_data".into()),
                 target: "/data".into(),
                 read_only: false,
+                subpath: None,
             }],
             networks: vec![NetworkAttachment {
                 network: "s_default".into(),

@@ -82,7 +82,7 @@ fn strs(v: &[&str]) -> Vec<String> {
 
 fn mounts_status(c: &DesiredContainer) -> bool {
     c.spec.mounts.iter().any(|m| {
-        matches!(m, MountSpec::Volume { source: Some(v), target, read_only: false }
+        matches!(m, MountSpec::Volume { source: Some(v), target, read_only: false, .. }
             if v == "chain-stackr-status" && target == "/.stackr-status")
     })
 }

@@ -2156,24 +2156,46 @@ fn decode_mount(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
             min: 1,
             max: Some(2),
             what: "a source and a target",
-            props: &["read-only"],
+            props: &["read-only", "image", "subpath"],
             children: false,
             usage: "mount \"VOLUME-OR-./PATH\" \"/TARGET\" read-only=#true",
         },
     );
+    let image = v
+        .prop("image")
+        .and_then(|e| r.nonempty(e, "the mount's `image`"));
+    let subpath = v.prop("subpath").and_then(|e| r.nonempty(e, "`subpath`"));
     let read_only = v
         .prop("read-only")
         .and_then(|e| r.bool(e, "`read-only`"))
         .is_some_and(|b| b.value);
     let span = r.span(child.span());
-    let (source, target) = match v.args.len() {
-        1 => {
+    let (source, target) = match (v.args.len(), image) {
+        (1, Some(image)) => {
+            let Some(t) = r.container_path(v.args[0], "the mount target") else {
+                return;
+            };
+            (image.map(MountSource::Image), t)
+        }
+        (2, Some(image)) => {
+            r.push(
+                Diagnostic::error(Problem::Conflict {
+                    first: "a source".into(),
+                    second: "`image`".into(),
+                    place: "a mount".into(),
+                })
+                .with_label(image.span, "the image is the source")
+                .with_help("write `mount \"/TARGET\" image=\"NAME:TAG\"`"),
+            );
+            return;
+        }
+        (1, None) => {
             let Some(t) = r.container_path(v.args[0], "the mount target") else {
                 return;
             };
             (Spanned::new(MountSource::Anonymous, t.span), t)
         }
-        2 => {
+        (2, None) => {
             let Some(src) = r.nonempty(v.args[0], "the mount source") else {
                 return;
             };
@@ -2216,11 +2238,37 @@ fn decode_mount(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
         }
         _ => return,
     };
+    if let Some(sp) = &subpath
+        && !matches!(source.value, MountSource::Volume(_) | MountSource::Image(_))
+    {
+        r.push(
+            Diagnostic::error(Problem::Other {
+                message: "`subpath` is for a named volume or an image".into(),
+            })
+            .with_label(sp.span, "no volume or image here")
+            .with_help(
+                "a bind mount names the directory itself: `mount \"./dir/sub\" \"/TARGET\"`",
+            ),
+        );
+    }
+    if let Some(sp) = &subpath
+        && (sp.value.starts_with('/') || sp.value.split('/').any(|c| c == ".."))
+    {
+        r.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: "`subpath`".into(),
+                value: sp.value.clone(),
+                reason: "a subpath is relative and stays inside the volume (no `/` at the start, no `..`)".into(),
+            })
+            .with_label(sp.span, "outside the volume"),
+        );
+    }
     s.mounts.push(Mount {
         span,
         source,
         target,
         read_only,
+        subpath,
     });
 }
 
@@ -2251,6 +2299,7 @@ fn decode_tmpfs(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
         ),
         target,
         read_only: false,
+        subpath: None,
     });
 }
 

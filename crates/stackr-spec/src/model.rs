@@ -102,6 +102,8 @@ pub enum MountSource {
     Anonymous,
     /// A host path (absolute after decoding).
     Bind(PathBuf),
+    /// An image's file system, read-only.
+    Image(String),
     /// A tmpfs mount.
     Tmpfs {
         size: Option<ByteSize>,
@@ -118,6 +120,9 @@ pub struct Mount {
     pub source: Spanned<MountSource>,
     pub target: Spanned<String>,
     pub read_only: bool,
+    /// A directory inside the volume or image, mounted instead of its root.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subpath: Option<Spanned<String>>,
 }
 
 /// A network a service joins.

@@ -405,6 +405,12 @@ fn service(s: &Service) -> KdlNode {
                     _ => Vec::new(),
                 };
                 e.push(text(&m.target.value));
+                if let MountSource::Image(image) = other {
+                    e.push(prop("image", image.as_str()));
+                }
+                if let Some(sp) = &m.subpath {
+                    e.push(prop("subpath", sp.value.as_str()));
+                }
                 if m.read_only {
                     e.push(prop("read-only", true));
                 }

@@ -289,6 +289,21 @@ fn check_network(n: &Network, diags: &mut Diagnostics) {
 
 fn check_mounts(s: &Service, volumes: &[Volume], diags: &mut Diagnostics) {
     for m in &s.mounts {
+        let refused = match (&m.source.value, &m.subpath) {
+            (MountSource::Image(_), _) => Some((m.source.span, "an image mount")),
+            (_, Some(sp)) => Some((sp.span, "subpath")),
+            _ => None,
+        };
+        if let Some((span, field)) = refused {
+            diags.push(unsupported(
+                s,
+                span,
+                field,
+                "the swarm target does not map it yet",
+                "mount a volume's root on a swarm, or run this service on one engine",
+            ));
+            continue;
+        }
         let what = match &m.source.value {
             MountSource::Bind(path) => format!("the bind mount of `{}`", path.display()),
             MountSource::Volume(name) => {
@@ -300,7 +315,7 @@ fn check_mounts(s: &Service, volumes: &[Volume], diags: &mut Diagnostics) {
                 }
                 format!("volume `{name}`")
             }
-            MountSource::Anonymous | MountSource::Tmpfs { .. } => continue,
+            MountSource::Anonymous | MountSource::Tmpfs { .. } | MountSource::Image(_) => continue,
         };
         diags.push(
             Diagnostic::warning(Problem::SwarmNodeLocal {

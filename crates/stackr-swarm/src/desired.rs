@@ -317,36 +317,40 @@ fn update_spec(r: Rollout) -> UpdateSpec {
 }
 
 fn mounts(stack: &Stack, s: &Service) -> Vec<ServiceMount> {
+    // Image mounts are refused on a swarm by the stack's checks.
     s.mounts
         .iter()
-        .map(|m| match &m.source.value {
-            MountSource::Volume(v) => ServiceMount::Volume {
-                source: Some(stackr_reconcile::desired::volume_name(stack, v)),
-                target: m.target.value.clone(),
-                read_only: m.read_only,
-                labels: stack
-                    .volumes
-                    .get(v)
-                    .filter(|v| !v.is_external())
-                    .map(|_| stack_labels(&stack.name))
-                    .unwrap_or_default(),
-            },
-            MountSource::Anonymous => ServiceMount::Volume {
-                source: None,
-                target: m.target.value.clone(),
-                read_only: m.read_only,
-                labels: BTreeMap::new(),
-            },
-            MountSource::Bind(p) => ServiceMount::Bind {
-                source: p.display().to_string(),
-                target: m.target.value.clone(),
-                read_only: m.read_only,
-            },
-            MountSource::Tmpfs { size, mode } => ServiceMount::Tmpfs {
-                target: m.target.value.clone(),
-                size: size.map(|b| b.0),
-                mode: *mode,
-            },
+        .filter_map(|m| {
+            Some(match &m.source.value {
+                MountSource::Volume(v) => ServiceMount::Volume {
+                    source: Some(stackr_reconcile::desired::volume_name(stack, v)),
+                    target: m.target.value.clone(),
+                    read_only: m.read_only,
+                    labels: stack
+                        .volumes
+                        .get(v)
+                        .filter(|v| !v.is_external())
+                        .map(|_| stack_labels(&stack.name))
+                        .unwrap_or_default(),
+                },
+                MountSource::Anonymous => ServiceMount::Volume {
+                    source: None,
+                    target: m.target.value.clone(),
+                    read_only: m.read_only,
+                    labels: BTreeMap::new(),
+                },
+                MountSource::Bind(p) => ServiceMount::Bind {
+                    source: p.display().to_string(),
+                    target: m.target.value.clone(),
+                    read_only: m.read_only,
+                },
+                MountSource::Tmpfs { size, mode } => ServiceMount::Tmpfs {
+                    target: m.target.value.clone(),
+                    size: size.map(|b| b.0),
+                    mode: *mode,
+                },
+                MountSource::Image(_) => return None,
+            })
         })
         .collect()
 }
