@@ -13,8 +13,8 @@ use stackr_ops::{OpEvent, Verb};
 use stackr_spec::Stack;
 
 use crate::cli::{
-    CpArgs, EventsArgs, ExecArgs, Global, InventoryArgs, KillArgs, LsArgs, PortArgs, RmArgs,
-    RunArgs, ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
+    AttachArgs, CpArgs, EventsArgs, ExecArgs, Global, InventoryArgs, KillArgs, LsArgs, PortArgs,
+    RmArgs, RunArgs, ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
 };
 use crate::engine::{on_engine, runtime, with_engine};
 use crate::progress::{Reporter, render_event};
@@ -402,6 +402,52 @@ pub fn exec(global: &Global, args: &ExecArgs, out: &Output) -> CmdResult {
                 crate::report::engine(Some(&args.service), &e);
                 Ok(ExitStatus::Container(126))
             }
+        }
+    })
+}
+
+/// `stackr attach`: this terminal's input and output on a service's running container, until
+/// it stops (its exit code is stackr's) or the user detaches. Ctrl-C is sent on to the
+/// container as SIGINT unless `--sig-proxy=false`, where it detaches.
+pub fn attach(global: &Global, args: &AttachArgs, out: &Output) -> CmdResult {
+    crate::engine::with_container_engine(global, out, "attach", async |engine, stack| {
+        let c = stackr_ops::running(engine, stack, &args.service, args.index).await?;
+        use std::io::IsTerminal;
+        let tty = stack
+            .services
+            .get(&args.service)
+            .and_then(|s| s.tty.as_ref())
+            .is_some_and(|t| t.value);
+        let terminal = tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+        let spec = stackr_engine::AttachSpec {
+            detach_keys: args.detach_keys.clone(),
+            size: crossterm::terminal::size().ok().filter(|_| terminal),
+        };
+        let input = (!args.no_stdin).then(stdin_stream);
+        let _raw = terminal.then(RawMode::enable).flatten();
+        let attached = engine.attach(&c.id, &spec, input, &write_output);
+        futures::pin_mut!(attached);
+        loop {
+            tokio::select! {
+                r = &mut attached => {
+                    r?;
+                    break;
+                }
+                _ = tokio::signal::ctrl_c(), if !terminal => {
+                    if !args.sig_proxy {
+                        return Ok(ExitStatus::Success);
+                    }
+                    engine.kill_container(&c.id, "SIGINT").await?;
+                }
+            }
+        }
+        // Stopped: its exit code. Still running: detached.
+        match engine.inspect_container(&c.id).await? {
+            Some(now) if now.state != ContainerState::Running => match now.exit_code.unwrap_or(0) {
+                0 => Ok(ExitStatus::Success),
+                code => Ok(ExitStatus::Container(code)),
+            },
+            _ => Ok(ExitStatus::Success),
         }
     })
 }

@@ -2120,6 +2120,89 @@ service "app" {{
     );
 }
 
+/// The output of a child that ends by itself, killed after `limit` (a hung run fails the
+/// test rather than the suite).
+fn output_within(mut child: std::process::Child, limit: Duration) -> std::process::Output {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+    }
+    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `attach`: this process's input reaches the container's main process, its output comes
+/// back, and the container's exit code is stackr's.
+#[test]
+fn attach_sends_input_shows_output_and_returns_the_exit_code() {
+    let s = TestStack::new("attach", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    stdin-open #true
+    command "sh" "-c" "echo ready; read x; echo got $$x; exit 3"
+}}
+service "ticker" {{
+    image "{n}:img"
+    command "sh" "-c" "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.2; done"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let mut child = crate::cli::stackr(&s.dir)
+        .args(["attach", "app"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Give the attach a moment to connect before the line goes out.
+    std::thread::sleep(Duration::from_millis(800));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(b"hello\n");
+    }
+    let out = output_within(child, Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("got hello"),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "the container's exit code");
+    // --no-stdin: the output only, as it comes (not the lines before the attach).
+    let child = crate::cli::stackr(&s.dir)
+        .args(["attach", "--no-stdin", "ticker"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::sleep(Duration::from_millis(1500));
+    ok(&s.stackr(&["stop", "ticker"]), "stop ticker");
+    let out = output_within(child, Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ticks: Vec<&str> = stdout.lines().filter(|l| l.starts_with("tick ")).collect();
+    assert!(ticks.len() >= 3, "{stdout}");
+    assert_ne!(
+        ticks[0], "tick 1",
+        "only what came after the attach: {stdout}"
+    );
+    assert_eq!(out.status.code(), Some(0), "stopped by TERM, exit 0");
+    // Not running: said, with the state.
+    let r = s.stackr(&["attach", "app"]);
+    assert_ne!(r.code, 0);
+    ok(&s.stackr(&["down"]), "down");
+}
+
 #[test]
 fn links_volumes_from_label_files_gpus_and_blkio_reach_the_engine() {
     let s = TestStack::new("links", |n| {

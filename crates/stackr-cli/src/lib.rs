@@ -136,6 +136,9 @@ pub enum Command {
     Rm(RmArgs),
     /// Run a command in a service's running container; its exit code is stackr's.
     Exec(ExecArgs),
+    /// Attach this terminal's input and output to a service's running container (its main
+    /// process), as `docker attach` does; the container's exit code is stackr's.
+    Attach(AttachArgs),
     /// Run a one-off container of a service (its dependencies are started first); its exit
     /// code is stackr's.
     Run(RunArgs),
@@ -343,6 +346,24 @@ pub struct ExecArgs {
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Which container of a scaled service.
+    #[arg(long, default_value_t = 1)]
+    pub index: u32,
+    /// Do not send this terminal's input to the container.
+    #[arg(long)]
+    pub no_stdin: bool,
+    /// Forward Ctrl-C to the container as SIGINT (`--sig-proxy=false`: Ctrl-C detaches).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub sig_proxy: bool,
+    /// The keys that detach from a container with a terminal (the engine's default:
+    /// `ctrl-p,ctrl-q`).
+    #[arg(long, value_name = "KEYS")]
+    pub detach_keys: Option<String>,
+    pub service: String,
 }
 
 #[derive(Debug, Args)]

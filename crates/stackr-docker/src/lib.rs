@@ -916,6 +916,70 @@ impl Engine for DockerEngine {
         Ok(id)
     }
 
+    async fn attach(
+        &self,
+        id: &str,
+        opts: &stackr_engine::AttachSpec,
+        input: Option<BoxStream<'static, Vec<u8>>>,
+        output: &(dyn Fn(LogChunk) + Send + Sync),
+    ) -> Result<()> {
+        let what = format!("container `{id}`");
+        let mut options = bollard::query_parameters::AttachContainerOptionsBuilder::default()
+            .stdin(input.is_some())
+            .stdout(true)
+            .stderr(true)
+            .stream(true)
+            .logs(false);
+        if let Some(keys) = &opts.detach_keys {
+            options = options.detach_keys(keys);
+        }
+        let attached = self
+            .docker
+            .attach_container(id, Some(options.build()))
+            .await
+            .map_err(|e| self.err(&what, e))?;
+        if let Some((w, h)) = opts.size {
+            let resize = bollard::query_parameters::ResizeContainerTTYOptionsBuilder::default()
+                .h(i32::from(h))
+                .w(i32::from(w))
+                .build();
+            let _ = self.docker.resize_container_tty(id, resize).await;
+        }
+        let mut writer = attached.input;
+        let mut stream = attached.output;
+        // Standard input goes on in the background until it ends or the container does.
+        let feeder = input.map(|mut input| {
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                while let Some(bytes) = input.next().await {
+                    if writer.write_all(&bytes).await.is_err() {
+                        break;
+                    }
+                    let _ = writer.flush().await;
+                }
+            })
+        });
+        while let Some(item) = stream.next().await {
+            match item.map_err(|e| self.err(&what, e))? {
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    output(LogChunk {
+                        stream: LogStream::Stdout,
+                        text: String::from_utf8_lossy(&message).into_owned(),
+                    })
+                }
+                LogOutput::StdErr { message } => output(LogChunk {
+                    stream: LogStream::Stderr,
+                    text: String::from_utf8_lossy(&message).into_owned(),
+                }),
+                LogOutput::StdIn { .. } => {}
+            }
+        }
+        if let Some(f) = feeder {
+            f.abort();
+        }
+        Ok(())
+    }
+
     async fn logs(
         &self,
         id: &str,

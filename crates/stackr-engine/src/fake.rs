@@ -897,6 +897,26 @@ impl Engine for FakeEngine {
         Ok(id)
     }
 
+    async fn attach(
+        &self,
+        id: &str,
+        _opts: &crate::AttachSpec,
+        _input: Option<BoxStream<'static, Vec<u8>>>,
+        output: &(dyn Fn(LogChunk) + Send + Sync),
+    ) -> Result<()> {
+        self.record(format!("attach {id}"));
+        // The fake's output is its log line; the attach ends when the container stops.
+        let options = LogOptions {
+            follow: true,
+            ..Default::default()
+        };
+        let mut stream = self.logs(id, &options).await?;
+        while let Some(chunk) = stream.next().await {
+            output(chunk?);
+        }
+        Ok(())
+    }
+
     async fn logs(
         &self,
         id: &str,

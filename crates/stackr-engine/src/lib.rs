@@ -454,6 +454,15 @@ pub struct BuildSpec {
     pub shm_size: Option<u64>,
 }
 
+/// How `attach` connects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttachSpec {
+    /// Keys that detach from a container with a terminal (the engine's default: `ctrl-p,ctrl-q`).
+    pub detach_keys: Option<String>,
+    /// The terminal's size, for a container with a terminal.
+    pub size: Option<(u16, u16)>,
+}
+
 /// A container's resource use at one moment (`stackr stats`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerStats {
@@ -883,6 +892,17 @@ pub trait Engine: Send + Sync {
         tar: Vec<u8>,
         reference: &str,
     ) -> impl Future<Output = Result<String>> + Send;
+
+    /// Attaches to a running container's main process, as `docker attach` does: `input` goes
+    /// to its standard input (when it has one open), its output to `output`, until the
+    /// container stops (or the engine's detach keys are typed, with a terminal). Returns
+    fn attach(
+        &self,
+        id: &str,
+        opts: &AttachSpec,
+        input: Option<BoxStream<'static, Vec<u8>>>,
+        output: &(dyn Fn(LogChunk) + Send + Sync),
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Attaches to a created container's input and keeps the connection open until the
     /// returned [`Held`] is dropped, or this process dies.
