@@ -14,7 +14,7 @@ use stackr_spec::Stack;
 
 use crate::cli::{
     AttachArgs, CpArgs, EventsArgs, ExecArgs, Global, InventoryArgs, KillArgs, LsArgs, PortArgs,
-    RmArgs, RunArgs, ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
+    PushArgs, RmArgs, RunArgs, ServicesArgs, StopArgs, TableFormat, TopArgs, VersionArgs,
 };
 use crate::engine::{on_engine, runtime, with_engine};
 use crate::progress::{Reporter, render_event};
@@ -504,6 +504,30 @@ pub fn pull(global: &Global, args: &ServicesArgs, out: &Output) -> CmdResult {
             _ => {}
         };
         let failed = stackr_ops::pull(engine, stack, &args.services, &sink).await?;
+        Ok(ExitStatus::from_failures(failed))
+    })
+}
+
+/// `stackr push`: the built services' images to their registries.
+pub fn push(global: &Global, args: &PushArgs, out: &Output) -> CmdResult {
+    with_engine(global, out, async |engine, stack| {
+        let quiet = args.quiet;
+        let sink = |e: OpEvent| match e {
+            OpEvent::Pushed { service, image } if !quiet => eprintln!("{service}: pushed {image}"),
+            OpEvent::PushFailed { service, error, .. } => {
+                crate::report::engine(Some(&service), &error);
+            }
+            _ => {}
+        };
+        let failed = stackr_ops::push(
+            engine,
+            stack,
+            &args.services,
+            args.include_deps,
+            args.ignore_push_failures,
+            &sink,
+        )
+        .await?;
         Ok(ExitStatus::from_failures(failed))
     })
 }

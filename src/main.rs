@@ -82,6 +82,7 @@ fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
         cli::Command::Rm(a) => commands::rm(g, a, out),
         cli::Command::Exec(a) => commands::exec(g, a, out),
         cli::Command::Attach(a) => commands::attach(g, a, out),
+        cli::Command::Push(a) => commands::push(g, a, out),
         cli::Command::Run(a) => commands::run(g, a, out),
         cli::Command::Cp(a) => commands::cp(g, a, out),
         cli::Command::Port(a) => commands::port(g, a, out),

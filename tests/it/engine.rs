@@ -2203,6 +2203,134 @@ service "ticker" {{
     ok(&s.stackr(&["down"]), "down");
 }
 
+/// A registry of the test's own on loopback (Debian's `docker-registry`), killed on drop.
+struct LoopbackRegistry {
+    child: std::process::Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl LoopbackRegistry {
+    fn start(tag: &str) -> LoopbackRegistry {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let dir =
+            std::env::temp_dir().join(format!("stackr-registry-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("data")).unwrap_or_else(|e| panic!("{e}"));
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.join("data").display()
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("docker-registry is needed (Debian's package; .ci/run installs it): {e}")
+            });
+        let r = LoopbackRegistry { child, port, dir };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the registry did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        r
+    }
+
+    /// The tags the registry holds for `repo` (its HTTP API, `GET /v2/REPO/tags/list`).
+    fn tags(&self, repo: &str) -> String {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", self.port))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let _ = write!(
+            conn,
+            "GET /v2/{repo}/tags/list HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
+        );
+        let mut reply = String::new();
+        let _ = conn.read_to_string(&mut reply);
+        reply
+    }
+}
+
+impl Drop for LoopbackRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `push`: the built services' images and their build tags reach the registry; a failure
+/// stops the push, or is counted with `--ignore-push-failures`.
+#[test]
+fn push_sends_built_images_and_their_tags_to_the_registry() {
+    let registry = LoopbackRegistry::start("push");
+    let port = registry.port;
+    // A port nothing listens on: the second service's registry is down.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let s = TestStack::new("push", |n| {
+        format!(
+            r#"
+stack "{n}"
+service "app" {{
+    image "127.0.0.1:{port}/{n}/app:1"
+    build "./img" {{
+        tags "127.0.0.1:{port}/{n}/app:latest"
+    }}
+}}
+service "down" {{
+    image "127.0.0.1:{closed}/{n}/down:1"
+    build "./img"
+}}
+service "pulled" {{
+    image "127.0.0.1:{port}/{n}/pulled:1"
+}}
+"#
+        )
+    });
+    ok(&s.stackr(&["build"]), "build");
+    ok(&s.stackr(&["push", "app"]), "push app");
+    let tags = registry.tags(&format!("{}/app", s.name));
+    assert!(
+        tags.contains("\"1\"") && tags.contains("\"latest\""),
+        "{tags}"
+    );
+    // A service without a build is not pushed.
+    assert!(
+        registry
+            .tags(&format!("{}/pulled", s.name))
+            .contains("NAME_UNKNOWN")
+    );
+    // The registry of `down` is not there: the push fails, naming the service.
+    let r = s.stackr(&["push"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("service `down`"), "{}", r.stderr);
+    let r = s.stackr(&["push", "--ignore-push-failures"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("app: pushed 127.0.0.1:"), "{}", r.stderr);
+    for t in ["1", "latest"] {
+        let _ = docker(&["rmi", &format!("127.0.0.1:{port}/{}/app:{t}", s.name)]);
+    }
+    let _ = docker(&["rmi", &format!("127.0.0.1:{closed}/{}/down:1", s.name)]);
+}
+
 #[test]
 fn links_volumes_from_label_files_gpus_and_blkio_reach_the_engine() {
     let s = TestStack::new("links", |n| {

@@ -155,6 +155,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Pull the images of services that name one.
     Pull(ServicesArgs),
+    /// Push the images of services that are built (their `image` and their build's `tags`)
+    /// to their registries.
+    Push(PushArgs),
     /// Print stackr's and the engine's versions.
     Version(VersionArgs),
     /// Turn compose files into a stack file: the first is the base, each later one a profile
@@ -346,6 +349,21 @@ pub struct ExecArgs {
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Go on past an image that cannot be pushed (the exit status still says so).
+    #[arg(long)]
+    pub ignore_push_failures: bool,
+    /// Also push what the services named depend on.
+    #[arg(long)]
+    pub include_deps: bool,
+    /// Say nothing but errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Only these services; all when none.
+    pub services: Vec<String>,
 }
 
 #[derive(Debug, Args)]

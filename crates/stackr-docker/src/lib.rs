@@ -916,6 +916,14 @@ impl Engine for DockerEngine {
         Ok(id)
     }
 
+    async fn push_image(&self, reference: &str) -> Result<String> {
+        self.push(reference).await
+    }
+
+    async fn tag_image(&self, image: &str, reference: &str) -> Result<()> {
+        self.tag(image, reference).await
+    }
+
     async fn attach(
         &self,
         id: &str,

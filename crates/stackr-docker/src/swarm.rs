@@ -791,8 +791,10 @@ impl Swarm for DockerEngine {
             });
         Ok(stream.boxed())
     }
+}
 
-    async fn push_image(&self, reference: &str) -> Result<String> {
+impl DockerEngine {
+    pub(crate) async fn push(&self, reference: &str) -> Result<String> {
         let (name, tag) = split_tag(reference);
         let options = PushImageOptionsBuilder::default().tag(tag).build();
         let mut stream = self.docker.push_image(name, Some(options), None);
@@ -815,7 +817,7 @@ impl Swarm for DockerEngine {
         digest.ok_or_else(|| EngineError::Other(format!("{what}: the registry gave no digest")))
     }
 
-    async fn tag_image(&self, image: &str, reference: &str) -> Result<()> {
+    pub(crate) async fn tag(&self, image: &str, reference: &str) -> Result<()> {
         let (repo, tag) = split_tag(reference);
         let options = TagImageOptionsBuilder::default()
             .repo(repo)

@@ -897,6 +897,33 @@ impl Engine for FakeEngine {
         Ok(id)
     }
 
+    async fn push_image(&self, reference: &str) -> Result<String> {
+        self.record(format!("push {reference}"));
+        let st = lock(&self.state);
+        let image = st
+            .images
+            .get(reference)
+            .ok_or_else(|| EngineError::NotFound {
+                what: format!("image `{reference}`"),
+            })?;
+        Ok(format!("sha256:{}", image.id.trim_start_matches("sha256:")))
+    }
+
+    async fn tag_image(&self, image: &str, reference: &str) -> Result<()> {
+        self.record(format!("tag {image} {reference}"));
+        let mut st = lock(&self.state);
+        let found = st
+            .images
+            .iter()
+            .find(|(r, i)| *r == image || i.id == image)
+            .map(|(_, i)| i.clone())
+            .ok_or_else(|| EngineError::NotFound {
+                what: format!("image `{image}`"),
+            })?;
+        st.images.insert(reference.to_string(), found);
+        Ok(())
+    }
+
     async fn attach(
         &self,
         id: &str,

@@ -911,6 +911,13 @@ pub trait Engine: Send + Sync {
     /// Pulls an image from its registry.
     fn pull_image(&self, reference: &str) -> impl Future<Output = Result<()>> + Send;
 
+    /// Pushes a local image to its registry; returns the digest the registry gave it
+    /// (`sha256:...`).
+    fn push_image(&self, reference: &str) -> impl Future<Output = Result<String>> + Send;
+
+    /// Tags a local image (by id or reference) as `reference`.
+    fn tag_image(&self, image: &str, reference: &str) -> impl Future<Output = Result<()>> + Send;
+
     /// Container events of a stack, from now on. The stream must be subscribed before the
     /// actions it should report are taken (it is opened when this is called).
     fn events(

@@ -476,10 +476,4 @@ pub trait Swarm: Engine {
         id: &str,
         options: &LogOptions,
     ) -> impl Future<Output = Result<BoxStream<'static, Result<LogChunk>>>> + Send;
-
-    /// Pushes a local image to its registry; returns the digest the registry gave it
-    /// (`sha256:...`).
-    fn push_image(&self, reference: &str) -> impl Future<Output = Result<String>> + Send;
-    /// Tags a local image (by id or reference) as `reference`.
-    fn tag_image(&self, image: &str, reference: &str) -> impl Future<Output = Result<()>> + Send;
 }

@@ -36,6 +36,12 @@ pub enum OpError {
         image: String,
         error: EngineError,
     },
+    #[error("service `{service}`: cannot push `{image}`: {error}")]
+    Push {
+        service: String,
+        image: String,
+        error: EngineError,
+    },
     #[error(transparent)]
     Apply(#[from] ApplyError),
     #[error(transparent)]

@@ -42,7 +42,9 @@ pub use rollback::{RollbackOptions, rollback};
 pub use run::{RunEnd, RunOptions, run};
 pub use stop::stop;
 pub use swarm::{SwarmUpOptions, TaskRow, swarm_down, swarm_logs, swarm_plan, swarm_ps, swarm_up};
-pub use up::{Pull, ScaleError, UpOptions, build, plan, pull, scale, scale_arg, up};
+pub use up::{
+    Pull, ScaleError, UpOptions, build, plan, pull, push, push_list, scale, scale_arg, up,
+};
 pub use wait::{Exit, wait};
 
 use stackr_reconcile::apply::{ProbeRunner, Step};
@@ -133,6 +135,12 @@ pub enum OpEvent {
     Pushed {
         service: String,
         image: String,
+    },
+    /// `push`: an image could not be pushed (with `--ignore-push-failures`, the others go on).
+    PushFailed {
+        service: String,
+        image: String,
+        error: stackr_engine::EngineError,
     },
     /// Swarm target: nothing to do.
     SwarmUpToDate {

@@ -30,7 +30,9 @@ pub fn lines(e: &OpEvent) -> Option<String> {
         | OpEvent::PullFinished { .. }
         | OpEvent::Applying { .. } => return None,
         OpEvent::Warning(w) => format!("warning: {w}"),
-        OpEvent::PullFailed { service, error, .. } => engine_error(Some(service), error),
+        OpEvent::PullFailed { service, error, .. } | OpEvent::PushFailed { service, error, .. } => {
+            engine_error(Some(service), error)
+        }
         OpEvent::UpToDate { stack, containers } => format!(
             "stack `{stack}` is up to date ({})",
             count(*containers, "container")
@@ -105,6 +107,14 @@ pub fn event(e: &OpEvent) -> Option<(&'static str, Value)> {
             error,
         } => (
             "pull-failed",
+            json!({"service": service, "image": image, "message": error.to_string()}),
+        ),
+        OpEvent::PushFailed {
+            service,
+            image,
+            error,
+        } => (
+            "push-failed",
             json!({"service": service, "image": image, "message": error.to_string()}),
         ),
         OpEvent::Applying { plan } => ("plan", json!({ "plan": serde_json::to_value(plan).ok()? })),
@@ -235,7 +245,9 @@ fn op_error_into(t: &mut Text, e: &OpError) {
                 "wait for it to finish, or stop it; two runs on one stack at once would fight over its containers",
             ));
         }
-        OpError::Pull { service, error, .. } => engine_error_into(t, Some(service), error),
+        OpError::Pull { service, error, .. } | OpError::Push { service, error, .. } => {
+            engine_error_into(t, Some(service), error)
+        }
         OpError::Apply(a) => apply_error_into(t, a),
         OpError::Engine { error, .. } => {
             t.error(e);

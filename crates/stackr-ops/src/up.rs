@@ -1,5 +1,6 @@
 //! `plan` and `up`.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use stackr_engine::{Engine, EngineError};
@@ -321,6 +322,82 @@ pub async fn pull<E: Engine>(
             Err(error) => {
                 failed += 1;
                 sink(OpEvent::PullFailed {
+                    service,
+                    image,
+                    error,
+                });
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// What `push` pushes: the services named (with `include_deps`, and what they depend on,
+/// `depends-on` and the services they join) that have a `build`, each with its image and its
+/// build's extra tags, as `docker compose push`.
+pub fn push_list(stack: &Stack, services: &[String], include_deps: bool) -> Vec<(String, String)> {
+    let mut chosen: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = if services.is_empty() {
+        stack.services.keys().cloned().collect()
+    } else {
+        services.to_vec()
+    };
+    while let Some(name) = todo.pop() {
+        let Some(s) = stack.services.get(&name) else {
+            continue;
+        };
+        if !chosen.insert(name) || !include_deps {
+            continue;
+        }
+        todo.extend(s.depends_on.iter().map(|d| d.service.value.clone()));
+        todo.extend(
+            stackr_spec::validate::joined_services(s)
+                .into_iter()
+                .map(str::to_string),
+        );
+    }
+    let mut out = Vec::new();
+    for s in stack
+        .services
+        .values()
+        .filter(|s| chosen.contains(&s.name.value))
+    {
+        let Some(b) = &s.build else { continue };
+        let service = s.name.value.clone();
+        out.push((
+            service.clone(),
+            stackr_reconcile::desired::image_of(stack, s),
+        ));
+        out.extend(b.tags.iter().map(|t| (service.clone(), t.value.clone())));
+    }
+    out
+}
+
+/// `push`: pushes [`push_list`]'s images. Stops at the first failure unless
+/// `ignore_failures`; returns how many failed.
+pub async fn push<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    services: &[String],
+    include_deps: bool,
+    ignore_failures: bool,
+    sink: Sink<'_>,
+) -> Result<usize, OpError> {
+    crate::known(stack, services)?;
+    let mut failed = 0;
+    for (service, image) in push_list(stack, services, include_deps) {
+        match engine.push_image(&image).await {
+            Ok(_) => sink(OpEvent::Pushed { service, image }),
+            Err(error) if ignore_failures => {
+                failed += 1;
+                sink(OpEvent::PushFailed {
+                    service,
+                    image,
+                    error,
+                });
+            }
+            Err(error) => {
+                return Err(OpError::Push {
                     service,
                     image,
                     error,

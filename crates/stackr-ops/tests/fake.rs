@@ -1301,3 +1301,59 @@ async fn a_no_op_up_after_a_killed_run_waits_out_its_lock() {
     assert!(!e.calls().iter().any(|c| c.contains("stackr-lock-shop")));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `push`: the built services named (and, with `--include-deps`, what they depend on), each
+/// image and its build's tags; a service without a build is left alone.
+#[tokio::test]
+async fn push_pushes_built_images_and_their_tags_with_the_dependencies_asked_for() {
+    let dir = context_dir("push");
+    let s = stack(
+        r#"
+stack "p"
+service "db" {
+    image "reg:5000/db:1"
+    build "./img"
+}
+service "cache" {
+    image "redis:7"
+}
+service "api" {
+    image "reg:5000/api:1"
+    build "./img" {
+        tags "reg:5000/api:latest"
+    }
+    depends-on "db" "cache"
+}
+"#,
+        &dir,
+    );
+    let api = vec!["api".to_string()];
+    assert_eq!(
+        stackr_ops::push_list(&s, &api, false),
+        vec![
+            ("api".to_string(), "reg:5000/api:1".to_string()),
+            ("api".to_string(), "reg:5000/api:latest".to_string())
+        ]
+    );
+    let with_deps: Vec<String> = stackr_ops::push_list(&s, &api, true)
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    assert_eq!(
+        with_deps,
+        vec!["reg:5000/api:1", "reg:5000/api:latest", "reg:5000/db:1"]
+    );
+    // Pushing an image that was never built fails, naming the service; with
+    // `ignore_failures` the failure is counted and the others go on.
+    let engine = FakeEngine::new();
+    let events = Mutex::new(Vec::new());
+    let sink = |e: OpEvent| events.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    let r = stackr_ops::push(&engine, &s, &api, false, false, &sink).await;
+    assert!(
+        matches!(&r, Err(OpError::Push { service, .. }) if service == "api"),
+        "{r:?}"
+    );
+    let failed = stackr_ops::push(&engine, &s, &[], false, true, &sink).await;
+    assert!(matches!(failed, Ok(3)), "{failed:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
