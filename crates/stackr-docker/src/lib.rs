@@ -125,6 +125,45 @@ impl DockerEngine {
         error::map(&self.endpoint, what, e)
     }
 
+    /// An attached connection (`exec`, `attach`): `input` goes to the process in the
+    /// background (its end closes the process's input when `close_input`), the process's
+    /// output to `output`, until the output ends.
+    async fn relay(
+        &self,
+        what: &str,
+        writer: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+        mut stream: std::pin::Pin<
+            Box<
+                dyn futures::Stream<Item = std::result::Result<LogOutput, bollard::errors::Error>>
+                    + Send,
+            >,
+        >,
+        input: Option<BoxStream<'static, Vec<u8>>>,
+        close_input: bool,
+        output: &(dyn Fn(LogChunk) + Send + Sync),
+    ) -> Result<()> {
+        // Without input the writer is kept until the end, as the connection's other half.
+        let (feeder, _kept) = match input {
+            Some(input) => (Some(tokio::spawn(feed(writer, input, close_input))), None),
+            None => (None, Some(writer)),
+        };
+        let mut result = Ok(());
+        while let Some(item) = stream.next().await {
+            match log_chunk(item, &self.endpoint, what) {
+                Some(Ok(chunk)) => output(chunk),
+                Some(Err(e)) => {
+                    result = Err(e);
+                    break;
+                }
+                None => {}
+            }
+        }
+        if let Some(f) = feeder {
+            f.abort();
+        }
+        result
+    }
+
     /// An inspect's answer: the object, `None` when the engine does not know it, or the error.
     fn found<T>(
         &self,
@@ -439,8 +478,8 @@ impl Engine for DockerEngine {
         {
             bollard::exec::StartExecResults::Detached => return Ok(None),
             bollard::exec::StartExecResults::Attached {
-                output: mut stream,
-                input: mut writer,
+                output: stream,
+                input: writer,
             } => {
                 if let Some((w, h)) = spec.size.filter(|_| spec.tty) {
                     let resize = bollard::query_parameters::ResizeExecOptions {
@@ -449,37 +488,9 @@ impl Engine for DockerEngine {
                     };
                     let _ = self.docker.resize_exec(&created.id, resize).await;
                 }
-                // Standard input goes on in the background until it ends or the command does.
-                let feeder = input.map(|mut input| {
-                    tokio::spawn(async move {
-                        use tokio::io::AsyncWriteExt;
-                        while let Some(bytes) = input.next().await {
-                            if writer.write_all(&bytes).await.is_err() {
-                                break;
-                            }
-                            let _ = writer.flush().await;
-                        }
-                        let _ = writer.shutdown().await;
-                    })
-                });
-                while let Some(item) = stream.next().await {
-                    match item.map_err(|e| self.err(&what, e))? {
-                        LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                            output(LogChunk {
-                                stream: LogStream::Stdout,
-                                text: String::from_utf8_lossy(&message).into_owned(),
-                            })
-                        }
-                        LogOutput::StdErr { message } => output(LogChunk {
-                            stream: LogStream::Stderr,
-                            text: String::from_utf8_lossy(&message).into_owned(),
-                        }),
-                        LogOutput::StdIn { .. } => {}
-                    }
-                }
-                if let Some(f) = feeder {
-                    f.abort();
-                }
+                // The command's input ends when ours does.
+                self.relay(&what, writer, stream, input, true, output)
+                    .await?;
             }
         }
         let inspected = self
@@ -953,39 +964,9 @@ impl Engine for DockerEngine {
                 .build();
             let _ = self.docker.resize_container_tty(id, resize).await;
         }
-        let mut writer = attached.input;
-        let mut stream = attached.output;
-        // Standard input goes on in the background until it ends or the container does.
-        let feeder = input.map(|mut input| {
-            tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt;
-                while let Some(bytes) = input.next().await {
-                    if writer.write_all(&bytes).await.is_err() {
-                        break;
-                    }
-                    let _ = writer.flush().await;
-                }
-            })
-        });
-        while let Some(item) = stream.next().await {
-            match item.map_err(|e| self.err(&what, e))? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    output(LogChunk {
-                        stream: LogStream::Stdout,
-                        text: String::from_utf8_lossy(&message).into_owned(),
-                    })
-                }
-                LogOutput::StdErr { message } => output(LogChunk {
-                    stream: LogStream::Stderr,
-                    text: String::from_utf8_lossy(&message).into_owned(),
-                }),
-                LogOutput::StdIn { .. } => {}
-            }
-        }
-        if let Some(f) = feeder {
-            f.abort();
-        }
-        Ok(())
+        // The container's input stays open after ours ends (others may attach).
+        self.relay(&what, attached.input, attached.output, input, false, output)
+            .await
     }
 
     async fn logs(
@@ -1032,6 +1013,25 @@ pub(crate) fn logs_request(options: &LogOptions) -> bollard::query_parameters::L
 }
 
 /// One item of a log stream as a [`LogChunk`] (none for input echoed back).
+/// Writes `input` to an attached process until it ends or the connection does; then closes
+/// the process's input when `close`.
+async fn feed(
+    mut writer: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    mut input: BoxStream<'static, Vec<u8>>,
+    close: bool,
+) {
+    use tokio::io::AsyncWriteExt;
+    while let Some(bytes) = input.next().await {
+        if writer.write_all(&bytes).await.is_err() {
+            break;
+        }
+        let _ = writer.flush().await;
+    }
+    if close {
+        let _ = writer.shutdown().await;
+    }
+}
+
 pub(crate) fn log_chunk(
     item: std::result::Result<LogOutput, bollard::errors::Error>,
     endpoint: &str,

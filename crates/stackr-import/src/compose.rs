@@ -339,15 +339,7 @@ fn network(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {
                     d.push(head("enable-ipv6", Val::Bool(b)));
                 }
             }
-            "driver_opts" => {
-                for (k, val, _) in ctx.key_values(v, "`driver_opts`") {
-                    d.push(Entry::new(
-                        Group::DriverOpts,
-                        format!("opt:{k}"),
-                        Frag::Child(Node::new(k).arg(Val::Str(val.unwrap_or_default()))),
-                    ));
-                }
-            }
+            "driver_opts" => driver_opts(ctx, v, &mut d),
             "ipam" => {
                 let n = ipam(ctx, v);
                 d.push(Entry::new(Group::Own, "ipam", Frag::Child(n)));
@@ -382,6 +374,17 @@ fn network(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {
     d
 }
 
+/// `driver_opts` of a network or a volume: its `driver-opts` children.
+fn driver_opts(ctx: &mut Ctx<'_>, v: &Yaml, d: &mut Decl) {
+    for (k, val, _) in ctx.key_values(v, "`driver_opts`") {
+        d.push(Entry::new(
+            Group::DriverOpts,
+            format!("opt:{k}"),
+            Frag::Child(Node::new(k).arg(Val::Str(val.unwrap_or_default()))),
+        ));
+    }
+}
+
 /// `ipam: {driver, config: [{subnet, ip_range, gateway, aux_addresses}], options}`.
 fn ipam(ctx: &mut Ctx<'_>, y: &Yaml) -> Node {
     let mut n = Node::new("ipam");
@@ -402,13 +405,7 @@ fn ipam(ctx: &mut Ctx<'_>, y: &Yaml) -> Node {
                     n = n.child(ipam_pool(ctx, item));
                 }
             }
-            "options" => {
-                let mut c = Node::new("options");
-                for (k, val, _) in ctx.key_values(v, "`ipam.options`") {
-                    c = c.child(Node::new(k).arg(Val::Str(val.unwrap_or_default())));
-                }
-                n = n.child(c);
-            }
+            "options" => n = n.child(ctx.map_node(v, "options", "`ipam.options`")),
             k if k.starts_with("x-") => {}
             _ => ctx.unknown_key(e, &["driver", "config", "options"]),
         }
@@ -432,11 +429,7 @@ fn ipam_pool(ctx: &mut Ctx<'_>, y: &Yaml) -> Node {
                 }
             }
             "aux_addresses" => {
-                let mut c = Node::new("aux-addresses");
-                for (k, val, _) in ctx.key_values(v, "`aux_addresses`") {
-                    c = c.child(Node::new(k).arg(Val::Str(val.unwrap_or_default())));
-                }
-                n = n.child(c);
+                n = n.child(ctx.map_node(v, "aux-addresses", "`aux_addresses`"));
             }
             k if k.starts_with("x-") => {}
             _ => ctx.unknown_key(e, &["subnet", "ip_range", "gateway", "aux_addresses"]),
@@ -459,15 +452,7 @@ fn volume(ctx: &mut Ctx<'_>, name: &str, y: &Yaml) -> Decl {
             }
             "external" => external(ctx, v, &mut d),
             "labels" => labels(ctx, v, &mut d),
-            "driver_opts" => {
-                for (k, val, _) in ctx.key_values(v, "`driver_opts`") {
-                    d.push(Entry::new(
-                        Group::DriverOpts,
-                        format!("opt:{k}"),
-                        Frag::Child(Node::new(k).arg(Val::Str(val.unwrap_or_default()))),
-                    ));
-                }
-            }
+            "driver_opts" => driver_opts(ctx, v, &mut d),
             k if k.starts_with("x-") => {}
             _ => ctx.unknown_key(e, &["driver", "driver_opts", "external", "labels", "name"]),
         }

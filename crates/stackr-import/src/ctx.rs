@@ -8,7 +8,7 @@ use std::path::{Component, Path, PathBuf};
 use stackr_spec::units::{parse_cpus, parse_duration, parse_size};
 use stackr_spec::{Diagnostic, Problem, Span};
 
-use crate::kdl::Val;
+use crate::kdl::{Node, Val};
 use crate::yaml::{Entry, Kind, Yaml};
 
 /// Converting one compose file.
@@ -232,6 +232,15 @@ impl<'a> Ctx<'a> {
 
     /// A mapping or a list of `KEY=VALUE` (`KEY` alone gives no value), as compose's
     /// `environment`, `labels`, `args`, `sysctls` take.
+    /// A mapping as a node named `name` with a child per key: `options { KEY "VALUE" }`.
+    pub fn map_node(&mut self, y: &Yaml, name: &str, what: &str) -> Node {
+        let mut n = Node::new(name);
+        for (k, val, _) in self.key_values(y, what) {
+            n = n.child(Node::new(k).arg(Val::Str(val.unwrap_or_default())));
+        }
+        n
+    }
+
     pub fn key_values(&mut self, y: &Yaml, what: &str) -> Vec<(String, Option<String>, Span)> {
         match &y.kind {
             Kind::Map(entries) => entries

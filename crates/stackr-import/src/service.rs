@@ -589,11 +589,7 @@ fn device_request(ctx: &mut Ctx<'_>, item: &Yaml, key: &str) -> Node {
                     }
                 }
                 "options" => {
-                    let mut c = Node::new("options");
-                    for (key, val, _) in ctx.key_values(v, &format!("`{key}.options`")) {
-                        c = c.child(Node::new(key).arg(Val::Str(val.unwrap_or_default())));
-                    }
-                    n = n.child(c);
+                    n = n.child(ctx.map_node(v, "options", &format!("`{key}.options`")));
                 }
                 k if k.starts_with("x-") => {}
                 _ => ctx.unknown_key(
@@ -859,10 +855,7 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 }
             }
             "labels" => {
-                let mut n = Node::new("labels");
-                for (k, val, _) in ctx.key_values(v, "`build.labels`") {
-                    n = n.child(Node::new(k).arg(Val::Str(val.unwrap_or_default())));
-                }
+                let n = ctx.map_node(v, "labels", "`build.labels`");
                 d.push(Entry::new(Group::Build, "build.labels", Frag::Child(n)));
             }
             k if KNOWN.contains(&k) => {

@@ -36,20 +36,9 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
     };
     // The engine's API version, when a container asks for a field that needs a newer one.
     let needs_api = desired.services.iter().any(|s| {
-        s.containers.iter().any(|c| {
-            !c.spec.host.annotations.is_empty()
-                || c.spec.host.mac_address.is_some()
-                || c.spec.mounts.iter().any(|m| {
-                    matches!(
-                        m,
-                        stackr_engine::MountSpec::Image { .. }
-                            | stackr_engine::MountSpec::Volume {
-                                subpath: Some(_),
-                                ..
-                            }
-                    )
-                })
-        })
+        s.containers
+            .iter()
+            .any(|c| !crate::plan::newer_api_fields(&c.spec).is_empty())
     });
     let api = async {
         if needs_api {

@@ -740,15 +740,36 @@ fn plan_cpu_limits(
     }
 }
 
-/// A volume mount of a directory inside the volume.
-fn has_subpath(m: &MountSpec) -> bool {
-    matches!(
-        m,
-        MountSpec::Volume {
-            subpath: Some(_),
-            ..
-        }
-    )
+/// The fields a container sets that need a newer engine API than 1.41, with the version
+/// each needs: the plan checks them, and `observe` asks the engine's version only for them.
+pub fn newer_api_fields(spec: &stackr_engine::ContainerSpec) -> Vec<(&'static str, (u32, u32))> {
+    let mounts = |f: fn(&MountSpec) -> bool| spec.mounts.iter().any(f);
+    [
+        ("annotations", !spec.host.annotations.is_empty(), (1, 43)),
+        ("mac-address", spec.host.mac_address.is_some(), (1, 44)),
+        (
+            "mount subpath=",
+            mounts(|m| {
+                matches!(
+                    m,
+                    MountSpec::Volume {
+                        subpath: Some(_),
+                        ..
+                    }
+                )
+            }),
+            (1, 45),
+        ),
+        (
+            "mount image=",
+            mounts(|m| matches!(m, MountSpec::Image { .. })),
+            (1, 47),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, set, _)| *set)
+    .map(|(field, _, needs)| (field, needs))
+    .collect()
 }
 
 /// Fields the engine's API version does not have: an error naming the version each needs,
@@ -766,25 +787,8 @@ fn plan_api_fields(
         let Some(c) = s.containers.first() else {
             continue;
         };
-        let fields = [
-            ("annotations", !c.spec.host.annotations.is_empty(), (1, 43)),
-            ("mac-address", c.spec.host.mac_address.is_some(), (1, 44)),
-            (
-                "mount subpath=",
-                c.spec.mounts.iter().any(has_subpath),
-                (1, 45),
-            ),
-            (
-                "mount image=",
-                c.spec
-                    .mounts
-                    .iter()
-                    .any(|m| matches!(m, MountSpec::Image { .. })),
-                (1, 47),
-            ),
-        ];
-        for (field, set, needs) in fields {
-            if set && api < needs {
+        for (field, needs) in newer_api_fields(&c.spec) {
+            if api < needs {
                 p.errors.push(PlanProblem::NeedsNewerApi {
                     service: s.name.clone(),
                     field: field.into(),

@@ -974,22 +974,29 @@ fn service_command_or_entrypoint(
 
 /// `env-file` in a service.
 fn service_env_file(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
+    let files = file_list(r, child, "env-file \"PATH\" required=#false");
+    s.env_files.extend(files);
+}
+
+/// `NAME "PATH" ... required=#false`: files of `KEY=VALUE` lines (`env-file`, `label-file`).
+pub(crate) fn file_list(r: &mut Reader<'_>, child: &KdlNode, usage: &'static str) -> Vec<EnvFile> {
     let v = r.open(
         child,
         &Shape {
             props: &["required"],
-            ..many("a path", "env-file \"PATH\" required=#false")
+            ..many("a path", usage)
         },
     );
     let required = v
         .prop("required")
         .and_then(|e| r.bool(e, "`required`"))
         .is_none_or(|b| b.value);
-    for e in &v.args {
-        if let Some(path) = r.path(e, "`env-file`") {
-            s.env_files.push(EnvFile { path, required });
-        }
-    }
+    let what = format!("`{}`", child.name().value());
+    v.args
+        .iter()
+        .filter_map(|e| r.path(e, &what))
+        .map(|path| EnvFile { path, required })
+        .collect()
 }
 
 /// `expose` in a service.

@@ -75,7 +75,10 @@ pub(crate) fn decode(
         K::ExternalLinks => strings_node(r, child, &mut o.external_links),
         K::VolumesFrom => strings_node(r, child, &mut o.volumes_from),
         K::Gpu => o.gpus.extend(gpu(r, child, place)),
-        K::LabelFile => label_file(r, child, o),
+        K::LabelFile => {
+            let files = crate::decode::file_list(r, child, "label-file \"PATH\" required=#false");
+            o.label_files.extend(files);
+        }
         K::Blkio => {
             let b = blkio(r, child, place);
             if o.blkio.is_some() {
@@ -91,26 +94,6 @@ pub(crate) fn decode(
             o.blkio = Some(b);
         }
         _ => r.unknown_node(child, place, K::NAMES),
-    }
-}
-
-/// `label-file "PATH" required=#false`.
-fn label_file(r: &mut Reader<'_>, child: &KdlNode, o: &mut ContainerOptions) {
-    let v = r.open(
-        child,
-        &Shape {
-            props: &["required"],
-            ..crate::decode::many("a path", "label-file \"PATH\" required=#false")
-        },
-    );
-    let required = v
-        .prop("required")
-        .and_then(|e| r.bool(e, "`required`"))
-        .is_none_or(|b| b.value);
-    for e in &v.args {
-        if let Some(path) = r.path(e, "`label-file`") {
-            o.label_files.push(EnvFile { path, required });
-        }
     }
 }
 
