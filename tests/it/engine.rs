@@ -2077,6 +2077,145 @@ service "app" {{
     }
 }
 
+/// An `ssh-agent` of the test's own, on a socket in the test's folder, stopped on drop.
+struct Agent {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &std::path::Path) -> Agent {
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start ssh-agent (.ci/run installs it): {e}"));
+        let agent = Agent { child, socket };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !agent.socket.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ssh-agent made no socket"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Build secrets (from a file and from a variable) and the SSH agent reach `RUN --mount`
+/// steps on the engine's BuildKit, and no value is in the image; a second plan builds
+/// nothing; a missing agent or variable stops `up` before the build; a failing step is named.
+#[test]
+fn build_secrets_and_the_ssh_agent_reach_buildkit_run_steps() {
+    let s = TestStack::new("bksecret", |n| {
+        format!(
+            r#"
+stack "{n}"
+secret "npm-token" file="./token.txt"
+secret "api-key" env="STACKR_IT_BK_KEY"
+service "app" {{
+    image "{n}:bk"
+    build "./bk" dockerfile="Build.dockerfile" {{
+        secret "npm-token"
+        secret "api-key" id="key"
+        ssh "default"
+    }}
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    });
+    let token = "npm-token-3f9a1c";
+    let key = "api-key-77d0e2";
+    let secret_file = s.dir.join("token.txt");
+    std::fs::write(&secret_file, token).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(
+        &secret_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(s.dir.join("bk")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(s.dir.join("img/busybox"), s.dir.join("bk/busybox"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+        RUN --mount=type=secret,id=npm-token --mount=type=secret,id=key sh -c 'sha256sum /run/secrets/npm-token > /seen-token; sha256sum /run/secrets/key > /seen-key'\n\
+        RUN --mount=type=ssh sh -c 'test -S \"$SSH_AUTH_SOCK\" && echo agent > /seen-ssh'\n";
+    std::fs::write(s.dir.join("bk/Build.dockerfile"), dockerfile)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stackr = |args: &[&str], agent: Option<&Agent>, with_key: bool| {
+        let mut cmd = crate::cli::stackr(&s.dir);
+        cmd.env_remove("SSH_AUTH_SOCK").env_remove("STACKR_IT_BK_KEY");
+        if let Some(a) = agent {
+            cmd.env("SSH_AUTH_SOCK", &a.socket);
+        }
+        if with_key {
+            cmd.env("STACKR_IT_BK_KEY", key);
+        }
+        run(cmd.args(args))
+    };
+    let image = format!("{}:bk", s.name);
+    // No agent: refused before anything is built.
+    let r = stackr(&["up", "-d"], None, true);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.contains("SSH_AUTH_SOCK"), "{}", r.stderr);
+    assert!(docker(&["image", "inspect", &image]).trim() == "[]");
+    // No variable: refused, naming the secret and the variable.
+    let agent = Agent::start(&s.dir);
+    let r = stackr(&["up", "-d"], Some(&agent), false);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("api-key") && r.stderr.contains("STACKR_IT_BK_KEY"),
+        "{}",
+        r.stderr
+    );
+    ok(&stackr(&["up", "-d"], Some(&agent), true), "up");
+    let app = format!("{}-app-1", s.name);
+    let sha = |text: &str| {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(text.as_bytes());
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let seen = docker(&["exec", &app, "cat", "/seen-token", "/seen-key", "/seen-ssh"]);
+    assert!(seen.contains(&sha(token)), "{seen}");
+    assert!(seen.contains(&sha(key)), "{seen}");
+    assert!(seen.contains("agent"), "{seen}");
+    // No value in the image's history, config or labels.
+    let history = docker(&["image", "history", "--no-trunc", &image]);
+    let config = docker(&["image", "inspect", &image]);
+    for value in [token, key] {
+        assert!(!history.contains(value) && !config.contains(value), "{value} leaked");
+    }
+    let r = stackr(&["plan", "--detailed-exitcode"], Some(&agent), true);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // A failing step is named by the error.
+    std::fs::write(
+        s.dir.join("bk/Build.dockerfile"),
+        format!("{dockerfile}RUN --mount=type=secret,id=key sh -c 'exit 7'\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = stackr(&["up", "-d"], Some(&agent), true);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("exit 7") && r.stderr.contains("exit code: 7"),
+        "{}",
+        r.stderr
+    );
+    ok(&s.stackr(&["down"]), "down");
+    drop(agent);
+    let _ = docker(&["rmi", &image]);
+}
+
 /// An image mount (Engine API 1.47) and a volume's subpath (1.45) are refused by this
 /// engine's plan, naming both versions, rather than dropped.
 #[test]

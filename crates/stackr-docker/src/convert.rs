@@ -713,7 +713,7 @@ pub(crate) fn network_of_list(n: Network) -> NetworkInfo {
         driver: n.driver.unwrap_or_default(),
         internal: n.internal.unwrap_or(false),
         labels: sorted(n.labels),
-        created: n.created.as_deref().and_then(unix_nanos),
+        created: n.created.map(|t| t.unix_timestamp_nanos()),
         attached: None,
     }
 }
@@ -726,7 +726,7 @@ pub(crate) fn network_of_inspect(n: NetworkInspect) -> NetworkInfo {
         internal: n.internal.unwrap_or(false),
         labels: sorted(n.labels),
         attached: Some(n.containers.as_ref().map_or(0, |c| c.len())),
-        created: n.created.as_deref().and_then(unix_nanos),
+        created: n.created.map(|t| t.unix_timestamp_nanos()),
     }
 }
 
@@ -768,13 +768,6 @@ pub(crate) fn event(m: EventMessage) -> Option<Event> {
         kind,
         time_nanos: m.time_nano,
     })
-}
-
-/// An RFC 3339 time in nanoseconds since the Unix epoch.
-pub(crate) fn unix_nanos(rfc3339: &str) -> Option<i128> {
-    let t = unix_timestamp(rfc3339)?;
-    let (secs, nanos) = t.split_once('.')?;
-    Some(secs.parse::<i128>().ok()? * 1_000_000_000 + nanos.parse::<i128>().ok()?)
 }
 
 /// An RFC 3339 time (`2024-05-01T12:00:00.123456789Z`, `...+02:00`) as the API's

@@ -5,6 +5,7 @@
 //! that know them. This is the only crate that names bollard: everything it exposes is
 //! `stackr-engine`'s plain data, and every error is an [`EngineError`].
 
+mod buildkit;
 mod convert;
 mod error;
 mod swarm;
@@ -37,6 +38,15 @@ const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
 
 /// How many lines of a build's output a [`EngineError::BuildFailed`] carries.
 const BUILD_TAIL_LINES: usize = 20;
+
+/// What a classic build printed that an error needs: the image it made, the step it was at,
+/// its last lines.
+#[derive(Debug, Default)]
+struct BuildLog {
+    image_id: Option<String>,
+    step: Option<String>,
+    tail: VecDeque<String>,
+}
 
 /// A Docker daemon, reached over its Engine API.
 #[derive(Debug, Clone)]
@@ -119,6 +129,114 @@ impl DockerEngine {
     /// The negotiated Engine API version, like `1.41`.
     pub async fn api_version(&self) -> Result<String> {
         Ok(self.api().await?.to_string())
+    }
+
+    /// A build on the engine's classic builder, its output streamed to `progress`.
+    async fn build_classic(
+        &self,
+        spec: &BuildSpec,
+        progress: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<BuildLog> {
+        // A remote context is fetched by the engine: the body is empty (bollard needs one).
+        let body = match &spec.remote {
+            Some(_) => Vec::new(),
+            None => stackr_engine::context::tar_build(spec)?,
+        };
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile(&spec.dockerfile)
+            .t(&spec.tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(
+                &spec
+                    .args
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<HashMap<_, _>>(),
+            )
+            .labels(
+                &spec
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<HashMap<_, _>>(),
+            );
+        if let Some(target) = &spec.target {
+            options = options.target(target);
+        }
+        if let Some(remote) = &spec.remote {
+            options = options.remote(remote);
+        }
+        if !spec.cache_from.is_empty() {
+            options = options.cachefrom(&spec.cache_from);
+        }
+        if let Some(network) = &spec.network {
+            options = options.networkmode(network);
+        }
+        if let Some(platform) = &spec.platform {
+            options = options.platform(platform);
+        }
+        if let Some(shm) = spec.shm_size {
+            options = options.shmsize(i32::try_from(shm).unwrap_or(i32::MAX));
+        }
+        let mut stream =
+            self.docker
+                .build_image(options.build(), None, Some(bollard::body_full(body.into())));
+
+        let mut tail: VecDeque<String> = VecDeque::with_capacity(BUILD_TAIL_LINES);
+        let mut step: Option<String> = None;
+        let mut image_id: Option<String> = None;
+        let remember = |line: &str, tail: &mut VecDeque<String>, step: &mut Option<String>| {
+            if line.starts_with("Step ") && line.contains(" : ") {
+                *step = Some(line.to_string());
+            }
+            if tail.len() == BUILD_TAIL_LINES {
+                tail.pop_front();
+            }
+            tail.push_back(line.to_string());
+            progress(line);
+        };
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(text) = info.stream.as_deref().or(info.status.as_deref()) {
+                        for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                            remember(line, &mut tail, &mut step);
+                            if let Some(id) = line.strip_prefix("Successfully built ") {
+                                image_id.get_or_insert_with(|| id.trim().to_string());
+                            }
+                        }
+                    }
+                    if let Some(bollard::models::BuildInfoAux::Default(bollard::models::ImageId { id: Some(id) })) = info.aux {
+                        image_id = Some(id);
+                    }
+                }
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    remember(&error, &mut tail, &mut step);
+                    return Err(EngineError::BuildFailed {
+                        step,
+                        message: error,
+                        output: Vec::from(tail).join("\n"),
+                    });
+                }
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code,
+                    message,
+                }) if (400..500).contains(&status_code) => {
+                    return Err(EngineError::BuildFailed {
+                        step,
+                        message,
+                        output: Vec::from(tail).join("\n"),
+                    });
+                }
+                Err(e) => return Err(self.err(&format!("build of `{}`", spec.tag), e)),
+            }
+        }
+        Ok(BuildLog {
+            image_id,
+            step,
+            tail,
+        })
     }
 
     fn err(&self, what: &str, e: bollard::errors::Error) -> EngineError {
@@ -804,125 +922,28 @@ impl Engine for DockerEngine {
         spec: &BuildSpec,
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String> {
-        // A remote context is fetched by the engine: the body is empty (bollard needs one).
-        let body = match &spec.remote {
-            Some(_) => Vec::new(),
-            None => stackr_engine::context::tar_build(spec)?,
+        let log = if spec.needs_buildkit() {
+            buildkit::build(&self.docker, spec, progress).await?;
+            BuildLog::default()
+        } else {
+            self.build_classic(spec, progress).await?
         };
-        let mut options = BuildImageOptionsBuilder::default()
-            .dockerfile(&spec.dockerfile)
-            .t(&spec.tag)
-            .rm(true)
-            .forcerm(true)
-            .buildargs(
-                &spec
-                    .args
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<HashMap<_, _>>(),
-            )
-            .labels(
-                &spec
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect::<HashMap<_, _>>(),
-            );
-        if let Some(target) = &spec.target {
-            options = options.target(target);
-        }
-        if let Some(remote) = &spec.remote {
-            options = options.remote(remote);
-        }
-        if !spec.cache_from.is_empty() {
-            options = options.cachefrom(&spec.cache_from);
-        }
-        if let Some(network) = &spec.network {
-            options = options.networkmode(network);
-        }
-        if let Some(platform) = &spec.platform {
-            options = options.platform(platform);
-        }
-        if let Some(shm) = spec.shm_size {
-            options = options.shmsize(i32::try_from(shm).unwrap_or(i32::MAX));
-        }
-        let mut stream =
-            self.docker
-                .build_image(options.build(), None, Some(bollard::body_full(body.into())));
-
-        let mut tail: VecDeque<String> = VecDeque::with_capacity(BUILD_TAIL_LINES);
-        let mut step: Option<String> = None;
-        let mut image_id: Option<String> = None;
-        let remember = |line: &str, tail: &mut VecDeque<String>, step: &mut Option<String>| {
-            if line.starts_with("Step ") && line.contains(" : ") {
-                *step = Some(line.to_string());
-            }
-            if tail.len() == BUILD_TAIL_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(line.to_string());
-            progress(line);
-        };
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(info) => {
-                    if let Some(text) = info.stream.as_deref().or(info.status.as_deref()) {
-                        for line in text.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
-                            remember(line, &mut tail, &mut step);
-                            if let Some(id) = line.strip_prefix("Successfully built ") {
-                                image_id.get_or_insert_with(|| id.trim().to_string());
-                            }
-                        }
-                    }
-                    if let Some(id) = info.aux.and_then(|a| a.id) {
-                        image_id = Some(id);
-                    }
-                }
-                Err(bollard::errors::Error::DockerStreamError { error }) => {
-                    remember(&error, &mut tail, &mut step);
-                    return Err(EngineError::BuildFailed {
-                        step,
-                        message: error,
-                        output: Vec::from(tail).join("\n"),
-                    });
-                }
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code,
-                    message,
-                }) if (400..500).contains(&status_code) => {
-                    return Err(EngineError::BuildFailed {
-                        step,
-                        message,
-                        output: Vec::from(tail).join("\n"),
-                    });
-                }
-                Err(e) => return Err(self.err(&format!("build of `{}`", spec.tag), e)),
-            }
-        }
-        let id = match image_id {
+        let id = match log.image_id {
             Some(id) => id,
             None => match self.inspect_image(&spec.tag).await? {
                 Some(image) => image.id,
                 None => {
                     return Err(EngineError::BuildFailed {
-                        step,
+                        step: log.step,
                         message: format!("the build produced no image `{}`", spec.tag),
-                        output: Vec::from(tail).join("\n"),
+                        output: Vec::from(log.tail).join("\n"),
                     });
                 }
             },
         };
         // The engine takes one tag with the build; the others are added now.
         for reference in &spec.extra_tags {
-            let (repo, tag) = swarm::split_tag(reference);
-            let options = bollard::query_parameters::TagImageOptionsBuilder::default()
-                .repo(repo)
-                .tag(tag)
-                .build();
-            self.docker
-                .tag_image(&id, Some(options))
-                .await
-                .map_err(|e| self.err(&format!("tag `{reference}`"), e))?;
+            self.tag(&id, reference).await?;
         }
         Ok(id)
     }

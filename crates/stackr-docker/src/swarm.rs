@@ -452,9 +452,15 @@ fn task_info(t: Task) -> TaskInfo {
         container_id: container.container_id.filter(|c| !c.is_empty()),
         container_labels: sorted(labels),
         job_iteration: t.job_iteration.and_then(|v| v.index),
-        timestamp: status.timestamp.unwrap_or_default(),
-        created_at: t.created_at.unwrap_or_default(),
+        timestamp: status.timestamp.map(rfc3339).unwrap_or_default(),
+        created_at: t.created_at.map(rfc3339).unwrap_or_default(),
     }
+}
+
+/// The engine's time as RFC 3339 text (which sorts as the time does).
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 impl DockerEngine {

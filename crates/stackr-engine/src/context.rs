@@ -276,6 +276,16 @@ pub fn build_digest(spec: &crate::BuildSpec) -> Result<String, EngineError> {
         h.update(p.as_bytes());
         h.update([0]);
     }
+    // Which secrets a build reads and whether it forwards the agent, never their values (a
+    // rotated token rebuilds nothing, as with compose).
+    for s in &spec.secrets {
+        h.update(b"secret\0");
+        h.update(s.id.as_bytes());
+        h.update([0]);
+    }
+    if spec.ssh {
+        h.update(b"ssh\0");
+    }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -380,5 +390,45 @@ mod tests {
             }
         }
         assert_eq!(text, "FROM new\n");
+    }
+
+    #[test]
+    fn build_secrets_and_ssh_change_the_digest_but_their_sources_do_not() {
+        let dir = std::env::temp_dir().join(format!("stackr-secret-digest-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap_or_else(|e| panic!("{e}"));
+        let plain = crate::BuildSpec {
+            context: dir.clone(),
+            dockerfile: "Dockerfile".into(),
+            tag: "t".into(),
+            ..Default::default()
+        };
+        let secret = |source| crate::BuildSecret {
+            id: "token".into(),
+            source,
+        };
+        let with_file = crate::BuildSpec {
+            secrets: vec![secret(crate::BuildSecretSource::File("/a".into()))],
+            ..plain.clone()
+        };
+        let with_env = crate::BuildSpec {
+            secrets: vec![secret(crate::BuildSecretSource::Env("TOKEN".into()))],
+            ..plain.clone()
+        };
+        let with_ssh = crate::BuildSpec {
+            ssh: true,
+            ..plain.clone()
+        };
+        let digests: Vec<String> = [&plain, &with_file, &with_env, &with_ssh]
+            .iter()
+            .map(|s| build_digest(s).unwrap_or_else(|e| panic!("{e}")))
+            .collect();
+        let _ = fs::remove_dir_all(&dir);
+        assert_ne!(digests[0], digests[1]);
+        assert_eq!(digests[1], digests[2]);
+        assert_ne!(digests[0], digests[3]);
+        assert!(with_ssh.needs_buildkit() && with_env.needs_buildkit());
+        assert!(!plain.needs_buildkit());
     }
 }

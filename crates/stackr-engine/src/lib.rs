@@ -452,6 +452,35 @@ pub struct BuildSpec {
     /// The size of `/dev/shm` for `RUN` steps, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<u64>,
+    /// Secrets `RUN --mount=type=secret,id=ID` steps may read. The build then runs on
+    /// BuildKit, which asks stackr for each value while it builds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<BuildSecret>,
+    /// Forward the SSH agent of `SSH_AUTH_SOCK` to `RUN --mount=type=ssh` steps (BuildKit).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ssh: bool,
+}
+
+impl BuildSpec {
+    /// Whether the build needs BuildKit: the classic builder has no secrets and no SSH.
+    pub fn needs_buildkit(&self) -> bool {
+        !self.secrets.is_empty() || self.ssh
+    }
+}
+
+/// A secret a build may read, by the id its Dockerfile names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildSecret {
+    pub id: String,
+    pub source: BuildSecretSource,
+}
+
+/// Where a build secret's value is read from, when the builder asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuildSecretSource {
+    File(PathBuf),
+    Env(String),
 }
 
 /// How `attach` connects.

@@ -38,10 +38,17 @@ pub fn secret_values(
     warnings: &mut Vec<HostWarning>,
 ) -> Result<BTreeMap<String, SecretValue>, HostError> {
     let mut out = BTreeMap::new();
+    // A build's secrets too: a missing value stops `up` before the build, and logs mask it.
     let used: BTreeSet<&String> = stack
         .services
         .values()
-        .flat_map(|s| s.secrets.iter().map(|f| &f.name.value))
+        .flat_map(|s| {
+            let builds = s.build.iter().flat_map(|b| &b.secrets);
+            s.secrets
+                .iter()
+                .map(|f| &f.name.value)
+                .chain(builds.map(|f| &f.name.value))
+        })
         .collect();
     for name in used {
         let Some(secret) = stack.secrets.get(name) else {

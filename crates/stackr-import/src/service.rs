@@ -858,15 +858,15 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 let n = ctx.map_node(v, "labels", "`build.labels`");
                 d.push(Entry::new(Group::Build, "build.labels", Frag::Child(n)));
             }
+            "secrets" => build_secrets(ctx, v, d),
+            "ssh" => build_ssh(ctx, v, d),
             k if KNOWN.contains(&k) => {
                 let why = match k {
-                    "secrets"
-                    | "ssh"
-                    | "additional_contexts"
-                    | "cache_to"
-                    | "entitlements"
-                    | "provenance"
-                    | "sbom" => "it needs BuildKit, which stackr does not drive yet",
+                    "additional_contexts" => "named build contexts need the engine's BuildKit 0.10 or newer (Docker Engine 23, API 1.42); stackr does not send them yet",
+                    "cache_to" => "stackr builds into the engine's image store; a cache export needs a registry or a BuildKit of its own",
+                    "entitlements" | "provenance" | "sbom" => {
+                        "it needs a BuildKit of its own (buildx); the engine's builder has none"
+                    }
                     _ => "not supported yet",
                 };
                 note_entry(
@@ -886,6 +886,79 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 ctx.place = place;
                 ctx.path = path;
             }
+        }
+    }
+}
+
+/// `build.secrets`: `NAME` or `{source, target}`; the target is the id the Dockerfile names.
+fn build_secrets(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
+    let Some(items) = y.as_seq() else {
+        if !y.is_null() {
+            ctx.wrong_type(y, "`build.secrets`", "a list");
+        }
+        return;
+    };
+    for item in items {
+        let (source, id) = if item.as_map().is_some() {
+            let Some(source) = item.get("source").and_then(|s| ctx.text(s, "`source`")) else {
+                ctx.invalid(item, "a `build.secrets` entry", "", "it has no `source`");
+                continue;
+            };
+            let mut id = None;
+            for e in ctx.map(item, "a build secret") {
+                match e.key.as_str() {
+                    "source" => {}
+                    "target" => id = ctx.text(&e.value, "`target`"),
+                    // A build secret is a mount of BuildKit's; the Dockerfile sets these.
+                    "uid" | "gid" | "mode" => note_entry(
+                        ctx,
+                        d,
+                        e.key_span,
+                        &format!("build.secrets.{}", e.key),
+                        format!("`{}` of build secret `{source}` is not imported: the Dockerfile's `RUN --mount=type=secret,{}=...` sets it", e.key, e.key),
+                    ),
+                    k if k.starts_with("x-") => {}
+                    _ => ctx.unknown_key(e, &["source", "target", "uid", "gid", "mode"]),
+                }
+            }
+            let id = id.filter(|t| *t != source);
+            (source, id)
+        } else {
+            let Some(t) = ctx.text(item, "a `build.secrets` entry") else {
+                continue;
+            };
+            (t, None)
+        };
+        let mut n = Node::new("secret").arg(Val::str(&source));
+        if let Some(id) = id {
+            n = n.prop("id", Val::Str(id));
+        }
+        d.push(Entry::new(
+            Group::Build,
+            format!("build.secret:{source}"),
+            Frag::Child(n),
+        ));
+    }
+}
+
+/// `build.ssh`: the default agent is carried; keys and sockets by id are reported.
+fn build_ssh(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
+    let list = ctx.strings(y, "`build.ssh`");
+    for (agent, span) in list {
+        if agent == "default" {
+            d.push(Entry::new(
+                Group::Build,
+                "build.ssh",
+                Frag::Child(Node::new("ssh").arg(Val::Str(agent))),
+            ));
+        } else {
+            note_entry(
+                ctx,
+                d,
+                span.span,
+                "build.ssh",
+                format!("`build.ssh` entry `{agent}` is not imported: stackr forwards the default agent only (`SSH_AUTH_SOCK`); add the key to it with `ssh-add` and write `default`"),
+            );
         }
     }
 }

@@ -1081,6 +1081,26 @@ pub fn build_spec(
         network: b.network.as_ref().map(|t| t.value.clone()),
         platform: b.platform.as_ref().map(|t| t.value.clone()),
         shm_size: b.shm_size.as_ref().map(|t| t.value.0),
+        secrets: b
+            .secrets
+            .iter()
+            .filter_map(|f| {
+                let source = match &stack.secrets.get(&f.name.value)?.source.as_ref()?.value {
+                    stackr_spec::SecretSource::File(p) => {
+                        stackr_engine::BuildSecretSource::File(p.clone())
+                    }
+                    stackr_spec::SecretSource::Env(v) => {
+                        stackr_engine::BuildSecretSource::Env(v.clone())
+                    }
+                    stackr_spec::SecretSource::External(_) => return None,
+                };
+                Some(stackr_engine::BuildSecret {
+                    id: f.id().to_string(),
+                    source,
+                })
+            })
+            .collect(),
+        ssh: !b.ssh.is_empty(),
     };
     Some((spec, b.pre_build.iter().map(|c| c.value.clone()).collect()))
 }

@@ -41,6 +41,8 @@ const BUILD_NODES: &[&str] = &[
     "tags",
     "labels",
     "cache-from",
+    "secret",
+    "ssh",
 ];
 const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
 const SERVICE_NETWORK_NODES: &[&str] = &["aliases", "ipv4-address", "ipv6-address"];
@@ -1781,6 +1783,29 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
             "args" => b.args.extend(r.map(c, &bplace)),
             "tags" => strings_node(r, c, &mut b.tags),
             "cache-from" => strings_node(r, c, &mut b.cache_from),
+            "ssh" => strings_node(r, c, &mut b.ssh),
+            "secret" => {
+                let cv = r.open(
+                    c,
+                    &Shape {
+                        min: 1,
+                        max: Some(1),
+                        what: "a secret's name",
+                        props: &["id"],
+                        children: false,
+                        usage: "secret \"NAME\" id=\"ID\"",
+                    },
+                );
+                if let Some(name) = cv.arg(0).and_then(|e| r.nonempty(e, "a build secret's name")) {
+                    b.secrets.push(crate::model::BuildSecret {
+                        span: r.name_span(c),
+                        name,
+                        id: cv
+                            .prop("id")
+                            .and_then(|e| r.nonempty(e, "a build secret's `id`")),
+                    });
+                }
+            }
             "labels" => b
                 .labels
                 .extend(r.map(c, &format!("the image labels of {place}"))),

@@ -131,6 +131,12 @@ pub fn merge_service(base: &mut Service, over: Service) {
             replace(&mut b.network, o.network);
             replace(&mut b.platform, o.platform);
             replace(&mut b.shm_size, o.shm_size);
+            // An overlay's secret replaces the base's of the same name (its `id` may differ).
+            for secret in o.secrets {
+                b.secrets.retain(|x| x.name.value != secret.name.value);
+                b.secrets.push(secret);
+            }
+            append_unique(&mut b.ssh, o.ssh, |t| t.value.clone());
         }
         (slot @ None, Some(o)) => *slot = Some(o),
         (_, None) => {}

@@ -90,6 +90,32 @@ pub struct Build {
     /// `/dev/shm` of `RUN` steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<Spanned<ByteSize>>,
+    /// Stack secrets `RUN --mount=type=secret` steps may read (the build runs on BuildKit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<BuildSecret>,
+    /// SSH agents `RUN --mount=type=ssh` steps may use: `default`, the agent of
+    /// `SSH_AUTH_SOCK` (the build runs on BuildKit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ssh: Vec<Spanned<String>>,
+}
+
+/// `secret "NAME" id="ID"` in a build: a stack secret, by the id the Dockerfile names.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BuildSecret {
+    #[serde(skip)]
+    pub span: Span,
+    pub name: Spanned<String>,
+    /// The id in `RUN --mount=type=secret,id=ID`; the secret's name when left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Spanned<String>>,
+}
+
+impl BuildSecret {
+    /// The id the Dockerfile names.
+    pub fn id(&self) -> &str {
+        self.id.as_ref().map_or(&self.name.value, |i| &i.value)
+    }
 }
 
 /// What a mount attaches.

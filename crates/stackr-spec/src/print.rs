@@ -337,12 +337,23 @@ fn service(s: &Service) -> KdlNode {
             bc.push(node("dockerfile-inline", vec![text(&d.value)]));
         }
         bc.extend(b.pre_build.iter().map(|cmd| argv("pre-build", &cmd.value)));
-        for (name, list) in [("tags", &b.tags), ("cache-from", &b.cache_from)] {
+        for (name, list) in [
+            ("tags", &b.tags),
+            ("cache-from", &b.cache_from),
+            ("ssh", &b.ssh),
+        ] {
             if !list.is_empty() {
                 bc.push(node(name, list.iter().map(|x| text(&x.value)).collect()));
             }
         }
         bc.extend(map_node("labels", &b.labels));
+        for secret in &b.secrets {
+            let mut se = vec![text(&secret.name.value)];
+            if let Some(id) = &secret.id {
+                se.push(prop("id", id.value.as_str()));
+            }
+            bc.push(node("secret", se));
+        }
         c.push(with_children(node(K::Build.as_str(), e), bc));
     }
     if let Some(e) = entrypoint {

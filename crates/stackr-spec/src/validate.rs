@@ -148,6 +148,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         check_mount_refs(s, &names, diags);
         check_mount_targets(s, diags);
         check_secret_refs(s, &names, diags);
+        check_build_secrets(s, &names, diags);
         check_config_refs(s, &names, diags);
         check_external_files(s, &names, diags);
         check_file_targets(s, diags);
@@ -562,6 +563,94 @@ fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
                 None,
             ));
         }
+    }
+}
+
+/// A build's `secret`s name secrets of the stack whose values stackr reads (an external one
+/// has none here), each id once; its `ssh` is the default agent; both need a local context and
+/// a network BuildKit knows.
+fn check_build_secrets(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
+    let Some(b) = &s.build else { return };
+    let place = format!("the build of service `{}`", s.name.value);
+    let mut ids: Vec<&crate::BuildSecret> = Vec::new();
+    for f in &b.secrets {
+        if !names.secrets.contains(f.name.value.as_str()) {
+            diags.push(unknown_ref(
+                place.clone(),
+                "secret",
+                &f.name,
+                &names.secrets,
+                None,
+            ));
+        } else if let Some(SecretSource::External(_)) = secret_source(names, &f.name.value) {
+            diags.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: format!("a secret of {place}"),
+                    value: f.name.value.clone(),
+                    reason: "the secret is external: a build reads its value on this machine"
+                        .into(),
+                })
+                .with_label(f.name.span, "external")
+                .with_help(format!(
+                    "give secret `{}` a `file=` or `env=` source for the build",
+                    f.name.value
+                )),
+            );
+        }
+        match ids.iter().find(|x| x.id() == f.id()) {
+            Some(first) => diags.push(
+                Diagnostic::error(Problem::SetTwice {
+                    field: format!("build secret id `{}`", f.id()),
+                    place: place.clone(),
+                })
+                .with_label(f.span, "set again here")
+                .with_label(first.span, "first set here")
+                .with_help("give one of them another `id=`"),
+            ),
+            None => ids.push(f),
+        }
+    }
+    for agent in b.ssh.iter().filter(|a| a.value != "default") {
+        diags.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: format!("`ssh` of {place}"),
+                value: agent.value.clone(),
+                reason: "stackr forwards the default agent only (the one of `SSH_AUTH_SOCK`)"
+                    .into(),
+            })
+            .with_label(agent.span, "not `default`")
+            .with_help("write `ssh \"default\"`, and `ssh-add` the key to the agent"),
+        );
+    }
+    let buildkit = b.secrets.first().map(|f| f.span).or(b.ssh.first().map(|a| a.span));
+    let Some(used) = buildkit else { return };
+    if let Some(remote) = &b.remote {
+        diags.push(
+            Diagnostic::error(Problem::Conflict {
+                first: "a remote build context".into(),
+                second: "build secrets and `ssh`".into(),
+                place: place.clone(),
+            })
+            .with_label(remote.span, "fetched by the engine")
+            .with_label(used, "needs BuildKit, which stackr gives a local context")
+            .with_help("build from a local checkout"),
+        );
+    }
+    if let Some(net) = b
+        .network
+        .as_ref()
+        .filter(|n| !matches!(n.value.as_str(), "default" | "bridge" | "host" | "none"))
+    {
+        diags.push(
+            Diagnostic::error(Problem::Conflict {
+                first: format!("the build network `{}`", net.value),
+                second: "build secrets and `ssh`".into(),
+                place,
+            })
+            .with_label(net.span, "a named network")
+            .with_label(used, "needs BuildKit")
+            .with_help("BuildKit runs `RUN` steps on `default`, `host` or `none`"),
+        );
     }
 }
 
