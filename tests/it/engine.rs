@@ -2151,11 +2151,11 @@ service "app" {{
     let dockerfile = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
         RUN --mount=type=secret,id=npm-token --mount=type=secret,id=key sh -c 'sha256sum /run/secrets/npm-token > /seen-token; sha256sum /run/secrets/key > /seen-key'\n\
         RUN --mount=type=ssh sh -c 'test -S \"$SSH_AUTH_SOCK\" && echo agent > /seen-ssh'\n";
-    std::fs::write(s.dir.join("bk/Build.dockerfile"), dockerfile)
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(s.dir.join("bk/Build.dockerfile"), dockerfile).unwrap_or_else(|e| panic!("{e}"));
     let stackr = |args: &[&str], agent: Option<&Agent>, with_key: bool| {
         let mut cmd = crate::cli::stackr(&s.dir);
-        cmd.env_remove("SSH_AUTH_SOCK").env_remove("STACKR_IT_BK_KEY");
+        cmd.env_remove("SSH_AUTH_SOCK")
+            .env_remove("STACKR_IT_BK_KEY");
         if let Some(a) = agent {
             cmd.env("SSH_AUTH_SOCK", &a.socket);
         }
@@ -2194,7 +2194,10 @@ service "app" {{
     let history = docker(&["image", "history", "--no-trunc", &image]);
     let config = docker(&["image", "inspect", &image]);
     for value in [token, key] {
-        assert!(!history.contains(value) && !config.contains(value), "{value} leaked");
+        assert!(
+            !history.contains(value) && !config.contains(value),
+            "{value} leaked"
+        );
     }
     let r = stackr(&["plan", "--detailed-exitcode"], Some(&agent), true);
     assert_eq!(r.code, 0, "{}", r.stdout);

@@ -53,9 +53,8 @@ pub(crate) async fn build(
             let _ = tx.send(solved);
         })
         .map_err(|e| EngineError::Other(format!("cannot start a BuildKit session: {e}")))?;
-    rx.await.map_err(|_| {
-        EngineError::Other("the BuildKit session ended without an answer".into())
-    })?
+    rx.await
+        .map_err(|_| EngineError::Other("the BuildKit session ended without an answer".into()))?
 }
 
 /// The Dockerfile frontend's options for `spec`; what BuildKit cannot take is an error here,

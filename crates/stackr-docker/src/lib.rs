@@ -207,7 +207,10 @@ impl DockerEngine {
                             }
                         }
                     }
-                    if let Some(bollard::models::BuildInfoAux::Default(bollard::models::ImageId { id: Some(id) })) = info.aux {
+                    if let Some(bollard::models::BuildInfoAux::Default(
+                        bollard::models::ImageId { id: Some(id) },
+                    )) = info.aux
+                    {
                         image_id = Some(id);
                     }
                 }

@@ -862,8 +862,12 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
             "ssh" => build_ssh(ctx, v, d),
             k if KNOWN.contains(&k) => {
                 let why = match k {
-                    "additional_contexts" => "named build contexts need the engine's BuildKit 0.10 or newer (Docker Engine 23, API 1.42); stackr does not send them yet",
-                    "cache_to" => "stackr builds into the engine's image store; a cache export needs a registry or a BuildKit of its own",
+                    "additional_contexts" => {
+                        "named build contexts need the engine's BuildKit 0.10 or newer (Docker Engine 23, API 1.42); stackr does not send them yet"
+                    }
+                    "cache_to" => {
+                        "stackr builds into the engine's image store; a cache export needs a registry or a BuildKit of its own"
+                    }
                     "entitlements" | "provenance" | "sbom" => {
                         "it needs a BuildKit of its own (buildx); the engine's builder has none"
                     }
@@ -915,7 +919,10 @@ fn build_secrets(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                         d,
                         e.key_span,
                         &format!("build.secrets.{}", e.key),
-                        format!("`{}` of build secret `{source}` is not imported: the Dockerfile's `RUN --mount=type=secret,{}=...` sets it", e.key, e.key),
+                        format!(
+                            "`{}` of build secret `{source}` is not imported: the Dockerfile's `RUN --mount=type=secret,{}=...` sets it",
+                            e.key, e.key
+                        ),
                     ),
                     k if k.starts_with("x-") => {}
                     _ => ctx.unknown_key(e, &["source", "target", "uid", "gid", "mode"]),
@@ -957,7 +964,9 @@ fn build_ssh(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 d,
                 span.span,
                 "build.ssh",
-                format!("`build.ssh` entry `{agent}` is not imported: stackr forwards the default agent only (`SSH_AUTH_SOCK`); add the key to it with `ssh-add` and write `default`"),
+                format!(
+                    "`build.ssh` entry `{agent}` is not imported: stackr forwards the default agent only (`SSH_AUTH_SOCK`); add the key to it with `ssh-add` and write `default`"
+                ),
             );
         }
     }

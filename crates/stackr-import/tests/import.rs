@@ -472,6 +472,18 @@ fn build_with_args_and_targets() {
         json!([{"key": "NODE_ENV", "value": "production"}, {"key": "NPM_TOKEN", "value": ""}])
     );
     report_has(&out, "build arg `NPM_TOKEN` has no value");
+    // Build secrets by the id the Dockerfile names; the default agent; what BuildKit's
+    // Dockerfile sets or stackr cannot forward is reported.
+    assert_eq!(
+        worker["build"]["secrets"],
+        json!([{"name": "npm_token"}, {"name": "deploy_key", "id": "key"}])
+    );
+    assert_eq!(strs(&worker["build"]["ssh"]), ["default"]);
+    report_has(&out, "`mode` of build secret `deploy_key` is not imported");
+    report_has(
+        &out,
+        "`build.ssh` entry `deploy=~/.ssh/id_ed25519` is not imported",
+    );
     let docs = svc(&s, "docs");
     assert_eq!(docs["working-dir"], "/srv");
     assert_eq!(docs["user"], "1000");

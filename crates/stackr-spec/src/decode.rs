@@ -1796,7 +1796,10 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
                         usage: "secret \"NAME\" id=\"ID\"",
                     },
                 );
-                if let Some(name) = cv.arg(0).and_then(|e| r.nonempty(e, "a build secret's name")) {
+                if let Some(name) = cv
+                    .arg(0)
+                    .and_then(|e| r.nonempty(e, "a build secret's name"))
+                {
                     b.secrets.push(crate::model::BuildSecret {
                         span: r.name_span(c),
                         name,

@@ -622,13 +622,17 @@ fn check_build_secrets(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) 
             .with_help("write `ssh \"default\"`, and `ssh-add` the key to the agent"),
         );
     }
-    let buildkit = b.secrets.first().map(|f| f.span).or(b.ssh.first().map(|a| a.span));
+    let buildkit = b
+        .secrets
+        .first()
+        .map(|f| f.span)
+        .or(b.ssh.first().map(|a| a.span));
     let Some(used) = buildkit else { return };
     if let Some(remote) = &b.remote {
         diags.push(
             Diagnostic::error(Problem::Conflict {
                 first: "a remote build context".into(),
-                second: "build secrets and `ssh`".into(),
+                second: "a build `secret` or `ssh`".into(),
                 place: place.clone(),
             })
             .with_label(remote.span, "fetched by the engine")
@@ -644,7 +648,7 @@ fn check_build_secrets(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) 
         diags.push(
             Diagnostic::error(Problem::Conflict {
                 first: format!("the build network `{}`", net.value),
-                second: "build secrets and `ssh`".into(),
+                second: "a build `secret` or `ssh`".into(),
                 place,
             })
             .with_label(net.span, "a named network")
