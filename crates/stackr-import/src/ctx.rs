@@ -77,7 +77,22 @@ impl<'a> Ctx<'a> {
             && at
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if is_key && !self.path.ends_with(&format!(".{at}")) && self.path != "the top level" {
+        // The keys above it in the file, when they spell out where `self.path` is: a key in a
+        // nested mapping or a list item (`services.api.build.secrets.mode`).
+        let nested = is_key
+            .then(|| parent_keys(self.text, span.offset))
+            .map(|mut keys| {
+                keys.push(at.to_string());
+                keys.join(".")
+            })
+            .filter(|full| {
+                full.strip_prefix(self.path.as_str())
+                    .is_some_and(|rest| rest.starts_with('.') && rest.len() > at.len() + 1)
+            });
+        if let Some(full) = nested {
+            full
+        } else if is_key && !self.path.ends_with(&format!(".{at}")) && self.path != "the top level"
+        {
             format!("{}.{at}", self.path)
         } else if is_key && self.path == "the top level" {
             at.to_string()
@@ -480,4 +495,44 @@ impl Ctx<'_> {
             .with_label(span, "invalid"),
         );
     }
+}
+
+/// The keys of the block mappings that hold the key at `offset`, outermost first, read from
+/// the indentation of the lines above it (list items are passed through, flow style is not
+/// followed).
+fn parent_keys(text: &str, offset: usize) -> Vec<String> {
+    let Some(before) = text.get(..offset) else {
+        return Vec::new();
+    };
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let mut indent = offset - line_start;
+    let mut keys = Vec::new();
+    for line in before[..line_start].lines().rev() {
+        if indent == 0 {
+            break;
+        }
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let column = line.len() - trimmed.len();
+        if column >= indent {
+            continue;
+        }
+        indent = column;
+        // `- key: value` is a list item whose first key sits right of the dash.
+        if trimmed.starts_with('-') {
+            continue;
+        }
+        let Some((key, _)) = trimmed.split_once(':') else {
+            return Vec::new();
+        };
+        let key = key.trim().trim_matches(['"', '\'']);
+        if key.is_empty() || key.contains(' ') {
+            return Vec::new();
+        }
+        keys.push(key.to_string());
+    }
+    keys.reverse();
+    keys
 }

@@ -1585,10 +1585,18 @@ fn networks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                         }
                         "priority" | "gw_priority" | "link_local_ips" | "mac_address"
                         | "driver_opts" | "interface_name" => {
-                            let n = ctx.note(
-                                o.key_span,
-                                format!("`{}` is not imported: not supported yet", o.key),
-                            );
+                            let why = match o.key.as_str() {
+                                "mac_address" => {
+                                    "a MAC address per network needs Engine API 1.44; the service's `mac-address` sets the first network's"
+                                }
+                                "gw_priority" => "the gateway's priority needs Engine API 1.48",
+                                "priority" => {
+                                    "stackr joins networks in the order they are written: write them by priority"
+                                }
+                                _ => "not supported yet",
+                            };
+                            let n =
+                                ctx.note(o.key_span, format!("`{}` is not imported: {why}", o.key));
                             node.comments.push(n);
                         }
                         k if k.starts_with("x-") => {}

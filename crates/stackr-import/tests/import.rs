@@ -1393,12 +1393,19 @@ fn an_empty_compose_file_is_refused_as_compose_does() {
 #[test]
 fn report_items_name_the_compose_key_and_its_position() {
     let out = one_text(
-        "services:\n  a:\n    image: busybox\n    build:\n      context: .\n      ssh: [default]\n",
+        "services:\n  a:\n    image: busybox\n    build:\n      context: .\n      cache_to: [type=inline]\n      secrets:\n        - source: s\n          mode: 0400\nsecrets:\n  s:\n    file: ./s.txt\n",
     );
+    // A key in a list item of a nested mapping is named by its whole path.
+    let nested = out
+        .items
+        .iter()
+        .find(|i| i.key == "services.a.build.secrets.mode")
+        .unwrap_or_else(|| panic!("{:#?}", out.items));
+    assert_eq!((nested.line, nested.column), (9, 11));
     let item = out
         .items
         .iter()
-        .find(|i| i.key == "services.a.build.ssh")
+        .find(|i| i.key == "services.a.build.cache_to")
         .unwrap_or_else(|| panic!("{:#?}", out.items));
     assert_eq!((item.line, item.column), (6, 7));
     assert_eq!(item.file, "/project/compose.yml");
