@@ -206,7 +206,8 @@ async fn direct_replace(
     let id = engine
         .create_container(spec)
         .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| panic!("{e}"))
+        .id;
     engine
         .start_container(&id)
         .await

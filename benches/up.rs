@@ -117,7 +117,7 @@ async fn api_baseline(engine: &DockerEngine, name: &str) -> Duration {
     let ids = futures::future::try_join_all(specs.iter().map(|s| engine.create_container(s)))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    futures::future::try_join_all(ids.iter().map(|id| engine.start_container(id)))
+    futures::future::try_join_all(ids.iter().map(|c| engine.start_container(&c.id)))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     t.elapsed()

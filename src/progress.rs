@@ -156,6 +156,12 @@ impl Live {
                 .line(service)
                 .set_message(format!("built {}", stackr_reconcile::steps::short(id))),
             Step::Removed { name, .. } => self.line(name).set_message("removed"),
+            Step::Created { name, warnings, .. } if !warnings.is_empty() => {
+                self.line(name).set_message(format!(
+                    "created; the engine warns: {}",
+                    warnings.join("; ")
+                ))
+            }
             Step::Created { name, .. } => self.line(name).set_message("created"),
             Step::Waiting {
                 service,

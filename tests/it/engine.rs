@@ -2561,8 +2561,30 @@ profile "hw" {{
     let r = s.stackr(&["plan", "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     // GPUs and block IO limits reach the create call (no GPU here to start it with).
-    ok(&s.stackr(&["--profile", "hw", "create", "hw"]), "create hw");
+    let created = s.stackr(&["--profile", "hw", "create", "hw"]);
+    ok(&created, "create hw");
     let hw = format!("{}-hw-1", s.name);
+    // What the engine says of a limit it drops (a kernel without block IO weights) is shown,
+    // as `docker create` shows it on the same engine.
+    let peer = Command::new("docker")
+        .args(["create", "--name", &format!("{}-peer", s.name)])
+        .args(["--label", &format!("{}={}", "io.stackr.stack", s.name)])
+        .args(["--blkio-weight", "300", &format!("{}:img", s.name), "true"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = docker(&["rm", "-f", &format!("{}-peer", s.name)]);
+    let peer_says = String::from_utf8_lossy(&peer.stderr);
+    let shown = format!("{}{}", created.stdout, created.stderr);
+    match peer_says.lines().find_map(|l| l.strip_prefix("WARNING: ")) {
+        Some(warning) => assert!(
+            shown.contains(&format!(
+                "{hw}: warning: the engine says: {}",
+                warning.trim()
+            )),
+            "docker warns `{warning}`; stackr showed:\n{shown}"
+        ),
+        None => assert!(!shown.contains("the engine says"), "{shown}"),
+    }
     assert_eq!(
         inspect(&hw, "{{json .HostConfig.DeviceRequests}}"),
         r#"[{"Driver":"","Count":-1,"DeviceIDs":null,"Capabilities":[["gpu"]],"Options":null},{"Driver":"nvidia","Count":0,"DeviceIDs":["0","3"],"Capabilities":[["gpu","utility"]],"Options":null}]"#

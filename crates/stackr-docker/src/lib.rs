@@ -714,7 +714,7 @@ impl Engine for DockerEngine {
             .map_err(|e| self.err(&format!("container `{id}`"), e))
     }
 
-    async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<stackr_engine::Created> {
         let what = format!("container `{}`", spec.name);
         let body = convert::create_body(spec, self.api().await?)?;
         let mut options = CreateContainerOptionsBuilder::default().name(&spec.name);
@@ -760,7 +760,10 @@ impl Engine for DockerEngine {
                 }
             }
         }
-        Ok(id)
+        Ok(stackr_engine::Created {
+            id,
+            warnings: created.warnings,
+        })
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {

@@ -470,8 +470,9 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
     let web_id = engine
         .create_container(&web)
         .await
+        .map(|c| c.id)
         .unwrap_or_else(|e| panic!("create web: {e}"));
-    match engine.create_container(&web).await {
+    match engine.create_container(&web).await.map(|c| c.id) {
         Err(EngineError::Conflict { .. }) => {}
         other => panic!("a second container of the same name: expected Conflict, got {other:?}"),
     }
@@ -540,6 +541,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
     let job_id = engine
         .create_container(&job)
         .await
+        .map(|c| c.id)
         .unwrap_or_else(|e| panic!("create job: {e}"));
     engine
         .start_container(&job_id)
@@ -773,7 +775,7 @@ async fn a_missing_image_is_reported_as_such() {
     let stack = Stack::new("noimage");
     let image = format!("{}-missing:nope", stack.name);
     let spec = container(&stack, "ghost", &image, &["true"]);
-    match engine.create_container(&spec).await {
+    match engine.create_container(&spec).await.map(|c| c.id) {
         Err(EngineError::ImageMissing { image: i }) => assert_eq!(i, image),
         other => panic!("expected ImageMissing, got {other:?}"),
     }
@@ -813,6 +815,7 @@ async fn a_host_port_taken_twice_is_port_allocated() {
             engine
                 .create_container(&spec)
                 .await
+                .map(|c| c.id)
                 .unwrap_or_else(|e| panic!("create {service}: {e}")),
         );
     }

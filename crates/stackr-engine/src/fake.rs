@@ -31,6 +31,9 @@ pub struct Behaviour {
     pub fail_create: BTreeSet<String>,
     /// Container names whose creation takes this long (a failing run then has it in flight).
     pub slow_create: BTreeMap<String, Duration>,
+    /// What the engine warns about when it creates the container of that name (a kernel
+    /// without block IO weights: "Weight discarded").
+    pub create_warnings: BTreeMap<String, Vec<String>>,
     /// Container names that take this long to stop (a process that ignores its signal).
     pub slow_stop: BTreeMap<String, Duration>,
     /// The CPUs of the fake's machine (64 when unset); a create asking for more is refused,
@@ -493,7 +496,7 @@ impl Engine for FakeEngine {
         })
     }
 
-    async fn create_container(&self, spec: &ContainerSpec) -> Result<String> {
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<crate::Created> {
         use std::sync::atomic::Ordering;
         let cpus = i64::from(lock(&self.behaviour).cpus.unwrap_or(64));
         if spec.nano_cpus.is_some_and(|n| n > cpus * 1_000_000_000) {
@@ -508,7 +511,12 @@ impl Engine for FakeEngine {
         }
         let r = self.create_now(spec);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        r
+        let warnings = lock(&self.behaviour)
+            .create_warnings
+            .get(&spec.name)
+            .cloned()
+            .unwrap_or_default();
+        r.map(|id| crate::Created { id, warnings })
     }
 
     async fn start_container(&self, id: &str) -> Result<()> {

@@ -468,6 +468,14 @@ impl BuildSpec {
     }
 }
 
+/// A container the engine made, and what it warned about while making it (a limit the kernel
+/// cannot enforce, which the engine drops and says so).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Created {
+    pub id: String,
+    pub warnings: Vec<String>,
+}
+
 /// A secret a build may read, by the id its Dockerfile names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildSecret {
@@ -845,9 +853,11 @@ pub trait Engine: Send + Sync {
     fn create_volume(&self, spec: &VolumeSpec) -> impl Future<Output = Result<()>> + Send;
     fn remove_volume(&self, name: &str) -> impl Future<Output = Result<()>> + Send;
 
-    /// Creates a container; returns its id.
-    fn create_container(&self, spec: &ContainerSpec)
-    -> impl Future<Output = Result<String>> + Send;
+    /// Creates a container; returns its id and what the engine warned about.
+    fn create_container(
+        &self,
+        spec: &ContainerSpec,
+    ) -> impl Future<Output = Result<Created>> + Send;
     fn start_container(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
     /// Stops with the container's stop signal, then kills after `timeout` (the container's own
     /// stop timeout when `None`).

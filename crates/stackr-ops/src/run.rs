@@ -233,7 +233,7 @@ async fn create_and_start<E: Engine>(
             .await
             .map_err(|e| engine_error("cannot fill its secrets volume", svc, e))?;
     }
-    let id = match engine.create_container(&want.spec).await {
+    let id = match engine.create_container(&want.spec).await.map(|c| c.id) {
         Ok(id) => id,
         Err(e) => {
             remove_secrets(engine, want).await;

@@ -324,6 +324,49 @@ async fn a_cpu_limit_beyond_the_engine_is_refused_before_anything_changes() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// What the engine warns about while creating a container (a limit the kernel cannot keep)
+/// reaches the user with the step that created it, as a line and as a JSON event.
+#[tokio::test]
+async fn the_engines_create_warnings_are_shown_with_the_container() {
+    let dir = context_dir("warnings");
+    let e = engine();
+    let warning = "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.";
+    e.set_behaviour(Behaviour {
+        create_warnings: [("shop-db-1".to_string(), vec![warning.to_string()])].into(),
+        ..Behaviour::default()
+    });
+    let s = stack(SHOP, &dir);
+    let events = up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let created: Vec<&Step> = events
+        .iter()
+        .filter_map(|ev| match ev {
+            OpEvent::Step(step @ Step::Created { .. }) => Some(step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 3);
+    let lines: Vec<String> = created
+        .iter()
+        .filter_map(|s| stackr_reconcile::steps::line(s))
+        .collect();
+    assert!(
+        lines.contains(&format!(
+            "shop-db-1: created\nshop-db-1: warning: the engine says: {warning}"
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"shop-api-1: created".to_string()),
+        "{lines:#?}"
+    );
+    let (name, fields) = stackr_reconcile::steps::event(created[0]);
+    assert_eq!(name, "container-created");
+    assert_eq!(fields["warnings"], serde_json::json!([warning]));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn down_removes_everything_and_releases_the_lock() {
     let (dir, e, s) = stack_up("down", SHOP).await;
@@ -1276,6 +1319,7 @@ async fn a_no_op_up_after_a_killed_run_waits_out_its_lock() {
     };
     e.create_container(&spec)
         .await
+        .map(|c| c.id)
         .unwrap_or_else(|err| panic!("{err}"));
     e.clear_calls();
     let events = up(&e, &s, &opts())

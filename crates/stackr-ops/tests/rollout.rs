@@ -265,6 +265,7 @@ async fn a_new_container_beside_its_old_one_is_adopted_or_removed_by_the_next_up
         .unwrap_or_else(|err| panic!("{err}"));
     e.create_container(&wanted)
         .await
+        .map(|c| c.id)
         .unwrap_or_else(|err| panic!("{err}"));
     let (p, _, _) = stackr_ops::plan(&e, &api("2", ""), &cx(), &PlanOptions::default())
         .await
@@ -288,6 +289,7 @@ async fn a_new_container_beside_its_old_one_is_adopted_or_removed_by_the_next_up
         .unwrap_or_else(|err| panic!("{err}"));
     e.create_container(&wanted)
         .await
+        .map(|c| c.id)
         .unwrap_or_else(|err| panic!("{err}"));
     let text = plan_text(&e, &api("1", "")).await;
     assert!(text.contains("left by an interrupted update"), "{text}");

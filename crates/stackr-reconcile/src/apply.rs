@@ -62,9 +62,11 @@ pub enum Step {
         service: String,
         name: String,
     },
+    /// `warnings`: what the engine said while creating it (a limit it dropped).
     Created {
         service: String,
         name: String,
+        warnings: Vec<String>,
     },
     Waiting {
         service: String,
@@ -373,7 +375,7 @@ async fn create_helper<E: Engine>(
         restart: "no".into(),
         ..stackr_engine::ContainerSpec::default()
     };
-    engine.create_container(&helper).await
+    engine.create_container(&helper).await.map(|c| c.id)
 }
 
 /// What a container has shown so far.
@@ -1265,9 +1267,10 @@ async fn make_containers<E: Engine>(
                         })?;
                 }
                 run.go_on(&s.name)?;
-                let id = create(engine, &run.joining_by_id(&want.spec), &want.hash)
+                let created = create(engine, &run.joining_by_id(&want.spec), &want.hash)
                     .await
                     .map_err(|e| engine_err(format!("cannot create `{}`", it.name), svc, e))?;
+                let id = created.id;
                 if want.secrets.iter().any(|f| f.link.is_some()) {
                     run.go_on(&s.name)?;
                     link_secrets(engine, &id, &want.secrets)
@@ -1279,6 +1282,7 @@ async fn make_containers<E: Engine>(
                 progress(Step::Created {
                     service: s.name.clone(),
                     name: it.name.clone(),
+                    warnings: created.warnings,
                 });
                 lock(run.shared).ids.insert(id.clone(), s.name.clone());
                 to_start.push((id, it.name.clone(), it.action));
@@ -1578,7 +1582,7 @@ async fn create<E: Engine>(
     engine: &E,
     spec: &stackr_engine::ContainerSpec,
     hash: &str,
-) -> stackr_engine::Result<String> {
+) -> stackr_engine::Result<stackr_engine::Created> {
     let (what, message) = match engine.create_container(spec).await {
         Err(EngineError::Conflict { what, message }) => (what, message),
         other => return other,
@@ -1615,7 +1619,10 @@ async fn create<E: Engine>(
         && crate::plan::created_hash(&c).as_deref() == Some(hash)
         && networks_joined
     {
-        return Ok(c.id);
+        return Ok(stackr_engine::Created {
+            id: c.id,
+            warnings: Vec::new(),
+        });
     }
     let ten = Some(Duration::from_secs(10));
     remove(engine, &c.id, Some(&c.labels), ten, &|_| {}).await?;

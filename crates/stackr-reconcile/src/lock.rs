@@ -92,7 +92,7 @@ impl StackLock {
         let start = Instant::now();
         let mut not_running_since: Option<Instant> = None;
         loop {
-            match engine.create_container(&spec).await {
+            match engine.create_container(&spec).await.map(|c| c.id) {
                 Ok(id) => return hold(engine, id, stack).await.map_err(fail),
                 Err(EngineError::Conflict { .. }) => {}
                 Err(e) => return Err(fail(e)),
@@ -268,6 +268,7 @@ mod tests {
         engine
             .create_container(&stale)
             .await
+            .map(|c| c.id)
             .unwrap_or_else(|e| panic!("{e}"));
         let lock = StackLock::acquire(
             &engine,

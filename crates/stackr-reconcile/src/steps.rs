@@ -27,7 +27,13 @@ pub fn line(step: &Step) -> Option<String> {
         }
         Step::Built { service, id } => format!("{service}: built {}", short(id)),
         Step::Removed { name, .. } => format!("{name}: removed"),
-        Step::Created { name, .. } => format!("{name}: created"),
+        Step::Created { name, warnings, .. } => {
+            let mut text = format!("{name}: created");
+            for w in warnings {
+                text.push_str(&format!("\n{name}: warning: the engine says: {}", w.trim()));
+            }
+            text
+        }
         Step::Waiting { .. } | Step::Starting { .. } => return None,
         Step::Started { name, .. } => format!("{name}: started"),
         Step::Restarted { name, .. } => format!("{name}: restarted"),
@@ -78,9 +84,13 @@ pub fn event(step: &Step) -> (&'static str, Value) {
             "container-removed",
             json!({"service": service, "container": name}),
         ),
-        Step::Created { service, name } => (
+        Step::Created {
+            service,
+            name,
+            warnings,
+        } => (
             "container-created",
-            json!({"service": service, "container": name}),
+            json!({"service": service, "container": name, "warnings": warnings}),
         ),
         Step::Waiting {
             service,

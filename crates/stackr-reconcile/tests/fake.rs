@@ -292,6 +292,7 @@ async fn a_container_left_by_an_interrupted_run_is_adopted() {
         .unwrap_or_default();
     e.create_container(&spec)
         .await
+        .map(|c| c.id)
         .unwrap_or_else(|err| panic!("{err}"));
     let (p, _) = make_plan(&e, &stack, &PlanOptions::default()).await;
     let line = render_text(&p)

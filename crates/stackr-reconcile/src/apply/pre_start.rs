@@ -106,6 +106,7 @@ async fn run_one<E: Engine>(
     let id = engine
         .create_container(&run.joining_by_id(&want.spec))
         .await
+        .map(|c| c.id)
         .map_err(|e| engine_err(format!("cannot create `{name}`"), svc, e))?;
     if want.secrets.iter().any(|f| f.link.is_some()) {
         link_secrets(engine, &id, &want.secrets)

@@ -285,9 +285,10 @@ async fn make<E: Engine>(
         .map_err(|e| engine_err(format!("cannot give `{name}` its secrets"), svc, e))?;
     }
     run.go_on(&s.name)?;
-    let id = create(run.engine, &run.joining_by_id(&spec), &slot.target.hash)
+    let created = create(run.engine, &run.joining_by_id(&spec), &slot.target.hash)
         .await
         .map_err(|e| engine_err(format!("cannot create `{name}`"), svc, e))?;
+    let id = created.id;
     if has_secrets && slot.secrets.iter().any(|f| f.link.is_some()) {
         run.go_on(&s.name)?;
         super::link_secrets(run.engine, &id, &slot.secrets)
@@ -297,6 +298,7 @@ async fn make<E: Engine>(
     (run.progress)(Step::Created {
         service: s.name.clone(),
         name: name.to_string(),
+        warnings: created.warnings,
     });
     Ok(id)
 }
