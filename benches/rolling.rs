@@ -171,6 +171,7 @@ fn direct_spec(name: &str, net: &str, slot: usize, version: usize) -> ContainerS
             aliases: vec!["api".into()],
             ipv4_address: None,
             ipv6_address: None,
+            ..NetworkAttachment::default()
         }],
         restart: "no".into(),
         stop_timeout: Some(Duration::from_secs(2)),

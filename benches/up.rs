@@ -108,6 +108,7 @@ async fn api_baseline(engine: &DockerEngine, name: &str) -> Duration {
                 ipv4_address: None,
                 ipv6_address: None,
                 network_id: None,
+                ..NetworkAttachment::default()
             }],
             restart: "no".into(),
             stop_timeout: Some(Duration::from_secs(2)),

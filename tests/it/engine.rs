@@ -2219,6 +2219,73 @@ service "app" {{
     let _ = docker(&["rmi", &image]);
 }
 
+/// A service's link-local addresses and endpoint driver options on a network reach the
+/// engine; a MAC address per network (Engine API 1.44) and a gateway priority (1.48) are
+/// refused by this engine's plan, naming the versions, and nothing changes.
+#[test]
+fn endpoint_options_reach_the_engine_and_newer_ones_are_refused() {
+    let text = |n: &str, extra: &str| {
+        format!(
+            r#"
+stack "{n}"
+network "back"
+service "app" {{
+    image "{n}:img"
+    build "./img"
+    network "back" {{
+        link-local-ips "169.254.10.10"
+        driver-opts {{
+            com.example.endpoint "on"
+        }}
+        {extra}
+    }}
+    command "sh" "-c" "trap 'exit 0' TERM; while true; do sleep 0.2; done"
+}}
+"#
+        )
+    };
+    let s = TestStack::new("endpoint", |n| text(n, ""));
+    ok(&s.stackr(&["up", "-d"]), "up");
+    let app = format!("{}-app-1", s.name);
+    let endpoint = docker(&[
+        "inspect",
+        "-f",
+        &format!(
+            "{{{{json (index .NetworkSettings.Networks \"{}_back\")}}}}",
+            s.name
+        ),
+        &app,
+    ]);
+    assert!(
+        endpoint.contains(r#""LinkLocalIPs":["169.254.10.10"]"#),
+        "{endpoint}"
+    );
+    assert!(
+        endpoint.contains(r#""DriverOpts":{"com.example.endpoint":"on"}"#),
+        "{endpoint}"
+    );
+    let addresses = docker(&["exec", &app, "ip", "addr"]);
+    assert!(addresses.contains("169.254.10.10"), "{addresses}");
+    let r = s.stackr(&["plan", "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let id = |c: &str| docker(&["inspect", "-f", "{{.Id}}", c]).trim().to_string();
+    let before = id(&app);
+    s.write(text(
+        &s.name,
+        "mac-address \"02:42:ac:1c:00:0a\"\n        gw-priority 10",
+    ));
+    let r = s.stackr(&["up", "-d"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let said = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        said.contains("`network mac-address`, which the engine takes from API 1.44")
+            && said.contains("`network gw-priority`, which the engine takes from API 1.48"),
+        "{said}"
+    );
+    assert_eq!(id(&app), before, "the container was left as it was");
+    ok(&s.stackr(&["down"]), "down");
+}
+
 /// An image mount (Engine API 1.47) and a volume's subpath (1.45) are refused by this
 /// engine's plan, naming both versions, rather than dropped.
 #[test]

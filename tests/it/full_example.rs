@@ -273,7 +273,8 @@ fn foo_carried() -> Vec<(&'static str, &'static str, Value)> {
             "/networks",
             json!([
                 {"name": "some-network", "aliases": ["alias1", "alias3"], "ipv4-address": null, "ipv6-address": null},
-                {"name": "other-network", "aliases": [], "ipv4-address": "172.16.238.10", "ipv6-address": "2001:3984:3989::10"},
+                {"name": "other-network", "aliases": [], "ipv4-address": "172.16.238.10", "ipv6-address": "2001:3984:3989::10",
+                 "mac-address": "02:42:72:98:65:08"},
                 {"name": "other-other-network", "aliases": [], "ipv4-address": null, "ipv6-address": null},
             ]),
         ),
@@ -389,7 +390,6 @@ const FOO_REPORTED: &[(&str, &str)] = &[
     ("deploy.restart_policy", "the service's `restart` is used"),
     ("deploy.restart_policy.delay", "not imported"),
     ("deploy.restart_policy.window", "not imported"),
-    ("networks.other-network.mac_address", "Engine API 1.44"),
     ("volumes.consistency", "no effect on Linux"),
 ];
 

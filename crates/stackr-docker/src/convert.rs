@@ -378,19 +378,29 @@ pub(crate) fn ipam(i: &stackr_engine::IpamSpec) -> bollard::models::Ipam {
 
 /// A network attachment, with the container's links (the engine keeps them per network).
 pub(crate) fn endpoint(a: &NetworkAttachment, links: &[String]) -> EndpointSettings {
-    let ipam = if a.ipv4_address.is_some() || a.ipv6_address.is_some() {
-        Some(EndpointIpamConfig {
-            ipv4_address: a.ipv4_address.clone(),
-            ipv6_address: a.ipv6_address.clone(),
-            link_local_ips: None,
-        })
-    } else {
-        None
-    };
+    let ipam =
+        if a.ipv4_address.is_some() || a.ipv6_address.is_some() || !a.link_local_ips.is_empty() {
+            Some(EndpointIpamConfig {
+                ipv4_address: a.ipv4_address.clone(),
+                ipv6_address: a.ipv6_address.clone(),
+                link_local_ips: non_empty(a.link_local_ips.clone()),
+            })
+        } else {
+            None
+        };
     EndpointSettings {
         aliases: non_empty(a.aliases.clone()),
         ipam_config: ipam,
         links: non_empty(links.to_vec()),
+        driver_opts: (!a.driver_opts.is_empty()).then(|| {
+            a.driver_opts
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        }),
+        // Sent only by a plan that found the engine new enough (1.44, 1.48).
+        mac_address: a.mac_address.clone(),
+        gw_priority: a.gw_priority,
         ..Default::default()
     }
 }
@@ -904,6 +914,7 @@ mod tests {
                     ipv4_address: Some("10.1.0.5".into()),
                     ipv6_address: None,
                     network_id: None,
+                    ..NetworkAttachment::default()
                 },
                 NetworkAttachment {
                     network: "b".into(),
@@ -911,6 +922,7 @@ mod tests {
                     ipv4_address: None,
                     ipv6_address: None,
                     network_id: None,
+                    ..NetworkAttachment::default()
                 },
             ],
             ..Default::default()

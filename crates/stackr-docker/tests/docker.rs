@@ -450,6 +450,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
             ipv4_address: None,
             ipv6_address: None,
             network_id: None,
+            ..NetworkAttachment::default()
         },
         NetworkAttachment {
             network: nets[1].clone(),
@@ -457,6 +458,7 @@ async fn a_container_lives_and_dies_with_events_health_and_logs() {
             ipv4_address: None,
             ipv6_address: None,
             network_id: None,
+            ..NetworkAttachment::default()
         },
     ];
     web.health = Some(HealthSpec {

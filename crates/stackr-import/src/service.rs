@@ -1560,8 +1560,12 @@ fn networks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
             }
         }
         yaml::Kind::Map(entries) => {
+            // compose joins a service's networks by `priority`, highest first: the order the
+            // stack file writes them in.
+            let mut joined: Vec<(i64, Entry)> = Vec::new();
             for e in entries {
                 let name = e.key.clone();
+                let mut priority = 0;
                 let mut node = Node::new("network").arg(Val::str(&name));
                 let place = ctx.place.clone();
                 ctx.place = format!("network `{name}` of {place}");
@@ -1583,20 +1587,36 @@ fn networks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                                     node.child(Node::new(o.key.replace('_', "-")).arg(Val::Str(t)));
                             }
                         }
-                        "priority" | "gw_priority" | "link_local_ips" | "mac_address"
-                        | "driver_opts" | "interface_name" => {
-                            let why = match o.key.as_str() {
-                                "mac_address" => {
-                                    "a MAC address per network needs Engine API 1.44; the service's `mac-address` sets the first network's"
-                                }
-                                "gw_priority" => "the gateway's priority needs Engine API 1.48",
-                                "priority" => {
-                                    "stackr joins networks in the order they are written: write them by priority"
-                                }
-                                _ => "not supported yet",
-                            };
-                            let n =
-                                ctx.note(o.key_span, format!("`{}` is not imported: {why}", o.key));
+                        "priority" => {
+                            priority = ctx.int(&o.value, "`priority`").unwrap_or(0);
+                        }
+                        "gw_priority" => {
+                            if let Some(p) = ctx.int(&o.value, "`gw_priority`") {
+                                node = node.child(Node::new("gw-priority").arg(Val::Int(p)));
+                            }
+                        }
+                        "mac_address" => {
+                            if let Some(t) = ctx.text(&o.value, "`mac_address`") {
+                                node = node.child(Node::new("mac-address").arg(Val::Str(t)));
+                            }
+                        }
+                        "link_local_ips" => {
+                            let ips = ctx.strings(&o.value, "`link_local_ips`");
+                            if !ips.is_empty() {
+                                let mut n = Node::new("link-local-ips");
+                                n.args = ips.into_iter().map(|(t, _)| Val::Str(t)).collect();
+                                node = node.child(n);
+                            }
+                        }
+                        "driver_opts" => {
+                            node =
+                                node.child(ctx.map_node(&o.value, "driver-opts", "`driver_opts`"));
+                        }
+                        "interface_name" => {
+                            let n = ctx.note(
+                                o.key_span,
+                                "`interface_name` is not imported: the engine on these machines names interfaces itself (a newer engine takes a name)",
+                            );
                             node.comments.push(n);
                         }
                         k if k.starts_with("x-") => {}
@@ -1618,15 +1638,20 @@ fn networks(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 }
                 ctx.place = place;
                 ctx.path = path;
-                if node.children.is_empty() && node.comments.is_empty() {
-                    d.push(Entry::new(
+                let entry = if node.children.is_empty() && node.comments.is_empty() {
+                    Entry::new(
                         Group::Networks,
                         format!("network:{name}"),
                         Frag::Arg(Val::Str(name)),
-                    ));
+                    )
                 } else {
-                    d.push(Entry::own(format!("network:{name}"), node));
-                }
+                    Entry::own(format!("network:{name}"), node)
+                };
+                joined.push((priority, entry));
+            }
+            joined.sort_by_key(|(p, _)| std::cmp::Reverse(*p));
+            for (_, entry) in joined {
+                d.push(entry);
             }
         }
         _ if y.is_null() => {}

@@ -1524,6 +1524,32 @@ fn a_fixed_address_is_kept_with_the_networks_ipam_and_driver_options() {
     );
 }
 
+/// A service's endpoint settings on each network are carried, and its networks are written in
+/// compose's `priority` order (highest first: the one joined at create).
+#[test]
+fn endpoint_settings_are_carried_and_networks_follow_their_priority() {
+    let out = one_text(
+        "services:\n  a:\n    image: busybox\n    networks:\n      front:\n        priority: 1\n      back:\n        priority: 100\n        link_local_ips: [169.254.8.8]\n        driver_opts: {com.example.opt: \"on\"}\n        mac_address: 02:42:ac:11:00:02\n        gw_priority: 5\n      side: {}\nnetworks:\n  front: {}\n  back: {}\n  side: {}\n",
+    );
+    assert!(out.report.is_empty(), "{:#?}", out.report);
+    let s = stack(&out.kdl, &[]);
+    let nets = &svc(&s, "a")["networks"];
+    let names: Vec<&str> = nets
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["name"].as_str())
+        .collect();
+    assert_eq!(names, ["back", "front", "side"], "{}", out.kdl);
+    assert_eq!(nets[0]["link-local-ips"], json!(["169.254.8.8"]));
+    assert_eq!(
+        nets[0]["driver-opts"],
+        json!([{"key": "com.example.opt", "value": "on"}])
+    );
+    assert_eq!(nets[0]["mac-address"], "02:42:ac:11:00:02");
+    assert_eq!(nets[0]["gw-priority"], 5);
+}
+
 #[test]
 fn links_volumes_from_gpus_blkio_and_label_files_are_carried_over() {
     let out = one_text(

@@ -553,9 +553,7 @@ fn networking(stack: &Stack, s: &Service) -> (Option<String>, Vec<NetworkAttachm
                 vec![NetworkAttachment {
                     network: network_name(stack, DEFAULT_NETWORK),
                     aliases: vec![service.clone()],
-                    ipv4_address: None,
-                    ipv6_address: None,
-                    network_id: None,
+                    ..NetworkAttachment::default()
                 }]
             } else {
                 s.networks
@@ -569,6 +567,14 @@ fn networking(stack: &Stack, s: &Service) -> (Option<String>, Vec<NetworkAttachm
                             ipv4_address: n.ipv4_address.as_ref().map(|a| a.value.clone()),
                             ipv6_address: n.ipv6_address.as_ref().map(|a| a.value.clone()),
                             network_id: None,
+                            link_local_ips: n
+                                .link_local_ips
+                                .iter()
+                                .map(|a| a.value.clone())
+                                .collect(),
+                            driver_opts: key_values(&n.driver_opts),
+                            mac_address: n.mac_address.as_ref().map(|a| a.value.clone()),
+                            gw_priority: n.gw_priority.as_ref().map(|p| p.value),
                         }
                     })
                     .collect()

@@ -748,6 +748,16 @@ pub fn newer_api_fields(spec: &stackr_engine::ContainerSpec) -> Vec<(&'static st
         ("annotations", !spec.host.annotations.is_empty(), (1, 43)),
         ("mac-address", spec.host.mac_address.is_some(), (1, 44)),
         (
+            "network mac-address",
+            spec.networks.iter().any(|n| n.mac_address.is_some()),
+            (1, 44),
+        ),
+        (
+            "network gw-priority",
+            spec.networks.iter().any(|n| n.gw_priority.is_some()),
+            (1, 48),
+        ),
+        (
             "mount subpath=",
             mounts(|m| {
                 matches!(

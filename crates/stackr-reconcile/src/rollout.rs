@@ -213,6 +213,7 @@ mod tests {
                 aliases: Vec::new(),
                 ipv4_address: None,
                 ipv6_address: None,
+                ..NetworkAttachment::default()
             }],
             health: Some(HealthSpec {
                 retries: Some(5),

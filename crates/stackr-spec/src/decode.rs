@@ -45,7 +45,15 @@ const BUILD_NODES: &[&str] = &[
     "ssh",
 ];
 const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
-const SERVICE_NETWORK_NODES: &[&str] = &["aliases", "ipv4-address", "ipv6-address"];
+const SERVICE_NETWORK_NODES: &[&str] = &[
+    "aliases",
+    "ipv4-address",
+    "ipv6-address",
+    "link-local-ips",
+    "driver-opts",
+    "mac-address",
+    "gw-priority",
+];
 
 pub(crate) fn one(what: &'static str, usage: &'static str) -> Shape {
     Shape {
@@ -1044,12 +1052,7 @@ fn service_networks(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {
     );
     for e in &v.args {
         if let Some(n) = r.nonempty(e, "`networks`") {
-            s.networks.push(ServiceNetwork {
-                name: n,
-                aliases: Vec::new(),
-                ipv4_address: None,
-                ipv6_address: None,
-            });
+            s.networks.push(ServiceNetwork::named(n));
         }
     }
 }
@@ -1066,12 +1069,7 @@ fn service_network(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: 
     let Some(n) = v.arg(0).and_then(|e| r.nonempty(e, "`network`")) else {
         return;
     };
-    let mut net = ServiceNetwork {
-        name: n,
-        aliases: Vec::new(),
-        ipv4_address: None,
-        ipv6_address: None,
-    };
+    let mut net = ServiceNetwork::named(n);
     let nplace = format!("network `{}` of {place}", net.name.value);
     for c in v.children() {
         match c.name().value() {
@@ -1104,6 +1102,25 @@ fn service_network(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: 
                     &mut net.ipv4_address
                 };
                 r.set_once(target, slot, c.name().value(), &nplace);
+            }
+            "link-local-ips" => strings_node(r, c, &mut net.link_local_ips),
+            "driver-opts" => net
+                .driver_opts
+                .extend(r.map(c, &format!("the driver options of {nplace}"))),
+            "mac-address" => string_node(r, c, &mut net.mac_address, &nplace),
+            "gw-priority" => {
+                let v = r.open(c, &one("a priority", "gw-priority 1"));
+                if let Some(e) = v.arg(0) {
+                    let n = r
+                        .integer(
+                            e,
+                            "`gw-priority`",
+                            i128::from(i32::MIN),
+                            i128::from(i32::MAX),
+                        )
+                        .map(|n| n.map(|v| v as i64));
+                    r.set_once(&mut net.gw_priority, n, "gw-priority", &nplace);
+                }
             }
             _ => r.unknown_node(c, &nplace, SERVICE_NETWORK_NODES),
         }

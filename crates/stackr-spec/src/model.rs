@@ -159,6 +159,34 @@ pub struct ServiceNetwork {
     pub aliases: Vec<Spanned<String>>,
     pub ipv4_address: Option<Spanned<String>>,
     pub ipv6_address: Option<Spanned<String>>,
+    /// Link-local addresses the container also has on this network.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub link_local_ips: Vec<Spanned<String>>,
+    /// Options of the network's driver for this endpoint.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub driver_opts: Vec<KeyValue>,
+    /// The container's MAC address on this network (Engine API 1.44).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<Spanned<String>>,
+    /// Which network's gateway is the default route: the highest (Engine API 1.48).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gw_priority: Option<Spanned<i64>>,
+}
+
+impl ServiceNetwork {
+    /// A network joined by name only.
+    pub fn named(name: Spanned<String>) -> ServiceNetwork {
+        ServiceNetwork {
+            name,
+            aliases: Vec::new(),
+            ipv4_address: None,
+            ipv6_address: None,
+            link_local_ips: Vec::new(),
+            driver_opts: Vec::new(),
+            mac_address: None,
+            gw_priority: None,
+        }
+    }
 }
 
 /// `network-mode`.

@@ -719,7 +719,7 @@ fn validate_links(o: &ContainerOptions, service: &str, services: &[&str], diags:
     }
 }
 
-fn is_mac(s: &str) -> bool {
+pub(crate) fn is_mac(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
     parts.len() == 6
         && parts

@@ -439,6 +439,20 @@ fn service(s: &Service) -> KdlNode {
         }
         nc.extend(string("ipv4-address", &n.ipv4_address));
         nc.extend(string("ipv6-address", &n.ipv6_address));
+        if !n.link_local_ips.is_empty() {
+            nc.push(node(
+                "link-local-ips",
+                n.link_local_ips.iter().map(|a| text(&a.value)).collect(),
+            ));
+        }
+        nc.extend(map_node("driver-opts", &n.driver_opts));
+        nc.extend(string("mac-address", &n.mac_address));
+        if let Some(p) = &n.gw_priority {
+            nc.push(node(
+                "gw-priority",
+                vec![KdlEntry::new(i128::from(p.value))],
+            ));
+        }
         c.push(with_children(
             node(K::Network.as_str(), vec![text(&n.name.value)]),
             nc,

@@ -258,6 +258,8 @@ fn check_networks(s: &Service, diags: &mut Diagnostics) {
         for (addr, field) in [
             (&n.ipv4_address, "`ipv4-address`"),
             (&n.ipv6_address, "`ipv6-address`"),
+            (&n.mac_address, "`mac-address`"),
+            (&n.link_local_ips.first().cloned(), "`link-local-ips`"),
         ] {
             if let Some(a) = addr {
                 diags.push(unsupported(

@@ -145,6 +145,7 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         check_dependencies(s, &names, cx, diags);
         check_network_refs(s, &names, diags);
         check_network_mode(s, &names, diags);
+        check_endpoints(s, diags);
         check_mount_refs(s, &names, diags);
         check_mount_targets(s, diags);
         check_secret_refs(s, &names, diags);
@@ -562,6 +563,41 @@ fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
                 secret_names,
                 None,
             ));
+        }
+    }
+}
+
+/// A service's MAC address and link-local addresses on each network are addresses.
+fn check_endpoints(s: &Service, diags: &mut Diagnostics) {
+    for n in &s.networks {
+        let place = format!("network `{}` of service `{}`", n.name.value, s.name.value);
+        if let Some(m) = n
+            .mac_address
+            .as_ref()
+            .filter(|m| !crate::options::is_mac(&m.value))
+        {
+            diags.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: format!("`mac-address` on {place}"),
+                    value: m.value.clone(),
+                    reason: "expected six hexadecimal pairs: `02:42:ac:11:00:02`".into(),
+                })
+                .with_label(m.span, "not a MAC address"),
+            );
+        }
+        for ip in n
+            .link_local_ips
+            .iter()
+            .filter(|ip| ip.value.parse::<std::net::IpAddr>().is_err())
+        {
+            diags.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: format!("`link-local-ips` on {place}"),
+                    value: ip.value.clone(),
+                    reason: "not an IP address".into(),
+                })
+                .with_label(ip.span, "not an address"),
+            );
         }
     }
 }
