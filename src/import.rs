@@ -224,11 +224,21 @@ fn report_json(imported: &stackr_import::Imported, written: Option<&Path>) -> St
             })
         })
         .collect();
-    let errors: Vec<String> = imported
+    let errors: Vec<serde_json::Value> = imported
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
-        .map(ToString::to_string)
+        .map(|d| {
+            let at = d.position();
+            serde_json::json!({
+                "file": at.map(|(f, _, _)| f),
+                "line": at.map(|(_, l, _)| l),
+                "column": at.map(|(_, _, c)| c),
+                "code": d.problem.code(),
+                "message": d.to_string(),
+                "help": d.help,
+            })
+        })
         .collect();
     let v = serde_json::json!({
         "written": written.map(|p| p.display().to_string()),

@@ -253,6 +253,30 @@ fn import_writes_a_stack_file_that_checks() {
         "{}",
         r.stderr
     );
+    // The same error as data: where it is, its code and its help.
+    let r = run(stackr(&dir).args(["import", "bad.yml", "--format", "json"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    let error = &v["errors"][0];
+    assert_eq!(
+        (&error["file"], &error["line"], &error["column"]),
+        (
+            &serde_json::json!("bad.yml"),
+            &serde_json::json!(4),
+            &serde_json::json!(5)
+        ),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(error["code"], "unknown-property", "{}", r.stdout);
+    assert!(
+        error["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("did you mean `environment`?")),
+        "{}",
+        r.stdout
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

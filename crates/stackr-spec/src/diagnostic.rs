@@ -109,6 +109,15 @@ impl Diagnostic {
     /// Attaches the source text the labels point into. Secondary labels in another file, or
     /// too far from the primary one to show in one excerpt, become related notes with their own
     /// excerpt.
+    /// Where the primary label points, for plain data (`--format json`): the file as reports
+    /// name it, and the 1-based line and column; `None` without a label or an attached source.
+    pub fn position(&self) -> Option<(&str, usize, usize)> {
+        let source = self.source.as_ref()?;
+        let label = self.labels.first()?;
+        let (line, column) = source.line_col(label.span.offset)?;
+        Some((source.name(), line, column))
+    }
+
     pub fn attach(mut self, sources: &SourceMap) -> Self {
         let Some(primary) = self.primary() else {
             return self;

@@ -227,7 +227,12 @@ impl Shown {
             .map_or(0, |t| t.chars().count())
     }
 
-    fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
+    /// The name reports give the file.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn line_col(&self, offset: usize) -> Option<(usize, usize)> {
         if offset > self.original.len() || !self.original.is_char_boundary(offset) {
             return None;
         }
