@@ -2286,8 +2286,8 @@ service "app" {{
     ok(&s.stackr(&["down"]), "down");
 }
 
-/// An image mount (Engine API 1.47) and a volume's subpath (1.45) are refused by this
-/// engine's plan, naming both versions, rather than dropped.
+/// An image mount (Engine API 1.47), a volume's subpath (1.45) and a build's named contexts
+/// (1.42) are refused by this engine's plan, naming the versions, rather than dropped.
 #[test]
 fn image_mounts_and_subpaths_are_refused_by_an_older_engine() {
     let s = TestStack::new("imgmount", |n| {
@@ -2302,12 +2302,26 @@ service "app" {{
     mount "/opt/tools" image="{n}:img" subpath="bin"
     command "sleep" "60"
 }}
+service "tool" {{
+    image "{n}-tool:1"
+    build "./img" {{
+        additional-contexts {{
+            base "service:app"
+        }}
+    }}
+    command "sleep" "60"
+}}
 "#
         )
     });
     let r = s.stackr(&["plan"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     let said = format!("{}{}", r.stdout, r.stderr);
+    // Named build contexts come with the engine's BuildKit 0.10 (Docker Engine 23).
+    assert!(
+        said.contains("`build additional-contexts`, which the engine takes from API 1.42"),
+        "{said}"
+    );
     assert!(
         said.contains("`mount subpath=`, which the engine takes from API 1.45")
             && said.contains("`mount image=`, which the engine takes from API 1.47")

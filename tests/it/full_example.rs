@@ -368,7 +368,10 @@ fn foo_carried() -> Vec<(&'static str, &'static str, Value)> {
 /// What of `services.foo` is not carried over, and the words of the reason (the key as the
 /// report's JSON names it).
 const FOO_REPORTED: &[(&str, &str)] = &[
-    ("build.additional_contexts", "Engine 23, API 1.42"),
+    (
+        "build.additional_contexts.foo",
+        "no folder as a named context",
+    ),
     ("build.platforms", "several platforms"),
     (
         "build.secrets.uid",

@@ -1,5 +1,7 @@
 //! Builds on the engine's own BuildKit, for what the classic builder cannot do: secrets that
-//! `RUN --mount=type=secret` reads and the SSH agent that `RUN --mount=type=ssh` uses.
+//! `RUN --mount=type=secret` reads, the SSH agent that `RUN --mount=type=ssh` uses, and named
+//! contexts (an image or a URL that `FROM NAME` takes; BuildKit 0.10, so the plan asks for
+//! Engine API 1.42).
 //!
 //! The build is a BuildKit solve through the daemon's `/grpc` and `/session` endpoints (what
 //! buildx's `docker` driver does), with the context uploaded as a tarball and the image
@@ -11,7 +13,7 @@ use bollard::Docker;
 use bollard::grpc::build::moby::buildkit::v1::CacheOptionsEntry;
 use bollard::grpc::build::{
     ImageBuildFrontendOptions, ImageBuildLoadInput, ImageBuildNetworkMode, ImageBuildPlatform,
-    SecretSource,
+    NamedContext, SecretSource,
 };
 use bollard::grpc::driver::Build;
 use bollard::grpc::driver::moby::Moby;
@@ -67,7 +69,7 @@ fn frontend_options(spec: &BuildSpec) -> Result<ImageBuildFrontendOptions> {
     };
     if spec.remote.is_some() {
         return Err(refuse(
-            "build secrets and `ssh` need a local build context (BuildKit is given the context by stackr)".into(),
+            "build secrets, `ssh` and additional contexts need a local build context (BuildKit is given the context by stackr)".into(),
         ));
     }
     if spec.ssh && std::env::var_os("SSH_AUTH_SOCK").is_none() {
@@ -113,6 +115,14 @@ fn frontend_options(spec: &BuildSpec) -> Result<ImageBuildFrontendOptions> {
             BuildSecretSource::Env(var) => SecretSource::Env(var.clone()),
         };
         b = b.set_secret(&s.id, &source);
+    }
+    for (name, source) in &spec.additional_contexts {
+        b = b.named_context(
+            name,
+            NamedContext {
+                path: source.clone(),
+            },
+        );
     }
     for image in &spec.cache_from {
         b = b.cachefrom(&CacheOptionsEntry {

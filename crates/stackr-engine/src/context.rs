@@ -286,6 +286,13 @@ pub fn build_digest(spec: &crate::BuildSpec) -> Result<String, EngineError> {
     if spec.ssh {
         h.update(b"ssh\0");
     }
+    for (name, source) in &spec.additional_contexts {
+        h.update(b"context\0");
+        h.update(name.as_bytes());
+        h.update([b'=']);
+        h.update(source.as_bytes());
+        h.update([0]);
+    }
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -34,6 +34,8 @@ pub struct Behaviour {
     /// What the engine warns about when it creates the container of that name (a kernel
     /// without block IO weights: "Weight discarded").
     pub create_warnings: BTreeMap<String, Vec<String>>,
+    /// The API version the fake speaks (1.41 when unset, as the engines here do).
+    pub api_version: Option<String>,
     /// Container names that take this long to stop (a process that ignores its signal).
     pub slow_stop: BTreeMap<String, Duration>,
     /// The CPUs of the fake's machine (64 when unset); a create asking for more is refused,
@@ -342,7 +344,10 @@ impl Engine for FakeEngine {
         self.unreachable()?;
         Ok(EngineInfo {
             server_version: "fake".into(),
-            api_version: "1.41".into(),
+            api_version: lock(&self.behaviour)
+                .api_version
+                .clone()
+                .unwrap_or_else(|| "1.41".into()),
             endpoint: "fake://".into(),
         })
     }
@@ -876,6 +881,9 @@ impl Engine for FakeEngine {
         progress: &(dyn Fn(&str) + Send + Sync),
     ) -> Result<String> {
         self.record(format!("build {}", spec.tag));
+        for (name, source) in &spec.additional_contexts {
+            self.record(format!("build {} context {name}={source}", spec.tag));
+        }
         progress(&format!(
             "Step 1/1 : FROM scratch (fake build of {})",
             spec.tag

@@ -470,12 +470,17 @@ pub struct BuildSpec {
     /// Forward the SSH agent of `SSH_AUTH_SOCK` to `RUN --mount=type=ssh` steps (BuildKit).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ssh: bool,
+    /// Named contexts by name, as BuildKit takes them (`docker-image://REF`, a URL): `FROM
+    /// NAME` and `COPY --from=NAME` use them. BuildKit 0.10 (Engine API 1.42) or newer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub additional_contexts: BTreeMap<String, String>,
 }
 
 impl BuildSpec {
-    /// Whether the build needs BuildKit: the classic builder has no secrets and no SSH.
+    /// Whether the build needs BuildKit: the classic builder has no secrets, no SSH and no
+    /// named contexts.
     pub fn needs_buildkit(&self) -> bool {
-        !self.secrets.is_empty() || self.ssh
+        !self.secrets.is_empty() || self.ssh || !self.additional_contexts.is_empty()
     }
 }
 

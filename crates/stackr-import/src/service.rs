@@ -859,12 +859,10 @@ fn build(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
                 d.push(Entry::new(Group::Build, "build.labels", Frag::Child(n)));
             }
             "secrets" => build_secrets(ctx, v, d),
+            "additional_contexts" => additional_contexts(ctx, v, d),
             "ssh" => build_ssh(ctx, v, d),
             k if KNOWN.contains(&k) => {
                 let why = match k {
-                    "additional_contexts" => {
-                        "named build contexts need the engine's BuildKit 0.10 or newer (Docker Engine 23, API 1.42); stackr does not send them yet"
-                    }
                     "cache_to" => {
                         "stackr builds into the engine's image store; a cache export needs a registry or a BuildKit of its own"
                     }
@@ -943,6 +941,45 @@ fn build_secrets(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
         d.push(Entry::new(
             Group::Build,
             format!("build.secret:{source}"),
+            Frag::Child(n),
+        ));
+    }
+}
+
+/// `build.additional_contexts`: images, other services' images and URLs are carried; a
+/// folder is reported (stackr sends none yet).
+fn additional_contexts(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
+    let mut n = Node::new("additional-contexts");
+    for (name, value, span) in ctx.key_values(y, "`build.additional_contexts`") {
+        let value = value.unwrap_or_default();
+        let carried = [
+            "service:",
+            "docker-image://",
+            "https://",
+            "http://",
+            "git@",
+            "git://",
+        ]
+        .iter()
+        .any(|p| value.starts_with(p));
+        if carried {
+            n = n.child(Node::new(name).arg(Val::Str(value)));
+        } else {
+            note_entry(
+                ctx,
+                d,
+                span,
+                "build.additional_contexts",
+                format!(
+                    "additional context `{name}` (`{value}`) is not imported: stackr sends no folder as a named context yet (BuildKit takes one through a file sync of its session); copy it into the build context, or use an image"
+                ),
+            );
+        }
+    }
+    if !n.children.is_empty() {
+        d.push(Entry::new(
+            Group::Build,
+            "build.additional_contexts",
             Frag::Child(n),
         ));
     }

@@ -484,6 +484,15 @@ fn build_with_args_and_targets() {
         &out,
         "`build.ssh` entry `deploy=~/.ssh/id_ed25519` is not imported",
     );
+    assert_eq!(
+        worker["build"]["additional-contexts"],
+        json!([{"key": "base", "value": "docker-image://alpine:3.20"},
+               {"key": "api", "value": "service:api"}])
+    );
+    report_has(
+        &out,
+        "additional context `shared` (`../shared`) is not imported",
+    );
     let docs = svc(&s, "docs");
     assert_eq!(docs["working-dir"], "/srv");
     assert_eq!(docs["user"], "1000");

@@ -367,6 +367,66 @@ async fn the_engines_create_warnings_are_shown_with_the_container() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A build that takes another service's image as a named context gets it as an image
+/// reference and is built after it, whatever the order of the services; an engine older than
+/// named contexts (API 1.42) refuses the plan, naming the version.
+#[tokio::test]
+async fn a_build_with_another_services_image_as_a_context_comes_after_it() {
+    let dir = context_dir("contexts");
+    let text = r#"
+stack "ctx"
+service "app" {
+    image "ctx-app:1"
+    build "./img" {
+        additional-contexts {
+            base "service:base"
+            docs "https://example.com/docs.git#main"
+        }
+    }
+}
+service "base" {
+    image "ctx-base:1"
+    build "./img"
+}
+"#;
+    let s = stack(text, &dir);
+    let e = engine();
+    match up(&e, &s, &opts()).await {
+        Err(OpError::Plan { problems, .. }) => {
+            let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            assert!(
+                text.iter()
+                    .any(|t| t.contains("additional-contexts") && t.contains("1.42")),
+                "{text:?}"
+            );
+        }
+        other => panic!("expected a plan error: {other:?}"),
+    }
+    assert!(!e.calls().iter().any(|c| c.starts_with("build")));
+    e.set_behaviour(Behaviour {
+        api_version: Some("1.43".into()),
+        ..Behaviour::default()
+    });
+    up(&e, &s, &opts())
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    let builds: Vec<String> = e
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("build "))
+        .collect();
+    assert_eq!(
+        builds,
+        [
+            "build ctx-base:1",
+            "build ctx-app:1",
+            "build ctx-app:1 context base=docker-image://ctx-base:1",
+            "build ctx-app:1 context docs=https://example.com/docs.git#main",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn down_removes_everything_and_releases_the_lock() {
     let (dir, e, s) = stack_up("down", SHOP).await;

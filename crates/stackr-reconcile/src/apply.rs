@@ -467,13 +467,30 @@ async fn pre_build(
 }
 
 /// Builds the images the plan asks for; returns the new image ids by reference.
+/// The builds in an order where one that takes another service's image as a named context
+/// (`service:NAME`, `docker-image://` of its tag) comes after that service's build.
+fn build_order<'a>(services: &[&'a DesiredService]) -> Vec<&'a DesiredService> {
+    let tags: std::collections::BTreeSet<String> = services
+        .iter()
+        .filter_map(|s| s.build.as_ref())
+        .map(|b| format!("docker-image://{}", b.tag))
+        .collect();
+    let (later, first): (Vec<&DesiredService>, Vec<&DesiredService>) =
+        services.iter().partition(|s| {
+            s.build
+                .as_ref()
+                .is_some_and(|b| b.additional_contexts.values().any(|c| tags.contains(c)))
+        });
+    first.into_iter().chain(later).collect()
+}
+
 pub async fn build_images<E: Engine>(
     engine: &E,
     services: &[&DesiredService],
     progress: &(dyn Fn(Step) + Send + Sync),
 ) -> Result<BTreeMap<String, String>, ApplyError> {
     let mut ids = BTreeMap::new();
-    for s in services {
+    for s in build_order(services) {
         let Some(b) = &s.build else { continue };
         pre_build(s, &b.context, progress).await?;
         // The inputs as they are now that the host commands ran: the label the next plan

@@ -1107,6 +1107,21 @@ pub fn build_spec(
             })
             .collect(),
         ssh: !b.ssh.is_empty(),
+        additional_contexts: b
+            .additional_contexts
+            .iter()
+            .map(|kv| {
+                let source = &kv.value.value;
+                let source = match source.strip_prefix("service:") {
+                    Some(other) => match stack.services.get(other) {
+                        Some(o) => format!("docker-image://{}", image_of(stack, o)),
+                        None => source.clone(),
+                    },
+                    None => source.clone(),
+                };
+                (kv.key.value.clone(), source)
+            })
+            .collect(),
     };
     Some((spec, b.pre_build.iter().map(|c| c.value.clone()).collect()))
 }

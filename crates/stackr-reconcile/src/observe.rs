@@ -36,9 +36,10 @@ pub async fn observe<E: Engine>(engine: &E, desired: &Desired) -> Result<Observe
     };
     // The engine's API version, when a container asks for a field that needs a newer one.
     let needs_api = desired.services.iter().any(|s| {
-        s.containers
-            .iter()
-            .any(|c| !crate::plan::newer_api_fields(&c.spec).is_empty())
+        !crate::plan::newer_api_build_fields(s.build.as_ref()).is_empty()
+            || s.containers
+                .iter()
+                .any(|c| !crate::plan::newer_api_fields(&c.spec).is_empty())
     });
     let api = async {
         if needs_api {

@@ -782,6 +782,19 @@ pub fn newer_api_fields(spec: &stackr_engine::ContainerSpec) -> Vec<(&'static st
     .collect()
 }
 
+/// What a build asks for that needs a newer engine API than 1.41: named contexts come with
+/// BuildKit 0.10 (Docker Engine 23).
+pub fn newer_api_build_fields(
+    build: Option<&stackr_engine::BuildSpec>,
+) -> Vec<(&'static str, (u32, u32))> {
+    match build {
+        Some(b) if !b.additional_contexts.is_empty() => {
+            vec![("build additional-contexts", (1, 42))]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Fields the engine's API version does not have: an error naming the version each needs,
 /// rather than a field dropped.
 fn plan_api_fields(
@@ -794,10 +807,14 @@ fn plan_api_fields(
         return;
     };
     for s in desired.services.iter().filter(|s| chosen.contains(&s.name)) {
-        let Some(c) = s.containers.first() else {
-            continue;
-        };
-        for (field, needs) in newer_api_fields(&c.spec) {
+        let fields = s
+            .containers
+            .first()
+            .map(|c| newer_api_fields(&c.spec))
+            .unwrap_or_default()
+            .into_iter()
+            .chain(newer_api_build_fields(s.build.as_ref()));
+        for (field, needs) in fields {
             if api < needs {
                 p.errors.push(PlanProblem::NeedsNewerApi {
                     service: s.name.clone(),

@@ -43,6 +43,7 @@ const BUILD_NODES: &[&str] = &[
     "cache-from",
     "secret",
     "ssh",
+    "additional-contexts",
 ];
 const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
 const SERVICE_NETWORK_NODES: &[&str] = &[
@@ -1801,6 +1802,9 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
             "tags" => strings_node(r, c, &mut b.tags),
             "cache-from" => strings_node(r, c, &mut b.cache_from),
             "ssh" => strings_node(r, c, &mut b.ssh),
+            "additional-contexts" => b
+                .additional_contexts
+                .extend(r.map(c, &format!("the additional contexts of {place}"))),
             "secret" => {
                 let cv = r.open(
                     c,

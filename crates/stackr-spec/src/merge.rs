@@ -137,6 +137,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
                 b.secrets.push(secret);
             }
             append_unique(&mut b.ssh, o.ssh, |t| t.value.clone());
+            merge_kv(&mut b.additional_contexts, o.additional_contexts);
         }
         (slot @ None, Some(o)) => *slot = Some(o),
         (_, None) => {}

@@ -97,6 +97,10 @@ pub struct Build {
     /// `SSH_AUTH_SOCK` (the build runs on BuildKit).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ssh: Vec<Spanned<String>>,
+    /// Named contexts `FROM NAME` and `COPY --from=NAME` may use: an image
+    /// (`docker-image://REF`), another service's image (`service:NAME`) or a URL.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub additional_contexts: Vec<KeyValue>,
 }
 
 /// `secret "NAME" id="ID"` in a build: a stack secret, by the id the Dockerfile names.

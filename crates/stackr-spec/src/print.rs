@@ -347,6 +347,7 @@ fn service(s: &Service) -> KdlNode {
             }
         }
         bc.extend(map_node("labels", &b.labels));
+        bc.extend(map_node("additional-contexts", &b.additional_contexts));
         for secret in &b.secrets {
             let mut se = vec![text(&secret.name.value)];
             if let Some(id) = &secret.id {

@@ -658,17 +658,19 @@ fn check_build_secrets(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) 
             .with_help("write `ssh \"default\"`, and `ssh-add` the key to the agent"),
         );
     }
+    check_additional_contexts(b, &place, names, diags);
     let buildkit = b
         .secrets
         .first()
         .map(|f| f.span)
-        .or(b.ssh.first().map(|a| a.span));
+        .or(b.ssh.first().map(|a| a.span))
+        .or(b.additional_contexts.first().map(|c| c.key.span));
     let Some(used) = buildkit else { return };
     if let Some(remote) = &b.remote {
         diags.push(
             Diagnostic::error(Problem::Conflict {
                 first: "a remote build context".into(),
-                second: "a build `secret` or `ssh`".into(),
+                second: "a build `secret`, `ssh` or additional context".into(),
                 place: place.clone(),
             })
             .with_label(remote.span, "fetched by the engine")
@@ -684,13 +686,53 @@ fn check_build_secrets(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) 
         diags.push(
             Diagnostic::error(Problem::Conflict {
                 first: format!("the build network `{}`", net.value),
-                second: "a build `secret` or `ssh`".into(),
+                second: "a build `secret`, `ssh` or additional context".into(),
                 place,
             })
             .with_label(net.span, "a named network")
             .with_label(used, "needs BuildKit")
             .with_help("BuildKit runs `RUN` steps on `default`, `host` or `none`"),
         );
+    }
+}
+
+/// An additional context is an image, another service's image or a URL: BuildKit takes a
+/// folder only through a file sync stackr does not have.
+fn check_additional_contexts(
+    b: &crate::Build,
+    place: &str,
+    names: &Names<'_>,
+    diags: &mut Diagnostics,
+) {
+    for c in &b.additional_contexts {
+        let value = &c.value;
+        if let Some(service) = value.value.strip_prefix("service:") {
+            if !names.services.contains(service) {
+                let named = Spanned::new(service.to_string(), value.span);
+                diags.push(unknown_ref(
+                    format!("additional context `{}` of {place}", c.key.value),
+                    "service",
+                    &named,
+                    &names.services,
+                    None,
+                ));
+            }
+            continue;
+        }
+        let remote = ["docker-image://", "https://", "http://", "git@", "git://"]
+            .iter()
+            .any(|p| value.value.starts_with(p));
+        if !remote {
+            diags.push(
+                Diagnostic::error(Problem::InvalidValue {
+                    field: format!("additional context `{}` of {place}", c.key.value),
+                    value: value.value.clone(),
+                    reason: "stackr sends no folder as an additional context yet (BuildKit takes one through a file sync of its session)".into(),
+                })
+                .with_label(value.span, "a folder")
+                .with_help("use an image (`docker-image://REF`), another service's image (`service:NAME`) or a git or https URL; or copy the folder into the build context"),
+            );
+        }
     }
 }
 
