@@ -543,13 +543,17 @@ fn the_full_example_networks_volumes_secrets_configs_and_inline_build_are_what_c
         source("configs", "config4"),
         json!({"file": "/home/user/config_data"})
     );
-    // The Swarm-only fields of secrets and configs are reported, each at its place.
-    for key in [
-        "secrets.secret1.labels",
-        "secrets.secret4.name",
-        "configs.config1.labels",
-        "configs.config4.name",
-    ] {
+    // Labels of the Swarm objects stackr makes are carried; a name for one stackr makes is
+    // reported (stackr names them by their content), each at its place.
+    assert_eq!(
+        named(b, "secrets", "secret1")["labels"],
+        kv(&[("foo", "bar")])
+    );
+    assert_eq!(
+        named(b, "configs", "config1")["labels"],
+        kv(&[("foo", "bar")])
+    );
+    for key in ["secrets.secret4.name", "configs.config4.name"] {
         assert!(item_line(&out.report, key) > 0, "{key} is not reported");
     }
 }

@@ -16,7 +16,11 @@ fn stack_text(name: &str, registry: &str, api_health: &str) -> String {
         r#"stack "{name}"
 target "swarm"
 network "back" internal=#true
-secret "token" file="./token.txt"
+secret "token" file="./token.txt" {{
+    labels {{
+        com.example.rotates "monthly"
+    }}
+}}
 service "db" {{
     image "{registry}/{name}-box:1"
     build "./img"
@@ -300,6 +304,21 @@ fn a_stack_comes_up_on_three_nodes_in_dependency_order_and_then_plans_nothing() 
         let (status, body) = get(&format!("{}:18080", n.ip), "/");
         assert_eq!((status, body.trim()), (200, "web"), "through {}", n.name);
     }
+    // The secret's own label is on the Swarm secret, with stackr's.
+    let labels = d.manager().must(&[
+        "secret",
+        "ls",
+        "--filter",
+        &format!("label=io.stackr.stack={}", d.name),
+        "--filter",
+        "label=com.example.rotates=monthly",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert!(
+        labels.starts_with(&format!("{}_token_", d.name)),
+        "no labelled secret: {labels}"
+    );
     // No secret value in what stackr said, nor in a service spec.
     assert!(!r.stderr.contains("first-token") && !r.stdout.contains("first-token"));
     let spec = d

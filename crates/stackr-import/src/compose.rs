@@ -467,6 +467,7 @@ fn file_source(ctx: &mut Ctx<'_>, kind: Kind, name: &str, y: &Yaml) -> Decl {
     let mut d = Decl::new(kind, name);
     let mut external_flag = false;
     let mut engine_name = None;
+    let mut labels = None;
     for e in ctx.map(y, &format!("a {what}")) {
         let v = &e.value;
         match e.key.as_str() {
@@ -500,7 +501,8 @@ fn file_source(ctx: &mut Ctx<'_>, kind: Kind, name: &str, y: &Yaml) -> Decl {
                 }
             }
             "name" => engine_name = ctx.text(v, "`name`").map(|t| (t, e.key_span)),
-            "driver" | "driver_opts" | "template_driver" | "labels" => {
+            "labels" => labels = Some((v.clone(), e.key_span)),
+            "driver" | "driver_opts" | "template_driver" => {
                 let n = ctx.note(
                     e.key_span,
                     format!("`{}` is not imported: Swarm only", e.key),
@@ -522,6 +524,21 @@ fn file_source(ctx: &mut Ctx<'_>, kind: Kind, name: &str, y: &Yaml) -> Decl {
                     "labels",
                 ],
             ),
+        }
+    }
+    // Labels of the Swarm object stackr makes; an external one is not stackr's to label.
+    if let Some((v, span)) = labels {
+        if external_flag {
+            let note = ctx.note(
+                span,
+                format!(
+                    "`labels` of external {what} `{name}` are not imported: stackr does not make it"
+                ),
+            );
+            d.notes.push(note);
+        } else {
+            let n = ctx.map_node(&v, "labels", "`labels`");
+            d.push(Entry::own("labels", n));
         }
     }
     if let Some((n, span)) = engine_name {

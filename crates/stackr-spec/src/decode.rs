@@ -506,7 +506,7 @@ fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
             max: Some(1),
             what: "a secret name",
             props: &["file", "env", "external", "name", "acknowledge"],
-            children: false,
+            children: true,
             usage: "secret \"NAME\" file=\"PATH\" | env=\"VARIABLE\" | external=#true",
         },
     );
@@ -571,12 +571,26 @@ fn decode_secret(r: &mut Reader<'_>, node: &KdlNode) -> Option<Secret> {
             );
         }
     }
+    let labels = file_labels(r, &v, &format!("secret `{}`", name.value));
     Some(Secret {
         span: r.span(node.span()),
         name,
         source,
         acknowledge_readable,
+        labels,
     })
+}
+
+/// The `labels { ... }` child of a secret or config, its only child.
+fn file_labels(r: &mut Reader<'_>, v: &crate::reader::View<'_>, place: &str) -> Vec<KeyValue> {
+    let mut labels = Vec::new();
+    for c in v.children() {
+        match c.name().value() {
+            "labels" => labels.extend(r.map(c, &format!("the labels of {place}"))),
+            _ => r.unknown_node(c, place, &["labels"]),
+        }
+    }
+    labels
 }
 
 fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
@@ -587,7 +601,7 @@ fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
             max: Some(1),
             what: "a config name",
             props: &["file", "content", "external", "name"],
-            children: false,
+            children: true,
             usage: "config \"NAME\" file=\"PATH\" | content=\"TEXT\" | external=#true",
         },
     );
@@ -636,10 +650,12 @@ fn decode_config(r: &mut Reader<'_>, node: &KdlNode) -> Option<Config> {
         &format!("config `{}`", name.value),
         "`file`, `content` or `external`",
     );
+    let labels = file_labels(r, &v, &format!("config `{}`", name.value));
     Some(Config {
         span: r.span(node.span()),
         name,
         source,
+        labels,
     })
 }
 

@@ -899,6 +899,9 @@ pub struct Secret {
     /// `acknowledge="readable-file"`: the file is readable by its group or others on purpose
     /// (a demo value), so stackr does not warn about it.
     pub acknowledge_readable: Option<Spanned<bool>>,
+    /// Labels of the Swarm secret stackr makes (the engine target has no secret object).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<KeyValue>,
 }
 
 /// Where a config's content comes from.
@@ -918,6 +921,9 @@ pub struct Config {
     pub span: Span,
     pub name: Spanned<String>,
     pub source: Option<Spanned<ConfigSource>>,
+    /// Labels of the Swarm config stackr makes (the engine target has no config object).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<KeyValue>,
 }
 
 /// Where a stack runs: containers on one engine, or services on a Docker Swarm.

@@ -703,7 +703,10 @@ pub fn to_kdl(stack: &Stack) -> String {
         if s.acknowledge_readable.as_ref().is_some_and(|a| a.value) {
             e.push(prop("acknowledge", "readable-file"));
         }
-        nodes.push(node("secret", e));
+        nodes.push(with_children(
+            node("secret", e),
+            map_node("labels", &s.labels).into_iter().collect(),
+        ));
     }
     for cfg in stack.configs.values() {
         let mut e = vec![text(&cfg.name.value)];
@@ -718,7 +721,10 @@ pub fn to_kdl(stack: &Stack) -> String {
             }
             None => {}
         }
-        nodes.push(node("config", e));
+        nodes.push(with_children(
+            node("config", e),
+            map_node("labels", &cfg.labels).into_iter().collect(),
+        ));
     }
     for s in stack.services.values() {
         nodes.push(service(s));

@@ -81,6 +81,9 @@ pub struct DesiredFile {
     pub digest: String,
     pub data: Vec<u8>,
     pub external: bool,
+    /// The stack file's labels for it (a Swarm object's labels cannot change: a change makes
+    /// a new one, as a change of content does).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for DesiredFile {
@@ -192,7 +195,13 @@ fn files(stack: &Stack, inputs: &Inputs) -> Result<Vec<DesiredFile>, SwarmError>
                 let value = inputs.secrets.get(key).ok_or_else(|| {
                     SwarmError::Internal(format!("the value of secret `{key}` was not read"))
                 })?;
-                owned(&stack.name, FileKind::Secret, key, value.0.clone())
+                owned(
+                    &stack.name,
+                    FileKind::Secret,
+                    key,
+                    value.0.clone(),
+                    stackr_reconcile::desired::key_values(&secret.labels),
+                )
             }
         };
         out.push(file);
@@ -203,14 +212,24 @@ fn files(stack: &Stack, inputs: &Inputs) -> Result<Vec<DesiredFile>, SwarmError>
         }
         let file = match config.source.as_ref().map(|s| &s.value) {
             Some(ConfigSource::External(name)) => external(FileKind::Config, key, name),
-            Some(ConfigSource::Content(text)) => {
-                owned(&stack.name, FileKind::Config, key, text.as_bytes().to_vec())
-            }
+            Some(ConfigSource::Content(text)) => owned(
+                &stack.name,
+                FileKind::Config,
+                key,
+                text.as_bytes().to_vec(),
+                stackr_reconcile::desired::key_values(&config.labels),
+            ),
             _ => {
                 let data = inputs.configs.get(key).ok_or_else(|| {
                     SwarmError::Internal(format!("the content of config `{key}` was not read"))
                 })?;
-                owned(&stack.name, FileKind::Config, key, data.clone())
+                owned(
+                    &stack.name,
+                    FileKind::Config,
+                    key,
+                    data.clone(),
+                    stackr_reconcile::desired::key_values(&config.labels),
+                )
             }
         };
         out.push(file);
@@ -226,11 +245,28 @@ fn external(kind: FileKind, key: &str, name: &str) -> DesiredFile {
         digest: String::new(),
         data: Vec::new(),
         external: true,
+        labels: BTreeMap::new(),
     }
 }
 
-fn owned(stack: &str, kind: FileKind, key: &str, data: Vec<u8>) -> DesiredFile {
-    let digest = digest(&data);
+fn owned(
+    stack: &str,
+    kind: FileKind,
+    key: &str,
+    data: Vec<u8>,
+    labels: BTreeMap<String, String>,
+) -> DesiredFile {
+    // The labels are part of the name only when there are some, so that the objects made
+    // before labels existed keep theirs.
+    let digest = if labels.is_empty() {
+        digest(&data)
+    } else {
+        let mut with_labels = data.clone();
+        for (k, v) in &labels {
+            with_labels.extend_from_slice(format!("\0label\0{k}={v}").as_bytes());
+        }
+        digest(&with_labels)
+    };
     DesiredFile {
         kind,
         key: key.to_string(),
@@ -238,12 +274,14 @@ fn owned(stack: &str, kind: FileKind, key: &str, data: Vec<u8>) -> DesiredFile {
         digest,
         data,
         external: false,
+        labels,
     }
 }
 
 /// The labels of a stackr-made secret or config.
 pub fn file_labels(stack: &str, f: &DesiredFile) -> BTreeMap<String, String> {
-    let mut labels = stack_labels(stack);
+    let mut labels = f.labels.clone();
+    labels.extend(stack_labels(stack));
     labels.insert(LABEL_FILE.into(), f.key.clone());
     labels.insert(LABEL_DIGEST.into(), f.digest.clone());
     labels
