@@ -35,16 +35,10 @@ fn imported() -> Imported {
         text,
         profile: None,
     }]);
-    let vars: BTreeMap<String, String> = [
-        ("HOME", "/home/user"),
-        ("QUX", "qux_from_environment"),
-        // compose defines it as the project's name; stackr has no such variable (see the note
-        // of `build.tags` below).
-        ("COMPOSE_PROJECT_NAME", "full_example_project_name"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let vars: BTreeMap<String, String> = [("HOME", "/home/user"), ("QUX", "qux_from_environment")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let source = SourceFile::new(format!("{DIR}/stack.kdl"), "stack.kdl", out.kdl.as_str());
     let mut diags = Diagnostics::default();
     let file = parse_file(
@@ -120,8 +114,7 @@ fn foo_carried() -> Vec<(&'static str, &'static str, Value)> {
             json!([{"name": "secret1", "id": "/run/secrets/secret1"},
                    {"name": "secret2", "id": "my_secret"}]),
         ),
-        // `${COMPOSE_PROJECT_NAME}` is kept as written: it has this value only where the
-        // variable is set.
+        // compose defines `${COMPOSE_PROJECT_NAME}` as the project's name: written out.
         (
             "build.tags",
             "/build/tags",
@@ -552,6 +545,12 @@ fn the_full_example_networks_volumes_secrets_configs_and_inline_build_are_what_c
     assert_eq!(
         named(b, "configs", "config1")["labels"],
         kv(&[("foo", "bar")])
+    );
+    assert!(
+        out.report.iter().any(|i| i.message.contains(
+            "`${COMPOSE_PROJECT_NAME}` is written as the project's name `full_example_project_name`"
+        )),
+        "the project name's variable is not reported"
     );
     for key in ["secrets.secret4.name", "configs.config4.name"] {
         assert!(item_line(&out.report, key) > 0, "{key} is not reported");

@@ -301,6 +301,24 @@ pub fn import_with(inputs: &[Input], opts: &Options<'_>) -> Imported {
     let mut stack = assemble(files, &mut out.items, &mut head_notes);
     stack.head = head_notes;
     out.kdl = with_target(stack.render(inputs), target);
+    let project = opts
+        .vars
+        .get(PROJECT_NAME_VAR)
+        .cloned()
+        .or_else(|| stack.name.clone())
+        .unwrap_or_else(|| {
+            let dir = stack_dir_of(inputs, opts);
+            stackr_spec::normalize_stack_name(&dir)
+        });
+    let (kdl, replaced) = project_name_written_out(&out.kdl, &project);
+    if replaced {
+        out.kdl = kdl;
+        out.items.push(ReportItem::general(
+            "the file",
+            String::new(),
+            format!("`${{{PROJECT_NAME_VAR}}}` is written as the project's name `{project}`: compose defines the variable as that name, stackr has no such variable"),
+        ));
+    }
     out.diagnostics = diags
         .into_iter()
         .map(|d| d.attach(&loader.sources))
@@ -311,6 +329,57 @@ pub fn import_with(inputs: &[Input], opts: &Options<'_>) -> Imported {
     }
     out.report = out.items.iter().map(ToString::to_string).collect();
     out
+}
+
+/// The variable compose defines as the project's name while it interpolates.
+const PROJECT_NAME_VAR: &str = "COMPOSE_PROJECT_NAME";
+
+/// The name of the first compose file's folder: compose's project name when nothing names it.
+fn stack_dir_of(inputs: &[Input], opts: &Options<'_>) -> String {
+    let first = inputs.first().map_or(Path::new(""), |i| i.path.as_path());
+    let dir = ctx::normalize(&opts.cwd.join(first.parent().unwrap_or(Path::new(""))));
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `text` with every `${COMPOSE_PROJECT_NAME...}` and `$COMPOSE_PROJECT_NAME` (not `$$`
+/// escaped) replaced by `project`, and whether there was one.
+fn project_name_written_out(text: &str, project: &str) -> (String, bool) {
+    let mut out = String::with_capacity(text.len());
+    let mut replaced = false;
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(escaped) = after.strip_prefix('$') {
+            out.push_str("$$");
+            rest = escaped;
+            continue;
+        }
+        if let Some(inner) = after.strip_prefix('{')
+            && let Some(tail) = inner.strip_prefix(PROJECT_NAME_VAR)
+            && (tail.starts_with('}') || tail.starts_with([':', '-', '?', '+']))
+            && let Some(end) = tail.find('}')
+        {
+            out.push_str(project);
+            replaced = true;
+            rest = &tail[end + 1..];
+            continue;
+        }
+        if let Some(tail) = after.strip_prefix(PROJECT_NAME_VAR)
+            && !tail.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
+            out.push_str(project);
+            replaced = true;
+            rest = tail;
+            continue;
+        }
+        out.push('$');
+        rest = after;
+    }
+    out.push_str(rest);
+    (out, replaced)
 }
 
 /// The stack file with `target "..."` after its `stack` line (or first, when it has none).
@@ -667,5 +736,27 @@ impl FileReader for Written<'_> {
 
     fn display_name(&self, path: &Path) -> String {
         self.rest.display_name(path)
+    }
+}
+
+#[cfg(test)]
+mod project_name_tests {
+    use super::project_name_written_out;
+
+    #[test]
+    fn the_project_name_variable_is_written_out_in_every_form_but_an_escaped_one() {
+        let (out, replaced) = project_name_written_out(
+            "a ${COMPOSE_PROJECT_NAME}:1 b $COMPOSE_PROJECT_NAME/x c ${COMPOSE_PROJECT_NAME:-d} $${COMPOSE_PROJECT_NAME} $COMPOSE_PROJECT_NAMES ${OTHER}",
+            "shop",
+        );
+        assert!(replaced);
+        assert_eq!(
+            out,
+            "a shop:1 b shop/x c shop $${COMPOSE_PROJECT_NAME} $COMPOSE_PROJECT_NAMES ${OTHER}"
+        );
+        assert_eq!(
+            project_name_written_out("no variable", "shop"),
+            ("no variable".to_string(), false)
+        );
     }
 }
