@@ -411,7 +411,6 @@ pub fn exec(global: &Global, args: &ExecArgs, out: &Output) -> CmdResult {
 /// container as SIGINT unless `--sig-proxy=false`, where it detaches.
 pub fn attach(global: &Global, args: &AttachArgs, out: &Output) -> CmdResult {
     crate::engine::with_container_engine(global, out, "attach", async |engine, stack| {
-        let c = stackr_ops::running(engine, stack, &args.service, args.index).await?;
         use std::io::IsTerminal;
         let tty = stack
             .services
@@ -425,30 +424,31 @@ pub fn attach(global: &Global, args: &AttachArgs, out: &Output) -> CmdResult {
         };
         let input = (!args.no_stdin).then(stdin_stream);
         let _raw = terminal.then(RawMode::enable).flatten();
-        let attached = engine.attach(&c.id, &spec, input, &write_output);
-        futures::pin_mut!(attached);
-        loop {
-            tokio::select! {
-                r = &mut attached => {
-                    r?;
-                    break;
-                }
-                _ = tokio::signal::ctrl_c(), if !terminal => {
-                    if !args.sig_proxy {
-                        return Ok(ExitStatus::Success);
-                    }
-                    engine.kill_container(&c.id, "SIGINT").await?;
-                }
-            }
-        }
-        // Stopped: its exit code. Still running: detached.
-        match engine.inspect_container(&c.id).await? {
-            Some(now) if now.state != ContainerState::Running => match now.exit_code.unwrap_or(0) {
-                0 => Ok(ExitStatus::Success),
-                code => Ok(ExitStatus::Container(code)),
-            },
-            _ => Ok(ExitStatus::Success),
-        }
+        // In raw mode Ctrl-C is a byte for the container; otherwise it is stackr's signal.
+        let interrupts: futures::stream::BoxStream<'static, ()> = if terminal {
+            futures::stream::pending().boxed()
+        } else {
+            futures::stream::unfold((), |()| async {
+                tokio::signal::ctrl_c().await.ok().map(|_| ((), ()))
+            })
+            .boxed()
+        };
+        let ended = stackr_ops::attach_service(
+            engine,
+            stack,
+            &args.service,
+            args.index,
+            &spec,
+            input,
+            &write_output,
+            interrupts,
+            args.sig_proxy,
+        )
+        .await?;
+        Ok(match ended {
+            stackr_ops::Attached::Exited(0) | stackr_ops::Attached::Detached => ExitStatus::Success,
+            stackr_ops::Attached::Exited(code) => ExitStatus::Container(code),
+        })
     })
 }
 

@@ -286,6 +286,70 @@ pub async fn running<E: Engine>(
     Ok(c)
 }
 
+/// How `attach SERVICE` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attached {
+    /// The container stopped, with this exit code.
+    Exited(i64),
+    /// The user detached (the detach keys, or an interrupt without `sig_proxy`); the
+    /// container runs on.
+    Detached,
+}
+
+/// `attach SERVICE`: `input` to the main process of the service's container `index` and its
+/// output to `output`, until it stops or the user detaches. Each item of `interrupts`
+/// (Ctrl-C) is sent on to the container as SIGINT with `sig_proxy`, and detaches without.
+#[allow(clippy::too_many_arguments)]
+pub async fn attach_service<E: Engine>(
+    engine: &E,
+    stack: &Stack,
+    service: &str,
+    index: u32,
+    spec: &stackr_engine::AttachSpec,
+    input: Option<futures::stream::BoxStream<'static, Vec<u8>>>,
+    output: &(dyn Fn(stackr_engine::LogChunk) + Send + Sync),
+    mut interrupts: impl futures::Stream<Item = ()> + Unpin,
+    sig_proxy: bool,
+) -> Result<Attached, OpError> {
+    use futures::StreamExt;
+    let c = running(engine, stack, service, index).await?;
+    let attached = engine.attach(&c.id, spec, input, output);
+    futures::pin_mut!(attached);
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            r = &mut attached => {
+                r.map_err(|error| OpError::Engine { context: format!("cannot attach to `{}`", c.name), error })?;
+                break;
+            }
+            Some(()) = interrupts.next(), if !interrupted || sig_proxy => {
+                if !sig_proxy {
+                    return Ok(Attached::Detached);
+                }
+                interrupted = true;
+                engine
+                    .kill_container(&c.id, "SIGINT")
+                    .await
+                    .map_err(|error| OpError::Engine { context: format!("cannot interrupt `{}`", c.name), error })?;
+            }
+        }
+    }
+    // Stopped: its exit code. Still running: detached.
+    let now = engine
+        .inspect_container(&c.id)
+        .await
+        .map_err(|error| OpError::Engine {
+            context: format!("cannot inspect `{}`", c.name),
+            error,
+        })?;
+    Ok(match now {
+        Some(now) if now.state != ContainerState::Running => {
+            Attached::Exited(now.exit_code.unwrap_or(0))
+        }
+        _ => Attached::Detached,
+    })
+}
+
 /// `cp SERVICE:PATH ...`: the tar of `path` in container `index` of the service, and the
 /// container's name.
 pub async fn copy_from<E: Engine>(

@@ -31,7 +31,8 @@ mod wait;
 
 pub use attach::{Abort, AttachEnd, AttachOptions, attach};
 pub use containers::{
-    Did, Verb, act, chosen, containers, copy_from, copy_into, known, one, running, top,
+    Attached, Did, Verb, act, attach_service, chosen, containers, copy_from, copy_into, known, one,
+    running, top,
 };
 pub use down::{DownOptions, down};
 pub use error::OpError;

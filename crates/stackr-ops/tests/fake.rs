@@ -427,6 +427,47 @@ service "base" {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// `attach SERVICE`: an interrupt is sent on to the container as SIGINT and the container's
+/// exit code is how the attach ends; without `sig_proxy` the interrupt detaches and the
+/// container runs on; a stopped container cannot be attached to.
+#[tokio::test]
+async fn attach_service_sends_interrupts_on_or_detaches() {
+    let (dir, e, s) = stack_up("attach-one", SHOP).await;
+    let spec = stackr_engine::AttachSpec::default();
+    let seen = Mutex::new(String::new());
+    let output = |c: stackr_engine::LogChunk| {
+        if let Ok(mut s) = seen.lock() {
+            s.push_str(&c.text);
+        }
+    };
+    let once =
+        || futures::StreamExt::chain(futures::stream::iter([()]), futures::stream::pending());
+    let ended = stackr_ops::attach_service(&e, &s, "api", 1, &spec, None, &output, once(), false)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(ended, stackr_ops::Attached::Detached);
+    assert!(!e.calls().iter().any(|c| c.starts_with("kill")));
+    assert_eq!(
+        e.container_states().get("shop-api-1"),
+        Some(&stackr_engine::ContainerState::Running)
+    );
+    let ended = stackr_ops::attach_service(&e, &s, "api", 1, &spec, None, &output, once(), true)
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(ended, stackr_ops::Attached::Exited(137));
+    assert!(e.calls().contains(&"kill shop-api-1 SIGINT".to_string()));
+    assert!(
+        seen.lock()
+            .map(|s| s.contains("shop-api-1 started (fake)"))
+            .unwrap_or(false)
+    );
+    match stackr_ops::attach_service(&e, &s, "api", 1, &spec, None, &output, once(), true).await {
+        Err(OpError::NotRunning { container, .. }) => assert_eq!(container, "shop-api-1"),
+        other => panic!("a stopped container was attached to: {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test]
 async fn down_removes_everything_and_releases_the_lock() {
     let (dir, e, s) = stack_up("down", SHOP).await;
