@@ -9,6 +9,7 @@ mod check;
 mod commands;
 mod config;
 mod engine;
+mod fmt;
 mod graph;
 mod import;
 mod inventory;
@@ -92,6 +93,7 @@ fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
         cli::Command::Pull(a) => commands::pull(g, a, out),
         cli::Command::Version(a) => commands::version(a),
         cli::Command::Import(a) => import::run(g, a, out),
+        cli::Command::Fmt(a) => fmt::fmt_cmd(g, a, out),
         cli::Command::Completion { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "stackr", &mut std::io::stdout());

@@ -10,16 +10,18 @@ use stackr_spec::{MemoryReader, Options, load_all_profiles};
 
 use crate::support::{FixtureReader, render_all, root};
 
-struct Block {
-    file: PathBuf,
-    line: usize,
-    invalid: bool,
-    text: String,
+pub(crate) struct Block {
+    pub(crate) file: PathBuf,
+    pub(crate) line: usize,
+    pub(crate) invalid: bool,
+    /// ```` ```kdl,unformatted ````: shown as written on purpose (what `stackr fmt` fixes).
+    pub(crate) unformatted: bool,
+    pub(crate) text: String,
     /// The `<!-- output -->` text block that follows it.
     output: Option<String>,
 }
 
-fn blocks(path: &Path) -> Vec<Block> {
+pub(crate) fn blocks(path: &Path) -> Vec<Block> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     let mut current: Option<Block> = None;
@@ -32,6 +34,7 @@ fn blocks(path: &Path) -> Vec<Block> {
                         file: path.to_path_buf(),
                         line: i + 1,
                         invalid: info.contains("invalid"),
+                        unformatted: info.contains("unformatted"),
                         text: String::new(),
                         output: None,
                     });
@@ -76,7 +79,7 @@ fn blocks(path: &Path) -> Vec<Block> {
     out
 }
 
-fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
+pub(crate) fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

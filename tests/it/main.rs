@@ -12,6 +12,7 @@ mod daemon;
 mod engine;
 mod faults;
 mod fixtures;
+mod format;
 mod full_example;
 mod hashes;
 mod import_corpus;

@@ -163,6 +163,9 @@ pub enum Command {
     /// Turn compose files into a stack file: the first is the base, each later one a profile
     /// (`FILE:PROFILE` names it). Prints what cannot be carried over.
     Import(ImportArgs),
+    /// Lay out stack files canonically (indentation, spacing, blank lines), keeping every
+    /// value and comment as written.
+    Fmt(FmtArgs),
     /// Print a shell completion script: `stackr completion bash > /etc/bash_completion.d/stackr`.
     Completion {
         #[arg(value_enum)]
@@ -187,6 +190,16 @@ pub struct ImportArgs {
     /// Compose files: `docker-compose.yml docker-compose.dev.yml:dev ...`.
     #[arg(required = true, value_name = "FILE[:PROFILE]")]
     pub files: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Change nothing: name the files that are not laid out canonically, and fail if one is.
+    #[arg(long)]
+    pub check: bool,
+    /// Stack files (default: the `-f` files, or `stack.kdl` here or in a parent folder).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

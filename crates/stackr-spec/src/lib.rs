@@ -16,6 +16,7 @@ mod decode;
 pub use decode::is_remote_context;
 pub use reader::normalize_path;
 pub mod diagnostic;
+pub mod format;
 mod guard;
 mod hook;
 pub mod limits;
