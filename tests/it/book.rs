@@ -79,6 +79,23 @@ pub(crate) fn blocks(path: &Path) -> Vec<Block> {
     out
 }
 
+/// A snippet as `stackr check` loads it, the base and every profile (without host paths), with
+/// variables substituted: defaults (`${PORT:-80}`) apply, and the one variable the book marks
+/// required (`${DB_PASSWORD:?...}`) is set, as its reader would.
+pub(crate) fn load_snippet(text: &str) -> stackr_spec::Loaded {
+    let mut reader = MemoryReader::default();
+    let path = PathBuf::from("/book/snippet/stack.kdl");
+    reader.files.insert(path.clone(), text.to_string());
+    let opts = Options {
+        vars: Some(std::collections::BTreeMap::from([(
+            "DB_PASSWORD".to_string(),
+            "example".to_string(),
+        )])),
+        ..Options::default()
+    };
+    load_all_profiles(&[path], &reader, &opts, &|_| Vec::new())
+}
+
 pub(crate) fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -103,20 +120,7 @@ fn every_kdl_block_in_the_book_and_readme() {
     for file in &files {
         for b in blocks(file) {
             checked += 1;
-            // The base and every profile, as `stackr check` does (without host paths), with
-            // variables substituted: defaults (`${PORT:-80}`) apply, and the one variable the
-            // book marks required (`${DB_PASSWORD:?...}`) is set, as its reader would.
-            let mut reader = MemoryReader::default();
-            let path = PathBuf::from("/book/snippet/stack.kdl");
-            reader.files.insert(path.clone(), b.text.clone());
-            let opts = Options {
-                vars: Some(std::collections::BTreeMap::from([(
-                    "DB_PASSWORD".to_string(),
-                    "example".to_string(),
-                )])),
-                ..Options::default()
-            };
-            let loaded = load_all_profiles(&[path], &reader, &opts, &|_| Vec::new());
+            let loaded = load_snippet(&b.text);
             let ok = if b.invalid {
                 loaded.has_errors()
             } else {

@@ -5,9 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use stackr_spec::format::format;
-use stackr_spec::{MemoryReader, Options, load_all_profiles};
 
-use crate::book::{blocks, markdown_files};
+use crate::book::{blocks, load_snippet, markdown_files};
 use crate::cli::{run, stackr, temp_dir};
 use crate::support::root;
 
@@ -177,18 +176,7 @@ fn formatting_keeps_comments_and_meaning_and_a_second_pass_changes_nothing() {
 
 /// The stack a text means, every profile included, as `config --format json` would show it.
 fn resolved(text: &str) -> String {
-    let mut reader = MemoryReader::default();
-    let path = PathBuf::from("/fmt/stack.kdl");
-    reader.files.insert(path.clone(), text.to_string());
-    let opts = Options {
-        vars: Some(std::collections::BTreeMap::from([(
-            "DB_PASSWORD".to_string(),
-            "example".to_string(),
-        )])),
-        ..Options::default()
-    };
-    let loaded = load_all_profiles(&[path], &reader, &opts, &|_| Vec::new());
-    serde_json::to_string(&loaded.stack).unwrap_or_default()
+    serde_json::to_string(&load_snippet(text).stack).unwrap_or_default()
 }
 
 /// `stackr fmt` on a file written in a hurry, as users see it; `--check` names an unformatted
