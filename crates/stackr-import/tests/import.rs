@@ -575,17 +575,18 @@ fn external_and_internal_networks() {
     let app = svc(&s, "app");
     let nets: Vec<Value> = app["networks"].as_array().cloned().unwrap_or_default();
     assert_eq!(nets.len(), 3);
-    assert_eq!(nets[0]["name"], "front");
-    assert_eq!(nets[0]["aliases"], json!(["app.internal", "api"]));
+    // `back` has the highest `priority`: compose joins it first, and so it is written first.
+    assert_eq!(nets[0]["name"], "back");
     // The subnet (`ipam`) is carried over, and so the fixed address in it.
-    assert!(nets[1]["ipv4-address"].is_string(), "{}", out.kdl);
+    assert!(nets[0]["ipv4-address"].is_string(), "{}", out.kdl);
     assert!(s["networks"]["back"]["ipam"]["subnets"][0]["subnet"].is_string());
+    assert_eq!(nets[1]["name"], "front");
+    assert_eq!(nets[1]["aliases"], json!(["app.internal", "api"]));
     assert_eq!(nets[2]["name"], "shared");
     assert_eq!(
         svc(&s, "sidecar")["network-mode"],
         json!({"service": "app"})
     );
-    report_has(&out, "`priority` is not imported");
     report_has(
         &out,
         "network `legacy` is declared, but no service joins it",
