@@ -94,6 +94,12 @@ fn dispatch(args: &cli::Cli, out: &render::Output) -> status::CmdResult {
         cli::Command::Version(a) => commands::version(a),
         cli::Command::Import(a) => import::run(g, a, out),
         cli::Command::Fmt(a) => fmt::fmt_cmd(g, a, out),
+        cli::Command::Lsp => stackr_lsp::run_stdio()
+            .map(|()| status::ExitStatus::Success)
+            .map_err(|e| status::CliError::Other {
+                message: format!("the language server stopped: {e}"),
+                help: None,
+            }),
         cli::Command::Completion { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "stackr", &mut std::io::stdout());

@@ -17,6 +17,7 @@ mod full_example;
 mod hashes;
 mod import_corpus;
 mod interpolation;
+mod lsp;
 mod merge;
 mod plan_json;
 mod recovery;

@@ -166,6 +166,9 @@ pub enum Command {
     /// Lay out stack files canonically (indentation, spacing, blank lines), keeping every
     /// value and comment as written.
     Fmt(FmtArgs),
+    /// A language server for stack files on stdin and stdout (diagnostics, formatting,
+    /// symbols), for editors.
+    Lsp,
     /// Print a shell completion script: `stackr completion bash > /etc/bash_completion.d/stackr`.
     Completion {
         #[arg(value_enum)]

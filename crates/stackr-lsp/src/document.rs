@@ -1,0 +1,209 @@
+//! What the server says about one document: its diagnostics and its symbols, and the
+//! conversion of byte offsets to LSP positions (lines and UTF-16 code units).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lsp_types::{DiagnosticSeverity, DocumentSymbol, NumberOrString, Position, Range, SymbolKind};
+use stackr_spec::{FileReader, Options, ReadError, Severity};
+
+/// The LSP position of byte `offset` of `text`: its line, and its column in UTF-16 code
+/// units. An offset past the end or inside a character is clamped to what precedes it.
+pub fn position(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let character: usize = before[start..].chars().map(char::len_utf16).sum();
+    Position::new(
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(character).unwrap_or(u32::MAX),
+    )
+}
+
+/// The open documents over the disk: an unsaved include is read as the editor has it.
+struct Overlay<'a> {
+    open: &'a HashMap<PathBuf, String>,
+    disk: stackr_host::files::DiskReader,
+}
+
+impl FileReader for Overlay<'_> {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        match self.open.get(path) {
+            Some(text) => Ok(text.clone().into_bytes()),
+            None => self.disk.read(path),
+        }
+    }
+
+    fn display_name(&self, path: &Path) -> String {
+        self.disk.display_name(path)
+    }
+}
+
+/// Every problem `stackr check` finds in the document at `path` (the base and each profile,
+/// the machine's paths included), with `text` as its content, that points into it.
+pub fn diagnostics(
+    path: &Path,
+    text: &str,
+    open: &HashMap<PathBuf, String>,
+) -> Vec<lsp_types::Diagnostic> {
+    let mut files = open.clone();
+    files.insert(path.to_path_buf(), text.to_string());
+    let reader = Overlay {
+        open: &files,
+        disk: stackr_host::files::DiskReader {
+            cwd: crate::folder_of(path),
+        },
+    };
+    let dir = crate::folder_of(path);
+    let vars = stackr_host::files::variables(&dir, &[path.to_path_buf()], &[])
+        .map(|(vars, _)| vars)
+        .unwrap_or_default();
+    let opts = Options {
+        vars: Some(vars),
+        ..Options::default()
+    };
+    let loaded = stackr_spec::load_all_profiles(
+        &[path.to_path_buf()],
+        &reader,
+        &opts,
+        &stackr_host::files::host_checks,
+    );
+    let Some(file) = loaded
+        .sources
+        .files()
+        .find(|(_, f)| f.path == path)
+        .map(|(id, _)| id)
+    else {
+        return Vec::new();
+    };
+    loaded
+        .diagnostics
+        .iter()
+        .filter_map(|d| {
+            let label = d.labels.first()?;
+            (label.span.file == file).then(|| {
+                let range = Range {
+                    start: position(text, label.span.offset),
+                    end: position(text, label.span.offset + label.span.len),
+                };
+                let mut message = d.problem.to_string();
+                if let Some(help) = &d.help {
+                    message.push_str("\nhelp: ");
+                    message.push_str(help);
+                }
+                lsp_types::Diagnostic {
+                    range,
+                    severity: Some(match d.severity {
+                        Severity::Error => DiagnosticSeverity::ERROR,
+                        Severity::Warning => DiagnosticSeverity::WARNING,
+                    }),
+                    code: Some(NumberOrString::String(format!(
+                        "stackr::{}",
+                        d.problem.code()
+                    ))),
+                    source: Some("stackr".into()),
+                    message,
+                    ..lsp_types::Diagnostic::default()
+                }
+            })
+        })
+        .collect()
+}
+
+/// The document's declarations, with profiles holding theirs: what an outline shows. Empty
+/// when the text is not valid KDL.
+pub fn symbols(text: &str) -> Vec<DocumentSymbol> {
+    let Ok(doc) = text.parse::<kdl::KdlDocument>() else {
+        return Vec::new();
+    };
+    declarations(text, &doc)
+}
+
+fn declarations(text: &str, doc: &kdl::KdlDocument) -> Vec<DocumentSymbol> {
+    doc.nodes()
+        .iter()
+        .filter_map(|node| {
+            let kind = match node.name().value() {
+                "service" => SymbolKind::CLASS,
+                "network" => SymbolKind::INTERFACE,
+                "volume" => SymbolKind::STRUCT,
+                "secret" => SymbolKind::KEY,
+                "config" => SymbolKind::FILE,
+                "profile" => SymbolKind::NAMESPACE,
+                _ => return None,
+            };
+            let name_entry = node.entries().iter().find(|e| e.name().is_none())?;
+            let name = name_entry.value().as_string()?.to_string();
+            let span = node.span();
+            let range = Range {
+                start: position(text, span.offset()),
+                end: position(text, span.offset() + span.len()),
+            };
+            let name_span = name_entry.span();
+            let selection = Range {
+                start: position(text, name_span.offset()),
+                end: position(text, name_span.offset() + name_span.len()),
+            };
+            let children = (node.name().value() == "profile")
+                .then(|| node.children().map(|c| declarations(text, c)))
+                .flatten()
+                .filter(|c| !c.is_empty());
+            #[allow(deprecated)]
+            Some(DocumentSymbol {
+                name,
+                detail: Some(node.name().value().to_string()),
+                kind,
+                tags: None,
+                deprecated: None,
+                range,
+                selection_range: selection,
+                children,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_utf16_units_on_their_line() {
+        let text = "a\n  \"é😀\" x\n";
+        // `x` is after 2 spaces, a quote, é (1 unit), 😀 (2 units), a quote and a space.
+        let x = text.find('x').unwrap_or(0);
+        assert_eq!(position(text, x), Position::new(1, 8));
+        assert_eq!(position(text, 0), Position::new(0, 0));
+        assert_eq!(position(text, text.len()), Position::new(2, 0));
+        assert_eq!(position(text, 10_000), Position::new(2, 0));
+    }
+
+    #[test]
+    fn symbols_are_the_declarations_and_profiles_hold_theirs() {
+        let text = "stack \"s\"\nnetwork \"back\"\nservice \"api\" {\n    image \"x\"\n}\nprofile \"dev\" {\n    service \"tools\" {\n        image \"y\"\n    }\n}\n";
+        let names: Vec<(String, Vec<String>)> = symbols(text)
+            .into_iter()
+            .map(|s| {
+                let inner = s
+                    .children
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect();
+                (s.name, inner)
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("back".to_string(), vec![]),
+                ("api".to_string(), vec![]),
+                ("dev".to_string(), vec!["tools".to_string()]),
+            ]
+        );
+    }
+}
