@@ -1,6 +1,5 @@
 //! `stackr fmt`: stack files in the canonical layout (`stackr_spec::format`).
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
@@ -63,28 +62,15 @@ fn first_difference(a: &str, b: &str) -> usize {
 
 /// A file that is not KDL: its parse errors, shown as `check` shows them.
 fn not_kdl(path: &Path, text: &str, out: &Output) -> CliError {
-    let source = stackr_spec::SourceFile::new(path.to_path_buf(), path.display().to_string(), text);
-    let mut diags = stackr_spec::Diagnostics::default();
-    let _ = stackr_spec::parse_file(
-        stackr_spec::FileId(0),
-        &source,
-        None,
-        &mut HashSet::new(),
-        &mut diags,
+    let name = path.display().to_string();
+    let loaded = stackr_spec::load_str(&name, text, &stackr_spec::Options::default());
+    let _ = write!(
+        std::io::stderr().lock(),
+        "{}",
+        out.diagnostics(&loaded.diagnostics)
     );
-    let mut map = stackr_spec::SourceMap::default();
-    map.add(source);
-    let shown: Vec<stackr_spec::Diagnostic> = diags
-        .into_vec()
-        .into_iter()
-        .map(|d| d.attach(&map))
-        .collect();
-    let _ = write!(std::io::stderr().lock(), "{}", out.diagnostics(&shown));
     CliError::Other {
-        message: format!(
-            "`{}` is not valid KDL: nothing was formatted",
-            path.display()
-        ),
+        message: format!("`{name}` is not valid KDL: nothing was formatted"),
         help: Some("fix the syntax errors above, then run `stackr fmt` again".into()),
     }
 }

@@ -952,16 +952,7 @@ fn additional_contexts(ctx: &mut Ctx<'_>, y: &Yaml, d: &mut Decl) {
     let mut n = Node::new("additional-contexts");
     for (name, value, span) in ctx.key_values(y, "`build.additional_contexts`") {
         let value = value.unwrap_or_default();
-        let carried = [
-            "service:",
-            "docker-image://",
-            "https://",
-            "http://",
-            "git@",
-            "git://",
-        ]
-        .iter()
-        .any(|p| value.starts_with(p));
+        let carried = value.starts_with("service:") || stackr_spec::is_named_context_source(&value);
         if carried {
             n = n.child(Node::new(name).arg(Val::Str(value)));
         } else {

@@ -24,16 +24,21 @@ pub fn position(text: &str, offset: usize) -> Position {
     )
 }
 
-/// The open documents over the disk: an unsaved include is read as the editor has it.
+/// The document and the other open ones over the disk: an unsaved include is read as the
+/// editor has it.
 struct Overlay<'a> {
-    open: &'a HashMap<PathBuf, String>,
+    document: (&'a Path, &'a str),
+    open: &'a HashMap<PathBuf, &'a str>,
     disk: stackr_host::files::DiskReader,
 }
 
 impl FileReader for Overlay<'_> {
     fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        if path == self.document.0 {
+            return Ok(self.document.1.as_bytes().to_vec());
+        }
         match self.open.get(path) {
-            Some(text) => Ok(text.clone().into_bytes()),
+            Some(text) => Ok(text.as_bytes().to_vec()),
             None => self.disk.read(path),
         }
     }
@@ -44,21 +49,19 @@ impl FileReader for Overlay<'_> {
 }
 
 /// Every problem `stackr check` finds in the document at `path` (the base and each profile,
-/// the machine's paths included), with `text` as its content, that points into it.
+/// the machine's paths included), with `text` as its content and the `open` documents over
+/// the disk, that points into it.
 pub fn diagnostics(
     path: &Path,
     text: &str,
-    open: &HashMap<PathBuf, String>,
+    open: &HashMap<PathBuf, &str>,
 ) -> Vec<lsp_types::Diagnostic> {
-    let mut files = open.clone();
-    files.insert(path.to_path_buf(), text.to_string());
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let reader = Overlay {
-        open: &files,
-        disk: stackr_host::files::DiskReader {
-            cwd: crate::folder_of(path),
-        },
+        document: (path, text),
+        open,
+        disk: stackr_host::files::DiskReader { cwd: dir.clone() },
     };
-    let dir = crate::folder_of(path);
     let vars = stackr_host::files::variables(&dir, &[path.to_path_buf()], &[])
         .map(|(vars, _)| vars)
         .unwrap_or_default();

@@ -12,7 +12,7 @@
 mod document;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
@@ -180,12 +180,14 @@ impl Server {
         let Ok(path) = uri.to_file_path() else {
             return Vec::new();
         };
-        let overlay: HashMap<PathBuf, String> = self
+        // The other open documents, by path (the diagnosed one is read from `text`).
+        let others: HashMap<PathBuf, &str> = self
             .open
             .iter()
-            .filter_map(|(u, t)| u.to_file_path().ok().map(|p| (p, t.clone())))
+            .filter(|(u, _)| **u != uri)
+            .filter_map(|(u, t)| u.to_file_path().ok().map(|p| (p, t.as_str())))
             .collect();
-        vec![publish(uri.clone(), diagnostics(&path, text, &overlay))]
+        vec![publish(uri.clone(), diagnostics(&path, text, &others))]
     }
 }
 
@@ -206,9 +208,4 @@ fn not_supported(id: RequestId, method: &str) -> Response {
         ErrorCode::MethodNotFound as i32,
         format!("stackr lsp does not answer `{method}`"),
     )
-}
-
-/// The folder diagnostics name files from (the document's own).
-pub(crate) fn folder_of(path: &Path) -> PathBuf {
-    path.parent().map(Path::to_path_buf).unwrap_or_default()
 }

@@ -1744,6 +1744,14 @@ fn is_signal(s: &str) -> bool {
 }
 
 /// Whether a build context is one the engine fetches: a git repository or a URL.
+/// Whether a build's additional context is one BuildKit takes by name (an image or an
+/// address), as opposed to a folder; `service:NAME` is stackr's, and resolved before.
+pub fn is_named_context_source(s: &str) -> bool {
+    ["docker-image://", "https://", "http://", "git@", "git://"]
+        .iter()
+        .any(|p| s.starts_with(p))
+}
+
 pub fn is_remote_context(s: &str) -> bool {
     ["https://", "http://", "git://", "git@", "github.com/"]
         .iter()

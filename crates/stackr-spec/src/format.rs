@@ -155,44 +155,35 @@ fn lines(text: &str) -> Option<Vec<Line<'_>>> {
     Some(out)
 }
 
-/// Where the token that starts at `i` ends (exclusive). `None` for an unterminated string or
-/// comment, which a valid document does not have.
+/// Where the token that starts at `i` ends (exclusive). Strings are the guard's lexer's
+/// (`guard::string_end`), and so are the characters that end a bare word. `None` for an
+/// unterminated block comment, which a valid document does not have.
 fn token_end(text: &str, i: usize) -> Option<usize> {
     let rest = &text[i..];
-    let b = rest.as_bytes();
+    let b = text.as_bytes();
     if rest.starts_with("//") {
         return Some(i + rest.find(['\n', '\r']).unwrap_or(rest.len()));
     }
     if rest.starts_with("/*") {
         return block_comment_end(rest).map(|n| i + n);
     }
-    match b[0] {
+    match b[i] {
         b'{' | b'}' | b';' | b'=' | b'(' | b')' => return Some(i + 1),
-        b'"' => return quoted_end(rest, 0).map(|n| i + n),
+        b'"' => return Some(crate::guard::string_end(b, i, 0)),
         b'#' => {
-            let hashes = b.iter().take_while(|&&c| c == b'#').count();
-            if b.get(hashes) == Some(&b'"') {
-                return raw_end(rest, hashes).map(|n| i + n);
+            if let Some(hashes) = crate::guard::raw_hashes_at(b, i) {
+                return Some(crate::guard::string_end(b, i + hashes, hashes));
             }
         }
         _ => {}
     }
-    // A bare word: up to whitespace, a brace, `;`, `=`, a paren, a quote or a comment.
-    let mut end = 0;
-    for (k, ch) in rest.char_indices() {
-        let stop = ch.is_whitespace()
-            || matches!(ch, '{' | '}' | ';' | '=' | '(' | ')' | '"')
-            || rest[k..].starts_with("//")
-            || rest[k..].starts_with("/*");
-        if stop && k > 0 {
-            break;
-        }
-        end = k + ch.len_utf8();
-        if stop {
-            break;
-        }
-    }
-    Some(i + end.max(1))
+    // A bare word: its first character, then up to one that ends a word.
+    let first = rest.chars().next().map_or(1, char::len_utf8);
+    let len = rest[first..]
+        .char_indices()
+        .find(|(_, ch)| crate::guard::ends_word(*ch))
+        .map_or(rest.len(), |(k, _)| first + k);
+    Some(i + len)
 }
 
 /// The end of a `/* ... */` comment at the start of `s` (KDL's nest).
@@ -214,43 +205,6 @@ fn block_comment_end(s: &str) -> Option<usize> {
         }
     }
     None
-}
-
-/// The end of a quoted string at `s[start..]` (`"..."` or `"""..."""`), escapes honoured.
-fn quoted_end(s: &str, start: usize) -> Option<usize> {
-    let body = &s[start..];
-    if body.starts_with("\"\"\"") {
-        let mut k = 3;
-        while k < body.len() {
-            if body[k..].starts_with('\\') {
-                k += 1 + body[k + 1..].chars().next().map_or(0, char::len_utf8);
-            } else if body[k..].starts_with("\"\"\"") {
-                return Some(start + k + 3);
-            } else {
-                k += body[k..].chars().next().map_or(1, char::len_utf8);
-            }
-        }
-        return None;
-    }
-    let mut k = 1;
-    while k < body.len() {
-        let ch = body[k..].chars().next()?;
-        match ch {
-            '\\' => k += 1 + body[k + 1..].chars().next().map_or(0, char::len_utf8),
-            '"' => return Some(start + k + 1),
-            _ => k += ch.len_utf8(),
-        }
-    }
-    None
-}
-
-/// The end of a raw string with `hashes` leading `#`s at the start of `s`.
-fn raw_end(s: &str, hashes: usize) -> Option<usize> {
-    let open = &s[hashes..];
-    let quotes = if open.starts_with("\"\"\"") { 3 } else { 1 };
-    let close = format!("{}{}", "\"".repeat(quotes), "#".repeat(hashes));
-    let from = hashes + quotes;
-    s[from..].find(&close).map(|n| from + n + close.len())
 }
 
 /// The lines in the canonical layout.

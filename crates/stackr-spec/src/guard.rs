@@ -128,7 +128,7 @@ fn is_kdl_space(c: char) -> bool {
 }
 
 /// Characters that end a bare word (an identifier, a number or a keyword).
-fn ends_word(c: char) -> bool {
+pub(crate) fn ends_word(c: char) -> bool {
     is_kdl_space(c)
         || matches!(
             c,
@@ -395,42 +395,12 @@ impl Scanner<'_> {
 
     /// How many `#` open a raw string here (`#"`, `##"""`), if this is one.
     fn raw_hashes(&self) -> Option<usize> {
-        let n = self.b[self.i..].iter().take_while(|c| **c == b'#').count();
-        (self.peek(n) == Some(b'"')).then_some(n)
+        raw_hashes_at(self.b, self.i)
     }
 
-    /// A string starting at the opening quote; `hashes` > 0 for a raw one (no escapes). A
-    /// multi-line string opens with `"""` and a line break; any other string ends at the end of
-    /// its line (the parser reports it unclosed there, and goes on from the next line).
+    /// A string starting at the opening quote; `hashes` > 0 for a raw one.
     fn quoted(&mut self, hashes: usize) {
-        let rest = &self.b[self.i..];
-        let multi = rest.starts_with(b"\"\"\"\n") || rest.starts_with(b"\"\"\"\r\n");
-        let quotes = if multi { 3 } else { 1 };
-        self.i += quotes;
-        while let Some(c) = self.peek(0) {
-            if c == b'\n' && !multi {
-                return;
-            }
-            if c == b'\\' && hashes == 0 {
-                self.i += 1;
-                // An escaped line break (whitespace escape) is part of the string.
-                if self.peek(0).is_some() {
-                    self.i += 1;
-                }
-                continue;
-            }
-            if c == b'"'
-                && self.b[self.i..].len() >= quotes + hashes
-                && self.b[self.i..self.i + quotes].iter().all(|q| *q == b'"')
-                && self.b[self.i + quotes..self.i + quotes + hashes]
-                    .iter()
-                    .all(|h| *h == b'#')
-            {
-                self.i += quotes + hashes;
-                return;
-            }
-            self.i += 1;
-        }
+        self.i = string_end(self.b, self.i, hashes);
     }
 
     /// A bare word; an integer too wide for 128 bits is reported.
@@ -459,6 +429,44 @@ impl Scanner<'_> {
             );
         }
     }
+}
+
+/// How many `#` open a raw string at `i` (`#"`, `##"""`), if one opens there.
+pub(crate) fn raw_hashes_at(b: &[u8], i: usize) -> Option<usize> {
+    let n = b.get(i..)?.iter().take_while(|c| **c == b'#').count();
+    (b.get(i + n) == Some(&b'"')).then_some(n)
+}
+
+/// Where the string whose opening quote is at `i` ends (just past its closing quotes and
+/// `hashes` `#`s); `hashes` > 0 for a raw one (no escapes). A multi-line string opens with
+/// `"""` and a line break; any other string ends at the end of its line (the parser reports
+/// it unclosed there, and goes on from the next line).
+pub(crate) fn string_end(b: &[u8], i: usize, hashes: usize) -> usize {
+    let rest = b.get(i..).unwrap_or_default();
+    let multi = rest.starts_with(b"\"\"\"\n") || rest.starts_with(b"\"\"\"\r\n");
+    let quotes = if multi { 3 } else { 1 };
+    let mut k = i + quotes;
+    while let Some(&c) = b.get(k) {
+        if c == b'\n' && !multi {
+            return k;
+        }
+        if c == b'\\' && hashes == 0 {
+            // An escaped character, a line break (whitespace escape) included.
+            k = (k + 2).min(b.len());
+            continue;
+        }
+        if c == b'"'
+            && b.len() - k >= quotes + hashes
+            && b[k..k + quotes].iter().all(|q| *q == b'"')
+            && b[k + quotes..k + quotes + hashes]
+                .iter()
+                .all(|h| *h == b'#')
+        {
+            return k + quotes + hashes;
+        }
+        k += 1;
+    }
+    k.min(b.len())
 }
 
 /// Whether `word` is an integer literal (decimal, `0x`, `0o` or `0b`, with `_` separators)

@@ -13,7 +13,7 @@
 //! ```
 
 mod decode;
-pub use decode::is_remote_context;
+pub use decode::{is_named_context_source, is_remote_context};
 pub use reader::normalize_path;
 pub mod diagnostic;
 pub mod format;

@@ -557,17 +557,8 @@ pub(crate) fn validate(
     if let Some(v) = &o.cgroup {
         mode("cgroup", v, &["host", "private"], false, diags);
     }
-    if let Some(m) = &o.mac_address
-        && !is_mac(&m.value)
-    {
-        diags.push(
-            Diagnostic::error(Problem::InvalidValue {
-                field: format!("`mac-address` of service `{service}`"),
-                value: m.value.clone(),
-                reason: "expected six hexadecimal pairs: `02:42:ac:11:00:02`".into(),
-            })
-            .with_label(m.span, "not a MAC address"),
-        );
+    if let Some(m) = &o.mac_address {
+        check_mac(m, &format!("`mac-address` of service `{service}`"), diags);
     }
     if let Some(p) = &o.platform {
         let parts: Vec<&str> = p.value.split('/').collect();
@@ -719,7 +710,21 @@ fn validate_links(o: &ContainerOptions, service: &str, services: &[&str], diags:
     }
 }
 
-pub(crate) fn is_mac(s: &str) -> bool {
+/// A MAC address `field` sets: six hexadecimal pairs.
+pub(crate) fn check_mac(m: &Spanned<String>, field: &str, diags: &mut Diagnostics) {
+    if !is_mac(&m.value) {
+        diags.push(
+            Diagnostic::error(Problem::InvalidValue {
+                field: field.to_string(),
+                value: m.value.clone(),
+                reason: "expected six hexadecimal pairs: `02:42:ac:11:00:02`".into(),
+            })
+            .with_label(m.span, "not a MAC address"),
+        );
+    }
+}
+
+fn is_mac(s: &str) -> bool {
     let parts: Vec<&str> = s.split(':').collect();
     parts.len() == 6
         && parts

@@ -571,19 +571,8 @@ fn check_secret_refs(s: &Service, names: &Names<'_>, diags: &mut Diagnostics) {
 fn check_endpoints(s: &Service, diags: &mut Diagnostics) {
     for n in &s.networks {
         let place = format!("network `{}` of service `{}`", n.name.value, s.name.value);
-        if let Some(m) = n
-            .mac_address
-            .as_ref()
-            .filter(|m| !crate::options::is_mac(&m.value))
-        {
-            diags.push(
-                Diagnostic::error(Problem::InvalidValue {
-                    field: format!("`mac-address` on {place}"),
-                    value: m.value.clone(),
-                    reason: "expected six hexadecimal pairs: `02:42:ac:11:00:02`".into(),
-                })
-                .with_label(m.span, "not a MAC address"),
-            );
+        if let Some(m) = &n.mac_address {
+            crate::options::check_mac(m, &format!("`mac-address` on {place}"), diags);
         }
         for ip in n
             .link_local_ips
@@ -719,10 +708,7 @@ fn check_additional_contexts(
             }
             continue;
         }
-        let remote = ["docker-image://", "https://", "http://", "git@", "git://"]
-            .iter()
-            .any(|p| value.value.starts_with(p));
-        if !remote {
+        if !crate::is_named_context_source(&value.value) {
             diags.push(
                 Diagnostic::error(Problem::InvalidValue {
                     field: format!("additional context `{}` of {place}", c.key.value),
