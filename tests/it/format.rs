@@ -11,11 +11,11 @@ use crate::cli::{run, stackr, temp_dir};
 use crate::support::root;
 
 /// A stack file of the repository.
-struct Text {
-    place: String,
-    text: String,
+pub(crate) struct Text {
+    pub(crate) place: String,
+    pub(crate) text: String,
     /// It is a valid stack (an invalid one may not even be KDL).
-    valid: bool,
+    pub(crate) valid: bool,
     /// It must be laid out canonically: what users read and copy (not the fixtures, which
     /// are laid out as tests need them).
     canonical: bool,
@@ -23,7 +23,7 @@ struct Text {
 
 /// Every stack file of the repository: the fixtures (valid and invalid), the examples, the
 /// root stack file, and the book's and README's KDL blocks.
-fn stack_texts() -> Vec<Text> {
+pub(crate) fn stack_texts() -> Vec<Text> {
     let mut out = Vec::new();
     for dir in ["tests/fixtures/valid", "tests/fixtures/invalid"] {
         let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))

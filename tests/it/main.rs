@@ -23,6 +23,7 @@ mod plan_json;
 mod recovery;
 mod robustness;
 mod rolling;
+mod schema;
 mod seed;
 mod support;
 mod swarm;

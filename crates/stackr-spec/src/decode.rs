@@ -14,13 +14,14 @@ use crate::problem::Problem;
 use crate::reader::{Reader, Shape, View, describe};
 use crate::source::{Span, Spanned};
 
-const TOP_NODES: &[&str] = &[
+pub(crate) const TOP_NODES: &[&str] = &[
     "stack", "include", "target", "service", "network", "volume", "secret", "config", "profile",
 ];
-const PROFILE_NODES: &[&str] = &["target", "service", "network", "volume", "secret", "config"];
-const PLACEMENT_NODES: &[&str] = &["constraint", "spread", "max-per-node"];
+pub(crate) const PROFILE_NODES: &[&str] =
+    &["target", "service", "network", "volume", "secret", "config"];
+pub(crate) const PLACEMENT_NODES: &[&str] = &["constraint", "spread", "max-per-node"];
 
-const HEALTH_NODES: &[&str] = &[
+pub(crate) const HEALTH_NODES: &[&str] = &[
     "exec",
     "shell",
     "http",
@@ -33,7 +34,7 @@ const HEALTH_NODES: &[&str] = &[
     "disable",
 ];
 
-const BUILD_NODES: &[&str] = &[
+pub(crate) const BUILD_NODES: &[&str] = &[
     "arg",
     "args",
     "pre-build",
@@ -45,8 +46,9 @@ const BUILD_NODES: &[&str] = &[
     "ssh",
     "additional-contexts",
 ];
-const WATCH_NODES: &[&str] = &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
-const SERVICE_NETWORK_NODES: &[&str] = &[
+pub(crate) const WATCH_NODES: &[&str] =
+    &["sync", "rebuild", "restart", "sync-restart", "sync-exec"];
+pub(crate) const SERVICE_NETWORK_NODES: &[&str] = &[
     "aliases",
     "ipv4-address",
     "ipv6-address",

@@ -18,7 +18,7 @@ macro_rules! keywords {
             pub const NAMES: &'static [&'static str] = &[$($text,)*];
 
             /// The keyword as written in a stack file.
-            pub fn as_str(self) -> &'static str {
+            pub const fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text,)*
                 }

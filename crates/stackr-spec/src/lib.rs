@@ -40,6 +40,7 @@ pub mod port;
 pub mod print;
 pub mod problem;
 mod reader;
+pub mod schema;
 mod serde_util;
 pub mod source;
 mod suggest;
