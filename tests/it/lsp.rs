@@ -192,3 +192,423 @@ fn the_language_server_reports_formats_and_outlines_a_stack_file() {
     assert!(status.success(), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The LSP position of byte `offset` of `text`.
+fn pos(text: &str, offset: usize) -> Value {
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let character: usize = before[start..].chars().map(char::len_utf16).sum();
+    json!({"line": line, "character": character})
+}
+
+const BASE: &str = r#"stack "shop"
+include "more.kdl"
+network "back"
+volume "data"
+secret "token" file="./token.txt"
+service "api" {
+    image "app:${TAG}"
+    restart "no"
+    depends-on "db" condition="healthy"
+    networks "back"
+    mount "data" "/data"
+    health {
+        interval "5s"
+        shell "true"
+    }
+}
+profile "prod" {
+    service "api" {
+        restart "always"
+    }
+}
+"#;
+
+const MORE: &str = "service \"db\" {\n    image \"postgres\"\n    health {\n        shell \"pg_isready\"\n    }\n}\n";
+
+/// A completion case: what is inserted after `after` (the cursor at `|`), the labels that
+/// must be offered and those that must not.
+struct Case {
+    after: &'static str,
+    insert: &'static str,
+    offered: &'static [&'static str],
+    not: &'static [&'static str],
+}
+
+const IN_API: &str = "    networks \"back\"\n";
+
+const CASES: &[Case] = &[
+    Case {
+        after: IN_API,
+        insert: "    |\n",
+        offered: &["image", "depends-on", "health", "watch"],
+        not: &["stack", "interval"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    health {\n        |\n    }\n",
+        offered: &["interval", "http", "exec"],
+        not: &["image"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    restart |\n",
+        offered: &["always", "on-failure", "max-retries="],
+        not: &["#true"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    depends-on \"|\"\n",
+        offered: &["db", "api"],
+        not: &["back"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    depends-on \"db\" condition=\"|\"\n",
+        offered: &["healthy", "completed", "started"],
+        not: &["always"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    depends-on \"db\" required=|\n",
+        offered: &["#true", "#false"],
+        not: &["db"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    networks \"|\"\n",
+        offered: &["back"],
+        not: &["data"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    mount \"|\" \"/x\"\n",
+        offered: &["data"],
+        not: &["back"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    secret \"|\"\n",
+        offered: &["token"],
+        not: &["data"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    env \"X\" \"${|}\"\n",
+        offered: &["TAG", "DB_PASSWORD"],
+        not: &["image"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    build \".\" {\n        |\n    }\n",
+        offered: &["dockerfile-inline", "secret", "ssh"],
+        not: &["image"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    port \"80\" pro|\n",
+        offered: &["protocol=", "published="],
+        not: &["image"],
+    },
+    Case {
+        after: IN_API,
+        insert: "    watch {\n        sync \"./src\" target=\"/app\" {\n            |\n        }\n    }\n",
+        offered: &["ignore", "include"],
+        not: &["exec"],
+    },
+    Case {
+        after: "}\nprofile",
+        insert: "|",
+        offered: &["profile", "service"],
+        not: &["image"],
+    },
+    Case {
+        after: "        restart \"always\"\n",
+        insert: "        |\n",
+        offered: &["image", "scale"],
+        not: &["profile"],
+    },
+    // Not KDL (the string is open): the names come from the last text that parsed.
+    Case {
+        after: IN_API,
+        insert: "    depends-on \"d|\n",
+        offered: &["db"],
+        not: &[],
+    },
+    Case {
+        after: "secret \"token\" file=\"./token.txt\"\n",
+        insert: "|\n",
+        offered: &["service", "profile", "include", "volume"],
+        not: &["image"],
+    },
+];
+
+#[test]
+fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
+    let dir = temp_dir("lsp-features");
+    let path = dir.join("stack.kdl");
+    let more = dir.join("more.kdl");
+    let uri = format!("file://{}", path.display());
+    let more_uri = format!("file://{}", more.display());
+    let write =
+        |p: &std::path::Path, t: &str| std::fs::write(p, t).unwrap_or_else(|e| panic!("{e}"));
+    write(&path, BASE);
+    write(&more, MORE);
+    write(&dir.join("token.txt"), "s3cret\n");
+    write(&dir.join(".env"), "TAG=1.2\nDB_PASSWORD=x\n");
+    let mut s = Server::start(&dir);
+    let init = s.request(
+        1,
+        "initialize",
+        json!({"processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {}}),
+    );
+    let caps = &init["result"]["capabilities"];
+    for cap in [
+        "hoverProvider",
+        "definitionProvider",
+        "referencesProvider",
+        "codeActionProvider",
+        "foldingRangeProvider",
+    ] {
+        assert_eq!(caps[cap], true, "{cap}: {caps}");
+    }
+    s.notify("initialized", json!({}));
+    s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": BASE}}),
+    );
+    // The base is valid; the profile brings a warning, and says so.
+    let published = s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
+    let diags = &published["params"]["diagnostics"];
+    assert_eq!(
+        diags[0]["code"], "stackr::dependency-not-restarted",
+        "{published}"
+    );
+    let message = diags[0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.ends_with("\nnote: found with `--profile prod`"),
+        "{message}"
+    );
+    assert_eq!(diags.as_array().map(Vec::len), Some(1), "{published}");
+    let mut id = 10;
+    let mut version = 2;
+    let mut change = |s: &mut Server, text: &str| {
+        s.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+        version += 1;
+    };
+
+    // Completion.
+    for case in CASES {
+        let at = BASE
+            .find(case.after)
+            .unwrap_or_else(|| panic!("{}", case.after))
+            + case.after.len();
+        let marked = format!("{}{}{}", &BASE[..at], case.insert, &BASE[at..]);
+        let cursor = marked.find('|').unwrap_or(0);
+        let text = marked.replacen('|', "", 1);
+        change(&mut s, &text);
+        id += 1;
+        let answer = s.request(
+            id,
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": pos(&text, cursor)}),
+        );
+        let labels: Vec<&str> = answer["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["label"].as_str())
+            .collect();
+        for want in case.offered {
+            assert!(
+                labels.contains(want),
+                "`{want}` not offered at {:?}: {labels:?}",
+                case.insert
+            );
+        }
+        for not in case.not {
+            assert!(
+                !labels.contains(not),
+                "`{not}` offered at {:?}: {labels:?}",
+                case.insert
+            );
+        }
+    }
+    change(&mut s, BASE);
+
+    // Hover: the reference text, the value after profiles, a variable, a property.
+    let mut hover = |s: &mut Server, needle: &str, within: usize| {
+        id += 1;
+        let at = BASE.find(needle).unwrap_or_else(|| panic!("{needle}")) + within;
+        let answer = s.request(
+            id,
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": pos(BASE, at)}),
+        );
+        answer["result"]["contents"]["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let restart = hover(&mut s, "restart \"no\"", 2);
+    assert!(restart.contains("## restart"), "{restart}");
+    assert!(
+        restart.contains("`--profile prod`: `restart \"always\"`"),
+        "{restart}"
+    );
+    assert!(
+        restart.contains("without a profile: `restart \"no\"`"),
+        "{restart}"
+    );
+    let tag = hover(&mut s, "${TAG}", 3);
+    assert_eq!(tag, "`TAG` = `1.2` (from .env)");
+    let condition = hover(&mut s, "condition=", 2);
+    assert!(
+        condition.starts_with("`condition=\"started\"`"),
+        "{condition}"
+    );
+    let interval = hover(&mut s, "interval", 1);
+    assert!(interval.contains("time between two checks"), "{interval}");
+
+    // Definition, across the include.
+    id += 1;
+    let at = BASE.find("\"db\"").unwrap_or(0) + 2;
+    let def = s.request(
+        id,
+        "textDocument/definition",
+        json!({"textDocument": {"uri": uri}, "position": pos(BASE, at)}),
+    );
+    assert_eq!(
+        def["result"],
+        json!([{"uri": more_uri, "range": {"start": {"line": 0, "character": 9}, "end": {"line": 0, "character": 11}}}])
+    );
+    // References of a network: its declaration and its use.
+    id += 1;
+    let at = BASE.find("network \"back\"").unwrap_or(0) + 10;
+    let refs = s.request(
+        id,
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri}, "position": pos(BASE, at), "context": {"includeDeclaration": true}}),
+    );
+    let lines: Vec<u64> = refs["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["range"]["start"]["line"].as_u64())
+        .collect();
+    assert_eq!(lines, [2, 9]);
+    // Rename a volume: the declaration and the mount.
+    id += 1;
+    let at = BASE.find("volume \"data\"").unwrap_or(0) + 9;
+    let renamed = s.request(
+        id,
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri}, "position": pos(BASE, at), "newName": "pgdata"}),
+    );
+    let edits = renamed["result"]["changes"][&uri]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut after = BASE.to_string();
+    let mut sorted: Vec<(usize, usize)> = edits
+        .iter()
+        .map(|e| {
+            let line = |p: &Value| p["line"].as_u64().unwrap_or(0) as usize;
+            let ch = |p: &Value| p["character"].as_u64().unwrap_or(0) as usize;
+            let start = &e["range"]["start"];
+            let offset = BASE
+                .split_inclusive('\n')
+                .take(line(start))
+                .map(str::len)
+                .sum::<usize>()
+                + ch(start);
+            (offset, ch(&e["range"]["end"]) - ch(start))
+        })
+        .collect();
+    sorted.sort_unstable();
+    for (offset, len) in sorted.into_iter().rev() {
+        after.replace_range(offset..offset + len, "pgdata");
+    }
+    assert_eq!(after, BASE.replace("\"data\"", "\"pgdata\""));
+    id += 1;
+    let refused = s.request(
+        id,
+        "textDocument/rename",
+        json!({"textDocument": {"uri": uri}, "position": pos(BASE, at), "newName": "no good"}),
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not a name"),
+        "{refused}"
+    );
+
+    // Code actions: the diagnostics' fixes.
+    let typos = BASE.replace("    restart \"no\"\n", "    restrt \"no\"\n    init true\n");
+    change(&mut s, &typos);
+    let published = s.wait(|m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["diagnostics"]
+                .as_array()
+                .is_some_and(|d| !d.is_empty())
+    });
+    let diags = published["params"]["diagnostics"].clone();
+    id += 1;
+    let actions = s.request(
+        id,
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": diags}}),
+    );
+    let titles: Vec<&str> = actions["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["title"].as_str())
+        .collect();
+    assert_eq!(titles, ["Replace `true` with `#true`"], "{actions}");
+    let fixed = typos.replace("init true", "init #true");
+    change(&mut s, &fixed);
+    let published = s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
+    let diags = published["params"]["diagnostics"].clone();
+    id += 1;
+    let actions = s.request(
+        id,
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": diags}}),
+    );
+    let action = &actions["result"][0];
+    assert_eq!(
+        action["title"], "Replace `restrt` with `restart`",
+        "{actions}"
+    );
+    let edit = &action["edit"]["changes"][&uri][0];
+    assert_eq!(edit["newText"], "restart");
+    assert_eq!(edit["range"]["start"], json!({"line": 7, "character": 4}));
+
+    // Folding: the blocks that span lines.
+    id += 1;
+    let folds = s.request(
+        id,
+        "textDocument/foldingRange",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let starts: Vec<u64> = folds["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["startLine"].as_u64())
+        .collect();
+    assert_eq!(starts, [5, 12, 17, 18]);
+
+    id += 1;
+    s.request(id, "shutdown", json!(null));
+    s.notify("exit", json!(null));
+    let status = s.child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success(), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

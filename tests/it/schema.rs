@@ -21,10 +21,11 @@ fn walk(doc: &KdlDocument, path: &mut Vec<String>, place: &str, missing: &mut Ve
                         missing.push(format!("{place}: `{}` of {names:?}", prop.value()));
                     }
                 }
-                if !found.map && !found.options {
-                    if let Some(children) = node.children() {
-                        walk(children, path, place, missing);
-                    }
+                if !found.map
+                    && !found.options
+                    && let Some(children) = node.children()
+                {
+                    walk(children, path, place, missing);
                 }
             }
             None => missing.push(format!("{place}: node {names:?}")),

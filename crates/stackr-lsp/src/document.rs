@@ -24,6 +24,29 @@ pub fn position(text: &str, offset: usize) -> Position {
     )
 }
 
+/// The byte offset of LSP position `p` in `text` (the inverse of [`position`]); past the
+/// end of a line or of the text, its end.
+pub fn offset(text: &str, p: Position) -> usize {
+    let mut line_start = 0;
+    for _ in 0..p.line {
+        match text[line_start..].find('\n') {
+            Some(i) => line_start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let mut units = 0u32;
+    for (i, c) in text[line_start..line_end].char_indices() {
+        if units >= p.character {
+            return line_start + i;
+        }
+        units += c.len_utf16() as u32;
+    }
+    line_end
+}
+
 /// The document and the other open ones over the disk: an unsaved include is read as the
 /// editor has it.
 struct Overlay<'a> {
@@ -48,6 +71,73 @@ impl FileReader for Overlay<'_> {
     }
 }
 
+impl<'a> Overlay<'a> {
+    fn new(path: &'a Path, text: &'a str, open: &'a HashMap<PathBuf, &'a str>) -> Self {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Overlay {
+            document: (path, text),
+            open,
+            disk: stackr_host::files::DiskReader { cwd: dir },
+        }
+    }
+}
+
+/// The text of `file` as the editor has it: the document, another open one, or the disk.
+pub fn read_text(
+    file: &Path,
+    path: &Path,
+    text: &str,
+    open: &HashMap<PathBuf, &str>,
+) -> Option<String> {
+    let bytes = Overlay::new(path, text, open).read(file).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// How the node `field` of service `service` reads in the resolved stack: without a profile
+/// (the first entry, `None`) and with each of `profiles`. Each is the field's nodes as
+/// `stackr config` prints them; `None` for a stack without that service or that does not
+/// load.
+pub fn effective(
+    path: &Path,
+    text: &str,
+    open: &HashMap<PathBuf, &str>,
+    profiles: &[&str],
+    service: &str,
+    field: &str,
+) -> Vec<(Option<String>, Option<Vec<String>>)> {
+    let reader = Overlay::new(path, text, open);
+    let vars = crate::variables::of(path)
+        .into_iter()
+        .map(|v| (v.name, v.value))
+        .collect();
+    let runs = std::iter::once(None).chain(profiles.iter().map(|p| Some(p.to_string())));
+    runs.map(|profile| {
+        let opts = Options {
+            vars: Some(std::collections::BTreeMap::clone(&vars)),
+            profiles: profile.iter().cloned().collect(),
+            ..Options::default()
+        };
+        let loaded = stackr_spec::load(&[path.to_path_buf()], &reader, &opts);
+        let nodes = loaded.stack.and_then(|stack| {
+            let doc: kdl::KdlDocument = stackr_spec::print::to_kdl(&stack).parse().ok()?;
+            let node = doc.nodes().iter().find(|n| {
+                n.name().value() == "service"
+                    && n.entries().first().and_then(|e| e.value().as_string()) == Some(service)
+            })?;
+            Some(
+                node.children()
+                    .map_or(&[][..], kdl::KdlDocument::nodes)
+                    .iter()
+                    .filter(|c| c.name().value() == field)
+                    .map(|c| c.to_string().trim().to_string())
+                    .collect(),
+            )
+        });
+        (profile, nodes)
+    })
+    .collect()
+}
+
 /// Every problem `stackr check` finds in the document at `path` (the base and each profile,
 /// the machine's paths included), with `text` as its content and the `open` documents over
 /// the disk, that points into it.
@@ -57,11 +147,7 @@ pub fn diagnostics(
     open: &HashMap<PathBuf, &str>,
 ) -> Vec<lsp_types::Diagnostic> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let reader = Overlay {
-        document: (path, text),
-        open,
-        disk: stackr_host::files::DiskReader { cwd: dir.clone() },
-    };
+    let reader = Overlay::new(path, text, open);
     let vars = stackr_host::files::variables(&dir, &[path.to_path_buf()], &[])
         .map(|(vars, _)| vars)
         .unwrap_or_default();
@@ -98,6 +184,10 @@ pub fn diagnostics(
                     message.push_str("\nhelp: ");
                     message.push_str(help);
                 }
+                for note in d.notes() {
+                    message.push_str("\nnote: ");
+                    message.push_str(note);
+                }
                 lsp_types::Diagnostic {
                     range,
                     severity: Some(match d.severity {
@@ -109,6 +199,7 @@ pub fn diagnostics(
                         d.problem.code()
                     ))),
                     source: Some("stackr".into()),
+                    data: d.fix.as_ref().map(crate::actions::fix_data),
                     message,
                     ..lsp_types::Diagnostic::default()
                 }
@@ -183,6 +274,11 @@ mod tests {
         assert_eq!(position(text, 0), Position::new(0, 0));
         assert_eq!(position(text, text.len()), Position::new(2, 0));
         assert_eq!(position(text, 10_000), Position::new(2, 0));
+        for at in [0, 1, 2, x, x + 1, text.len()] {
+            assert_eq!(offset(text, position(text, at)), at);
+        }
+        assert_eq!(offset(text, Position::new(0, 99)), 1);
+        assert_eq!(offset(text, Position::new(9, 0)), text.len());
     }
 
     #[test]

@@ -1,31 +1,56 @@
 //! `stackr lsp`: a language server for stack files over stdio.
 //!
 //! It offers what `stackr check` knows as the user types: every problem of the open file
-//! (the base and every profile, the machine's paths included) as diagnostics with their code,
-//! over the unsaved text; formatting (`stackr fmt`'s layout); and the document's symbols
-//! (services, networks, volumes, secrets, configs, profiles).
+//! (the base and every profile, the machine's paths included) as diagnostics with their code
+//! and their fix as a code action, over the unsaved text; completion of nodes, properties,
+//! words, declared names and variables; hover with the book's reference text, a variable's
+//! value and a field's value after profiles; go to definition, references and rename across
+//! includes; formatting (`stackr fmt`'s layout); the outline and folding.
 //!
 //! It is built on `lsp-server` and `lsp-types`, rust-analyzer's own: a synchronous loop over
 //! a crossbeam channel, no async runtime, which is all a server that answers from memory in
 //! milliseconds needs (see ARCHITECTURE.md). Positions are UTF-16, as LSP requires.
 
+mod actions;
+mod complete;
+mod cursor;
 mod document;
+mod hover;
+mod index;
+mod navigate;
+mod reference;
+mod variables;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::time::Duration;
 
+use crossbeam_channel::RecvTimeoutError;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
     PublishDiagnostics,
 };
-use lsp_types::request::{DocumentSymbolRequest, Formatting, Request as _};
-use lsp_types::{
-    DocumentSymbolResponse, InitializeParams, OneOf, PublishDiagnosticsParams, ServerCapabilities,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Url,
+use lsp_types::request::{
+    CodeActionRequest, Completion, DocumentSymbolRequest, FoldingRangeRequest, Formatting,
+    GotoDefinition, HoverRequest, PrepareRenameRequest, References, Rename, Request as _,
 };
+use lsp_types::{
+    CodeActionProviderCapability, CompletionOptions, DocumentSymbolResponse, FoldingRange,
+    FoldingRangeProviderCapability, HoverProviderCapability, InitializeParams, OneOf,
+    PublishDiagnosticsParams, RenameOptions, ServerCapabilities, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextEdit, Url,
+};
+use serde_json::Value;
 
 pub use document::{diagnostics, position, symbols};
+
+use document::offset;
+use index::Index;
+
+/// How long the server waits for more typing before it checks a changed document: a burst
+/// of changes is checked once, at its end.
+pub const DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// What can stop the server.
 #[derive(Debug)]
@@ -43,17 +68,33 @@ fn fail(e: impl std::fmt::Display) -> LspError {
     LspError(e.to_string())
 }
 
-/// Serves the client on stdin and stdout until it says `exit`.
-pub fn run_stdio() -> Result<(), LspError> {
-    let (connection, threads) = Connection::stdio();
-    let capabilities = ServerCapabilities {
+fn capabilities() -> ServerCapabilities {
+    ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         document_formatting_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec!["\"".into(), "=".into(), "{".into(), " ".into()]),
+            ..CompletionOptions::default()
+        }),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: Default::default(),
+        })),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
         ..ServerCapabilities::default()
-    };
-    let capabilities = serde_json::to_value(capabilities).map_err(fail)?;
-    let params = connection.initialize(capabilities).map_err(fail)?;
+    }
+}
+
+/// Serves the client on stdin and stdout until it says `exit`.
+pub fn run_stdio() -> Result<(), LspError> {
+    let (connection, threads) = Connection::stdio();
+    let caps = serde_json::to_value(capabilities()).map_err(fail)?;
+    let params = connection.initialize(caps).map_err(fail)?;
     let _params: InitializeParams = serde_json::from_value(params).map_err(fail)?;
     let mut server = Server::default();
     server.serve(&connection)?;
@@ -61,57 +102,175 @@ pub fn run_stdio() -> Result<(), LspError> {
     threads.join().map_err(fail)
 }
 
-/// The open documents, by URI.
+/// An open document.
+struct Doc {
+    text: String,
+    /// What the stack declares, from the last text that parsed: completion and navigation
+    /// go on working while the user is in the middle of a change.
+    index: Option<Index>,
+    /// The index was built from `text` (or `text` does not parse, and it is the last good).
+    fresh: bool,
+}
+
+/// The open documents, by URI, and those whose diagnostics are due.
 #[derive(Default)]
 struct Server {
-    open: HashMap<Url, String>,
+    open: HashMap<Url, Doc>,
+    due: HashSet<Url>,
 }
 
 impl Server {
     fn serve(&mut self, connection: &Connection) -> Result<(), LspError> {
-        for message in &connection.receiver {
+        loop {
+            let message = if self.due.is_empty() {
+                match connection.receiver.recv() {
+                    Ok(m) => m,
+                    Err(_) => return Ok(()),
+                }
+            } else {
+                match connection.receiver.recv_timeout(DEBOUNCE) {
+                    Ok(m) => m,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.publish_due(connection)?;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+            };
             match message {
                 Message::Request(req) => {
                     if connection.handle_shutdown(&req).map_err(fail)? {
                         return Ok(());
                     }
                     let response = self.request(req);
-                    connection
-                        .sender
-                        .send(Message::Response(response))
-                        .map_err(fail)?;
+                    send(connection, Message::Response(response))?;
                 }
                 Message::Notification(n) => {
-                    for out in self.notification(n) {
-                        connection
-                            .sender
-                            .send(Message::Notification(out))
-                            .map_err(fail)?;
+                    if let Some(closed) = self.notification(n) {
+                        send(connection, Message::Notification(closed))?;
                     }
                 }
                 Message::Response(_) => {}
             }
         }
+    }
+
+    /// Publishes the diagnostics of every document changed since the last time.
+    fn publish_due(&mut self, connection: &Connection) -> Result<(), LspError> {
+        for uri in std::mem::take(&mut self.due) {
+            let Some(doc) = self.open.get(&uri) else {
+                continue;
+            };
+            let Ok(path) = uri.to_file_path() else {
+                continue;
+            };
+            let others = self.others(&uri);
+            let list = diagnostics(&path, &doc.text, &others);
+            send(connection, Message::Notification(publish(uri, list)))?;
+        }
         Ok(())
     }
 
-    fn request(&self, req: Request) -> Response {
-        let id = req.id.clone();
-        let result = match req.method.as_str() {
-            Formatting::METHOD => {
-                serde_json::from_value::<lsp_types::DocumentFormattingParams>(req.params)
-                    .map_err(|e| e.to_string())
-                    .map(|p| self.formatting(&p.text_document.uri))
-                    .and_then(|edits| serde_json::to_value(edits).map_err(|e| e.to_string()))
+    /// The other open documents, by path.
+    fn others(&self, uri: &Url) -> HashMap<PathBuf, &str> {
+        self.open
+            .iter()
+            .filter(|(u, _)| *u != uri)
+            .filter_map(|(u, d)| u.to_file_path().ok().map(|p| (p, d.text.as_str())))
+            .collect()
+    }
+
+    /// Builds the document's index from its text if it is stale and the text parses.
+    fn refresh(&mut self, uri: &Url) {
+        let Some(doc) = self.open.get(uri) else {
+            return;
+        };
+        if doc.fresh {
+            return;
+        }
+        let Ok(path) = uri.to_file_path() else { return };
+        let others = self.others(uri);
+        let built = Index::build(&path, &|file| {
+            document::read_text(file, &path, &doc.text, &others)
+        });
+        if let Some(doc) = self.open.get_mut(uri) {
+            if built.is_some() {
+                doc.index = built;
             }
+            doc.fresh = true;
+        }
+    }
+
+    fn request(&mut self, req: Request) -> Response {
+        let id = req.id.clone();
+        let method = req.method.clone();
+        if let Some(uri) = document_of(&req.params) {
+            self.refresh(&uri);
+        }
+        let result = match method.as_str() {
+            Formatting::METHOD => self.answer(req, |s, p: lsp_types::DocumentFormattingParams| {
+                Ok(s.formatting(&p.text_document.uri))
+            }),
             DocumentSymbolRequest::METHOD => {
-                serde_json::from_value::<lsp_types::DocumentSymbolParams>(req.params)
-                    .map_err(|e| e.to_string())
-                    .map(|p| {
-                        let text = self.open.get(&p.text_document.uri);
-                        DocumentSymbolResponse::Nested(text.map(|t| symbols(t)).unwrap_or_default())
-                    })
-                    .and_then(|s| serde_json::to_value(s).map_err(|e| e.to_string()))
+                self.answer(req, |s, p: lsp_types::DocumentSymbolParams| {
+                    let text = s.open.get(&p.text_document.uri).map(|d| d.text.as_str());
+                    Ok(DocumentSymbolResponse::Nested(
+                        text.map(symbols).unwrap_or_default(),
+                    ))
+                })
+            }
+            Completion::METHOD => self.answer(req, |s, p: lsp_types::CompletionParams| {
+                let at = &p.text_document_position;
+                Ok(s.completion(&at.text_document.uri, at.position))
+            }),
+            HoverRequest::METHOD => self.answer(req, |s, p: lsp_types::HoverParams| {
+                let at = &p.text_document_position_params;
+                Ok(s.hover(&at.text_document.uri, at.position))
+            }),
+            GotoDefinition::METHOD => self.answer(req, |s, p: lsp_types::GotoDefinitionParams| {
+                let at = &p.text_document_position_params;
+                Ok(s.at(&at.text_document.uri, at.position, |ix, path, o| {
+                    lsp_types::GotoDefinitionResponse::Array(navigate::definition(ix, path, o))
+                }))
+            }),
+            References::METHOD => self.answer(req, |s, p: lsp_types::ReferenceParams| {
+                let at = &p.text_document_position;
+                let declarations = p.context.include_declaration;
+                Ok(s.at(&at.text_document.uri, at.position, |ix, path, o| {
+                    navigate::references(ix, path, o, declarations)
+                }))
+            }),
+            PrepareRenameRequest::METHOD => {
+                self.answer(req, |s, p: lsp_types::TextDocumentPositionParams| {
+                    Ok(
+                        s.at(&p.text_document.uri, p.position, navigate::prepare_rename)
+                            .flatten(),
+                    )
+                })
+            }
+            Rename::METHOD => self.answer(req, |s, p: lsp_types::RenameParams| {
+                if let Some(problem) = navigate::name_problem(&p.new_name) {
+                    return Err(problem);
+                }
+                let at = &p.text_document_position;
+                Ok(s.at(&at.text_document.uri, at.position, |ix, path, o| {
+                    navigate::rename(ix, path, o, &p.new_name)
+                })
+                .flatten())
+            }),
+            CodeActionRequest::METHOD => self.answer(req, |s, p: lsp_types::CodeActionParams| {
+                let uri = &p.text_document.uri;
+                let text = s.open.get(uri).map_or("", |d| d.text.as_str());
+                Ok(actions::quick_fixes(uri, text, &p.context.diagnostics))
+            }),
+            FoldingRangeRequest::METHOD => {
+                self.answer(req, |s, p: lsp_types::FoldingRangeParams| {
+                    let text = s
+                        .open
+                        .get(&p.text_document.uri)
+                        .map_or("", |d| d.text.as_str());
+                    Ok(folding(text))
+                })
             }
             other => return not_supported(id, other),
         };
@@ -121,10 +280,77 @@ impl Server {
         }
     }
 
+    /// Decodes a request's parameters and encodes what `f` answers.
+    fn answer<P: serde::de::DeserializeOwned, R: serde::Serialize>(
+        &self,
+        req: Request,
+        f: impl FnOnce(&Self, P) -> Result<R, String>,
+    ) -> Result<Value, String> {
+        let params: P = serde_json::from_value(req.params).map_err(|e| e.to_string())?;
+        let result = f(self, params)?;
+        serde_json::to_value(result).map_err(|e| e.to_string())
+    }
+
+    /// Runs `f` on the document's index with the file and the byte offset of `pos`.
+    fn at<R>(
+        &self,
+        uri: &Url,
+        pos: lsp_types::Position,
+        f: impl FnOnce(&Index, &std::path::Path, usize) -> R,
+    ) -> Option<R> {
+        let doc = self.open.get(uri)?;
+        let path = uri.to_file_path().ok()?;
+        Some(f(doc.index.as_ref()?, &path, offset(&doc.text, pos)))
+    }
+
+    fn completion(&self, uri: &Url, pos: lsp_types::Position) -> Vec<lsp_types::CompletionItem> {
+        let Some(doc) = self.open.get(uri) else {
+            return Vec::new();
+        };
+        let vars = uri
+            .to_file_path()
+            .map(|p| variables::of(&p))
+            .unwrap_or_default();
+        complete::completions(&doc.text, offset(&doc.text, pos), doc.index.as_ref(), &vars)
+    }
+
+    fn hover(&self, uri: &Url, pos: lsp_types::Position) -> Option<lsp_types::Hover> {
+        let doc = self.open.get(uri)?;
+        let path = uri.to_file_path().ok()?;
+        let vars = variables::of(&path);
+        let at = offset(&doc.text, pos);
+        let (shown, field) = hover::hover(&doc.text, &path, at, doc.index.as_ref(), &vars)?;
+        let mut markdown = shown.markdown;
+        if let (Some(field), Some(index)) = (field, doc.index.as_ref()) {
+            let profiles = index.names(stackr_spec::schema::RefKind::Profile);
+            if !profiles.is_empty() {
+                let others = self.others(uri);
+                let values = document::effective(
+                    &path,
+                    &doc.text,
+                    &others,
+                    &profiles,
+                    &field.service,
+                    &field.field,
+                );
+                if let Some(after) = hover::after_profiles(&values) {
+                    markdown = format!("{after}\n\n---\n\n{markdown}");
+                }
+            }
+        }
+        Some(lsp_types::Hover {
+            contents: lsp_types::HoverContents::Markup(lsp_types::MarkupContent {
+                kind: lsp_types::MarkupKind::Markdown,
+                value: markdown,
+            }),
+            range: Some(navigate::range(&doc.text, &shown.range)),
+        })
+    }
+
     /// The whole document in `stackr fmt`'s layout, as one edit; none when it is laid out
     /// so already, or is not valid KDL (its diagnostics say why).
     fn formatting(&self, uri: &Url) -> Vec<TextEdit> {
-        let Some(text) = self.open.get(uri) else {
+        let Some(text) = self.open.get(uri).map(|d| &d.text) else {
             return Vec::new();
         };
         match stackr_spec::format::format(text) {
@@ -139,56 +365,72 @@ impl Server {
         }
     }
 
-    fn notification(&mut self, n: Notification) -> Vec<Notification> {
-        let uri = match n.method.as_str() {
+    /// Takes a notification in; returns what to send at once (the cleared diagnostics of a
+    /// closed document). A change makes the document's diagnostics due.
+    fn notification(&mut self, n: Notification) -> Option<Notification> {
+        match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidOpenTextDocumentParams>(n.params)
-                else {
-                    return Vec::new();
-                };
-                self.open
-                    .insert(p.text_document.uri.clone(), p.text_document.text);
-                p.text_document.uri
+                let p: lsp_types::DidOpenTextDocumentParams =
+                    serde_json::from_value(n.params).ok()?;
+                self.changed(p.text_document.uri, p.text_document.text);
             }
             DidChangeTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidChangeTextDocumentParams>(n.params)
-                else {
-                    return Vec::new();
-                };
+                let p: lsp_types::DidChangeTextDocumentParams =
+                    serde_json::from_value(n.params).ok()?;
                 // Full sync: the last change is the whole text.
-                if let Some(change) = p.content_changes.into_iter().last() {
-                    self.open.insert(p.text_document.uri.clone(), change.text);
-                }
-                p.text_document.uri
+                let text = p.content_changes.into_iter().last()?.text;
+                self.changed(p.text_document.uri, text);
             }
             DidCloseTextDocument::METHOD => {
-                let Ok(p) =
-                    serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
-                else {
-                    return Vec::new();
-                };
+                let p: lsp_types::DidCloseTextDocumentParams =
+                    serde_json::from_value(n.params).ok()?;
                 self.open.remove(&p.text_document.uri);
-                return vec![publish(p.text_document.uri, Vec::new())];
+                self.due.remove(&p.text_document.uri);
+                return Some(publish(p.text_document.uri, Vec::new()));
             }
-            _ => return Vec::new(),
-        };
-        let Some(text) = self.open.get(&uri) else {
-            return Vec::new();
-        };
-        let Ok(path) = uri.to_file_path() else {
-            return Vec::new();
-        };
-        // The other open documents, by path (the diagnosed one is read from `text`).
-        let others: HashMap<PathBuf, &str> = self
-            .open
-            .iter()
-            .filter(|(u, _)| **u != uri)
-            .filter_map(|(u, t)| u.to_file_path().ok().map(|p| (p, t.as_str())))
-            .collect();
-        vec![publish(uri.clone(), diagnostics(&path, text, &others))]
+            _ => {}
+        }
+        None
     }
+
+    fn changed(&mut self, uri: Url, text: String) {
+        let index = self.open.remove(&uri).and_then(|d| d.index);
+        self.open.insert(
+            uri.clone(),
+            Doc {
+                text,
+                index,
+                fresh: false,
+            },
+        );
+        self.refresh(&uri);
+        self.due.insert(uri);
+    }
+}
+
+/// The document a request is about, from its parameters.
+fn document_of(params: &Value) -> Option<Url> {
+    let uri = params.get("textDocument")?.get("uri")?.as_str()?;
+    Url::parse(uri).ok()
+}
+
+fn folding(text: &str) -> Vec<FoldingRange> {
+    cursor::blocks(text)
+        .into_iter()
+        .filter_map(|(open, close)| {
+            let start = position(text, open).line;
+            let end = position(text, close).line;
+            (end > start).then(|| FoldingRange {
+                start_line: start,
+                end_line: end.saturating_sub(1).max(start),
+                ..FoldingRange::default()
+            })
+        })
+        .collect()
+}
+
+fn send(connection: &Connection, message: Message) -> Result<(), LspError> {
+    connection.sender.send(message).map_err(fail)
 }
 
 fn publish(uri: Url, diagnostics: Vec<lsp_types::Diagnostic>) -> Notification {

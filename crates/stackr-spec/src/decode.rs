@@ -236,7 +236,9 @@ fn decode_target(r: &mut Reader<'_>, node: &KdlNode, decls: &mut Declarations, p
         return;
     };
     let Some(target) = Target::parse(&t.value) else {
-        let help = match crate::suggest::did_you_mean(&t.value, Target::NAMES) {
+        let best = crate::suggest::did_you_mean(&t.value, Target::NAMES);
+        let fix = best.map(|b| (t.value.clone(), b.to_string()));
+        let help = match best {
             Some(best) => format!("did you mean `{best}`?"),
             None => "write `target \"engine\"` (containers on one engine) or `target \"swarm\"` (services on a Docker Swarm)".into(),
         };
@@ -247,7 +249,8 @@ fn decode_target(r: &mut Reader<'_>, node: &KdlNode, decls: &mut Declarations, p
                 reason: "the targets are `engine` and `swarm`".into(),
             })
             .with_label(t.span, "unknown target")
-            .with_help(help),
+            .with_help(help)
+            .with_fix_opt(fix),
         );
         return;
     };

@@ -27,6 +27,14 @@ pub struct Label {
     pub text: Option<String>,
 }
 
+/// The one edit that fixes a problem, for editors to offer: the first `from` in the text of
+/// the primary label becomes `to` (a misspelt name its suggestion, `true` becomes `#true`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fix {
+    pub from: String,
+    pub to: String,
+}
+
 /// One problem in a stack, with where it is and how to fix it.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
@@ -35,6 +43,8 @@ pub struct Diagnostic {
     /// The first label is the primary one.
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// The edit that fixes it, when there is exactly one.
+    pub fix: Option<Fix>,
     source: Option<Arc<Shown>>,
     /// Labels that point into another file than the primary one, shown as nested reports.
     related: Vec<Diagnostic>,
@@ -47,6 +57,7 @@ impl Diagnostic {
             problem,
             labels: Vec::new(),
             help: None,
+            fix: None,
             source: None,
             related: Vec::new(),
         }
@@ -84,10 +95,28 @@ impl Diagnostic {
             problem: Problem::Note { text: text.into() },
             labels: Vec::new(),
             help: None,
+            fix: None,
             source: None,
             related: Vec::new(),
         });
         self
+    }
+
+    /// The fix: `from` in the primary label's text becomes `to`.
+    pub fn with_fix(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.fix = Some(Fix {
+            from: from.into(),
+            to: to.into(),
+        });
+        self
+    }
+
+    /// [`Diagnostic::with_fix`] when there is one.
+    pub fn with_fix_opt(self, fix: Option<(String, String)>) -> Self {
+        match fix {
+            Some((from, to)) => self.with_fix(from, to),
+            None => self,
+        }
     }
 
     pub fn with_help_opt(mut self, help: Option<String>) -> Self {
@@ -95,6 +124,14 @@ impl Diagnostic {
             self.help = help;
         }
         self
+    }
+
+    /// The notes shown under it (which profile brought it, for instance).
+    pub fn notes(&self) -> impl Iterator<Item = &str> {
+        self.related.iter().filter_map(|r| match &r.problem {
+            Problem::Note { text } if r.labels.is_empty() => Some(text.as_str()),
+            _ => None,
+        })
     }
 
     pub fn is_error(&self) -> bool {
@@ -146,6 +183,7 @@ impl Diagnostic {
                 },
                 labels: vec![label],
                 help: None,
+                fix: None,
                 source: None,
                 related: Vec::new(),
             };

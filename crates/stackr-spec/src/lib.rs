@@ -280,18 +280,27 @@ fn syntax_diagnostic(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagno
         .message
         .clone()
         .unwrap_or_else(|| "invalid KDL".to_string());
-    let help = if matches!(word.as_str(), "true" | "false" | "null") {
-        Some(format!(
-            "KDL v2 writes `{word}` as `#{word}` (a bare `{word}` was KDL v1)"
-        ))
+    let (help, fix) = if matches!(word.as_str(), "true" | "false" | "null") {
+        (
+            Some(format!(
+                "KDL v2 writes `{word}` as `#{word}` (a bare `{word}` was KDL v1)"
+            )),
+            Some(format!("#{word}")),
+        )
     } else if word.contains(':') && word.chars().any(|c| c.is_ascii_digit()) {
-        Some(format!(
-            "values with `:` are strings in KDL: write \"{word}\""
-        ))
+        (
+            Some(format!(
+                "values with `:` are strings in KDL: write \"{word}\""
+            )),
+            Some(format!("\"{word}\"")),
+        )
     } else if word.starts_with('$') {
-        Some(format!("quote values that hold variables: \"{word}\""))
+        (
+            Some(format!("quote values that hold variables: \"{word}\"")),
+            Some(format!("\"{word}\"")),
+        )
     } else {
-        d.help.clone()
+        (d.help.clone(), None)
     };
     let label = d.label.clone().unwrap_or_else(|| "here".into());
     let _ = snippet;
@@ -300,6 +309,7 @@ fn syntax_diagnostic(file: FileId, text: &str, d: &kdl::KdlDiagnostic) -> Diagno
     })
     .with_label(span, label)
     .with_help_opt(help)
+    .with_fix_opt(fix.map(|to| (word, to)))
 }
 
 fn lowercase_first(s: &str) -> String {

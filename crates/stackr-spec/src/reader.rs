@@ -212,7 +212,8 @@ impl<'a> Reader<'a> {
                                 node: name.into(),
                             })
                             .with_label(self.span(key.span()), "unknown property")
-                            .with_help_opt(help),
+                            .with_help_opt(help)
+                            .with_suggestion(key_name, shape.props),
                         );
                         continue;
                     }
@@ -284,7 +285,8 @@ impl<'a> Reader<'a> {
                 place: place.into(),
             })
             .with_label(self.name_span(node), "unknown node")
-            .with_help_opt(help_for(name, allowed, "allowed here")),
+            .with_help_opt(help_for(name, allowed, "allowed here"))
+            .with_suggestion(name, allowed),
         );
     }
 

@@ -85,6 +85,16 @@ pub fn did_you_mean<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
 /// The most candidates [`did_you_mean`] compares a name with.
 pub const MAX_CANDIDATES: usize = 1000;
 
+impl crate::diagnostic::Diagnostic {
+    /// The did-you-mean of `name` among `candidates` as the diagnostic's fix, if there is one.
+    pub(crate) fn with_suggestion(self, name: &str, candidates: &[&str]) -> Self {
+        match did_you_mean(name, candidates) {
+            Some(best) => self.with_fix(name, best),
+            None => self,
+        }
+    }
+}
+
 /// The most names a help line lists.
 const MAX_LISTED: usize = 20;
 

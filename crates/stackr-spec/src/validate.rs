@@ -46,6 +46,7 @@ fn unknown_ref(
     })
     .with_label(name.span, format!("no such {kind}"))
     .with_help_opt(help)
+    .with_suggestion(&name.value, known)
 }
 
 /// Validates merged declarations. Returns the stack when there is no error.
