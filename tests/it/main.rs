@@ -9,6 +9,7 @@ mod cli;
 mod cluster;
 mod config;
 mod daemon;
+mod editor;
 mod engine;
 mod faults;
 mod fixtures;
