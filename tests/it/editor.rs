@@ -61,8 +61,11 @@ fn neovim_shows_the_diagnostic_and_applies_the_fix() {
     assert!(version.status.success(), "nvim --version failed");
     let dir = temp_dir("nvim");
     let file = dir.join("stack.kdl");
-    std::fs::write(&file, "stack \"shop\"\nservice \"web\" {\n    imag \"nginx\"\n}\n")
-        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &file,
+        "stack \"shop\"\nservice \"web\" {\n    imag \"nginx\"\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let init = dir.join("init.lua");
     std::fs::write(&init, book_snippet()).unwrap_or_else(|e| panic!("{e}"));
     let driver = dir.join("driver.lua");
@@ -72,7 +75,11 @@ fn neovim_shows_the_diagnostic_and_applies_the_fix() {
         .parent()
         .unwrap_or_else(|| panic!("no bin dir"))
         .to_path_buf();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("nvim")
         .args(["--headless", "-n", "-i", "NONE", "-u"])
         .arg(&init)

@@ -18,6 +18,7 @@ mod full_example;
 mod hashes;
 mod import_corpus;
 mod interpolation;
+mod json_schema;
 mod lsp;
 mod merge;
 mod plan_json;

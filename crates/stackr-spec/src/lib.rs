@@ -320,6 +320,28 @@ fn lowercase_first(s: &str) -> String {
     }
 }
 
+/// The JSON Schema (draft 2020-12) of the resolved stack, the shape `stackr config --format
+/// json` prints, for other tools (published as `book/src/schema/stack.schema.json`). Objects
+/// are closed: a key the schema does not name is an error, so the schema cannot fall behind
+/// the model unnoticed.
+pub fn stack_schema() -> schemars::Schema {
+    let closed = schemars::transform::RecursiveTransform(|schema: &mut schemars::Schema| {
+        if schema.get("properties").is_some() && schema.get("additionalProperties").is_none() {
+            schema.insert("additionalProperties".into(), false.into());
+        }
+    });
+    let mut schema = schemars::generate::SchemaSettings::default()
+        .for_serialize()
+        .with_transform(closed)
+        .into_generator()
+        .into_root_schema_for::<Stack>();
+    schema.insert(
+        "title".into(),
+        "The resolved stack (stackr config --format json)".into(),
+    );
+    schema
+}
+
 /// Turns a directory name into a stack name as compose does with project names: lowercase,
 /// only `a-z`, `0-9`, `_` and `-`, starting with a letter or digit.
 pub fn normalize_stack_name(dir_name: &str) -> String {

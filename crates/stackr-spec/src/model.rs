@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::port::{PortRange, PortSpec, Protocol};
@@ -16,7 +17,7 @@ use crate::source::{FileId, Span, Spanned};
 use crate::units::{ByteSize, Cpus};
 
 /// A `key value` pair from a map node such as `env`, `labels` or `sysctls`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct KeyValue {
     pub key: Spanned<String>,
@@ -24,7 +25,7 @@ pub struct KeyValue {
 }
 
 /// The value of an environment variable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EnvValue {
     Text(String),
@@ -35,7 +36,7 @@ pub enum EnvValue {
 }
 
 /// One environment variable.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct EnvVar {
     pub name: Spanned<String>,
@@ -43,7 +44,7 @@ pub struct EnvVar {
 }
 
 /// `env-file "path" required=#false`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct EnvFile {
     pub path: Spanned<PathBuf>,
@@ -51,7 +52,7 @@ pub struct EnvFile {
 }
 
 /// `build`: how to build the service's image.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Build {
     #[serde(skip)]
@@ -104,7 +105,7 @@ pub struct Build {
 }
 
 /// `secret "NAME" id="ID"` in a build: a stack secret, by the id the Dockerfile names.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct BuildSecret {
     #[serde(skip)]
@@ -123,7 +124,7 @@ impl BuildSecret {
 }
 
 /// What a mount attaches.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MountSource {
     /// A volume declared at top level, by its stack-local name.
@@ -142,7 +143,7 @@ pub enum MountSource {
 }
 
 /// `mount SOURCE TARGET`, `tmpfs TARGET`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Mount {
     #[serde(skip)]
@@ -156,7 +157,7 @@ pub struct Mount {
 }
 
 /// A network a service joins.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ServiceNetwork {
     pub name: Spanned<String>,
@@ -194,7 +195,7 @@ impl ServiceNetwork {
 }
 
 /// `network-mode`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum NetworkMode {
     Bridge,
@@ -205,7 +206,7 @@ pub enum NetworkMode {
 }
 
 /// An HTTP probe run by stackr, not by a tool in the image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct HttpProbe {
     pub port: u16,
@@ -218,7 +219,7 @@ pub struct HttpProbe {
 }
 
 /// A TCP probe run by stackr: healthy when a connection opens.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct TcpProbe {
     pub port: u16,
@@ -226,7 +227,7 @@ pub struct TcpProbe {
 }
 
 /// The test a health check runs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum HealthTest {
     /// Run by Docker without a shell.
@@ -238,7 +239,7 @@ pub enum HealthTest {
 }
 
 /// `health { ... }`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Health {
     #[serde(skip)]
@@ -246,13 +247,17 @@ pub struct Health {
     /// `None`: keep the image's own test (timings may still be changed).
     pub test: Option<Spanned<HealthTest>>,
     #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    #[schemars(with = "Option<crate::serde_util::DurationText>")]
     pub interval: Option<Spanned<Duration>>,
     #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    #[schemars(with = "Option<crate::serde_util::DurationText>")]
     pub timeout: Option<Spanned<Duration>>,
     pub retries: Option<Spanned<u32>>,
     #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    #[schemars(with = "Option<crate::serde_util::DurationText>")]
     pub start_period: Option<Spanned<Duration>>,
     #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    #[schemars(with = "Option<crate::serde_util::DurationText>")]
     pub start_interval: Option<Spanned<Duration>>,
     /// `disable #true`: turn off the image's health check.
     pub disabled: Option<Spanned<bool>>,
@@ -266,7 +271,9 @@ impl Health {
 }
 
 /// When a dependency counts as ready.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Condition {
     #[default]
@@ -286,7 +293,7 @@ impl Condition {
 }
 
 /// `depends-on "service" condition=... restart=... required=...`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Dependency {
     #[serde(skip)]
@@ -300,7 +307,7 @@ pub struct Dependency {
 }
 
 /// `restart`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartPolicy {
     No,
@@ -310,7 +317,7 @@ pub enum RestartPolicy {
 }
 
 /// `pull-policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PullPolicy {
     Always,
@@ -320,7 +327,7 @@ pub enum PullPolicy {
 }
 
 /// `limits` or `reservations`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Resources {
     pub cpus: Option<Spanned<Cpus>>,
@@ -335,7 +342,7 @@ impl Resources {
 }
 
 /// `ulimit "nofile" soft=1024 hard=2048`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Ulimit {
     pub name: Spanned<String>,
@@ -344,7 +351,7 @@ pub struct Ulimit {
 }
 
 /// `logging "driver" { options ... }`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Logging {
     pub driver: Spanned<String>,
@@ -352,7 +359,7 @@ pub struct Logging {
 }
 
 /// A secret or config a service mounts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct FileRef {
     pub name: Spanned<String>,
@@ -384,7 +391,7 @@ impl FileRef {
 }
 
 /// What a watch rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum WatchAction {
     Sync,
@@ -408,7 +415,7 @@ impl WatchAction {
 }
 
 /// One `watch` rule.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct WatchRule {
     pub action: Spanned<WatchAction>,
@@ -430,7 +437,7 @@ pub struct WatchRule {
 }
 
 /// A service.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Service {
     /// The whole `service` node.
@@ -461,6 +468,7 @@ pub struct Service {
     pub stdin_open: Option<Spanned<bool>>,
     pub stop_signal: Option<Spanned<String>>,
     #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    #[schemars(with = "Option<crate::serde_util::DurationText>")]
     pub stop_grace_period: Option<Spanned<Duration>>,
     pub limits: Resources,
     pub reservations: Resources,
@@ -510,7 +518,7 @@ pub struct Service {
 
 /// The engine's container options a service may set beyond the common ones, each as compose
 /// names it (`dns`, `ipc`, `cgroup_parent`...). Empty ones are left out of `config`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ContainerOptions {
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -592,7 +600,7 @@ pub struct ContainerOptions {
 }
 
 /// `gpu "all"`, `gpu 2 driver="nvidia" { capabilities "gpu" "utility" }`: one device request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Gpu {
     #[serde(skip)]
@@ -612,7 +620,7 @@ pub struct Gpu {
 }
 
 /// `blkio weight=300 { device-read-bps "/dev/sda" "10mb" }`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Blkio {
     #[serde(skip)]
@@ -635,7 +643,7 @@ pub struct Blkio {
 }
 
 /// A device and its weight or rate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct BlkioDevice {
     pub path: Spanned<String>,
@@ -650,7 +658,7 @@ impl ContainerOptions {
 }
 
 /// `endpoint-mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EndpointMode {
     Vip,
@@ -668,7 +676,7 @@ impl EndpointMode {
 
 /// `pre-start`, `post-start` or `pre-stop`: a command run before the service starts (in a
 /// container of its own), or in the service's container.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Hook {
     #[serde(skip)]
@@ -688,7 +696,7 @@ pub struct Hook {
 
 /// `update { ... }` or `rollback { ... }`: what is written; `crate::update` gives the
 /// effective values with their defaults.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct UpdatePolicy {
     #[serde(skip)]
@@ -697,8 +705,10 @@ pub struct UpdatePolicy {
     /// Containers replaced at once; 0: all of them.
     pub parallelism: Option<Spanned<u32>>,
     #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    #[schemars(with = "Option<crate::serde_util::DurationText>")]
     pub delay: Option<Spanned<Duration>>,
     #[serde(serialize_with = "crate::serde_util::opt_duration")]
+    #[schemars(with = "Option<crate::serde_util::DurationText>")]
     pub monitor: Option<Spanned<Duration>>,
     pub failure_action: Option<Spanned<FailureAction>>,
     /// The share of replaced containers that may fail before `failure-action` is taken.
@@ -706,7 +716,7 @@ pub struct UpdatePolicy {
 }
 
 /// `order`: whether a new container starts before its old one stops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateOrder {
     StartFirst,
@@ -723,7 +733,7 @@ impl UpdateOrder {
 }
 
 /// `failure-action`: what a failed update does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureAction {
     Rollback,
@@ -796,7 +806,7 @@ impl Service {
 pub const DEFAULT_NETWORK: &str = "default";
 
 /// A top-level network.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Network {
     pub name: Spanned<String>,
@@ -820,7 +830,7 @@ pub struct Network {
 }
 
 /// `ipam driver="default" { subnet "172.28.0.0/16" gateway="172.28.0.1"; options { ... } }`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Ipam {
     #[serde(skip)]
@@ -834,7 +844,7 @@ pub struct Ipam {
 }
 
 /// `subnet "CIDR" ip-range="CIDR" gateway="IP" { aux-addresses { NAME "IP" } }`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct IpamSubnet {
     pub subnet: Spanned<String>,
@@ -859,7 +869,7 @@ impl Network {
 }
 
 /// A top-level volume.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Volume {
     pub name: Spanned<String>,
@@ -877,7 +887,7 @@ impl Volume {
 }
 
 /// Where a secret's value comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SecretSource {
     /// A file on the deployer's machine (absolute after decoding).
@@ -889,7 +899,7 @@ pub enum SecretSource {
 }
 
 /// A top-level secret.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Secret {
     #[serde(skip)]
@@ -905,7 +915,7 @@ pub struct Secret {
 }
 
 /// Where a config's content comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfigSource {
     File(PathBuf),
@@ -914,7 +924,7 @@ pub enum ConfigSource {
 }
 
 /// A top-level config.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Config {
     #[serde(skip)]
@@ -927,7 +937,7 @@ pub struct Config {
 }
 
 /// Where a stack runs: containers on one engine, or services on a Docker Swarm.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Target {
     #[default]
@@ -955,7 +965,7 @@ impl Target {
 }
 
 /// `placement { ... }`: where a service's tasks may run (Swarm target).
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Placement {
     #[serde(skip)]
@@ -969,7 +979,7 @@ pub struct Placement {
 }
 
 /// Top-level declarations: what a file or a profile block declares.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Declarations {
     /// `target "swarm"`: where the stack runs unless `--target` says otherwise.
@@ -982,7 +992,7 @@ pub struct Declarations {
 }
 
 /// A `profile "name" { ... }` block.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Profile {
     pub name: Spanned<String>,
@@ -990,7 +1000,7 @@ pub struct Profile {
 }
 
 /// What one stack file declares, decoded but not yet validated.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct StackFile {
     #[serde(skip)]
@@ -1003,7 +1013,7 @@ pub struct StackFile {
 
 /// A validated stack: every reference resolves, every value is in range, the dependency graph
 /// has no cycle. Only [`crate::validate`] builds one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub struct Stack {

@@ -19,15 +19,17 @@ use crate::reader::{Reader, Shape};
 use crate::source::{Span, Spanned};
 
 /// An update or rollback as it runs: every field resolved.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct Rollout {
     pub order: UpdateOrder,
     /// Containers replaced at once; 0: all.
     pub parallelism: u32,
     #[serde(serialize_with = "duration")]
+    #[schemars(with = "crate::serde_util::DurationText")]
     pub delay: Duration,
     #[serde(serialize_with = "duration")]
+    #[schemars(with = "crate::serde_util::DurationText")]
     pub monitor: Duration,
     pub failure_action: FailureAction,
     pub max_failure_ratio: f64,
