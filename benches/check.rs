@@ -22,31 +22,7 @@ use stackr_spec::{MemoryReader, Options, load, load_all_profiles};
 
 mod common;
 
-use common::median;
-
-/// A stack of `n` services shaped like real ones: image, env, a port, a volume, a health
-/// check, dependencies on earlier services, labels and limits.
-fn stack_kdl(n: usize) -> String {
-    let mut s = String::from("stack \"bench\"\n\n");
-    for i in 0..n {
-        s.push_str(&format!("volume \"data{i}\"\n"));
-    }
-    for i in 0..n {
-        let port = 8000 + (i % 1000);
-        s.push_str(&format!(
-            "service \"svc{i}\" {{\n    image \"app{i}:1.{i}\"\n    env PORT=\"{port}\" ID=\"{i}\"\n    port \"{host}:{port}\"\n    mount \"data{i}\" \"/data\"\n    health {{ http port={port} path=\"/health\" }}\n",
-            host = 10000 + i,
-        ));
-        if i > 0 {
-            s.push_str(&format!(
-                "    depends-on \"svc{}\" condition=\"healthy\"\n",
-                i - 1
-            ));
-        }
-        s.push_str("}\n");
-    }
-    s
-}
+use common::{median, stack_kdl};
 
 fn compose_yaml(n: usize) -> String {
     let mut s = String::from("services:\n");

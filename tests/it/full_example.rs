@@ -44,6 +44,7 @@ fn imported() -> Imported {
     let file = parse_file(
         FileId(0),
         &source,
+        &stackr_spec::MemoryReader::default(),
         Some(&vars),
         &mut HashSet::new(),
         &mut diags,

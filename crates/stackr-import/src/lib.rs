@@ -110,7 +110,7 @@ pub struct Options<'a> {
     pub cwd: PathBuf,
     /// The checks of the result against the machine (files that must exist), as `stackr
     /// check` runs them.
-    pub host: &'a dyn Fn(&stackr_spec::Stack) -> Vec<Diagnostic>,
+    pub host: &'a (dyn Fn(&stackr_spec::Stack) -> Vec<Diagnostic> + Sync),
 }
 
 /// What an import produced.

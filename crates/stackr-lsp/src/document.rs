@@ -1,10 +1,12 @@
 //! What the server says about one document: its diagnostics and its symbols, and the
 //! conversion of byte offsets to LSP positions (lines and UTF-16 code units).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lsp_types::{DiagnosticSeverity, DocumentSymbol, NumberOrString, Position, Range, SymbolKind};
+use stackr_spec::incremental::ParseCache;
 use stackr_spec::{FileReader, Options, ReadError, Severity};
 
 /// The LSP position of byte `offset` of `text`: its line, and its column in UTF-16 code
@@ -53,6 +55,8 @@ struct Overlay<'a> {
     document: (&'a Path, &'a str),
     open: &'a HashMap<PathBuf, &'a str>,
     disk: stackr_host::files::DiskReader,
+    /// The document's parse cache: a change parses only the nodes it touched.
+    cache: Option<&'a RefCell<ParseCache>>,
 }
 
 impl FileReader for Overlay<'_> {
@@ -69,6 +73,25 @@ impl FileReader for Overlay<'_> {
     fn display_name(&self, path: &Path) -> String {
         self.disk.display_name(path)
     }
+
+    fn parse(&self, path: &Path, text: &str) -> Result<kdl::KdlDocument, kdl::KdlError> {
+        match self.cache.filter(|_| path == self.document.0) {
+            Some(cache) => parse_with(cache, text),
+            None => text.parse(),
+        }
+    }
+}
+
+/// `text` parsed through `cache` (a whole parse if the cache is in use, which a single
+/// thread never sees).
+pub fn parse_with(
+    cache: &RefCell<ParseCache>,
+    text: &str,
+) -> Result<kdl::KdlDocument, kdl::KdlError> {
+    match cache.try_borrow_mut() {
+        Ok(mut c) => c.parse(text),
+        Err(_) => text.parse(),
+    }
 }
 
 impl<'a> Overlay<'a> {
@@ -78,6 +101,7 @@ impl<'a> Overlay<'a> {
             document: (path, text),
             open,
             disk: stackr_host::files::DiskReader { cwd: dir },
+            cache: None,
         }
     }
 }
@@ -145,9 +169,13 @@ pub fn diagnostics(
     path: &Path,
     text: &str,
     open: &HashMap<PathBuf, &str>,
+    cache: Option<&RefCell<ParseCache>>,
 ) -> Vec<lsp_types::Diagnostic> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let reader = Overlay::new(path, text, open);
+    let reader = Overlay {
+        cache,
+        ..Overlay::new(path, text, open)
+    };
     let vars = stackr_host::files::variables(&dir, &[path.to_path_buf()], &[])
         .map(|(vars, _)| vars)
         .unwrap_or_default();

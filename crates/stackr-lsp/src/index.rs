@@ -30,12 +30,17 @@ pub struct Index {
 
 impl Index {
     /// Indexes the file at `path` and, through `include`, the files it includes, reading each
-    /// with `read`. `None` when `path` itself is not valid KDL.
-    pub fn build(path: &Path, read: &dyn Fn(&Path) -> Option<String>) -> Option<Index> {
+    /// with `read` and parsing the first with `parse`. `None` when `path` itself is not
+    /// valid KDL.
+    pub fn build(
+        path: &Path,
+        read: &dyn Fn(&Path) -> Option<String>,
+        parse: &dyn Fn(&str) -> Option<KdlDocument>,
+    ) -> Option<Index> {
         let mut index = Index::default();
         let mut seen = HashSet::new();
         let text = read(path)?;
-        let doc: KdlDocument = text.parse().ok()?;
+        let doc = parse(&text)?;
         index.add(path, text, &doc, read, &mut seen);
         Some(index)
     }
@@ -252,7 +257,7 @@ mod tests {
             .map(|(p, t)| (PathBuf::from(p), t.to_string()))
             .collect();
         let read = |p: &Path| files.iter().find(|(f, _)| f == p).map(|(_, t)| t.clone());
-        Index::build(Path::new("/s/stack.kdl"), &read).unwrap_or_default()
+        Index::build(Path::new("/s/stack.kdl"), &read, &|t| t.parse().ok()).unwrap_or_default()
     }
 
     #[test]

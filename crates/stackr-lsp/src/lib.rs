@@ -50,7 +50,7 @@ use index::Index;
 
 /// How long the server waits for more typing before it checks a changed document: a burst
 /// of changes is checked once, at its end.
-pub const DEBOUNCE: Duration = Duration::from_millis(20);
+pub const DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// What can stop the server.
 #[derive(Debug)]
@@ -105,6 +105,8 @@ pub fn run_stdio() -> Result<(), LspError> {
 /// An open document.
 struct Doc {
     text: String,
+    /// Its parses, by top-level node: a change parses only the nodes it touched.
+    parses: std::cell::RefCell<stackr_spec::incremental::ParseCache>,
     /// What the stack declares, from the last text that parsed: completion and navigation
     /// go on working while the user is in the middle of a change.
     index: Option<Index>,
@@ -165,7 +167,7 @@ impl Server {
                 continue;
             };
             let others = self.others(&uri);
-            let list = diagnostics(&path, &doc.text, &others);
+            let list = diagnostics(&path, &doc.text, &others, Some(&doc.parses));
             send(connection, Message::Notification(publish(uri, list)))?;
         }
         Ok(())
@@ -190,9 +192,11 @@ impl Server {
         }
         let Ok(path) = uri.to_file_path() else { return };
         let others = self.others(uri);
-        let built = Index::build(&path, &|file| {
-            document::read_text(file, &path, &doc.text, &others)
-        });
+        let built = Index::build(
+            &path,
+            &|file| document::read_text(file, &path, &doc.text, &others),
+            &|text| document::parse_with(&doc.parses, text).ok(),
+        );
         if let Some(doc) = self.open.get_mut(uri) {
             if built.is_some() {
                 doc.index = built;
@@ -394,16 +398,21 @@ impl Server {
     }
 
     fn changed(&mut self, uri: Url, text: String) {
-        let index = self.open.remove(&uri).and_then(|d| d.index);
+        let (index, parses) = match self.open.remove(&uri) {
+            Some(d) => (d.index, d.parses),
+            None => Default::default(),
+        };
         self.open.insert(
             uri.clone(),
             Doc {
                 text,
+                parses,
                 index,
                 fresh: false,
             },
         );
-        self.refresh(&uri);
+        // The index is built when a request needs it: typing costs one parse, for the
+        // diagnostics.
         self.due.insert(uri);
     }
 }

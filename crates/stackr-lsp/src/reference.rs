@@ -2,11 +2,11 @@
 //! chapters themselves (compiled in), so the editor and the book say the same thing and
 //! there is one text to keep true.
 
-const STACK_FILE: &str = include_str!("../../../book/src/reference/stack-file.md");
-const SERVICES: &str = include_str!("../../../book/src/reference/services.md");
-const HEALTH: &str = include_str!("../../../book/src/reference/health.md");
-const WATCH: &str = include_str!("../../../book/src/reference/watch.md");
-const PROFILES: &str = include_str!("../../../book/src/reference/profiles.md");
+static STACK_FILE: &str = include_str!("../../../book/src/reference/stack-file.md");
+static SERVICES: &str = include_str!("../../../book/src/reference/services.md");
+static HEALTH: &str = include_str!("../../../book/src/reference/health.md");
+static WATCH: &str = include_str!("../../../book/src/reference/watch.md");
+static PROFILES: &str = include_str!("../../../book/src/reference/profiles.md");
 
 /// The longest hover, in lines: the section's start, which says what the node is.
 const MAX_LINES: usize = 40;
@@ -18,7 +18,22 @@ struct Section<'a> {
     body: &'a str,
 }
 
-fn sections(chapter: &str) -> Vec<Section<'_>> {
+/// The sections of one of the chapters above, split once.
+fn sections(chapter: &'static str) -> &'static [Section<'static>] {
+    static SPLIT: std::sync::OnceLock<Vec<(usize, Vec<Section<'static>>)>> =
+        std::sync::OnceLock::new();
+    let all = SPLIT.get_or_init(|| {
+        [STACK_FILE, SERVICES, HEALTH, WATCH, PROFILES]
+            .into_iter()
+            .map(|c| (c.as_ptr() as usize, split(c)))
+            .collect()
+    });
+    all.iter()
+        .find(|(at, _)| *at == chapter.as_ptr() as usize)
+        .map_or(&[], |(_, s)| s.as_slice())
+}
+
+fn split(chapter: &str) -> Vec<Section<'_>> {
     let mut out: Vec<Section<'_>> = Vec::new();
     let mut starts: Vec<(usize, usize, &str)> = Vec::new();
     let mut offset = 0;

@@ -155,6 +155,47 @@ fn lines(text: &str) -> Option<Vec<Line<'_>>> {
     Some(out)
 }
 
+/// The byte ranges of the top-level nodes of `text`, each with the comments and blank lines
+/// before it, which together are the whole text: each range ends after a newline outside any
+/// block, string or comment, where the node is not continued (`\`) or commented out (`/-`).
+/// Each range is a KDL document of its own when `text` is one. `None` where `text` has a
+/// block comment that does not end.
+pub(crate) fn top_level_chunks(text: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let (mut start, mut depth, mut i) = (0, 0usize, 0);
+    // The node goes on after the newline.
+    let mut carried = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                i += 1;
+                if depth == 0 && !carried {
+                    out.push(start..i);
+                    start = i;
+                }
+                carried = false;
+            }
+            b' ' | b'\t' | b'\r' => i += 1,
+            _ => {
+                let end = token_end(text, i)?;
+                match &text[i..end] {
+                    "{" => depth += 1,
+                    "}" => depth = depth.saturating_sub(1),
+                    "\\" | "/-" => carried = true,
+                    t if t.starts_with("//") => {}
+                    _ => carried = false,
+                }
+                i = end;
+            }
+        }
+    }
+    if start < text.len() {
+        out.push(start..text.len());
+    }
+    Some(out)
+}
+
 /// Where the token that starts at `i` ends (exclusive). Strings are the guard's lexer's
 /// (`guard::string_end`), and so are the characters that end a bare word. `None` for an
 /// unterminated block comment, which a valid document does not have.

@@ -19,6 +19,7 @@ pub mod diagnostic;
 pub mod format;
 mod guard;
 mod hook;
+pub mod incremental;
 pub mod limits;
 /// "1 error", "3 warnings": a count and its noun, plural when it is not one.
 pub fn count(n: usize, what: &str) -> String {
@@ -66,6 +67,12 @@ pub trait FileReader {
     /// What diagnostics call the file; the CLI shortens paths under the working directory.
     fn display_name(&self, path: &Path) -> String {
         path.display().to_string()
+    }
+
+    /// The file's text parsed as KDL. An editor's reader keeps a
+    /// [`incremental::ParseCache`] to parse only what changed since the last time.
+    fn parse(&self, _path: &Path, text: &str) -> Result<kdl::KdlDocument, kdl::KdlError> {
+        text.parse()
     }
 }
 
@@ -146,6 +153,7 @@ impl Loaded {
 pub fn parse_file(
     file: FileId,
     source: &SourceFile,
+    reader: &dyn FileReader,
     vars: Option<&BTreeMap<String, String>>,
     warned: &mut HashSet<String>,
     diags: &mut Diagnostics,
@@ -155,7 +163,7 @@ pub fn parse_file(
         diags.extend(refused);
         return None;
     }
-    let mut doc: kdl::KdlDocument = match source.text.parse() {
+    let mut doc: kdl::KdlDocument = match reader.parse(&source.path, &source.text) {
         Ok(doc) => doc,
         Err(err) => {
             for d in err.diagnostics {
@@ -518,6 +526,40 @@ pub fn load(entries: &[PathBuf], reader: &dyn FileReader, opts: &Options) -> Loa
     loaded
 }
 
+/// `f` of each item, on up to as many threads as the machine has cores; the results in the
+/// items' order. A thread that fails leaves its items to be done on this one.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    let mut out: Vec<Option<R>> = items.iter().map(|_| None).collect();
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                s.spawn(move || {
+                    (w..items.len())
+                        .step_by(workers)
+                        .map(|i| (i, f(&items[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().unwrap_or_default() {
+                out[i] = Some(r);
+            }
+        }
+    });
+    out.into_iter()
+        .zip(items)
+        .map(|(r, item)| r.unwrap_or_else(|| f(item)))
+        .collect()
+}
+
 /// Validates the base and every declared profile applied on its own, as `stackr check` does
 /// (or, when `opts` names profiles, exactly that combination). Files are read once. Returns the
 /// base (or chosen) stack, with the diagnostics of every profile added without repeats.
@@ -527,11 +569,11 @@ pub fn load_all_profiles(
     entries: &[PathBuf],
     reader: &dyn FileReader,
     opts: &Options,
-    host: &dyn Fn(&Stack) -> Vec<Diagnostic>,
+    host: &(dyn Fn(&Stack) -> Vec<Diagnostic> + Sync),
 ) -> Loaded {
     let mut loaded = Loaded::default();
     let mut diags = Diagnostics::default();
-    let mut read = read_all(entries, reader, opts, &mut loaded, &mut diags);
+    let read = read_all(entries, reader, opts, &mut loaded, &mut diags);
     if read.broken {
         finish(&mut loaded, diags);
         return loaded;
@@ -548,21 +590,21 @@ pub fn load_all_profiles(
     let decode_count = all.len();
     // What each run found, so that a problem found again is a lookup, not a scan.
     let mut found: std::collections::HashSet<(String, Option<Span>)> = Default::default();
-    for (i, run) in runs.iter().enumerate() {
+    // The runs are independent: they run side by side, and their results are merged in order.
+    let decoded = &all[..decode_count];
+    let results = in_parallel(&runs, |run| {
         // Each run sees the decoding diagnostics, so follow-on problems stay suppressed.
         let mut d = Diagnostics::default();
-        d.extend(all[..decode_count].iter().cloned());
-        // The last run takes what was read; the others validate a copy.
-        let base = if i + 1 == runs.len() {
-            std::mem::take(&mut read.base)
-        } else {
-            read.base.clone()
-        };
-        let stack = assemble(&read, base, entries, run, &mut d);
+        d.extend(decoded.iter().cloned());
+        let stack = assemble(&read, read.base.clone(), entries, run, &mut d);
         if let Some(stack) = &stack {
             d.extend(host(stack));
         }
-        for diag in d.into_vec().into_iter().skip(decode_count) {
+        let found: Vec<Diagnostic> = d.into_vec().into_iter().skip(decode_count).collect();
+        (stack, found)
+    });
+    for (i, (run, (stack, found_here))) in runs.iter().zip(results).enumerate() {
+        for diag in found_here {
             if found.insert((format!("{:?}", diag.problem), diag.primary())) {
                 // A problem only a profile brings says which profile.
                 let diag = if i > 0 {
@@ -731,6 +773,7 @@ impl Walk<'_> {
         let file = parse_file(
             id,
             &source,
+            self.reader,
             self.opts.vars.as_ref(),
             self.warned,
             self.diags,
