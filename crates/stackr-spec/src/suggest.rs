@@ -128,6 +128,52 @@ pub fn listed(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Fix;
+
+    /// The fix of each problem of `text`, as (code, from, to).
+    fn fixes(text: &str) -> Vec<(&'static str, String, String)> {
+        let loaded = crate::load_str("stack.kdl", text, &crate::Options::default());
+        loaded
+            .diagnostics
+            .iter()
+            .filter_map(|d| {
+                let Fix { from, to } = d.fix.clone()?;
+                Some((d.problem.code(), from, to))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn problems_with_one_fix_carry_it() {
+        let fix = |c: &'static str, f: &str, t: &str| (c, f.to_string(), t.to_string());
+        assert_eq!(
+            fixes(
+                "stack \"s\"\nservice \"a\" {\n    image \"x\"\n    init true\n    port 8080:80\n}\n"
+            ),
+            [
+                fix("syntax", "true", "#true"),
+                fix("syntax", "8080:80", "\"8080:80\"")
+            ]
+        );
+        assert_eq!(
+            fixes(
+                "stack \"s\"\ntarget \"swarn\"\nservice \"a\" {\n    imag \"x\"\n    depends-on \"b\" conditon=\"healthy\"\n}\nservice \"bb\" {\n    image \"x\"\n}\n"
+            ),
+            [
+                fix("invalid-value", "swarn", "swarm"),
+                fix("unknown-node", "imag", "image"),
+                fix("unknown-reference", "b", "bb"),
+                fix("unknown-property", "conditon", "condition"),
+            ]
+        );
+        // A reference: the name inside the string becomes the declared one.
+        assert_eq!(
+            fixes(
+                "stack \"s\"\nservice \"a\" {\n    image \"x\"\n    depends-on \"dbb\"\n}\nservice \"db\" {\n    image \"x\"\n}\n"
+            ),
+            [fix("unknown-reference", "dbb", "db")]
+        );
+    }
 
     #[test]
     fn suggestions() {
