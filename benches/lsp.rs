@@ -10,101 +10,20 @@
 // A benchmark reports what it measured on the terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 mod common;
+#[path = "../tests/it/lsp_client.rs"]
+mod lsp_client;
 
 use common::{median, stack_kdl};
+use lsp_client::Server;
 
 /// Changes measured per size.
 const CHANGES: usize = 60;
-
-struct Server {
-    child: Child,
-    stdin: ChildStdin,
-    messages: mpsc::Receiver<Value>,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stackr"))
-            .arg("lsp")
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start stackr lsp: {e}"));
-        let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let (tx, messages) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            loop {
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(n) = line.strip_prefix("Content-Length: ") {
-                        length = n.parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                if r.read_exact(&mut body).is_err() {
-                    return;
-                }
-                let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-                    return;
-                };
-                if tx.send(v).is_err() {
-                    return;
-                }
-            }
-        });
-        Server {
-            child,
-            stdin,
-            messages,
-        }
-    }
-
-    fn send(&mut self, message: &Value) {
-        let body = message.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len())
-            .unwrap_or_else(|e| panic!("{e}"));
-        self.stdin.flush().unwrap_or_else(|e| panic!("{e}"));
-    }
-
-    fn wait(&self, pick: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let m = self
-                .messages
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|e| panic!("no answer from stackr lsp: {e}"));
-            if pick(&m) {
-                return m;
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The p-th percentile of some timings.
 fn percentile(mut xs: Vec<Duration>, p: f64) -> Duration {
@@ -145,11 +64,17 @@ fn measure(n: usize) -> Figures {
     let text = stack(n);
     std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
     let uri = format!("file://{}", path.display());
-    let mut s = Server::start(&dir);
-    s.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "capabilities": {}}}));
-    s.wait(|m| m["id"] == 1);
-    s.send(&json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}));
-    s.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": text}}}));
+    let mut s = Server::start(&dir, Duration::from_secs(60));
+    s.request(
+        1,
+        "initialize",
+        json!({"processId": null, "capabilities": {}}),
+    );
+    s.notify("initialized", json!({}));
+    s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": text}}),
+    );
     s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
     let mut diagnostics = Vec::new();
     let mut completion = Vec::new();
@@ -165,7 +90,7 @@ fn measure(n: usize) -> Figures {
             text.replacen(&needle, &format!("image \"app:{i}\""), 1)
         };
         let started = Instant::now();
-        s.send(&json!({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {"textDocument": {"uri": uri, "version": i + 2}, "contentChanges": [{"text": changed}]}}));
+        s.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": i + 2}, "contentChanges": [{"text": changed}]}));
         let published = s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
         diagnostics.push(started.elapsed());
         let count = published["params"]["diagnostics"]
@@ -173,9 +98,12 @@ fn measure(n: usize) -> Figures {
             .map_or(0, Vec::len);
         assert_eq!(count, usize::from(i % 2 == 0), "{published}");
         let started = Instant::now();
-        let id = 100 + i;
-        s.send(&json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/completion", "params": {"textDocument": {"uri": uri}, "position": {"line": line, "character": 4}}}));
-        let answer = s.wait(|m| m["id"] == id);
+        let id = 100 + i as i64;
+        let answer = s.request(
+            id,
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": 4}}),
+        );
         completion.push(started.elapsed());
         assert!(
             answer["result"].as_array().is_some_and(|a| !a.is_empty()),

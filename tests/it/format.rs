@@ -2,13 +2,13 @@
 //! file are laid out so; formatting any fixture keeps its comments and its meaning (the
 //! resolved stack is the same) and a second pass changes nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use stackr_spec::format::format;
 
 use crate::book::{blocks, load_snippet, markdown_files};
 use crate::cli::{run, stackr, temp_dir};
-use crate::support::root;
+use crate::support::{kdl_files, root};
 
 /// A stack file of the repository.
 pub(crate) struct Text {
@@ -26,14 +26,7 @@ pub(crate) struct Text {
 pub(crate) fn stack_texts() -> Vec<Text> {
     let mut out = Vec::new();
     for dir in ["tests/fixtures/valid", "tests/fixtures/invalid"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
-            .unwrap_or_else(|e| panic!("{e}"))
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "kdl"))
-            .collect();
-        files.sort();
-        for f in files {
+        for f in kdl_files(dir) {
             let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{e}"));
             out.push(Text {
                 place: f.display().to_string(),

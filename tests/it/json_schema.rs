@@ -9,7 +9,7 @@ use stackr_spec::{FileReader, Options, Stack};
 
 use crate::book::{blocks, markdown_files};
 use crate::cli::{run, stackr};
-use crate::support::{FixtureReader, fixture_vars, root};
+use crate::support::{FixtureReader, fixture_vars, kdl_files, root};
 
 fn published() -> PathBuf {
     root().join("book/src/schema/stack.schema.json")
@@ -83,15 +83,7 @@ fn config_json_of_every_fixture_example_and_snippet_matches_the_schema() {
         }
     };
     // The fixtures, through the library (as `config` serializes them).
-    let dir = root().join("tests/fixtures/valid");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "kdl"))
-        .collect();
-    files.sort();
-    for f in &files {
+    for f in &kdl_files("tests/fixtures/valid") {
         let all = stacks(f, &FixtureReader, &fixture_vars());
         assert!(!all.is_empty(), "{} does not load", f.display());
         for s in all {

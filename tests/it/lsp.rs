@@ -2,107 +2,10 @@
 //! line with non-ASCII text, the diagnostic at the right UTF-16 column with its code and
 //! help, a change that fixes it clears it, formatting, symbols, shutdown and exit.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use crate::cli::temp_dir;
-
-struct Server {
-    child: Child,
-    stdin: ChildStdin,
-    messages: mpsc::Receiver<Value>,
-}
-
-impl Server {
-    fn start(dir: &std::path::Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stackr"))
-            .arg("lsp")
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start stackr lsp: {e}"));
-        let stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin"));
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-        let (tx, messages) = mpsc::channel();
-        std::thread::spawn(move || read_messages(stdout, &tx));
-        Server {
-            child,
-            stdin,
-            messages,
-        }
-    }
-
-    fn send(&mut self, message: Value) {
-        let body = message.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len())
-            .unwrap_or_else(|e| panic!("{e}"));
-        self.stdin.flush().unwrap_or_else(|e| panic!("{e}"));
-    }
-
-    fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        self.wait(|m| m["id"] == id)
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
-    }
-
-    /// The next message that `pick` takes, within 20 seconds.
-    fn wait(&self, pick: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let m = self
-                .messages
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|e| panic!("no answer from stackr lsp: {e}"));
-            if pick(&m) {
-                return m;
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_messages(stdout: ChildStdout, tx: &mpsc::Sender<Value>) {
-    let mut r = BufReader::new(stdout);
-    loop {
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if r.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(n) = line.strip_prefix("Content-Length: ") {
-                length = n.parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if r.read_exact(&mut body).is_err() {
-            return;
-        }
-        if let Ok(v) = serde_json::from_slice(&body)
-            && tx.send(v).is_err()
-        {
-            return;
-        }
-    }
-}
+use crate::lsp_client::Server;
 
 #[test]
 fn the_language_server_reports_formats_and_outlines_a_stack_file() {
@@ -112,7 +15,7 @@ fn the_language_server_reports_formats_and_outlines_a_stack_file() {
     // The typo sits after text of one, two and four bytes per character.
     let text = "stack \"shop\"\nnetwork \"frontend\"\nservice \"web\" {\n  image \"nginx\"\n    labels { note \"é😀\" }; networks \"frontnd\"\n}\n";
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    let mut s = Server::start(&dir);
+    let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
     let init = s.request(
         1,
         "initialize",
@@ -357,7 +260,7 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
     write(&more, MORE);
     write(&dir.join("token.txt"), "s3cret\n");
     write(&dir.join(".env"), "TAG=1.2\nDB_PASSWORD=x\n");
-    let mut s = Server::start(&dir);
+    let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
     let init = s.request(
         1,
         "initialize",

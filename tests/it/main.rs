@@ -20,6 +20,7 @@ mod import_corpus;
 mod interpolation;
 mod json_schema;
 mod lsp;
+mod lsp_client;
 mod merge;
 mod plan_json;
 mod recovery;

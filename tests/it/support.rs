@@ -112,3 +112,15 @@ pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, St
     let body = s.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
     (status, body.unwrap_or_default())
 }
+
+/// The `.kdl` files of a directory of the repository, sorted.
+pub fn kdl_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "kdl"))
+        .collect();
+    files.sort();
+    files
+}
