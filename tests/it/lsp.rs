@@ -508,6 +508,23 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
         .collect();
     assert_eq!(starts, [5, 12, 17, 18]);
 
+    // Semantic tokens: five numbers each; the file starts with a node name (type 0,
+    // `stack`, 5 wide) and its string (type 2).
+    id += 1;
+    let tokens = s.request(
+        id,
+        "textDocument/semanticTokens/full",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let data: Vec<u64> = tokens["result"]["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert!(data.len() > 50 && data.len() % 5 == 0, "{tokens}");
+    assert_eq!(&data[..10], [0, 0, 5, 0, 0, 0, 6, 6, 2, 0]);
+
     id += 1;
     s.request(id, "shutdown", json!(null));
     s.notify("exit", json!(null));

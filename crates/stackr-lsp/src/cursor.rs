@@ -205,14 +205,14 @@ fn finish(s: Scan, before: &str) -> Cursor {
 }
 
 /// A string starts at `i`: a quote, or hashes and a quote (a raw string).
-fn string_opens(bytes: &[u8], i: usize) -> bool {
+pub(crate) fn string_opens(bytes: &[u8], i: usize) -> bool {
     let hashes = bytes[i..].iter().take_while(|b| **b == b'#').count();
     bytes.get(i + hashes) == Some(&b'"')
 }
 
 /// The offset of the closing quote of a string whose text starts at `from`, if it closes
 /// before the end of `text`.
-fn string_end(text: &str, from: usize, hashes: usize) -> Option<usize> {
+pub(crate) fn string_end(text: &str, from: usize, hashes: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut i = from;
     while i < bytes.len() {
@@ -234,7 +234,7 @@ fn string_end(text: &str, from: usize, hashes: usize) -> Option<usize> {
 }
 
 /// The offset after the block comment opening at `i` (comments nest), or the end.
-fn block_comment_end(text: &str, i: usize) -> usize {
+pub(crate) fn block_comment_end(text: &str, i: usize) -> usize {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut j = i;

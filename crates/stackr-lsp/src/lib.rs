@@ -5,7 +5,7 @@
 //! and their fix as a code action, over the unsaved text; completion of nodes, properties,
 //! words, declared names and variables; hover with the book's reference text, a variable's
 //! value and a field's value after profiles; go to definition, references and rename across
-//! includes; formatting (`stackr fmt`'s layout); the outline and folding.
+//! includes; formatting (`stackr fmt`'s layout); the outline, folding and semantic tokens.
 //!
 //! It is built on `lsp-server` and `lsp-types`, rust-analyzer's own: a synchronous loop over
 //! a crossbeam channel, no async runtime, which is all a server that answers from memory in
@@ -19,6 +19,7 @@ mod hover;
 mod index;
 mod navigate;
 mod reference;
+mod semantic;
 mod variables;
 
 use std::collections::{HashMap, HashSet};
@@ -34,6 +35,7 @@ use lsp_types::notification::{
 use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, FoldingRangeRequest, Formatting,
     GotoDefinition, HoverRequest, PrepareRenameRequest, References, Rename, Request as _,
+    SemanticTokensFullRequest,
 };
 use lsp_types::{
     CodeActionProviderCapability, CompletionOptions, DocumentSymbolResponse, FoldingRange,
@@ -86,6 +88,14 @@ fn capabilities() -> ServerCapabilities {
         })),
         code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
         folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(
+            lsp_types::SemanticTokensOptions {
+                legend: semantic::legend(),
+                full: Some(lsp_types::SemanticTokensFullOptions::Bool(true)),
+                ..lsp_types::SemanticTokensOptions::default()
+            }
+            .into(),
+        ),
         ..ServerCapabilities::default()
     }
 }
@@ -274,6 +284,20 @@ impl Server {
                         .get(&p.text_document.uri)
                         .map_or("", |d| d.text.as_str());
                     Ok(folding(text))
+                })
+            }
+            SemanticTokensFullRequest::METHOD => {
+                self.answer(req, |s, p: lsp_types::SemanticTokensParams| {
+                    let text = s
+                        .open
+                        .get(&p.text_document.uri)
+                        .map_or("", |d| d.text.as_str());
+                    Ok(lsp_types::SemanticTokensResult::Tokens(
+                        lsp_types::SemanticTokens {
+                            result_id: None,
+                            data: semantic::encode(text),
+                        },
+                    ))
                 })
             }
             other => return not_supported(id, other),
