@@ -522,7 +522,7 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
         .flatten()
         .filter_map(Value::as_u64)
         .collect();
-    assert!(data.len() > 50 && data.len() % 5 == 0, "{tokens}");
+    assert!(data.len() > 50 && data.len().is_multiple_of(5), "{tokens}");
     assert_eq!(&data[..10], [0, 0, 5, 0, 0, 0, 6, 6, 2, 0]);
 
     id += 1;
