@@ -1,27 +1,87 @@
-//! `stackr lsp` in a real editor: Debian's Neovim (0.7.2), headless, configured with the
-//! book's own Neovim 0.7 snippet (taken from `book/src/editors.md`, so the book's set-up is
-//! what is tried). It opens a stack file with a typo, waits for the diagnostic, applies the
-//! server's code action, saves, and waits for the diagnostics to clear.
+//! `stackr lsp` in real editors: Debian's Neovim (0.7.2, headless) and Emacs (28.2 in batch
+//! mode, with Debian's eglot 1.9), each configured with the book's own snippet (taken from
+//! `book/src/editors.md`, so the book's set-up is what is tried). Each opens a stack file
+//! with a typo, waits for the diagnostic, applies the server's code action, saves, and waits
+//! for the diagnostics to clear.
 
 use std::process::Command;
 
 use crate::cli::temp_dir;
 use crate::support::root;
 
-/// The book's Lua block for Neovim 0.7 (fenced ```` ```lua,nvim-0.7 ````).
-fn book_snippet() -> String {
+/// The book's block fenced ```` ```INFO ````.
+fn book_snippet(info: &str) -> String {
     let chapter = std::fs::read_to_string(root().join("book/src/editors.md"))
         .unwrap_or_else(|e| panic!("{e}"));
+    let fence = format!("```{info}\n");
     let start = chapter
-        .find("```lua,nvim-0.7\n")
-        .unwrap_or_else(|| panic!("editors.md has no ```lua,nvim-0.7 block"))
-        + "```lua,nvim-0.7\n".len();
+        .find(&fence)
+        .unwrap_or_else(|| panic!("editors.md has no {fence} block"))
+        + fence.len();
     let len = chapter[start..].find("```").unwrap_or(0);
     chapter[start..start + len].to_string()
 }
 
-/// What the test does once the file is open; exits with a code of its own at each failure.
-const DRIVER: &str = r#"
+/// The stack file with its typo, and as the fix leaves it.
+const TYPO: &str = "stack \"shop\"\nservice \"web\" {\n    imag \"nginx\"\n}\n";
+const FIXED: &str = "stack \"shop\"\nservice \"web\" {\n    image \"nginx\"\n}\n";
+
+/// Runs `editor` (which must be installed: `.ci/run` installs it) in a folder of its own with
+/// `files` written there and `stackr` on the PATH; checks that it succeeds and leaves the
+/// stack file fixed.
+fn run_editor(editor: &str, args: &[&str], files: &[(&str, &str)]) {
+    let found = Command::new(editor).arg("--version").output();
+    let version = found.unwrap_or_else(|e| {
+        panic!("this test needs {editor} (.ci/run installs it from Debian's packages): {e}")
+    });
+    assert!(version.status.success(), "{editor} --version failed");
+    let dir = temp_dir(editor);
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let file = dir.join("stack.kdl");
+    std::fs::write(&file, TYPO).unwrap_or_else(|e| panic!("{e}"));
+    // A project for editors that want one.
+    let git = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&dir)
+        .status();
+    assert!(git.is_ok_and(|s| s.success()), "git init failed");
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_stackr"))
+        .parent()
+        .unwrap_or_else(|| panic!("no bin dir"))
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // The editor's state stays in the test's folder.
+    let out = Command::new(editor)
+        .args(args)
+        .current_dir(&dir)
+        .env("PATH", path)
+        .env("HOME", &dir)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {editor}: {e}"));
+    let saved = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        out.status.success(),
+        "{editor} exited with {}: {}{}\nfile now:\n{saved}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(saved, FIXED);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What Neovim does once the file is open; exits with a code of its own at each failure.
+const NVIM_DRIVER: &str = r#"
 local function fail(code, what)
   io.stderr:write('editor test: ' .. what .. '\n')
   vim.cmd('cquit ' .. code)
@@ -54,57 +114,61 @@ vim.cmd('qall!')
 
 #[test]
 fn neovim_shows_the_diagnostic_and_applies_the_fix() {
-    let nvim = Command::new("nvim").arg("--version").output();
-    let version = nvim.unwrap_or_else(|e| {
-        panic!("this test needs Neovim (`apt-get install neovim`; .ci/run installs it): {e}")
-    });
-    assert!(version.status.success(), "nvim --version failed");
-    let dir = temp_dir("nvim");
-    let file = dir.join("stack.kdl");
-    std::fs::write(
-        &file,
-        "stack \"shop\"\nservice \"web\" {\n    imag \"nginx\"\n}\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let init = dir.join("init.lua");
-    std::fs::write(&init, book_snippet()).unwrap_or_else(|e| panic!("{e}"));
-    let driver = dir.join("driver.lua");
-    std::fs::write(&driver, DRIVER).unwrap_or_else(|e| panic!("{e}"));
-    // `stackr` on the PATH, as the snippet names it; Neovim's state kept in the test's folder.
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_stackr"))
-        .parent()
-        .unwrap_or_else(|| panic!("no bin dir"))
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
+    let init = book_snippet("lua,nvim-0.7");
+    run_editor(
+        "nvim",
+        &[
+            "--headless",
+            "-n",
+            "-i",
+            "NONE",
+            "-u",
+            "init.lua",
+            "stack.kdl",
+            "-c",
+            "luafile driver.lua",
+        ],
+        &[("init.lua", &init), ("driver.lua", NVIM_DRIVER)],
     );
-    let out = Command::new("nvim")
-        .args(["--headless", "-n", "-i", "NONE", "-u"])
-        .arg(&init)
-        .arg(&file)
-        .arg("-c")
-        .arg(format!("luafile {}", driver.display()))
-        .current_dir(&dir)
-        .env("PATH", path)
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env("XDG_CACHE_HOME", dir.join("cache"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run nvim: {e}"));
-    let saved = std::fs::read_to_string(&file).unwrap_or_default();
-    assert!(
-        out.status.success(),
-        "nvim exited with {}: {}{}\nfile now:\n{saved}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+}
+
+/// What Emacs does once the book's set-up is loaded; exits with a code of its own at each
+/// failure.
+const EMACS_DRIVER: &str = r#"
+(defun editor-test-fail (code what)
+  (message "editor test: %s" what)
+  (kill-emacs code))
+(defun editor-test-wait (pred)
+  (let ((n 0))
+    (while (and (not (funcall pred)) (< n 200))
+      (accept-process-output nil 0.1)
+      (setq n (1+ n)))
+    (funcall pred)))
+(package-initialize)
+(require 'eglot)
+(find-file (expand-file-name "stack.kdl"))
+(unless (eq major-mode 'kdl-mode) (editor-test-fail 6 "not in kdl-mode"))
+(call-interactively #'eglot)
+(unless (editor-test-wait (lambda () (flymake-diagnostics)))
+  (editor-test-fail 2 "no diagnostic arrived"))
+(let ((code (flymake-diagnostic-text (car (flymake-diagnostics)))))
+  (unless (string-match-p "unknown node `imag`" code)
+    (editor-test-fail 3 (format "unexpected diagnostic %s" code))))
+(let ((actions (eglot-code-actions (point-min) (point-max))))
+  (unless actions (editor-test-fail 4 "no code action"))
+  (eglot--apply-workspace-edit (plist-get (car actions) :edit)))
+(save-buffer)
+(unless (editor-test-wait (lambda () (null (flymake-diagnostics))))
+  (editor-test-fail 5 "the diagnostic stayed after the fix"))
+(kill-emacs 0)
+"#;
+
+#[test]
+fn emacs_eglot_shows_the_diagnostic_and_applies_the_fix() {
+    let init = book_snippet("elisp,emacs");
+    run_editor(
+        "emacs",
+        &["--batch", "-l", "init.el", "-l", "driver.el"],
+        &[("init.el", &init), ("driver.el", EMACS_DRIVER)],
     );
-    assert_eq!(
-        saved,
-        "stack \"shop\"\nservice \"web\" {\n    image \"nginx\"\n}\n"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
 }
