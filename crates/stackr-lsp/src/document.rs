@@ -117,19 +117,37 @@ pub fn read_text(
     String::from_utf8(bytes).ok()
 }
 
+/// A document as the server has it: its path and unsaved text, the other open documents
+/// (by path), and its parse cache.
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub open: &'a HashMap<PathBuf, &'a str>,
+    pub cache: Option<&'a RefCell<ParseCache>>,
+}
+
+impl<'a> Source<'a> {
+    /// A reader of the files of the stack as the editor has them.
+    fn reader(&self) -> Overlay<'a> {
+        Overlay {
+            cache: self.cache,
+            ..Overlay::new(self.path, self.text, self.open)
+        }
+    }
+}
+
 /// How the node `field` of service `service` reads in the resolved stack: without a profile
 /// (the first entry, `None`) and with each of `profiles`. Each is the field's nodes as
 /// `stackr config` prints them; `None` for a stack without that service or that does not
 /// load.
 pub fn effective(
-    path: &Path,
-    text: &str,
-    open: &HashMap<PathBuf, &str>,
+    src: &Source<'_>,
     profiles: &[&str],
     service: &str,
     field: &str,
 ) -> Vec<(Option<String>, Option<Vec<String>>)> {
-    let reader = Overlay::new(path, text, open);
+    let path = src.path;
+    let reader = src.reader();
     let vars = crate::variables::of(path)
         .into_iter()
         .map(|v| (v.name, v.value))
@@ -165,17 +183,10 @@ pub fn effective(
 /// Every problem `stackr check` finds in the document at `path` (the base and each profile,
 /// the machine's paths included), with `text` as its content and the `open` documents over
 /// the disk, that points into it.
-pub fn diagnostics(
-    path: &Path,
-    text: &str,
-    open: &HashMap<PathBuf, &str>,
-    cache: Option<&RefCell<ParseCache>>,
-) -> Vec<lsp_types::Diagnostic> {
+pub fn diagnostics(src: &Source<'_>) -> Vec<lsp_types::Diagnostic> {
+    let (path, text) = (src.path, src.text);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let reader = Overlay {
-        cache,
-        ..Overlay::new(path, text, open)
-    };
+    let reader = src.reader();
     let vars = stackr_host::files::variables(&dir, &[path.to_path_buf()], &[])
         .map(|(vars, _)| vars)
         .unwrap_or_default();

@@ -177,7 +177,12 @@ impl Server {
                 continue;
             };
             let others = self.others(&uri);
-            let list = diagnostics(&path, &doc.text, &others, Some(&doc.parses));
+            let list = diagnostics(&document::Source {
+                path: &path,
+                text: &doc.text,
+                open: &others,
+                cache: Some(&doc.parses),
+            });
             send(connection, Message::Notification(publish(uri, list)))?;
         }
         Ok(())
@@ -353,14 +358,13 @@ impl Server {
             let profiles = index.names(stackr_spec::schema::RefKind::Profile);
             if !profiles.is_empty() {
                 let others = self.others(uri);
-                let values = document::effective(
-                    &path,
-                    &doc.text,
-                    &others,
-                    &profiles,
-                    &field.service,
-                    &field.field,
-                );
+                let src = document::Source {
+                    path: &path,
+                    text: &doc.text,
+                    open: &others,
+                    cache: Some(&doc.parses),
+                };
+                let values = document::effective(&src, &profiles, &field.service, &field.field);
                 if let Some(after) = hover::after_profiles(&values) {
                     markdown = format!("{after}\n\n---\n\n{markdown}");
                 }
