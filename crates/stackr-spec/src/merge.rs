@@ -98,7 +98,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
         endpoint_mode,
         options,
     } = over;
-    crate::options::merge(&mut base.options, options);
+    crate::options::merge(&mut base.options, *options);
     replace(&mut base.image, image);
     match (&mut base.build, build) {
         (Some(b), Some(o)) => {

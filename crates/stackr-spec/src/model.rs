@@ -513,7 +513,7 @@ pub struct Service {
     /// What compose passes straight to the engine: DNS, namespaces, cgroups, the runtime, the
     /// CPU scheduler's knobs (written at the service's level in the stack file too).
     #[serde(flatten)]
-    pub options: ContainerOptions,
+    pub options: Box<ContainerOptions>,
 }
 
 /// The engine's container options a service may set beyond the common ones, each as compose
