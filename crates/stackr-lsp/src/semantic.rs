@@ -86,10 +86,11 @@ fn tokens(text: &str) -> Vec<(usize, usize, Kind)> {
                 i = end;
             }
             _ => {
-                let end = text[i..]
+                // A word: its first character (whatever it is), then up to a delimiter.
+                let first = text[i..].chars().next().map_or(1, char::len_utf8);
+                let end = text[i + first..]
                     .find(|ch: char| ch.is_whitespace() || "{};=()\"\\".contains(ch))
-                    .map_or(bytes.len(), |n| i + n);
-                let end = end.max(i + 1);
+                    .map_or(bytes.len(), |n| i + first + n);
                 let word = &text[i..end];
                 let kind = if at_node {
                     Kind::Node
@@ -204,6 +205,18 @@ mod tests {
                 ("\"X\"", Kind::Str),
             ]
         );
+    }
+
+    #[test]
+    fn a_stray_character_that_is_not_ascii_is_a_word_of_its_own() {
+        // A no-break space and a stray `)`: neither may split a character.
+        let text = "a\u{a0}b )\u{a0}\n";
+        let found: Vec<&str> = tokens(text)
+            .into_iter()
+            .map(|(s, e, _)| &text[s..e])
+            .collect();
+        assert_eq!(found, ["a", "\u{a0}b", ")", "\u{a0}"]);
+        assert_eq!(encode(text).len(), 4);
     }
 
     #[test]
