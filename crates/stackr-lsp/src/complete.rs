@@ -13,12 +13,13 @@ use crate::index::Index;
 use crate::variables::Variable;
 
 /// The completions at byte `offset` of `text`; `index` holds what the stack declares (the last
-/// good one while the text does not parse), `vars` the variables interpolation sees.
+/// good one while the text does not parse), `vars` reads the variables interpolation sees
+/// (the `.env` file and the environment: only when a `${` is being typed).
 pub fn completions(
     text: &str,
     offset: usize,
     index: Option<&Index>,
-    vars: &[Variable],
+    vars: &dyn Fn() -> Vec<Variable>,
 ) -> Vec<CompletionItem> {
     let c = cursor::at(text, offset);
     let range = Range {
@@ -28,7 +29,7 @@ pub fn completions(
     let path = c.schema_path();
     let mut items = match &c.typing {
         Typing::NodeName => nodes(&path),
-        Typing::Variable => variables(vars),
+        Typing::Variable => variables(&vars()),
         Typing::Entry => {
             let node = c.node.as_deref().and_then(|n| node_at(&path, n));
             let mut items = Vec::new();

@@ -223,7 +223,18 @@ impl Server {
     fn request(&mut self, req: Request) -> Response {
         let id = req.id.clone();
         let method = req.method.clone();
-        if let Some(uri) = document_of(&req.params) {
+        // Only the requests that read what the stack declares need the index (semantic tokens
+        // and folding come after every change, and need the text alone).
+        let uses_index = [
+            Completion::METHOD,
+            HoverRequest::METHOD,
+            GotoDefinition::METHOD,
+            References::METHOD,
+            PrepareRenameRequest::METHOD,
+            Rename::METHOD,
+        ]
+        .contains(&method.as_str());
+        if let Some(uri) = document_of(&req.params).filter(|_| uses_index) {
             self.refresh(&uri);
         }
         let result = match method.as_str() {
@@ -232,10 +243,9 @@ impl Server {
             }),
             DocumentSymbolRequest::METHOD => {
                 self.answer(req, |s, p: lsp_types::DocumentSymbolParams| {
-                    let text = s.open.get(&p.text_document.uri).map(|d| d.text.as_str());
-                    Ok(DocumentSymbolResponse::Nested(
-                        text.map(symbols).unwrap_or_default(),
-                    ))
+                    Ok(DocumentSymbolResponse::Nested(symbols(
+                        s.text(&p.text_document.uri),
+                    )))
                 })
             }
             Completion::METHOD => self.answer(req, |s, p: lsp_types::CompletionParams| {
@@ -279,28 +289,22 @@ impl Server {
             }),
             CodeActionRequest::METHOD => self.answer(req, |s, p: lsp_types::CodeActionParams| {
                 let uri = &p.text_document.uri;
-                let text = s.open.get(uri).map_or("", |d| d.text.as_str());
-                Ok(actions::quick_fixes(uri, text, &p.context.diagnostics))
+                Ok(actions::quick_fixes(
+                    uri,
+                    s.text(uri),
+                    &p.context.diagnostics,
+                ))
             }),
-            FoldingRangeRequest::METHOD => {
-                self.answer(req, |s, p: lsp_types::FoldingRangeParams| {
-                    let text = s
-                        .open
-                        .get(&p.text_document.uri)
-                        .map_or("", |d| d.text.as_str());
-                    Ok(folding(text))
-                })
-            }
+            FoldingRangeRequest::METHOD => self
+                .answer(req, |s, p: lsp_types::FoldingRangeParams| {
+                    Ok(folding(s.text(&p.text_document.uri)))
+                }),
             SemanticTokensFullRequest::METHOD => {
                 self.answer(req, |s, p: lsp_types::SemanticTokensParams| {
-                    let text = s
-                        .open
-                        .get(&p.text_document.uri)
-                        .map_or("", |d| d.text.as_str());
                     Ok(lsp_types::SemanticTokensResult::Tokens(
                         lsp_types::SemanticTokens {
                             result_id: None,
-                            data: semantic::encode(text),
+                            data: semantic::encode(s.text(&p.text_document.uri)),
                         },
                     ))
                 })
@@ -311,6 +315,11 @@ impl Server {
             Ok(value) => Response::new_ok(id, value),
             Err(message) => Response::new_err(id, ErrorCode::InvalidParams as i32, message),
         }
+    }
+
+    /// The text of an open document; empty for one that is not open.
+    fn text(&self, uri: &Url) -> &str {
+        self.open.get(uri).map_or("", |d| d.text.as_str())
     }
 
     /// Decodes a request's parameters and encodes what `f` answers.
@@ -340,10 +349,11 @@ impl Server {
         let Some(doc) = self.open.get(uri) else {
             return Vec::new();
         };
-        let vars = uri
-            .to_file_path()
-            .map(|p| variables::of(&p))
-            .unwrap_or_default();
+        let vars = || {
+            uri.to_file_path()
+                .map(|p| variables::of(&p))
+                .unwrap_or_default()
+        };
         complete::completions(&doc.text, offset(&doc.text, pos), doc.index.as_ref(), &vars)
     }
 
@@ -382,9 +392,7 @@ impl Server {
     /// The whole document in `stackr fmt`'s layout, as one edit; none when it is laid out
     /// so already, or is not valid KDL (its diagnostics say why).
     fn formatting(&self, uri: &Url) -> Vec<TextEdit> {
-        let Some(text) = self.open.get(uri).map(|d| &d.text) else {
-            return Vec::new();
-        };
+        let text = self.text(uri);
         match stackr_spec::format::format(text) {
             Some(formatted) if formatted != *text => vec![TextEdit {
                 range: lsp_types::Range {
