@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lsp_types::{DiagnosticSeverity, DocumentSymbol, NumberOrString, Position, Range, SymbolKind};
-use stackr_spec::incremental::ParseCache;
+use stackr_spec::incremental::{ParseCache, Parsed};
 use stackr_spec::{FileReader, Options, ReadError, Severity};
 
 /// The LSP position of byte `offset` of `text`: its line, and its column in UTF-16 code
@@ -74,7 +74,7 @@ impl FileReader for Overlay<'_> {
         self.disk.display_name(path)
     }
 
-    fn parse(&self, path: &Path, text: &str) -> Result<kdl::KdlDocument, kdl::KdlError> {
+    fn parse(&self, path: &Path, text: &str) -> Result<Parsed, kdl::KdlError> {
         match self.cache.filter(|_| path == self.document.0) {
             Some(cache) => parse_with(cache, text),
             None => text.parse(),
@@ -84,10 +84,7 @@ impl FileReader for Overlay<'_> {
 
 /// `text` parsed through `cache` (a whole parse if the cache is in use, which a single
 /// thread never sees).
-pub fn parse_with(
-    cache: &RefCell<ParseCache>,
-    text: &str,
-) -> Result<kdl::KdlDocument, kdl::KdlError> {
+pub fn parse_with(cache: &RefCell<ParseCache>, text: &str) -> Result<Parsed, kdl::KdlError> {
     match cache.try_borrow_mut() {
         Ok(mut c) => c.parse(text),
         Err(_) => text.parse(),

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
+use stackr_spec::incremental::Parsed;
 use stackr_spec::schema::{self, RefKind, Value};
 
 /// A name in a file: a declaration's or a reference's.
@@ -35,7 +36,7 @@ impl Index {
     pub fn build(
         path: &Path,
         read: &dyn Fn(&Path) -> Option<String>,
-        parse: &dyn Fn(&str) -> Option<KdlDocument>,
+        parse: &dyn Fn(&str) -> Option<Parsed>,
     ) -> Option<Index> {
         let mut index = Index::default();
         let mut seen = HashSet::new();
@@ -49,7 +50,7 @@ impl Index {
         &mut self,
         path: &Path,
         text: String,
-        doc: &KdlDocument,
+        doc: &Parsed,
         read: &dyn Fn(&Path) -> Option<String>,
         seen: &mut HashSet<PathBuf>,
     ) {
@@ -78,7 +79,7 @@ impl Index {
                 }
             }
         }
-        for node in doc.nodes().iter().filter(|n| n.name().value() == "profile") {
+        for node in doc.nodes().filter(|n| n.name().value() == "profile") {
             if let Some(name) = first_string(node) {
                 self.declarations
                     .push(name_at(RefKind::Profile, path, &text, name));
@@ -87,7 +88,7 @@ impl Index {
         self.files.push((path.to_path_buf(), text));
         for include in includes {
             if let Some(text) = read(&include)
-                && let Ok(doc) = text.parse::<KdlDocument>()
+                && let Ok(doc) = text.parse::<Parsed>()
             {
                 self.add(&include, text, &doc, read, seen);
             }

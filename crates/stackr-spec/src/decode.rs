@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use kdl::{KdlDocument, KdlNode, KdlValue};
+use kdl::{KdlNode, KdlValue};
 
 use crate::diagnostic::Diagnostic;
 use crate::model::*;
@@ -81,7 +81,10 @@ pub(crate) fn many(what: &'static str, usage: &'static str) -> Shape {
 }
 
 /// Decodes a parsed KDL document.
-pub(crate) fn decode_document(r: &mut Reader<'_>, doc: &KdlDocument) -> StackFile {
+pub(crate) fn decode_document<'a>(
+    r: &mut Reader<'_>,
+    nodes: impl Iterator<Item = &'a KdlNode>,
+) -> StackFile {
     let mut file = StackFile {
         file: r.file,
         ..StackFile::default()
@@ -89,7 +92,7 @@ pub(crate) fn decode_document(r: &mut Reader<'_>, doc: &KdlDocument) -> StackFil
     let mut profiles: Vec<Profile> = Vec::new();
     let mut profile_names: HashMap<String, Span> = HashMap::new();
     let mut top = Declared::new();
-    for node in doc.nodes() {
+    for node in nodes {
         match node.name().value() {
             "stack" => {
                 let v = r.open(node, &one("a stack name", "stack \"NAME\""));

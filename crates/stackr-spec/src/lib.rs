@@ -71,7 +71,7 @@ pub trait FileReader {
 
     /// The file's text parsed as KDL. An editor's reader keeps a
     /// [`incremental::ParseCache`] to parse only what changed since the last time.
-    fn parse(&self, _path: &Path, text: &str) -> Result<kdl::KdlDocument, kdl::KdlError> {
+    fn parse(&self, _path: &Path, text: &str) -> Result<incremental::Parsed, kdl::KdlError> {
         text.parse()
     }
 }
@@ -163,7 +163,7 @@ pub fn parse_file(
         diags.extend(refused);
         return None;
     }
-    let mut doc: kdl::KdlDocument = match reader.parse(&source.path, &source.text) {
+    let mut doc = match reader.parse(&source.path, &source.text) {
         Ok(doc) => doc,
         Err(err) => {
             for d in err.diagnostics {
@@ -184,11 +184,28 @@ pub fn parse_file(
     };
     if let Some(vars) = vars {
         let mut budget = limits::MAX_INTERPOLATED_BYTES;
-        if !interpolate_nodes(&mut reader, doc.nodes_mut(), vars, warned, &mut budget) {
-            return None;
+        for run in doc.runs_mut() {
+            // Only a run that holds a `$` is changed (and so copied from the parse cache).
+            if !run.iter().any(holds_dollar) {
+                continue;
+            }
+            let nodes = std::sync::Arc::<Vec<kdl::KdlNode>>::make_mut(run);
+            if !interpolate_nodes(&mut reader, nodes, vars, warned, &mut budget) {
+                return None;
+            }
         }
     }
-    Some(decode::decode_document(&mut reader, &doc))
+    Some(decode::decode_document(&mut reader, doc.nodes()))
+}
+
+/// Whether a string value of `node` or of a node inside it holds a `$`.
+fn holds_dollar(node: &kdl::KdlNode) -> bool {
+    node.entries()
+        .iter()
+        .any(|e| matches!(e.value(), kdl::KdlValue::String(s) if s.contains('$')))
+        || node
+            .children()
+            .is_some_and(|c| c.nodes().iter().any(holds_dollar))
 }
 
 /// Interpolates every string value. `false` (with the diagnostic) when the values together
