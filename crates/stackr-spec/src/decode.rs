@@ -783,7 +783,7 @@ fn keep_first<T>(
 /// A block a service has once (`update`, `rollback`).
 fn set_block(
     r: &mut Reader<'_>,
-    slot: &mut Option<UpdatePolicy>,
+    slot: &mut Option<Box<UpdatePolicy>>,
     block: UpdatePolicy,
     name: &str,
     place: &str,
@@ -800,7 +800,7 @@ fn set_block(
         );
         return;
     }
-    *slot = Some(block);
+    *slot = Some(Box::new(block));
 }
 
 pub(crate) fn bool_node(
@@ -1201,7 +1201,7 @@ fn service_health(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &
             .with_help("put the whole health check in one `health` block"),
         );
     } else {
-        s.health = Some(h);
+        s.health = Some(Box::new(h));
     }
 }
 
@@ -1913,7 +1913,7 @@ fn decode_build(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service, place: &st
         );
         return;
     }
-    s.build = Some(b);
+    s.build = Some(Box::new(b));
 }
 
 fn decode_env(r: &mut Reader<'_>, child: &KdlNode, s: &mut Service) {

@@ -232,7 +232,7 @@ pub fn merge_service(base: &mut Service, over: Service) {
     });
 }
 
-fn merge_update(base: &mut Option<UpdatePolicy>, over: Option<UpdatePolicy>) {
+fn merge_update(base: &mut Option<Box<UpdatePolicy>>, over: Option<Box<UpdatePolicy>>) {
     match (base, over) {
         (Some(b), Some(o)) => {
             b.span = o.span;

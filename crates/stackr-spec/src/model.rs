@@ -445,7 +445,7 @@ pub struct Service {
     pub span: Span,
     pub name: Spanned<String>,
     pub image: Option<Spanned<String>>,
-    pub build: Option<Build>,
+    pub build: Option<Box<Build>>,
     pub command: Option<Spanned<Vec<String>>>,
     pub entrypoint: Option<Spanned<Vec<String>>>,
     pub env: Vec<EnvVar>,
@@ -455,7 +455,7 @@ pub struct Service {
     pub mounts: Vec<Mount>,
     pub networks: Vec<ServiceNetwork>,
     pub network_mode: Option<Spanned<NetworkMode>>,
-    pub health: Option<Health>,
+    pub health: Option<Box<Health>>,
     pub depends_on: Vec<Dependency>,
     pub restart: Option<Spanned<RestartPolicy>>,
     pub scale: Option<Spanned<u32>>,
@@ -493,9 +493,9 @@ pub struct Service {
     /// `writable-root`.
     pub acknowledge: Vec<Spanned<String>>,
     /// How its containers are replaced when the service changes (Swarm's `update_config`).
-    pub update: Option<UpdatePolicy>,
+    pub update: Option<Box<UpdatePolicy>>,
     /// How they are put back after a failed update (Swarm's `rollback_config`).
-    pub rollback: Option<UpdatePolicy>,
+    pub rollback: Option<Box<UpdatePolicy>>,
     /// Run before stackr starts the service (once, or before each replica), in order, each in
     /// a container of its own.
     pub pre_start: Vec<Hook>,
@@ -783,7 +783,7 @@ impl Service {
     /// Whether the service has a health check (its own test; an image's own `HEALTHCHECK` is
     /// not known here).
     pub fn has_health_check(&self) -> bool {
-        self.health.as_ref().is_some_and(Health::is_check)
+        self.health.as_deref().is_some_and(Health::is_check)
     }
 
     /// The networks the service joins by name; `default` when it names none and has no

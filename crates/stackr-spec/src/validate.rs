@@ -8,7 +8,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::*;
-use crate::port::PortSpec;
+use crate::port::{PortSpec, Protocol};
 use crate::problem::Problem;
 use crate::source::{Span, Spanned};
 use crate::suggest::{did_you_mean, listed};
@@ -178,12 +178,11 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
     if diags.has_errors() {
         return None;
     }
-    let mut services = BTreeMap::new();
-    for mut s in decls.services {
+    let services = by_name(decls.services, |mut s| {
         s.env.retain(|v| v.value.value != EnvValue::Unset);
         fill_defaults(&mut s, target);
-        services.insert(s.name.value.clone(), s);
-    }
+        (s.name.value.clone(), s)
+    });
     let mut networks: BTreeMap<String, Network> = decls
         .networks
         .into_iter()
@@ -225,6 +224,23 @@ pub fn validate(decls: Declarations, cx: &Context<'_>, diags: &mut Diagnostics) 
         waves,
         target,
     })
+}
+
+/// `services` by name, each made by `entry`. They are put in order by their names first and
+/// then moved once each: a service is a few kilobytes, and inserting them one by one in
+/// declaration order moves each many times inside the map.
+fn by_name(
+    services: Vec<Service>,
+    entry: impl Fn(Service) -> (String, Service),
+) -> BTreeMap<String, Service> {
+    let mut order: Vec<usize> = (0..services.len()).collect();
+    order.sort_by(|a, b| services[*a].name.value.cmp(&services[*b].name.value));
+    let mut slots: Vec<Option<Service>> = services.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .map(entry)
+        .collect()
 }
 
 /// The names a service may refer to, and the declarations they come from.
@@ -1138,24 +1154,74 @@ fn port_label(p: &PortSpec) -> String {
     }
 }
 
+/// Whether two published ports would bind the same host port.
+fn clashes(p: &PortSpec, q: &PortSpec) -> bool {
+    let (Some(a), Some(b)) = (p.published, q.published) else {
+        return false;
+    };
+    let ip_overlap = match (p.host_ip, q.host_ip) {
+        (Some(x), Some(y)) => x == y || x.is_unspecified() || y.is_unspecified(),
+        _ => true,
+    };
+    ip_overlap && p.protocol == q.protocol && a.overlaps(&b)
+}
+
+/// The ports published so far, to find the first one a new port clashes with without
+/// comparing every pair (a stack of a thousand services publishes a thousand ports).
+#[derive(Default)]
+struct Published<'a> {
+    all: Vec<(&'a str, &'a Spanned<PortSpec>)>,
+    /// Indices in `all` by protocol and host port, for ranges of at most [`Self::NARROW`].
+    by_port: HashMap<(Protocol, u16), Vec<usize>>,
+    /// Indices in `all` of wider ranges: compared with every new port.
+    wide: Vec<usize>,
+}
+
+impl<'a> Published<'a> {
+    /// The widest range listed port by port.
+    const NARROW: u32 = 64;
+
+    /// The first port published so far that `p` clashes with.
+    fn first_clash(&self, p: &PortSpec) -> Option<(&'a str, &'a Spanned<PortSpec>)> {
+        let range = p.published?;
+        let first = if range.len() <= Self::NARROW {
+            (range.start..=range.end)
+                .filter_map(|port| self.by_port.get(&(p.protocol, port)))
+                .flatten()
+                .chain(&self.wide)
+                .copied()
+                .filter(|&i| clashes(p, &self.all[i].1.value))
+                .min()
+        } else {
+            (0..self.all.len()).find(|&i| clashes(p, &self.all[i].1.value))
+        };
+        first.map(|i| self.all[i])
+    }
+
+    fn add(&mut self, service: &'a str, p: &'a Spanned<PortSpec>) {
+        let Some(range) = p.value.published else {
+            return;
+        };
+        let i = self.all.len();
+        self.all.push((service, p));
+        if range.len() <= Self::NARROW {
+            for port in range.start..=range.end {
+                self.by_port
+                    .entry((p.value.protocol, port))
+                    .or_default()
+                    .push(i);
+            }
+        } else {
+            self.wide.push(i);
+        }
+    }
+}
+
 fn check_port_conflicts(services: &[Service], diags: &mut Diagnostics) {
-    let mut seen: Vec<(&str, &Spanned<PortSpec>)> = Vec::new();
+    let mut seen = Published::default();
     for s in services {
         for p in &s.ports {
-            let Some(range) = p.value.published else {
-                continue;
-            };
-            let clash = seen.iter().find(|(_, q)| {
-                let Some(other) = q.value.published else {
-                    return false;
-                };
-                let ip_overlap = match (p.value.host_ip, q.value.host_ip) {
-                    (Some(a), Some(b)) => a == b || a.is_unspecified() || b.is_unspecified(),
-                    _ => true,
-                };
-                ip_overlap && q.value.protocol == p.value.protocol && other.overlaps(&range)
-            });
-            if let Some((other_service, q)) = clash {
+            if let Some((other_service, q)) = seen.first_clash(&p.value) {
                 let same = *other_service == s.name.value;
                 let first_label = if same {
                     "first published here".to_string()
@@ -1174,7 +1240,7 @@ fn check_port_conflicts(services: &[Service], diags: &mut Diagnostics) {
                 );
                 continue;
             }
-            seen.push((s.name.value.as_str(), p));
+            seen.add(s.name.value.as_str(), p);
         }
     }
 }
@@ -1428,6 +1494,70 @@ fn sync_targets(s: &Service, diags: &mut Diagnostics) {
                     "ignore that folder in the rule: `ignore \"/{rel}/\"`"
                 )),
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::port::PortRange;
+
+    /// Port specs from a small generator: few distinct ports, addresses and protocols, so
+    /// that clashes are common; some ranges wider than `Published::NARROW`.
+    fn ports(count: usize, mut seed: u64) -> Vec<Spanned<PortSpec>> {
+        let mut next = move |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        (0..count)
+            .map(|_| {
+                let start = 8000 + next(200) as u16;
+                let width = [0, 0, 0, 3, 100][next(5) as usize];
+                let host_ip = [None, Some("0.0.0.0"), Some("127.0.0.1"), Some("10.0.0.1")]
+                    [next(4) as usize]
+                    .and_then(|ip| ip.parse().ok());
+                let protocol = [Protocol::Tcp, Protocol::Udp][next(2) as usize];
+                let published = (next(10) > 0).then_some(PortRange {
+                    start,
+                    end: start + width,
+                });
+                Spanned::new(
+                    PortSpec {
+                        host_ip,
+                        published,
+                        target: PortRange::single(80),
+                        protocol,
+                        host_mode: false,
+                    },
+                    Span::default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_port_index_finds_the_clash_that_comparing_every_pair_finds() {
+        for seed in 0..50 {
+            let specs = ports(300, seed);
+            let mut seen = Published::default();
+            let mut pairwise: Vec<&Spanned<PortSpec>> = Vec::new();
+            for p in &specs {
+                let expected = pairwise.iter().position(|q| clashes(&p.value, &q.value));
+                let found = seen.first_clash(&p.value).map(|(_, q)| {
+                    pairwise
+                        .iter()
+                        .position(|r| std::ptr::eq(*r, q))
+                        .unwrap_or(usize::MAX)
+                });
+                assert_eq!(found, expected, "seed {seed}, port {}", p.value);
+                if expected.is_none() && p.value.published.is_some() {
+                    pairwise.push(p);
+                    seen.add("s", p);
+                }
+            }
         }
     }
 }
