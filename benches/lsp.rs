@@ -23,7 +23,7 @@ use common::{median, stack_kdl};
 use lsp_client::Server;
 
 /// Changes measured per size.
-const CHANGES: usize = 60;
+const CHANGES: usize = 200;
 
 /// The p-th percentile of some timings.
 fn percentile(mut xs: Vec<Duration>, p: f64) -> Duration {

@@ -1,6 +1,9 @@
 //! Where the cursor is in a stack file that is being typed, and so may not be valid KDL: the
 //! blocks around it, the node it is in, and the word it is on. A small scanner of its own
-//! that forgives what is unfinished (an open string, a missing brace), which a parser cannot.
+//! that forgives what is unfinished (an open string, a missing brace), which a parser cannot;
+//! strings and comments are read by `stackr_spec::lex`, as the guard and the formatter read them.
+
+use stackr_spec::lex;
 
 /// What is being typed at the cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +125,7 @@ pub fn at(text: &str, offset: usize) -> Cursor {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 i = before[i..].find('\n').map_or(bytes.len(), |n| i + n);
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = block_comment_end(before, i),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = lex::block_comment_end(before, i).0,
             b'/' if bytes.get(i + 1) == Some(&b'-') => i += 2,
             b'\\' => {
                 // A line continuation: the node goes on after the newline.
@@ -132,22 +135,14 @@ pub fn at(text: &str, offset: usize) -> Cursor {
                 s.end_token();
                 i = before[i..].find(')').map_or(bytes.len(), |n| i + n + 1);
             }
-            b'"' | b'#' if string_opens(bytes, i) => {
-                let hashes = bytes[i..].iter().take_while(|b| **b == b'#').count();
-                let quote = i + hashes;
+            b'"' | b'#' if let Some(q) = lex::string_at(bytes, i) => {
                 let t = s.token(i);
-                t.value_start = quote + 1;
-                match string_end(before, quote + 1, hashes) {
-                    Some(end) => {
-                        t.text.push_str(&before[quote + 1..end]);
-                        i = end + 1 + hashes;
-                    }
-                    None => {
-                        t.text.push_str(&before[quote + 1..]);
-                        t.in_string = true;
-                        i = bytes.len();
-                    }
-                }
+                t.value_start = q.text.start;
+                t.text.push_str(&before[q.text.clone()]);
+                // Not closed before the cursor: the cursor is in it. A single-line string
+                // left open on an earlier line ends there, as the parser reads it.
+                t.in_string = !q.closed && q.end >= bytes.len();
+                i = q.end;
             }
             b'=' => {
                 let t = s.token(i);
@@ -204,59 +199,6 @@ fn finish(s: Scan, before: &str) -> Cursor {
     }
 }
 
-/// A string starts at `i`: a quote, or hashes and a quote (a raw string).
-pub(crate) fn string_opens(bytes: &[u8], i: usize) -> bool {
-    let hashes = bytes[i..].iter().take_while(|b| **b == b'#').count();
-    bytes.get(i + hashes) == Some(&b'"')
-}
-
-/// The offset of the closing quote of a string whose text starts at `from`, if it closes
-/// before the end of `text`.
-pub(crate) fn string_end(text: &str, from: usize, hashes: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut i = from;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' if hashes == 0 => i += 2,
-            b'"' if bytes[i + 1..]
-                .iter()
-                .take(hashes)
-                .filter(|b| **b == b'#')
-                .count()
-                == hashes =>
-            {
-                return Some(i);
-            }
-            _ => i += 1,
-        }
-    }
-    None
-}
-
-/// The offset after the block comment opening at `i` (comments nest), or the end.
-pub(crate) fn block_comment_end(text: &str, i: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut j = i;
-    while j + 1 < bytes.len() {
-        match (bytes[j], bytes[j + 1]) {
-            (b'/', b'*') => {
-                depth += 1;
-                j += 2;
-            }
-            (b'*', b'/') => {
-                depth -= 1;
-                j += 2;
-                if depth == 0 {
-                    return j;
-                }
-            }
-            _ => j += 1,
-        }
-    }
-    bytes.len()
-}
-
 /// The ranges of the blocks that span lines (for folding): the offsets of `{` and `}`.
 pub fn blocks(text: &str) -> Vec<(usize, usize)> {
     let bytes = text.as_bytes();
@@ -268,12 +210,8 @@ pub fn blocks(text: &str) -> Vec<(usize, usize)> {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => i = block_comment_end(text, i),
-            b'"' | b'#' if string_opens(bytes, i) => {
-                let hashes = bytes[i..].iter().take_while(|b| **b == b'#').count();
-                i = string_end(text, i + hashes + 1, hashes)
-                    .map_or(bytes.len(), |e| e + 1 + hashes);
-            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => i = lex::block_comment_end(text, i).0,
+            b'"' | b'#' if let Some(q) = lex::string_at(bytes, i) => i = q.end,
             b'{' => {
                 open.push(i);
                 i += 1;
@@ -352,5 +290,24 @@ mod tests {
     fn blocks_are_found_outside_strings_and_comments() {
         let text = "a {\n  b \"{\" {\n  }\n}\n// {\n";
         assert_eq!(blocks(text), [(2, 18), (12, 16)]);
+    }
+
+    /// A string left open on a line ended that line: completion on every later line, and
+    /// folding of the blocks after it, read the rest of the file as the string.
+    #[test]
+    fn an_unclosed_string_on_an_earlier_line_does_not_swallow_the_rest() {
+        let c = cursor("service \"web\" {\n    image \"ngin\n    |\n}\n");
+        assert_eq!(c.path, ["service"]);
+        assert_eq!(c.typing, Typing::NodeName);
+        assert!(!c.in_string);
+        let c = cursor("service \"web\" {\n    image \"ngin\n    health {\n        inter|");
+        assert_eq!(c.path, ["service", "health"]);
+        assert_eq!(c.prefix, "inter");
+        let text = "a \"open\nb {\n}\n";
+        assert_eq!(blocks(text), [(10, 12)]);
+        // A multi-line string runs over lines, and the cursor may be in it.
+        let c = cursor("service \"web\" {\n    command \"\"\"\n    run ${PO|");
+        assert_eq!(c.typing, Typing::Variable);
+        assert_eq!(c.prefix, "PO");
     }
 }

@@ -4,7 +4,8 @@
 
 use lsp_types::{SemanticToken, SemanticTokenType, SemanticTokensLegend};
 
-use crate::cursor::{block_comment_end, string_end, string_opens};
+use stackr_spec::lex;
+
 use crate::document::position;
 
 /// The token types, in the legend's order.
@@ -63,7 +64,7 @@ fn tokens(text: &str) -> Vec<(usize, usize, Kind)> {
                 i = end;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                let end = block_comment_end(text, i);
+                let end = lex::block_comment_end(text, i).0;
                 out.push((i, end, Kind::Comment));
                 i = end;
             }
@@ -76,10 +77,8 @@ fn tokens(text: &str) -> Vec<(usize, usize, Kind)> {
                 out.push((i, end, Kind::Type));
                 i = end;
             }
-            b'"' | b'#' if string_opens(bytes, i) => {
-                let hashes = bytes[i..].iter().take_while(|b| **b == b'#').count();
-                let end = string_end(text, i + hashes + 1, hashes)
-                    .map_or(bytes.len(), |e| e + 1 + hashes);
+            b'"' | b'#' if let Some(q) = lex::string_at(bytes, i) => {
+                let end = q.end;
                 let kind = if at_node { Kind::Node } else { Kind::Str };
                 push_string(text, i, end, kind, &mut out);
                 at_node = false;

@@ -196,9 +196,9 @@ pub(crate) fn top_level_chunks(text: &str) -> Option<Vec<std::ops::Range<usize>>
     Some(out)
 }
 
-/// Where the token that starts at `i` ends (exclusive). Strings are the guard's lexer's
-/// (`guard::string_end`), and so are the characters that end a bare word. `None` for an
-/// unterminated block comment, which a valid document does not have.
+/// Where the token that starts at `i` ends (exclusive), strings, comments and bare words read
+/// as [`crate::lex`] reads them. `None` for an unterminated block comment, which a valid
+/// document does not have.
 fn token_end(text: &str, i: usize) -> Option<usize> {
     let rest = &text[i..];
     let b = text.as_bytes();
@@ -206,14 +206,14 @@ fn token_end(text: &str, i: usize) -> Option<usize> {
         return Some(i + rest.find(['\n', '\r']).unwrap_or(rest.len()));
     }
     if rest.starts_with("/*") {
-        return block_comment_end(rest).map(|n| i + n);
+        let (end, closed) = crate::lex::block_comment_end(text, i);
+        return closed.then_some(end);
     }
     match b[i] {
         b'{' | b'}' | b';' | b'=' | b'(' | b')' => return Some(i + 1),
-        b'"' => return Some(crate::guard::string_end(b, i, 0)),
-        b'#' => {
-            if let Some(hashes) = crate::guard::raw_hashes_at(b, i) {
-                return Some(crate::guard::string_end(b, i + hashes, hashes));
+        b'"' | b'#' => {
+            if let Some(q) = crate::lex::string_at(b, i) {
+                return Some(q.end);
             }
         }
         _ => {}
@@ -222,30 +222,9 @@ fn token_end(text: &str, i: usize) -> Option<usize> {
     let first = rest.chars().next().map_or(1, char::len_utf8);
     let len = rest[first..]
         .char_indices()
-        .find(|(_, ch)| crate::guard::ends_word(*ch))
+        .find(|(_, ch)| crate::lex::ends_word(*ch))
         .map_or(rest.len(), |(k, _)| first + k);
     Some(i + len)
-}
-
-/// The end of a `/* ... */` comment at the start of `s` (KDL's nest).
-fn block_comment_end(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut k = 0;
-    while k < s.len() {
-        if s[k..].starts_with("/*") {
-            depth += 1;
-            k += 2;
-        } else if s[k..].starts_with("*/") {
-            depth = depth.checked_sub(1)?;
-            k += 2;
-            if depth == 0 {
-                return Some(k);
-            }
-        } else {
-            k += s[k..].chars().next().map_or(1, char::len_utf8);
-        }
-    }
-    None
 }
 
 /// The lines in the canonical layout.

@@ -6,6 +6,7 @@
 //! are, so that braces inside them do not count. It never allocates per token.
 
 use crate::diagnostic::Diagnostic;
+use crate::lex;
 use crate::limits::{MAX_COMMENT_DEPTH, MAX_DEPTH};
 use crate::problem::{EncodingProblem, Problem};
 use crate::source::{FileId, Span};
@@ -122,20 +123,6 @@ struct Scanner<'t> {
     found: Vec<Diagnostic>,
 }
 
-/// KDL's whitespace and newlines, beyond ASCII's.
-fn is_kdl_space(c: char) -> bool {
-    c.is_whitespace() || c == '\u{feff}'
-}
-
-/// Characters that end a bare word (an identifier, a number or a keyword).
-pub(crate) fn ends_word(c: char) -> bool {
-    is_kdl_space(c)
-        || matches!(
-            c,
-            '{' | '}' | '(' | ')' | '[' | ']' | ';' | '=' | '"' | '/' | '\\' | '#'
-        )
-}
-
 /// The most pieces (`*`, `/`, and the text between them) one `/* */` comment may hold: the
 /// parser reads each by recursion.
 const MAX_COMMENT_PIECES: usize = 2000;
@@ -198,18 +185,10 @@ impl Scanner<'_> {
                 }
                 b'{' => self.open_block(),
                 b'}' => self.close_block(),
-                b'"' => {
+                b'"' | b'#' if let Some(q) = lex::string_at(self.b, self.i) => {
                     self.mark();
                     self.token();
-                    self.quoted(0);
-                    true
-                }
-                b'#' if self.raw_hashes().is_some() => {
-                    self.mark();
-                    self.token();
-                    let n = self.raw_hashes().unwrap_or(0);
-                    self.i += n;
-                    self.quoted(n);
+                    self.i = q.end;
                     true
                 }
                 b'=' => {
@@ -223,7 +202,7 @@ impl Scanner<'_> {
                 }
                 _ => {
                     match self.char_here() {
-                        Some(ch) if is_kdl_space(ch) => {
+                        Some(ch) if lex::is_space(ch) => {
                             if matches!(
                                 ch,
                                 '\r' | '\u{b}' | '\u{c}' | '\u{85}' | '\u{2028}' | '\u{2029}'
@@ -393,21 +372,11 @@ impl Scanner<'_> {
         true
     }
 
-    /// How many `#` open a raw string here (`#"`, `##"""`), if this is one.
-    fn raw_hashes(&self) -> Option<usize> {
-        raw_hashes_at(self.b, self.i)
-    }
-
-    /// A string starting at the opening quote; `hashes` > 0 for a raw one.
-    fn quoted(&mut self, hashes: usize) {
-        self.i = string_end(self.b, self.i, hashes);
-    }
-
     /// A bare word; an integer too wide for 128 bits is reported.
     fn word(&mut self) {
         let start = self.i;
         while let Some(ch) = self.char_here() {
-            if ends_word(ch) {
+            if lex::ends_word(ch) {
                 break;
             }
             self.i += ch.len_utf8();
@@ -429,44 +398,6 @@ impl Scanner<'_> {
             );
         }
     }
-}
-
-/// How many `#` open a raw string at `i` (`#"`, `##"""`), if one opens there.
-pub(crate) fn raw_hashes_at(b: &[u8], i: usize) -> Option<usize> {
-    let n = b.get(i..)?.iter().take_while(|c| **c == b'#').count();
-    (b.get(i + n) == Some(&b'"')).then_some(n)
-}
-
-/// Where the string whose opening quote is at `i` ends (just past its closing quotes and
-/// `hashes` `#`s); `hashes` > 0 for a raw one (no escapes). A multi-line string opens with
-/// `"""` and a line break; any other string ends at the end of its line (the parser reports
-/// it unclosed there, and goes on from the next line).
-pub(crate) fn string_end(b: &[u8], i: usize, hashes: usize) -> usize {
-    let rest = b.get(i..).unwrap_or_default();
-    let multi = rest.starts_with(b"\"\"\"\n") || rest.starts_with(b"\"\"\"\r\n");
-    let quotes = if multi { 3 } else { 1 };
-    let mut k = i + quotes;
-    while let Some(&c) = b.get(k) {
-        if c == b'\n' && !multi {
-            return k;
-        }
-        if c == b'\\' && hashes == 0 {
-            // An escaped character, a line break (whitespace escape) included.
-            k = (k + 2).min(b.len());
-            continue;
-        }
-        if c == b'"'
-            && b.len() - k >= quotes + hashes
-            && b[k..k + quotes].iter().all(|q| *q == b'"')
-            && b[k + quotes..k + quotes + hashes]
-                .iter()
-                .all(|h| *h == b'#')
-        {
-            return k + quotes + hashes;
-        }
-        k += 1;
-    }
-    k.min(b.len())
 }
 
 /// Whether `word` is an integer literal (decimal, `0x`, `0o` or `0b`, with `_` separators)

@@ -33,6 +33,7 @@ pub fn count(n: usize, what: &str) -> String {
 pub mod graph;
 pub mod interpolate;
 pub mod keyword;
+pub mod lex;
 pub mod merge;
 pub mod model;
 pub(crate) mod network;
@@ -363,6 +364,11 @@ pub fn stack_schema() -> schemars::Schema {
     schema.insert(
         "title".into(),
         "The resolved stack (stackr config --format json)".into(),
+    );
+    // The model's own doc comment speaks of the code that builds it.
+    schema.insert(
+        "description".into(),
+        "A stack after its files, includes, profiles and variables are resolved and checked: every reference resolves, every value is in range, the dependency graph has no cycle.".into(),
     );
     schema
 }

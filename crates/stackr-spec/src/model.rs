@@ -694,8 +694,8 @@ pub struct Hook {
     pub per_replica: Option<Spanned<bool>>,
 }
 
-/// `update { ... }` or `rollback { ... }`: what is written; `crate::update` gives the
-/// effective values with their defaults.
+/// `update { ... }` or `rollback { ... }` as written: a setting left out takes its default
+/// when the service is updated.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct UpdatePolicy {
