@@ -532,3 +532,134 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
     assert!(status.success(), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The diagnostics published for each of `uris`, the next time each is published.
+fn published(s: &Server, uris: &[&str]) -> std::collections::BTreeMap<String, Vec<Value>> {
+    let mut out = std::collections::BTreeMap::new();
+    while out.len() < uris.len() {
+        let m = s.wait(|m| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && uris.contains(&m["params"]["uri"].as_str().unwrap_or(""))
+        });
+        let uri = m["params"]["uri"].as_str().unwrap_or("").to_string();
+        let list = m["params"]["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        out.insert(uri, list);
+    }
+    out
+}
+
+/// The codes of some diagnostics, in order.
+fn codes(list: &[Value]) -> Vec<&str> {
+    list.iter().filter_map(|d| d["code"].as_str()).collect()
+}
+
+/// A stack file is checked again when what it reads changes: its `.env` open and unsaved (and
+/// the `.env` gets diagnostics of its own), an included file open, then closed (the disk
+/// again), then changed on the disk (the server asked the client to watch the files). The
+/// stack file's features are not offered on a `.env`.
+#[test]
+fn the_language_server_follows_the_env_file_and_the_includes() {
+    let dir = temp_dir("lsp-env");
+    let stack = dir.join("stack.kdl");
+    let more = dir.join("more.kdl");
+    let env = dir.join(".env");
+    let text = "stack \"envs\"\ninclude \"more.kdl\"\nservice \"web\" {\n    image \"nginx${STACKR_LSP_TEST_TAG}\"\n    networks \"back\"\n}\n";
+    std::fs::write(&stack, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&more, "network \"front\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let uri = |p: &std::path::Path| format!("file://{}", p.display());
+    let (stack_uri, more_uri, env_uri) = (uri(&stack), uri(&more), uri(&env));
+    let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
+    s.send(
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "processId": null,
+            "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}},
+        }}),
+    );
+    s.wait(|m| m["id"] == 1);
+    s.notify("initialized", json!({}));
+    let register = s.wait(|m| m["method"] == "client/registerCapability");
+    let registration = &register["params"]["registrations"][0];
+    assert_eq!(registration["method"], "workspace/didChangeWatchedFiles");
+    let globs: Vec<&str> = registration["registerOptions"]["watchers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w["globPattern"].as_str())
+        .collect();
+    assert_eq!(globs, ["**/*.kdl", "**/.env"]);
+    s.send(json!({"jsonrpc": "2.0", "id": register["id"], "result": null}));
+
+    let open = |s: &mut Server, uri: &str, text: &str| {
+        s.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": text}}),
+        );
+    };
+    open(&mut s, &stack_uri, text);
+    let found = published(&s, &[&stack_uri]);
+    assert_eq!(
+        codes(&found[&stack_uri]),
+        ["stackr::unset-variable", "stackr::unknown-reference"],
+        "{found:#?}"
+    );
+
+    // The `.env` as the editor has it, unsaved: the variable is set.
+    open(&mut s, &env_uri, "STACKR_LSP_TEST_TAG=1.27\n");
+    let found = published(&s, &[&stack_uri, &env_uri]);
+    assert_eq!(codes(&found[&stack_uri]), ["stackr::unknown-reference"]);
+    assert_eq!(found[&env_uri], Vec::<Value>::new());
+    // A line of it that is not `KEY=value`: its own diagnostic, at its line; the variable
+    // above it still counts.
+    s.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": env_uri, "version": 2}, "contentChanges": [{"text": "STACKR_LSP_TEST_TAG=1.27\nnot a line\n"}]}),
+    );
+    let found = published(&s, &[&stack_uri, &env_uri]);
+    assert_eq!(codes(&found[&stack_uri]), ["stackr::unknown-reference"]);
+    let env_diags = &found[&env_uri];
+    assert_eq!(env_diags.len(), 1, "{env_diags:#?}");
+    assert_eq!(env_diags[0]["range"]["start"]["line"], 1);
+    assert!(
+        env_diags[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalid env file")),
+        "{env_diags:#?}"
+    );
+    // A `.env` is not a stack file: no completion, formatting or tokens there.
+    let answer = s.request(
+        2,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": env_uri}, "position": {"line": 0, "character": 0}}),
+    );
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+
+    // The include, open and unsaved, declares the network; closed, the disk's does not.
+    open(&mut s, &more_uri, "network \"front\"\nnetwork \"back\"\n");
+    let found = published(&s, &[&stack_uri, &more_uri]);
+    assert_eq!(codes(&found[&stack_uri]), Vec::<&str>::new());
+    s.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": more_uri}}),
+    );
+    let found = published(&s, &[&stack_uri, &more_uri]);
+    assert_eq!(codes(&found[&stack_uri]), ["stackr::unknown-reference"]);
+    assert_eq!(found[&more_uri], Vec::<Value>::new());
+
+    // Changed on the disk, as a checkout would: the client says so, and it is checked again.
+    std::fs::write(&more, "network \"back\"\n").unwrap_or_else(|e| panic!("{e}"));
+    s.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": more_uri, "type": 2}]}),
+    );
+    let found = published(&s, &[&stack_uri]);
+    assert_eq!(codes(&found[&stack_uri]), Vec::<&str>::new());
+
+    let shutdown = s.request(3, "shutdown", json!(null));
+    assert_eq!(shutdown["result"], Value::Null);
+    s.notify("exit", json!(null));
+    let _ = s.child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

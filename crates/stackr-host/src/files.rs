@@ -268,13 +268,40 @@ pub fn variables(
     stack_files: &[PathBuf],
     env_files: &[PathBuf],
 ) -> Result<Variables, Vec<Diagnostic>> {
+    let read = read_variables(cwd, stack_files, env_files, &read_text);
+    if !read.problems.is_empty() {
+        return Err(read.problems);
+    }
+    Ok((read.vars, read.warnings))
+}
+
+/// What reading the variables found: an editor shows all of it at once, where a command stops
+/// at the problems.
+#[derive(Debug, Default)]
+pub struct VariablesRead {
+    /// The shell over what could be read of the env files.
+    pub vars: BTreeMap<String, String>,
+    /// Env file lines that use a variable set nowhere.
+    pub warnings: Vec<Diagnostic>,
+    /// Env files that cannot be read, and their lines that are not `KEY=value`.
+    pub problems: Vec<Diagnostic>,
+}
+
+/// The variables as [`variables`] reads them, the env files read with `read` (an editor
+/// reads the ones it has open, unsaved).
+pub fn read_variables(
+    cwd: &Path,
+    stack_files: &[PathBuf],
+    env_files: &[PathBuf],
+    read: &dyn Fn(&Path) -> Result<String, ReadError>,
+) -> VariablesRead {
     let shell: BTreeMap<String, String> = std::env::vars().collect();
     let files = env_files_for(cwd, stack_files, env_files);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     for (path, required) in files {
-        let text = match read_text(&path) {
+        let text = match read(&path) {
             Ok(t) => t,
             Err(ReadError::NotFound) if !required => continue,
             Err(e) => {
@@ -330,9 +357,10 @@ pub fn variables(
             );
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
     vars.extend(shell);
-    Ok((vars, warnings))
+    VariablesRead {
+        vars,
+        warnings,
+        problems,
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lsp_types::{DiagnosticSeverity, DocumentSymbol, NumberOrString, Position, Range, SymbolKind};
+use stackr_host::files::VariablesRead;
 use stackr_spec::incremental::{ParseCache, Parsed};
 use stackr_spec::{FileReader, Options, ReadError, Severity};
 
@@ -131,6 +132,30 @@ impl<'a> Source<'a> {
             ..Overlay::new(self.path, self.text, self.open)
         }
     }
+
+    /// The text of `file` as the editor has it: this document, another open one, the disk.
+    fn read(&self, file: &Path) -> Result<String, ReadError> {
+        let bytes = self.reader().read(file)?;
+        String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+            offset: e.utf8_error().valid_up_to(),
+        })
+    }
+
+    /// The variables the stack file sees: the shell over its `.env` as the editor has it.
+    pub fn variables(&self) -> VariablesRead {
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        stackr_host::files::read_variables(dir, &[self.path.to_path_buf()], &[], &|file| {
+            self.read(file)
+        })
+    }
+}
+
+/// What checking a stack file found, and the files it read to find it (a change to one of
+/// them, open or on the disk, changes what the document's check finds).
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub diagnostics: Vec<lsp_types::Diagnostic>,
+    pub reads: Vec<PathBuf>,
 }
 
 /// How the node `field` of service `service` reads in the resolved stack: without a profile
@@ -145,7 +170,7 @@ pub fn effective(
 ) -> Vec<(Option<String>, Option<Vec<String>>)> {
     let path = src.path;
     let reader = src.reader();
-    let vars = crate::variables::of(path)
+    let vars = crate::variables::of(src)
         .into_iter()
         .map(|v| (v.name, v.value))
         .collect();
@@ -179,16 +204,14 @@ pub fn effective(
 
 /// Every problem `stackr check` finds in the document at `path` (the base and each profile,
 /// the machine's paths included), with `text` as its content and the `open` documents over
-/// the disk, that points into it.
-pub fn diagnostics(src: &Source<'_>) -> Vec<lsp_types::Diagnostic> {
+/// the disk, that points into it. The variables are what could be read of `.env` (its own
+/// problems are the `.env` document's: [`env_diagnostics`]).
+pub fn diagnostics(src: &Source<'_>) -> Checked {
     let (path, text) = (src.path, src.text);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let reader = src.reader();
-    let vars = stackr_host::files::variables(&dir, &[path.to_path_buf()], &[])
-        .map(|(vars, _)| vars)
-        .unwrap_or_default();
     let opts = Options {
-        vars: Some(vars),
+        vars: Some(src.variables().vars),
         ..Options::default()
     };
     let loaded = stackr_spec::load_all_profiles(
@@ -197,51 +220,82 @@ pub fn diagnostics(src: &Source<'_>) -> Vec<lsp_types::Diagnostic> {
         &opts,
         &stackr_host::files::host_checks,
     );
+    let mut reads: Vec<PathBuf> = loaded
+        .sources
+        .files()
+        .map(|(_, f)| f.path.clone())
+        .collect();
+    reads.extend(stackr_host::files::env_file_paths(
+        &dir,
+        &[path.to_path_buf()],
+        &[],
+    ));
     let Some(file) = loaded
         .sources
         .files()
         .find(|(_, f)| f.path == path)
         .map(|(id, _)| id)
     else {
-        return Vec::new();
+        return Checked {
+            diagnostics: Vec::new(),
+            reads,
+        };
     };
-    loaded
+    let diagnostics = loaded
         .diagnostics
         .iter()
-        .filter_map(|d| {
-            let label = d.labels.first()?;
-            (label.span.file == file).then(|| {
-                let range = Range {
-                    start: position(text, label.span.offset),
-                    end: position(text, label.span.offset + label.span.len),
-                };
-                let mut message = d.problem.to_string();
-                if let Some(help) = &d.help {
-                    message.push_str("\nhelp: ");
-                    message.push_str(help);
-                }
-                for note in d.notes() {
-                    message.push_str("\nnote: ");
-                    message.push_str(note);
-                }
-                lsp_types::Diagnostic {
-                    range,
-                    severity: Some(match d.severity {
-                        Severity::Error => DiagnosticSeverity::ERROR,
-                        Severity::Warning => DiagnosticSeverity::WARNING,
-                    }),
-                    code: Some(NumberOrString::String(format!(
-                        "stackr::{}",
-                        d.problem.code()
-                    ))),
-                    source: Some("stackr".into()),
-                    data: d.fix.as_ref().map(crate::actions::fix_data),
-                    message,
-                    ..lsp_types::Diagnostic::default()
-                }
-            })
-        })
+        .filter(|d| d.labels.first().is_some_and(|l| l.span.file == file))
+        .filter_map(|d| to_lsp(d, text))
+        .collect();
+    Checked { diagnostics, reads }
+}
+
+/// The problems of a `.env` document as the editor has it: lines that are not `KEY=value`,
+/// and lines that use a variable set nowhere.
+pub fn env_diagnostics(src: &Source<'_>) -> Vec<lsp_types::Diagnostic> {
+    let dir = src.path.parent().unwrap_or(Path::new(""));
+    let read = stackr_host::files::read_variables(dir, &[], &[src.path.to_path_buf()], &|file| {
+        src.read(file)
+    });
+    read.problems
+        .iter()
+        .chain(&read.warnings)
+        .filter_map(|d| to_lsp(d, src.text))
         .collect()
+}
+
+/// `d` as LSP has it, at its first label in `text` (`None` without a label): its help and
+/// notes after the message, its code, and its fix as the data a code action reads.
+fn to_lsp(d: &stackr_spec::Diagnostic, text: &str) -> Option<lsp_types::Diagnostic> {
+    let label = d.labels.first()?;
+    let range = Range {
+        start: position(text, label.span.offset),
+        end: position(text, label.span.offset + label.span.len),
+    };
+    let mut message = d.problem.to_string();
+    if let Some(help) = &d.help {
+        message.push_str("\nhelp: ");
+        message.push_str(help);
+    }
+    for note in d.notes() {
+        message.push_str("\nnote: ");
+        message.push_str(note);
+    }
+    Some(lsp_types::Diagnostic {
+        range,
+        severity: Some(match d.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+        }),
+        code: Some(NumberOrString::String(format!(
+            "stackr::{}",
+            d.problem.code()
+        ))),
+        source: Some("stackr".into()),
+        data: d.fix.as_ref().map(crate::actions::fix_data),
+        message,
+        ..lsp_types::Diagnostic::default()
+    })
 }
 
 /// The document's declarations, with profiles holding theirs: what an outline shows. Empty

@@ -23,19 +23,19 @@ mod semantic;
 mod variables;
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crossbeam_channel::RecvTimeoutError;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
-    PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
     CodeActionRequest, Completion, DocumentSymbolRequest, FoldingRangeRequest, Formatting,
-    GotoDefinition, HoverRequest, PrepareRenameRequest, References, Rename, Request as _,
-    SemanticTokensFullRequest,
+    GotoDefinition, HoverRequest, PrepareRenameRequest, References, RegisterCapability, Rename,
+    Request as _, SemanticTokensFullRequest,
 };
 use lsp_types::{
     CodeActionProviderCapability, CompletionOptions, DocumentSymbolResponse, FoldingRange,
@@ -105,8 +105,20 @@ pub fn run_stdio() -> Result<(), LspError> {
     let (connection, threads) = Connection::stdio();
     let caps = serde_json::to_value(capabilities()).map_err(fail)?;
     let params = connection.initialize(caps).map_err(fail)?;
-    let _params: InitializeParams = serde_json::from_value(params).map_err(fail)?;
-    let mut server = Server::default();
+    let params: InitializeParams = serde_json::from_value(params).map_err(fail)?;
+    let mut server = Server {
+        watch_files: params
+            .capabilities
+            .workspace
+            .and_then(|w| w.did_change_watched_files)
+            .and_then(|w| w.dynamic_registration)
+            .unwrap_or(false),
+        ..Server::default()
+    };
+    // `initialize` has waited for the client's `initialized`: requests may go out now.
+    if server.watch_files {
+        send(&connection, Message::Request(watch_request()))?;
+    }
     server.serve(&connection)?;
     drop(connection);
     threads.join().map_err(fail)
@@ -122,6 +134,9 @@ struct Doc {
     index: Option<Index>,
     /// The index was built from `text` (or `text` does not parse, and it is the last good).
     fresh: bool,
+    /// The files its last check read (its includes, its `.env`): a change to one of them
+    /// makes its diagnostics due again.
+    reads: Vec<PathBuf>,
 }
 
 /// The open documents, by URI, and those whose diagnostics are due.
@@ -129,6 +144,10 @@ struct Doc {
 struct Server {
     open: HashMap<Url, Doc>,
     due: HashSet<Url>,
+    /// The client watches files for the server when asked (`client/registerCapability`,
+    /// sent once initialized): then what a stack file reads, changed on the disk (an include,
+    /// a `.env`), has it checked again.
+    watch_files: bool,
 }
 
 impl Server {
@@ -158,8 +177,8 @@ impl Server {
                     send(connection, Message::Response(response))?;
                 }
                 Message::Notification(n) => {
-                    if let Some(closed) = self.notification(n) {
-                        send(connection, Message::Notification(closed))?;
+                    if let Some(message) = self.notification(n) {
+                        send(connection, message)?;
                     }
                 }
                 Message::Response(_) => {}
@@ -170,22 +189,48 @@ impl Server {
     /// Publishes the diagnostics of every document changed since the last time.
     fn publish_due(&mut self, connection: &Connection) -> Result<(), LspError> {
         for uri in std::mem::take(&mut self.due) {
-            let Some(doc) = self.open.get(&uri) else {
-                continue;
-            };
-            let Ok(path) = uri.to_file_path() else {
-                continue;
-            };
-            let others = self.others(&uri);
-            let list = diagnostics(&document::Source {
-                path: &path,
-                text: &doc.text,
-                open: &others,
-                cache: Some(&doc.parses),
+            let checked = self.with_source(&uri, |src| {
+                if is_env(src.path) {
+                    document::Checked {
+                        diagnostics: document::env_diagnostics(src),
+                        reads: Vec::new(),
+                    }
+                } else {
+                    diagnostics(src)
+                }
             });
-            send(connection, Message::Notification(publish(uri, list)))?;
+            let Some(checked) = checked else { continue };
+            if let Some(doc) = self.open.get_mut(&uri) {
+                doc.reads = checked.reads;
+            }
+            let message = publish(uri, checked.diagnostics);
+            send(connection, Message::Notification(message))?;
         }
         Ok(())
+    }
+
+    /// Runs `f` on the open document `uri` as the checks read it: its path, its unsaved
+    /// text, the other open documents and its parse cache.
+    fn with_source<R>(&self, uri: &Url, f: impl FnOnce(&document::Source<'_>) -> R) -> Option<R> {
+        let doc = self.open.get(uri)?;
+        let path = uri.to_file_path().ok()?;
+        let others = self.others(uri);
+        Some(f(&document::Source {
+            path: &path,
+            text: &doc.text,
+            open: &others,
+            cache: Some(&doc.parses),
+        }))
+    }
+
+    /// Makes due the diagnostics of every open document whose last check read `path`.
+    fn readers_due(&mut self, path: &Path) {
+        let Server { open, due, .. } = self;
+        for (uri, doc) in open.iter() {
+            if doc.reads.iter().any(|r| r == path) {
+                due.insert(uri.clone());
+            }
+        }
     }
 
     /// The other open documents, by path.
@@ -234,7 +279,15 @@ impl Server {
             Rename::METHOD,
         ]
         .contains(&method.as_str());
-        if let Some(uri) = document_of(&req.params).filter(|_| uses_index) {
+        let document = document_of(&req.params);
+        // A `.env` document has diagnostics only: the other features are the stack files'.
+        if document
+            .as_ref()
+            .is_some_and(|u| u.to_file_path().is_ok_and(|p| is_env(&p)))
+        {
+            return Response::new_ok(id, Value::Null);
+        }
+        if let Some(uri) = document.filter(|_| uses_index) {
             self.refresh(&uri);
         }
         let result = match method.as_str() {
@@ -349,32 +402,25 @@ impl Server {
         let Some(doc) = self.open.get(uri) else {
             return Vec::new();
         };
-        let vars = || {
-            uri.to_file_path()
-                .map(|p| variables::of(&p))
-                .unwrap_or_default()
-        };
+        let vars = || self.with_source(uri, variables::of).unwrap_or_default();
         complete::completions(&doc.text, offset(&doc.text, pos), doc.index.as_ref(), &vars)
     }
 
     fn hover(&self, uri: &Url, pos: lsp_types::Position) -> Option<lsp_types::Hover> {
         let doc = self.open.get(uri)?;
         let path = uri.to_file_path().ok()?;
-        let vars = variables::of(&path);
+        let vars = self.with_source(uri, variables::of).unwrap_or_default();
         let at = offset(&doc.text, pos);
         let (shown, field) = hover::hover(&doc.text, &path, at, doc.index.as_ref(), &vars)?;
         let mut markdown = shown.markdown;
         if let (Some(field), Some(index)) = (field, doc.index.as_ref()) {
             let profiles = index.names(stackr_spec::schema::RefKind::Profile);
             if !profiles.is_empty() {
-                let others = self.others(uri);
-                let src = document::Source {
-                    path: &path,
-                    text: &doc.text,
-                    open: &others,
-                    cache: Some(&doc.parses),
-                };
-                let values = document::effective(&src, &profiles, &field.service, &field.field);
+                let values = self
+                    .with_source(uri, |src| {
+                        document::effective(src, &profiles, &field.service, &field.field)
+                    })
+                    .unwrap_or_default();
                 if let Some(after) = hover::after_profiles(&values) {
                     markdown = format!("{after}\n\n---\n\n{markdown}");
                 }
@@ -406,9 +452,20 @@ impl Server {
     }
 
     /// Takes a notification in; returns what to send at once (the cleared diagnostics of a
-    /// closed document). A change makes the document's diagnostics due.
-    fn notification(&mut self, n: Notification) -> Option<Notification> {
+    /// closed document). A change makes the diagnostics of the
+    /// document, and of the open documents that read it, due.
+    fn notification(&mut self, n: Notification) -> Option<Message> {
         match n.method.as_str() {
+            DidChangeWatchedFiles::METHOD => {
+                // A file changed on the disk (a checkout, another program): every open stack
+                // file is checked again (an include that did not exist may now).
+                let Server { open, due, .. } = self;
+                due.extend(
+                    open.keys()
+                        .filter(|u| !u.to_file_path().is_ok_and(|p| is_env(&p)))
+                        .cloned(),
+                );
+            }
             DidOpenTextDocument::METHOD => {
                 let p: lsp_types::DidOpenTextDocumentParams =
                     serde_json::from_value(n.params).ok()?;
@@ -424,9 +481,14 @@ impl Server {
             DidCloseTextDocument::METHOD => {
                 let p: lsp_types::DidCloseTextDocumentParams =
                     serde_json::from_value(n.params).ok()?;
-                self.open.remove(&p.text_document.uri);
-                self.due.remove(&p.text_document.uri);
-                return Some(publish(p.text_document.uri, Vec::new()));
+                let uri = p.text_document.uri;
+                self.open.remove(&uri);
+                self.due.remove(&uri);
+                // What read it now reads the disk.
+                if let Ok(path) = uri.to_file_path() {
+                    self.readers_due(&path);
+                }
+                return Some(Message::Notification(publish(uri, Vec::new())));
             }
             _ => {}
         }
@@ -434,8 +496,8 @@ impl Server {
     }
 
     fn changed(&mut self, uri: Url, text: String) {
-        let (index, parses) = match self.open.remove(&uri) {
-            Some(d) => (d.index, d.parses),
+        let (index, parses, reads) = match self.open.remove(&uri) {
+            Some(d) => (d.index, d.parses, d.reads),
             None => Default::default(),
         };
         self.open.insert(
@@ -445,12 +507,44 @@ impl Server {
                 parses,
                 index,
                 fresh: false,
+                reads,
             },
         );
+        if let Ok(path) = uri.to_file_path() {
+            self.readers_due(&path);
+        }
         // The index is built when a request needs it: typing costs one parse, for the
         // diagnostics.
         self.due.insert(uri);
     }
+}
+
+/// Whether `path` is an env file (`.env`) rather than a stack file.
+fn is_env(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == ".env")
+}
+
+/// The request that asks the client to watch the stack files and env files on the disk.
+fn watch_request() -> Request {
+    let watchers = ["**/*.kdl", "**/.env"]
+        .into_iter()
+        .map(|glob| lsp_types::FileSystemWatcher {
+            glob_pattern: lsp_types::GlobPattern::String(glob.into()),
+            kind: None,
+        })
+        .collect();
+    let options = lsp_types::DidChangeWatchedFilesRegistrationOptions { watchers };
+    Request::new(
+        RequestId::from("stackr-watch-files".to_string()),
+        RegisterCapability::METHOD.to_string(),
+        lsp_types::RegistrationParams {
+            registrations: vec![lsp_types::Registration {
+                id: "stackr-watch-files".into(),
+                method: DidChangeWatchedFiles::METHOD.into(),
+                register_options: serde_json::to_value(options).ok(),
+            }],
+        },
+    )
 }
 
 /// The document a request is about, from its parameters.

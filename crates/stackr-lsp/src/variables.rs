@@ -1,8 +1,8 @@
 //! The variables a stack file's `${VAR}` sees, and where each comes from: the shell (the
 //! editor's environment) over the `.env` file beside the stack file, as `stackr` reads them.
 
+use crate::document;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Where a variable's value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +40,12 @@ pub struct Variable {
     pub source: Source,
 }
 
-/// The variables of the stack file at `path`.
-pub fn of(path: &Path) -> Vec<Variable> {
-    let dir = path.parent().unwrap_or(Path::new(""));
+/// The variables of a stack file, its `.env` as the editor has it (the lines of it that can
+/// be read, while another is being typed).
+pub fn of(src: &document::Source<'_>) -> Vec<Variable> {
     let shell: BTreeMap<String, String> = std::env::vars().collect();
-    let merged = stackr_host::files::variables(dir, &[path.to_path_buf()], &[])
-        .map(|(vars, _)| vars)
-        .unwrap_or_default();
-    merged
+    src.variables()
+        .vars
         .into_iter()
         .map(|(name, value)| {
             let source = if shell.contains_key(&name) {
