@@ -663,3 +663,89 @@ fn the_language_server_follows_the_env_file_and_the_includes() {
     let _ = s.child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file that a `stack.kdl` above it includes is checked as part of that stack, on its own
+/// text: the names it uses are declared in the stack file, which neither diagnostics,
+/// completion nor go to definition may miss. A change to the stack file, open, checks it
+/// again.
+#[test]
+fn an_included_file_is_checked_as_part_of_its_stack() {
+    let dir = temp_dir("lsp-include");
+    std::fs::create_dir_all(dir.join("services")).unwrap_or_else(|e| panic!("{e}"));
+    let stack = dir.join("stack.kdl");
+    let api = dir.join("services/api.kdl");
+    let stack_text = "stack \"inc\"\nnetwork \"back\"\ninclude \"services/api.kdl\"\nservice \"db\" { image \"postgres\"; networks \"back\"; }\n";
+    let api_text =
+        "service \"api\" {\n    image \"api\"\n    networks \"back\"\n    depends-on \"dbb\"\n}\n";
+    std::fs::write(&stack, stack_text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&api, api_text).unwrap_or_else(|e| panic!("{e}"));
+    let uri = |p: &std::path::Path| format!("file://{}", p.display());
+    let (stack_uri, api_uri) = (uri(&stack), uri(&api));
+    let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
+    s.request(
+        1,
+        "initialize",
+        json!({"processId": null, "capabilities": {}}),
+    );
+    s.notify("initialized", json!({}));
+    s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": api_uri, "languageId": "kdl", "version": 1, "text": api_text}}),
+    );
+    let found = published(&s, &[&api_uri]);
+    let list = &found[&api_uri];
+    assert_eq!(codes(list), ["stackr::unknown-reference"], "{list:#?}");
+    let message = list[0]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("`dbb`") && message.contains("`db`"),
+        "{message}"
+    );
+    assert_eq!(list[0]["range"]["start"]["line"], 3);
+
+    // Completion of a network in the included file offers the stack file's.
+    let line = api_text.lines().nth(2).unwrap_or("");
+    let answer = s.request(
+        2,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": api_uri}, "position": {"line": 2, "character": line.len() - 1}}),
+    );
+    let labels: Vec<&str> = answer["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert!(labels.contains(&"back"), "{labels:?}");
+    // Its definition is in the stack file.
+    let answer = s.request(
+        3,
+        "textDocument/definition",
+        json!({"textDocument": {"uri": api_uri}, "position": {"line": 2, "character": line.len() - 3}}),
+    );
+    assert_eq!(answer["result"][0]["uri"], stack_uri, "{answer}");
+    assert_eq!(answer["result"][0]["range"]["start"]["line"], 1, "{answer}");
+
+    // The stack file open, its network renamed without saving: the included file's use of
+    // it is now unknown.
+    s.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": stack_uri, "languageId": "kdl", "version": 1, "text": stack_text}}),
+    );
+    published(&s, &[&stack_uri, &api_uri]);
+    let renamed = stack_text.replace("network \"back\"", "network \"front\"");
+    s.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": stack_uri, "version": 2}, "contentChanges": [{"text": renamed}]}),
+    );
+    let found = published(&s, &[&stack_uri, &api_uri]);
+    assert_eq!(
+        codes(&found[&api_uri]),
+        ["stackr::unknown-reference", "stackr::unknown-reference"],
+        "{found:#?}"
+    );
+    assert_eq!(codes(&found[&stack_uri]), ["stackr::unknown-reference"]);
+    let _ = s.request(4, "shutdown", json!(null));
+    s.notify("exit", json!(null));
+    let _ = s.child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -115,11 +115,14 @@ pub fn read_text(
     String::from_utf8(bytes).ok()
 }
 
-/// A document as the server has it: its path and unsaved text, the other open documents
-/// (by path), and its parse cache.
+/// A document as the server has it: its path and unsaved text, the stack file it is part of,
+/// the other open documents (by path), and its parse cache.
 pub struct Source<'a> {
     pub path: &'a Path,
     pub text: &'a str,
+    /// The stack file that includes the document (directly or not), or the document itself:
+    /// what is loaded to check it, whose `.env` it sees.
+    pub entry: &'a Path,
     pub open: &'a HashMap<PathBuf, &'a str>,
     pub cache: Option<&'a RefCell<ParseCache>>,
 }
@@ -143,8 +146,8 @@ impl<'a> Source<'a> {
 
     /// The variables the stack file sees: the shell over its `.env` as the editor has it.
     pub fn variables(&self) -> VariablesRead {
-        let dir = self.path.parent().unwrap_or(Path::new(""));
-        stackr_host::files::read_variables(dir, &[self.path.to_path_buf()], &[], &|file| {
+        let dir = self.entry.parent().unwrap_or(Path::new(""));
+        stackr_host::files::read_variables(dir, &[self.entry.to_path_buf()], &[], &|file| {
             self.read(file)
         })
     }
@@ -168,7 +171,7 @@ pub fn effective(
     service: &str,
     field: &str,
 ) -> Vec<(Option<String>, Option<Vec<String>>)> {
-    let path = src.path;
+    let path = src.entry;
     let reader = src.reader();
     let vars = crate::variables::of(src)
         .into_iter()
@@ -202,20 +205,20 @@ pub fn effective(
     .collect()
 }
 
-/// Every problem `stackr check` finds in the document at `path` (the base and each profile,
-/// the machine's paths included), with `text` as its content and the `open` documents over
-/// the disk, that points into it. The variables are what could be read of `.env` (its own
-/// problems are the `.env` document's: [`env_diagnostics`]).
+/// Every problem `stackr check` of the document's stack file finds (the base and each
+/// profile, the machine's paths included), with `text` as the document's content and the
+/// `open` documents over the disk, that points into the document. The variables are what
+/// could be read of `.env` (its own problems are the `.env` document's: [`env_diagnostics`]).
 pub fn diagnostics(src: &Source<'_>) -> Checked {
-    let (path, text) = (src.path, src.text);
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (path, text, entry) = (src.path, src.text, src.entry);
+    let dir = entry.parent().map(Path::to_path_buf).unwrap_or_default();
     let reader = src.reader();
     let opts = Options {
         vars: Some(src.variables().vars),
         ..Options::default()
     };
     let loaded = stackr_spec::load_all_profiles(
-        &[path.to_path_buf()],
+        &[entry.to_path_buf()],
         &reader,
         &opts,
         &stackr_host::files::host_checks,
@@ -227,7 +230,7 @@ pub fn diagnostics(src: &Source<'_>) -> Checked {
         .collect();
     reads.extend(stackr_host::files::env_file_paths(
         &dir,
-        &[path.to_path_buf()],
+        &[entry.to_path_buf()],
         &[],
     ));
     let Some(file) = loaded

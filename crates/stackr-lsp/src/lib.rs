@@ -50,6 +50,9 @@ pub use document::{diagnostics, position, symbols};
 use document::offset;
 use index::Index;
 
+/// How many folders up, from a document's, a `stack.kdl` that includes it is looked for.
+const ENTRY_LEVELS: usize = 4;
+
 /// How long the server waits for more typing before it checks a changed document: a burst
 /// of changes is checked once, at its end.
 pub const DEBOUNCE: Duration = Duration::from_millis(10);
@@ -127,6 +130,9 @@ pub fn run_stdio() -> Result<(), LspError> {
 /// An open document.
 struct Doc {
     text: String,
+    /// The stack file on the disk that includes it, found when it was opened (a `stack.kdl`
+    /// in its folder or above); an open document that includes it comes first.
+    entry: Option<PathBuf>,
     /// Its parses, by top-level node: a change parses only the nodes it touched.
     parses: std::cell::RefCell<stackr_spec::incremental::ParseCache>,
     /// What the stack declares, from the last text that parsed: completion and navigation
@@ -137,6 +143,9 @@ struct Doc {
     /// The files its last check read (its includes, its `.env`): a change to one of them
     /// makes its diagnostics due again.
     reads: Vec<PathBuf>,
+    /// Its last check loaded it as the stack file (not as a file another includes): what it
+    /// read is what it includes.
+    root: bool,
 }
 
 /// The open documents, by URI, and those whose diagnostics are due.
@@ -190,18 +199,36 @@ impl Server {
     fn publish_due(&mut self, connection: &Connection) -> Result<(), LspError> {
         for uri in std::mem::take(&mut self.due) {
             let checked = self.with_source(&uri, |src| {
-                if is_env(src.path) {
+                let checked = if is_env(src.path) {
                     document::Checked {
                         diagnostics: document::env_diagnostics(src),
                         reads: Vec::new(),
                     }
                 } else {
                     diagnostics(src)
-                }
+                };
+                (checked, src.entry == src.path && !is_env(src.path))
             });
-            let Some(checked) = checked else { continue };
+            let Some((checked, root)) = checked else {
+                continue;
+            };
             if let Some(doc) = self.open.get_mut(&uri) {
-                doc.reads = checked.reads;
+                doc.root = root;
+                let before = std::mem::replace(&mut doc.reads, checked.reads);
+                // An open document it now includes is now checked as part of it.
+                let now_read: Vec<PathBuf> = doc
+                    .reads
+                    .iter()
+                    .filter(|r| root && !before.contains(r))
+                    .cloned()
+                    .collect();
+                self.due.extend(
+                    self.open
+                        .keys()
+                        .filter(|u| *u != &uri)
+                        .filter(|u| u.to_file_path().is_ok_and(|p| now_read.contains(&p)))
+                        .cloned(),
+                );
             }
             let message = publish(uri, checked.diagnostics);
             send(connection, Message::Notification(message))?;
@@ -215,12 +242,54 @@ impl Server {
         let doc = self.open.get(uri)?;
         let path = uri.to_file_path().ok()?;
         let others = self.others(uri);
+        let entry = self.entry_of(&path, doc);
         Some(f(&document::Source {
             path: &path,
             text: &doc.text,
+            entry: &entry,
             open: &others,
             cache: Some(&doc.parses),
         }))
+    }
+
+    /// The stack file the document at `path` is part of: an open document whose last check
+    /// read it (it includes it), else the one found on the disk when it was opened, else
+    /// the document itself.
+    fn entry_of(&self, path: &Path, doc: &Doc) -> PathBuf {
+        self.open
+            .iter()
+            .filter_map(|(u, d)| Some((u.to_file_path().ok()?, d)))
+            .filter(|(p, d)| p != path && d.root && d.reads.iter().any(|r| r == path))
+            .map(|(p, _)| p)
+            .min()
+            .or_else(|| doc.entry.clone())
+            .unwrap_or_else(|| path.to_path_buf())
+    }
+
+    /// The `stack.kdl` in the folder of `path` or above that includes it (directly or not),
+    /// read as the editor has the files; `None` when `path` is one or none includes it.
+    fn disk_entry(&self, path: &Path, text: &str) -> Option<PathBuf> {
+        let open: HashMap<PathBuf, &str> = self
+            .open
+            .iter()
+            .filter_map(|(u, d)| Some((u.to_file_path().ok()?, d.text.as_str())))
+            .collect();
+        for dir in path.ancestors().skip(1).take(ENTRY_LEVELS) {
+            let candidate = dir.join("stack.kdl");
+            if candidate == path {
+                return None;
+            }
+            let read = |file: &Path| document::read_text(file, path, text, &open);
+            let includes = Index::build(&candidate, &read, &|text| text.parse().ok())
+                .is_some_and(|ix| ix.files.iter().any(|(p, _)| p == path));
+            if includes {
+                return Some(candidate);
+            }
+            if dir.join(".git").exists() {
+                break;
+            }
+        }
+        None
     }
 
     /// Makes due the diagnostics of every open document whose last check read `path`.
@@ -252,11 +321,19 @@ impl Server {
         }
         let Ok(path) = uri.to_file_path() else { return };
         let others = self.others(uri);
-        let built = Index::build(
-            &path,
-            &|file| document::read_text(file, &path, &doc.text, &others),
-            &|text| document::parse_with(&doc.parses, text).ok(),
-        );
+        let read = |file: &Path| document::read_text(file, &path, &doc.text, &others);
+        let entry = self.entry_of(&path, doc);
+        // A file another includes is indexed with the whole stack (the names it uses are
+        // declared there), once its own text parses.
+        let built = if entry == path {
+            Index::build(&path, &read, &|text| {
+                document::parse_with(&doc.parses, text).ok()
+            })
+        } else if document::parse_with(&doc.parses, &doc.text).is_ok() {
+            Index::build(&entry, &read, &|text| text.parse().ok())
+        } else {
+            None
+        };
         if let Some(doc) = self.open.get_mut(uri) {
             if built.is_some() {
                 doc.index = built;
@@ -458,13 +535,23 @@ impl Server {
         match n.method.as_str() {
             DidChangeWatchedFiles::METHOD => {
                 // A file changed on the disk (a checkout, another program): every open stack
-                // file is checked again (an include that did not exist may now).
-                let Server { open, due, .. } = self;
-                due.extend(
-                    open.keys()
-                        .filter(|u| !u.to_file_path().is_ok_and(|p| is_env(&p)))
-                        .cloned(),
-                );
+                // file is checked again (an include that did not exist may now), and which
+                // stack file includes it is looked for again.
+                let stacks: Vec<(Url, PathBuf)> = self
+                    .open
+                    .keys()
+                    .filter_map(|u| Some((u.clone(), u.to_file_path().ok()?)))
+                    .filter(|(_, p)| !is_env(p))
+                    .collect();
+                for (uri, path) in stacks {
+                    let text = self.text(&uri).to_string();
+                    let entry = self.disk_entry(&path, &text);
+                    if let Some(doc) = self.open.get_mut(&uri) {
+                        doc.entry = entry;
+                        doc.fresh = false;
+                    }
+                    self.due.insert(uri);
+                }
             }
             DidOpenTextDocument::METHOD => {
                 let p: lsp_types::DidOpenTextDocumentParams =
@@ -496,21 +583,33 @@ impl Server {
     }
 
     fn changed(&mut self, uri: Url, text: String) {
-        let (index, parses, reads) = match self.open.remove(&uri) {
-            Some(d) => (d.index, d.parses, d.reads),
-            None => Default::default(),
+        let path = uri.to_file_path().ok();
+        let (entry, index, parses, reads, root) = match self.open.remove(&uri) {
+            Some(d) => (d.entry, d.index, d.parses, d.reads, d.root),
+            // Newly opened: which stack file on the disk includes it.
+            None => (
+                path.as_ref()
+                    .filter(|p| !is_env(p))
+                    .and_then(|p| self.disk_entry(p, &text)),
+                None,
+                Default::default(),
+                Vec::new(),
+                false,
+            ),
         };
         self.open.insert(
             uri.clone(),
             Doc {
                 text,
+                entry,
                 parses,
                 index,
                 fresh: false,
                 reads,
+                root,
             },
         );
-        if let Ok(path) = uri.to_file_path() {
+        if let Some(path) = path {
             self.readers_due(&path);
         }
         // The index is built when a request needs it: typing costs one parse, for the
