@@ -65,16 +65,8 @@ fn measure(n: usize) -> Figures {
     std::fs::write(&path, &text).unwrap_or_else(|e| panic!("{e}"));
     let uri = format!("file://{}", path.display());
     let mut s = Server::start(&dir, Duration::from_secs(60));
-    s.request(
-        1,
-        "initialize",
-        json!({"processId": null, "capabilities": {}}),
-    );
-    s.notify("initialized", json!({}));
-    s.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": text}}),
-    );
+    s.initialize(json!({}));
+    s.open(&uri, &text);
     s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
     let mut diagnostics = Vec::new();
     let mut completion = Vec::new();
@@ -90,7 +82,7 @@ fn measure(n: usize) -> Figures {
             text.replacen(&needle, &format!("image \"app:{i}\""), 1)
         };
         let started = Instant::now();
-        s.notify("textDocument/didChange", json!({"textDocument": {"uri": uri, "version": i + 2}, "contentChanges": [{"text": changed}]}));
+        s.change(&uri, i as i64 + 2, &changed);
         let published = s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
         diagnostics.push(started.elapsed());
         let count = published["params"]["diagnostics"]

@@ -16,20 +16,12 @@ fn the_language_server_reports_formats_and_outlines_a_stack_file() {
     let text = "stack \"shop\"\nnetwork \"frontend\"\nservice \"web\" {\n  image \"nginx\"\n    labels { note \"é😀\" }; networks \"frontnd\"\n}\n";
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
     let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
-    let init = s.request(
-        1,
-        "initialize",
-        json!({"processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {}}),
-    );
+    let init = s.initialize(json!({}));
     assert_eq!(
         init["result"]["capabilities"]["documentFormattingProvider"],
         true
     );
-    s.notify("initialized", json!({}));
-    s.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": text}}),
-    );
+    s.open(&uri, text);
     let published = s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
     let diags = published["params"]["diagnostics"]
         .as_array()
@@ -57,10 +49,7 @@ fn the_language_server_reports_formats_and_outlines_a_stack_file() {
     assert_eq!(typo["severity"], 1);
     // The fix, unsaved: the diagnostic goes.
     let fixed = text.replace("frontnd", "frontend");
-    s.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fixed}]}),
-    );
+    s.change(&uri, 2, &fixed);
     let published = s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
     assert_eq!(published["params"]["diagnostics"], json!([]), "{published}");
     // Formatting: one edit, the file as `stackr fmt` lays it out.
@@ -81,12 +70,7 @@ fn the_language_server_reports_formats_and_outlines_a_stack_file() {
         "textDocument/documentSymbol",
         json!({"textDocument": {"uri": uri}}),
     );
-    let names: Vec<&str> = symbols["result"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
+    let names: Vec<&str> = strings(&symbols["result"], "name");
     assert_eq!(names, ["frontend", "web"]);
     let shutdown = s.request(4, "shutdown", json!(null));
     assert_eq!(shutdown["result"], Value::Null);
@@ -261,11 +245,7 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
     write(&dir.join("token.txt"), "s3cret\n");
     write(&dir.join(".env"), "TAG=1.2\nDB_PASSWORD=x\n");
     let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
-    let init = s.request(
-        1,
-        "initialize",
-        json!({"processId": null, "rootUri": format!("file://{}", dir.display()), "capabilities": {}}),
-    );
+    let init = s.initialize(json!({}));
     let caps = &init["result"]["capabilities"];
     for cap in [
         "hoverProvider",
@@ -276,11 +256,7 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
     ] {
         assert_eq!(caps[cap], true, "{cap}: {caps}");
     }
-    s.notify("initialized", json!({}));
-    s.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": BASE}}),
-    );
+    s.open(&uri, BASE);
     // The base is valid; the profile brings a warning, and says so.
     let published = s.wait(|m| m["method"] == "textDocument/publishDiagnostics");
     let diags = &published["params"]["diagnostics"];
@@ -297,10 +273,7 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
     let mut id = 10;
     let mut version = 2;
     let mut change = |s: &mut Server, text: &str| {
-        s.notify(
-            "textDocument/didChange",
-            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
-        );
+        s.change(&uri, version, text);
         version += 1;
     };
 
@@ -320,12 +293,7 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
             "textDocument/completion",
             json!({"textDocument": {"uri": uri}, "position": pos(&text, cursor)}),
         );
-        let labels: Vec<&str> = answer["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["label"].as_str())
-            .collect();
+        let labels: Vec<&str> = strings(&answer["result"], "label");
         for want in case.offered {
             assert!(
                 labels.contains(want),
@@ -467,12 +435,7 @@ fn the_language_server_completes_hovers_navigates_renames_and_fixes() {
         "textDocument/codeAction",
         json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "context": {"diagnostics": diags}}),
     );
-    let titles: Vec<&str> = actions["result"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a["title"].as_str())
-        .collect();
+    let titles: Vec<&str> = strings(&actions["result"], "title");
     assert_eq!(titles, ["Replace `true` with `#true`"], "{actions}");
     let fixed = typos.replace("init true", "init #true");
     change(&mut s, &fixed);
@@ -551,6 +514,15 @@ fn published(s: &Server, uris: &[&str]) -> std::collections::BTreeMap<String, Ve
     out
 }
 
+/// The `key` strings of the items of the array `list`, in order.
+fn strings<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item[key].as_str())
+        .collect()
+}
+
 /// The codes of some diagnostics, in order.
 fn codes(list: &[Value]) -> Vec<&str> {
     list.iter().filter_map(|d| d["code"].as_str()).collect()
@@ -572,33 +544,15 @@ fn the_language_server_follows_the_env_file_and_the_includes() {
     let uri = |p: &std::path::Path| format!("file://{}", p.display());
     let (stack_uri, more_uri, env_uri) = (uri(&stack), uri(&more), uri(&env));
     let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
-    s.send(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "processId": null,
-            "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}},
-        }}),
-    );
-    s.wait(|m| m["id"] == 1);
-    s.notify("initialized", json!({}));
+    s.initialize(json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}}));
     let register = s.wait(|m| m["method"] == "client/registerCapability");
     let registration = &register["params"]["registrations"][0];
     assert_eq!(registration["method"], "workspace/didChangeWatchedFiles");
-    let globs: Vec<&str> = registration["registerOptions"]["watchers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|w| w["globPattern"].as_str())
-        .collect();
+    let globs: Vec<&str> = strings(&registration["registerOptions"]["watchers"], "globPattern");
     assert_eq!(globs, ["**/*.kdl", "**/.env"]);
     s.send(json!({"jsonrpc": "2.0", "id": register["id"], "result": null}));
 
-    let open = |s: &mut Server, uri: &str, text: &str| {
-        s.notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": text}}),
-        );
-    };
-    open(&mut s, &stack_uri, text);
+    s.open(&stack_uri, text);
     let found = published(&s, &[&stack_uri]);
     assert_eq!(
         codes(&found[&stack_uri]),
@@ -607,16 +561,13 @@ fn the_language_server_follows_the_env_file_and_the_includes() {
     );
 
     // The `.env` as the editor has it, unsaved: the variable is set.
-    open(&mut s, &env_uri, "STACKR_LSP_TEST_TAG=1.27\n");
+    s.open(&env_uri, "STACKR_LSP_TEST_TAG=1.27\n");
     let found = published(&s, &[&stack_uri, &env_uri]);
     assert_eq!(codes(&found[&stack_uri]), ["stackr::unknown-reference"]);
     assert_eq!(found[&env_uri], Vec::<Value>::new());
     // A line of it that is not `KEY=value`: its own diagnostic, at its line; the variable
     // above it still counts.
-    s.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": env_uri, "version": 2}, "contentChanges": [{"text": "STACKR_LSP_TEST_TAG=1.27\nnot a line\n"}]}),
-    );
+    s.change(&env_uri, 2, "STACKR_LSP_TEST_TAG=1.27\nnot a line\n");
     let found = published(&s, &[&stack_uri, &env_uri]);
     assert_eq!(codes(&found[&stack_uri]), ["stackr::unknown-reference"]);
     let env_diags = &found[&env_uri];
@@ -637,7 +588,7 @@ fn the_language_server_follows_the_env_file_and_the_includes() {
     assert_eq!(answer["result"], Value::Null, "{answer}");
 
     // The include, open and unsaved, declares the network; closed, the disk's does not.
-    open(&mut s, &more_uri, "network \"front\"\nnetwork \"back\"\n");
+    s.open(&more_uri, "network \"front\"\nnetwork \"back\"\n");
     let found = published(&s, &[&stack_uri, &more_uri]);
     assert_eq!(codes(&found[&stack_uri]), Vec::<&str>::new());
     s.notify(
@@ -682,16 +633,8 @@ fn an_included_file_is_checked_as_part_of_its_stack() {
     let uri = |p: &std::path::Path| format!("file://{}", p.display());
     let (stack_uri, api_uri) = (uri(&stack), uri(&api));
     let mut s = Server::start(&dir, std::time::Duration::from_secs(20));
-    s.request(
-        1,
-        "initialize",
-        json!({"processId": null, "capabilities": {}}),
-    );
-    s.notify("initialized", json!({}));
-    s.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": api_uri, "languageId": "kdl", "version": 1, "text": api_text}}),
-    );
+    s.initialize(json!({}));
+    s.open(&api_uri, api_text);
     let found = published(&s, &[&api_uri]);
     let list = &found[&api_uri];
     assert_eq!(codes(list), ["stackr::unknown-reference"], "{list:#?}");
@@ -709,12 +652,7 @@ fn an_included_file_is_checked_as_part_of_its_stack() {
         "textDocument/completion",
         json!({"textDocument": {"uri": api_uri}, "position": {"line": 2, "character": line.len() - 1}}),
     );
-    let labels: Vec<&str> = answer["result"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i["label"].as_str())
-        .collect();
+    let labels: Vec<&str> = strings(&answer["result"], "label");
     assert!(labels.contains(&"back"), "{labels:?}");
     // Its definition is in the stack file.
     let answer = s.request(
@@ -727,16 +665,10 @@ fn an_included_file_is_checked_as_part_of_its_stack() {
 
     // The stack file open, its network renamed without saving: the included file's use of
     // it is now unknown.
-    s.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": stack_uri, "languageId": "kdl", "version": 1, "text": stack_text}}),
-    );
+    s.open(&stack_uri, stack_text);
     published(&s, &[&stack_uri, &api_uri]);
     let renamed = stack_text.replace("network \"back\"", "network \"front\"");
-    s.notify(
-        "textDocument/didChange",
-        json!({"textDocument": {"uri": stack_uri, "version": 2}, "contentChanges": [{"text": renamed}]}),
-    );
+    s.change(&stack_uri, 2, &renamed);
     let found = published(&s, &[&stack_uri, &api_uri]);
     assert_eq!(
         codes(&found[&api_uri]),
@@ -744,7 +676,18 @@ fn an_included_file_is_checked_as_part_of_its_stack() {
         "{found:#?}"
     );
     assert_eq!(codes(&found[&stack_uri]), ["stackr::unknown-reference"]);
-    let _ = s.request(4, "shutdown", json!(null));
+    // Completion in the included file offers the new name.
+    let answer = s.request(
+        4,
+        "textDocument/completion",
+        json!({"textDocument": {"uri": api_uri}, "position": {"line": 2, "character": line.len() - 1}}),
+    );
+    let labels = strings(&answer["result"], "label");
+    assert!(
+        labels.contains(&"front") && !labels.contains(&"back"),
+        "{labels:?}"
+    );
+    let _ = s.request(5, "shutdown", json!(null));
     s.notify("exit", json!(null));
     let _ = s.child.wait();
     let _ = std::fs::remove_dir_all(&dir);

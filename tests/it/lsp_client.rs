@@ -56,6 +56,33 @@ impl Server {
         self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
+    /// `initialize` with the client's `capabilities` (its answer), then `initialized`.
+    pub fn initialize(&mut self, capabilities: Value) -> Value {
+        let answer = self.request(
+            0,
+            "initialize",
+            json!({"processId": null, "capabilities": capabilities}),
+        );
+        self.notify("initialized", json!({}));
+        answer
+    }
+
+    /// `textDocument/didOpen` of `uri` with `text`.
+    pub fn open(&mut self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "kdl", "version": 1, "text": text}}),
+        );
+    }
+
+    /// `textDocument/didChange` of `uri`: its whole `text`, at `version`.
+    pub fn change(&mut self, uri: &str, version: i64, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+    }
+
     /// The next message that `pick` takes.
     pub fn wait(&self, pick: impl Fn(&Value) -> bool) -> Value {
         loop {

@@ -292,12 +292,14 @@ impl Server {
         None
     }
 
-    /// Makes due the diagnostics of every open document whose last check read `path`.
+    /// Makes due the diagnostics of every open document whose last check read `path`, and
+    /// stale its index (the names `path` declares may have changed).
     fn readers_due(&mut self, path: &Path) {
         let Server { open, due, .. } = self;
-        for (uri, doc) in open.iter() {
+        for (uri, doc) in open.iter_mut() {
             if doc.reads.iter().any(|r| r == path) {
                 due.insert(uri.clone());
+                doc.fresh = false;
             }
         }
     }

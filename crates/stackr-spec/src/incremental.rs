@@ -82,16 +82,15 @@ impl ParseCache {
                 runs.push(Arc::new(nodes));
                 continue;
             }
-            let mut cached = match self.chunks.remove(chunk) {
-                Some(cached) => cached,
+            // The key comes back with the chunk: a text that did not change costs no copy.
+            let (key, mut cached) = match self.chunks.remove_entry(chunk) {
+                Some(entry) => entry,
                 None => match chunk.parse::<KdlDocument>() {
                     Ok(mut parsed) => {
                         let mut nodes = std::mem::take(parsed.nodes_mut());
                         nodes.iter_mut().for_each(slim);
-                        Chunk {
-                            at: 0,
-                            nodes: Arc::new(nodes),
-                        }
+                        let nodes = Arc::new(nodes);
+                        (chunk.to_string(), Chunk { at: 0, nodes })
                     }
                     Err(_) => return text.parse(),
                 },
@@ -105,7 +104,7 @@ impl ParseCache {
                 cached.at = range.start;
             }
             runs.push(Arc::clone(&cached.nodes));
-            kept.insert(chunk.to_string(), cached);
+            kept.insert(key, cached);
         }
         self.chunks = kept;
         Ok(Parsed { runs })
