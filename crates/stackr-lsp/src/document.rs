@@ -104,17 +104,6 @@ impl<'a> Overlay<'a> {
     }
 }
 
-/// The text of `file` as the editor has it: the document, another open one, or the disk.
-pub fn read_text(
-    file: &Path,
-    path: &Path,
-    text: &str,
-    open: &HashMap<PathBuf, &str>,
-) -> Option<String> {
-    let bytes = Overlay::new(path, text, open).read(file).ok()?;
-    String::from_utf8(bytes).ok()
-}
-
 /// A document as the server has it: its path and unsaved text, the stack file it is part of,
 /// the other open documents (by path), and its parse cache.
 pub struct Source<'a> {
@@ -137,7 +126,7 @@ impl<'a> Source<'a> {
     }
 
     /// The text of `file` as the editor has it: this document, another open one, the disk.
-    fn read(&self, file: &Path) -> Result<String, ReadError> {
+    pub fn read(&self, file: &Path) -> Result<String, ReadError> {
         let bytes = self.reader().read(file)?;
         String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
             offset: e.utf8_error().valid_up_to(),
@@ -150,6 +139,18 @@ impl<'a> Source<'a> {
         stackr_host::files::read_variables(dir, &[self.entry.to_path_buf()], &[], &|file| {
             self.read(file)
         })
+    }
+}
+
+/// The index reads the stack's files as the checks do: as the editor has them, the document
+/// through its parse cache.
+impl crate::index::Files for Source<'_> {
+    fn read(&self, path: &Path) -> Option<String> {
+        Source::read(self, path).ok()
+    }
+
+    fn parse(&self, path: &Path, text: &str) -> Option<Parsed> {
+        self.reader().parse(path, text).ok()
     }
 }
 

@@ -10,6 +10,13 @@ use kdl::{KdlDocument, KdlEntry, KdlNode, KdlValue};
 use stackr_spec::incremental::Parsed;
 use stackr_spec::schema::{self, RefKind, Value};
 
+/// How the index reads and parses the stack's files (the server: as the editor has them,
+/// the document through its parse cache).
+pub trait Files {
+    fn read(&self, path: &Path) -> Option<String>;
+    fn parse(&self, path: &Path, text: &str) -> Option<Parsed>;
+}
+
 /// A name in a file: a declaration's or a reference's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name {
@@ -30,19 +37,15 @@ pub struct Index {
 }
 
 impl Index {
-    /// Indexes the file at `path` and, through `include`, the files it includes, reading each
-    /// with `read` and parsing the first with `parse`. `None` when `path` itself is not
-    /// valid KDL.
-    pub fn build(
-        path: &Path,
-        read: &dyn Fn(&Path) -> Option<String>,
-        parse: &dyn Fn(&str) -> Option<Parsed>,
-    ) -> Option<Index> {
+    /// Indexes the file at `path` and, through `include`, the files it includes, reading and
+    /// parsing each with `files`. `None` when `path` itself is not valid KDL; an include
+    /// that is not is left out.
+    pub fn build(path: &Path, files: &dyn Files) -> Option<Index> {
         let mut index = Index::default();
         let mut seen = HashSet::new();
-        let text = read(path)?;
-        let doc = parse(&text)?;
-        index.add(path, text, &doc, read, &mut seen);
+        let text = files.read(path)?;
+        let doc = files.parse(path, &text)?;
+        index.add(path, text, &doc, files, &mut seen);
         Some(index)
     }
 
@@ -51,7 +54,7 @@ impl Index {
         path: &Path,
         text: String,
         doc: &Parsed,
-        read: &dyn Fn(&Path) -> Option<String>,
+        files: &dyn Files,
         seen: &mut HashSet<PathBuf>,
     ) {
         if !seen.insert(path.to_path_buf()) {
@@ -87,10 +90,10 @@ impl Index {
         }
         self.files.push((path.to_path_buf(), text));
         for include in includes {
-            if let Some(text) = read(&include)
-                && let Ok(doc) = text.parse::<Parsed>()
+            if let Some(text) = files.read(&include)
+                && let Some(doc) = files.parse(&include, &text)
             {
-                self.add(&include, text, &doc, read, seen);
+                self.add(&include, text, &doc, files, seen);
             }
         }
     }
@@ -252,13 +255,28 @@ fn inside_quotes(text: &str, entry: &KdlEntry) -> Option<std::ops::Range<usize>>
 mod tests {
     use super::*;
 
+    /// Files in memory.
+    struct Memory(Vec<(PathBuf, String)>);
+
+    impl Files for Memory {
+        fn read(&self, path: &Path) -> Option<String> {
+            self.0
+                .iter()
+                .find(|(f, _)| f == path)
+                .map(|(_, t)| t.clone())
+        }
+
+        fn parse(&self, _path: &Path, text: &str) -> Option<Parsed> {
+            text.parse().ok()
+        }
+    }
+
     fn index(files: &[(&str, &str)]) -> Index {
-        let files: Vec<(PathBuf, String)> = files
+        let files = files
             .iter()
             .map(|(p, t)| (PathBuf::from(p), t.to_string()))
             .collect();
-        let read = |p: &Path| files.iter().find(|(f, _)| f == p).map(|(_, t)| t.clone());
-        Index::build(Path::new("/s/stack.kdl"), &read, &|t| t.parse().ok()).unwrap_or_default()
+        Index::build(Path::new("/s/stack.kdl"), &Memory(files)).unwrap_or_default()
     }
 
     #[test]

@@ -48,7 +48,7 @@ use serde_json::Value;
 pub use document::{diagnostics, position, symbols};
 
 use document::offset;
-use index::Index;
+use index::{Files as _, Index};
 
 /// How many folders up, from a document's, a `stack.kdl` that includes it is looked for.
 const ENTRY_LEVELS: usize = 4;
@@ -279,8 +279,14 @@ impl Server {
             if candidate == path {
                 return None;
             }
-            let read = |file: &Path| document::read_text(file, path, text, &open);
-            let includes = Index::build(&candidate, &read, &|text| text.parse().ok())
+            let files = document::Source {
+                path,
+                text,
+                entry: &candidate,
+                open: &open,
+                cache: None,
+            };
+            let includes = Index::build(&candidate, &files)
                 .is_some_and(|ix| ix.files.iter().any(|(p, _)| p == path));
             if includes {
                 return Some(candidate);
@@ -315,27 +321,19 @@ impl Server {
 
     /// Builds the document's index from its text if it is stale and the text parses.
     fn refresh(&mut self, uri: &Url) {
-        let Some(doc) = self.open.get(uri) else {
-            return;
-        };
-        if doc.fresh {
+        if self.open.get(uri).is_none_or(|d| d.fresh) {
             return;
         }
-        let Ok(path) = uri.to_file_path() else { return };
-        let others = self.others(uri);
-        let read = |file: &Path| document::read_text(file, &path, &doc.text, &others);
-        let entry = self.entry_of(&path, doc);
         // A file another includes is indexed with the whole stack (the names it uses are
         // declared there), once its own text parses.
-        let built = if entry == path {
-            Index::build(&path, &read, &|text| {
-                document::parse_with(&doc.parses, text).ok()
+        let built = self
+            .with_source(uri, |src| {
+                if src.entry != src.path {
+                    src.parse(src.path, src.text)?;
+                }
+                Index::build(src.entry, src)
             })
-        } else if document::parse_with(&doc.parses, &doc.text).is_ok() {
-            Index::build(&entry, &read, &|text| text.parse().ok())
-        } else {
-            None
-        };
+            .flatten();
         if let Some(doc) = self.open.get_mut(uri) {
             if built.is_some() {
                 doc.index = built;
